@@ -1,0 +1,1 @@
+"""Command-line faces: ``repotrack`` and the originals' command names. They parse, call, render."""

@@ -1,0 +1,82 @@
+"""What every command shares: loading settings lazily, and turning errors into exit codes.
+
+Exit status: 0 success, 1 failure, 2 bad usage or bad input (``InputError``,
+``ConfigError``). ``--debug`` prints the traceback as well.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from repotrack.config import Settings, load_settings
+from repotrack.errors import RepotrackError
+
+__all__ = ["AppState", "console", "err_console", "fail", "get_settings", "handle_errors"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class AppState:
+    """Options of the root command, kept on the Typer context for subcommands."""
+
+    def __init__(self, config: Path | None = None, debug: bool = False) -> None:
+        self.config = config
+        self.debug = debug
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+
+def get_state(ctx: typer.Context) -> AppState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    return root.obj
+
+
+def get_settings(ctx: typer.Context) -> Settings:
+    """The settings, loaded on first use so that ``--help`` never reads a file."""
+    return get_state(ctx).settings
+
+
+def fail(message: str, *, code: int = 1) -> typer.Exit:
+    """Print ``message`` on stderr and return the Exit to raise."""
+    err_console.print(message, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Print a ``RepotrackError`` as ``TypeName: message`` and exit with its code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except RepotrackError as exc:
+            if _debug_requested(args, kwargs):
+                err_console.print_exception()
+            raise fail(f"{type(exc).__name__}: {exc}", code=exc.exit_code) from exc
+
+    return wrapper
+
+
+def _debug_requested(args: Any, kwargs: Any) -> bool:
+    ctx = next((a for a in (*args, *kwargs.values()) if isinstance(a, typer.Context)), None)
+    if ctx is not None:
+        return get_state(ctx).debug
+    return "--debug" in sys.argv

@@ -1,0 +1,372 @@
+"""One typed settings object for the whole of repotrack.
+
+Where settings come from, highest priority first:
+
+1. environment variables ``REPOTRACK_<SECTION>__<KEY>`` (``REPOTRACK_SERVICE__LISTEN``);
+2. the TOML file named by ``--config``, ``$REPOTRACK_CONFIG``, ``./repotrack.toml`` or
+   ``/etc/repotrack/repotrack.toml`` (the first that exists);
+3. defaults, which need no file at all: everything then lives under ``$REPOTRACK_HOME``
+   or the user data directory.
+
+Settings are built at the entry point (``load_settings``) and passed down; nothing
+reads configuration at import time. Secrets are ``SecretStr`` and may be given as
+``*_file`` paths instead, which must not be readable by group or others.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from repotrack.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "ForgeSettings",
+    "Listen",
+    "Settings",
+    "config_file_candidates",
+    "load_settings",
+    "parse_listen",
+    "read_secret",
+]
+
+DEFAULT_LISTEN = "127.0.0.1:5001"
+DEFAULT_SCAN_INTERVAL = 3600
+ENV_PREFIX = "REPOTRACK_"
+
+
+class Listen(BaseModel):
+    """A parsed ``host:port``; ``host`` is an IP literal or a host name, IPv6 without brackets."""
+
+    host: str
+    port: int
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_listen(value: str) -> Listen:
+    """Parse ``LISTEN``: ``1.2.3.4:5001``, ``[::1]:5001`` or ``host.example:5001``.
+
+    The original accepted IPv4 literals only; IPv6 (bracketed) and host names are
+    accepted here too.
+    """
+    text = value.strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0 or text[end + 1 : end + 2] != ":":
+            raise ConfigError(f"expected [IPv6]:port, got {value!r}", key="listen")
+        host, port_text = text[1:end], text[end + 2 :]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError as exc:
+            raise ConfigError(f"bad IPv6 address {host!r}", key="listen") from exc
+    else:
+        host, sep, port_text = text.rpartition(":")
+        if not sep or not host or ":" in host:
+            raise ConfigError(f"expected host:port, got {value!r}", key="listen")
+        if not _is_hostname(host):
+            raise ConfigError(f"bad host {host!r}", key="listen")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"port must be 1-65535, got {port_text!r}", key="listen")
+    return Listen(host=host, port=int(port_text))
+
+
+def _is_hostname(host: str) -> bool:
+    if all(part.isdigit() for part in host.split(".")) and host.count(".") == 3:
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        return True
+    labels = host.rstrip(".").split(".")
+    return all(
+        0 < len(label) <= 63
+        and label.replace("-", "").isalnum()
+        and label.isascii()
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    )
+
+
+def read_secret(path: Path, *, key: str) -> SecretStr:
+    """Read a secret from a file that only its owner may read.
+
+    A secret file readable by group or others is refused rather than trusted, so a
+    mistake in deployment shows up at start-up, not in an audit.
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file {path}: {exc.strerror}", key=key) from exc
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"secret file {path} is accessible by group or others; chmod 600 it", key=key
+        )
+    return SecretStr(path.read_text(encoding="utf-8").strip())
+
+
+def _default_home() -> Path:
+    env = os.environ.get("REPOTRACK_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("repotrack"))
+
+
+class ServiceSettings(BaseModel):
+    """The REST service: where it listens, TLS, and the single admin account."""
+
+    listen: str = DEFAULT_LISTEN
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    user: str = "admin"
+    #: Werkzeug-style hash (``pbkdf2:sha256:N$salt$hex`` or ``scrypt:...``) of the password.
+    password_hash: SecretStr | None = None
+    password_hash_file: Path | None = None
+    #: The original serves GET routes without auth; set this to require auth for reads too.
+    require_auth_for_reads: bool = False
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _check_user(cls, value: str) -> str:
+        if not value or len(value) > 32:
+            raise ValueError("user must be 1 to 32 characters")
+        return value
+
+    @property
+    def listen_address(self) -> Listen:
+        return parse_listen(self.listen)
+
+    def resolved_password_hash(self) -> SecretStr | None:
+        if self.password_hash_file is not None:
+            return read_secret(self.password_hash_file, key="service.password_hash_file")
+        return self.password_hash
+
+
+class StateSettings(BaseModel):
+    """The state database (tracking items, issues, runs): a SQLAlchemy URL."""
+
+    url: str | None = None
+
+
+class StoreSettings(BaseModel):
+    """The analytics store: ``chdb:///path`` (default) or ``clickhouse://user:pw@host:8123/db``."""
+
+    url: str | None = None
+    password_file: Path | None = None
+
+
+class QueueSettings(BaseModel):
+    """The job queue: ``memory://`` (in-process) or ``amqp://...``."""
+
+    url: str = "memory://"
+
+
+class ForgeSettings(BaseModel):
+    """Credentials and base URL of one downstream forge."""
+
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    api_url: str | None = None
+    #: User name for git pushes over HTTPS (some forges want a specific one).
+    username: str | None = None
+
+    def resolved_token(self, name: str) -> SecretStr | None:
+        if self.token_file is not None:
+            return read_secret(self.token_file, key=f"forges.{name}.token_file")
+        return self.token
+
+
+class TrackingSettings(BaseModel):
+    """The patch-tracking scheduler and upstream access."""
+
+    scan_interval: int = Field(default=DEFAULT_SCAN_INTERVAL, gt=0)
+    #: ``file://`` and plain local paths as upstreams (tests, local mirrors).
+    allow_local_upstreams: bool = False
+    github_base_url: str = "https://github.com"
+    max_parallel_fetches: int = Field(default=4, gt=0)
+    git_timeout: float = Field(default=300.0, gt=0)
+    http_timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=4, ge=0)
+
+
+class Settings(BaseSettings):
+    """Every setting of repotrack; see the README's configuration reference."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    home: Path = Field(default_factory=_default_home)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    service: ServiceSettings = ServiceSettings()
+    state: StateSettings = StateSettings()
+    store: StoreSettings = StoreSettings()
+    queue: QueueSettings = QueueSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    forges: dict[str, ForgeSettings] = Field(default_factory=dict)
+
+    # Set by load_settings; not a setting a user gives.
+    _config_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @property
+    def config_file(self) -> Path | None:
+        return self._config_file
+
+    @property
+    def state_url(self) -> str:
+        return self.state.url or f"sqlite:///{self.home / 'state.sqlite'}"
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"chdb://{self.home / 'store'}"
+
+    @property
+    def git_cache_dir(self) -> Path:
+        return self.home / "git"
+
+    def forge(self, name: str) -> ForgeSettings:
+        return self.forges.get(name, ForgeSettings())
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain data with every secret replaced by ``"********"``."""
+        redacted: dict[str, Any] = _redact(self.model_dump(mode="json"))
+        return redacted
+
+
+_SECRET_KEYS = ("token", "password", "password_hash", "secret")
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: ("********" if key in _SECRET_KEYS and item else _redact(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    if isinstance(value, str) and "://" in value and "@" in value:
+        return _redact_url(value)
+    return value
+
+
+def _redact_url(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:********@{hostpart}"
+
+
+def config_file_candidates(explicit: Path | None = None) -> list[Path]:
+    """Where a settings file is looked for, in order."""
+    if explicit is not None:
+        return [explicit]
+    env = os.environ.get("REPOTRACK_CONFIG")
+    if env:
+        return [Path(env)]
+    return [Path.cwd() / "repotrack.toml", Path("/etc/repotrack/repotrack.toml")]
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from file, environment and ``overrides`` (keyword per top-level key).
+
+    A named file that does not exist, a malformed TOML file or an invalid value is a
+    ``ConfigError`` naming the file and key: never silently replaced by defaults.
+    """
+    candidates = config_file_candidates(config)
+    explicit = config is not None or bool(os.environ.get("REPOTRACK_CONFIG"))
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None and explicit:
+        raise ConfigError("configuration file not found", source=str(candidates[0]))
+    file_data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            file_data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"malformed TOML: {exc}", source=str(path)) from exc
+    try:
+        settings = _with_file(file_data)(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc), source=str(path) if path else None) from exc
+    except ConfigError as exc:
+        raise ConfigError(str(exc), source=str(path) if path else None) from exc
+    settings._config_file = path
+    return settings
+
+
+def _with_file(file_data: dict[str, Any]) -> type[Settings]:
+    """A Settings subclass whose lowest-priority source is the already-parsed file."""
+
+    class _FileSource(PydanticBaseSettingsSource):
+        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+            return file_data.get(field_name), field_name, False
+
+        def __call__(self) -> dict[str, Any]:
+            return dict(file_data)
+
+    class _Settings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileSource(settings_cls))
+
+    _Settings.__name__ = "Settings"
+    return _Settings
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"])
+        parts.append(f"{loc}: {error['msg']}")
+    return "; ".join(parts)
