@@ -191,8 +191,15 @@ class QueueSettings(BaseModel):
 
 
 class ForgeSettings(BaseModel):
-    """Credentials and base URL of one downstream forge."""
+    """One downstream forge: its kind, where it lives, and its credentials.
 
+    Forges are configured as ``[forges.<name>]``; ``kind`` defaults to the name, so
+    ``[forges.gitee]`` is a Gitee. ``web_url`` is the host prefix of repository URLs
+    (``https://gitee.com``) used to tell which forge a downstream ``repo`` belongs to.
+    """
+
+    kind: Literal["gitee", "github", "gitlab", "gitea"] | None = None
+    web_url: str | None = None
     token: SecretStr | None = None
     token_file: Path | None = None
     api_url: str | None = None

@@ -1,0 +1,121 @@
+"""Settings: defaults without a file, TOML, environment overrides, secrets, LISTEN forms."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from repotrack.config import load_settings, parse_listen, read_secret
+from repotrack.errors import ConfigError
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load_settings()
+    assert settings.config_file is None
+    assert settings.service.listen == "127.0.0.1:5001"
+    home = Path(os.environ["REPOTRACK_HOME"])
+    assert settings.state_url == f"sqlite:///{home / 'state.sqlite'}"
+    assert settings.store_url == f"chdb://{home / 'store'}"
+    assert settings.queue.url == "memory://"
+
+
+def test_toml_file_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "repotrack.toml"
+    path.write_text(
+        '[service]\nlisten = "0.0.0.0:6000"\nuser = "bob"\n[tracking]\nscan_interval = 60\n'
+    )
+    monkeypatch.setenv("REPOTRACK_SERVICE__LISTEN", "[::1]:7000")
+    settings = load_settings(path)
+    assert settings.config_file == path
+    assert settings.service.listen == "[::1]:7000"
+    assert settings.service.user == "bob"
+    assert settings.tracking.scan_interval == 60
+
+
+def test_cwd_file_is_found(tmp_path: Path) -> None:
+    Path("repotrack.toml").write_text('[service]\nuser = "carol"\n')
+    assert load_settings().service.user == "carol"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[service\n", "malformed TOML"),
+        ('[service]\nlisten = "nowhere"\n', "listen"),
+        ("[tracking]\nscan_interval = 0\n", "scan_interval"),
+        ('[surprise]\nkey = "x"\n', "surprise"),
+    ],
+)
+def test_bad_files_are_errors_naming_the_file(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(path) in str(info.value)
+    assert needle in str(info.value)
+
+
+def test_named_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        ("127.0.0.1:5001", "127.0.0.1", 5001),
+        ("[::1]:5001", "::1", 5001),
+        ("patch.example.org:443", "patch.example.org", 443),
+        ("localhost:8080", "localhost", 8080),
+    ],
+)
+def test_listen_forms(text: str, host: str, port: int) -> None:
+    listen = parse_listen(text)
+    assert (listen.host, listen.port) == (host, port)
+    assert str(listen) == text
+
+
+@pytest.mark.parametrize(
+    "text", ["1.2.3.4", "1.2.3.256:80", "[::1:80", "host:0", "host:70000", "::1:80", "-bad-:80"]
+)
+def test_bad_listen(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_listen(text)
+
+
+def test_loopback_detection() -> None:
+    assert parse_listen("127.0.0.1:1").is_loopback
+    assert parse_listen("[::1]:1").is_loopback
+    assert parse_listen("localhost:1").is_loopback
+    assert not parse_listen("0.0.0.0:1").is_loopback
+
+
+def test_secret_file_must_be_private(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        read_secret(secret, key="forges.gitee.token_file")
+    secret.chmod(0o600)
+    assert read_secret(secret, key="x").get_secret_value() == "s3cret"
+
+
+def test_forge_token_file_and_redaction(tmp_path: Path) -> None:
+    secret = tmp_path / "gitee.token"
+    secret.write_text("tok-123")
+    secret.chmod(0o600)
+    path = tmp_path / "repotrack.toml"
+    path.write_text(
+        f'[forges.gitee]\ntoken_file = "{secret}"\n'
+        '[forges.github]\ntoken = "ghp_visible"\n'
+        '[store]\nurl = "clickhouse://user:pw@db:8123/repo"\n'
+    )
+    settings = load_settings(path)
+    token = settings.forge("gitee").resolved_token("gitee")
+    assert token is not None and token.get_secret_value() == "tok-123"
+    shown = repr(settings.redacted())
+    assert "ghp_visible" not in shown
+    assert "pw@" not in shown
+    assert "clickhouse://user:********@db:8123/repo" in shown
