@@ -1,0 +1,213 @@
+"""Read an ``.rpm`` file: lead, signature header and main header, never the payload.
+
+Only ``96 + signature + padding + header`` bytes are read, in three reads whose sizes
+are checked against librpm's limits and the file size first, so a hostile file can
+neither make us allocate much nor read past what it really holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from repotrack.errors import InputError
+from repotrack.rpm.hashes import pkg_hash
+from repotrack.rpm.header import (
+    INTRO_SIZE,
+    MAIN_LIMITS,
+    SIGNATURE_LIMITS,
+    Header,
+    parse_intro,
+)
+from repotrack.rpm.tags import SIGNATURE_TO_MAIN, SigTag, Tag
+
+__all__ = ["LEAD_MAGIC", "Lead", "RpmFile", "read_rpm", "read_rpm_stream"]
+
+LEAD_MAGIC: Final = b"\xed\xab\xee\xdb"
+LEAD_SIZE: Final = 96
+_LEAD = struct.Struct(">4sBBHH66sHH16x")
+
+_KEEP_NUMBER: Final = (267, 268, 269, 270, 271, 273, 276, 277, 278, 279)
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """The 96-byte lead. Only the magic matters to rpm; ``type`` hints source (1) or binary."""
+
+    major: int
+    minor: int
+    type: int
+    archnum: int
+    name: str
+    osnum: int
+    signature_type: int
+
+
+@dataclass(frozen=True)
+class RpmFile:
+    """A package file's metadata: the two headers and where the payload starts.
+
+    ``header`` is the main header alone (its ``raw_bytes`` are what SHA1HEADER covers);
+    ``merged`` is librpm's view with signature tags folded in (SIGMD5 261, SIGGPG 262,
+    SHA1HEADER 269, ...), which is what ALTRepo reads its hashes from.
+    """
+
+    path: str
+    lead: Lead
+    signature: Header
+    header: Header
+    header_offset: int
+    payload_offset: int
+    file_size: int
+    _merged: list[Header] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def merged(self) -> Header:
+        if not self._merged:
+            self._merged.append(merge_signature(self.signature, self.header))
+        return self._merged[0]
+
+    @property
+    def is_source(self) -> bool:
+        """rpm's rule: SOURCEPACKAGE set, or no SOURCERPM (old srpms carry neither tag)."""
+        return Tag.SOURCEPACKAGE in self.header or Tag.SOURCERPM not in self.header
+
+    @cached_property
+    def sha1header(self) -> bytes:
+        """SHA-1 of the main header: the signature's tag 269, else computed from the bytes."""
+        stored = self.signature.get(SigTag.SHA1)
+        if isinstance(stored, str) and len(stored) == 40:
+            try:
+                return bytes.fromhex(stored)
+            except ValueError:
+                pass
+        return self.computed_sha1header()
+
+    def computed_sha1header(self) -> bytes:
+        """SHA-1 over the main header bytes, as rpm computes tag 269."""
+        return hashlib.sha1(self.header.raw_bytes, usedforsecurity=False).digest()
+
+    @property
+    def pkg_hash(self) -> int:
+        """ALTRepo's package id (altrepo §0.2) from this file's headers."""
+        return header_pkg_hash(self.merged, sha1header=self.sha1header)
+
+
+def header_pkg_hash(header: Header, *, sha1header: bytes | None = None) -> int:
+    """``pkg_hash`` from a merged header (a package file's or an rpmdb header)."""
+    sha1 = sha1header if sha1header is not None else header.get(Tag.SHA1HEADER)
+    if sha1 is None:
+        raise InputError("no SHA1HEADER (tag 269) to compute pkg_hash from", path=header.source)
+    buildtime = header.get_int(Tag.BUILDTIME)
+    if buildtime is None:
+        raise InputError("no BUILDTIME to compute pkg_hash from", path=header.source)
+    return pkg_hash(
+        sha1header=sha1,
+        sigmd5=header.get_bytes(Tag.SIGMD5) or b"",
+        siggpg=header.get_bytes(Tag.SIGGPG) or b"",
+        buildtime=buildtime,
+    )
+
+
+def merge_signature(signature: Header, main: Header) -> Header:
+    """librpm's ``headerMergeLegacySigs``: the main header plus the signature's tags."""
+    extra: list[tuple[int, Header, int]] = []
+    for sig_tag, main_tag in SIGNATURE_TO_MAIN.items():
+        if sig_tag in signature:
+            extra.append((main_tag, signature, sig_tag))
+    for tag in _KEEP_NUMBER:
+        if tag in signature:
+            extra.append((tag, signature, tag))
+    return Header.merged(main, extra)
+
+
+def read_rpm(path: str | Path) -> RpmFile:
+    """Read lead, signature and main header of the package at ``path``.
+
+    Raises :class:`InputError` naming the file and byte offset for anything malformed.
+    """
+    name = os.fspath(path)
+    try:
+        with Path(name).open("rb", buffering=0) as f:
+            size = os.fstat(f.fileno()).st_size
+            return read_rpm_stream(f, source=name, file_size=size)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
+
+
+def read_rpm_stream(f: BinaryIO, *, source: str, file_size: int) -> RpmFile:
+    """Read the metadata of a package from the seekable ``f``, positioned at its start.
+
+    ``file_size`` bounds every read; ``source`` names the package in errors.
+    """
+    first = _read(f, LEAD_SIZE + INTRO_SIZE, source=source, offset=0, file_size=file_size)
+    lead = _parse_lead(first, source)
+    il, dl = parse_intro(
+        first[LEAD_SIZE:], limits=SIGNATURE_LIMITS, source=source, offset=LEAD_SIZE
+    )
+    sig_len = INTRO_SIZE + 16 * il + dl
+    pad = (8 - sig_len % 8) % 8
+    header_offset = LEAD_SIZE + sig_len + pad
+    rest = _read(
+        f,
+        sig_len - INTRO_SIZE + pad + INTRO_SIZE,
+        source=source,
+        offset=LEAD_SIZE + INTRO_SIZE,
+        file_size=file_size,
+    )
+    sig_blob = first[LEAD_SIZE:] + rest[: sig_len - INTRO_SIZE]
+    signature = Header.parse(sig_blob, source=source, offset=LEAD_SIZE, limits=SIGNATURE_LIMITS)
+    intro = rest[-INTRO_SIZE:]
+    mil, mdl = parse_intro(intro, limits=MAIN_LIMITS, source=source, offset=header_offset)
+    # Re-read the intro with the body: one buffer, no concatenation of a large header.
+    f.seek(header_offset)
+    blob = _read(
+        f, INTRO_SIZE + 16 * mil + mdl, source=source, offset=header_offset, file_size=file_size
+    )
+    header = Header.parse(
+        blob, source=source, offset=header_offset, limits=MAIN_LIMITS, exact_region=True
+    )
+    payload_offset = header_offset + INTRO_SIZE + 16 * mil + mdl
+    return RpmFile(
+        path=source,
+        lead=lead,
+        signature=signature,
+        header=header,
+        header_offset=header_offset,
+        payload_offset=payload_offset,
+        file_size=file_size,
+    )
+
+
+def _parse_lead(first: bytes, source: str) -> Lead:
+    magic, major, minor, kind, archnum, name, osnum, sigtype = _LEAD.unpack_from(first)
+    if magic != LEAD_MAGIC:
+        raise InputError(f"not an RPM file: bad lead magic {magic.hex()}", path=source, offset=0)
+    text = name.split(b"\0", 1)[0].decode("latin-1")
+    return Lead(major, minor, kind, archnum, text, osnum, sigtype)
+
+
+def _read(f: BinaryIO, n: int, *, source: str, offset: int, file_size: int) -> bytes:
+    """Read exactly ``n`` bytes at ``offset``, refusing first if the file is too short."""
+    if offset + n > file_size:
+        raise InputError(
+            f"truncated RPM: needs {offset + n} bytes, file has {file_size}",
+            path=source,
+            offset=offset,
+        )
+    chunks = []
+    left = n
+    while left:
+        chunk = f.read(left)
+        if not chunk:
+            raise InputError(
+                "truncated RPM: unexpected end of file", path=source, offset=offset + n - left
+            )
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

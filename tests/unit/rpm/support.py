@@ -1,0 +1,51 @@
+"""Shared helpers of the rpm-layer tests: where the test RPMs are, and how to ask rpm."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.conftest import DATA, FIXTURES
+
+OWN_RPMS = DATA / "rpms"
+
+
+def own_rpms() -> list[Path]:
+    """The RPMs tests/data/make_rpms.sh built (committed)."""
+    return sorted(OWN_RPMS.glob("*.rpm"))
+
+
+def shared_rpms() -> list[Path]:
+    """Third-party RPMs under ../shared/fixtures/rpm ([] when that folder is absent)."""
+    root = FIXTURES / "rpm"
+    return sorted(root.rglob("*.rpm")) if root.is_dir() else []
+
+
+def all_rpms() -> list[Path]:
+    return own_rpms() + shared_rpms()
+
+
+def rpm_id(path: Path) -> str:
+    """A short, unique test id for a fixture path."""
+    for base in (OWN_RPMS, FIXTURES / "rpm"):
+        if path.is_relative_to(base):
+            return str(path.relative_to(base))
+    return path.name
+
+
+def run_rpm(*args: str) -> bytes:
+    """Run the real rpm (C locale, no user config) and return its stdout bytes."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": "/nonexistent"}
+    done = subprocess.run(["rpm", *args], capture_output=True, env=env, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"rpm {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")
+    return done.stdout
+
+
+def text(raw: bytes) -> str:
+    """Decode like repotrack's reader: UTF-8, else latin-1."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
