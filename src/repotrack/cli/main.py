@@ -58,7 +58,7 @@ def _mount_optional() -> None:
 
 
 #: Modules under repotrack.cli that add commands to the root app (explicit, pinned by a test).
-_AREAS: tuple[str, ...] = ()
+_AREAS: tuple[str, ...] = ("track", "generate_password", "serve")
 
 _mount_optional()
 

@@ -1,0 +1,114 @@
+"""The application factory: settings in, a ready FastAPI app out (nothing at import time).
+
+``create_app(settings)`` opens the state database (migrating it to the newest
+schema), builds the authenticator, mounts the routers named in
+``routes.ROUTERS`` and, in the lifespan, starts the tracker's scheduler when
+``repotrack.tracking.scheduler`` provides ``start_scheduler(app_state) -> stop``.
+``app.state`` carries ``settings``, ``state_db`` and ``auth`` for the dependencies, and
+``tracker`` ("running", "off" or "failed") for ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from repotrack import __version__
+from repotrack.config import Settings
+from repotrack.service.auth import BasicAuth
+from repotrack.service.errors import install_error_handlers
+from repotrack.service.routes import ROUTERS
+from repotrack.state import StateDB
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_SCHEDULER_MODULE = "repotrack.tracking.scheduler"
+
+
+def create_app(
+    settings: Settings, *, state_db: StateDB | None = None, scheduler: bool = True
+) -> FastAPI:
+    """Build the service for ``settings``.
+
+    ``state_db`` lets a caller share an already-open database (it is then not
+    closed at shutdown); ``scheduler=False`` serves the API without tracking.
+    """
+    owned = state_db is None
+    db = state_db if state_db is not None else StateDB(settings.state_url)
+    app = FastAPI(
+        title="repotrack",
+        version=__version__,
+        summary="Upstream patch tracking for RPM distributions (patch-tracking compatible)",
+        redirect_slashes=False,
+        lifespan=_lifespan(db=db, owned=owned, scheduler=scheduler),
+    )
+    app.state.settings = settings
+    app.state.state_db = db
+    app.state.auth = BasicAuth.from_settings(settings.service)
+    app.state.tracker = "off"
+    install_error_handlers(app)
+    for name in ROUTERS:
+        module = importlib.import_module(f"{ROUTERS_PACKAGE}.{name}")
+        app.include_router(module.router)
+    return app
+
+
+ROUTERS_PACKAGE = "repotrack.service.routes"
+
+
+def _find_scheduler() -> Callable[[Any], Callable[[], None]] | None:
+    """The tracker's ``start_scheduler`` if that module exists (its own errors propagate)."""
+    if importlib.util.find_spec(_SCHEDULER_MODULE) is None:
+        return None
+    module = importlib.import_module(_SCHEDULER_MODULE)
+    start: Callable[[Any], Callable[[], None]] | None = getattr(module, "start_scheduler", None)
+    return start
+
+
+def _start_tracker(app: FastAPI) -> Callable[[], None] | None:
+    """Start the scheduler; on failure keep serving the API and say so in /healthz.
+
+    Like the original (whose API kept serving when the tracker could not start), but
+    the failure is visible: logged with its traceback and reported as
+    ``"tracker": "failed"`` by ``/healthz``.
+    """
+    try:
+        start = _find_scheduler()
+        if start is None:
+            log.warning("no tracking scheduler available: serving the API only")
+            app.state.tracker = "off"
+            return None
+        stop = start(app.state)
+    except Exception:
+        log.exception("the tracking scheduler failed to start: serving the API only")
+        app.state.tracker = "failed"
+        return None
+    app.state.tracker = "running"
+    log.info("tracking scheduler started")
+    return stop
+
+
+def _lifespan(*, db: StateDB, owned: bool, scheduler: bool) -> Callable[[FastAPI], Any]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = _start_tracker(app) if scheduler else None
+        if not scheduler:
+            app.state.tracker = "off"
+        try:
+            yield
+        finally:
+            if stop is not None:
+                stop()
+                log.info("tracking scheduler stopped")
+            if owned:
+                db.close()
+
+    return lifespan

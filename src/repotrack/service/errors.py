@@ -1,0 +1,88 @@
+"""Domain errors to HTTP answers: one place decides status codes (never a 500 for bad input).
+
+``/api/v1`` answers errors as JSON ``{"detail": "..."}`` with a 4xx status; the
+compatibility routes build their envelopes themselves and only share the 401 here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from repotrack.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RepotrackError,
+    StoreError,
+)
+from repotrack.service.deps import AuthRequiredError
+
+__all__ = ["REALM_HEADER", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+#: The original's challenge, kept so clients see the same realm.
+REALM_HEADER = {"WWW-Authenticate": 'Basic realm="Authentication Required"'}
+
+
+def _auth_required(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthRequiredError)
+    if exc.compat:
+        return PlainTextResponse("Unauthorized Access", status_code=401, headers=REALM_HEADER)
+    return JSONResponse(
+        {"detail": "authentication required"}, status_code=401, headers=REALM_HEADER
+    )
+
+
+def _validation(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_one_error(error) for error in exc.errors()]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    return JSONResponse(
+        {"detail": f"{where}: {first['msg']}" if where else first["msg"], "errors": errors},
+        status_code=422,
+    )
+
+
+def _one_error(error: Any) -> dict[str, Any]:
+    """loc, msg and type only: the offending input is not echoed back."""
+    return {
+        "loc": [str(part) for part in error.get("loc", ())],
+        "msg": str(error.get("msg", "invalid")),
+        "type": str(error.get("type", "value_error")),
+    }
+
+
+_STATUS: tuple[tuple[type[RepotrackError], int], ...] = (
+    (InputError, 422),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (StoreError, 503),
+)
+
+
+def _domain(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RepotrackError)
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+    if isinstance(exc, StoreError):
+        log.error("state database error: %s", exc)
+        return JSONResponse({"detail": "state database error"}, status_code=status)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def _unexpected(_request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error", exc_info=exc)
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AuthRequiredError, _auth_required)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(RepotrackError, _domain)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,168 @@
+"""The original patch-tracking routes: ``GET/POST/DELETE /tracking`` and ``GET /issue``.
+
+Wire-compatible with reference §2: exact paths (no trailing-slash variants), the
+``{code,msg,data}`` envelope with HTTP 200 for handled errors, Basic auth on writes
+answering the original's 401. What is fixed: JSON content type; a non-JSON,
+non-UTF-8 or wrongly typed body is ``4001`` (the original crashed); ``6004`` has a
+message; database errors never leak an exception object; deleting an item deletes
+its issue rows; and re-posting an item without ``scm_commit`` keeps its position.
+
+Examples::
+
+    POST /tracking  (Basic auth)
+    {"version_control": "github", "scm_repo": "owner/name", "scm_branch": "master",
+     "scm_commit": null, "repo": "https://gitee.com/src-openeuler/name",
+     "branch": "master", "enabled": true}
+    -> 200 {"code": "2001", "msg": "Successful Operation!", "data": {...the body...}}
+
+    GET /tracking?repo=https://gitee.com/src-openeuler/name&enabled=true
+    -> 200 {"code": "2001", "msg": "Successful Operation!", "data": [{...}]}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from repotrack.errors import InputError, NotFoundError, StoreError
+from repotrack.service.deps import CompatRead, CompatWrite, StateDep
+from repotrack.service.envelope import Code, envelope
+from repotrack.state import StateDB
+from repotrack.state import tracking_items as items
+from repotrack.state.models import Issue
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["compatibility (patch-tracking)"])
+
+_TRACKING_FILTERS = frozenset({"repo", "branch", "enabled"})
+_ISSUE_FILTERS = frozenset({"repo", "branch"})
+_DELETE_PARAMS = frozenset({"repo", "branch"})
+#: A tracking item is a few kilobytes at most; anything bigger is refused unparsed.
+MAX_BODY = 64 * 1024
+
+
+def _bad_input(reason: str) -> Response:
+    log.info("compat request refused: %s", reason)
+    return envelope(Code.INPUT_PARAMETERS_ERROR, detail=reason)
+
+
+def _unknown(keys: Iterable[str], allowed: frozenset[str]) -> str | None:
+    extra = sorted(set(keys) - allowed)
+    return f"unknown query parameter {extra[0]!r}" if extra else None
+
+
+@router.get("/tracking", dependencies=[CompatRead])
+def get_tracking(request: Request, db: StateDep) -> Response:
+    """List tracking items; optional exact filters ``repo``, ``branch``, ``enabled=true``."""
+    params = request.query_params
+    unknown = _unknown(params.keys(), _TRACKING_FILTERS)
+    if unknown:
+        return _bad_input(unknown)
+    enabled = params["enabled"] == "true" if "enabled" in params else None
+    try:
+        with db.session() as session:
+            data = items.list_item_fields(
+                session, repo=params.get("repo"), branch=params.get("branch"), enabled=enabled
+            )
+    except StoreError as exc:
+        log.error("listing tracking items failed: %s", exc)
+        return envelope(Code.DIS_CONNECTION_DB)
+    return envelope(Code.SUCCESS, data)
+
+
+@router.post("/tracking", dependencies=[CompatWrite])
+async def post_tracking(request: Request, db: StateDep) -> Response:
+    """Create or update the item (repo, branch); echoes the body on success."""
+    try:
+        body = _json_object(await request.body())
+    except InputError as exc:
+        return _bad_input(str(exc))
+    return await run_in_threadpool(_upsert, db, body)
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_BODY:
+        raise InputError(f"request body is larger than {MAX_BODY} bytes", field="body")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("request body is not UTF-8", field="body") from exc
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"request body is not JSON ({exc.msg})", field="body") from exc
+    except RecursionError as exc:
+        raise InputError("request body is nested too deeply", field="body") from exc
+    if not isinstance(value, dict):
+        raise InputError("request body must be a JSON object", field="body")
+    return value
+
+
+def _upsert(db: StateDB, body: dict[str, Any]) -> Response:
+    try:
+        with db.session() as session:
+            item, created = items.upsert_item(session, fields=body)
+    except InputError as exc:
+        return _bad_input(str(exc))
+    except StoreError as exc:
+        log.error("storing a tracking item failed: %s", exc)
+        return envelope(Code.INSERT_DATA_ERROR)
+    log.info("tracking item %s: id=%s", "created" if created else "updated", item.id)
+    return envelope(Code.SUCCESS, body)
+
+
+@router.delete("/tracking", dependencies=[CompatWrite])
+def delete_tracking(request: Request, db: StateDep) -> Response:
+    """Delete the item (repo, branch), or every item of ``repo``, with their issue rows."""
+    params = request.query_params
+    unknown = _unknown(params.keys(), _DELETE_PARAMS)
+    if unknown:
+        return _bad_input(unknown)
+    if "repo" not in params:
+        return _bad_input("query parameter 'repo' is required")
+    try:
+        with db.session() as session:
+            count = items.delete_items(session, repo=params["repo"], branch=params.get("branch"))
+    except NotFoundError:
+        return envelope(Code.DELETE_DB_NOT_FOUND)
+    except StoreError as exc:
+        log.error("deleting tracking items failed: %s", exc)
+        return envelope(Code.DELETE_DB_ERROR)
+    log.info("tracking items deleted: %d", count)
+    return envelope(Code.SUCCESS)
+
+
+def issue_to_compat(issue: Issue) -> dict[str, Any]:
+    return {"issue": issue.issue, "repo": issue.repo, "branch": issue.branch}
+
+
+@router.get("/issue", dependencies=[CompatRead])
+def get_issue(request: Request, db: StateDep) -> Response:
+    """List issues opened by the tracker; optional exact filters ``repo``, ``branch``."""
+    params = request.query_params
+    unknown = _unknown(params.keys(), _ISSUE_FILTERS)
+    if unknown:
+        return _bad_input(unknown)
+    try:
+        with db.session() as session:
+            page = items.list_issues(session, repo=params.get("repo"), branch=params.get("branch"))
+            data = [issue_to_compat(issue) for issue in page.rows]
+    except StoreError as exc:
+        log.error("listing issues failed: %s", exc)
+        return envelope(Code.DIS_CONNECTION_DB)
+    return envelope(Code.SUCCESS, data)
+
+
+# Flask answered HEAD on every GET rule; keep that, out of the OpenAPI schema.
+for _path, _endpoint in (("/tracking", get_tracking), ("/issue", get_issue)):
+    router.add_api_route(
+        _path, _endpoint, methods=["HEAD"], dependencies=[CompatRead], include_in_schema=False
+    )

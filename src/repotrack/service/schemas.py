@@ -1,0 +1,144 @@
+"""Request and response shapes of ``/api/v1``, apart from the tables.
+
+Input models are strict (no "true" for a boolean, no 1 for a string) and forbid
+unknown keys; the same checks as every other door then run in
+``repotrack.state.tracking_items.check_item_fields``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from repotrack.state.models import NAME_MAX, SHA_MAX, URL_MAX
+
+__all__ = [
+    "Health",
+    "IssueOut",
+    "ItemCreate",
+    "ItemOut",
+    "ItemPatch",
+    "ItemStatusOut",
+    "PageOut",
+    "RunOut",
+]
+
+T = TypeVar("T")
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Timestamps are stored in UTC; SQLite hands them back naive, so mark them."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: A UTC timestamp, serialised with its offset (``2026-01-02T03:04:05Z`` style).
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+VersionControl = Literal["github", "git"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ItemCreate(_Input):
+    """A new tracking item: downstream ``repo``/``branch`` follows ``scm_repo``/``scm_branch``."""
+
+    version_control: VersionControl
+    scm_repo: str = Field(min_length=1, max_length=URL_MAX, examples=["openssl/openssl"])
+    scm_branch: str = Field(min_length=1, max_length=NAME_MAX, examples=["master"])
+    scm_commit: str | None = Field(
+        default=None, max_length=SHA_MAX, description="Start after this commit; null: from head"
+    )
+    repo: str = Field(
+        min_length=1, max_length=URL_MAX, examples=["https://gitee.com/src-openeuler/openssl"]
+    )
+    branch: str = Field(min_length=1, max_length=NAME_MAX, examples=["master"])
+    enabled: bool = True
+
+
+class ItemPatch(_Input):
+    """Fields to change; absent fields (``scm_commit`` included) keep their value."""
+
+    version_control: VersionControl | None = None
+    scm_repo: str | None = Field(default=None, min_length=1, max_length=URL_MAX)
+    scm_branch: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+    scm_commit: str | None = Field(default=None, max_length=SHA_MAX)
+    repo: str | None = Field(default=None, min_length=1, max_length=URL_MAX)
+    branch: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+    enabled: bool | None = None
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ItemOut(_Output):
+    id: int
+    version_control: str
+    scm_repo: str
+    scm_branch: str
+    scm_commit: str | None
+    repo: str
+    branch: str
+    enabled: bool
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class RunOut(_Output):
+    id: int
+    tracking_id: int
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None
+    outcome: str
+    error: str | None
+    commits_processed: int
+    from_commit: str | None
+    to_commit: str | None
+    branch_name: str | None
+    issue_number: str | None
+    pr_number: str | None
+    pr_url: str | None
+    verification: str | None
+
+
+class ItemStatusOut(BaseModel):
+    """What the tracker last knew about an item."""
+
+    id: int
+    repo: str
+    branch: str
+    enabled: bool
+    scm_commit: str | None
+    consecutive_failures: int
+    last_error: str | None
+    backoff_until: UtcDatetime | None
+    commits_behind: int | None = Field(description="null when the last scan could not tell")
+    last_run: RunOut | None
+
+
+class IssueOut(_Output):
+    id: int
+    issue: str
+    repo: str | None
+    branch: str | None
+    tracking_id: int | None
+    created_at: UtcDatetime
+
+
+class PageOut(BaseModel, Generic[T]):
+    """One page of a listing; ``total`` counts every match, not just this page."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+    tracker: Literal["running", "off", "failed"]
+    version: str
