@@ -56,6 +56,8 @@ def _setup_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic narrates every plugin and migration step at INFO; only problems matter here.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
 
 
 @handle_errors

@@ -1,0 +1,95 @@
+"""The contract every downstream forge adapter fulfils, and the values it speaks in.
+
+The pipeline only ever sees :class:`Forge`: check the token, find or create an issue,
+find or create a pull request. Finding comes first in every case because a run must be
+idempotent: a run that failed after opening the issue finds it again by a marker in its
+body instead of opening a second one, and a pull request is found by its head branch.
+
+Numbers are strings on purpose: Gitee issue numbers are strings (``I1ABCD``) while its
+PR numbers, and everything on GitHub, GitLab (``iid``) and Gitea, are integers; the
+pipeline stores and prints them, it never does arithmetic on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Forge", "ForgeTarget", "IssueRef", "PullRef"]
+
+
+@dataclass(frozen=True)
+class ForgeTarget:
+    """One downstream repository on one forge.
+
+    ``owner`` may contain ``/`` (GitLab groups and subgroups); ``web_url`` and
+    ``api_url`` carry no trailing slash. ``forge_name`` is the ``[forges.<name>]`` key
+    whose settings (token, username) apply; for a public host without configuration it
+    is the kind.
+    """
+
+    kind: str
+    api_url: str
+    web_url: str
+    owner: str
+    name: str
+    forge_name: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    @property
+    def clone_url(self) -> str:
+        """Where git pushes go: ``<web_url>/<owner>/<name>.git``."""
+        return f"{self.web_url}/{self.owner}/{self.name}.git"
+
+    @property
+    def html_url(self) -> str:
+        return f"{self.web_url}/{self.owner}/{self.name}"
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """An issue as the forge numbers it (``I1ABCD`` on Gitee, ``42`` elsewhere) and its web page."""
+
+    number: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PullRef:
+    """A pull request (GitLab: merge request ``iid``) and its web page."""
+
+    number: str
+    url: str
+
+
+class Forge(Protocol):
+    """A downstream forge API, bound to one token and one API base URL.
+
+    Every method raises ``ForgeError`` (with ``status`` when the forge answered) or
+    ``RateLimitError`` (with ``retry_at``) when the forge asks for a wait longer than
+    the adapter is allowed to sleep.
+    """
+
+    kind: str
+
+    def check_token(self) -> None:
+        """Raise ``ForgeError(status=401)`` when the token is refused."""
+
+    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
+        """The first open issue whose body contains ``marker``, searching a bounded number
+        of pages."""
+
+    def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
+        """Open an issue; a retried request never opens a second one."""
+
+    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
+        """The open pull request whose source branch is ``head`` (same repository)."""
+
+    def create_pull_request(
+        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+    ) -> PullRef:
+        """Open a pull request from ``head`` into ``base``; when one is already open for
+        ``head`` (a duplicate refused by the forge), that one is returned."""

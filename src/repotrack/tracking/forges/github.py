@@ -1,0 +1,89 @@
+"""GitHub REST (github.com, GHES ``https://HOST/api/v3``, GHE.com).
+
+Bearer token, JSON bodies, ``Accept: application/vnd.github+json`` and a pinned
+``X-GitHub-Api-Version`` (``2022-11-28``, supported until 2028; a request without the
+header would get whatever default GitHub picks). Existing pull requests are found with
+``head=OWNER:BRANCH`` (the documented form; a bare branch is not) and re-checked on
+``head.ref``. Issues are found by listing open issues, skipping pull requests (which the
+issue list includes); the search API is an index that lags behind a just-created issue,
+which is exactly the case a retry must see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from repotrack.errors import ForgeError
+from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
+from repotrack.tracking.forges.common import HttpForge
+
+__all__ = ["GITHUB_API_URL", "GITHUB_API_VERSION", "GitHubForge"]
+
+GITHUB_API_URL = "https://api.github.com"
+GITHUB_API_VERSION = "2022-11-28"
+
+
+class GitHubForge(HttpForge):
+    kind = "github"
+
+    def auth_headers(self, token: str) -> Mapping[str, str]:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": GITHUB_API_VERSION,
+        }
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def check_token(self) -> None:
+        self.http.request("GET", "/user")
+
+    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
+        return self._find_issue(target, lambda item: marker in (item.get("body") or ""))
+
+    def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
+        def post() -> IssueRef:
+            path = f"{self.repo_path(target)}/issues"
+            payload = {"title": title, "body": body}
+            response = self.http.request("POST", path, json_body=payload, expect=(201,))
+            return self.issue_ref(self.http.json(response))
+
+        def same(item: Mapping[str, Any]) -> bool:
+            return item.get("title") == title and (item.get("body") or "") == body
+
+        return self.http.create_guarded(post, lambda: self._find_issue(target, same))
+
+    def _find_issue(
+        self, target: ForgeTarget, match: Callable[[Mapping[str, Any]], bool]
+    ) -> IssueRef | None:
+        path = f"{self.repo_path(target)}/issues"
+        for item in self.http.paginate(path, {"state": "open"}):
+            if "pull_request" not in item and match(item):
+                return self.issue_ref(item)
+        return None
+
+    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
+        params = {"state": "open", "head": f"{target.owner}:{head}"}
+        for item in self.http.paginate(f"{self.repo_path(target)}/pulls", params):
+            if (item.get("head") or {}).get("ref") == head:
+                return self.pull_ref(item)
+        return None
+
+    def create_pull_request(
+        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+    ) -> PullRef:
+        def post() -> PullRef:
+            payload = {"title": title, "head": head, "base": base, "body": body}
+            path = f"{self.repo_path(target)}/pulls"
+            try:
+                response = self.http.request("POST", path, json_body=payload, expect=(201,))
+            except ForgeError as exc:
+                # 422 "A pull request already exists for OWNER:BRANCH": reuse that one.
+                existing = self.find_pull_request(target, head=head) if exc.status == 422 else None
+                if existing is None:
+                    raise
+                return existing
+            return self.pull_ref(self.http.json(response))
+
+        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))
