@@ -12,7 +12,7 @@ import time
 import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
@@ -21,7 +21,7 @@ from repotrack.errors import ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
 from repotrack.tracking.forges.http import DEFAULT_MAX_WAIT, ForgeHttp
 
-__all__ = ["HttpForge", "quote_segment"]
+__all__ = ["HttpForge", "JsonIssueForge", "quote_segment"]
 
 
 def quote_segment(value: str) -> str:
@@ -108,3 +108,48 @@ class HttpForge(ABC):
     def repo_path(self, target: ForgeTarget) -> str:
         """``/repos/{owner}/{name}`` (GitHub, Gitee, Gitea)."""
         return f"/repos/{quote_segment(target.owner)}/{quote_segment(target.name)}"
+
+
+class JsonIssueForge(HttpForge):
+    """Issue handling shared by forges with GitHub-shaped issue APIs (GitHub, Gitea/Forgejo).
+
+    Both take ``{"title", "body"}`` as JSON on ``POST <repo>/issues``, list open issues
+    (pull requests included, marked by a ``pull_request`` key) and check tokens on
+    ``GET /user``. Subclasses say how the list is asked for and paged.
+    """
+
+    #: Query parameters of the open-issue listing.
+    issue_list_params: ClassVar[Mapping[str, str]] = {"state": "open"}
+    #: The page-size parameter and its value.
+    page_size_param = "per_page"
+    page_size = 100
+
+    def check_token(self) -> None:
+        self.http.request("GET", "/user")
+
+    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
+        return self._find_issue(target, lambda item: marker in (item.get("body") or ""))
+
+    def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
+        def post() -> IssueRef:
+            path = f"{self.repo_path(target)}/issues"
+            payload = {"title": title, "body": body}
+            response = self.http.request("POST", path, json_body=payload, expect=(201,))
+            return self.issue_ref(self.http.json(response))
+
+        def same(item: Mapping[str, Any]) -> bool:
+            return item.get("title") == title and (item.get("body") or "") == body
+
+        return self.http.create_guarded(post, lambda: self._find_issue(target, same))
+
+    def _find_issue(
+        self, target: ForgeTarget, match: Callable[[Mapping[str, Any]], bool]
+    ) -> IssueRef | None:
+        path = f"{self.repo_path(target)}/issues"
+        pages = self.http.paginate(
+            path, self.issue_list_params, size_param=self.page_size_param, size=self.page_size
+        )
+        for item in pages:
+            if not item.get("pull_request") and match(item):
+                return self.issue_ref(item)
+        return None

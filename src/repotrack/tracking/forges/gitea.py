@@ -11,51 +11,26 @@ the open one is then found and returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
 from repotrack.errors import ForgeError
-from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
-from repotrack.tracking.forges.common import HttpForge
+from repotrack.tracking.forges.base import ForgeTarget, PullRef
+from repotrack.tracking.forges.common import JsonIssueForge
 
 __all__ = ["GITEA_PAGE_SIZE", "GiteaForge"]
 
 GITEA_PAGE_SIZE = 50
 
 
-class GiteaForge(HttpForge):
+class GiteaForge(JsonIssueForge):
     kind = "gitea"
+    issue_list_params: ClassVar[Mapping[str, str]] = {"state": "open", "type": "issues"}
+    page_size_param = "limit"
+    page_size = GITEA_PAGE_SIZE
 
     def auth_headers(self, token: str) -> Mapping[str, str]:
         return {"Authorization": f"token {token}"} if token else {}
-
-    def check_token(self) -> None:
-        self.http.request("GET", "/user")
-
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
-        return self._find_issue(target, lambda item: marker in (item.get("body") or ""))
-
-    def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
-        def post() -> IssueRef:
-            path = f"{self.repo_path(target)}/issues"
-            payload = {"title": title, "body": body}
-            response = self.http.request("POST", path, json_body=payload, expect=(201,))
-            return self.issue_ref(self.http.json(response))
-
-        def same(item: Mapping[str, Any]) -> bool:
-            return item.get("title") == title and (item.get("body") or "") == body
-
-        return self.http.create_guarded(post, lambda: self._find_issue(target, same))
-
-    def _find_issue(
-        self, target: ForgeTarget, match: Callable[[Mapping[str, Any]], bool]
-    ) -> IssueRef | None:
-        path = f"{self.repo_path(target)}/issues"
-        params = {"state": "open", "type": "issues"}
-        for item in self.http.paginate(path, params, size_param="limit", size=GITEA_PAGE_SIZE):
-            if not item.get("pull_request") and match(item):
-                return self.issue_ref(item)
-        return None
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
         path = f"{self.repo_path(target)}/pulls"

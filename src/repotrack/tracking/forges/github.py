@@ -11,12 +11,11 @@ which is exactly the case a retry must see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from repotrack.errors import ForgeError
-from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
-from repotrack.tracking.forges.common import HttpForge
+from repotrack.tracking.forges.base import ForgeTarget, PullRef
+from repotrack.tracking.forges.common import JsonIssueForge
 
 __all__ = ["GITHUB_API_URL", "GITHUB_API_VERSION", "GitHubForge"]
 
@@ -24,7 +23,7 @@ GITHUB_API_URL = "https://api.github.com"
 GITHUB_API_VERSION = "2022-11-28"
 
 
-class GitHubForge(HttpForge):
+class GitHubForge(JsonIssueForge):
     kind = "github"
 
     def auth_headers(self, token: str) -> Mapping[str, str]:
@@ -35,33 +34,6 @@ class GitHubForge(HttpForge):
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return headers
-
-    def check_token(self) -> None:
-        self.http.request("GET", "/user")
-
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
-        return self._find_issue(target, lambda item: marker in (item.get("body") or ""))
-
-    def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
-        def post() -> IssueRef:
-            path = f"{self.repo_path(target)}/issues"
-            payload = {"title": title, "body": body}
-            response = self.http.request("POST", path, json_body=payload, expect=(201,))
-            return self.issue_ref(self.http.json(response))
-
-        def same(item: Mapping[str, Any]) -> bool:
-            return item.get("title") == title and (item.get("body") or "") == body
-
-        return self.http.create_guarded(post, lambda: self._find_issue(target, same))
-
-    def _find_issue(
-        self, target: ForgeTarget, match: Callable[[Mapping[str, Any]], bool]
-    ) -> IssueRef | None:
-        path = f"{self.repo_path(target)}/issues"
-        for item in self.http.paginate(path, {"state": "open"}):
-            if "pull_request" not in item and match(item):
-                return self.issue_ref(item)
-        return None
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
         params = {"state": "open", "head": f"{target.owner}:{head}"}
