@@ -24,7 +24,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 console = Console()
-err_console = Console(stderr=True)
+#: Errors are one line each, whatever the terminal width (scripts grep them).
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class AppState:

@@ -58,7 +58,15 @@ def _mount_optional() -> None:
 
 
 #: Modules under repotrack.cli that add commands to the root app (explicit, pinned by a test).
-_AREAS: tuple[str, ...] = ("track", "track_engine", "generate_password", "serve")
+_AREAS: tuple[str, ...] = (
+    "track",
+    "track_engine",
+    "generate_password",
+    "serve",
+    "load",
+    "db",
+    "query",
+)
 
 _mount_optional()
 

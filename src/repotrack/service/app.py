@@ -24,6 +24,7 @@ from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
 from repotrack.service.errors import install_error_handlers
 from repotrack.service.routes import ROUTERS
+from repotrack.service.store_holder import StoreHolder
 from repotrack.state import StateDB
 
 __all__ = ["create_app"]
@@ -52,6 +53,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.state_db = db
+    app.state.store_holder = StoreHolder(settings.store_url)
     app.state.auth = BasicAuth.from_settings(settings.service)
     app.state.tracker = "off"
     install_error_handlers(app)
@@ -108,6 +110,7 @@ def _lifespan(*, db: StateDB, owned: bool, scheduler: bool) -> Callable[[FastAPI
             if stop is not None:
                 stop()
                 log.info("tracking scheduler stopped")
+            app.state.store_holder.close()
             if owned:
                 db.close()
 

@@ -71,8 +71,9 @@ def _domain(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RepotrackError)
     status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
     if isinstance(exc, StoreError):
-        log.error("state database error: %s", exc)
-        return JSONResponse({"detail": "state database error"}, status_code=status)
+        # The text may name paths or servers; it goes to the log, not to the client.
+        log.error("store error: %s", exc)
+        return JSONResponse({"detail": "database unavailable"}, status_code=status)
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 

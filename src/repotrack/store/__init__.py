@@ -1,1 +1,52 @@
-"""TODO."""
+"""The analytics store: ALTRepo's ClickHouse schema on embedded chDB or a ClickHouse server.
+
+Other layers use only these names. ``open_store(url)`` picks the backend from the
+URL; every backend keeps the ``Store`` contract (see ``store.base`` for parameter
+binding and how to pass FixedString, UUID, DateTime, Nested and Array values). The
+typed read queries (``list_packages``, ``package_info``, ``diff_package_sets``) serve
+the CLI and the REST API alike.
+"""
+
+from __future__ import annotations
+
+from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row, Store
+from repotrack.store.migrations import MigrationState, migrate, migration_status
+from repotrack.store.queries import (
+    MAX_LIMIT,
+    PackageDiff,
+    PackageInfo,
+    PackageList,
+    PackageSetRef,
+    PackageSummary,
+    diff_package_sets,
+    find_package_set,
+    list_packages,
+    package_info,
+    to_plain,
+)
+from repotrack.store.seed import seed_license_aliases
+from repotrack.store.urls import open_store, redact_url
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "MAX_LIMIT",
+    "MigrationState",
+    "PackageDiff",
+    "PackageInfo",
+    "PackageList",
+    "PackageSetRef",
+    "PackageSummary",
+    "Params",
+    "Row",
+    "Store",
+    "diff_package_sets",
+    "find_package_set",
+    "list_packages",
+    "migrate",
+    "migration_status",
+    "open_store",
+    "package_info",
+    "redact_url",
+    "seed_license_aliases",
+    "to_plain",
+]

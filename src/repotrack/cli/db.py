@@ -1,0 +1,121 @@
+"""``repotrack db init|migrate|status|seed``: the analytics store's schema and seed data.
+
+``migrate`` also brings the state database (tracking items, issues) up to date when
+``repotrack.state`` provides ``migrate``. chDB and the store module are imported inside
+the commands so that ``repotrack --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+
+if TYPE_CHECKING:
+    from repotrack.config import Settings
+    from repotrack.store import Store
+
+__all__ = ["db_app", "register"]
+
+db_app = typer.Typer(help="Create and upgrade the analytics store's schema.", no_args_is_help=True)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Store URL: chdb:///path or clickhouse://user:pw@host:8123/db "
+        "(default: settings store.url, else chDB under the repotrack home).",
+    ),
+]
+
+
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    from repotrack.store import open_store
+
+    return open_store(url or get_settings(ctx).store_url)
+
+
+@db_app.command("init")
+@handle_errors
+def init(ctx: typer.Context, store: StoreOption = None) -> None:
+    """Create the whole schema (tables, buffers, views) in the store."""
+    from repotrack.store import migrate, redact_url
+
+    with _open(ctx, store) as opened:
+        applied = migrate(opened)
+        url = redact_url(opened.url)
+    _report(applied, url)
+
+
+@db_app.command("migrate")
+@handle_errors
+def migrate_cmd(ctx: typer.Context, store: StoreOption = None) -> None:
+    """Apply pending store migrations, then the state database's."""
+    from repotrack.store import migrate, redact_url
+
+    with _open(ctx, store) as opened:
+        applied = migrate(opened)
+        url = redact_url(opened.url)
+    _report(applied, url)
+    revision = _migrate_state(get_settings(ctx))
+    if revision is not None:
+        console.print(f"state database at revision {revision}", markup=False, highlight=False)
+
+
+def _migrate_state(settings: Settings) -> str | None:
+    """Run ``repotrack.state.migrate`` when that module exists; skip quietly otherwise."""
+    try:
+        from repotrack import state
+    except ImportError:
+        return None
+    migrate = getattr(state, "migrate", None)
+    if migrate is None:
+        return None
+    revision = migrate(settings.state_url)
+    return None if revision is None else str(revision)
+
+
+def _report(applied: list[str], url: str) -> None:
+    if applied:
+        for name in applied:
+            console.print(f"applied {name}", markup=False, highlight=False)
+        console.print(f"store {url}: {len(applied)} migration(s) applied", markup=False)
+    else:
+        console.print(f"store {url}: schema is up to date", markup=False, highlight=False)
+
+
+@db_app.command("status")
+@handle_errors
+def status(ctx: typer.Context, store: StoreOption = None) -> None:
+    """List the store's migrations and when each was applied."""
+    from rich.table import Table
+
+    from repotrack.store import migration_status
+
+    with _open(ctx, store) as opened:
+        states = migration_status(opened)
+    table = Table("version", "name", "applied (UTC)")
+    for state in states:
+        applied = state.applied.strftime("%Y-%m-%d %H:%M:%S") if state.applied else "pending"
+        table.add_row(f"{state.version:04d}", state.name, applied)
+    console.print(table)
+    pending = sum(1 for s in states if s.applied is None)
+    if pending:
+        console.print(f"{pending} pending: run 'repotrack db migrate'", markup=False)
+
+
+@db_app.command("seed")
+@handle_errors
+def seed(ctx: typer.Context, store: StoreOption = None) -> None:
+    """Load the license aliases (RPM license spellings -> SPDX ids)."""
+    from repotrack.store import seed_license_aliases
+
+    with _open(ctx, store) as opened:
+        added = seed_license_aliases(opened)
+    console.print(f"license aliases: {added} added", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

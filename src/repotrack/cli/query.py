@@ -1,0 +1,184 @@
+"""``repotrack query packages|package|diff``: read package sets from the analytics store.
+
+Thin face over ``repotrack.store.queries``: parse options, call, render as a table or
+as JSON (``--format json``, the same shapes the REST API returns).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.errors import InputError
+
+if TYPE_CHECKING:
+    from repotrack.store import Store
+
+__all__ = ["query_app", "register"]
+
+query_app = typer.Typer(help="Query package sets in the analytics store.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+Branch = Annotated[str, typer.Option("--branch", "-b", help="Branch (package set name), e.g. p10.")]
+Day = Annotated[
+    str | None,
+    typer.Option("--date", "-d", help="UTC day YYYY-MM-DD: the newest set on or before it."),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+StoreOption = Annotated[str | None, typer.Option("--store", help="Store URL (default: settings).")]
+
+
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    from repotrack.store import open_store
+
+    return open_store(url or get_settings(ctx).store_url)
+
+
+def parse_day(text: str | None, *, option: str = "--date") -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", field=option) from None
+
+
+def _print_json(data: Any) -> None:
+    from repotrack.store import to_plain
+
+    typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
+
+
+@query_app.command("packages")
+@handle_errors
+def packages(
+    ctx: typer.Context,
+    branch: Branch,
+    day: Day = None,
+    arch: Annotated[
+        str | None, typer.Option("--arch", help="Only this arch (src for sources).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name glob, e.g. 'lib*'.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 1000,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many rows.")] = 0,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """List the packages of a branch's package set as of a day."""
+    from repotrack.store import list_packages
+
+    with _open(ctx, store) as opened:
+        result = list_packages(
+            opened,
+            branch=branch,
+            day=parse_day(day),
+            arch=arch,
+            name_glob=name,
+            limit=limit,
+            offset=offset,
+        )
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    from rich.table import Table
+
+    ref = result.package_set
+    table = Table("name", "epoch:version-release", "arch", "summary", title=_title(ref))
+    for p in result.packages:
+        table.add_row(p.name, p.evr, p.arch, p.summary)
+    console.print(table)
+    console.print(f"{len(result.packages)} of {result.total} package(s)", markup=False)
+
+
+def _title(ref: Any) -> str:
+    return f"{ref.branch} {ref.date:%Y-%m-%d %H:%M} UTC"
+
+
+@query_app.command("package")
+@handle_errors
+def package(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Package name.")],
+    branch: Branch,
+    day: Day = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Show a package's builds: versions, hashes, files, dependencies, changelog."""
+    from repotrack.store import package_info
+
+    with _open(ctx, store) as opened:
+        info = package_info(opened, name=name, branch=branch, day=parse_day(day))
+    if fmt is Format.json:
+        _print_json(info)
+        return
+    for build in info.builds:
+        p = build.package
+        console.print(
+            f"{p.name} {p.evr} {p.arch}  pkg_hash {p.pkg_hash}  ({_title(info.package_set)})",
+            markup=False,
+            highlight=False,
+        )
+        for key, value in build.hashes.items():
+            console.print(f"  {key}: {value}", markup=False, highlight=False)
+        for dep in build.depends:
+            console.print(f"  {dep.type}: {dep.name} {dep.version}".rstrip(), markup=False)
+        for path in build.files:
+            console.print(f"  file: {path}", markup=False, highlight=False)
+        for entry in build.changelog[:5]:
+            console.print(
+                f"  * {entry.date:%Y-%m-%d} {entry.name} {entry.evr}: {entry.text}",
+                markup=False,
+                highlight=False,
+            )
+
+
+@query_app.command("diff")
+@handle_errors
+def diff(
+    ctx: typer.Context,
+    branch: Annotated[str, typer.Argument(help="Branch, e.g. p10.")],
+    old: Annotated[str, typer.Argument(help="First UTC day YYYY-MM-DD.")],
+    new: Annotated[str, typer.Argument(help="Second UTC day YYYY-MM-DD.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Packages added, removed and updated between two days (rpm version order)."""
+    from repotrack.store import diff_package_sets
+
+    old_day = parse_day(old, option="FROM")
+    new_day = parse_day(new, option="TO")
+    assert old_day is not None and new_day is not None
+    with _open(ctx, store) as opened:
+        result = diff_package_sets(opened, branch=branch, old_day=old_day, new_day=new_day)
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    console.print(f"{branch}: {_title(result.old_set)} -> {_title(result.new_set)}", markup=False)
+    for p in result.added:
+        console.print(f"+ {p.name} {p.evr} {p.arch}", markup=False, highlight=False)
+    for p in result.removed:
+        console.print(f"- {p.name} {p.evr} {p.arch}", markup=False, highlight=False)
+    for u in result.updated:
+        arrow = {1: "->", -1: "<- (downgrade)", 0: "== (rebuild)"}[u.direction]
+        console.print(
+            f"~ {u.name} {u.arch}: {u.old.evr} {arrow} {u.new.evr}", markup=False, highlight=False
+        )
+    console.print(
+        f"{len(result.added)} added, {len(result.removed)} removed, {len(result.updated)} updated",
+        markup=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(query_app, name="query")

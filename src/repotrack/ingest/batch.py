@@ -1,0 +1,95 @@
+"""Bounded batches of rows, flushed in the order that keeps a stopped load harmless.
+
+Rows of many packages are gathered and sent together (one insert per table per
+batch: far fewer round trips than per package), but never more than ``max_rows`` at
+a time, so memory does not grow with the size of the repository.
+
+Flush order per batch: Changelog, Files, Depends, Packages, Specfiles, then
+PackageHash, then PackageSet. ``PackageHash`` marks a package as stored (that is what
+dedupe looks for), so it goes only after everything else of the same packages; a load
+killed mid-batch leaves at worst rows that the next run writes again (the tables are
+ReplacingMergeTrees, so repeats merge away) and no ``PackageHash`` row that lies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from repotrack.ingest import tables
+from repotrack.ingest.rows import PackageRows
+
+if TYPE_CHECKING:
+    from repotrack.store import Store
+
+__all__ = ["DEFAULT_BATCH_ROWS", "RowBatcher"]
+
+#: Rows (mostly file rows) held before a flush.
+DEFAULT_BATCH_ROWS = 50_000
+
+
+class RowBatcher:
+    """Collects rows per table and flushes them all, in a fixed order, when full."""
+
+    def __init__(self, store: Store, *, max_rows: int = DEFAULT_BATCH_ROWS) -> None:
+        self._store = store
+        self._max_rows = max_rows
+        self._changelog: dict[int, str] = {}
+        self._files: list[tuple[Any, ...]] = []
+        self._depends: list[tuple[Any, ...]] = []
+        self._packages: list[tuple[Any, ...]] = []
+        self._specs: list[tuple[Any, ...]] = []
+        self._hashes: list[tuple[Any, ...]] = []
+        self._members: list[tuple[uuid.UUID, int]] = []
+        self.files_written = 0
+
+    @property
+    def pending(self) -> int:
+        return (
+            len(self._changelog)
+            + len(self._files)
+            + len(self._depends)
+            + len(self._packages)
+            + len(self._hashes)
+            + len(self._members)
+        )
+
+    def add_package(self, rows: PackageRows) -> None:
+        for digest, text in rows.changelogs:
+            self._changelog.setdefault(digest, text)
+        self._files.extend(rows.files)
+        self._depends.extend(rows.depends)
+        self._packages.append(rows.package_row())
+        if rows.spec is not None:
+            self._specs.append(rows.spec)
+        self._hashes.append(rows.hash_row())
+        self._flush_if_full()
+
+    def add_members(self, node: uuid.UUID, hashes: list[int]) -> None:
+        self._members.extend((node, h) for h in hashes)
+        self._flush_if_full()
+
+    def _flush_if_full(self) -> None:
+        if self.pending >= self._max_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        store = self._store
+        if self._changelog:
+            store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, self._changelog.items())
+        if self._files:
+            store.insert(tables.FILES, tables.FILES_COLUMNS, self._files)
+            self.files_written += len(self._files)
+        if self._depends:
+            store.insert(tables.DEPENDS, tables.DEPENDS_COLUMNS, self._depends)
+        if self._packages:
+            store.insert(tables.PACKAGES, tables.PACKAGES_COLUMNS, self._packages)
+        if self._specs:
+            store.insert(tables.SPECFILES, tables.SPECFILES_COLUMNS, self._specs)
+        if self._hashes:
+            store.insert(tables.PACKAGE_HASH, tables.PACKAGE_HASH_COLUMNS, self._hashes)
+        if self._members:
+            store.insert(tables.PACKAGE_SET, tables.PACKAGE_SET_COLUMNS, self._members)
+        self._changelog = {}
+        self._files, self._depends, self._packages = [], [], []
+        self._specs, self._hashes, self._members = [], [], []

@@ -1,0 +1,197 @@
+"""Packages in, rows out: dedupe against the store, then read what is new in parallel.
+
+Jobs are taken in chunks. For each chunk the store is asked, in one query per kind of
+key, which packages it already holds (by index MD5, by SHA-256, or by ``pkg_hash``
+from a header-only read or from metadata); only the rest are read in full. Reads run
+in a pool of spawned worker processes (``workers`` > 1) or inline, and their results
+come back in job order. At most ``window`` jobs are in flight, so memory stays
+bounded however large the repository.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from repotrack.ingest.dedupe import known_by_digest, known_hashes
+from repotrack.ingest.metadata import metadata_pkg_hash
+from repotrack.ingest.reader import PackageJob, identify_package, read_package
+from repotrack.ingest.rows import PackageRows
+
+if TYPE_CHECKING:
+    from repotrack.store import Store
+
+__all__ = ["Outcome", "Pipeline"]
+
+#: Jobs looked up in the store together.
+CHUNK = 256
+#: How often a worker checks that the loader that started it is still alive.
+PARENT_CHECK_SECONDS = 1.0
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One job done: its package id, and its rows when it was new."""
+
+    job: PackageJob
+    pkg_hash: int
+    rows: PackageRows | None
+
+
+class _Ready(Future[Any]):
+    """A future computed on demand in the calling thread (the ``workers=1`` path)."""
+
+    def __init__(self, fn: Callable[[Any], Any], arg: Any) -> None:
+        super().__init__()
+        self._call = (fn, arg)
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done():
+            fn, arg = self._call
+            try:
+                self.set_result(fn(arg))
+            except BaseException as exc:
+                self.set_exception(exc)
+        return super().result(timeout)
+
+
+def _worker_init(parent: int) -> None:
+    """Set up a worker: Ctrl-C is the parent's business, and the parent's death is ours.
+
+    Ctrl-C reaches the whole process group; the parent alone decides what happens. If
+    the parent is killed outright (SIGKILL, OOM), nothing tells the workers: they would
+    wait on their task queue forever, holding the terminal's pipes open. A watchdog
+    thread ends the worker once its parent is gone.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+class Pipeline:
+    """Dedupe and read packages; use as a context manager (it owns the worker pool)."""
+
+    def __init__(self, store: Store, *, workers: int = 1) -> None:
+        self._store = store
+        self._workers = workers
+        self._executor: Executor | None = None
+        self._window = max(CHUNK, workers * 32)
+        self._seen: set[int] = set()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=exc_type is None, cancel_futures=True)
+
+    def _submit(self, fn: Callable[[T], R], arg: T) -> Future[R]:
+        if self._workers == 1:
+            return _Ready(fn, arg)
+        if self._executor is None:
+            # Started on first use: a reload where the store knows every package never
+            # pays for spawning workers. Spawned, not forked: the parent has chDB's
+            # threads running, and a fork would copy them in an undefined state.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
+            )
+        return self._executor.submit(fn, arg)
+
+    def run(self, jobs: Iterator[PackageJob]) -> Iterator[Outcome]:
+        """Outcomes in job order."""
+        pending: deque[tuple[PackageJob, int, Future[PackageRows] | None]] = deque()
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self._window:
+                chunk = list(islice(jobs, CHUNK))
+                if not chunk:
+                    exhausted = True
+                    break
+                pending.extend(self._plan_chunk(chunk))
+            if not pending:
+                return
+            job, known, future = pending.popleft()
+            if future is None:
+                yield Outcome(job, known, None)
+                continue
+            rows = future.result()
+            if rows.pkg_hash in self._seen:  # the same package twice in one tree
+                yield Outcome(job, rows.pkg_hash, None)
+                continue
+            self._seen.add(rows.pkg_hash)
+            yield Outcome(job, rows.pkg_hash, rows)
+
+    def _plan_chunk(
+        self, chunk: list[PackageJob]
+    ) -> list[tuple[PackageJob, int, Future[PackageRows] | None]]:
+        known = self._known(chunk)
+        planned: list[tuple[PackageJob, int, Future[PackageRows] | None]] = []
+        for job in chunk:
+            pkg_hash = known.get(id(job))
+            if pkg_hash is not None:
+                planned.append((job, pkg_hash, None))
+            else:
+                planned.append((job, 0, self._submit(read_package, job)))
+        return planned
+
+    def _known(self, chunk: list[PackageJob]) -> dict[int, int]:
+        """``{id(job): pkg_hash}`` for the jobs of ``chunk`` the store already holds."""
+        result: dict[int, int] = {}
+        by_md5 = [j for j in chunk if j.expected.md5]
+        by_sha256 = [j for j in chunk if not j.expected.md5 and j.expected.sha256]
+        rest = [j for j in chunk if not j.expected.md5 and not j.expected.sha256]
+        for column, jobs in (("pkgh_md5", by_md5), ("pkgh_sha256", by_sha256)):
+            if jobs:
+                field = "md5" if column == "pkgh_md5" else "sha256"
+                keys = {id(j): getattr(j.expected, field) for j in jobs}
+                found = known_by_digest(self._store, column, keys.values())
+                for job in jobs:
+                    hit = found.get(keys[id(job)])
+                    if hit is not None:
+                        result[id(job)] = hit[0]
+        hashes = self._hashes_of(rest)
+        stored = known_hashes(self._store, hashes.values()) | self._seen
+        for job in rest:
+            pkg_hash = hashes.get(id(job))
+            if pkg_hash is not None and pkg_hash in stored:
+                result[id(job)] = pkg_hash
+        return result
+
+    def _hashes_of(self, jobs: list[PackageJob]) -> dict[int, int]:
+        """``pkg_hash`` of jobs without index digests: from metadata, or a header-only read."""
+        hashes: dict[int, int] = {}
+        futures = []
+        for job in jobs:
+            if job.meta is not None and job.path is None:
+                hashes[id(job)] = metadata_pkg_hash(job.meta)
+            elif job.path is not None:
+                futures.append((job, self._submit(identify_package, job.path)))
+        for job, future in futures:
+            hashes[id(job)] = future.result().pkg_hash
+        return hashes

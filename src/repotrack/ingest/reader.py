@@ -1,0 +1,132 @@
+"""Read one package into rows: the work a loader's worker process does.
+
+Everything here takes and returns plain picklable data, so it can run in a spawned
+worker process: the header parse is pure Python, and several processes use several
+cores where threads would queue on the GIL. Spec extraction for source packages
+happens here too, so its memory goes away with the task, not with the loader (the
+original spawned a process per SRPM for the same reason).
+
+Digests of the file (MD5, SHA-256, BLAKE2b) are computed in one read and compared
+with what the repository index recorded; a mismatch is an error naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from repotrack.errors import InputError
+from repotrack.ingest.metadata import metadata_rows
+from repotrack.ingest.rows import (
+    Digests,
+    PackageRows,
+    header_changelog,
+    header_depends,
+    header_files,
+    header_package,
+    set_changelog,
+    spec_row,
+)
+from repotrack.rpm import extract_spec, file_digests, read_rpm
+from repotrack.sources import MetaPackage
+
+NO_DIGESTS = Digests()
+
+__all__ = ["Identity", "PackageJob", "identify_package", "read_package"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageJob:
+    """One package to load: a file to read, or createrepo metadata when there is no file.
+
+    ``expected`` holds the digests the repository index recorded (``b""`` when it
+    recorded none); ``source`` is what the repository layout says the package is;
+    ``node`` names the package-set node it belongs to.
+    """
+
+    filename: str
+    source: bool
+    node: str
+    path: str | None = None
+    expected: Digests = NO_DIGESTS
+    meta: MetaPackage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the header alone tells: enough to see whether the store already has it."""
+
+    pkg_hash: int
+    sha1: bytes
+
+
+def identify_package(path: str) -> Identity:
+    """Read only lead and headers (a few kilobytes), not the payload."""
+    rpm = read_rpm(path)
+    return Identity(pkg_hash=rpm.pkg_hash, sha1=rpm.sha1header)
+
+
+def read_package(job: PackageJob) -> PackageRows:
+    """All rows of one package; raises InputError naming the file on bad input."""
+    if job.path is None:
+        if job.meta is None:
+            raise InputError("neither a file nor metadata", path=job.filename)
+        return metadata_rows(job.meta)
+    rpm = read_rpm(job.path)
+    computed = file_digests(job.path)
+    digests = Digests(
+        md5=computed.md5, sha256=computed.sha256, blake2b=computed.blake2b, sha1=rpm.sha1header
+    )
+    _check_digests(job, digests)
+    header = rpm.merged
+    source = rpm.is_source
+    pkg_hash = rpm.pkg_hash
+    package = header_package(
+        header,
+        pkg_hash=pkg_hash,
+        sha1=digests.sha1,
+        filename=job.filename,
+        file_size=rpm.file_size,
+        source=source,
+    )
+    nested, changelogs = header_changelog(header)
+    set_changelog(package, nested)
+    rows = PackageRows(
+        pkg_hash=pkg_hash,
+        name=package["pkg_name"],
+        arch=package["pkg_arch"],
+        source=source,
+        filename=job.filename,
+        sourcerpm=package["pkg_sourcerpm"],
+        digests=digests,
+        package=package,
+        files=header_files(header, pkg_hash),
+        depends=header_depends(header, pkg_hash),
+        changelogs=changelogs,
+    )
+    if source:
+        rows.spec = _spec(job.path, package)
+    return rows
+
+
+def _spec(path: str, package: dict[str, object]) -> tuple[object, ...] | None:
+    spec = extract_spec(path)
+    if spec is None:
+        # The original aborted the whole load here; one odd SRPM should not.
+        log.warning("no spec file in source package", extra={"path": path})
+        return None
+    return spec_row(package, name=spec.name, mtime=spec.mtime, content=spec.content)
+
+
+def _check_digests(job: PackageJob, got: Digests) -> None:
+    for name in ("md5", "sha256", "blake2b"):
+        want = getattr(job.expected, name)
+        have = getattr(got, name)
+        if want and want != have:
+            raise InputError(
+                f"{name} digest mismatch with the repository index: index {want.hex()}, "
+                f"file {have.hex()}",
+                path=job.path,
+            )

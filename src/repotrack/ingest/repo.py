@@ -1,0 +1,202 @@
+"""``load_repo``: one repository snapshot into the store, the one function every face calls.
+
+Order of work (ALTRepo §2.5, made atomic for readers):
+
+1. refuse a snapshot already loaded under the same branch and date (unless ``force``);
+2. plan the tree (apt-rpm, createrepo or a plain directory of RPMs);
+3. sources, then binaries: dedupe against the store, read only new packages (in
+   parallel), write their rows in bounded batches, PackageHash last per batch;
+4. the PackageSet rows and PackageSetName row of every node;
+5. the root PackageSetName row, last. Until it exists the snapshot is invisible to
+   readers (they start from roots), so an interrupted load publishes nothing, and a
+   rerun reads only the packages the interrupted run had not finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from repotrack.errors import InputError
+from repotrack.ingest import tables
+from repotrack.ingest.batch import RowBatcher
+from repotrack.ingest.dedupe import check_not_loaded
+from repotrack.ingest.pipeline import Outcome, Pipeline
+from repotrack.ingest.pkgset import ZERO_UUID, PackageSetNode, node_kv, node_row
+from repotrack.ingest.plan import NodeSpec, TreePlan, plan_tree
+
+if TYPE_CHECKING:
+    from repotrack.store import Store
+
+__all__ = ["LoadProgress", "LoadSummary", "load_repo"]
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 64
+
+
+class LoadProgress(Protocol):
+    """Told about each package as it is done (a progress bar, a log, a job record)."""
+
+    def advance(self, *, new: bool) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSummary:
+    """What a load did."""
+
+    branch: str
+    date: date
+    tag: str
+    kind: str
+    root_uuid: uuid.UUID
+    packages: int
+    new: int
+    known: int
+    files: int
+    seconds: float
+
+    def line(self) -> str:
+        rate = self.packages / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"{self.branch} {self.date.isoformat()}: {self.packages} packages "
+            f"({self.new} new, {self.known} known), {self.files} file rows, "
+            f"{self.seconds:.1f} s ({rate:.0f} packages/s)"
+        )
+
+
+def load_repo(
+    store: Store,
+    *,
+    branch: str,
+    path: Path,
+    date: date,
+    tag: str = "",
+    force: bool = False,
+    workers: int = 1,
+    progress: LoadProgress | None = None,
+) -> LoadSummary:
+    """Load the repository snapshot at ``path`` as ``branch`` of ``date``.
+
+    Raises ``ConflictError`` when that branch and date are already loaded and ``force``
+    is not set, ``InputError`` for an unusable tree or package (naming the file).
+    """
+    started = time.monotonic()
+    branch = _branch_name(branch)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
+    if not force:
+        check_not_loaded(store, branch=branch, day=date)
+    plan = plan_tree(Path(path))
+    log.info("repo load started", extra={"branch": branch, "path": str(path), "kind": plan.kind})
+    run = _Run(store, plan, progress)
+    try:
+        with Pipeline(store, workers=workers) as pipeline:
+            for phase in plan.phases:
+                for outcome in pipeline.run(phase()):
+                    run.take(outcome)
+    except InputError:
+        # Packages before the bad one are complete: store them, so a rerun after the
+        # fix does not read them again. The snapshot itself stays unpublished.
+        run.batcher.flush()
+        raise
+    run.batcher.flush()
+    root = run.publish(branch=branch, day=date, tag=tag)
+    summary = LoadSummary(
+        branch=branch,
+        date=date,
+        tag=tag,
+        kind=plan.kind,
+        root_uuid=root,
+        packages=run.new + run.known,
+        new=run.new,
+        known=run.known,
+        files=run.batcher.files_written,
+        seconds=time.monotonic() - started,
+    )
+    log.info("repo load done", extra={"branch": branch, "summary": summary.line()})
+    return summary
+
+
+def _branch_name(branch: str) -> str:
+    name = branch.strip().lower()  # the original lowercases the set name
+    if not name or any(c.isspace() or c in "/\\" for c in name):
+        raise InputError(f"bad branch name {branch!r}", field="branch")
+    return name
+
+
+class _Run:
+    """State of one load: node membership, source ids, counts, the row batcher."""
+
+    def __init__(self, store: Store, plan: TreePlan, progress: LoadProgress | None) -> None:
+        self.store = store
+        self.plan = plan
+        self.progress = progress
+        self.batcher = RowBatcher(store)
+        self.members: dict[str, dict[int, None]] = {n.key: {} for n in plan.nodes}
+        self.sources: dict[str, int] = {}
+        self.new = 0
+        self.known = 0
+
+    def take(self, outcome: Outcome) -> None:
+        job, pkg_hash, rows = outcome.job, outcome.pkg_hash, outcome.rows
+        self.members.setdefault(job.node, {})[pkg_hash] = None
+        if job.source:
+            self.sources[job.filename] = pkg_hash
+        if rows is not None:
+            if not rows.source:
+                rows.package["pkg_srcrpm_hash"] = self.sources.get(rows.sourcerpm, 0)
+            self.batcher.add_package(rows)
+            self.new += 1
+        else:
+            self.known += 1
+        if self.progress is not None:
+            self.progress.advance(new=rows is not None)
+
+    def publish(self, *, branch: str, day: date, tag: str) -> uuid.UUID:
+        """Write every node's members and row, then the root row, last."""
+        root = uuid.uuid4()
+        ids = {spec.key: uuid.uuid4() for spec in self.plan.nodes}
+        rows = []
+        for spec in self.plan.nodes:
+            hashes = list(self.members.get(spec.key, {}))
+            self.batcher.add_members(ids[spec.key], hashes)
+            rows.append(self._node(spec, ids, root, branch, len(hashes)))
+        self.batcher.flush()
+        columns = tables.PACKAGE_SET_NAME_COLUMNS
+        if rows:
+            self.store.insert(
+                tables.PACKAGE_SET_NAME, columns, [node_row(n, day=day, tag=tag) for n in rows]
+            )
+        all_hashes = {h for members in self.members.values() for h in members}
+        root_node = PackageSetNode(
+            node_id=root,
+            parent=ZERO_UUID,
+            root=root,
+            depth=0,
+            name=branch,
+            complete=1,
+            kv=node_kv(
+                depth=0, kind="repo", size=len(all_hashes), repo=branch, extra=self.plan.root_kv
+            ),
+        )
+        self.store.insert(tables.PACKAGE_SET_NAME, columns, [node_row(root_node, day=day, tag=tag)])
+        return root
+
+    def _node(
+        self, spec: NodeSpec, ids: dict[str, uuid.UUID], root: uuid.UUID, branch: str, size: int
+    ) -> PackageSetNode:
+        parent = ids[spec.parent] if spec.parent is not None and spec.parent in ids else root
+        return PackageSetNode(
+            node_id=ids[spec.key],
+            parent=parent,
+            root=root,
+            depth=spec.depth,
+            name=spec.name,
+            kv=node_kv(depth=spec.depth, kind=spec.type, size=size, repo=branch, extra=spec.kv),
+        )

@@ -1,0 +1,146 @@
+"""The ALTRepo tables a repository load writes, with their column lists.
+
+Rows are built as tuples in exactly these orders; ``Nested`` columns appear as their
+flattened ``col.sub`` arrays, as the store's ``insert`` expects.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "CHANGELOG",
+    "CHANGELOG_COLUMNS",
+    "DEPENDS",
+    "DEPENDS_COLUMNS",
+    "FILES",
+    "FILES_COLUMNS",
+    "PACKAGES",
+    "PACKAGES_COLUMNS",
+    "PACKAGE_HASH",
+    "PACKAGE_HASH_COLUMNS",
+    "PACKAGE_SET",
+    "PACKAGE_SET_COLUMNS",
+    "PACKAGE_SET_NAME",
+    "PACKAGE_SET_NAME_COLUMNS",
+    "SPECFILES",
+    "SPECFILES_COLUMNS",
+]
+
+CHANGELOG: Final = "Changelog_buffer"
+CHANGELOG_COLUMNS: Final = ("chlog_hash", "chlog_text")
+
+FILES: Final = "Files_insert"
+FILES_COLUMNS: Final = (
+    "pkg_hash",
+    "file_name",
+    "file_linkto",
+    "file_md5",
+    "file_size",
+    "file_mode",
+    "file_rdev",
+    "file_mtime",
+    "file_flag",
+    "file_username",
+    "file_groupname",
+    "file_verifyflag",
+    "file_device",
+    "file_lang",
+    "file_class",
+)
+
+DEPENDS: Final = "Depends_buffer"
+DEPENDS_COLUMNS: Final = ("pkg_hash", "dp_name", "dp_version", "dp_flag", "dp_type")
+
+PACKAGES: Final = "Packages_buffer"
+PACKAGES_COLUMNS: Final = (
+    "pkg_hash",
+    "pkg_cs",
+    "pkg_packager",
+    "pkg_packager_email",
+    "pkg_name",
+    "pkg_arch",
+    "pkg_version",
+    "pkg_release",
+    "pkg_epoch",
+    "pkg_serial_",
+    "pkg_buildtime",
+    "pkg_buildhost",
+    "pkg_size",
+    "pkg_archivesize",
+    "pkg_filesize",
+    "pkg_rpmversion",
+    "pkg_cookie",
+    "pkg_sourcepackage",
+    "pkg_disttag",
+    "pkg_sourcerpm",
+    "pkg_srcrpm_hash",
+    "pkg_filename",
+    "pkg_complete",
+    "pkg_summary",
+    "pkg_description",
+    "pkg_changelog.date",
+    "pkg_changelog.name",
+    "pkg_changelog.evr",
+    "pkg_changelog.hash",
+    "pkg_distribution",
+    "pkg_vendor",
+    "pkg_gif",
+    "pkg_xpm",
+    "pkg_license",
+    "pkg_group_",
+    "pkg_url",
+    "pkg_os",
+    "pkg_prein",
+    "pkg_postin",
+    "pkg_preun",
+    "pkg_postun",
+    "pkg_icon",
+    "pkg_preinprog",
+    "pkg_postinprog",
+    "pkg_preunprog",
+    "pkg_postunprog",
+    "pkg_buildarchs",
+    "pkg_verifyscript",
+    "pkg_verifyscriptprog",
+    "pkg_prefixes",
+    "pkg_instprefixes",
+    "pkg_optflags",
+    "pkg_disturl",
+    "pkg_payloadformat",
+    "pkg_payloadcompressor",
+    "pkg_payloadflags",
+    "pkg_platform",
+)
+
+SPECFILES: Final = "Specfiles_insert"
+SPECFILES_COLUMNS: Final = (
+    "pkg_hash",
+    "pkg_name",
+    "pkg_epoch",
+    "pkg_version",
+    "pkg_release",
+    "specfile_name",
+    "specfile_date",
+    "specfile_content_base64",
+)
+
+PACKAGE_HASH: Final = "PackageHash_buffer"
+PACKAGE_HASH_COLUMNS: Final = ("pkgh_mmh", "pkgh_md5", "pkgh_sha1", "pkgh_sha256", "pkgh_blake2b")
+
+PACKAGE_SET: Final = "PackageSet_buffer"
+PACKAGE_SET_COLUMNS: Final = ("pkgset_uuid", "pkg_hash")
+
+PACKAGE_SET_NAME: Final = "PackageSetName"
+PACKAGE_SET_NAME_COLUMNS: Final = (
+    "pkgset_uuid",
+    "pkgset_puuid",
+    "pkgset_ruuid",
+    "pkgset_depth",
+    "pkgset_nodename",
+    "pkgset_date",
+    "pkgset_tag",
+    "pkgset_complete",
+    "pkgset_kv.k",
+    "pkgset_kv.v",
+)

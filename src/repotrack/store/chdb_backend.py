@@ -1,0 +1,244 @@
+"""The embedded store: ClickHouse in-process through chDB, one directory per store.
+
+See ``base`` for what was measured about chDB. In short: one embedded server (one
+directory) per process, a connection per thread, and a directory lock that keeps
+other processes out; this module turns those facts into clear ``StoreError``s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from repotrack.errors import InputError, StoreError
+from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
+from repotrack.store.chtypes import result_converter
+from repotrack.store.columns import ColumnTypes
+from repotrack.store.encode import encode_columns
+from repotrack.store.identifiers import quote_identifier
+from repotrack.store.params import render_params
+
+__all__ = ["ChdbStore"]
+
+log = logging.getLogger(__name__)
+
+_RESULT_FORMAT = "JSONCompactEachRowWithNamesAndTypes"
+#: Settings every connection runs with (chDB takes them in the connection string): UTC
+#: for dates, and 64-bit integers as JSON numbers (Python's json reads them exactly).
+_CONNECTION_SETTINGS = "session_timezone=UTC&output_format_json_quote_64bit_integers=0"
+
+# chDB hosts one embedded server per process; we count our open stores per directory
+# so that a second directory gets a clear error and our own lock is not mistaken for
+# another process's.
+_registry_lock = threading.Lock()
+_open_paths: dict[Path, int] = {}
+
+
+class ChdbStore:
+    """A ``Store`` over a chDB directory; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+        self.url = f"chdb://{self.path}"
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._conn_lock = threading.Lock()
+        self._closed = False
+        self._types = ColumnTypes(self.query, self.url)
+        self._claim()
+        try:
+            self._connection()
+        except BaseException:
+            self._release()
+            raise
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def _claim(self) -> None:
+        with _registry_lock:
+            others = [p for p, n in _open_paths.items() if n and p != self.path]
+            if others:
+                raise StoreError(
+                    f"cannot open chDB store {self.path}: this process already has "
+                    f"{others[0]} open (chDB hosts one store directory per process)"
+                )
+            if not _open_paths.get(self.path):
+                _ensure_directory(self.path)
+                _probe_lock(self.path)
+            _open_paths[self.path] = _open_paths.get(self.path, 0) + 1
+
+    def _release(self) -> None:
+        with _registry_lock:
+            _open_paths[self.path] -= 1
+            if not _open_paths[self.path]:
+                del _open_paths[self.path]
+
+    def _connection(self) -> Any:
+        if self._closed:
+            raise StoreError(f"chDB store {self.path} is closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        import chdb
+
+        try:
+            conn = chdb.connect(f"{self.path}?{_CONNECTION_SETTINGS}")  # type: ignore[no-untyped-call]
+        except RuntimeError as exc:
+            raise StoreError(f"cannot open chDB store {self.path}: {exc}") from exc
+        with self._conn_lock:
+            self._connections.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._conn_lock:
+            if self._closed:
+                return
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- statements -----------------------------------------------------------------
+
+    def _run(self, sql: str, params: Params | None, fmt: str) -> Any:
+        rendered = render_params(params)
+        conn = self._connection()
+        try:
+            return conn.query(sql, fmt, params=rendered)
+        except Exception as exc:
+            raise StoreError(_one_line(exc)) from exc
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        _, rows = self._select(sql, params)
+        return rows
+
+    def query_dicts(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        names, rows = self._select(sql, params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _select(self, sql: str, params: Params | None) -> tuple[list[str], list[Row]]:
+        result = self._run(sql, params, _RESULT_FORMAT)
+        text = result.bytes().decode("utf-8", "surrogateescape")
+        return _parse_json_rows(text)
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        self._run(sql, params, "CSV")
+
+    def insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> int:
+        if batch_rows < 1:
+            raise InputError("must be at least 1", field="batch_rows")
+        head = (
+            f"INSERT INTO {quote_identifier(table)} "
+            f"({', '.join(quote_identifier(c) for c in columns)})"
+        )
+        types = self._types.of(table, columns)
+        total = 0
+        for batch in _batches(rows, batch_rows):
+            payload = encode_columns(table, columns, types, batch)
+            self._send(head, payload)
+            total += len(batch)
+        log.debug("store insert", extra={"table": table, "rows": total})
+        return total
+
+    def _send(self, head: str, payload: bytes) -> None:
+        conn = self._connection()
+        try:
+            with conn.send_insert(head, "JSONCompactColumns") as inserter:
+                inserter.append(payload)
+                inserter.finish()
+        except Exception as exc:
+            raise StoreError(_one_line(exc)) from exc
+
+
+def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return [], []
+    names = json.loads(lines[0])
+    converters = [result_converter(t) for t in json.loads(lines[1])]
+    rows: list[Row] = []
+    for line in lines[2:]:
+        values = json.loads(line)
+        rows.append(
+            tuple(
+                c(v) if c is not None and v is not None else v
+                for c, v in zip(converters, values, strict=True)
+            )
+        )
+    return names, rows
+
+
+def _ensure_directory(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create chDB store directory {path}: {exc.strerror}") from exc
+
+
+def _probe_lock(path: Path) -> None:
+    """Fail clearly when another process (normally ``repotrack serve``) holds the store."""
+    status = path / "status"
+    if not status.exists():
+        return
+    try:
+        with status.open("rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except BlockingIOError as exc:
+        raise StoreError(
+            f"chDB store {path} is locked by another process{_owner(status)}: the repotrack "
+            "service owns the embedded store while it runs; submit the job to the service "
+            "or stop it"
+        ) from exc
+    except OSError as exc:
+        raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
+
+
+def _owner(status: Path) -> str:
+    """`` (pid N)`` from the status file the owning process wrote, when readable."""
+    try:
+        first = status.read_text(encoding="utf-8", errors="replace").splitlines()[0]
+    except (OSError, IndexError):
+        return ""
+    label, _, pid = first.partition(":")
+    return f" (pid {pid.strip()})" if label == "PID" and pid.strip().isdigit() else ""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

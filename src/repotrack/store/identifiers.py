@@ -1,0 +1,19 @@
+"""Quoting table and column names, the one thing that cannot be a bound parameter in INSERT."""
+
+from __future__ import annotations
+
+import re
+
+from repotrack.errors import InputError
+
+__all__ = ["quote_identifier"]
+
+# ALTRepo names are plain words; Nested sub-columns add one dot (pkg_changelog.date).
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def quote_identifier(name: str) -> str:
+    """Backquote ``name`` after checking it is a plain identifier."""
+    if not _IDENTIFIER.match(name):
+        raise InputError("not a valid table or column name", field=repr(name))
+    return f"`{name}`"
