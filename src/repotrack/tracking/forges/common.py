@@ -123,6 +123,8 @@ class JsonIssueForge(HttpForge):
     #: The page-size parameter and its value.
     page_size_param = "per_page"
     page_size = 100
+    #: The status with which ``POST <repo>/pulls`` refuses a second PR for the same head.
+    duplicate_pull_status = 422
 
     def check_token(self) -> None:
         self.http.request("GET", "/user")
@@ -153,3 +155,22 @@ class JsonIssueForge(HttpForge):
             if not item.get("pull_request") and match(item):
                 return self.issue_ref(item)
         return None
+
+    def create_pull_request(
+        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+    ) -> PullRef:
+        def post() -> PullRef:
+            payload = {"title": title, "head": head, "base": base, "body": body}
+            path = f"{self.repo_path(target)}/pulls"
+            try:
+                response = self.http.request("POST", path, json_body=payload, expect=(201,))
+            except ForgeError as exc:
+                # The forge already has an open PR for this head: reuse it.
+                duplicate = exc.status == self.duplicate_pull_status
+                existing = self.find_pull_request(target, head=head) if duplicate else None
+                if existing is None:
+                    raise
+                return existing
+            return self.pull_ref(self.http.json(response))
+
+        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))

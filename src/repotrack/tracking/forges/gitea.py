@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from repotrack.errors import ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, PullRef
 from repotrack.tracking.forges.common import JsonIssueForge
 
@@ -25,6 +24,8 @@ GITEA_PAGE_SIZE = 50
 
 class GiteaForge(JsonIssueForge):
     kind = "gitea"
+    #: 409 "pull request already exists for these targets"
+    duplicate_pull_status = 409
     issue_list_params: ClassVar[Mapping[str, str]] = {"state": "open", "type": "issues"}
     page_size_param = "limit"
     page_size = GITEA_PAGE_SIZE
@@ -39,21 +40,3 @@ class GiteaForge(JsonIssueForge):
             if (item.get("head") or {}).get("ref") == head:
                 return self.pull_ref(item)
         return None
-
-    def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
-    ) -> PullRef:
-        def post() -> PullRef:
-            payload = {"title": title, "head": head, "base": base, "body": body}
-            path = f"{self.repo_path(target)}/pulls"
-            try:
-                response = self.http.request("POST", path, json_body=payload, expect=(201,))
-            except ForgeError as exc:
-                # 409 "pull request already exists for these targets": reuse that one.
-                existing = self.find_pull_request(target, head=head) if exc.status == 409 else None
-                if existing is None:
-                    raise
-                return existing
-            return self.pull_ref(self.http.json(response))
-
-        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from repotrack.errors import ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, PullRef
 from repotrack.tracking.forges.common import JsonIssueForge
 
@@ -25,6 +24,8 @@ GITHUB_API_VERSION = "2022-11-28"
 
 class GitHubForge(JsonIssueForge):
     kind = "github"
+    #: 422 "A pull request already exists for OWNER:BRANCH"
+    duplicate_pull_status = 422
 
     def auth_headers(self, token: str) -> Mapping[str, str]:
         headers = {
@@ -41,21 +42,3 @@ class GitHubForge(JsonIssueForge):
             if (item.get("head") or {}).get("ref") == head:
                 return self.pull_ref(item)
         return None
-
-    def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
-    ) -> PullRef:
-        def post() -> PullRef:
-            payload = {"title": title, "head": head, "base": base, "body": body}
-            path = f"{self.repo_path(target)}/pulls"
-            try:
-                response = self.http.request("POST", path, json_body=payload, expect=(201,))
-            except ForgeError as exc:
-                # 422 "A pull request already exists for OWNER:BRANCH": reuse that one.
-                existing = self.find_pull_request(target, head=head) if exc.status == 422 else None
-                if existing is None:
-                    raise
-                return existing
-            return self.pull_ref(self.http.json(response))
-
-        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))
