@@ -1,10 +1,18 @@
 """Loaders: outside data -> ALTRepo rows, package sets, dedupe and atomic publishing.
 
 ``load_repo`` is the repository-snapshot loader that ``repotrack load repo``,
-``repo_loader``, the REST API and AMQP messages all call.
+``repo_loader`` and the service's load jobs all call; ``RepoLoad`` carries its
+arguments between them.
 """
 
 from repotrack.ingest.metadata import METADATA_ID_BIT, metadata_pkg_hash
-from repotrack.ingest.repo import LoadProgress, LoadSummary, load_repo
+from repotrack.ingest.repo import LoadProgress, LoadSummary, RepoLoad, load_repo
 
-__all__ = ["METADATA_ID_BIT", "LoadProgress", "LoadSummary", "load_repo", "metadata_pkg_hash"]
+__all__ = [
+    "METADATA_ID_BIT",
+    "LoadProgress",
+    "LoadSummary",
+    "RepoLoad",
+    "load_repo",
+    "metadata_pkg_hash",
+]

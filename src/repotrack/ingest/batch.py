@@ -17,7 +17,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from repotrack.ingest import tables
-from repotrack.ingest.rows import PackageRows
+from repotrack.ingest.rows import PackageRows, RowBlock
+from repotrack.store.native import assemble_block
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_BATCH_ROWS", "RowBatcher"]
 
 #: Rows (mostly file rows) held before a flush.
-DEFAULT_BATCH_ROWS = 50_000
+DEFAULT_BATCH_ROWS = 100_000
 
 
 class RowBatcher:
@@ -35,8 +36,10 @@ class RowBatcher:
         self._store = store
         self._max_rows = max_rows
         self._changelog: dict[int, str] = {}
-        self._files: list[tuple[Any, ...]] = []
-        self._depends: list[tuple[Any, ...]] = []
+        self._files: list[RowBlock] = []
+        self._file_rows = 0
+        self._depends: list[RowBlock] = []
+        self._depend_rows = 0
         self._packages: list[tuple[Any, ...]] = []
         self._specs: list[tuple[Any, ...]] = []
         self._hashes: list[tuple[Any, ...]] = []
@@ -47,8 +50,8 @@ class RowBatcher:
     def pending(self) -> int:
         return (
             len(self._changelog)
-            + len(self._files)
-            + len(self._depends)
+            + self._file_rows
+            + self._depend_rows
             + len(self._packages)
             + len(self._hashes)
             + len(self._members)
@@ -57,8 +60,12 @@ class RowBatcher:
     def add_package(self, rows: PackageRows) -> None:
         for digest, text in rows.changelogs:
             self._changelog.setdefault(digest, text)
-        self._files.extend(rows.files)
-        self._depends.extend(rows.depends)
+        if rows.files.rows:
+            self._files.append(rows.files)
+            self._file_rows += rows.files.rows
+        if rows.depends.rows:
+            self._depends.append(rows.depends)
+            self._depend_rows += rows.depends.rows
         self._packages.append(rows.package_row())
         if rows.spec is not None:
             self._specs.append(rows.spec)
@@ -78,10 +85,12 @@ class RowBatcher:
         if self._changelog:
             store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, self._changelog.items())
         if self._files:
-            store.insert(tables.FILES, tables.FILES_COLUMNS, self._files)
-            self.files_written += len(self._files)
+            block = assemble_block(tables.FILES_COLUMNS, tables.FILES_TYPES, self._files)
+            store.insert_blocks(tables.FILES, tables.FILES_COLUMNS, [block])
+            self.files_written += self._file_rows
         if self._depends:
-            store.insert(tables.DEPENDS, tables.DEPENDS_COLUMNS, self._depends)
+            block = assemble_block(tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, self._depends)
+            store.insert_blocks(tables.DEPENDS, tables.DEPENDS_COLUMNS, [block])
         if self._packages:
             store.insert(tables.PACKAGES, tables.PACKAGES_COLUMNS, self._packages)
         if self._specs:
@@ -92,4 +101,5 @@ class RowBatcher:
             store.insert(tables.PACKAGE_SET, tables.PACKAGE_SET_COLUMNS, self._members)
         self._changelog = {}
         self._files, self._depends, self._packages = [], [], []
+        self._file_rows = self._depend_rows = 0
         self._specs, self._hashes, self._members = [], [], []

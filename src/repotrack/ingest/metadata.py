@@ -27,6 +27,8 @@ from repotrack.ingest.rows import (
     Digests,
     PackageRows,
     changelog_rows,
+    depend_block,
+    file_block,
     package_arch,
     set_changelog,
     split_packager,
@@ -34,7 +36,13 @@ from repotrack.ingest.rows import (
 from repotrack.rpm import mmhash32
 from repotrack.sources import MetaPackage
 
-__all__ = ["METADATA_ID_BIT", "metadata_pkg_hash", "metadata_rows"]
+__all__ = [
+    "METADATA_ID_BIT",
+    "metadata_depend_columns",
+    "metadata_file_columns",
+    "metadata_pkg_hash",
+    "metadata_rows",
+]
 
 METADATA_ID_BIT = 1 << 63
 _EPOCH = 1_000_000_000
@@ -84,40 +92,47 @@ def metadata_rows(meta: MetaPackage) -> PackageRows:
         sourcerpm=package["pkg_sourcerpm"],
         digests=metadata_digests(meta),
         package=package,
-        files=_files(meta, pkg_hash),
-        depends=[
-            (pkg_hash, dep.name, dep.version, dep.flags, _DEP_TYPES[kind])
-            for kind, deps in meta.dependencies.items()
-            for dep in deps
-        ],
+        files=file_block(metadata_file_columns(meta, pkg_hash)),
+        depends=depend_block(metadata_depend_columns(meta, pkg_hash)),
         changelogs=changelogs,
     )
 
 
-def _files(meta: MetaPackage, pkg_hash: int) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    for f in meta.files:
-        is_dir = f.kind == "dir"
-        rows.append(
-            (
-                pkg_hash,
-                f.path,
-                "",
-                b"",
-                0,
-                _MODE_DIR if is_dir else _MODE_FILE,
-                0,
-                0,
-                _RPMFILE_GHOST if f.kind == "ghost" else 0,
-                "",
-                "",
-                0,
-                0,
-                "",
-                "directory" if is_dir else "file",
-            )
-        )
-    return rows
+def metadata_depend_columns(meta: MetaPackage, pkg_hash: int) -> list[list[Any]]:
+    """``Depends`` columns (``DEPENDS_COLUMNS`` order) from the metadata's dependency lists."""
+    deps = [(_DEP_TYPES[kind], dep) for kind, found in meta.dependencies.items() for dep in found]
+    return [
+        [pkg_hash] * len(deps),
+        [dep.name for _, dep in deps],
+        [dep.version for _, dep in deps],
+        [dep.flags for _, dep in deps],
+        [kind for kind, _ in deps],
+    ]
+
+
+def metadata_file_columns(meta: MetaPackage, pkg_hash: int) -> list[list[Any]]:
+    """``Files_insert`` columns (``FILES_COLUMNS`` order): names and kinds, the rest zero."""
+    count = len(meta.files)
+    dirs = [f.kind == "dir" for f in meta.files]
+    zeros = [0] * count
+    empty = [""] * count
+    return [
+        [pkg_hash] * count,
+        [f.path for f in meta.files],
+        empty,
+        [b""] * count,
+        zeros,
+        [_MODE_DIR if is_dir else _MODE_FILE for is_dir in dirs],
+        zeros,
+        zeros,
+        [_RPMFILE_GHOST if f.kind == "ghost" else 0 for f in meta.files],
+        empty,
+        empty,
+        zeros,
+        zeros,
+        empty,
+        ["directory" if is_dir else "file" for is_dir in dirs],
+    ]
 
 
 def _package(meta: MetaPackage, pkg_hash: int) -> dict[str, Any]:

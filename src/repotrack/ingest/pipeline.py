@@ -2,10 +2,12 @@
 
 Jobs are taken in chunks. For each chunk the store is asked, in one query per kind of
 key, which packages it already holds (by index MD5, by SHA-256, or by ``pkg_hash``
-from a header-only read or from metadata); only the rest are read in full. Reads run
-in a pool of spawned worker processes (``workers`` > 1) or inline, and their results
-come back in job order. At most ``window`` jobs are in flight, so memory stays
-bounded however large the repository.
+from a quick header read or from metadata); only the rest are read in full. The
+quick reads (signature and one main-header entry) run inline: they cost less than a
+round trip to a worker. Full reads run in a pool of spawned worker processes
+(``workers`` > 1, ``TASK`` packages per task) or inline, and their results come back
+in job order. At most ``window`` jobs (one lookup chunk, 1024) are in flight, so
+memory stays bounded however large the repository.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from itertools import islice
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from repotrack.errors import InputError
 from repotrack.ingest.dedupe import known_by_digest, known_hashes
 from repotrack.ingest.metadata import metadata_pkg_hash
-from repotrack.ingest.reader import PackageJob, identify_package, read_package
+from repotrack.ingest.reader import PackageJob, identify_package, read_packages
 from repotrack.ingest.rows import PackageRows
 
 if TYPE_CHECKING:
@@ -33,13 +36,20 @@ if TYPE_CHECKING:
 
 __all__ = ["Outcome", "Pipeline"]
 
-#: Jobs looked up in the store together.
-CHUNK = 256
+#: Jobs looked up in the store together (one query per chunk and kind of key).
+CHUNK = 1024
+#: Packages read by one worker task (fewer round trips than one task per package).
+TASK = 8
 #: How often a worker checks that the loader that started it is still alive.
 PARENT_CHECK_SECONDS = 1.0
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+#: A job as planned: its job, its known ``pkg_hash`` (or 0), the future of the task
+#: that reads it (None when known) and its place in that task's results.
+_Planned = tuple[PackageJob, int, "Future[list[PackageRows | InputError]] | None", int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +135,7 @@ class Pipeline:
 
     def run(self, jobs: Iterator[PackageJob]) -> Iterator[Outcome]:
         """Outcomes in job order."""
-        pending: deque[tuple[PackageJob, int, Future[PackageRows] | None]] = deque()
+        pending: deque[_Planned] = deque()
         exhausted = False
         while True:
             while not exhausted and len(pending) < self._window:
@@ -136,28 +146,39 @@ class Pipeline:
                 pending.extend(self._plan_chunk(chunk))
             if not pending:
                 return
-            job, known, future = pending.popleft()
+            job, known, future, index = pending.popleft()
             if future is None:
                 yield Outcome(job, known, None)
                 continue
-            rows = future.result()
+            done = future.result()
+            if index >= len(done):
+                continue  # after a bad package of the same task: never read
+            rows = done[index]
+            if isinstance(rows, InputError):
+                raise rows
             if rows.pkg_hash in self._seen:  # the same package twice in one tree
                 yield Outcome(job, rows.pkg_hash, None)
                 continue
             self._seen.add(rows.pkg_hash)
             yield Outcome(job, rows.pkg_hash, rows)
 
-    def _plan_chunk(
-        self, chunk: list[PackageJob]
-    ) -> list[tuple[PackageJob, int, Future[PackageRows] | None]]:
+    def _plan_chunk(self, chunk: list[PackageJob]) -> list[_Planned]:
+        """Look the chunk up in the store, then start reading what it does not hold."""
         known = self._known(chunk)
-        planned: list[tuple[PackageJob, int, Future[PackageRows] | None]] = []
+        unknown = [job for job in chunk if id(job) not in known]
+        reading: dict[int, tuple[Future[list[PackageRows | InputError]], int]] = {}
+        for start in range(0, len(unknown), TASK):
+            task = unknown[start : start + TASK]
+            future = self._submit(read_packages, task)
+            for index, job in enumerate(task):
+                reading[id(job)] = (future, index)
+        planned: list[_Planned] = []
         for job in chunk:
-            pkg_hash = known.get(id(job))
-            if pkg_hash is not None:
-                planned.append((job, pkg_hash, None))
+            if id(job) in known:
+                planned.append((job, known[id(job)], None, 0))
             else:
-                planned.append((job, 0, self._submit(read_package, job)))
+                future, index = reading[id(job)]
+                planned.append((job, 0, future, index))
         return planned
 
     def _known(self, chunk: list[PackageJob]) -> dict[int, int]:
@@ -186,12 +207,14 @@ class Pipeline:
     def _hashes_of(self, jobs: list[PackageJob]) -> dict[int, int]:
         """``pkg_hash`` of jobs without index digests: from metadata, or a header-only read."""
         hashes: dict[int, int] = {}
-        futures = []
         for job in jobs:
             if job.meta is not None and job.path is None:
                 hashes[id(job)] = metadata_pkg_hash(job.meta)
             elif job.path is not None:
-                futures.append((job, self._submit(identify_package, job.path)))
-        for job, future in futures:
-            hashes[id(job)] = future.result().pkg_hash
+                try:
+                    hashes[id(job)] = identify_package(job.path).pkg_hash
+                except InputError:
+                    # Read it in full instead: the error then surfaces in job order,
+                    # after the packages before it were stored.
+                    continue
         return hashes

@@ -206,7 +206,7 @@ def _plan_rpm_dir(root: Path) -> TreePlan:
         for e in entries:
             if e.source == sources:
                 node = SRPM_NODE if sources else _arch_of(e.relpath)
-                yield PackageJob(e.path.name, sources, node, path=str(e.path))
+                yield PackageJob(e.relpath.rpartition("/")[2], sources, node, path=e.path)
 
     return TreePlan(
         kind="rpm-dir",

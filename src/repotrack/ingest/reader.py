@@ -20,19 +20,27 @@ from repotrack.ingest.metadata import metadata_rows
 from repotrack.ingest.rows import (
     Digests,
     PackageRows,
+    depend_block,
+    file_block,
     header_changelog,
-    header_depends,
-    header_files,
+    header_depend_columns,
+    header_file_columns,
     header_package,
     set_changelog,
     spec_row,
 )
-from repotrack.rpm import extract_spec, file_digests, read_rpm
+from repotrack.rpm import extract_spec, file_digests, quick_pkg_hash, read_rpm
 from repotrack.sources import MetaPackage
 
 NO_DIGESTS = Digests()
 
-__all__ = ["Identity", "PackageJob", "identify_package", "read_package"]
+__all__ = [
+    "Identity",
+    "PackageJob",
+    "identify_package",
+    "read_package",
+    "read_packages",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +71,28 @@ class Identity:
 
 
 def identify_package(path: str) -> Identity:
-    """Read only lead and headers (a few kilobytes), not the payload."""
+    """Read only what the package id needs (signature, index, BUILDTIME), not the payload."""
+    quick = quick_pkg_hash(path)
+    if quick is not None:
+        return Identity(pkg_hash=quick[0], sha1=quick[1])
     rpm = read_rpm(path)
     return Identity(pkg_hash=rpm.pkg_hash, sha1=rpm.sha1header)
+
+
+def read_packages(jobs: list[PackageJob]) -> list[PackageRows | InputError]:
+    """``read_package`` for several jobs: one round trip to a worker process for all.
+
+    A bad package ends the list with its error, after the rows of the jobs before it,
+    so that the loader still stores those (as it would have, reading one by one).
+    """
+    done: list[PackageRows | InputError] = []
+    for job in jobs:
+        try:
+            done.append(read_package(job))
+        except InputError as exc:
+            done.append(exc)
+            break
+    return done
 
 
 def read_package(job: PackageJob) -> PackageRows:
@@ -102,8 +129,8 @@ def read_package(job: PackageJob) -> PackageRows:
         sourcerpm=package["pkg_sourcerpm"],
         digests=digests,
         package=package,
-        files=header_files(header, pkg_hash),
-        depends=header_depends(header, pkg_hash),
+        files=file_block(header_file_columns(header, pkg_hash)),
+        depends=depend_block(header_depend_columns(header, pkg_hash)),
         changelogs=changelogs,
     )
     if source:

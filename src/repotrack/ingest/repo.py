@@ -33,7 +33,7 @@ from repotrack.ingest.plan import NodeSpec, TreePlan, plan_tree
 if TYPE_CHECKING:
     from repotrack.store import Store
 
-__all__ = ["LoadProgress", "LoadSummary", "load_repo"]
+__all__ = ["LoadProgress", "LoadSummary", "RepoLoad", "load_repo"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,46 @@ class LoadSummary:
             f"{self.branch} {self.date.isoformat()}: {self.packages} packages "
             f"({self.new} new, {self.known} known), {self.files} file rows, "
             f"{self.seconds:.1f} s ({rate:.0f} packages/s)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RepoLoad:
+    """The arguments of one repository load, as every face receives them.
+
+    The CLI runs it here or sends it to the service (``as_dict`` is the body of
+    ``POST /api/v1/loads``); the service's job runner runs it there. ``path`` is read
+    by whichever process runs the load.
+    """
+
+    branch: str
+    path: Path
+    date: date
+    tag: str = ""
+    force: bool = False
+    workers: int = 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": "repo",
+            "branch": self.branch,
+            "path": str(self.path),
+            "date": self.date.isoformat(),
+            "tag": self.tag,
+            "force": self.force,
+            "workers": self.workers,
+        }
+
+    def run(self, store: Store, progress: LoadProgress | None = None) -> LoadSummary:
+        return load_repo(
+            store,
+            branch=self.branch,
+            path=self.path,
+            date=self.date,
+            tag=self.tag,
+            force=self.force,
+            workers=self.workers,
+            progress=progress,
         )
 
 

@@ -22,18 +22,27 @@ from __future__ import annotations
 import base64
 import re
 import stat
+import sys
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from repotrack.ingest.tables import PACKAGES_COLUMNS
+from repotrack.ingest import tables
 from repotrack.rpm import Header, Tag, mmhash
+from repotrack.store.native import EncodedColumns, RawColumn, encode_columns
 
 __all__ = [
     "Digests",
     "PackageRows",
+    "RowBlock",
     "changelog_rows",
+    "depend_block",
+    "file_block",
     "file_class",
+    "header_depend_columns",
+    "header_file_columns",
     "package_arch",
     "split_changelog_name",
     "split_packager",
@@ -51,6 +60,18 @@ _FILE_CLASSES = {
     stat.S_IFCHR: "char",
     stat.S_IFIFO: "fifo",
 }
+#: ``Files.file_class`` enum numbers (schema order) by the file-type nibble of a mode.
+_CLASS_NUMBER = {
+    "file": 0,
+    "directory": 1,
+    "symlink": 2,
+    "socket": 3,
+    "block": 4,
+    "char": 5,
+    "fifo": 6,
+}
+_CLASS_BY_TYPE = [_CLASS_NUMBER[_FILE_CLASSES.get(nibble << 12, "file")] for nibble in range(16)]
+_LOW_HALF = 0 if sys.byteorder == "little" else 1
 _DEPENDENCY_TAGS = (
     ("require", Tag.REQUIRENAME, Tag.REQUIREVERSION, Tag.REQUIREFLAGS),
     ("conflict", Tag.CONFLICTNAME, Tag.CONFLICTVERSION, Tag.CONFLICTFLAGS),
@@ -69,12 +90,38 @@ class Digests:
     sha1: bytes = b""
 
 
+#: Rows of one table for one package, each column already encoded (``store.native``).
+#: Per-file rows are most of what a load writes; a worker process encodes them, so
+#: what crosses back to the loader is a few ``bytes`` objects per package rather than
+#: hundreds of thousands of Python values to pickle, unpickle and convert again.
+RowBlock = EncodedColumns
+NO_ROWS = EncodedColumns(0, ())
+
+
+def file_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
+    """``Files_insert`` columns (in ``FILES_COLUMNS`` order), encoded."""
+    return _block(tables.FILES, tables.FILES_COLUMNS, tables.FILES_TYPES, columns)
+
+
+def depend_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
+    """``Depends`` columns (in ``DEPENDS_COLUMNS`` order), encoded."""
+    return _block(tables.DEPENDS, tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, columns)
+
+
+def _block(
+    table: str, names: Sequence[str], types: Sequence[str], columns: Sequence[Sequence[Any]]
+) -> RowBlock:
+    block = encode_columns(table, names, types, columns)
+    return block if block.rows else NO_ROWS
+
+
 @dataclass(slots=True)
 class PackageRows:
     """Everything one package contributes to the store, ready to insert.
 
-    ``package`` maps Packages columns to values; the other lists hold tuples in the
-    column order of :mod:`repotrack.ingest.tables`.
+    ``package`` maps Packages columns to values; ``files`` and ``depends`` are encoded
+    blocks; ``changelogs`` and ``spec`` are rows in the column order of
+    :mod:`repotrack.ingest.tables`.
     """
 
     pkg_hash: int
@@ -85,13 +132,13 @@ class PackageRows:
     sourcerpm: str
     digests: Digests
     package: dict[str, Any]
-    files: list[tuple[Any, ...]] = field(default_factory=list)
-    depends: list[tuple[Any, ...]] = field(default_factory=list)
+    files: RowBlock = NO_ROWS
+    depends: RowBlock = NO_ROWS
     changelogs: list[tuple[int, str]] = field(default_factory=list)
     spec: tuple[Any, ...] | None = None
 
     def package_row(self) -> tuple[Any, ...]:
-        return tuple(self.package[c] for c in PACKAGES_COLUMNS)
+        return tuple(self.package[c] for c in tables.PACKAGES_COLUMNS)
 
     def hash_row(self) -> tuple[Any, ...]:
         d = self.digests
@@ -228,60 +275,95 @@ def header_changelog(header: Header) -> tuple[dict[str, list[Any]], list[tuple[i
     )
 
 
-def header_depends(header: Header, pkg_hash: int) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
+def header_depend_columns(header: Header, pkg_hash: int) -> list[list[Any]]:
+    """``Depends`` columns (``DEPENDS_COLUMNS`` order) from the header's dependency tags."""
+    names: list[str] = []
+    versions: list[str] = []
+    flags: list[int] = []
+    kinds: list[str] = []
     for kind, name_tag, version_tag, flags_tag in _DEPENDENCY_TAGS:
-        names = header.get_strings(name_tag)
-        versions = header.get_strings(version_tag)
-        flags = header.get_ints(flags_tag)
-        for i, dep in enumerate(names):
-            version = versions[i] if i < len(versions) else ""
-            flag = flags[i] if i < len(flags) else 0
-            rows.append((pkg_hash, dep, version, flag, kind))
-    return rows
+        found = header.get_strings(name_tag)
+        if not found:
+            continue
+        count = len(found)
+        names += found
+        versions += _fitted(header.get_strings(version_tag), count, "")
+        flags += _fitted(header.get_ints(flags_tag), count, 0)
+        kinds += [kind] * count
+    return [[pkg_hash] * len(names), names, versions, flags, kinds]
 
 
-def header_files(header: Header, pkg_hash: int) -> list[tuple[Any, ...]]:
-    """Files_insert rows from the header's parallel per-file arrays."""
+def header_file_columns(header: Header, pkg_hash: int) -> list[Sequence[Any]]:
+    """``Files_insert`` columns (``FILES_COLUMNS`` order) from the per-file arrays.
+
+    Integer columns stay ``array``s straight from the header (the Native encoder
+    writes them with one copy); only names, digests and the file class are built
+    value by value. Arrays shorter than the file list (old or odd headers) are
+    padded with zeros/empty strings, longer ones cut.
+    """
     names = _file_names(header)
-    if not names:
-        return []
     count = len(names)
     md5_ok = (header.get_int(Tag.FILEDIGESTALGO) or _DIGEST_ALGO_MD5) == _DIGEST_ALGO_MD5
-    digests = _padded(header.get_strings(Tag.FILEDIGESTS), count, "")
-    sizes = _padded(header.get_ints(Tag.LONGFILESIZES) or header.get_ints(Tag.FILESIZES), count, 0)
-    modes = _padded(header.get_ints(Tag.FILEMODES), count, 0)
-    rdevs = _padded(header.get_ints(Tag.FILERDEVS), count, 0)
-    mtimes = _padded(header.get_ints(Tag.FILEMTIMES), count, 0)
-    flags = _padded(header.get_ints(Tag.FILEFLAGS), count, 0)
-    users = _padded(header.get_strings(Tag.FILEUSERNAME), count, "")
-    groups = _padded(header.get_strings(Tag.FILEGROUPNAME), count, "")
-    verify = _padded(header.get_ints(Tag.FILEVERIFYFLAGS), count, 0)
-    devices = _padded(header.get_ints(Tag.FILEDEVICES), count, 0)
-    langs = _padded(header.get_strings(Tag.FILELANGS), count, "")
-    links = _padded(header.get_strings(Tag.FILELINKTOS), count, "")
-    rows = []
-    for i, name in enumerate(names):
-        rows.append(
-            (
-                pkg_hash,
-                name,
-                links[i],
-                _md5(digests[i]) if md5_ok else b"",
-                min(sizes[i], _UINT32_MAX),
-                modes[i] & 0xFFFF,
-                rdevs[i] & 0xFFFF,
-                mtimes[i],
-                flags[i] & 0xFFFF,
-                users[i],
-                groups[i],
-                verify[i] & _UINT32_MAX,
-                devices[i] & _UINT32_MAX,
-                langs[i],
-                file_class(modes[i]),
-            )
-        )
-    return rows
+    md5: Sequence[bytes] | RawColumn
+    if md5_ok:
+        md5 = _md5_column(_fitted(header.get_strings(Tag.FILEDIGESTS), count, ""))
+    else:
+        md5 = RawColumn(count, bytes(16 * count))
+    long_sizes = header.get_array(Tag.LONGFILESIZES)
+    if long_sizes is not None:
+        sizes = array("I", [min(v, _UINT32_MAX) for v in _ints(long_sizes, count, "Q")])
+    else:
+        sizes = _ints(header.get_array(Tag.FILESIZES), count, "I")
+    modes = _ints(header.get_array(Tag.FILEMODES), count, "H")
+    return [
+        array("Q", [pkg_hash]) * count,
+        names,
+        _fitted(header.get_strings(Tag.FILELINKTOS), count, ""),
+        md5,
+        sizes,
+        modes,
+        _ints(header.get_array(Tag.FILERDEVS), count, "H"),
+        _ints(header.get_array(Tag.FILEMTIMES), count, "I"),
+        _low16(_ints(header.get_array(Tag.FILEFLAGS), count, "I")),
+        _fitted(header.get_strings(Tag.FILEUSERNAME), count, ""),
+        _fitted(header.get_strings(Tag.FILEGROUPNAME), count, ""),
+        _ints(header.get_array(Tag.FILEVERIFYFLAGS), count, "I"),
+        _ints(header.get_array(Tag.FILEDEVICES), count, "I"),
+        _fitted(header.get_strings(Tag.FILELANGS), count, ""),
+        array("b", [_CLASS_BY_TYPE[m >> 12] for m in modes]),
+    ]
+
+
+def _md5_column(hexdigests: list[str]) -> RawColumn | list[bytes]:
+    """``file_md5`` from the header's hex digests; empty (directories) or odd ones zero."""
+    zero = "0" * 32
+    try:
+        joined = "".join([d if len(d) == 32 else zero for d in hexdigests])
+        return RawColumn(len(hexdigests), bytes.fromhex(joined))
+    except ValueError:
+        return [_md5(d) for d in hexdigests]
+
+
+def _ints(values: array[int] | None, count: int, code: str) -> array[int]:
+    """``values`` as an exactly ``count`` long array of ``code``.
+
+    An entry written with another integer width than usual keeps its low bits, as a
+    C cast to the column's width would.
+    """
+    if values is None:
+        return array(code, bytes(array(code).itemsize * count))
+    if values.typecode != code:
+        mask = (1 << (8 * array(code).itemsize)) - 1
+        values = array(code, [v & mask for v in values])
+    if len(values) < count:
+        values.extend(array(code, bytes(values.itemsize * (count - len(values)))))
+    return values[:count] if len(values) > count else values
+
+
+def _low16(values: array[int]) -> array[int]:
+    """The low 16 bits of each 32-bit value (``Files.file_flag`` is a UInt16)."""
+    halves = array("H", values.tobytes())
+    return halves[_LOW_HALF::2]
 
 
 def spec_row(package: dict[str, Any], *, name: str, mtime: int, content: bytes) -> tuple[Any, ...]:
@@ -303,6 +385,9 @@ def _file_names(header: Header) -> list[str]:
     if basenames:
         dirnames = header.get_strings(Tag.DIRNAMES)
         indexes = header.get_ints(Tag.DIRINDEXES)
+        if len(indexes) >= len(basenames) and max(indexes) < len(dirnames):
+            dirs = map(dirnames.__getitem__, indexes)
+            return list(map(str.__add__, dirs, basenames))
         return [
             (dirnames[indexes[i]] if i < len(indexes) and indexes[i] < len(dirnames) else "") + b
             for i, b in enumerate(basenames)
@@ -319,9 +404,12 @@ def _md5(hexdigest: str) -> bytes:
         return b""
 
 
-def _padded(values: list[Any], count: int, fill: Any) -> list[Any]:
-    if len(values) >= count:
+def _fitted(values: list[Any], count: int, fill: Any) -> list[Any]:
+    """``values`` cut or padded with ``fill`` to exactly ``count`` items."""
+    if len(values) == count:
         return values
+    if len(values) > count:
+        return values[:count]
     return values + [fill] * (count - len(values))
 
 

@@ -2,6 +2,11 @@
 
 Rows are built as tuples in exactly these orders; ``Nested`` columns appear as their
 flattened ``col.sub`` arrays, as the store's ``insert`` expects.
+
+Files and Depends rows are encoded into Native blocks by the worker processes, which
+have no store to ask for column types; their types are therefore written down here,
+as the schema (``store/schema/0001_packages.sql``) declares them. A test compares
+them with the store's ``system.columns``, so the two cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ __all__ = [
     "CHANGELOG_COLUMNS",
     "DEPENDS",
     "DEPENDS_COLUMNS",
+    "DEPENDS_TYPES",
     "FILES",
     "FILES_COLUMNS",
+    "FILES_TYPES",
     "PACKAGES",
     "PACKAGES_COLUMNS",
     "PACKAGE_HASH",
@@ -49,8 +56,34 @@ FILES_COLUMNS: Final = (
     "file_class",
 )
 
+FILES_TYPES: Final = (
+    "UInt64",
+    "String",
+    "String",
+    "FixedString(16)",
+    "UInt32",
+    "UInt16",
+    "UInt16",
+    "DateTime",
+    "UInt16",
+    "LowCardinality(String)",
+    "LowCardinality(String)",
+    "UInt32",
+    "UInt32",
+    "LowCardinality(String)",
+    "Enum8('file' = 0, 'directory' = 1, 'symlink' = 2, 'socket' = 3, 'block' = 4, "
+    "'char' = 5, 'fifo' = 6)",
+)
+
 DEPENDS: Final = "Depends_buffer"
 DEPENDS_COLUMNS: Final = ("pkg_hash", "dp_name", "dp_version", "dp_flag", "dp_type")
+DEPENDS_TYPES: Final = (
+    "UInt64",
+    "String",
+    "String",
+    "UInt32",
+    "Enum8('require' = 1, 'conflict' = 2, 'obsolete' = 3, 'provide' = 4)",
+)
 
 PACKAGES: Final = "Packages_buffer"
 PACKAGES_COLUMNS: Final = (

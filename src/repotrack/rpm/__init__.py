@@ -15,7 +15,14 @@ from repotrack.rpm.files import file_kind, file_paths
 from repotrack.rpm.hashes import changelog_hash, mmhash, mmhash32, pkg_hash
 from repotrack.rpm.header import Header
 from repotrack.rpm.headerlist import iter_header_list
-from repotrack.rpm.package import Lead, RpmFile, header_pkg_hash, merge_signature, read_rpm
+from repotrack.rpm.package import (
+    Lead,
+    RpmFile,
+    header_pkg_hash,
+    merge_signature,
+    quick_pkg_hash,
+    read_rpm,
+)
 from repotrack.rpm.payload import iter_payload
 from repotrack.rpm.spec import SpecFile, extract_spec
 from repotrack.rpm.tags import SigTag, Tag, TagType
@@ -47,6 +54,7 @@ __all__ = [
     "open_compressed",
     "parse_evr",
     "pkg_hash",
+    "quick_pkg_hash",
     "read_rpm",
     "rpmvercmp",
 ]

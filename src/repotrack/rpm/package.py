@@ -24,9 +24,9 @@ from repotrack.rpm.header import (
     Header,
     parse_intro,
 )
-from repotrack.rpm.tags import SIGNATURE_TO_MAIN, SigTag, Tag
+from repotrack.rpm.tags import SIGNATURE_TO_MAIN, SigTag, Tag, TagType
 
-__all__ = ["LEAD_MAGIC", "Lead", "RpmFile", "read_rpm", "read_rpm_stream"]
+__all__ = ["LEAD_MAGIC", "Lead", "RpmFile", "quick_pkg_hash", "read_rpm", "read_rpm_stream"]
 
 LEAD_MAGIC: Final = b"\xed\xab\xee\xdb"
 LEAD_SIZE: Final = 96
@@ -133,7 +133,7 @@ def read_rpm(path: str | Path) -> RpmFile:
     """
     name = os.fspath(path)
     try:
-        with Path(name).open("rb", buffering=0) as f:
+        with open(name, "rb", buffering=0) as f:  # noqa: PTH123 - pathlib costs per file
             size = os.fstat(f.fileno()).st_size
             return read_rpm_stream(f, source=name, file_size=size)
     except OSError as exc:
@@ -182,6 +182,135 @@ def read_rpm_stream(f: BinaryIO, *, source: str, file_size: int) -> RpmFile:
         payload_offset=payload_offset,
         file_size=file_size,
     )
+
+
+_INDEX_ENTRY = struct.Struct(">IIiI")
+#: Main-header tags that would override what the signature gives ``pkg_hash``.
+_OVERRIDES: Final = frozenset({Tag.SIGMD5, Tag.SIGGPG, Tag.SHA1HEADER})
+
+
+def quick_pkg_hash(path: str | Path) -> tuple[int, bytes] | None:
+    """``(pkg_hash, SHA1HEADER)`` from the lead, the signature and one main-header entry.
+
+    Telling whether the store already has a package needs only its id, and the id
+    needs only the signature's SHA1/MD5/GPG entries and the main header's BUILDTIME.
+    This reads them from the file's first kilobytes (one ``pread`` as a rule), with
+    every offset and length checked against the header sizes and the file, instead
+    of parsing and checking both headers: a reload of an unchanged tree is mostly
+    this. Returns None when the shortcut does not apply (no SHA1 in the signature,
+    unusual entry types, or the main header carries its own copies of those tags);
+    the caller then reads the package in full, which also names any problem.
+    """
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
+    try:
+        return _QuickReader(fd, name).identity()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
+    finally:
+        os.close(fd)
+
+
+class _QuickReader:
+    """Bounded reads from the start of a package file, served from one first read."""
+
+    FIRST = 16384
+
+    def __init__(self, fd: int, source: str) -> None:
+        self.fd = fd
+        self.source = source
+        self.size = os.fstat(fd).st_size
+        self.head = os.pread(fd, self.FIRST, 0)
+
+    def bytes_at(self, offset: int, n: int) -> bytes:
+        if offset + n > self.size:
+            raise InputError(
+                f"truncated RPM: needs {offset + n} bytes, file has {self.size}",
+                path=self.source,
+                offset=offset,
+            )
+        if offset + n <= len(self.head):
+            return self.head[offset : offset + n]
+        data = os.pread(self.fd, n, offset)
+        if len(data) != n:
+            raise InputError("truncated RPM: unexpected end of file", path=self.source)
+        return data
+
+    def identity(self) -> tuple[int, bytes] | None:
+        source = self.source
+        _parse_lead(self.bytes_at(0, LEAD_SIZE), source)
+        sig_intro = self.bytes_at(LEAD_SIZE, INTRO_SIZE)
+        il, dl = parse_intro(sig_intro, limits=SIGNATURE_LIMITS, source=source, offset=LEAD_SIZE)
+        sig_index = self.bytes_at(LEAD_SIZE + INTRO_SIZE, 16 * il)
+        sig_data_at = LEAD_SIZE + INTRO_SIZE + 16 * il
+        sig_data = self.bytes_at(sig_data_at, dl)
+        found = {
+            tag: (kind, off, count) for tag, kind, off, count in _INDEX_ENTRY.iter_unpack(sig_index)
+        }
+        sha1 = _sig_value(found.get(SigTag.SHA1), sig_data, TagType.STRING)
+        md5 = _sig_value(found.get(SigTag.MD5), sig_data, TagType.BIN)
+        gpg = _sig_value(found.get(SigTag.GPG), sig_data, TagType.BIN)
+        if sha1 is None or len(sha1) != 40 or md5 is _BAD or gpg is _BAD:
+            return None
+        sig_len = INTRO_SIZE + 16 * il + dl
+        header_at = LEAD_SIZE + sig_len + (8 - sig_len % 8) % 8
+        mil, mdl = parse_intro(
+            self.bytes_at(header_at, INTRO_SIZE),
+            limits=MAIN_LIMITS,
+            source=source,
+            offset=header_at,
+        )
+        index = self.bytes_at(header_at + INTRO_SIZE, 16 * mil)
+        if any(_find_entry(index, tag) for tag in _OVERRIDES):
+            return None
+        where = _find_entry(index, Tag.BUILDTIME)
+        if where is None or where[0] != TagType.INT32 or where[2] < 1:
+            return None
+        if not 0 <= where[1] <= mdl - 4:
+            return None
+        data_at = header_at + INTRO_SIZE + 16 * mil
+        buildtime = int.from_bytes(self.bytes_at(data_at + where[1], 4), "big")
+        try:
+            sha1_bytes = bytes.fromhex(sha1.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+        digest = pkg_hash(sha1header=sha1_bytes, sigmd5=md5, siggpg=gpg, buildtime=buildtime)
+        return digest, sha1_bytes
+
+
+_BAD: Final = b"\0bad"
+
+
+def _find_entry(index: bytes, tag: int) -> tuple[int, int, int] | None:
+    """``(type, offset, count)`` of ``tag``'s entry in a header index, found with
+    ``bytes.find`` (the index runs to hundreds of entries; a Python loop over them
+    was most of the cost of identifying a package)."""
+    needle = tag.to_bytes(4, "big")
+    at = index.find(needle)
+    while at >= 0:
+        if at % 16 == 0:
+            _, kind, off, count = _INDEX_ENTRY.unpack_from(index, at)
+            return kind, off, count
+        at = index.find(needle, at + 1)
+    return None
+
+
+def _sig_value(entry: tuple[int, int, int] | None, data: bytes, kind: int) -> bytes | None:
+    """A signature entry's bytes (a STRING without its NUL); None if absent, _BAD if odd."""
+    if entry is None:
+        return None
+    got, off, count = entry
+    if got != kind or off < 0 or count < 1 or off >= len(data):
+        return _BAD
+    if kind == TagType.STRING:
+        end = data.find(b"\0", off)
+        return _BAD if end < 0 else data[off:end]
+    if off + count > len(data):
+        return _BAD
+    return data[off : off + count]
 
 
 def _parse_lead(first: bytes, source: str) -> Lead:

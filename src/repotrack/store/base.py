@@ -25,9 +25,11 @@ renders Python values into that form for both backends (``str``, ``int``, ``floa
 Insert values
 -------------
 ``insert(table, columns, rows)`` takes rows as sequences in ``columns`` order and
-sends them in batches of ``batch_rows`` as one columnar payload per batch
-(``JSONCompactColumns`` on chDB, Native through clickhouse-connect); no value is ever
-formatted into SQL text.
+sends them in batches of ``batch_rows``, each as one block of ClickHouse's Native
+columnar format (``store.native``; the same bytes on both backends); no value is ever
+formatted into SQL text. ``insert_blocks(table, columns, blocks)`` sends blocks that
+were already encoded with ``native.encode_block`` (the loader's workers encode their
+own rows, so the loading process only concatenates bytes).
 
 - ``FixedString(N)``: ``bytes`` of at most N bytes; shorter values (including ``b""``
   for a missing digest) are zero-padded as ALTRepo stores them; ``str`` is UTF-8 encoded.
@@ -72,7 +74,10 @@ chDB facts (measured with chDB 4.4.0 in this repository, see tests/unit/store)
   block only (also in subqueries); the schema's views rely on it.
 - A closed store directory can be copied when its symlinks are kept as symlinks.
 - pyarrow (a chDB dependency) imports pandas on first use, which costs seconds per
-  process here; inserts therefore use JSONCompactColumns (see ``encode``).
+  process here; inserts therefore use the Native format, encoded by ``store.native``.
+- ``send_insert(head, "Native")`` takes several Native blocks back to back in one
+  payload, and converts each block's column types to the table's (``String`` into
+  ``LowCardinality(String)``, ``Int8`` into ``Enum8``).
 """
 
 from __future__ import annotations
@@ -119,6 +124,10 @@ class Store(Protocol):
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> int:
         """Insert ``rows`` into ``table`` in batches; return the number of rows sent."""
+        ...
+
+    def insert_blocks(self, table: str, columns: Sequence[str], blocks: Sequence[bytes]) -> None:
+        """Insert Native blocks of ``columns`` (from ``native.encode_block``) as one payload."""
         ...
 
     def close(self) -> None:

@@ -12,18 +12,16 @@ import fcntl
 import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from repotrack.errors import InputError, StoreError
+from repotrack.errors import StoreError, StoreLockedError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
 from repotrack.store.chtypes import result_converter
 from repotrack.store.columns import ColumnTypes
-from repotrack.store.encode import encode_columns
-from repotrack.store.identifiers import quote_identifier
+from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
 
 __all__ = ["ChdbStore"]
@@ -89,8 +87,9 @@ class ChdbStore:
             return conn
         import chdb
 
+        connect: Any = chdb.connect  # typed in some chDB builds, untyped in others
         try:
-            conn = chdb.connect(f"{self.path}?{_CONNECTION_SETTINGS}")  # type: ignore[no-untyped-call]
+            conn = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
         except RuntimeError as exc:
             raise StoreError(f"cannot open chDB store {self.path}: {exc}") from exc
         with self._conn_lock:
@@ -128,7 +127,7 @@ class ChdbStore:
         try:
             return conn.query(sql, fmt, params=rendered)
         except Exception as exc:
-            raise StoreError(_one_line(exc)) from exc
+            raise StoreError(one_line(exc)) from exc
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         _, rows = self._select(sql, params)
@@ -154,35 +153,29 @@ class ChdbStore:
         *,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> int:
-        if batch_rows < 1:
-            raise InputError("must be at least 1", field="batch_rows")
-        head = (
-            f"INSERT INTO {quote_identifier(table)} "
-            f"({', '.join(quote_identifier(c) for c in columns)})"
-        )
+        head = insert_head(table, columns)
         types = self._types.of(table, columns)
         total = 0
-        for batch in _batches(rows, batch_rows):
-            payload = encode_columns(table, columns, types, batch)
+        for payload, count in native_batches(table, columns, types, rows, batch_rows):
             self._send(head, payload)
-            total += len(batch)
+            total += count
         log.debug("store insert", extra={"table": table, "rows": total})
         return total
+
+    def insert_blocks(self, table: str, columns: Sequence[str], blocks: Sequence[bytes]) -> None:
+        head = insert_head(table, columns)
+        self._types.of(table, columns)
+        if blocks:
+            self._send(head, b"".join(blocks))
 
     def _send(self, head: str, payload: bytes) -> None:
         conn = self._connection()
         try:
-            with conn.send_insert(head, "JSONCompactColumns") as inserter:
+            with conn.send_insert(head, "Native") as inserter:
                 inserter.append(payload)
                 inserter.finish()
         except Exception as exc:
-            raise StoreError(_one_line(exc)) from exc
-
-
-def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
+            raise StoreError(one_line(exc)) from exc
 
 
 def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
@@ -220,7 +213,7 @@ def _probe_lock(path: Path) -> None:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(handle, fcntl.LOCK_UN)
     except BlockingIOError as exc:
-        raise StoreError(
+        raise StoreLockedError(
             f"chDB store {path} is locked by another process{_owner(status)}: the repotrack "
             "service owns the embedded store while it runs; submit the job to the service "
             "or stop it"
@@ -237,8 +230,3 @@ def _owner(status: Path) -> str:
         return ""
     label, _, pid = first.partition(":")
     return f" (pid {pid.strip()})" if label == "PID" and pid.strip().isdigit() else ""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,7 +1,7 @@
 """ClickHouse type strings, parsed into a small tree, and value conversions by type.
 
-The chDB backend reads results as ``JSONCompactEachRowWithNamesAndTypes`` and writes
-Arrow; both need to know each column's ClickHouse type to give callers the same
+The chDB backend reads results as ``JSONCompactEachRowWithNamesAndTypes``; it and the
+Native encoder (``native``) need to know each column's ClickHouse type to give callers the same
 Python values the clickhouse-connect backend gives (see ``base`` for the table).
 """
 
@@ -145,9 +145,13 @@ def _datetime_reader(zone: tzinfo) -> Converter:
     return read
 
 
-def _nullable(inner: Converter | None) -> Converter:
+def _nullable(inner: Converter | None) -> Converter | None:
+    if inner is None:
+        return None  # NULL reads as None, any other value as it is
+    convert = inner
+
     def read(value: Any) -> Any:
-        return None if value is None or inner is None else inner(value)
+        return None if value is None else convert(value)
 
     return read
 

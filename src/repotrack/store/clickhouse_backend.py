@@ -3,25 +3,24 @@
 No directory lock applies here: any number of processes may read and write. Values go
 to the server as ``param_<name>`` arguments (clickhouse-connect renders them for the
 ``{name:Type}`` placeholders, after the same name and type checks as on chDB) and
-inserts travel in ClickHouse's Native format, column by column, after the same value
-conversions as on chDB (``encode.native_columns``: FixedString padding, Enum names).
+inserts travel in ClickHouse's Native format, encoded by ``store.native`` exactly as on
+chDB and sent as they are (``raw_insert``), so both backends accept and refuse the same
+values.
 clickhouse-connect exceptions are translated into ``StoreError`` here, and nowhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from types import TracebackType
 from typing import Any, Self
 
-from repotrack.errors import InputError, StoreError
+from repotrack.errors import StoreError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
 from repotrack.store.columns import ColumnTypes
-from repotrack.store.encode import native_columns
-from repotrack.store.identifiers import quote_identifier
+from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
 
 __all__ = ["ClickHouseStore", "ServerAddress"]
@@ -82,24 +81,28 @@ class ClickHouseStore:
         *,
         batch_rows: int = DEFAULT_BATCH_ROWS,
     ) -> int:
-        if batch_rows < 1:
-            raise InputError("must be at least 1", field="batch_rows")
-        quote_identifier(table)
-        for column in columns:
-            quote_identifier(column)
+        insert_head(table, columns)
         types = self._types.of(table, columns)
         total = 0
-        for batch in _batches(rows, batch_rows):
-            data = native_columns(table, columns, types, batch)
-            self._call(
-                self._client.insert,
-                table,
-                data,
-                column_names=list(columns),
-                column_oriented=True,
-            )
-            total += len(batch)
+        for payload, count in native_batches(table, columns, types, rows, batch_rows):
+            self._raw_insert(table, columns, payload)
+            total += count
         return total
+
+    def insert_blocks(self, table: str, columns: Sequence[str], blocks: Sequence[bytes]) -> None:
+        insert_head(table, columns)
+        self._types.of(table, columns)
+        if blocks:
+            self._raw_insert(table, columns, b"".join(blocks))
+
+    def _raw_insert(self, table: str, columns: Sequence[str], payload: bytes) -> None:
+        self._call(
+            self._client.raw_insert,
+            table,
+            column_names=list(columns),
+            insert_block=payload,
+            fmt="Native",
+        )
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -107,7 +110,7 @@ class ClickHouseStore:
         try:
             return method(*args, **kwargs)
         except ClickHouseError as exc:
-            raise StoreError(f"{self.url}: {_one_line(exc)}") from exc
+            raise StoreError(f"{self.url}: {one_line(exc)}") from exc
 
     def close(self) -> None:
         self._client.close()
@@ -142,21 +145,10 @@ def _connect(address: ServerAddress) -> Any:
             autogenerate_session_id=False,
         )
     except ClickHouseError as exc:
-        raise StoreError(f"{address.url}: {_one_line(exc)}") from exc
+        raise StoreError(f"{address.url}: {one_line(exc)}") from exc
 
 
 def _utc(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value
-
-
-def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[Any]]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -147,7 +147,8 @@ def test_digest_mismatch_publishes_nothing(store: Store, trees: Path, tmp_path: 
     assert _roots(store) == []
 
 
-def test_failure_midway_then_rerun_finishes(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_failure_midway_then_rerun_finishes(store: Store, tmp_path: Path, workers: int) -> None:
     """A package that cannot be read after others were stored: nothing visible; rerun completes."""
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -159,10 +160,12 @@ def test_failure_midway_then_rerun_finishes(store: Store, tmp_path: Path) -> Non
     good = victim.read_bytes()
     victim.write_bytes(good[:2000])
     with pytest.raises(InputError, match=f"{victim.name}.*truncated"):
-        load_repo(store, branch="p10", path=tree, date=DAY)
+        load_repo(store, branch="p10", path=tree, date=DAY, workers=workers)
     assert _roots(store) == []
     stored = _count(store, "SELECT count(DISTINCT pkgh_mmh) FROM PackageHash_buffer")
-    assert stored > 0
+    binaries = sorted(p for p in tree.glob("*.rpm") if not p.name.endswith(".src.rpm"))
+    sources = [p for p in tree.glob("*.rpm") if p.name.endswith(".src.rpm")]
+    assert stored == len(sources) + len(binaries) - 1  # everything before the bad one
     victim.write_bytes(good)
     summary = load_repo(store, branch="p10", path=tree, date=DAY)
     assert summary.known == stored

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from repotrack.ingest.metadata import METADATA_ID_BIT, metadata_pkg_hash, metadata_rows
+from repotrack.ingest.metadata import (
+    METADATA_ID_BIT,
+    metadata_depend_columns,
+    metadata_file_columns,
+    metadata_pkg_hash,
+    metadata_rows,
+)
 from repotrack.ingest.reader import PackageJob, read_package
 from repotrack.ingest.rows import (
     file_class,
+    header_depend_columns,
+    header_file_columns,
     package_arch,
     split_changelog_name,
     split_packager,
 )
 from repotrack.rpm import mmhash, read_rpm
 from repotrack.sources import MetaPackage, iter_repodata_packages
+from repotrack.store.native import RawColumn
 from tests.conftest import DATA, need_fixtures
 
 RPMS = DATA / "rpms"
@@ -31,6 +41,27 @@ def _rpm(name: str) -> Path:
 
 def _read(path: Path, *, source: bool = False) -> object:
     return read_package(PackageJob(path.name, source, "node", path=str(path)))
+
+
+_CLASSES = ["file", "directory", "symlink", "socket", "block", "char", "fifo"]
+
+
+def _file_rows(path: Path) -> list[tuple[object, ...]]:
+    """Files rows as tuples (class by name), from the columns the loader encodes."""
+    rpm = read_rpm(path)
+    columns: list[Any] = list(header_file_columns(rpm.merged, rpm.pkg_hash))
+    if isinstance(columns[3], RawColumn):  # file_md5, laid out in one piece
+        raw = columns[3].payload
+        columns[3] = [
+            raw[i : i + 16].strip(b"\0") and raw[i : i + 16] for i in range(0, len(raw), 16)
+        ]
+    assert len({len(c) for c in columns}) == 1
+    return [(*row[:14], _CLASSES[row[14]]) for row in zip(*columns, strict=True)]
+
+
+def _depend_rows(path: Path) -> list[tuple[object, ...]]:
+    rpm = read_rpm(path)
+    return list(zip(*header_depend_columns(rpm.merged, rpm.pkg_hash), strict=True))
 
 
 @pytest.mark.parametrize(
@@ -92,11 +123,13 @@ def test_binary_package_rows() -> None:
     texts = dict(rows.changelogs)
     assert p["pkg_changelog.hash"][0] in texts
     assert p["pkg_changelog.hash"][0] == mmhash(texts[p["pkg_changelog.hash"][0]])
-    files = {r[1]: r for r in rows.files}
+    assert rows.files.rows == len(_file_rows(path)) and len(rows.files.payloads) == 15
+    files = {r[1]: r for r in _file_rows(path)}
     assert files["/usr/bin/rt-hi"][14] == "symlink" and files["/usr/bin/rt-hi"][2] == "rt-hello"
     assert files["/usr/share/rt-hello/empty"][14] == "directory"
     assert files["/usr/bin/rt-hello"][14] == "file"
-    deps = {(r[4], r[1]): r for r in rows.depends}
+    assert rows.depends.rows == len(_depend_rows(path))
+    deps = {(r[4], r[1]): r for r in _depend_rows(path)}
     assert deps[("conflict", "rt-hello-old")][2:4] == ("1.0", 2)  # RPMSENSE_LESS
     assert deps[("obsolete", "rt-hello-ancient")][3] & 10 == 10  # LESS|EQUAL
     assert ("provide", "rt-greeting") in deps
@@ -138,15 +171,14 @@ def test_latin1_summary_is_kept() -> None:
 def test_md5_file_digests_are_kept_for_alt_packages() -> None:
     path = need_fixtures("rpm", "alt", "squid-helpers-6.10-alt1.x86_64.rpm")
     rows = read_package(PackageJob(path.name, False, "x", path=str(path)))
-    regular = [r for r in rows.files if r[14] == "file"]
+    regular = [r for r in _file_rows(path) if r[14] == "file"]
     assert regular and all(len(r[3]) == 16 for r in regular)
     assert rows.package["pkg_name"] == "squid-helpers"
 
 
 def test_sha256_file_digests_leave_md5_empty() -> None:
     path = _rpm("rt-hello-1.2.3-4.rt1.x86_64.rpm")
-    rows = read_package(PackageJob(path.name, False, "x", path=str(path)))
-    assert all(r[3] == b"" for r in rows.files)
+    assert all(r[3] == b"" for r in _file_rows(path))
 
 
 def test_index_digest_mismatch_names_the_file() -> None:
@@ -195,6 +227,7 @@ def test_metadata_rows_from_fixture() -> None:
     rows = metadata_rows(pkg)
     assert rows.digests.sha256 == bytes.fromhex(pkg.pkgid)
     assert rows.package["pkg_changelog.name"] == ["Joe Black", "Jo White"]
-    assert [r[1] for r in rows.files] == ["/etc/pkg.conf", "/etc/pkg.conf.d"]
-    kinds = {r[4] for r in metadata_rows(unresolvable).depends}
+    assert rows.files.rows == 2
+    assert metadata_file_columns(pkg, rows.pkg_hash)[1] == ["/etc/pkg.conf", "/etc/pkg.conf.d"]
+    kinds = set(metadata_depend_columns(unresolvable, 1)[4])
     assert kinds == {"require", "conflict", "obsolete", "provide"}
