@@ -17,6 +17,7 @@ boundary per dependency, always chained with ``from``.
     ├── ForgeError         a downstream forge API refused or failed a call
     │   └── RateLimitError the forge asked us to wait (carries ``retry_at``)
     └── StoreError         the analytics store or state database failed
+        └── StoreLockedError  another process (the service) holds the embedded store
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "RateLimitError",
     "RepotrackError",
     "StoreError",
+    "StoreLockedError",
     "UpstreamError",
 ]
 
@@ -138,3 +140,13 @@ class RateLimitError(ForgeError):
 
 class StoreError(RepotrackError):
     """The analytics store or the state database failed."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the embedded store directory (normally ``repotrack serve``).
+
+    A class of its own because callers act on it: a CLI load hands its job to the
+    service instead of failing. Users see it as the ``StoreError`` it is.
+    """
+
+    type_name = "StoreError"

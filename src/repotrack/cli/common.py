@@ -18,7 +18,15 @@ from rich.console import Console
 from repotrack.config import Settings, load_settings
 from repotrack.errors import RepotrackError
 
-__all__ = ["AppState", "console", "err_console", "fail", "get_settings", "handle_errors"]
+__all__ = [
+    "AppState",
+    "console",
+    "err_console",
+    "error_line",
+    "fail",
+    "get_settings",
+    "handle_errors",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,6 +69,13 @@ def fail(message: str, *, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def error_line(exc: RepotrackError) -> str:
+    """``TypeName: message``; an error relayed from the service keeps the service's type name
+    (``type_name``), so a handed-over load fails with the same line as a local one."""
+    name = getattr(exc, "type_name", None) or type(exc).__name__
+    return f"{name}: {exc}"
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Print a ``RepotrackError`` as ``TypeName: message`` and exit with its code."""
 
@@ -71,7 +86,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except RepotrackError as exc:
             if _debug_requested(args, kwargs):
                 err_console.print_exception()
-            raise fail(f"{type(exc).__name__}: {exc}", code=exc.exit_code) from exc
+            raise fail(error_line(exc), code=exc.exit_code) from exc
 
     return wrapper
 

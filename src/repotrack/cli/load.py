@@ -3,6 +3,10 @@
 ``load repo`` loads a repository snapshot (ALT apt-rpm date tree, createrepo tree,
 or a directory of RPMs) through :func:`repotrack.ingest.load_repo`, with a Rich
 progress line (packages, new, packages/s) on a terminal and a summary line always.
+
+While ``repotrack serve`` holds the embedded store, the load is handed to the service
+instead (``cli/load_remote.py``) when an account password is at hand; ``--via-service``
+hands it over without trying the store first.
 """
 
 from __future__ import annotations
@@ -20,17 +24,31 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from repotrack.cli.common import console, err_console, fail, get_settings, handle_errors
-from repotrack.errors import InputError
+from repotrack.errors import InputError, StoreError
 
 if TYPE_CHECKING:
+    from repotrack.cli.load_remote import HandOff, LoadRequest
     from repotrack.ingest import LoadProgress
+    from repotrack.store import Store
 
-__all__ = ["EXIT_INTERRUPTED", "INTERRUPTED", "parse_date", "register", "run_repo_load"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "INTERRUPTED",
+    "interrupted_message",
+    "parse_date",
+    "register",
+    "run_repo_load",
+]
 
 #: Default worker processes: the CPUs, at most 8 (beyond that the store is the limit).
 DEFAULT_WORKERS = min(os.cpu_count() or 1, 8)
 EXIT_INTERRUPTED = 130
 INTERRUPTED = "interrupted: nothing was published; run the same command again to finish"
+HANDOFF_HINT = (
+    "to hand the load to the service, give its password with --password or "
+    "REPOTRACK_PASSWORD (and --user or REPOTRACK_USER unless it is service.user), "
+    "or pass --via-service"
+)
 
 app = typer.Typer(help="Load distribution data into the analytics store.", no_args_is_help=True)
 
@@ -57,31 +75,42 @@ def run_repo_load(
     force: bool,
     workers: int,
     verbose: bool = False,
+    handoff: HandOff | None = None,
 ) -> None:
     """Open the store, load, print the summary line; shared with ``repo_loader``.
 
+    With ``handoff``, a store held by another process (the service) makes this hand
+    the load to the service instead, and ``handoff.always`` skips the store entirely.
     Ctrl-C (KeyboardInterrupt, left to the caller) stops the load with nothing
     published, since the root row is written last; the same command again finishes it.
     """
-    from repotrack.ingest import load_repo
-    from repotrack.store import migrate, open_store
+    from repotrack.cli.load_remote import LoadRequest, store_held_elsewhere
+    from repotrack.store import open_store
 
+    request = LoadRequest(branch=branch, path=path, date=day, tag=tag, force=force, workers=workers)
+    if handoff is not None and handoff.always:
+        handoff.run(request)  # the path is checked where it is read: on the service
+        return
     if not path.exists():
         raise InputError("no such directory", path=str(path))
-    with open_store(store_url) as store:
+    try:
+        store = open_store(store_url)
+    except StoreError as exc:
+        if handoff is None or not store_held_elsewhere(exc):
+            raise
+        handoff.after_lock(exc, request)
+        return
+    _load_locally(store, store_url=store_url, request=request, verbose=verbose)
+
+
+def _load_locally(store: Store, *, store_url: str, request: LoadRequest, verbose: bool) -> None:
+    from repotrack.store import migrate
+
+    with store:
         if store_url.startswith("chdb:"):
             migrate(store)  # the embedded store is ours to set up; a server is not
         with make_progress(err_console, verbose=verbose) as progress:
-            summary = load_repo(
-                store,
-                branch=branch,
-                path=path,
-                date=day,
-                tag=tag,
-                force=force,
-                workers=workers,
-                progress=progress,
-            )
+            summary = request.run(store, progress)
     console.print(summary.line(), markup=False, highlight=False)
 
 
@@ -151,9 +180,62 @@ def repo(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Worker processes reading packages.")
     ] = DEFAULT_WORKERS,
+    via_service: Annotated[
+        bool,
+        typer.Option(
+            "--via-service",
+            help="Hand the load to the running service (which reads PATH) without "
+            "trying the store first.",
+        ),
+    ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="REPOTRACK_SERVER",
+            help="Service URL for a hand-off (default: from service.listen and its TLS files).",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", envvar="REPOTRACK_USER", help="Service account (default: service.user)."
+        ),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            help="Service password; default $REPOTRACK_PASSWORD (--via-service: else a prompt).",
+        ),
+    ] = None,
+    cacert: Annotated[
+        Path | None,
+        typer.Option(
+            "--cacert", envvar="REPOTRACK_CACERT", help="PEM CA file to trust for the service."
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify the service's TLS certificate.")
+    ] = False,
 ) -> None:
-    """Load a repository snapshot: ALT apt-rpm date tree, createrepo tree or RPM directory."""
+    """Load a repository snapshot: ALT apt-rpm date tree, createrepo tree or RPM directory.
+
+    While `repotrack serve` holds the embedded store, the load is handed to the service
+    when a password is given (--password or $REPOTRACK_PASSWORD); --via-service always
+    hands it over.
+    """
+    from repotrack.cli.load_remote import HandOff, ServiceOptions
+
     settings = get_settings(ctx)
+    handoff = HandOff(
+        settings,
+        ServiceOptions(
+            server=server, cacert=cacert, insecure=insecure, user=user, password=password
+        ),
+        always=via_service,
+        hint=HANDOFF_HINT,
+    )
     try:
         run_repo_load(
             store_url=settings.store_url,
@@ -163,6 +245,14 @@ def repo(
             tag=tag,
             force=force,
             workers=workers,
+            handoff=handoff,
         )
-    except KeyboardInterrupt:
-        raise fail(INTERRUPTED, code=EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt as exc:
+        raise fail(interrupted_message(exc), code=EXIT_INTERRUPTED) from None
+
+
+def interrupted_message(exc: KeyboardInterrupt) -> str:
+    """What Ctrl-C did: stopped a local load (nothing published), or left the service's job."""
+    from repotrack.cli.load_remote import Detached
+
+    return str(exc) if isinstance(exc, Detached) else INTERRUPTED

@@ -2,11 +2,16 @@
 
     repo_loader <pkgset> <path> [-t TAG] [-c config.ini] [-d DB] [-s HOST] [-p PORT]
                 [-u USER] [-P PASSWORD] [-w N] [-D] [-v] [-A YYYY-MM-DD] [-F]
+                [--via-service]
 
 Where the data goes: with ``-c`` (ALTRepo's ``config.ini``, ``[DATABASE]`` section)
 or any of ``-d/-s/-p/-u/-P``, a ClickHouse server over HTTP (clickhouse-connect);
 command-line flags win over the file. Otherwise repotrack's own store (its settings,
-by default the embedded chDB store). Differences from the original, all deliberate:
+by default the embedded chDB store); while ``repotrack serve`` holds that store, the
+load is handed to the service when ``$REPOTRACK_PASSWORD`` (and ``$REPOTRACK_USER``)
+give its account, and ``--via-service`` always hands it over (``-u/-P`` are the
+database's account, as in the original, so the service's comes from the environment).
+Differences from the original, all deliberate:
 ``--date`` is required (the original crashed without it), errors exit non-zero, and
 the native-protocol port 9000 of old configs is taken to mean the same server's HTTP
 port 8123.
@@ -49,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="progress every 1000")
     parser.add_argument("-A", "--date", help="snapshot date YYYY-MM-DD (required)")
     parser.add_argument("-F", "--force", action="store_true", help="reload an existing date")
+    parser.add_argument(
+        "--via-service",
+        action="store_true",
+        help="hand the load to the running repotrack service (account from "
+        "$REPOTRACK_USER/$REPOTRACK_PASSWORD)",
+    )
     return parser
 
 
@@ -133,26 +144,48 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     os.environ["LANG"] = "C"
     _setup_logging(debug=args.debug)
-    from repotrack.cli.load import EXIT_INTERRUPTED, INTERRUPTED
+    from repotrack.cli.load import EXIT_INTERRUPTED
 
     try:
         sys.exit(_run(args))
     except RepotrackError as exc:
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        from repotrack.cli.common import error_line
+
+        print(error_line(exc), file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        from repotrack.cli.load import interrupted_message
+
+        print(interrupted_message(exc), file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+
+
+#: How a user whose load met the service's store hands it over.
+HANDOFF_HINT = (
+    "to hand the load to the service, set REPOTRACK_PASSWORD (and REPOTRACK_USER unless "
+    "it is service.user), or pass --via-service"
+)
 
 
 def _run(args: argparse.Namespace) -> int:
     from repotrack.cli.load import parse_date, run_repo_load
+    from repotrack.cli.load_remote import HandOff, ServiceOptions
     from repotrack.config import load_settings
     from repotrack.errors import InputError
 
     if not args.date:
         raise InputError("is required (YYYY-MM-DD)", field="--date")
-    store_url = store_url_from_args(args) or load_settings().store_url
+    store_url = store_url_from_args(args)
+    handoff = None
+    if store_url is None:
+        settings = load_settings()
+        store_url = settings.store_url
+        handoff = HandOff(settings, ServiceOptions(), always=args.via_service, hint=HANDOFF_HINT)
+    elif args.via_service:
+        raise InputError(
+            "hands the load to repotrack's service; it does not mix with -c/-d/-s/-p/-u/-P",
+            field="--via-service",
+        )
     run_repo_load(
         store_url=store_url,
         branch=args.pkgset,
@@ -162,5 +195,6 @@ def _run(args: argparse.Namespace) -> int:
         force=args.force,
         workers=_workers(args),
         verbose=args.verbose,
+        handoff=handoff,
     )
     return 0

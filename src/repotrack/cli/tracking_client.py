@@ -31,6 +31,7 @@ __all__ = [
     "TrackingClient",
     "server_base_url",
     "tls_verify",
+    "transport_reason",
 ]
 
 CONNECT_TIMEOUT = 10.0
@@ -149,7 +150,7 @@ class TrackingClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise UpstreamError(_transport_reason(exc), url=self.base_url) from exc
+            raise UpstreamError(transport_reason(exc), url=self.base_url) from exc
         return _reply(response)
 
 
@@ -166,7 +167,8 @@ def _reply(response: httpx.Response) -> Reply:
     return Reply(response.status_code, text)
 
 
-def _transport_reason(exc: httpx.HTTPError) -> str:
+def transport_reason(exc: httpx.HTTPError) -> str:
+    """Why a request got no answer, in one line (with a hint for certificate failures)."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):

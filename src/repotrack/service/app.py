@@ -4,8 +4,10 @@
 schema), builds the authenticator, mounts the routers named in
 ``routes.ROUTERS`` and, in the lifespan, starts the tracker's scheduler when
 ``repotrack.tracking.scheduler`` provides ``start_scheduler(app_state) -> stop``.
-``app.state`` carries ``settings``, ``state_db`` and ``auth`` for the dependencies, and
-``tracker`` ("running", "off" or "failed") for ``/healthz``.
+``app.state`` carries ``settings``, ``state_db``, ``auth`` and ``loads`` (the load job
+runner) for the dependencies, and ``tracker`` ("running", "off" or "failed") for
+``/healthz``. At shutdown the runner stops first (a running load ends unpublished),
+then the store is closed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import importlib.util
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -23,9 +25,13 @@ from repotrack import __version__
 from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
 from repotrack.service.errors import install_error_handlers
+from repotrack.service.jobs import LoadRunner
 from repotrack.service.routes import ROUTERS
 from repotrack.service.store_holder import StoreHolder
 from repotrack.state import StateDB
+
+if TYPE_CHECKING:
+    from repotrack.store import Store
 
 __all__ = ["create_app"]
 
@@ -54,6 +60,9 @@ def create_app(
     app.state.settings = settings
     app.state.state_db = db
     app.state.store_holder = StoreHolder(settings.store_url)
+    app.state.loads = LoadRunner(
+        _job_store(app), migrate_store=settings.store_url.startswith("chdb:")
+    )
     app.state.auth = BasicAuth.from_settings(settings.service)
     app.state.tracker = "off"
     install_error_handlers(app)
@@ -64,6 +73,19 @@ def create_app(
 
 
 ROUTERS_PACKAGE = "repotrack.service.routes"
+
+
+def _job_store(app: FastAPI) -> Callable[[], Store]:
+    """The store loads write to: the one a caller gave the app, else the service's own."""
+
+    def store() -> Store:
+        shared: Store | None = getattr(app.state, "store", None)
+        if shared is not None:
+            return shared
+        held: Store = app.state.store_holder.get()
+        return held
+
+    return store
 
 
 def _find_scheduler() -> Callable[[Any], Callable[[], None]] | None:
@@ -110,6 +132,7 @@ def _lifespan(*, db: StateDB, owned: bool, scheduler: bool) -> Callable[[FastAPI
             if stop is not None:
                 stop()
                 log.info("tracking scheduler stopped")
+            app.state.loads.shutdown()
             app.state.store_holder.close()
             if owned:
                 db.close()

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
+from repotrack.service.jobs import LoadRunner
 from repotrack.state import StateDB
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "AuthRequiredError",
     "CompatRead",
     "CompatWrite",
+    "LoadsDep",
     "SettingsDep",
     "StateDep",
 ]
@@ -43,6 +45,11 @@ def _state_db(request: Request) -> StateDB:
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _loads(request: Request) -> LoadRunner:
+    runner: LoadRunner = request.app.state.loads
+    return runner
 
 
 def _auth(request: Request) -> BasicAuth:
@@ -75,6 +82,7 @@ def _api_read(request: Request) -> None:
 
 StateDep = Annotated[StateDB, Depends(_state_db)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+LoadsDep = Annotated[LoadRunner, Depends(_loads)]
 CompatWrite = Depends(_compat_write)
 CompatRead = Depends(_compat_read)
 ApiWrite = Depends(_api_write)

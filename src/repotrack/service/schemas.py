@@ -7,10 +7,14 @@ unknown keys; the same checks as every other door then run in
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from repotrack.state.models import NAME_MAX, SHA_MAX, URL_MAX
 
@@ -21,6 +25,8 @@ __all__ = [
     "ItemOut",
     "ItemPatch",
     "ItemStatusOut",
+    "LoadCreate",
+    "LoadJobOut",
     "PageOut",
     "RunOut",
 ]
@@ -142,3 +148,99 @@ class Health(BaseModel):
     database: Literal["ok", "unavailable"]
     tracker: Literal["running", "off", "failed"]
     version: str
+
+
+# -- /api/v1/loads -------------------------------------------------------------------
+
+#: The most worker processes a load may ask for (``load_repo`` checks the same bound).
+LOAD_WORKERS_MAX = 64
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class LoadCreate(_Input):
+    """A load for the service to run: the arguments of ``repotrack load repo``.
+
+    ``path`` is read by the service, so it must be absolute and exist on the
+    service's machine.
+    """
+
+    kind: Literal["repo"] = "repo"
+    branch: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\s/\\]+$", examples=["p10"])
+    path: str = Field(min_length=1, max_length=4096, examples=["/srv/mirror/p10/date/2024-05-01"])
+    date: dt.date = Field(strict=False, description="Snapshot date, YYYY-MM-DD (UTC)")
+    tag: str = Field(default="", max_length=NAME_MAX)
+    force: bool = False
+    workers: int = Field(default=1, ge=1, le=LOAD_WORKERS_MAX)
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _day_text(cls, value: Any) -> Any:
+        """Only ``YYYY-MM-DD`` text: not a number of seconds, not a date-time."""
+        if not isinstance(value, str) or not _DAY.fullmatch(value):
+            raise PydanticCustomError("date_format", "expected a date as YYYY-MM-DD")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if "\x00" in value or not PurePosixPath(value).is_absolute():
+            raise PydanticCustomError(
+                "absolute_path", "must be an absolute path on the service's machine"
+            )
+        return value
+
+
+class LoadSummaryOut(BaseModel):
+    """What a finished load did; ``line`` is the summary line the CLI prints."""
+
+    branch: str
+    date: dt.date
+    tag: str
+    kind: str
+    root_uuid: str
+    packages: int
+    new: int
+    known: int
+    files: int
+    seconds: float
+    line: str
+
+
+class LoadErrorOut(BaseModel):
+    """Why a load failed: the error class (``ConflictError``, ``InputError``...), its
+    one-line message, and the exit status the CLI gives for it."""
+
+    type: str
+    message: str
+    exit_code: int
+
+
+class LoadProgressOut(BaseModel):
+    packages: int = Field(description="Packages done so far")
+    new: int = Field(description="Of those, packages the store did not hold yet")
+
+
+class LoadParamsOut(BaseModel):
+    branch: str
+    path: str
+    date: dt.date
+    tag: str
+    force: bool
+    workers: int
+
+
+class LoadJobOut(BaseModel):
+    """A load job: ``queued``, ``running``, then ``done`` (with ``summary``) or ``failed``
+    (with ``error``)."""
+
+    id: str
+    kind: str
+    state: Literal["queued", "running", "done", "failed"]
+    params: LoadParamsOut
+    submitted_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    progress: LoadProgressOut
+    summary: LoadSummaryOut | None
+    error: LoadErrorOut | None
+    links: dict[str, str]

@@ -1,0 +1,112 @@
+"""``/api/v1/loads``: hand a load to the service, which owns the analytics store.
+
+While ``repotrack serve`` runs it holds the embedded chDB store, so a CLI load cannot
+open it; ``repotrack load repo`` then submits its job here and follows it. The
+service runs ``repotrack.ingest.load_repo`` in its job runner (``service.jobs``), one
+load at a time, in submission order. Submitting needs the account (like every
+``/api/v1`` write); reading jobs follows ``require_auth_for_reads``.
+
+Examples::
+
+    POST /api/v1/loads  (Basic auth)
+    {"kind": "repo", "branch": "p10", "path": "/srv/p10/date/2024-05-01",
+     "date": "2024-05-01", "tag": "", "force": false, "workers": 4}
+    -> 202 Location: /api/v1/loads/4b0c...  {"id": "4b0c...", "state": "queued", ...,
+       "links": {"self": "/api/v1/loads/4b0c..."}}
+
+    GET /api/v1/loads/4b0c...
+    -> 200 {"state": "done", "progress": {"packages": 8, "new": 8},
+            "summary": {"packages": 8, "new": 8, "known": 0, "line": "p10 2024-05-01: ..."},
+            "error": null, ...}
+    (or "state": "failed", "error": {"type": "ConflictError", "message":
+     "p10 2024-05-01 is already loaded (use --force to load it again)", "exit_code": 1})
+
+    GET /api/v1/loads?limit=20 -> 200 {"items": [...newest first...], "total": 3, ...}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep
+from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
+from repotrack.service.schemas import (
+    LoadCreate,
+    LoadErrorOut,
+    LoadJobOut,
+    LoadParamsOut,
+    LoadProgressOut,
+    LoadSummaryOut,
+    PageOut,
+)
+
+__all__ = ["router"]
+
+PREFIX = "/api/v1/loads"
+router = APIRouter(prefix=PREFIX, tags=["loads"])
+
+_RESPONSES: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing or wrong credentials"},
+    404: {"description": "No such job (jobs are kept in memory: the last 100)"},
+    409: {"description": "The service is stopping, or too many jobs are waiting"},
+    422: {"description": "Invalid input, or a path that is not a directory on the service"},
+}
+
+
+@router.post("", status_code=202, dependencies=[ApiWrite], responses=_RESPONSES)
+def submit_load(runner: LoadsDep, body: LoadCreate, response: Response) -> LoadJobOut:
+    """Queue a load; follow it at ``links.self`` (also the ``Location`` header)."""
+    job = runner.submit_repo_load(
+        RepoLoadParams(
+            branch=body.branch,
+            path=Path(body.path),
+            date=body.date,
+            tag=body.tag,
+            force=body.force,
+            workers=body.workers,
+        )
+    )
+    response.headers["Location"] = _self(job)
+    return job_out(job)
+
+
+@router.get("", dependencies=[ApiRead], responses=_RESPONSES)
+def list_loads(
+    runner: LoadsDep,
+    limit: Annotated[int, Query(ge=1, le=KEEP_JOBS, description="Page size")] = KEEP_JOBS,
+    offset: Annotated[int, Query(ge=0, description="Jobs to skip")] = 0,
+) -> PageOut[LoadJobOut]:
+    """Recent jobs, newest first (the service remembers the last 100 finished ones)."""
+    jobs = runner.recent()
+    page = [job_out(job) for job in jobs[offset : offset + limit]]
+    return PageOut[LoadJobOut](items=page, total=len(jobs), limit=limit, offset=offset)
+
+
+@router.get("/{job_id}", dependencies=[ApiRead], responses=_RESPONSES)
+def get_load(runner: LoadsDep, job_id: str) -> LoadJobOut:
+    """One job: its state, progress, and its summary or error once finished."""
+    return job_out(runner.get(job_id))
+
+
+def _self(job: Job) -> str:
+    return f"{PREFIX}/{job.id}"
+
+
+def job_out(job: Job) -> LoadJobOut:
+    return LoadJobOut(
+        id=job.id,
+        kind=job.kind,
+        state=job.state,
+        params=LoadParamsOut.model_validate(job.params.as_dict()),
+        submitted_at=job.submitted_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        progress=LoadProgressOut(packages=job.done, new=job.new),
+        summary=LoadSummaryOut.model_validate(job.summary) if job.summary else None,
+        error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error else None,
+        links={"self": _self(job)},
+    )
