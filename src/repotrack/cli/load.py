@@ -111,7 +111,7 @@ def _load_locally(store: Store, *, store_url: str, request: LoadRequest, verbose
             migrate(store)  # the embedded store is ours to set up; a server is not
         with make_progress(err_console, verbose=verbose) as progress:
             summary = request.run(store, progress)
-    console.print(summary.line(), markup=False, highlight=False)
+    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
 
 
 # -- progress ----------------------------------------------------------------------------

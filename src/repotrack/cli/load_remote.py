@@ -213,7 +213,7 @@ class _Session:
                 f"{exc}; the load may still be running: follow it at {self.base_url}{path}"
             ) from exc
         if job["state"] == "done":
-            console.print(job["summary"]["line"], markup=False, highlight=False)
+            console.print(job["summary"]["line"], markup=False, highlight=False, soft_wrap=True)
             return
         error = job.get("error") or {}
         raise RemoteJobError(

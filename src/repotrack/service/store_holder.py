@@ -4,14 +4,17 @@ A chDB directory can be opened by one process at a time, and opening it costs a
 fraction of a second to seconds; so the service opens it once and shares it between
 requests (``ChdbStore`` keeps a connection per thread). It is opened lazily rather
 than at start-up, so a service that only tracks patches never claims the store and
-pays nothing for it.
+pays nothing for it. An embedded store is migrated when opened, as ``repotrack load``
+does: it belongs to this installation, so a fresh service answers "no such branch"
+rather than failing on tables that do not exist yet (a ClickHouse server's schema is
+its administrator's business).
 """
 
 from __future__ import annotations
 
 import threading
 
-from repotrack.store import Store, open_store
+from repotrack.store import Store, migrate, open_store
 
 __all__ = ["StoreHolder"]
 
@@ -27,7 +30,14 @@ class StoreHolder:
     def get(self) -> Store:
         with self._lock:
             if self._store is None:
-                self._store = open_store(self.url)
+                store = open_store(self.url)
+                if self.url.startswith("chdb:"):
+                    try:
+                        migrate(store)
+                    except BaseException:
+                        store.close()
+                        raise
+                self._store = store
             return self._store
 
     def close(self) -> None:
