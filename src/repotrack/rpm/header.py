@@ -24,6 +24,7 @@ from repotrack.rpm.tags import TagType
 
 __all__ = [
     "HEADER_MAGIC",
+    "INDEX_ENTRY",
     "INTRO_SIZE",
     "MAIN_LIMITS",
     "SIGNATURE_LIMITS",
@@ -35,7 +36,8 @@ __all__ = [
 HEADER_MAGIC: Final = b"\x8e\xad\xe8\x01"
 INTRO_SIZE: Final = 16
 _INTRO = struct.Struct(">4s4xII")
-_ENTRY = struct.Struct(">IIiI")
+#: One index entry: tag, type, offset, count (big-endian; the offset may be negative).
+INDEX_ENTRY = struct.Struct(">IIiI")
 _REGION_TAGS: Final = frozenset({61, 62, 63})
 _MAX_ARRAY: Final = 0xFFFFF
 _FIXED_SIZE: Final = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}
@@ -141,7 +143,7 @@ class Header:
                 path=source,
                 offset=offset,
             )
-        raw_entries = list(_ENTRY.iter_unpack(memoryview(blob)[INTRO_SIZE:data_start]))
+        raw_entries = list(INDEX_ENTRY.iter_unpack(memoryview(blob)[INTRO_SIZE:data_start]))
         checker = _IndexChecker(source=source, base=offset, data_start=data_start, blob=blob)
         entries, has_region = checker.check(
             raw_entries, exact_region=exact_region, what=limits.what
@@ -359,7 +361,7 @@ class _IndexChecker:
         tag, kind, off, count = raw[0]
         if kind != TagType.BIN or count != 16 or off + 16 > self.dl:
             raise self.fail(f"{what}: malformed region tag {tag}", INTRO_SIZE)
-        ttag, tkind, toff, tcount = _ENTRY.unpack_from(self.blob, self.data_start + off)
+        ttag, tkind, toff, tcount = INDEX_ENTRY.unpack_from(self.blob, self.data_start + off)
         ril = -toff // 16 if toff < 0 and toff % 16 == 0 else 0
         if (
             ttag not in _REGION_TAGS

@@ -18,6 +18,7 @@ from typing import BinaryIO, Final
 from repotrack.errors import InputError
 from repotrack.rpm.hashes import pkg_hash
 from repotrack.rpm.header import (
+    INDEX_ENTRY,
     INTRO_SIZE,
     MAIN_LIMITS,
     SIGNATURE_LIMITS,
@@ -184,7 +185,6 @@ def read_rpm_stream(f: BinaryIO, *, source: str, file_size: int) -> RpmFile:
     )
 
 
-_INDEX_ENTRY = struct.Struct(">IIiI")
 #: Main-header tags that would override what the signature gives ``pkg_hash``.
 _OVERRIDES: Final = frozenset({Tag.SIGMD5, Tag.SIGGPG, Tag.SHA1HEADER})
 
@@ -226,12 +226,7 @@ class _QuickReader:
         self.head = os.pread(fd, self.FIRST, 0)
 
     def bytes_at(self, offset: int, n: int) -> bytes:
-        if offset + n > self.size:
-            raise InputError(
-                f"truncated RPM: needs {offset + n} bytes, file has {self.size}",
-                path=self.source,
-                offset=offset,
-            )
+        _need(offset, n, file_size=self.size, source=self.source)
         if offset + n <= len(self.head):
             return self.head[offset : offset + n]
         data = os.pread(self.fd, n, offset)
@@ -248,7 +243,7 @@ class _QuickReader:
         sig_data_at = LEAD_SIZE + INTRO_SIZE + 16 * il
         sig_data = self.bytes_at(sig_data_at, dl)
         found = {
-            tag: (kind, off, count) for tag, kind, off, count in _INDEX_ENTRY.iter_unpack(sig_index)
+            tag: (kind, off, count) for tag, kind, off, count in INDEX_ENTRY.iter_unpack(sig_index)
         }
         sha1 = _sig_value(found.get(SigTag.SHA1), sig_data, TagType.STRING)
         md5 = _sig_value(found.get(SigTag.MD5), sig_data, TagType.BIN)
@@ -292,7 +287,7 @@ def _find_entry(index: bytes, tag: int) -> tuple[int, int, int] | None:
     at = index.find(needle)
     while at >= 0:
         if at % 16 == 0:
-            _, kind, off, count = _INDEX_ENTRY.unpack_from(index, at)
+            _, kind, off, count = INDEX_ENTRY.unpack_from(index, at)
             return kind, off, count
         at = index.find(needle, at + 1)
     return None
@@ -321,14 +316,19 @@ def _parse_lead(first: bytes, source: str) -> Lead:
     return Lead(major, minor, kind, archnum, text, osnum, sigtype)
 
 
-def _read(f: BinaryIO, n: int, *, source: str, offset: int, file_size: int) -> bytes:
-    """Read exactly ``n`` bytes at ``offset``, refusing first if the file is too short."""
+def _need(offset: int, n: int, *, file_size: int, source: str) -> None:
+    """Refuse a read past the end before making it (a hostile size allocates nothing)."""
     if offset + n > file_size:
         raise InputError(
             f"truncated RPM: needs {offset + n} bytes, file has {file_size}",
             path=source,
             offset=offset,
         )
+
+
+def _read(f: BinaryIO, n: int, *, source: str, offset: int, file_size: int) -> bytes:
+    """Read exactly ``n`` bytes at ``offset``, refusing first if the file is too short."""
+    _need(offset, n, file_size=file_size, source=source)
     chunks = []
     left = n
     while left:
