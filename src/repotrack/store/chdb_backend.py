@@ -11,6 +11,9 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,6 +24,7 @@ from repotrack.errors import StoreError, StoreLockedError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
 from repotrack.store.chtypes import result_converter
 from repotrack.store.columns import ColumnTypes
+from repotrack.store.identifiers import quote_string
 from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
 
@@ -28,6 +32,8 @@ __all__ = ["ChdbStore"]
 
 log = logging.getLogger(__name__)
 
+#: Where insert blocks wait for their ``INSERT ... SELECT FROM file()`` (see ``_send``).
+SPOOL_DIR = "repotrack-spool"
 _RESULT_FORMAT = "JSONCompactEachRowWithNamesAndTypes"
 #: Settings every connection runs with (chDB takes them in the connection string): UTC
 #: for dates, and 64-bit integers as JSON numbers (Python's json reads them exactly).
@@ -50,6 +56,7 @@ class ChdbStore:
         self._connections: list[Any] = []
         self._conn_lock = threading.Lock()
         self._closed = False
+        self._spool_ready = False
         self._types = ColumnTypes(self.query, self.url)
         self._claim()
         try:
@@ -121,12 +128,30 @@ class ChdbStore:
 
     # -- statements -----------------------------------------------------------------
 
+    def _discard(self, conn: Any) -> None:
+        """Close a connection that saw a failure, so the next statement gets a fresh one.
+
+        chDB keeps the partial output of a query that failed part-way through its
+        result in the connection and hands it to the next query on that connection as
+        if it were its result (measured with chDB 26.9: the next ``SELECT 42`` returned
+        the failed query's first 200 000 rows). A connection is therefore never reused
+        after an error.
+        """
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with self._conn_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
     def _run(self, sql: str, params: Params | None, fmt: str) -> Any:
         rendered = render_params(params)
         conn = self._connection()
         try:
             return conn.query(sql, fmt, params=rendered)
         except Exception as exc:
+            self._discard(conn)
             raise StoreError(one_line(exc)) from exc
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
@@ -140,7 +165,10 @@ class ChdbStore:
     def _select(self, sql: str, params: Params | None) -> tuple[list[str], list[Row]]:
         result = self._run(sql, params, _RESULT_FORMAT)
         text = result.bytes().decode("utf-8", "surrogateescape")
-        return _parse_json_rows(text)
+        try:
+            return _parse_json_rows(text)
+        except (ValueError, TypeError) as exc:  # never a half-read result as an answer
+            raise StoreError(f"unreadable result from chDB: {one_line(exc)}") from exc
 
     def command(self, sql: str, params: Params | None = None) -> None:
         self._run(sql, params, "CSV")
@@ -169,13 +197,38 @@ class ChdbStore:
             self._send(head, b"".join(blocks))
 
     def _send(self, head: str, payload: bytes) -> None:
+        """Run ``head SELECT * FROM file(<payload>, Native)``: an ordinary statement.
+
+        chDB's streaming insert (``send_insert``) reports success when the rows are
+        dropped after parsing: a failing materialized view or a violated CHECK lost
+        the whole block without an error (chDB 26.9). A load must never believe rows
+        are stored that are not, so the block goes through a file in the store's
+        own directory and a plain ``INSERT ... SELECT``, whose errors are raised.
+        """
         conn = self._connection()
+        spool = self._spool_dir()
+        fd, name = tempfile.mkstemp(dir=spool, suffix=".native")
         try:
-            with conn.send_insert(head, "Native") as inserter:
-                inserter.append(payload)
-                inserter.finish()
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            source = f" SELECT * FROM file({quote_string(name)}, 'Native')"  # noqa: S608
+            conn.query(head + source, "CSV")
+        except OSError as exc:
+            raise StoreError(f"cannot spool an insert under {spool}: {exc.strerror}") from exc
         except Exception as exc:
+            self._discard(conn)
             raise StoreError(one_line(exc)) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                Path(name).unlink()
+
+    def _spool_dir(self) -> Path:
+        spool = self.path / SPOOL_DIR
+        if not self._spool_ready:
+            shutil.rmtree(spool, ignore_errors=True)  # left by a killed process
+            spool.mkdir(mode=0o700, exist_ok=True)
+            self._spool_ready = True
+        return spool
 
 
 def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
