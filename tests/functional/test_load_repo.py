@@ -158,7 +158,7 @@ def test_bad_trees_fail_with_one_line_and_publish_nothing(
         expected = f"InputError: {root}: not an apt-rpm snapshot: files/list is missing"
     elif case == "bad-rpm":
         rpm.write_bytes(b"not an rpm at all" * 20)
-        expected = f"InputError: {link}, offset 0: not an RPM file"
+        expected = f"InputError: {link}, offset 0: not an RPM package"
     else:
         rpm.write_bytes(rpm.read_bytes() + b"x")
         expected = f"InputError: {link}: md5 digest mismatch with the repository index"

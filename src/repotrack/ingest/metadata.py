@@ -28,7 +28,7 @@ from repotrack.ingest.rows import (
     PackageRows,
     changelog_rows,
     depend_block,
-    file_block,
+    file_blocks,
     package_arch,
     set_changelog,
     split_packager,
@@ -83,6 +83,7 @@ def metadata_rows(meta: MetaPackage) -> PackageRows:
         [c.text for c in meta.changelogs],
     )
     set_changelog(package, nested)
+    files, file_names = file_blocks(metadata_file_columns(meta, pkg_hash))
     return PackageRows(
         pkg_hash=pkg_hash,
         name=meta.name,
@@ -92,7 +93,8 @@ def metadata_rows(meta: MetaPackage) -> PackageRows:
         sourcerpm=package["pkg_sourcerpm"],
         digests=metadata_digests(meta),
         package=package,
-        files=file_block(metadata_file_columns(meta, pkg_hash)),
+        files=files,
+        file_names=file_names,
         depends=depend_block(metadata_depend_columns(meta, pkg_hash)),
         changelogs=changelogs,
     )
@@ -111,7 +113,7 @@ def metadata_depend_columns(meta: MetaPackage, pkg_hash: int) -> list[list[Any]]
 
 
 def metadata_file_columns(meta: MetaPackage, pkg_hash: int) -> list[list[Any]]:
-    """``Files_insert`` columns (``FILES_COLUMNS`` order): names and kinds, the rest zero."""
+    """Per-file columns (``FILE_INPUT_COLUMNS`` order): names and kinds, the rest zero."""
     count = len(meta.files)
     dirs = [f.kind == "dir" for f in meta.files]
     zeros = [0] * count

@@ -19,7 +19,6 @@ stays zero rather than holding a truncated, misleading value.
 
 from __future__ import annotations
 
-import base64
 import re
 import stat
 import sys
@@ -39,7 +38,7 @@ __all__ = [
     "RowBlock",
     "changelog_rows",
     "depend_block",
-    "file_block",
+    "file_blocks",
     "file_class",
     "header_depend_columns",
     "header_file_columns",
@@ -98,9 +97,32 @@ RowBlock = EncodedColumns
 NO_ROWS = EncodedColumns(0, ())
 
 
-def file_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
-    """``Files_insert`` columns (in ``FILES_COLUMNS`` order), encoded."""
-    return _block(tables.FILES, tables.FILES_COLUMNS, tables.FILES_TYPES, columns)
+def file_blocks(columns: Sequence[Sequence[Any]]) -> tuple[RowBlock, RowBlock]:
+    """``Files`` and ``FileNames`` rows from per-file columns (``FILE_INPUT_COLUMNS`` order).
+
+    Computes what the schema's views compute from ``Files_insert``: the
+    ``murmurHash3_64`` of each path and of its directory (the path without its last
+    ``/`` component, ``""`` when it has none), and the names of both for
+    ``FileNames`` (each once per package; the table keeps one row per name).
+    """
+    names: Sequence[str] = columns[1]
+    if not names:
+        return NO_ROWS, NO_ROWS
+    dirs = [name.rpartition("/")[0] for name in names]
+    dir_hashes = {d: mmhash(d) for d in dict.fromkeys(dirs)}
+    hashname = array("Q", map(mmhash, names))
+    hashdir = array("Q", map(dir_hashes.__getitem__, dirs))
+    files = _block(
+        tables.FILES,
+        tables.FILES_COLUMNS,
+        tables.FILES_TYPES,
+        [columns[0], hashname, hashdir, *columns[2:]],
+    )
+    known = list(dict.fromkeys([*names, *dir_hashes]))
+    file_names = _block(
+        tables.FILE_NAMES, tables.FILE_NAMES_COLUMNS, tables.FILE_NAMES_TYPES, [known]
+    )
+    return files, file_names
 
 
 def depend_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
@@ -119,8 +141,8 @@ def _block(
 class PackageRows:
     """Everything one package contributes to the store, ready to insert.
 
-    ``package`` maps Packages columns to values; ``files`` and ``depends`` are encoded
-    blocks; ``changelogs`` and ``spec`` are rows in the column order of
+    ``package`` maps Packages columns to values; ``files``, ``file_names`` and
+    ``depends`` are encoded blocks; ``changelogs`` and ``spec`` are rows in the column order of
     :mod:`repotrack.ingest.tables`.
     """
 
@@ -133,6 +155,7 @@ class PackageRows:
     digests: Digests
     package: dict[str, Any]
     files: RowBlock = NO_ROWS
+    file_names: RowBlock = NO_ROWS
     depends: RowBlock = NO_ROWS
     changelogs: list[tuple[int, str]] = field(default_factory=list)
     spec: tuple[Any, ...] | None = None
@@ -294,7 +317,7 @@ def header_depend_columns(header: Header, pkg_hash: int) -> list[list[Any]]:
 
 
 def header_file_columns(header: Header, pkg_hash: int) -> list[Sequence[Any]]:
-    """``Files_insert`` columns (``FILES_COLUMNS`` order) from the per-file arrays.
+    """Per-file columns (``FILE_INPUT_COLUMNS`` order) from the header's per-file arrays.
 
     Integer columns stay ``array``s straight from the header (the Native encoder
     writes them with one copy); only names, digests and the file class are built
@@ -367,7 +390,7 @@ def _low16(values: array[int]) -> array[int]:
 
 
 def spec_row(package: dict[str, Any], *, name: str, mtime: int, content: bytes) -> tuple[Any, ...]:
-    """A Specfiles_insert row; the content travels base64-encoded, as the original's MV expects."""
+    """A ``Specfiles`` row; the content is the spec file's bytes as they are."""
     return (
         package["pkg_hash"],
         package["pkg_name"],
@@ -376,7 +399,7 @@ def spec_row(package: dict[str, Any], *, name: str, mtime: int, content: bytes) 
         package["pkg_release"],
         name,
         datetime.fromtimestamp(max(mtime, 0), UTC),
-        base64.b64encode(content).decode("ascii"),
+        content,
     )
 
 

@@ -94,6 +94,8 @@ def test_submit_then_poll_to_done(client: httpx.Client) -> None:
         "tag": "nightly",
         "force": False,
         "workers": 1,
+        "skip_bad": False,
+        "verify_known": False,
     }
     done = wait(client, job["id"])
     assert done["state"] == "done", done
@@ -135,7 +137,7 @@ def test_a_bad_tree_fails_with_the_input_error(client: httpx.Client, tmp_path: P
     failed = wait(client, job["id"])
     assert failed["state"] == "failed"
     assert failed["error"]["type"] == "InputError" and failed["error"]["exit_code"] == 2
-    assert "not an RPM file" in failed["error"]["message"]
+    assert "not an RPM package" in failed["error"]["message"]
     assert client.get("/api/v1/packages", params={"branch": "p12"}).status_code == 404
 
 
