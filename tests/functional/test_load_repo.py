@@ -145,7 +145,7 @@ def test_config_ini_names_the_server_and_hides_the_password(trees: Path, tmp_pat
     assert "s3cret" not in result.stderr
 
 
-@pytest.mark.parametrize("case", ["no-files-list", "bad-rpm", "digest"])
+@pytest.mark.parametrize("case", ["no-files-list", "bad-rpm", "damaged", "digest"])
 def test_bad_trees_fail_with_one_line_and_publish_nothing(
     trees: Path, tmp_path: Path, case: str
 ) -> None:
@@ -159,8 +159,11 @@ def test_bad_trees_fail_with_one_line_and_publish_nothing(
     elif case == "bad-rpm":
         rpm.write_bytes(b"not an rpm at all" * 20)
         expected = f"InputError: {link}, offset 0: not an RPM package"
-    else:
+    elif case == "damaged":
         rpm.write_bytes(rpm.read_bytes() + b"x")
+        expected = f"InputError: {link}: damaged package: header and payload are"
+    else:  # a sound package, but not the one the index describes
+        shutil.copy(root / "files" / "noarch" / "RPMS" / "rt-hello-doc-1.2.3-4.rt1.noarch.rpm", rpm)
         expected = f"InputError: {link}: md5 digest mismatch with the repository index"
     home = tmp_path / "home"
     result = repotrack(home, "load", "repo", "p10", str(root), "--date", "2024-05-01", "-w", "1")

@@ -95,7 +95,7 @@ def packages(
     ref = result.package_set
     table = Table("name", "epoch:version-release", "arch", "summary", title=_title(ref))
     for p in result.packages:
-        table.add_row(p.name, p.evr, _arch(p), p.summary)
+        table.add_row(p.name, p.evr, p.arch, p.summary)
     console.print(table)
     console.print(f"{len(result.packages)} of {result.total} package(s)", markup=False)
 
@@ -125,7 +125,7 @@ def package(
     for build in info.builds:
         p = build.package
         console.print(
-            f"{p.name} {p.evr} {_arch(p)}  pkg_hash {p.pkg_hash}  ({_title(info.package_set)})",
+            f"{p.name} {p.evr} {p.arch}  pkg_hash {p.pkg_hash}  ({_title(info.package_set)})",
             markup=False,
             highlight=False,
         )
@@ -166,9 +166,9 @@ def diff(
         return
     console.print(f"{branch}: {_title(result.old_set)} -> {_title(result.new_set)}", markup=False)
     for p in result.added:
-        console.print(f"+ {p.name} {p.evr} {_arch(p)}", markup=False, highlight=False)
+        console.print(f"+ {p.name} {p.evr} {p.arch}", markup=False, highlight=False)
     for p in result.removed:
-        console.print(f"- {p.name} {p.evr} {_arch(p)}", markup=False, highlight=False)
+        console.print(f"- {p.name} {p.evr} {p.arch}", markup=False, highlight=False)
     for u in result.updated:
         arrow = {1: "->", -1: "<- (downgrade)", 0: "== (rebuild)"}[u.direction]
         console.print(
@@ -182,8 +182,3 @@ def diff(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(query_app, name="query")
-
-
-def _arch(package: object) -> str:
-    """The arch to show: ``src`` for a source package (its header names the build host's arch)."""
-    return "src" if getattr(package, "sourcepackage", False) else str(getattr(package, "arch", ""))
