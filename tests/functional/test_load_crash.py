@@ -69,14 +69,27 @@ def _load(home: Path, tree: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _freeze(value: Any) -> Any:
+    """Rows as hashable values (arrays become tuples, maps sorted pairs)."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _rows(store: Any, sql: str) -> list[Any]:
+    return [_freeze(row) for row in store.query(sql)]
+
+
 def _dump(home: Path) -> dict[str, Any]:
     """Everything a reader can see, with the load's random ids taken out."""
     out: dict[str, Any] = {}
     with open_store(f"chdb://{home / 'store'}") as store:
         for table in EXACT:
-            out[table] = Counter(store.query(f"SELECT * FROM {table}"))  # noqa: S608
+            out[table] = Counter(_rows(store, f"SELECT * FROM {table}"))  # noqa: S608
         for table in DISTINCT:
-            out[table] = set(store.query(f"SELECT DISTINCT * FROM {table}"))  # noqa: S608
+            out[table] = set(_rows(store, f"SELECT DISTINCT * FROM {table}"))  # noqa: S608
         out["PackagesSourceAndBinaries"] = set(
             store.query(
                 "SELECT src_pkg_name, bin_pkg_name, max(buildtime) "
@@ -84,7 +97,8 @@ def _dump(home: Path) -> dict[str, Any]:
             )
         )
         out["sets"] = Counter(
-            store.query(
+            _rows(
+                store,
                 "SELECT N.pkgset_depth, N.pkgset_nodename, N.pkgset_date, N.pkgset_complete, "
                 "arraySort(groupArray(S.pkg_hash)) "
                 "FROM PackageSetName AS N "
@@ -92,14 +106,14 @@ def _dump(home: Path) -> dict[str, Any]:
                 "WHERE N.pkgset_ruuid IN "
                 "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_depth = 0) "
                 "GROUP BY N.pkgset_uuid, N.pkgset_depth, N.pkgset_nodename, N.pkgset_date, "
-                "N.pkgset_complete"
+                "N.pkgset_complete",
             )
         )
         out["orphans"] = store.query(
             "SELECT count() FROM PackageSetName WHERE pkgset_ruuid NOT IN "
             "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_depth = 0)"
         )
-        out["last"] = Counter(store.query("SELECT * FROM StaticLastPackages"))
+        out["last"] = Counter(_rows(store, "SELECT * FROM StaticLastPackages"))
         out["journal"] = store.query(
             "SELECT (SELECT count() FROM repotrack_load_journal), "
             "(SELECT count() FROM repotrack_pending_sets)"

@@ -54,7 +54,10 @@ def repo_loader(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _roots(home: Path) -> list[tuple[object, ...]]:
+    """The published roots; none when a killed first load had not made the schema yet."""
     with open_store(f"chdb://{home / 'store'}") as store:
+        if not store.query("SELECT 1 FROM system.tables WHERE name = 'PackageSetName'"):
+            return []
         return store.query(
             "SELECT pkgset_nodename, pkgset_kv.v[indexOf(pkgset_kv.k, 'size')] "
             "FROM PackageSetName WHERE pkgset_depth = 0"
@@ -195,7 +198,44 @@ def test_store_locked_by_another_process(trees: Path, tmp_path: Path) -> None:
         holder.communicate("", timeout=60)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith(f"StoreError: chDB store {home / 'store'} is locked")
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"StoreError: chDB store {home / 'store'} is locked")
+    assert f"(pid {holder.pid})" in lines[0]
+
+
+def test_two_loads_on_a_new_home_never_show_chdbs_raw_lock_error(
+    trees: Path, tmp_path: Path
+) -> None:
+    """Both start before the store exists: one loads, the other is told who holds it."""
+    for attempt in range(3):
+        home = tmp_path / f"home{attempt}"
+        procs = [
+            subprocess.Popen(
+                [
+                    str(BIN / "repotrack"),
+                    "load",
+                    "repo",
+                    "p10",
+                    str(trees / "apt"),
+                    "--date",
+                    f"2024-05-0{day}",
+                    "-w",
+                    "1",
+                ],
+                env=_env(home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for day in (1, 2)
+        ]
+        for proc in procs:
+            _out, err = proc.communicate(timeout=240)
+            assert "Cannot lock file" not in err and "Traceback" not in err, err
+            if proc.returncode != 0:
+                assert proc.returncode == 1, err
+                (line,) = err.strip().splitlines()
+                assert re.search(r"is locked by another process \(pid \d+\)", line), line
 
 
 def _many_packages(tmp_path: Path, count: int) -> Path:

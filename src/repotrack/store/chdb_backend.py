@@ -44,6 +44,9 @@ _CONNECTION_SETTINGS = "session_timezone=UTC&output_format_json_quote_64bit_inte
 # another process's.
 _registry_lock = threading.Lock()
 _open_paths: dict[Path, int] = {}
+#: The descriptor of each directory's ``repotrack.lock`` this process holds.
+_locks: dict[Path, int] = {}
+LOCK_FILE = "repotrack.lock"
 
 
 class ChdbStore:
@@ -77,7 +80,12 @@ class ChdbStore:
                 )
             if not _open_paths.get(self.path):
                 _ensure_directory(self.path)
-                _probe_lock(self.path)
+                _locks[self.path] = _take_lock(self.path)
+                try:
+                    _probe_lock(self.path)
+                except BaseException:
+                    os.close(_locks.pop(self.path))
+                    raise
             _open_paths[self.path] = _open_paths.get(self.path, 0) + 1
 
     def _release(self) -> None:
@@ -85,6 +93,8 @@ class ChdbStore:
             _open_paths[self.path] -= 1
             if not _open_paths[self.path]:
                 del _open_paths[self.path]
+                with contextlib.suppress(KeyError, OSError):
+                    os.close(_locks.pop(self.path))
 
     def _connection(self) -> Any:
         if self._closed:
@@ -98,6 +108,8 @@ class ChdbStore:
         try:
             conn = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
         except RuntimeError as exc:
+            if "lock" in str(exc).lower():  # a process that does not take our lock
+                raise _locked(self.path, _owner(self.path / "status")) from exc
             raise StoreError(f"cannot open chDB store {self.path}: {exc}") from exc
         with self._conn_lock:
             self._connections.append(conn)
@@ -256,6 +268,47 @@ def _ensure_directory(path: Path) -> None:
         raise StoreError(f"cannot create chDB store directory {path}: {exc.strerror}") from exc
 
 
+def _take_lock(path: Path) -> int:
+    """Hold ``<dir>/repotrack.lock`` for as long as this process has the store open.
+
+    chDB locks its own ``status`` file only once the embedded server starts; a second
+    process arriving before that (two loads on a new home) got chDB's raw "Cannot lock
+    file" on stderr and an obscure error. Our lock is taken first, right after the
+    directory exists, and names its holder's pid, so the second process always gets
+    the same clear ``StoreLockedError``.
+    """
+    lock = path / LOCK_FILE
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        holder = _read_pid(fd)
+        os.close(fd)
+        raise _locked(path, f" (pid {holder})" if holder else "") from exc
+    except OSError as exc:
+        os.close(fd)
+        raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _read_pid(fd: int) -> str:
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    return text if text.isdigit() else ""
+
+
+def _locked(path: Path, owner: str) -> StoreLockedError:
+    return StoreLockedError(
+        f"chDB store {path} is locked by another process{owner}: the repotrack "
+        "service owns the embedded store while it runs; submit the job to the service "
+        "or stop it"
+    )
+
+
 def _probe_lock(path: Path) -> None:
     """Fail clearly when another process (normally ``repotrack serve``) holds the store."""
     status = path / "status"
@@ -266,11 +319,7 @@ def _probe_lock(path: Path) -> None:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(handle, fcntl.LOCK_UN)
     except BlockingIOError as exc:
-        raise StoreLockedError(
-            f"chDB store {path} is locked by another process{_owner(status)}: the repotrack "
-            "service owns the embedded store while it runs; submit the job to the service "
-            "or stop it"
-        ) from exc
+        raise _locked(path, _owner(status)) from exc
     except OSError as exc:
         raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
 
