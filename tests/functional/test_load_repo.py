@@ -24,7 +24,9 @@ from tests.conftest import DATA, FIXTURES, need_tool
 from tests.unit.sources.treeutil import build_trees
 
 BIN = Path(sys.executable).parent
-SUMMARY = re.compile(r"^p10 2024-05-01: (\d+) packages \((\d+) new, (\d+) known\), (\d+) file rows")
+SUMMARY = re.compile(
+    r"^p10 2024-05-01: (\d+) packages \((\d+) new, (\d+) known(?:, \d+ bad left out)?\), (\d+) file rows"
+)
 
 
 @pytest.fixture(scope="module")
@@ -367,3 +369,65 @@ def test_repo_loader_store_url(
         (tmp_path / "config.ini").write_text(config)
         argv += ["-c", str(tmp_path / "config.ini")]
     assert store_url_from_args(build_parser().parse_args(argv + flags)) == url
+
+
+def _damaged_tree(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Our test RPMs plus a cut one and a text file named like a package."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for rpm in (DATA / "rpms").glob("*.rpm"):
+        shutil.copy(rpm, tree)
+    whole = (DATA / "rpms" / "rt-hello-1.2.3-4.rt1.src.rpm").read_bytes()
+    (tree / "rt-cut-1-1.src.rpm").write_bytes(whole[: len(whole) - 500])
+    (tree / "notes-1-1.noarch.rpm").write_text("not a package\n")
+    return tree, ["notes-1-1.noarch.rpm", "rt-cut-1-1.src.rpm"]
+
+
+def test_damaged_packages_fail_the_load_or_are_left_out_with_skip_bad(tmp_path: Path) -> None:
+    tree, bad = _damaged_tree(tmp_path)
+    good = len(list((DATA / "rpms").glob("*.rpm")))  # the hand count: 8 sound packages
+    home = tmp_path / "home"
+    args = ["load", "repo", "p10", str(tree), "--date", "2024-05-01", "-w", "2"]
+    failed = repotrack(home, *args)
+    assert failed.returncode == 2, failed.stderr
+    (line,) = failed.stderr.strip().splitlines()
+    assert any(str(tree / name) in line for name in bad), line
+    assert _roots(home) == []
+    skipped = repotrack(home, *args, "--skip-bad")
+    assert skipped.returncode == 0, skipped.stderr
+    # The failed run stored the packages before the bad one; they count as known now.
+    packages, new, known = _summary(skipped)[:3]
+    assert packages == good and new + known == good
+    assert "2 bad left out)" in skipped.stdout
+    left_out = sorted(line for line in skipped.stderr.splitlines() if line.startswith("left out "))
+    assert [line.split(":")[0] for line in left_out] == [f"left out {name}" for name in bad]
+    assert "not an RPM package" in left_out[0] and "damaged package" in left_out[1]
+    assert _roots(home) == [("p10", str(good))]
+
+
+def test_verify_known_catches_a_payload_changed_under_the_same_header(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for rpm in (DATA / "rpms").glob("*.rpm"):
+        shutil.copy(rpm, tree)
+    home = tmp_path / "home"
+    first = repotrack(home, "load", "repo", "p10", str(tree), "--date", "2024-05-01")
+    assert first.returncode == 0, first.stderr
+    changed = tree / "rt-hello-1.2.3-4.rt1.x86_64.rpm"
+    data = bytearray(changed.read_bytes())
+    data[-40] ^= 0x01  # inside the compressed payload; the headers are untouched
+    changed.write_bytes(bytes(data))
+    trusting = repotrack(home, "load", "repo", "p10", str(tree), "--date", "2024-05-02")
+    assert trusting.returncode == 0 and "(0 new, 8 known)" in trusting.stdout
+    checked = repotrack(
+        home, "load", "repo", "p10", str(tree), "--date", "2024-05-03", "--verify-known"
+    )
+    assert checked.returncode == 2, checked.stderr
+    (line,) = checked.stderr.strip().splitlines()
+    assert line.startswith(f"InputError: {changed}: damaged package: payload"), line
+    clean = tmp_path / "clean"
+    shutil.copytree(DATA / "rpms", clean)
+    verified = repotrack(
+        home, "load", "repo", "p10", str(clean), "--date", "2024-05-04", "--verify-known"
+    )
+    assert verified.returncode == 0 and "(0 new, 8 known)" in verified.stdout, verified.stderr
