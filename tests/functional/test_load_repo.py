@@ -25,7 +25,8 @@ from tests.unit.sources.treeutil import build_trees
 
 BIN = Path(sys.executable).parent
 SUMMARY = re.compile(
-    r"^p10 2024-05-01: (\d+) packages \((\d+) new, (\d+) known(?:, \d+ bad left out)?\), (\d+) file rows"
+    r"^p10 2024-05-01: (\d+) packages \((\d+) new, (\d+) known"
+    r"(?:, \d+ bad left out)?\), (\d+) file rows"
 )
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from repotrack.ingest import journal, tables
 from repotrack.ingest.rows import PackageRows, RowBlock
-from repotrack.store.native import assemble_block
+from repotrack.store.native import assemble_block, wire_structure
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -54,7 +54,6 @@ class RowBatcher:
         self.started = datetime.now(UTC).replace(microsecond=0)
         self._changelog: dict[int, str] = {}
         self._files: list[RowBlock] = []
-        self._file_names: list[RowBlock] = []
         self._file_rows = 0
         self._depends: list[RowBlock] = []
         self._depend_rows = 0
@@ -81,8 +80,6 @@ class RowBatcher:
         if rows.files.rows:
             self._files.append(rows.files)
             self._file_rows += rows.files.rows
-        if rows.file_names.rows:
-            self._file_names.append(rows.file_names)
         if rows.depends.rows:
             self._depends.append(rows.depends)
             self._depend_rows += rows.depends.rows
@@ -109,14 +106,15 @@ class RowBatcher:
         if self._changelog:
             store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, self._changelog.items())
         if self._files:
-            block = assemble_block(tables.FILES_COLUMNS, tables.FILES_TYPES, self._files)
-            store.insert_blocks(tables.FILES, tables.FILES_COLUMNS, [block])
+            columns, types = tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES
+            block = assemble_block(columns, types, self._files)
+            structure = wire_structure(columns, types)
+            for table, names, select in (
+                (tables.FILES, tables.FILES_COLUMNS, tables.FILES_SELECT),
+                (tables.FILE_NAMES, tables.FILE_NAMES_COLUMNS, tables.FILE_NAMES_SELECT),
+            ):
+                store.insert_select(table, names, select, structure, block)
             self.files_written += self._file_rows
-        if self._file_names:
-            block = assemble_block(
-                tables.FILE_NAMES_COLUMNS, tables.FILE_NAMES_TYPES, self._file_names
-            )
-            store.insert_blocks(tables.FILE_NAMES, tables.FILE_NAMES_COLUMNS, [block])
         if self._depends:
             block = assemble_block(tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, self._depends)
             store.insert_blocks(tables.DEPENDS, tables.DEPENDS_COLUMNS, [block])
@@ -129,6 +127,6 @@ class RowBatcher:
         if self._members:
             store.insert(tables.PACKAGE_SET, tables.PACKAGE_SET_COLUMNS, self._members)
         self._changelog = {}
-        self._files, self._file_names, self._depends, self._packages = [], [], [], []
+        self._files, self._depends, self._packages = [], [], []
         self._file_rows = self._depend_rows = 0
         self._specs, self._hashes, self._members = [], [], []

@@ -28,7 +28,7 @@ from repotrack.ingest.rows import (
     PackageRows,
     changelog_rows,
     depend_block,
-    file_blocks,
+    file_block,
     package_arch,
     set_changelog,
     split_packager,
@@ -83,7 +83,6 @@ def metadata_rows(meta: MetaPackage) -> PackageRows:
         [c.text for c in meta.changelogs],
     )
     set_changelog(package, nested)
-    files, file_names = file_blocks(metadata_file_columns(meta, pkg_hash))
     return PackageRows(
         pkg_hash=pkg_hash,
         name=meta.name,
@@ -93,8 +92,7 @@ def metadata_rows(meta: MetaPackage) -> PackageRows:
         sourcerpm=package["pkg_sourcerpm"],
         digests=metadata_digests(meta),
         package=package,
-        files=files,
-        file_names=file_names,
+        files=file_block(metadata_file_columns(meta, pkg_hash)),
         depends=depend_block(metadata_depend_columns(meta, pkg_hash)),
         changelogs=changelogs,
     )

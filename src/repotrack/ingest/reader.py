@@ -23,7 +23,7 @@ from repotrack.ingest.rows import (
     Digests,
     PackageRows,
     depend_block,
-    file_blocks,
+    file_block,
     header_changelog,
     header_depend_columns,
     header_file_columns,
@@ -168,7 +168,6 @@ def read_package(job: PackageJob) -> PackageRows:
     )
     nested, changelogs = header_changelog(header)
     set_changelog(package, nested)
-    files, file_names = file_blocks(header_file_columns(header, pkg_hash))
     rows = PackageRows(
         pkg_hash=pkg_hash,
         name=package["pkg_name"],
@@ -178,8 +177,7 @@ def read_package(job: PackageJob) -> PackageRows:
         sourcerpm=package["pkg_sourcerpm"],
         digests=digests,
         package=package,
-        files=files,
-        file_names=file_names,
+        files=file_block(header_file_columns(header, pkg_hash)),
         depends=depend_block(header_depend_columns(header, pkg_hash)),
         changelogs=changelogs,
     )

@@ -38,7 +38,7 @@ __all__ = [
     "RowBlock",
     "changelog_rows",
     "depend_block",
-    "file_blocks",
+    "file_block",
     "file_class",
     "header_depend_columns",
     "header_file_columns",
@@ -97,32 +97,13 @@ RowBlock = EncodedColumns
 NO_ROWS = EncodedColumns(0, ())
 
 
-def file_blocks(columns: Sequence[Sequence[Any]]) -> tuple[RowBlock, RowBlock]:
-    """``Files`` and ``FileNames`` rows from per-file columns (``FILE_INPUT_COLUMNS`` order).
+def file_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
+    """Per-file columns (``FILE_INPUT_COLUMNS`` order), encoded.
 
-    Computes what the schema's views compute from ``Files_insert``: the
-    ``murmurHash3_64`` of each path and of its directory (the path without its last
-    ``/`` component, ``""`` when it has none), and the names of both for
-    ``FileNames`` (each once per package; the table keeps one row per name).
+    The store derives ``Files`` and ``FileNames`` from this block as it inserts it
+    (``tables.FILES_SELECT``), hashing the names in C++ rather than here.
     """
-    names: Sequence[str] = columns[1]
-    if not names:
-        return NO_ROWS, NO_ROWS
-    dirs = [name.rpartition("/")[0] for name in names]
-    dir_hashes = {d: mmhash(d) for d in dict.fromkeys(dirs)}
-    hashname = array("Q", map(mmhash, names))
-    hashdir = array("Q", map(dir_hashes.__getitem__, dirs))
-    files = _block(
-        tables.FILES,
-        tables.FILES_COLUMNS,
-        tables.FILES_TYPES,
-        [columns[0], hashname, hashdir, *columns[2:]],
-    )
-    known = list(dict.fromkeys([*names, *dir_hashes]))
-    file_names = _block(
-        tables.FILE_NAMES, tables.FILE_NAMES_COLUMNS, tables.FILE_NAMES_TYPES, [known]
-    )
-    return files, file_names
+    return _block("Files_insert", tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES, columns)
 
 
 def depend_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
@@ -141,8 +122,8 @@ def _block(
 class PackageRows:
     """Everything one package contributes to the store, ready to insert.
 
-    ``package`` maps Packages columns to values; ``files``, ``file_names`` and
-    ``depends`` are encoded blocks; ``changelogs`` and ``spec`` are rows in the column order of
+    ``package`` maps Packages columns to values; ``files`` and ``depends`` are
+    encoded blocks; ``changelogs`` and ``spec`` are rows in the column order of
     :mod:`repotrack.ingest.tables`.
     """
 
@@ -155,7 +136,6 @@ class PackageRows:
     digests: Digests
     package: dict[str, Any]
     files: RowBlock = NO_ROWS
-    file_names: RowBlock = NO_ROWS
     depends: RowBlock = NO_ROWS
     changelogs: list[tuple[int, str]] = field(default_factory=list)
     spec: tuple[Any, ...] | None = None

@@ -12,14 +12,15 @@ Loads write the target tables themselves (``Files``, ``FileNames``, ``Specfiles`
   written straight to a MergeTree table are on disk when the insert returns, so
   writing ``PackageHash`` last makes it a true "this package is stored" mark;
 - the ``*_insert`` tables are ``Null`` tables whose materialized views compute file
-  name hashes and decode spec files; the loader computes the same values in its
-  workers (``rows.file_blocks``), which spreads the work over the worker processes
-  and spares the loading process three views per block. A test loads the same
-  packages both ways and compares every table.
+  name hashes and decode spec files. The loader sends the per-file block in the
+  ``Files_insert`` layout through ``FILES_SELECT`` and ``FILE_NAMES_SELECT`` instead,
+  the same expressions as the views, straight into ``Files`` and ``FileNames``; the
+  spec content goes in as it is. A test loads the same packages both ways and
+  compares every table.
 
-Files, FileNames and Depends rows are encoded into Native blocks by the worker
-processes, which have no store to ask for column types; their types are therefore
-written down here, as the schema (``store/schema/0001_packages.sql``) declares them.
+Per-file and Depends rows are encoded into Native blocks by the worker processes,
+which have no store to ask for column types; their types are therefore written down
+here, as the schema (``store/schema/0001_packages.sql``) declares them.
 A test compares them with the store's ``system.columns``, so the two cannot drift
 apart unnoticed.
 """
@@ -36,11 +37,12 @@ __all__ = [
     "DEPENDS_TYPES",
     "FILES",
     "FILES_COLUMNS",
-    "FILES_TYPES",
+    "FILES_SELECT",
     "FILE_INPUT_COLUMNS",
+    "FILE_INPUT_TYPES",
     "FILE_NAMES",
     "FILE_NAMES_COLUMNS",
-    "FILE_NAMES_TYPES",
+    "FILE_NAMES_SELECT",
     "PACKAGES",
     "PACKAGES_COLUMNS",
     "PACKAGE_HASH",
@@ -76,6 +78,29 @@ FILE_INPUT_COLUMNS: Final = (
     "file_class",
 )
 
+FILE_INPUT_TYPES: Final = (
+    "UInt64",
+    "String",
+    "String",
+    "FixedString(16)",
+    "UInt32",
+    "UInt16",
+    "UInt16",
+    "DateTime",
+    "UInt16",
+    "LowCardinality(String)",
+    "LowCardinality(String)",
+    "UInt32",
+    "UInt32",
+    "LowCardinality(String)",
+    "Enum8('file' = 0, 'directory' = 1, 'symlink' = 2, 'socket' = 3, 'block' = 4, "
+    "'char' = 5, 'fifo' = 6)",
+)
+
+#: A file's directory as the schema's views compute it: the path without its last
+#: ``/`` component (``""`` when there is none).
+_DIRECTORY: Final = "arrayStringConcat(arrayPopBack(splitByChar('/', file_name)), '/')"
+
 FILES: Final = "Files"
 FILES_COLUMNS: Final = (
     "pkg_hash",
@@ -96,29 +121,17 @@ FILES_COLUMNS: Final = (
     "file_class",
 )
 
-FILES_TYPES: Final = (
-    "UInt64",
-    "UInt64",
-    "UInt64",
-    "String",
-    "FixedString(16)",
-    "UInt32",
-    "UInt16",
-    "UInt16",
-    "DateTime",
-    "UInt16",
-    "LowCardinality(String)",
-    "LowCardinality(String)",
-    "UInt32",
-    "UInt32",
-    "LowCardinality(String)",
-    "Enum8('file' = 0, 'directory' = 1, 'symlink' = 2, 'socket' = 3, 'block' = 4, "
-    "'char' = 5, 'fifo' = 6)",
+#: ``Files`` rows from a block in the ``FILE_INPUT_COLUMNS`` layout (``mv_files``'s SELECT).
+FILES_SELECT: Final = (
+    "SELECT pkg_hash, murmurHash3_64(file_name), "  # noqa: S608 - constant text
+    f"murmurHash3_64({_DIRECTORY}), " + ", ".join(FILE_INPUT_COLUMNS[2:]) + " FROM {source}"
 )
 
 FILE_NAMES: Final = "FileNames"
 FILE_NAMES_COLUMNS: Final = ("fn_name",)
-FILE_NAMES_TYPES: Final = ("String",)
+#: ``FileNames`` rows: every path and its directory, once per block (the two
+#: ``mv_filenames_*`` views; the table keeps one row per name after merges).
+FILE_NAMES_SELECT: Final = f"SELECT DISTINCT arrayJoin([file_name, {_DIRECTORY}]) FROM {{source}}"  # noqa: S608
 
 DEPENDS: Final = "Depends"
 DEPENDS_COLUMNS: Final = ("pkg_hash", "dp_name", "dp_version", "dp_flag", "dp_type")

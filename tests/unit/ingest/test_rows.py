@@ -122,7 +122,7 @@ def test_binary_package_rows() -> None:
     texts = dict(rows.changelogs)
     assert p["pkg_changelog.hash"][0] in texts
     assert p["pkg_changelog.hash"][0] == mmhash(texts[p["pkg_changelog.hash"][0]])
-    assert rows.files.rows == len(_file_rows(path)) and len(rows.files.payloads) == 16
+    assert rows.files.rows == len(_file_rows(path)) and len(rows.files.payloads) == 15
     files = {r[1]: r for r in _file_rows(path)}
     assert files["/usr/bin/rt-hi"][14] == "symlink" and files["/usr/bin/rt-hi"][2] == "rt-hello"
     assert files["/usr/share/rt-hello/empty"][14] == "directory"
