@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BATCH_ROWS = 400
+BATCH_ROWS = 1500
 
 
 def main() -> None:
@@ -41,8 +41,8 @@ def main() -> None:
 
     send, command = chdb_backend.ChdbStore._send, chdb_backend.ChdbStore.command
 
-    def send_and_count(self: Any, head: str, payload: bytes) -> None:
-        send(self, head, payload)
+    def send_and_count(self: Any, head: str, payload: bytes, **options: Any) -> None:
+        send(self, head, payload, **options)
         counted("insert " + head.split("`")[1])
 
     def command_and_count(self: Any, sql: str, params: Any = None) -> None:

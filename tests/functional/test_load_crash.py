@@ -152,6 +152,7 @@ def _load_writes(factory: pytest.TempPathFactory, tree: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_killed_after_every_write_then_rerun_equals_a_clean_load(
     tmp_path_factory: pytest.TempPathFactory, tree: Path, reference: dict[str, Any]
 ) -> None:
