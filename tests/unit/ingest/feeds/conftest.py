@@ -26,5 +26,5 @@ def feeds() -> FeedsSettings:
     return FeedsSettings(timeout=1.0, max_retries=1, retry_wait=0.0, max_bytes=1024 * 1024)
 
 
-def run(store: Store, settings: FeedsSettings, feed: str, location: str, **kw: object) -> FeedResult:
-    return run_feed(store, settings, FeedRequest(feed=feed, location=location, **kw))  # type: ignore[arg-type]
+def run(store: Store, settings: FeedsSettings, feed: str, location: str) -> FeedResult:
+    return run_feed(store, settings, FeedRequest(feed=feed, location=location))

@@ -76,10 +76,10 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             server.requests.append(Seen("GET", parts.path, parts.query, dict(self.headers)))
             reply = server.reply_for(parts.path)
@@ -116,8 +116,10 @@ def _not_modified(reply: Reply, since: str | None) -> bool:
 
 def nginx_listing(entries: list[tuple[str, datetime]]) -> bytes:
     """An nginx autoindex page: ``name`` ends with ``/`` for directories; times are local."""
-    lines = ['<html><head><title>Index of /</title></head><body><h1>Index of /</h1><hr><pre>',
-             '<a href="../">../</a>']
+    lines = [
+        "<html><head><title>Index of /</title></head><body><h1>Index of /</h1><hr><pre>",
+        '<a href="../">../</a>',
+    ]
     for name, when in entries:
         size = "-" if name.endswith("/") else "1234"
         lines.append(f'<a href="{name}">{name}</a>{" " * 20}{when:%d-%b-%Y %H:%M}{size:>20}')
@@ -136,4 +138,3 @@ def feed_server() -> Iterator[FeedServer]:
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from repotrack.errors import UpstreamError
-from repotrack.ingest.feeds import FetchPolicy, Fetcher
+from repotrack.ingest.feeds import Fetcher, FetchPolicy
 from tests.unit.ingest.feeds.feedserver import FeedServer, Reply, utc
 
 FAST = FetchPolicy(timeout=1.0, max_retries=2, retry_wait=0.0, max_bytes=1000)
@@ -39,7 +39,7 @@ def test_404_is_final_and_names_the_url(feed_server: FeedServer) -> None:
 
 def test_500_is_retried_then_fails(feed_server: FeedServer) -> None:
     feed_server.set("/f", Reply(b"oops", status=500))
-    with Fetcher(FAST) as fetcher, pytest.raises(UpstreamError, match="HTTP 500.*3 attempts"):
+    with Fetcher(FAST) as fetcher, pytest.raises(UpstreamError, match=r"HTTP 500.*3 attempts"):
         fetcher.get(feed_server.url + "/f")
     assert len(feed_server.hits("/f")) == 3
 
@@ -61,7 +61,7 @@ def test_truncated_body(feed_server: FeedServer) -> None:
 def test_slow_server_times_out(feed_server: FeedServer) -> None:
     feed_server.set("/f", Reply(b"late", delay=3.0))
     policy = FetchPolicy(timeout=0.3, max_retries=0, retry_wait=0.0)
-    with Fetcher(policy) as fetcher, pytest.raises(UpstreamError, match="timed out after 0.3 s"):
+    with Fetcher(policy) as fetcher, pytest.raises(UpstreamError, match=r"timed out after 0\.3 s"):
         fetcher.get(feed_server.url + "/f")
 
 
