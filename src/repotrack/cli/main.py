@@ -64,6 +64,7 @@ _AREAS: tuple[str, ...] = (
     "generate_password",
     "serve",
     "load",
+    "load_feeds",
     "db",
     "query",
 )

@@ -15,6 +15,7 @@ def test_cli_areas_are_pinned() -> None:
         "generate_password",
         "serve",
         "load",
+        "load_feeds",
         "db",
         "query",
     }

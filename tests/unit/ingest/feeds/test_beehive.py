@@ -66,8 +66,9 @@ def test_first_load_and_reload(loaded: Store, p10: FeedsSettings, feed_server: F
     url = serve_beehive(feed_server, utc(2024, 5, 15, 6, 40))
     first = run(loaded, p10, "beehive", url)
     noon = utc(2024, 5, 15, 12)
+    since = utc(2024, 4, 24, 23, 6, 40)  # 1714000000 in ftbfs-since
     assert status_rows(loaded) == [
-        (BAR_SRC, "bar", "2.0", "alt1", "p10", "x86_64", "error", 3.25, noon, utc(2024, 4, 24, 23, 6, 40)),
+        (BAR_SRC, "bar", "2.0", "alt1", "p10", "x86_64", "error", 3.25, noon, since),
         (FOO_SRC, "foo", "1.0", "alt1", "p10", "x86_64", "success", 12.5, noon, noon),
         (0, "qux", "3", "alt2", "p10", "x86_64", "error", 1.0, noon, noon),
     ]  # fmt: skip
