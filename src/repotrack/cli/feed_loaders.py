@@ -1,9 +1,10 @@
 """ALTRepo's feed commands on repotrack's loaders: ``acl_loader``, ``beehive_loader``,
-``bugzilla_loader``, ``repocop_loader``, ``watch_loader``.
+``bugzilla_loader``, ``repocop_loader``, ``watch_loader``, ``spdx_loader``.
 
     acl_loader [url] [-c config.ini] [-d DB] [-s HOST] [-p PORT] [-u USER] [-P PASSWORD] [-D]
 
-The other four take the same options; ``url`` replaces the default (or configured)
+The others take the same options (``spdx_loader`` takes ``-g/--git-root DIR``
+instead of ``url``); ``url`` replaces the default (or configured)
 feed URL and may be a local file or directory. Where the data goes follows
 ``repo_loader``: ``-c``/``-d/-s/-p/-u/-P`` name a ClickHouse server, otherwise
 repotrack's own store. One summary line; errors as one line with a non-zero status.
@@ -23,6 +24,7 @@ __all__ = [
     "bugzilla_main",
     "build_parser",
     "repocop_main",
+    "spdx_main",
     "watch_main",
 ]
 
@@ -31,7 +33,10 @@ def build_parser(feed: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{feed}_loader", description=f"Load the {feed} feed into the analytics store."
     )
-    parser.add_argument("url", nargs="?", help="feed URL or local path (default: configured)")
+    if feed == "spdx":
+        parser.add_argument("-g", "--git-root", help="license-list-data clone (default ~/SPDX)")
+    else:
+        parser.add_argument("url", nargs="?", help="feed URL or local path (default: configured)")
     parser.add_argument("-c", "--config", help="ALTRepo config.ini")
     parser.add_argument("-d", "--dbname", help="database name")
     parser.add_argument("-s", "--host", help="database host")
@@ -67,7 +72,12 @@ def _run(feed: str, args: argparse.Namespace) -> None:
 
     settings = load_settings()
     store_url = store_url_from_args(args) or settings.store_url
-    print_result(run_feed_locally(settings, store_url, FeedRequest(feed, location=args.url)))
+    if feed == "spdx":
+        options = {"git_root": args.git_root} if args.git_root else {}
+        request = FeedRequest(feed, options=options)
+    else:
+        request = FeedRequest(feed, location=args.url)
+    print_result(run_feed_locally(settings, store_url, request))
 
 
 def acl_main(argv: list[str] | None = None) -> None:
@@ -88,3 +98,7 @@ def repocop_main(argv: list[str] | None = None) -> None:
 
 def watch_main(argv: list[str] | None = None) -> None:
     _main("watch", argv)
+
+
+def spdx_main(argv: list[str] | None = None) -> None:
+    _main("spdx", argv)

@@ -23,7 +23,7 @@ __all__ = ["print_result", "register", "run_feed_locally"]
 
 SourceArg = Annotated[
     str | None,
-    typer.Argument(help="URL or local file/directory (default: the configured [feeds] URL)."),
+    typer.Argument(help="URL or local file/directory (default: the configured feeds.<name>_url)."),
 ]
 BranchOpt = Annotated[
     list[str] | None, typer.Option("--branch", "-b", help="Only this branch (repeatable).")
@@ -38,6 +38,7 @@ def register(root: typer.Typer) -> None:
     load_app.command("bugzilla")(bugzilla)
     load_app.command("repocop")(repocop)
     load_app.command("watch")(watch)
+    load_app.command("spdx")(spdx)
 
 
 def run_feed_locally(settings: Settings, store_url: str, request: FeedRequest) -> FeedResult:
@@ -81,7 +82,7 @@ def beehive(
         list[str] | None, typer.Option("--arch", "-a", help="Only this arch (repeatable).")
     ] = None,
 ) -> None:
-    """Load beehive build results per branch and arch (default: [feeds] beehive_branches/arches)."""
+    """Load beehive build results per branch and arch (default: feeds.beehive_branches and feeds.beehive_arches)."""
     from repotrack.ingest.feeds import FeedRequest
 
     request = FeedRequest(
@@ -112,3 +113,28 @@ def watch(ctx: typer.Context, source: SourceArg = None) -> None:
     from repotrack.ingest.feeds import FeedRequest
 
     _run(ctx, FeedRequest("watch", location=source))
+
+
+@handle_errors
+def spdx(
+    ctx: typer.Context,
+    git_root: Annotated[
+        str | None,
+        typer.Option("--git-root", "-g", help="license-list-data clone (default ~/SPDX)."),
+    ] = None,
+    update: Annotated[
+        bool,
+        typer.Option("--update/--no-update", help="Clone or pull first; --no-update: offline."),
+    ] = True,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Repository to clone (default: feeds.spdx_git_url)."),
+    ] = None,
+) -> None:
+    """Load SPDX licenses and exceptions from a license-list-data git tree."""
+    from repotrack.ingest.feeds import FeedRequest
+
+    options = {"update": "1" if update else "0"}
+    if git_root:
+        options["git_root"] = git_root
+    _run(ctx, FeedRequest("spdx", location=url, options=options))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from repotrack.config import FeedsSettings
@@ -21,6 +22,7 @@ from repotrack.ingest.feeds.fetch import Fetcher, FetchPolicy
 from repotrack.ingest.feeds.result import FeedResult
 from repotrack.ingest.feeds.snapshots import load_repocop, load_watch
 from repotrack.ingest.feeds.source import FeedSource
+from repotrack.ingest.feeds.spdx import load_spdx
 from repotrack.store import Store
 
 __all__ = ["FEEDS", "FeedRequest", "fetch_policy", "run_feed"]
@@ -63,6 +65,12 @@ def _watch(store: Store, source: FeedSource, _s: FeedsSettings, _r: FeedRequest)
     return load_watch(store, source)
 
 
+def _spdx(store: Store, source: FeedSource, s: FeedsSettings, r: FeedRequest) -> FeedResult:
+    root = r.options.get("git_root") or s.spdx_git_root or Path.home() / "SPDX"
+    update = r.options.get("update", "1") == "1"
+    return load_spdx(store, git_root=Path(root), git_url=source.location, update=update)
+
+
 #: Feed name -> (configured location, runner).
 FEEDS: dict[str, tuple[Callable[[FeedsSettings], str], Runner]] = {
     "acl": (lambda s: s.acl_url, _acl),
@@ -70,6 +78,7 @@ FEEDS: dict[str, tuple[Callable[[FeedsSettings], str], Runner]] = {
     "bugzilla": (lambda s: s.bugzilla_url, _bugzilla),
     "repocop": (lambda s: s.repocop_url, _repocop),
     "watch": (lambda s: s.watch_url, _watch),
+    "spdx": (lambda s: s.spdx_git_url, _spdx),
 }
 
 
