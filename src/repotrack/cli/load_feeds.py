@@ -82,7 +82,7 @@ def beehive(
         list[str] | None, typer.Option("--arch", "-a", help="Only this arch (repeatable).")
     ] = None,
 ) -> None:
-    """Load beehive build results per branch and arch (default: feeds.beehive_branches and feeds.beehive_arches)."""
+    """Load beehive build results per branch and arch (feeds.beehive_branches, _arches)."""
     from repotrack.ingest.feeds import FeedRequest
 
     request = FeedRequest(
