@@ -39,6 +39,7 @@ def register(root: typer.Typer) -> None:
     load_app.command("repocop")(repocop)
     load_app.command("watch")(watch)
     load_app.command("spdx")(spdx)
+    load_app.command("repology")(repology)
 
 
 def run_feed_locally(settings: Settings, store_url: str, request: FeedRequest) -> FeedResult:
@@ -138,3 +139,19 @@ def spdx(
     if git_root:
         options["git_root"] = git_root
     _run(ctx, FeedRequest("spdx", location=url, options=options))
+
+
+@handle_errors
+def repology(
+    ctx: typer.Context,
+    source: SourceArg = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", "-r", help="Repology repo, e.g. alt_p10 (repeatable)."),
+    ] = None,
+) -> None:
+    """Load ALT package name -> repology project mappings (for the vulnerability mapping)."""
+    from repotrack.ingest.feeds import FeedRequest
+
+    options = {"repos": ",".join(repo)} if repo else {}
+    _run(ctx, FeedRequest("repology", location=source, options=options))

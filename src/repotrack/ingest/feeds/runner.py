@@ -19,6 +19,7 @@ from repotrack.ingest.feeds.acl import load_acl
 from repotrack.ingest.feeds.beehive import load_beehive
 from repotrack.ingest.feeds.bugzilla import load_bugzilla
 from repotrack.ingest.feeds.fetch import Fetcher, FetchPolicy
+from repotrack.ingest.feeds.repology import load_repology
 from repotrack.ingest.feeds.result import FeedResult
 from repotrack.ingest.feeds.snapshots import load_repocop, load_watch
 from repotrack.ingest.feeds.source import FeedSource
@@ -31,8 +32,9 @@ __all__ = ["FEEDS", "FeedRequest", "fetch_policy", "run_feed"]
 @dataclass(frozen=True)
 class FeedRequest:
     """One run of one feed: ``location`` replaces the configured URL; ``branches`` and
-    ``arches`` narrow the feeds that have them (acl, beehive); ``git_root`` and
-    ``update`` are spdx's."""
+    ``arches`` narrow the feeds that have them (acl, beehive); ``options`` holds the
+    rest: ``git_root`` and ``update`` ("0"/"1") for spdx, ``repos`` (comma-separated)
+    for repology."""
 
     feed: str
     location: str | None = None
@@ -71,6 +73,11 @@ def _spdx(store: Store, source: FeedSource, s: FeedsSettings, r: FeedRequest) ->
     return load_spdx(store, git_root=Path(root), git_url=source.location, update=update)
 
 
+def _repology(store: Store, source: FeedSource, s: FeedsSettings, r: FeedRequest) -> FeedResult:
+    repos = [x for x in r.options.get("repos", "").split(",") if x] or s.repology_repos
+    return load_repology(store, source, repos=repos)
+
+
 #: Feed name -> (configured location, runner).
 FEEDS: dict[str, tuple[Callable[[FeedsSettings], str], Runner]] = {
     "acl": (lambda s: s.acl_url, _acl),
@@ -79,6 +86,7 @@ FEEDS: dict[str, tuple[Callable[[FeedsSettings], str], Runner]] = {
     "repocop": (lambda s: s.repocop_url, _repocop),
     "watch": (lambda s: s.watch_url, _watch),
     "spdx": (lambda s: s.spdx_git_url, _spdx),
+    "repology": (lambda s: s.repology_url, _repology),
 }
 
 
