@@ -67,6 +67,7 @@ _AREAS: tuple[str, ...] = (
     "load_feeds",
     "db",
     "query",
+    "query_feeds",
 )
 
 _mount_optional()

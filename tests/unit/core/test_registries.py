@@ -18,6 +18,7 @@ def test_cli_areas_are_pinned() -> None:
         "load_feeds",
         "db",
         "query",
+        "query_feeds",
     }
 
 

@@ -141,3 +141,31 @@ def test_maintainer_dashboard(fed: Store) -> None:
     assert [(p.name, p.leader) for p in anna] == [("foo", False)]
     petr = {p.name: p for p in maintainer_dashboard(fed, branch="p10", nick="petr")}
     assert petr["bar"].open_bugs == 1 and petr["bar"].version == ""
+
+
+def test_cli_faces(fed: Store) -> None:
+    from typer.testing import CliRunner
+
+    from repotrack.cli import main
+
+    runner = CliRunner()
+    url = ["--store", fed.url]
+    shown = runner.invoke(main.app, ["query", "feeds", "foo", "-b", "p10", *url])
+    assert shown.exit_code == 0, shown.output
+    assert "  acl: ivan @qa\n  @qa: anna ivan\n" in shown.output
+    assert "beehive x86_64: error 1.10-alt1 on 2024-06-02, failing since 2024-05-29" in shown.output
+    assert "GPL-2.0-or-later (license)" in shown.output
+    dash = runner.invoke(main.app, ["query", "maintainer", "-b", "p10", "-m", "ivan", *url])
+    assert "foo 1.10: leader; FTBFS x86_64; 1 open bug(s); 1 repocop warning(s)" in dash.output
+    assert "baz 0.1: newer 0.2" in dash.output
+    newer = runner.invoke(main.app, ["query", "newer", "-b", "p10", "-f", "json", *url])
+    assert json.loads(newer.output) == [
+        {"name": "baz", "version": "0.1", "new_version": "0.2", "url": "https://b/0.2",
+         "maintainer": "petr"}
+    ]  # fmt: skip
+    ftbfs = runner.invoke(main.app, ["query", "ftbfs", "-b", "p10", *url])
+    assert "foo 1.10-alt1 x86_64 failing since 2024-05-29" in ftbfs.output
+    bad = runner.invoke(main.app, ["query", "newer", "-b", "p99", *url])
+    assert (
+        bad.exit_code == 1 and bad.output.strip() == "NotFoundError: no package set of branch p99"
+    )
