@@ -43,14 +43,30 @@ def register(root: typer.Typer) -> None:
 
 
 def run_feed_locally(settings: Settings, store_url: str, request: FeedRequest) -> FeedResult:
-    """Open the store (migrating an embedded one), run the feed, close the store."""
+    """Open the store (migrating an embedded one), run the feed, close the store.
+
+    The run is recorded in the state database's feed history (trigger ``cli``).
+    """
+    from repotrack.daemon.feeds import record_run
     from repotrack.ingest.feeds import run_feed
+    from repotrack.state import StateDB
     from repotrack.store import migrate, open_store
 
-    with open_store(store_url) as store:
-        if store_url.startswith("chdb:"):
-            migrate(store)
-        return run_feed(store, settings.feeds, request)
+    results: list[FeedResult] = []
+
+    def run() -> tuple[int, str]:
+        with open_store(store_url) as store:
+            if store_url.startswith("chdb:"):
+                migrate(store)
+            results.append(run_feed(store, settings.feeds, request))
+        return results[0].rows, results[0].line()
+
+    db = StateDB(settings.state_url)
+    try:
+        record_run(db, request.feed, "cli", run)
+    finally:
+        db.close()
+    return results[0]
 
 
 def print_result(result: FeedResult) -> None:

@@ -68,6 +68,7 @@ _AREAS: tuple[str, ...] = (
     "db",
     "query",
     "query_feeds",
+    "feeds",
 )
 
 _mount_optional()

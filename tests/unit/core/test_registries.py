@@ -19,11 +19,21 @@ def test_cli_areas_are_pinned() -> None:
         "db",
         "query",
         "query_feeds",
+        "feeds",
     }
 
 
 def test_routers_are_pinned() -> None:
-    assert ROUTERS == ("compat", "items", "issues", "health", "packages", "loads")
+    assert ROUTERS == (
+        "compat",
+        "items",
+        "issues",
+        "health",
+        "packages",
+        "loads",
+        "feeds",
+        "enrichment",
+    )
 
 
 def test_root_help_lists_every_command() -> None:
