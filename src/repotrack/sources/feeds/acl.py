@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from repotrack.sources.feeds.common import Parsed, Problem
+from repotrack.sources.feeds.common import Parsed, Problem, numbered_lines
 
 __all__ = ["AclLine", "acl_list_branch", "parse_acl_list"]
 
@@ -37,7 +37,7 @@ def acl_list_branch(file_name: str) -> str | None:
 def parse_acl_list(text: str, *, source: str) -> Parsed[AclLine]:
     """Lines of one list file; blank lines are ignored, lines without a nick are problems."""
     parsed: Parsed[AclLine] = Parsed()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in numbered_lines(text):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from repotrack.sources.feeds.common import Parsed, Problem
+from repotrack.sources.feeds.common import Parsed, Problem, numbered_lines
 
 __all__ = ["BuildTime", "Nvr", "parse_ftbfs_since", "parse_nvr", "parse_time_list"]
 
@@ -46,7 +46,7 @@ def parse_nvr(file_name: str) -> Nvr:
 def parse_time_list(text: str, *, source: str) -> Parsed[BuildTime]:
     """``<srpm file name>\\t<seconds>`` lines."""
     parsed: Parsed[BuildTime] = Parsed()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in numbered_lines(text):
         if not raw.strip():
             continue
         fields = raw.split()
@@ -65,7 +65,7 @@ def parse_time_list(text: str, *, source: str) -> Parsed[BuildTime]:
 def parse_ftbfs_since(text: str, *, source: str) -> Parsed[tuple[str, int]]:
     """``<name>\\t<unix seconds>`` lines -> (bare package name, timestamp)."""
     parsed: Parsed[tuple[str, int]] = Parsed()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in numbered_lines(text):
         if not raw.strip():
             continue
         fields = raw.split()

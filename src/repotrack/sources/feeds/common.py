@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-__all__ = ["Parsed", "Problem"]
+__all__ = ["Parsed", "Problem", "numbered_lines"]
 
 T = TypeVar("T")
 
@@ -34,3 +34,12 @@ class Parsed(Generic[T]):
 
     records: list[T] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+
+def numbered_lines(text: str) -> list[tuple[int, str]]:
+    """(1-based number, line) for every ``\n``-separated line, ``\r`` of CRLF removed.
+
+    Not ``str.splitlines``: it also breaks at form feeds, ``\x1c``..``\x1e`` and
+    Unicode line separators, which a feed line may legitimately contain.
+    """
+    return [(n, line.removesuffix("\r")) for n, line in enumerate(text.split("\n"), start=1)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from repotrack.sources.feeds.common import Parsed, Problem
+from repotrack.sources.feeds.common import Parsed, Problem, numbered_lines
 
 __all__ = ["WatchLine", "parse_watch"]
 
@@ -23,10 +23,10 @@ class WatchLine:
 
 def parse_watch(text: str, *, source: str) -> Parsed[WatchLine]:
     parsed: Parsed[WatchLine] = Parsed()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in numbered_lines(text):
         if not raw.strip():
             continue
-        fields = raw.rstrip("\r").split("\t")
+        fields = raw.split("\t")
         if len(fields) != 5 or not all(f.strip() for f in fields[:4]):
             parsed.problems.append(Problem(source, number, "expected 5 tab-separated fields"))
             continue
