@@ -9,9 +9,10 @@ Order of work for one (branch, arch):
 4. take package hashes from the newest snapshot of the branch dated on or before
    that day. (The original looked for a snapshot dated exactly at noon, which never
    exists because snapshots are dated at midnight, and fell back to "the newest
-   before"; the fallback is the rule here.) A package not in the snapshot gets
-   ``pkg_hash`` 0 and is counted in the note; resolving it through task history is
-   not done;
+   before"; the fallback is the rule here.) A version the snapshot does not have is
+   looked up among the source packages built by the branch's tasks (``Tasks``,
+   ``TaskIterations``), as the original did; a package found in neither gets
+   ``pkg_hash`` 0 and is counted in the note;
 5. insert one row per ``time.list`` entry in one insert. An entry in neither the
    error nor the success listing, or counts that do not add up, is reported and the
    run goes on (the original stopped with a ``break``).
@@ -94,6 +95,8 @@ def _load_one(
         return f"already loaded for {updated:%Y-%m-%d}"
     run = _read_run(source, branch=branch, arch=arch, result=result)
     hashes = _snapshot_hashes(store, pkgset, updated.date())
+    missing = [t.nvr for t in run.times if (t.nvr.name, t.nvr.version, t.nvr.release) not in hashes]
+    hashes.update(_task_hashes(store, pkgset, missing))
     rows = []
     for entry in run.times:
         status = _status(entry.nvr, run)
@@ -179,5 +182,22 @@ def _snapshot_hashes(store: Store, pkgset: str, day: date) -> dict[tuple[str, st
         "WHERE pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName "
         "WHERE pkgset_ruuid = {root:UUID}))",
         {"root": root.uuid},
+    )
+    return {(name, version, release): int(h) for name, version, release, h in rows}
+
+
+def _task_hashes(store: Store, pkgset: str, nvrs: list[Nvr]) -> dict[tuple[str, str, str], int]:
+    """Source packages with these NVRs that a task of ``pkgset`` built."""
+    keys = [_nvr_text(n) for n in nvrs if n.version]
+    if not keys:
+        return {}
+    rows = store.query(
+        "SELECT pkg_name, pkg_version, pkg_release, max(pkg_hash) FROM Packages_buffer "
+        "WHERE pkg_sourcepackage = 1 "
+        "AND concat(pkg_name, '-', pkg_version, '-', pkg_release) IN {keys:Array(String)} "
+        "AND pkg_hash IN (SELECT titer_srcrpm_hash FROM TaskIterations_buffer WHERE task_id IN "
+        "(SELECT task_id FROM Tasks_buffer WHERE task_repo = {p:String})) "
+        "GROUP BY pkg_name, pkg_version, pkg_release",
+        {"keys": keys, "p": pkgset},
     )
     return {(name, version, release): int(h) for name, version, release, h in rows}

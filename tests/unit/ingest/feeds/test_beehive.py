@@ -81,6 +81,32 @@ def test_first_load_and_reload(loaded: Store, p10: FeedsSettings, feed_server: F
     assert again.rows == 0 and "already loaded for 2024-05-15" in again.note
 
 
+def test_a_version_missing_from_the_snapshot_is_found_in_task_history(
+    loaded: Store, p10: FeedsSettings, feed_server: FeedServer
+) -> None:
+    """foo 1.10 is not in the May snapshot but task 400 of p10 built it."""
+    loaded.insert("Tasks_buffer", ("task_id", "subtask_id", "task_repo"), [(400, 1, "p10")])
+    loaded.insert(
+        "TaskIterations_buffer",
+        ("task_id", "subtask_id", "titer_srcrpm_hash"),
+        [(400, 1, FOO2_SRC)],
+    )
+    url = serve_beehive(feed_server, utc(2024, 5, 15, 6, 40))
+    feed_server.set(
+        "/beehive/logs/p10/x86_64/latest/time.list",
+        Reply(b"foo-1.10-alt1.src.rpm\t1.0\nbar-2.0-alt1.src.rpm\t1.0\n"),
+    )
+    feed_server.set(
+        "/beehive/logs/p10/x86_64/latest/success/",
+        Reply(nginx_listing([("foo-1.10-alt1", datetime(2024, 5, 15, 6))])),
+    )
+    assert run(loaded, p10, "beehive", url).note == ""
+    assert loaded.query("SELECT pkg_name, pkg_hash FROM BeehiveStatus ORDER BY pkg_name") == [
+        ("bar", BAR_SRC),
+        ("foo", FOO2_SRC),
+    ]
+
+
 def test_snapshot_of_the_same_day_is_used(
     loaded: Store, p10: FeedsSettings, feed_server: FeedServer
 ) -> None:
