@@ -54,7 +54,12 @@ def status(
             last += f": {run.error}" if run.error else ""
         nxt = f"; next {s.next_run:%Y-%m-%d %H:%M:%S} UTC" if s.next_run else ""
         running = "; running now" if s.running else ""
-        console.print(f"{s.feed}: {every}; {last}{nxt}{running}", markup=False, highlight=False)
+        console.print(
+            f"{s.feed}: {every}; {last}{nxt}{running}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _no_store() -> NoReturn:

@@ -150,8 +150,8 @@ class Fetcher:
                 log.info("feed fetch", extra={"url": url, "status": response.status_code})
                 if response.status_code == 304:
                     return None
-                self._check_status(response)
-                content = self._read(response)
+                self._check_status(response, url)
+                content = self._read(response, url)
                 return Document(
                     url=url,
                     content=content,
@@ -167,26 +167,24 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise UpstreamError(f"request failed: {exc}", url=url) from exc
 
-    def _check_status(self, response: httpx.Response) -> None:
+    def _check_status(self, response: httpx.Response, url: str) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
             raise _RetryableError(f"HTTP {status}", wait=_retry_after(response))
         if status >= 400:
-            raise UpstreamError(f"HTTP {status} {response.reason_phrase}", url=str(response.url))
+            raise UpstreamError(f"HTTP {status} {response.reason_phrase}", url=url)
 
-    def _read(self, response: httpx.Response) -> bytes:
+    def _read(self, response: httpx.Response, url: str) -> bytes:
         cap = self.policy.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise UpstreamError(
-                f"body of {declared} bytes exceeds the {cap}-byte cap", url=str(response.url)
-            )
+            raise UpstreamError(f"body of {declared} bytes exceeds the {cap}-byte cap", url=url)
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > cap:
-                raise UpstreamError(f"body exceeds the {cap}-byte cap", url=str(response.url))
+                raise UpstreamError(f"body exceeds the {cap}-byte cap", url=url)
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -75,3 +75,10 @@ def test_connection_refused_names_url() -> None:
     policy = FetchPolicy(timeout=0.5, max_retries=0, retry_wait=0.0)
     with Fetcher(policy) as fetcher, pytest.raises(UpstreamError, match="cannot connect"):
         fetcher.get("http://127.0.0.1:9/feed")
+
+
+def test_errors_name_the_url_without_its_query(feed_server: FeedServer) -> None:
+    with Fetcher(FAST) as fetcher, pytest.raises(UpstreamError) as caught:
+        fetcher.get(feed_server.url + "/buglist.cgi", params={"ctype": "csv", "limit": "0"})
+    assert str(caught.value) == f"{feed_server.url}/buglist.cgi: HTTP 404 Not Found"
+    assert feed_server.hits("/buglist.cgi")[0].query == "ctype=csv&limit=0"
