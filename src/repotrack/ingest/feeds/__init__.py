@@ -6,7 +6,11 @@ handlers for the daemon live in ``ingest.feeds.messages``.
 """
 
 from repotrack.ingest.feeds.fetch import Document, Fetcher, FetchPolicy
-from repotrack.ingest.feeds.messages import handle_acl_message, handle_bugzilla_message
+from repotrack.ingest.feeds.messages import (
+    handle_acl_message,
+    handle_bugzilla_message,
+    handle_feed_load_message,
+)
 from repotrack.ingest.feeds.result import FeedResult
 from repotrack.ingest.feeds.runner import FEEDS, FeedRequest, fetch_policy, run_feed
 from repotrack.ingest.feeds.source import FeedSource
@@ -22,5 +26,6 @@ __all__ = [
     "fetch_policy",
     "handle_acl_message",
     "handle_bugzilla_message",
+    "handle_feed_load_message",
     "run_feed",
 ]

@@ -7,6 +7,8 @@ rejects without requeueing (it would fail the same way again).
 
 - ``acl.*`` (``girar-ex``): ``{"_timestamp": <epoch>, "target": "<pkg or @group>",
   "repo": "<branch>", "new_owners": [...]}`` -> one ``Acl`` row.
+- ``beehive.load``, ``repocop.load``, ``watch.load`` (``repodb-ex``): the payload is
+  ignored and the whole feed runs (``handle_feed_load_message``), as in the original.
 - ``bugzilla.comment.new`` / ``bugzilla.bug.changed.*`` (``bugzilla-ex``):
   ``{"_meta": {"time": "<ISO>"}, "payload": {...}}`` -> one ``Bugzilla`` row when the
   bug's 15 columns differ from its last stored state. Other keys are no-ops.
@@ -19,9 +21,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from repotrack.config import FeedsSettings
 from repotrack.errors import InputError
 from repotrack.ingest.feeds.acl import ACL_COLUMNS
 from repotrack.ingest.feeds.bugzilla import BUG_COLUMNS
+from repotrack.ingest.feeds.runner import FeedRequest, run_feed
 from repotrack.sources.feeds import Bug
 from repotrack.store import Store
 
@@ -32,6 +36,8 @@ __all__ = [
     "handle_bugzilla_message",
 ]
 
+#: Routing keys that trigger a whole feed run, and the feed each runs.
+FEED_LOAD_KEYS = {"beehive.load": "beehive", "repocop.load": "repocop", "watch.load": "watch"}
 ACL_ROUTING_PREFIX = "acl."
 BUGZILLA_ROUTING_PREFIX = "bugzilla."
 
@@ -74,6 +80,14 @@ def handle_bugzilla_message(store: Store, routing_key: str, body: bytes | Mappin
         return 0
     store.insert("Bugzilla", (*BUG_COLUMNS, "bz_assignee_full", "bz_reporter_full"), [row])
     return 1
+
+
+def handle_feed_load_message(store: Store, settings: FeedsSettings, routing_key: str) -> int:
+    """Run the feed a ``<feed>.load`` message names; the body is not read. Rows added."""
+    feed = FEED_LOAD_KEYS.get(routing_key)
+    if feed is None:
+        raise InputError(f"expected one of {', '.join(FEED_LOAD_KEYS)}", field=routing_key)
+    return run_feed(store, settings, FeedRequest(feed)).rows
 
 
 def _bug_row(bug: Any, changed: datetime) -> tuple[object, ...]:

@@ -132,3 +132,16 @@ def test_offline_files(store: Store, feeds: FeedsSettings, tmp_path: Path) -> No
     assert run(store, feeds, "repocop", str(repocop)).rows == 2
     with pytest.raises(InputError, match="cannot read"):
         run(store, feeds, "watch", str(tmp_path / "absent.txt"))
+
+
+def test_load_messages_run_the_whole_feed(
+    store: Store, feeds: FeedsSettings, feed_server: FeedServer
+) -> None:
+    from repotrack.ingest.feeds import handle_feed_load_message
+
+    feed_server.set("/watch-total.txt", Reply(WATCH, last_modified=MAY))
+    settings = feeds.model_copy(update={"watch_url": feed_server.url + "/watch-total.txt"})
+    assert handle_feed_load_message(store, settings, "watch.load") == 2
+    assert handle_feed_load_message(store, settings, "watch.load") == 0
+    with pytest.raises(InputError, match=r"repo\.load"):
+        handle_feed_load_message(store, settings, "repo.load")
