@@ -41,6 +41,8 @@ class Seen:
 class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
+        #: The reply to a path without a route (a 404 unless a test sets another).
+        self.default = Reply(b"not found", status=404)
         self.requests: list[Seen] = []
         self._stop = threading.Event()
         server = self
@@ -65,7 +67,7 @@ class FeedServer:
     def reply_for(self, path: str) -> Reply:
         replies = self.routes.get(path)
         if not replies:
-            return Reply(b"not found", status=404)
+            return self.default
         return replies.pop(0) if len(replies) > 1 else replies[0]
 
     def hits(self, path: str) -> list[Seen]:
