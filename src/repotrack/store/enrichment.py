@@ -29,12 +29,12 @@ from repotrack.store.queries import find_package_set
 
 __all__ = [
     "CLOSED_STATUSES",
-    "Bug",
     "BuildStatus",
     "FailingBuild",
     "LicenseDetail",
     "MaintainerPackage",
     "NewerUpstream",
+    "OpenBug",
     "PackageFeeds",
     "RepocopWarning",
     "Upstream",
@@ -66,7 +66,7 @@ class BuildStatus:
 
 
 @dataclass(frozen=True)
-class Bug:
+class OpenBug:
     bz_id: int
     status: str
     resolution: str
@@ -112,7 +112,7 @@ class PackageFeeds:
     acl: list[str] = field(default_factory=list)
     groups: dict[str, list[str]] = field(default_factory=dict)
     beehive: list[BuildStatus] = field(default_factory=list)
-    bugs: list[Bug] = field(default_factory=list)
+    bugs: list[OpenBug] = field(default_factory=list)
     repocop: list[RepocopWarning] = field(default_factory=list)
     watch: list[Upstream] = field(default_factory=list)
     license: str = ""
@@ -195,7 +195,7 @@ def _beehive(store: Store, branch: str, name: str) -> list[BuildStatus]:
     return [BuildStatus(a, v, r, s, round(float(t), 3), u, f) for a, v, r, s, t, u, f in rows]
 
 
-def open_bugs(store: Store, names: list[str]) -> dict[str, list[Bug]]:
+def open_bugs(store: Store, names: list[str]) -> dict[str, list[OpenBug]]:
     """Open bugs per component (package name), newest first."""
     if not names:
         return {}
@@ -209,9 +209,9 @@ def open_bugs(store: Store, names: list[str]) -> dict[str, list[Bug]]:
         " ORDER BY s.8 DESC, bz_id DESC",
         {"n": names, "closed": list(CLOSED_STATUSES)},
     )
-    found: dict[str, list[Bug]] = {}
+    found: dict[str, list[OpenBug]] = {}
     for bz_id, component, *rest in rows:
-        found.setdefault(component, []).append(Bug(int(bz_id), *rest))
+        found.setdefault(component, []).append(OpenBug(int(bz_id), *rest))
     return found
 
 
@@ -349,7 +349,7 @@ def maintainer_dashboard(store: Store, *, branch: str, nick: str) -> list[Mainta
 def _fill(
     package: MaintainerPackage,
     failing: dict[str, list[FailingBuild]],
-    bugs: dict[str, list[Bug]],
+    bugs: dict[str, list[OpenBug]],
     warnings: dict[str, list[RepocopWarning]],
     versions: dict[str, tuple[str, str]],
     watch: dict[str, list[Upstream]],
