@@ -153,3 +153,21 @@ def test_enrichment_routes_answer_json(client: httpx.Client) -> None:
     feeds = client.get("/api/v1/enrichment/packages/foo", params={"branch": "p10"}).json()
     assert feeds["acl"] == [] and feeds["bugs"] == [] and feeds["name"] == "foo"
     assert client.get("/api/v1/enrichment/ftbfs").status_code == 422
+
+
+def test_serve_starts_the_feed_schedule(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The app's lifespan starts the scheduler beside the tracker's, and stops it."""
+    feed_server.set("/watch", Reply(WATCH, last_modified=utc(2026, 12, 1)))
+    home = tmp_path / "serve-home"
+    fresh_store_url(tmp_path_factory, home / "store")
+    feeds = feeds_settings(feed_server, watch=3600)
+    with (
+        running_server(
+            tmp_path, tls=False, password=None, home=home, feeds=feeds, scheduler=True
+        ) as server,
+        server.client() as http,
+    ):
+        (run,) = finished(http, "watch")
+    assert (run["trigger"], run["outcome"], run["rows_added"]) == ("schedule", "success", 2)
