@@ -64,8 +64,11 @@ _AREAS: tuple[str, ...] = (
     "generate_password",
     "serve",
     "load",
+    "load_feeds",
     "db",
     "query",
+    "query_feeds",
+    "feeds",
 )
 
 _mount_optional()
