@@ -1,0 +1,132 @@
+"""Real images for the image tests, built with Debian tools from the project's RPMs.
+
+A root file system directory gets an rpmdb written by rpm itself (``rpm --initdb``
+and ``rpm -i --justdb --nodeps``: SQLite, rpm 4.16+'s default), and a Berkeley DB
+``Packages`` file is written through the Berkeley DB library (``db_load``) from the
+same header blobs. The directory then becomes a tarball (``tar``), an ext4 or ext2
+file system (``mkfs.ext4 -d``), a GPT- or MBR-partitioned raw disk (``sfdisk``),
+a qcow2 image (``qemu-img convert``), an xz-compressed raw image, a SquashFS image
+(``mksquashfs``) and an ALT-style ISO (``xorriso``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import subprocess
+import tarfile
+from pathlib import Path
+
+from repotrack.rpm import read_rpm
+from tests.conftest import DATA, need_tool
+
+RPMS = DATA / "rpms"
+BINARY_RPMS = sorted(p for p in RPMS.glob("*.rpm") if not p.name.endswith(".src.rpm"))
+OS_RELEASE = 'NAME="ALT Workstation"\nID=altlinux\nVERSION_ID=10.1\n'
+MiB = 1 << 20
+
+
+def binary_hashes() -> set[int]:
+    """The independent answer: pkg_hash of each binary RPM file, read from the file."""
+    return {read_rpm(p).pkg_hash for p in BINARY_RPMS}
+
+
+def make_rootfs(
+    root: Path, *, dbpath: str = "/var/lib/rpm", rpms: list[Path] | None = None
+) -> Path:
+    """A root directory with an SQLite rpmdb at ``dbpath`` and an os-release symlink."""
+    rpm = need_tool("rpm")
+    root.mkdir(parents=True, exist_ok=True)
+    base = ["--root", str(root), "--dbpath", dbpath]
+    subprocess.run([rpm, *base, "--initdb"], check=True, capture_output=True)
+    files = [str(p) for p in (rpms if rpms is not None else BINARY_RPMS)]
+    subprocess.run(
+        [rpm, *base, "-i", "--justdb", "--nodeps", "--noscripts", *files],
+        check=True,
+        capture_output=True,
+    )
+    db = root / dbpath.lstrip("/")
+    for leftover in (".rpm.lock", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal"):
+        (db / leftover).unlink(missing_ok=True)
+    (root / "usr/lib").mkdir(parents=True, exist_ok=True)
+    (root / "usr/lib/os-release").write_text(OS_RELEASE)
+    (root / "etc").mkdir(exist_ok=True)
+    (root / "etc/os-release").symlink_to("../usr/lib/os-release")
+    return root
+
+
+def sqlite_blobs(db: Path) -> list[tuple[int, bytes]]:
+    with sqlite3.connect(db) as conn:
+        return [(int(h), bytes(b)) for h, b in conn.execute("SELECT hnum, blob FROM Packages")]
+
+
+def write_bdb(blobs: list[tuple[int, bytes]], target: Path, *, pagesize: int = 4096) -> Path:
+    """A BDB hash ``Packages`` as rpm writes it (key: u32 instance; 0 holds the next one)."""
+    db_load = need_tool("db_load")
+    lines = ["VERSION=3", "format=bytevalue", "type=hash", f"db_pagesize={pagesize}", "HEADER=END"]
+    lines += [" " + struct.pack("<I", 0).hex(), " " + struct.pack("<I", len(blobs) + 1).hex()]
+    for key, blob in blobs:
+        lines += [" " + struct.pack("<I", key).hex(), " " + blob.hex()]
+    lines.append("DATA=END")
+    subprocess.run([db_load, str(target)], input="\n".join(lines) + "\n", text=True, check=True)
+    return target
+
+
+def bdb_rootfs(root: Path) -> Path:
+    """A root directory whose rpmdb is a BDB ``Packages`` (no SQLite file)."""
+    make_rootfs(root)
+    db = root / "var/lib/rpm"
+    write_bdb(sqlite_blobs(db / "rpmdb.sqlite"), db / "Packages")
+    (db / "rpmdb.sqlite").unlink()
+    return root
+
+
+def make_tar(root: Path, target: Path, mode: str = "w") -> Path:
+    with tarfile.open(target, mode) as tar:
+        tar.add(root, arcname=".")
+    return target
+
+
+def make_ext(root: Path, target: Path, *, size_mib: int = 16, fstype: str = "ext4") -> Path:
+    mkfs = need_tool(f"mkfs.{fstype}")
+    subprocess.run(
+        [mkfs, "-q", "-F", "-d", str(root), str(target), f"{size_mib}M"],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def make_disk(fs: Path, target: Path, *, label: str = "gpt") -> Path:
+    """A raw disk: a small empty first partition, then ``fs`` in the second."""
+    sfdisk = need_tool("sfdisk")
+    fs_mib = (fs.stat().st_size + MiB - 1) // MiB
+    with target.open("wb") as f:
+        f.truncate((1 + 4 + fs_mib + 1) * MiB)
+    script = f"label: {'gpt' if label == 'gpt' else 'dos'}\n,4M,L\n,{fs_mib}M,L\n"
+    subprocess.run([sfdisk, "-q", str(target)], input=script, text=True, check=True)
+    with target.open("r+b") as out, fs.open("rb") as src:
+        out.seek(5 * MiB)
+        while chunk := src.read(MiB):
+            out.write(chunk)
+    return target
+
+
+def make_qcow2(raw: Path, target: Path) -> Path:
+    qemu = need_tool("qemu-img")
+    subprocess.run(
+        [qemu, "convert", "-c", "-f", "raw", "-O", "qcow2", str(raw), str(target)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def make_squashfs(root: Path, target: Path, *, comp: str = "xz") -> Path:
+    mksquashfs = need_tool("mksquashfs")
+    subprocess.run(
+        [mksquashfs, str(root), str(target), "-comp", comp, "-noappend", "-quiet", "-no-progress"],
+        check=True,
+        capture_output=True,
+    )
+    return target

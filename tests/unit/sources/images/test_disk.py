@@ -1,0 +1,117 @@
+"""Disk images: bare ext4/ext2, GPT and MBR partitioned raw disks, qcow2, .img.xz, damage."""
+
+from __future__ import annotations
+
+import lzma
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from repotrack.errors import InputError
+from repotrack.sources.images import read_image
+from repotrack.sources.images.ext4 import ExtFileSystem
+from tests.unit.sources.images.imageutil import (
+    MiB,
+    binary_hashes,
+    make_disk,
+    make_ext,
+    make_qcow2,
+)
+
+
+@pytest.fixture(scope="module")
+def ext4(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_ext(rootfs, tmp_path_factory.mktemp("ext4") / "root.ext4")
+
+
+@pytest.fixture(scope="module")
+def gpt_disk(ext4: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_disk(ext4, tmp_path_factory.mktemp("disk") / "disk.img")
+
+
+def _read(path: Path, kind: str, tmp_path: Path) -> set[int]:
+    work = tmp_path / f"work-{path.name}"
+    work.mkdir()
+    contents = read_image(path, kind, work)
+    assert contents.os_release["NAME"] == "ALT Workstation"
+    return {p.pkg_hash for p in contents.packages}
+
+
+@pytest.mark.parametrize("fstype", ["ext4", "ext2"])
+def test_bare_file_system(rootfs: Path, tmp_path: Path, fstype: str) -> None:
+    fs = make_ext(rootfs, tmp_path / f"root.{fstype}", fstype=fstype)
+    assert _read(fs, "img", tmp_path) == binary_hashes()
+
+
+def test_gpt_and_mbr_disks(ext4: Path, gpt_disk: Path, tmp_path: Path) -> None:
+    assert _read(gpt_disk, "img", tmp_path) == binary_hashes()
+    mbr = make_disk(ext4, tmp_path / "mbr.img", label="dos")
+    assert _read(mbr, "img", tmp_path) == binary_hashes()
+
+
+def test_qcow2_and_xz(gpt_disk: Path, tmp_path: Path) -> None:
+    qcow = make_qcow2(gpt_disk, tmp_path / "disk.qcow2")
+    assert _read(qcow, "qcow", tmp_path) == binary_hashes()
+    packed = tmp_path / "disk.img.xz"
+    with gpt_disk.open("rb") as src, lzma.open(packed, "wb", preset=0) as out:
+        shutil.copyfileobj(src, out)
+    assert _read(packed, "img", tmp_path) == binary_hashes()
+
+
+def test_file_contents_and_walk_match_the_directory(rootfs: Path, ext4: Path) -> None:
+    import io
+
+    with ext4.open("rb") as f:
+        fs = ExtFileSystem(f, name="root.ext4")
+        out = io.BytesIO()
+        fs.copy_out("var/lib/rpm/rpmdb.sqlite", out)
+        assert out.getvalue() == (rootfs / "var/lib/rpm/rpmdb.sqlite").read_bytes()
+        walked = {e.path for e in fs.walk()}
+        expected = {"/" + str(p.relative_to(rootfs)) for p in rootfs.rglob("*")}
+        assert expected <= walked  # plus lost+found
+        link = fs.lookup("etc/os-release")
+        assert link is not None and link.kind == "file"  # followed to usr/lib/os-release
+
+
+def test_partition_past_the_end(gpt_disk: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.img"
+    cut.write_bytes(gpt_disk.read_bytes()[: 8 * MiB])
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InputError, match=r"cut\.img.*partition 2.*past the end"):
+        read_image(cut, "img", work)
+
+
+def test_mbr_entry_pointing_past_the_end(ext4: Path, tmp_path: Path) -> None:
+    disk = make_disk(ext4, tmp_path / "mbr.img", label="dos")
+    raw = bytearray(disk.read_bytes())
+    struct.pack_into("<I", raw, 446 + 16 + 12, 10_000_000)  # partition 2: 5 GB of sectors
+    disk.write_bytes(bytes(raw))
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InputError, match="past the end"):
+        read_image(disk, "img", work)
+
+
+def test_truncated_file_system(ext4: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.ext4"
+    cut.write_bytes(ext4.read_bytes()[: 3 * MiB])
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InputError, match=r"cut\.ext4.*truncated"):
+        read_image(cut, "img", work)
+
+
+def test_wrong_magic(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(b"\x07" * (2 * MiB))
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InputError, match=r"junk\.img.*no partition table"):
+        read_image(junk, "img", work)
+    fake_qcow = tmp_path / "fake.qcow2"
+    fake_qcow.write_bytes(b"QFI\xfb" + b"\0" * 100)
+    with pytest.raises(InputError, match=r"fake\.qcow2"):
+        read_image(fake_qcow, "qcow", work)

@@ -1,0 +1,107 @@
+"""rpmdb readers: SQLite (written by rpm), Berkeley DB hash (written by db_load), ndb."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from repotrack.errors import InputError
+from repotrack.sources.images import RpmdbFile, read_installed
+from tests.unit.sources.images.imageutil import binary_hashes, sqlite_blobs, write_bdb
+
+
+def _sqlite(rootfs: Path) -> RpmdbFile:
+    return RpmdbFile(rootfs / "var/lib/rpm/rpmdb.sqlite", "sqlite", "test:rpmdb.sqlite")
+
+
+def test_sqlite_rpmdb_gives_the_package_files_pkg_hash(rootfs: Path) -> None:
+    packages = read_installed(_sqlite(rootfs))
+    assert {p.pkg_hash for p in packages} == binary_hashes()
+    hello = next(p for p in packages if p.name == "rt-hello")
+    assert (hello.epoch, hello.version, hello.release, hello.arch) == (
+        3,
+        "1.2.3",
+        "4.rt1",
+        "x86_64",
+    )
+    assert not hello.is_srpm and hello.buildtime > 1_000_000_000
+
+
+def test_bdb_rpmdb_matches_sqlite(bdb_root: Path) -> None:
+    db = RpmdbFile(bdb_root / "var/lib/rpm/Packages", "bdb", "test:Packages")
+    assert {p.pkg_hash for p in read_installed(db)} == binary_hashes()
+
+
+def test_bdb_with_small_pages_many_buckets_and_overflow(rootfs: Path, tmp_path: Path) -> None:
+    # 512-byte pages: every header spans an overflow chain; 200 records split buckets.
+    blobs = sqlite_blobs(rootfs / "var/lib/rpm/rpmdb.sqlite")
+    many = [(i + 1, blobs[i % len(blobs)][1]) for i in range(200)]
+    db = write_bdb(many, tmp_path / "Packages", pagesize=512)
+    packages = read_installed(RpmdbFile(db, "bdb", "Packages"))
+    assert len(packages) == 200
+    assert {p.pkg_hash for p in packages} == binary_hashes()
+
+
+def test_bdb_truncated_and_wrong_magic(bdb_root: Path, tmp_path: Path) -> None:
+    source = bdb_root / "var/lib/rpm/Packages"
+    cut = tmp_path / "Packages"
+    cut.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    with pytest.raises(InputError, match="truncated Berkeley DB"):
+        read_installed(RpmdbFile(cut, "bdb", "cut"))
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"\0" * 4096)
+    with pytest.raises(InputError, match="bad magic"):
+        read_installed(RpmdbFile(bad, "bdb", "bad"))
+
+
+def test_sqlite_wrong_magic(tmp_path: Path) -> None:
+    bad = tmp_path / "rpmdb.sqlite"
+    bad.write_bytes(b"not sqlite at all" * 10)
+    with pytest.raises(InputError, match=r"bad:.*bad magic"):
+        read_installed(RpmdbFile(bad, "sqlite", "bad"))
+
+
+def _ndb(blobs: list[tuple[int, bytes]]) -> bytes:
+    """An ndb ``Packages.db`` laid out as librpm's rpmpkg.c writes it (one slot page)."""
+    page = bytearray(4096)
+    page[0:20] = b"RpmP" + struct.pack("<IIII", 0, 1, 1, len(blobs) + 1)
+    data = bytearray()
+    block = 4096 // 16
+    for slot, (index, blob) in enumerate(blobs):
+        count = (16 + len(blob) + 12 + 15) // 16
+        raw = bytearray(b"BlbS" + struct.pack("<III", index, 0, len(blob)) + blob)
+        raw += bytes(count * 16 - 12 - len(raw))
+        raw += struct.pack("<II", zlib.adler32(bytes(raw)), len(blob)) + b"BlbE"
+        struct.pack_into("<4sIII", page, 32 + 16 * slot, b"Slot", index, block, count)
+        block += count
+        data += raw
+    for pos in range(32 + 16 * len(blobs), 4096, 16):
+        page[pos : pos + 4] = b"Slot"
+    return bytes(page + data)
+
+
+def test_ndb_reader(rootfs: Path, tmp_path: Path) -> None:
+    db = tmp_path / "Packages.db"
+    db.write_bytes(_ndb(sqlite_blobs(rootfs / "var/lib/rpm/rpmdb.sqlite")))
+    assert {p.pkg_hash for p in read_installed(RpmdbFile(db, "ndb", "ndb"))} == binary_hashes()
+    damaged = bytearray(db.read_bytes())
+    damaged[4096 + 40] ^= 0xFF  # inside the first blob
+    db.write_bytes(bytes(damaged))
+    with pytest.raises(InputError, match="checksum mismatch"):
+        read_installed(RpmdbFile(db, "ndb", "ndb"))
+
+
+def test_damaged_header_blob_names_the_package(rootfs: Path, tmp_path: Path) -> None:
+    db = tmp_path / "rpmdb.sqlite"
+    shutil.copy(rootfs / "var/lib/rpm/rpmdb.sqlite", db)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE Packages SET blob = substr(blob, 1, 40) WHERE hnum = 1")
+    conn.close()
+    with pytest.raises(InputError, match=r"package 1"):
+        read_installed(RpmdbFile(db, "sqlite", "img:/var/lib/rpm/rpmdb.sqlite"))
