@@ -66,6 +66,7 @@ _AREAS: tuple[str, ...] = (
     "load",
     "db",
     "query",
+    "images",
 )
 
 _mount_optional()
