@@ -16,7 +16,7 @@ from repotrack.errors import InputError
 from repotrack.rpm import Header, Tag, header_pkg_hash
 from repotrack.rpm.header import HEADER_MAGIC
 
-__all__ = ["GPG_PUBKEY", "InstalledPackage", "parse_installed"]
+__all__ = ["GPG_PUBKEY", "InstalledPackage", "package_from_header", "parse_installed"]
 
 #: rpm keeps imported signing keys as pseudo-packages of this name; they are not packages.
 GPG_PUBKEY = "gpg-pubkey"
@@ -49,14 +49,19 @@ def parse_installed(blob: bytes, *, source: str, offset: int = 0) -> InstalledPa
     Raises InputError (naming ``source``) for a blob that is not a valid header.
     """
     header = Header.parse(_BLOB_PREFIX + blob, source=source, offset=offset)
-    name = header.get_str(Tag.NAME) or ""
-    if name == GPG_PUBKEY:
+    if (header.get_str(Tag.NAME) or "") == GPG_PUBKEY:
         return None
+    return package_from_header(header, pkg_hash=header_pkg_hash(header))
+
+
+def package_from_header(header: Header, *, pkg_hash: int) -> InstalledPackage:
+    """The record of a (merged) package header whose ``pkg_hash`` is known."""
+    name = header.get_str(Tag.NAME) or ""
     if not name:
-        raise InputError("installed header without a NAME", path=source, offset=offset)
+        raise InputError("package header without a NAME", path=header.source)
     buildtime = header.get_int(Tag.BUILDTIME) or 0
     return InstalledPackage(
-        pkg_hash=header_pkg_hash(header),
+        pkg_hash=pkg_hash,
         name=name,
         epoch=header.get_int(Tag.EPOCH) or 0,
         version=header.get_str(Tag.VERSION) or "",

@@ -130,3 +130,60 @@ def make_squashfs(root: Path, target: Path, *, comp: str = "xz") -> Path:
         capture_output=True,
     )
     return target
+
+
+def extract_payload(rpms: list[Path], root: Path) -> Path:
+    """The regular files of ``rpms`` written under ``root``, as installing them would."""
+    import stat as stat_mod
+
+    from repotrack.rpm import iter_payload
+
+    for path in rpms:
+        for entry, data in iter_payload(read_rpm(path), lambda e: True, max_bytes=64 * MiB):
+            target = root / entry.name.lstrip("./")
+            if stat_mod.S_ISDIR(entry.mode):
+                target.mkdir(parents=True, exist_ok=True)
+            elif entry.is_regular:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+    return root
+
+
+def make_iso(tree: Path, target: Path, *, volume: str = "ALT Workstation 10.1 x86_64") -> Path:
+    xorriso = need_tool("xorriso")
+    subprocess.run(
+        [xorriso, "-as", "mkisofs", "-R", "-J", "-V", volume, "-o", str(target), str(tree)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def alt_iso_tree(base: Path, rootfs: Path) -> Path:
+    """An ALT-style ISO tree: .disk/*, ALTLinux/RPMS.main, a ``live`` SquashFS with an
+    rpmdb, and an ``altinst`` SquashFS without one (files of rt-hello-libs and rt-tilde,
+    plus three files no package owns)."""
+    tree = base / "iso"
+    (tree / ".disk").mkdir(parents=True)
+    for name, text in {
+        "arch": "x86_64",
+        "date": "20240502",
+        "info": "ALT 10.1",
+        "commit": "c0ffee",
+    }.items():
+        (tree / ".disk" / name).write_text(text + "\n")
+    rpms_dir = tree / "ALTLinux/RPMS.main"
+    rpms_dir.mkdir(parents=True)
+    for rpm in BINARY_RPMS:
+        if rpm.name.startswith(("rt-hello-1", "rt-bz")):
+            (rpms_dir / rpm.name).write_bytes(rpm.read_bytes())
+    make_squashfs(rootfs, tree / "live")
+    altinst = base / "altinst"
+    wanted = [p for p in BINARY_RPMS if p.name.startswith(("rt-hello-libs", "rt-tilde"))]
+    extract_payload(wanted, altinst)
+    (altinst / "etc").mkdir(parents=True, exist_ok=True)
+    (altinst / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (altinst / "etc/group").write_text("root:x:0:\n")
+    (altinst / "etc/installer.conf").write_text("orphan\n")
+    make_squashfs(altinst, tree / "altinst")
+    return tree
