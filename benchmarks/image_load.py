@@ -189,9 +189,8 @@ def main() -> None:
         )
         started = time.monotonic()
         idle_s, idle_rss = measured([str(BIN / "repotrack"), "query", "images"], env)
-        print(
-            f"chDB alone (repotrack query images): {idle_s:.2f} s, peak RSS {idle_rss / 1024:.0f} MiB"
-        )
+        idle_mib = idle_rss / 1024
+        print(f"chDB alone (repotrack query images): {idle_s:.2f} s, peak RSS {idle_mib:.0f} MiB")
         report("raw GPT/ext4 image", disk, env, "img")
         report("ISO with SquashFS", image, env, "iso")
         print(f"(measured in {time.monotonic() - started:.0f} s; cpu count {os.cpu_count()})")
