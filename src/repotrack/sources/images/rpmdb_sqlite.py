@@ -1,8 +1,11 @@
 """rpm >= 4.16's SQLite rpmdb (``rpmdb.sqlite``): the ``Packages`` table of (hnum, blob).
 
-Opened read-only and immutable (``mode=ro&immutable=1``): the file belongs to an
-image, possibly copied out of it, and nothing may be written next to it (no
-journal, no WAL, no lock file).
+rpm keeps the database in WAL mode: changes since the last checkpoint live in
+``rpmdb.sqlite-wal`` beside it, and an image may well be built without a final
+checkpoint. The loaders copy that file too (as ``<copy>-wal``); when it is there and
+not empty the copy is opened read-only (``mode=ro``, SQLite then reads the WAL,
+writing only its index beside the copy, in the loader's work directory), otherwise
+read-only and immutable (``immutable=1``: no journal, lock or index file at all).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from urllib.parse import quote
 
 from repotrack.errors import InputError
 
-__all__ = ["SQLITE_MAGIC", "iter_sqlite_blobs"]
+__all__ = ["SQLITE_MAGIC", "WAL_SUFFIX", "iter_sqlite_blobs"]
+
+#: The write-ahead log beside an SQLite database.
+WAL_SUFFIX = "-wal"
 
 SQLITE_MAGIC = b"SQLite format 3\0"
 
@@ -24,7 +30,9 @@ def iter_sqlite_blobs(path: Path, *, source: str) -> Iterator[tuple[int, bytes]]
     with path.open("rb") as f:
         if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
             raise InputError("not an SQLite rpmdb (bad magic)", path=source)
-    uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+    wal = path.with_name(path.name + WAL_SUFFIX)
+    has_wal = wal.is_file() and wal.stat().st_size > 0
+    uri = f"file:{quote(str(path))}?mode=ro" + ("" if has_wal else "&immutable=1")
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:

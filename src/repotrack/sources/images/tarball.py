@@ -20,11 +20,13 @@ from pathlib import Path
 from repotrack.errors import InputError
 from repotrack.sources.compression import DECOMPRESSION_ERRORS, open_metadata
 from repotrack.sources.images.rpmdb import RPMDB_DIRS, RpmdbFile, rpmdb_candidates
+from repotrack.sources.images.rpmdb_sqlite import WAL_SUFFIX
 from repotrack.sources.images.tree import OS_RELEASE_PATHS, parse_os_release
 
 __all__ = ["TarContents", "is_tarball", "read_tarball"]
 
-_WANTED_FILES = {path for path, _kind in rpmdb_candidates()} | set(OS_RELEASE_PATHS)
+_RPMDB_FILES = {path for path, _kind in rpmdb_candidates()}
+_WANTED_FILES = _RPMDB_FILES | {p + WAL_SUFFIX for p in _RPMDB_FILES} | set(OS_RELEASE_PATHS)
 _OS_RELEASE_MAX = 64 * 1024
 _TAR_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, *DECOMPRESSION_ERRORS)
 _NOT_TAR: tuple[type[BaseException], ...] = (InputError, *_TAR_ERRORS)
@@ -108,6 +110,9 @@ def _rpmdb(files: dict[str, Path], links: dict[str, str], source: str) -> RpmdbF
     for relative, kind in rpmdb_candidates():
         local = _resolve(relative, files, links)
         if local is not None:
+            wal = _resolve(relative + WAL_SUFFIX, files, links)
+            if wal is not None:
+                wal.replace(local.with_name(local.name + WAL_SUFFIX))
             return RpmdbFile(path=local, kind=kind, source=f"{source}:/{relative}")
     return None
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
 from repotrack.sources.images.rpmdb import RpmdbFile, rpmdb_candidates
+from repotrack.sources.images.rpmdb_sqlite import WAL_SUFFIX
 
 __all__ = [
     "OS_RELEASE_PATHS",
@@ -79,6 +80,10 @@ def copy_rpmdb(tree: FileTree, workdir: Path) -> RpmdbFile | None:
         target = workdir / Path(relative).name
         with target.open("wb") as out:
             tree.copy_out(relative, out)
+        wal = tree.lookup(relative + WAL_SUFFIX) if kind == "sqlite" else None
+        if wal is not None and wal.kind == "file" and wal.size:
+            with target.with_name(target.name + WAL_SUFFIX).open("wb") as out:
+                tree.copy_out(relative + WAL_SUFFIX, out)
         return RpmdbFile(path=target, kind=kind, source=f"{tree.name}:/{relative}")
     return None
 

@@ -55,6 +55,26 @@ def make_rootfs(
     return root
 
 
+def wal_snapshot(rootfs: Path, tmp_path: Path) -> Path:
+    """A copy of ``rootfs`` taken while a deletion of its last package sits in the WAL."""
+    import shutil
+
+    root = tmp_path / "wal-root"
+    shutil.copytree(rootfs, root, symlinks=True)
+    db = root / "var/lib/rpm/rpmdb.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    with conn:
+        conn.execute("DELETE FROM Packages WHERE hnum = (SELECT max(hnum) FROM Packages)")
+    assert db.with_name("rpmdb.sqlite-wal").stat().st_size > 0
+    snapshot = tmp_path / "wal-snapshot"
+    shutil.copytree(root, snapshot, symlinks=True)
+    conn.close()
+    (snapshot / "var/lib/rpm/rpmdb.sqlite-shm").unlink(missing_ok=True)
+    return snapshot
+
+
 def sqlite_blobs(db: Path) -> list[tuple[int, bytes]]:
     with sqlite3.connect(db) as conn:
         return [(int(h), bytes(b)) for h, b in conn.execute("SELECT hnum, blob FROM Packages")]

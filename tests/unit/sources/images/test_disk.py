@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import lzma
 import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,14 @@ import pytest
 from repotrack.errors import InputError
 from repotrack.sources.images import read_image
 from repotrack.sources.images.ext4 import ExtFileSystem
+from tests.conftest import need_tool
 from tests.unit.sources.images.imageutil import (
     MiB,
     binary_hashes,
     make_disk,
     make_ext,
     make_qcow2,
+    wal_snapshot,
 )
 
 
@@ -73,6 +77,29 @@ def test_file_contents_and_walk_match_the_directory(rootfs: Path, ext4: Path) ->
         assert expected <= walked  # plus lost+found
         link = fs.lookup("etc/os-release")
         assert link is not None and link.kind == "file"  # followed to usr/lib/os-release
+
+
+def test_uncheckpointed_wal_in_ext4(rootfs: Path, tmp_path: Path) -> None:
+    fs = make_ext(wal_snapshot(rootfs, tmp_path), tmp_path / "wal.ext4")
+    work = tmp_path / "work"
+    work.mkdir()
+    assert len(read_image(fs, "img", work).packages) == len(binary_hashes()) - 1
+
+
+def test_logical_partition(ext4: Path, tmp_path: Path) -> None:
+    sfdisk = need_tool("sfdisk")
+    disk = tmp_path / "logical.img"
+    fs_mib = (ext4.stat().st_size + MiB - 1) // MiB
+    with disk.open("wb") as f:
+        f.truncate((fs_mib + 12) * MiB)
+    script = f"label: dos\n,4M,L\n,,E\n,{fs_mib}M,L\n"
+    subprocess.run([sfdisk, "-q", str(disk)], input=script, text=True, check=True)
+    dump = subprocess.run([sfdisk, "-J", str(disk)], capture_output=True, text=True, check=True)
+    start = json.loads(dump.stdout)["partitiontable"]["partitions"][2]["start"]
+    with disk.open("r+b") as out:
+        out.seek(start * 512)
+        out.write(ext4.read_bytes())
+    assert _read(disk, "img", tmp_path) == binary_hashes()
 
 
 def test_partition_past_the_end(gpt_disk: Path, tmp_path: Path) -> None:

@@ -10,7 +10,12 @@ import zstandard
 
 from repotrack.errors import InputError
 from repotrack.sources.images import read_image
-from tests.unit.sources.images.imageutil import binary_hashes, make_rootfs, make_tar
+from tests.unit.sources.images.imageutil import (
+    binary_hashes,
+    make_rootfs,
+    make_tar,
+    wal_snapshot,
+)
 
 
 @pytest.mark.parametrize("mode", ["w", "w:gz", "w:xz", "w:bz2"])
@@ -68,3 +73,11 @@ def test_not_a_tarball_and_no_rpmdb(tmp_path: Path) -> None:
     shutil.copy(__file__, empty / "etc/hostname")
     with pytest.raises(InputError, match="no rpmdb found"):
         read_image(make_tar(empty, tmp_path / "empty.tar"), "tar", work)
+
+
+def test_uncheckpointed_wal_is_read(rootfs: Path, tmp_path: Path) -> None:
+    """An image built without a final checkpoint: the last change lives in rpmdb.sqlite-wal."""
+    work = tmp_path / "work"
+    work.mkdir()
+    tar = make_tar(wal_snapshot(rootfs, tmp_path), tmp_path / "wal.tar")
+    assert len(read_image(tar, "tar", work).packages) == len(binary_hashes()) - 1
