@@ -248,14 +248,14 @@ def guess_branch(store: Store, *, branch: str, hashes: list[int]) -> BranchMatch
         return None
     rows = store.query(
         "SELECT r.pkgset_uuid, r.pkgset_nodename, r.pkgset_date, uniqExact(ps.pkg_hash) AS n "
-        "FROM PackageSet_buffer AS ps "
+        "FROM (SELECT pkgset_uuid, pkg_hash FROM PackageSet_buffer "
+        "  WHERE pkg_hash IN {h:Array(UInt64)}) AS ps "
         "INNER JOIN (SELECT pkgset_uuid, pkgset_ruuid FROM PackageSetName) AS node "
         "ON node.pkgset_uuid = ps.pkgset_uuid "
         "INNER JOIN (SELECT pkgset_uuid, pkgset_nodename, pkgset_date FROM PackageSetName "
         "  WHERE pkgset_depth = 0 "
         "  AND pkgset_kv.v[indexOf(pkgset_kv.k, 'class')] = 'repository') AS r "
         "ON r.pkgset_uuid = node.pkgset_ruuid "
-        "WHERE ps.pkg_hash IN {h:Array(UInt64)} "
         "GROUP BY r.pkgset_uuid, r.pkgset_nodename, r.pkgset_date "
         "ORDER BY n DESC, r.pkgset_date DESC",
         {"h": hashes},

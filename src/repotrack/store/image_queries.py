@@ -163,9 +163,15 @@ def images_with_package(
         f"SELECT {', '.join('i.' + c.strip() for c in _IMAGE_COLUMNS.split(','))}, "  # noqa: S608 (constant column list)
         "p.pkg_hash, p.pkg_name, p.pkg_epoch, p.pkg_version, p.pkg_release, p.pkg_arch, "
         "p.pkg_sourcepackage, p.pkg_buildtime, p.pkg_summary "
-        "FROM ImagePackageSetName AS i "
-        "INNER JOIN PackageSetName AS n ON n.pkgset_ruuid = i.pkgset_uuid "
-        "INNER JOIN PackageSet_buffer AS s ON s.pkgset_uuid = n.pkgset_uuid "
+        # The big table (PackageSet) is the left side, filtered to the package's builds
+        # and to image nodes first; the joined right sides stay small.
+        "FROM (SELECT pkgset_uuid, pkg_hash FROM PackageSet_buffer "
+        "  WHERE pkg_hash IN (SELECT pkg_hash FROM Packages_buffer WHERE pkg_name = {name:String}) "
+        "  AND pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid IN "
+        "    (SELECT pkgset_uuid FROM ImagePackageSetName))) AS s "
+        "INNER JOIN (SELECT pkgset_uuid, pkgset_ruuid FROM PackageSetName WHERE pkgset_ruuid IN "
+        "  (SELECT pkgset_uuid FROM ImagePackageSetName)) AS n ON n.pkgset_uuid = s.pkgset_uuid "
+        "INNER JOIN ImagePackageSetName AS i ON i.pkgset_uuid = n.pkgset_ruuid "
         "INNER JOIN (SELECT DISTINCT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release, "
         "  pkg_arch, pkg_sourcepackage, pkg_buildtime, pkg_summary FROM Packages_buffer "
         "  WHERE pkg_name = {name:String}) AS p ON p.pkg_hash = s.pkg_hash "
