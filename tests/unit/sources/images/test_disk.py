@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import lzma
 import shutil
@@ -65,8 +66,6 @@ def test_qcow2_and_xz(gpt_disk: Path, tmp_path: Path) -> None:
 
 
 def test_file_contents_and_walk_match_the_directory(rootfs: Path, ext4: Path) -> None:
-    import io
-
     with ext4.open("rb") as f:
         fs = ExtFileSystem(f, name="root.ext4")
         out = io.BytesIO()
@@ -100,6 +99,27 @@ def test_logical_partition(ext4: Path, tmp_path: Path) -> None:
         out.seek(start * 512)
         out.write(ext4.read_bytes())
     assert _read(disk, "img", tmp_path) == binary_hashes()
+
+
+def test_hashed_directory_and_block_map(tmp_path: Path) -> None:
+    """A directory large enough for an htree index, on ext4 and on ext2 (block maps)."""
+    root = tmp_path / "tree"
+    big = root / "usr/share/many"
+    big.mkdir(parents=True)
+    for i in range(3000):
+        (big / f"entry-{i:05d}.txt").write_text(f"{i}\n")
+    (root / "usr/share/large.bin").write_bytes(bytes(range(256)) * 20000)  # indirect blocks
+    for fstype in ("ext4", "ext2"):
+        fs = make_ext(root, tmp_path / f"many.{fstype}", size_mib=32, fstype=fstype)
+        with fs.open("rb") as f:
+            tree = ExtFileSystem(f, name=fs.name)
+            found = tree.lookup("usr/share/many/entry-02999.txt")
+            assert found is not None and found.size == 5
+            out = io.BytesIO()
+            tree.copy_out("usr/share/large.bin", out)
+            assert out.getvalue() == (root / "usr/share/large.bin").read_bytes()
+            names = [e.path for e in tree.walk() if e.path.startswith("/usr/share/many/")]
+            assert len(names) == 3000
 
 
 def test_partition_past_the_end(gpt_disk: Path, tmp_path: Path) -> None:

@@ -52,3 +52,23 @@ def test_truncated_and_not_iso(iso: Path, tmp_path: Path) -> None:
     junk.write_bytes(b"\0" * (20 * 2048))
     with junk.open("rb") as f, pytest.raises(InputError, match="not an ISO 9660 image"):
         IsoFileSystem(f, name=str(junk))
+
+
+def test_joliet_only_iso(rootfs: Path, tmp_path: Path) -> None:
+    """Without Rock Ridge, names come from the Joliet tree (.disk keeps its dot)."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    tree = alt_iso_tree(tmp_path, rootfs)
+    target = tmp_path / "joliet.iso"
+    subprocess.run(
+        [need_tool("xorriso"), "-as", "mkisofs", "-J", "--norock", "-o", str(target), str(tree)],
+        check=True,
+        capture_output=True,
+    )
+    with target.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(target))
+        assert fs.joliet and not fs.rock_ridge
+        assert disk_info(fs)["commit"] == "c0ffee"
+        assert {i.name for i in iso_squashfs(fs)} == {"live", "altinst"}
