@@ -45,13 +45,14 @@ def run_image_load(
     *, store_url: str, path: Path, meta: ImageMeta, force: bool, dry_run: bool
 ) -> ImageSummary:
     """Open the store (migrating an embedded one), load, print the summary line."""
-    from repotrack.ingest.image import load_image
+    from repotrack.ingest.image import ImageLoad
     from repotrack.store import migrate, open_store
 
+    request = ImageLoad(path=path, meta=meta, force=force, dry_run=dry_run)
     with open_store(store_url) as store:
         if store_url.startswith("chdb:"):
-            migrate(store)
-        summary = load_image(store, path=path, meta=meta, force=force, dry_run=dry_run)
+            migrate(store)  # the embedded store is ours to set up; a server is not
+        summary = request.run(store)
     console.print(summary.line(), markup=False, highlight=False, emoji=False, soft_wrap=True)
     return summary
 

@@ -112,12 +112,30 @@ class ChildSet:
 
 @dataclass(frozen=True, slots=True)
 class ImageLoad:
-    """The arguments of one image load, as every face receives them."""
+    """The arguments of one image load, as every face receives them.
+
+    ``as_dict`` is the plain form a queue message or a REST body would carry.
+    """
 
     path: Path
     meta: ImageMeta
     force: bool = False
     dry_run: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        meta = self.meta.kv()
+        meta.pop("file")
+        major, minor, sub = self.meta.version
+        meta["version"] = f"{major}.{minor}.{sub}"
+        for key in ("version_major", "version_minor", "version_sub"):
+            meta.pop(key)
+        return {
+            "kind": "iso" if self.meta.image_type == "iso" else "image",
+            "path": str(self.path),
+            **meta,
+            "force": self.force,
+            "dry_run": self.dry_run,
+        }
 
     def run(self, store: Store) -> ImageSummary:
         return load_image(

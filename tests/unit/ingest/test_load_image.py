@@ -245,3 +245,14 @@ def test_iso_meta_rules() -> None:
     for field, value in (("flavor", "kde"), ("edition", "cloud"), ("platform", "rpi4")):
         with pytest.raises(InputError):
             ImageMeta.build(**{**values, field: value})
+
+
+def test_image_load_request_round_trips_as_plain_data(tarball: Path) -> None:
+    from repotrack.ingest.image import ImageLoad
+
+    request = ImageLoad(path=tarball, meta=_meta(tarball), force=True)
+    body = request.as_dict()
+    assert (body["kind"], body["version"], body["force"]) == ("image", "10.1.0", True)
+    fields = {k: str(v) for k, v in body.items() if k not in ("kind", "path", "force", "dry_run")}
+    again = ImageMeta.build(file=Path(str(body["path"])).name, **fields)
+    assert again == request.meta
