@@ -122,6 +122,19 @@ def test_hashed_directory_and_block_map(tmp_path: Path) -> None:
             assert len(names) == 3000
 
 
+def test_symlink_loop_is_not_followed_forever(tmp_path: Path) -> None:
+    root = tmp_path / "loop"
+    (root / "var/lib").mkdir(parents=True)
+    (root / "var/lib/rpm").symlink_to("../lib/rpm")  # points at itself
+    (root / "etc").mkdir()
+    (root / "etc/os-release").symlink_to("/etc/os-release")
+    fs = make_ext(root, tmp_path / "loop.ext4", size_mib=4)
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InputError, match=r"loop\.ext4: no rpmdb found"):
+        read_image(fs, "img", work)
+
+
 def test_partition_past_the_end(gpt_disk: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut.img"
     cut.write_bytes(gpt_disk.read_bytes()[: 8 * MiB])
