@@ -105,3 +105,32 @@ def test_damaged_header_blob_names_the_package(rootfs: Path, tmp_path: Path) -> 
     conn.close()
     with pytest.raises(InputError, match=r"package 1"):
         read_installed(RpmdbFile(db, "sqlite", "img:/var/lib/rpm/rpmdb.sqlite"))
+
+
+def test_real_distribution_packages(tmp_path: Path) -> None:
+    """Signed packages of ALT, Fedora, openSUSE and CentOS 3/5/7 (rpm 4.2 to 4.18 era):
+    the rpmdb headers rpm writes for them give the same pkg_hash as the files."""
+    from repotrack.rpm import read_rpm
+    from tests.conftest import need_fixtures, need_tool
+
+    fixtures = need_fixtures("rpm")
+    files = sorted(
+        p for d in ("alt", "fedora", "opensuse", "centos") for p in (fixtures / d).glob("*.rpm")
+    )
+    files.append(fixtures / "rpm-testsuite/hello-2.0-1.x86_64-signed.rpm")
+    root = tmp_path / "root"
+    base = [need_tool("rpm"), "--root", str(root), "--dbpath", "/var/lib/rpm"]
+    import subprocess
+
+    subprocess.run([*base, "--initdb"], check=True, capture_output=True)
+    subprocess.run(
+        [*base, "-i", "--justdb", "--nodeps", "--noscripts", "--nosignature", "--force"]
+        + [str(f) for f in files],
+        check=True,
+        capture_output=True,
+    )
+    want = {read_rpm(f).pkg_hash for f in files}
+    db = root / "var/lib/rpm/rpmdb.sqlite"
+    assert {p.pkg_hash for p in read_installed(RpmdbFile(db, "sqlite", "real"))} == want
+    bdb = write_bdb(sqlite_blobs(db), tmp_path / "Packages")
+    assert {p.pkg_hash for p in read_installed(RpmdbFile(bdb, "bdb", "real"))} == want
