@@ -144,3 +144,40 @@ def test_iso_with_unmatched_branch_is_refused_even_forced(store: Store, iso: Pat
         int(store.query("SELECT count() FROM Packages_buffer WHERE pkg_name LIKE '%orphan%'")[0][0])
         == 0
     )
+
+
+def test_altinst_walk_checks_the_md5_of_alt_packages(store: Store, tmp_path: Path) -> None:
+    """A real ALT package (MD5 file digests): a file whose path and size match but whose
+    content differs is not the package's; it becomes an orphaned file."""
+    import shutil
+
+    from tests.conftest import need_fixtures
+    from tests.unit.sources.images.imageutil import extract_payload, make_squashfs
+
+    (alt_rpm,) = need_fixtures("rpm", "alt").glob("*.rpm")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(alt_rpm, repo)
+    load_repo(store, branch="p10", path=repo, date=DAY)
+    tree = tmp_path / "iso"
+    (tree / ".disk").mkdir(parents=True)
+    (tree / ".disk/date").write_text("20240502\n")
+    altinst = extract_payload([alt_rpm], tmp_path / "altinst")
+    tool = altinst / "usr/lib/squid/cert_tool"
+    data = bytearray(tool.read_bytes())
+    data[-2] ^= 0x20  # same path, same size, other content
+    tool.write_bytes(bytes(data))
+    make_squashfs(altinst, tree / "altinst")
+    image = make_iso(tree, tmp_path / "installer.iso")
+
+    summary = load_image(store, path=image, meta=_meta(image))
+    nodes = _nodes(store, summary.root_uuid)
+    orphan = int(nodes["altinst"]["hash"])
+    assert _members(store, summary.root_uuid, "altinst") == {read_rpm(alt_rpm).pkg_hash, orphan}
+    assert nodes["altinst"]["orphaned_files"] == "1"
+    files = store.query(
+        "SELECT DISTINCT fn_name FROM FileNames_buffer WHERE fn_hash IN "
+        "(SELECT file_hashname FROM Files_buffer WHERE pkg_hash = {h:UInt64})",
+        {"h": orphan},
+    )
+    assert files == [("/usr/lib/squid/cert_tool",)]
