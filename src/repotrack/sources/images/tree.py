@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
+from repotrack.errors import InputError
 from repotrack.sources.images.rpmdb import RpmdbFile, rpmdb_candidates
 from repotrack.sources.images.rpmdb_sqlite import WAL_SUFFIX
 
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 OS_RELEASE_PATHS = ("etc/os-release", "usr/lib/os-release")
 #: os-release is a few hundred bytes; anything larger is not one.
 _OS_RELEASE_MAX = 64 * 1024
+#: The largest rpmdb file copied out (a distribution's is a few hundred MiB at most);
+#: a damaged or hostile size never fills the work directory.
+MAX_RPMDB_BYTES = 4 << 30
 #: How many symbolic links a path lookup follows before giving up (Linux's limit).
 MAX_SYMLINKS = 40
 
@@ -77,6 +81,10 @@ def copy_rpmdb(tree: FileTree, workdir: Path) -> RpmdbFile | None:
         entry = tree.lookup(relative)
         if entry is None or entry.kind != "file":
             continue
+        if entry.size > MAX_RPMDB_BYTES:
+            raise InputError(
+                f"/{relative} claims {entry.size} bytes: not a plausible rpmdb", path=tree.name
+            )
         target = workdir / Path(relative).name
         with target.open("wb") as out:
             tree.copy_out(relative, out)
