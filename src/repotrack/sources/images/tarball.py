@@ -21,7 +21,7 @@ from repotrack.errors import InputError
 from repotrack.sources.compression import DECOMPRESSION_ERRORS, open_metadata
 from repotrack.sources.images.rpmdb import RPMDB_DIRS, RpmdbFile, rpmdb_candidates
 from repotrack.sources.images.rpmdb_sqlite import WAL_SUFFIX
-from repotrack.sources.images.tree import OS_RELEASE_PATHS, parse_os_release
+from repotrack.sources.images.tree import MAX_RPMDB_BYTES, OS_RELEASE_PATHS, parse_os_release
 
 __all__ = ["TarContents", "is_tarball", "read_tarball"]
 
@@ -68,6 +68,10 @@ def read_tarball(path: Path, workdir: Path) -> TarContents:
                     continue
                 if not member.isfile() or name not in _WANTED_FILES:
                     continue
+                if member.size > MAX_RPMDB_BYTES:
+                    raise InputError(
+                        f"/{name} claims {member.size} bytes: not a plausible rpmdb", path=source
+                    )
                 extracted = tar.extractfile(member)
                 if extracted is None:
                     continue
