@@ -134,3 +134,17 @@ def test_real_distribution_packages(tmp_path: Path) -> None:
     assert {p.pkg_hash for p in read_installed(RpmdbFile(db, "sqlite", "real"))} == want
     bdb = write_bdb(sqlite_blobs(db), tmp_path / "Packages")
     assert {p.pkg_hash for p in read_installed(RpmdbFile(bdb, "bdb", "real"))} == want
+
+
+def test_header_with_a_non_hex_sha1header(rootfs: Path) -> None:
+    """Found by the damage test: SHA1HEADER must be 40 hex digits, else an InputError."""
+    from repotrack.rpm import Tag
+    from repotrack.rpm.header import HEADER_MAGIC, Header
+    from repotrack.sources.images import parse_installed
+
+    _hnum, blob = sqlite_blobs(rootfs / "var/lib/rpm/rpmdb.sqlite")[0]
+    sha1 = Header.parse(HEADER_MAGIC + bytes(4) + blob, source="x").get_str(Tag.SHA1HEADER)
+    assert sha1 is not None and blob.count(sha1.encode()) == 1
+    damaged = blob.replace(sha1.encode(), b"z" + sha1.encode()[1:])
+    with pytest.raises(InputError, match=r"img:rpmdb: .*SHA1HEADER"):
+        parse_installed(damaged, source="img:rpmdb")
