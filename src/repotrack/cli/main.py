@@ -69,6 +69,7 @@ _AREAS: tuple[str, ...] = (
     "query",
     "query_feeds",
     "feeds",
+    "images",
 )
 
 _mount_optional()

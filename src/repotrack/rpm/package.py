@@ -104,6 +104,8 @@ def header_pkg_hash(header: Header, *, sha1header: bytes | None = None) -> int:
     sha1 = sha1header if sha1header is not None else header.get(Tag.SHA1HEADER)
     if sha1 is None:
         raise InputError("no SHA1HEADER (tag 269) to compute pkg_hash from", path=header.source)
+    if isinstance(sha1, str) and not _is_sha1_hex(sha1):
+        raise InputError(f"SHA1HEADER (tag 269) is not 40 hex digits: {sha1!r}", path=header.source)
     buildtime = header.get_int(Tag.BUILDTIME)
     if buildtime is None:
         raise InputError("no BUILDTIME to compute pkg_hash from", path=header.source)
@@ -113,6 +115,10 @@ def header_pkg_hash(header: Header, *, sha1header: bytes | None = None) -> int:
         siggpg=header.get_bytes(Tag.SIGGPG) or b"",
         buildtime=buildtime,
     )
+
+
+def _is_sha1_hex(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def merge_signature(signature: Header, main: Header) -> Header:

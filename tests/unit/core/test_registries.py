@@ -20,6 +20,7 @@ def test_cli_areas_are_pinned() -> None:
         "query",
         "query_feeds",
         "feeds",
+        "images",
     }
 
 
@@ -33,6 +34,7 @@ def test_routers_are_pinned() -> None:
         "loads",
         "feeds",
         "enrichment",
+        "images",
     )
 
 

@@ -13,4 +13,5 @@ ROUTERS: tuple[str, ...] = (
     "loads",
     "feeds",
     "enrichment",
+    "images",
 )
