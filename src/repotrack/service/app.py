@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from repotrack import __version__
 from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
+from repotrack.service.body_limits import BodyGuard
 from repotrack.service.errors import install_error_handlers
 from repotrack.service.jobs import LoadRunner
 from repotrack.service.routes import ROUTERS
@@ -66,6 +67,7 @@ def create_app(
     app.state.auth = BasicAuth.from_settings(settings.service)
     app.state.tracker = "off"
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     for name in ROUTERS:
         module = importlib.import_module(f"{ROUTERS_PACKAGE}.{name}")
         app.include_router(module.router)
@@ -133,6 +135,7 @@ def _lifespan(*, db: StateDB, owned: bool, scheduler: bool) -> Callable[[FastAPI
                 stop()
                 log.info("tracking scheduler stopped")
             app.state.loads.shutdown()
+            app.state.auth.close()
             app.state.store_holder.close()
             if owned:
                 db.close()
