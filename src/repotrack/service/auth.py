@@ -99,6 +99,8 @@ class BasicAuth:
         self._lock = threading.Lock()
         self.throttle = throttle or FailureThrottle(limit=10, window=60.0)
         self._pool = ThreadPoolExecutor(max_workers=hash_workers, thread_name_prefix="login")
+        #: Checks under way, by credentials token (touched only on the event loop's thread).
+        self._inflight: dict[bytes, asyncio.Future[bool]] = {}
         self.usable = password_hash is not None and self._hash_is_valid()
 
     @classmethod
@@ -120,9 +122,11 @@ class BasicAuth:
     async def authenticate(self, authorization: str | None, *, client: str) -> AuthOutcome:
         """Check the header without blocking the event loop or the request threads.
 
-        Known-good credentials answer at once; a throttled address or user is refused
-        before hashing; otherwise the hash runs in the login pool and a failure is
-        counted against both ``client`` (the peer address) and the user name given.
+        Known-good credentials answer at once; identical credentials already being
+        checked share that check (fifty clients logging in at once cost one hash and
+        one count); a throttled address or user is refused before hashing; otherwise
+        the hash runs in the login pool, counted as a failure against both ``client``
+        (the peer address) and the user name until it succeeds.
         """
         credentials = parse_basic_header(authorization)
         if credentials is None or self._hash is None:
@@ -130,13 +134,24 @@ class BasicAuth:
         user, password = credentials
         if self._known(user, password):
             return _OK
+        token = self._token(user, password)
+        pending = self._inflight.get(token)
+        if pending is not None:  # the same credentials are being checked: share that hash
+            return _OK if await asyncio.shield(pending) else _DENIED
         keys = (f"addr:{client}", f"user:{user[:64]}")
         wait = self.throttle.retry_after(*keys)
         if wait is not None:
             return AuthOutcome(ok=False, retry_after=wait)
         self.throttle.failed(*keys)  # counted now, taken back on success
-        loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(self._pool, self._verify, user, password):
+        future = asyncio.get_running_loop().run_in_executor(
+            self._pool, self._verify, user, password
+        )
+        self._inflight[token] = future
+        try:
+            ok = await asyncio.shield(future)
+        finally:
+            self._inflight.pop(token, None)
+        if ok:
             self.throttle.forgive(*keys)
             return _OK
         log.info("failed login", extra={"client": client})

@@ -42,6 +42,7 @@ from fastapi import Path as PathParam
 from repotrack.service.confine import Confinement
 from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
 from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
+from repotrack.service.params import Offset
 from repotrack.service.schemas import (
     LoadCreate,
     LoadErrorOut,
@@ -97,7 +98,7 @@ def list_loads(
     runner: LoadsDep,
     logged_in: LoggedIn,
     limit: Annotated[int, Query(ge=1, le=KEEP_JOBS, description="Page size")] = KEEP_JOBS,
-    offset: Annotated[int, Query(ge=0, description="Jobs to skip")] = 0,
+    offset: Offset = 0,
 ) -> PageOut[LoadJobOut]:
     """Recent jobs, newest first (the service remembers the last 100 finished ones)."""
     jobs = runner.recent()
