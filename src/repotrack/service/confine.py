@@ -6,8 +6,9 @@ record echoed the file's first bytes. So the service reads loads only under the
 directories its administrator names (none by default: until then ``POST
 /api/v1/loads`` is refused), and before a load starts its tree is walked once: every
 symlink in it must resolve inside an allowed root too, or the load fails naming the
-link (relative to the tree, never its target). The local CLI is not confined: it
-reads with its user's own rights.
+link (relative to the tree, never its target), and so must a FIFO, device or socket
+anywhere in it (opening one could block the load forever). The local CLI is not
+confined: it reads with its user's own rights.
 
 What this does not cover: a link swapped between the walk and the read. The walk
 narrows the window to the length of one load; an administrator who lets untrusted
@@ -17,6 +18,7 @@ users write under an allowed root should not allow that root.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,6 +68,19 @@ class Confinement:
                 if real is not None and not self._inside(real):
                     raise InputError(f"symlink {rel} leads outside [loads] allowed_roots")
                 target = real or Path(entry.path)
-                if entry.is_dir() and target not in seen:
-                    seen.add(target)
-                    pending.append((rel + "/", target))
+                if entry.is_dir():
+                    if target not in seen:
+                        seen.add(target)
+                        pending.append((rel + "/", target))
+                elif not entry.is_file():
+                    _refuse_special(target, rel)
+
+
+def _refuse_special(path: Path, rel: str) -> None:
+    """A FIFO, device or socket is refused; a dangling link is left to the loader."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise InputError(f"{rel} is a FIFO, device or socket, not a file; refusing to read it")

@@ -177,7 +177,9 @@ def read_release(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> Rele
             has_blake2b = True
     for comp in components:
         if "/" in comp or comp.startswith("."):
-            raise InputError(f"bad component name {comp!r}", path=str(path), field="Components")
+            raise InputError(
+                "a component name holds '/' or starts with '.'", path=str(path), field="Components"
+            )
     return Release(components=components, has_blake2b=has_blake2b)
 
 
@@ -244,7 +246,7 @@ def _hex_tag(value: object, path: Path, name: str) -> bytes:
     try:
         return bytes.fromhex(value)
     except ValueError:
-        raise InputError(f"bad hex {value!r}", path=str(path), field=name) from None
+        raise InputError("not a hex string", path=str(path), field=name) from None
 
 
 def _lines(stream: BinaryIO, path: Path, limits: MetadataLimits) -> Iterator[bytes]:

@@ -160,7 +160,7 @@ def metadata_path(repo_root: Path, href: str) -> Path:
     """The file ``href`` names, refusing anything that would leave ``repo_root``."""
     candidate = (repo_root / href).resolve()
     if not candidate.is_relative_to(repo_root.resolve()):
-        raise InputError(f"location {href!r} leaves the repository", path=str(repo_root))
+        raise InputError("a <location href> leaves the repository", path=str(repo_root))
     return candidate
 
 
@@ -261,7 +261,7 @@ def _int(value: str | None, *, path: Path, field_name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise InputError(f"not an integer: {value!r}", path=str(path), field=field_name) from None
+        raise InputError("not an integer", path=str(path), field=field_name) from None
 
 
 def _parse_primary(elem: Element, path: Path) -> MetaPackage:

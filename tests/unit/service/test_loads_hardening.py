@@ -11,6 +11,7 @@ store that never answers) is abandoned after the grace period so the next one ru
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,6 +139,18 @@ def test_a_symlink_leading_outside_fails_the_job_without_reading_it(
     assert (
         failed["error"]["message"] == "symlink sub/shadow.rpm leads outside [loads] allowed_roots"
     )
+
+
+def test_a_fifo_in_the_tree_fails_the_job_instead_of_blocking_it(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    os.mkfifo(tree / "pipe-1-1.noarch.rpm")
+    job = client.post("/api/v1/loads", json=body("p-f", path=str(tree))).json()
+    failed = wait(client, job["id"])
+    assert failed["error"]["type"] == "InputError"
+    assert failed["error"]["message"].startswith("pipe-1-1.noarch.rpm is a FIFO, device or socket")
 
 
 # -- disclosure ---------------------------------------------------------------------------
