@@ -226,12 +226,19 @@ def test_giant_text_between_packages_hits_the_element_limit(tmp_path: Path) -> N
 
 
 def test_stray_siblings_between_packages_are_dropped(tmp_path: Path) -> None:
-    """Elements nobody asked for are released as they end: the packages still come out."""
-    stray = "<junk/>" * 100_000
+    """Elements nobody asked for are released as they pass: the packages still come out."""
+    stray = "<junk/>" * 10_000  # 70 KB: under the element limit
     xml = f"{_HEAD}{package('a')}{stray}{package('bb')}</metadata>"
     root = repo(tmp_path, xml.encode())
     names = [p.name for p in iter_repodata_packages(root, details=False, limits=XML)]
     assert names == ["a", "bb"]
+
+
+def test_millions_of_stray_siblings_hit_the_element_limit(tmp_path: Path) -> None:
+    stray = "<junk/>" * 100_000  # 700 KB between two packages
+    xml = f"{_HEAD}{package('a')}{stray}{package('bb')}</metadata>"
+    root = repo(tmp_path, xml.encode())
+    assert "element limit" in str(refused(lambda: iter_repodata_packages(root, limits=XML)))
 
 
 def test_long_field_hits_the_field_limit(tmp_path: Path) -> None:
