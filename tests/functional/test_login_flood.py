@@ -5,7 +5,7 @@ The service is a real ``repotrack serve`` process with a real 600 000-round pbkd
 hash; the bad clients are another process (``login_flood.py``), two requests a second
 each; this test measures sequential anonymous ``GET /api/v1/items`` medians unloaded,
 then under the flood. The machine running the suite may be busy with other work, so
-the comparison uses medians with a few milliseconds of margin and is repeated once
+the comparison uses medians with 10 ms of margin and is repeated once
 before it fails; the figures are printed either way.
 """
 
@@ -18,13 +18,16 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.functional.serve_process import Served, serve_process
+
+pytestmark = pytest.mark.slow
 
 FLOOD = Path(__file__).with_name("login_flood.py")
 CLIENTS = 45
 SAMPLES = 40
-MARGIN = 0.005  # seconds: scheduling noise on a loaded machine
+MARGIN = 0.010  # seconds: scheduling noise on a loaded machine
 
 
 def median_get(http: httpx.Client) -> float:

@@ -17,9 +17,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import DATA
 from tests.functional.serve_process import PASSWORD, serve_process
+
+pytestmark = pytest.mark.slow
 
 #: Far above the service's own bounds (10 s for open requests, 5 s for the load).
 EXIT_BOUND = 60.0
