@@ -66,6 +66,7 @@ _AREAS: tuple[str, ...] = (
     "load",
     "db",
     "query",
+    "task_cmd",
 )
 
 _mount_optional()

@@ -125,7 +125,7 @@ def test_subtasks_and_iterations(store: Store, tasks: dict[str, Path]) -> None:
         (1, "gear", 0, "", "", "rt-alpha", "sisyphus", "alice", t(T0 + 1, UTC)),
         (2, "srpm", 0, "", "", "rt-beta", "sisyphus", "alice", t(T0 + 2, UTC)),
         (3, "copy", 0, "p10", "rt-gamma", "", "sisyphus", "alice", t(T0 + 3, UTC)),
-        (4, "delete", 0, "", "rt-old", "", "sisyphus", "alice", t(T0 + 4, UTC)),
+        (4, "delete", 0, "", "rt-tilde", "", "sisyphus", "alice", t(T0 + 4, UTC)),
         (5, "unknown", 1, "", "", "", "sisyphus", "alice", t(T0 + 5, UTC)),
     ]
     iterations = store.query(
