@@ -130,9 +130,9 @@ def tasks_clean(
     with open_migrated(get_settings(ctx).store_url) as store:
         result = clean_tasks(store, tasks_dir=tasks_dir, task_id=task, dry_run=dry_run)
     for tid in result.deleted:
-        console.print(f"{tid}\tDELETED", markup=False, highlight=False)
+        typer.echo(f"{tid}\tDELETED")
     for tid, stored, disk in result.unclear:
-        console.print(f"{tid}\t{stored} stored, {disk or '-'} on disk", markup=False)
+        typer.echo(f"{tid}\t{stored} stored, {disk or '-'} on disk")
     if result.unclear:
         console.print(f"mismatches written to {UNCLEAR_LOG}", markup=False, highlight=False)
     console.print(result.line(), markup=False, highlight=False)
@@ -140,9 +140,8 @@ def tasks_clean(
 
 # -- queries -----------------------------------------------------------------------------------
 def _read_store(ctx: typer.Context) -> Store:
-    from repotrack.store import open_store
-
-    return open_store(get_settings(ctx).store_url)
+    """The store to read; an embedded one is brought to the schema first (a fresh one is empty)."""
+    return open_migrated(get_settings(ctx).store_url)
 
 
 def _emit(data: Any, fmt: str) -> bool:
@@ -260,11 +259,9 @@ def query_package_history(
     if _emit(entries, fmt):
         return
     for e in entries:
-        console.print(
+        typer.echo(
             f"{e.task_id}\t#{e.subtask_id}\t{e.action}\t{e.evr or '-'}\t{e.state}\t"
             f"{e.changed:%Y-%m-%d %H:%M}\t{e.owner}",
-            markup=False,
-            highlight=False,
         )
     console.print(f"{len(entries)} task(s)", markup=False)
 
@@ -291,10 +288,8 @@ def query_tasks(
     if _emit(found, fmt):
         return
     for t in found:
-        console.print(
+        typer.echo(
             f"{t.task_id}\t{t.branch}\t{t.state}\t{t.changed:%Y-%m-%d %H:%M}\t"
             f"{t.owner}\t{t.subtasks} subtask(s)\t{t.message}".rstrip(),
-            markup=False,
-            highlight=False,
         )
     console.print(f"{len(found)} task(s)", markup=False)
