@@ -71,7 +71,9 @@ def _json_value(value: object) -> object:
 @handle_errors
 def load_task_cmd(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Task directory, <tasks>/<id>.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Task directories, <tasks>/<id>, loaded in turn.")
+    ],
     workers: Annotated[int, typer.Option("--workers", "-w", help="Package readers.")] = 1,
     dumpjson: Annotated[
         bool, typer.Option("--dumpjson", "-J", help="Also write JSON/dump-<id>-<date>.json.")
@@ -83,18 +85,31 @@ def load_task_cmd(
         bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
     ] = False,
 ) -> None:
-    """Load a girar build task directory (state, subtasks, builds, plan, approvals, logs)."""
-    from repotrack.ingest.task import load_task
-    from repotrack.sources.task import read_task
+    """Load girar build task directories (state, subtasks, builds, plan, approvals, logs).
 
-    record = read_task(path)
-    if dumpjson:
+    Each task is loaded whole or not at all; with several, the first that fails stops
+    the command (those before it stay loaded, their lines are not printed).
+    """
+    from repotrack.ingest.task import load_tasks
+    from repotrack.sources.task import task_id_of
+
+    for path in paths:
+        task_id_of(path)  # every name checked before anything is loaded
+
+    def dump(record: TaskRecord) -> None:
         console.print(f"wrote {dump_task_json(record)}", markup=False, highlight=False)
+
     with open_migrated(get_settings(ctx).store_url) as store:
-        summary = load_task(
-            store, path=path, record=record, force=force, workers=workers, flush=flush
+        summaries = load_tasks(
+            store,
+            paths=paths,
+            force=force,
+            workers=workers,
+            flush=flush,
+            on_read=dump if dumpjson else None,
         )
-    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
+    for summary in summaries:
+        console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
 
 
 @handle_errors

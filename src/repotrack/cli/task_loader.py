@@ -92,21 +92,20 @@ def _run(args: argparse.Namespace, work: Callable[[argparse.Namespace, str], str
 
 def _load_task(args: argparse.Namespace, url: str) -> str:
     from repotrack.cli.task_cmd import dump_task_json, open_migrated
-    from repotrack.ingest.task import load_task
-    from repotrack.sources.task import read_task
+    from repotrack.ingest.task import load_tasks
+    from repotrack.sources.task import task_id_of
 
-    record = read_task(args.path)
-    if args.dumpjson:
-        dump_task_json(record)
+    task_id_of(args.path)
     with open_migrated(url) as store:
-        return load_task(
+        (summary,) = load_tasks(
             store,
-            path=args.path,
-            record=record,
+            paths=[args.path],
             force=args.force,
             workers=max(1, args.workers),
             flush=args.flush_buffers,
-        ).line()
+            on_read=dump_task_json if args.dumpjson else None,
+        )
+    return summary.line()
 
 
 def _load_package(args: argparse.Namespace, url: str) -> str:

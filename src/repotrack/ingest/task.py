@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,16 +40,26 @@ from repotrack.ingest.filedeps import patch_file_provides
 from repotrack.ingest.pipeline import Pipeline
 from repotrack.ingest.reader import PackageJob, read_package
 from repotrack.ingest.rows import Digests, PackageRows
+from repotrack.ingest.task_stored import StoredTasks
 from repotrack.sources.task import TaskRecord, read_task
 
 if TYPE_CHECKING:
     from repotrack.store import Store
 
-__all__ = ["TaskLoad", "TaskLoadSummary", "flush_task_buffers", "load_task"]
+__all__ = [
+    "TASK_BATCH",
+    "TaskLoad",
+    "TaskLoadSummary",
+    "flush_task_buffers",
+    "load_task",
+    "load_tasks",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 64
+#: Tasks whose stored rows are fetched together (one query per table and batch).
+TASK_BATCH = 100
 #: Buffers flushed by ``--flush-buffers``, in the original's order (§3.4 step 8).
 FLUSH_ORDER = (
     "Files_buffer",
@@ -148,32 +158,60 @@ def load_task(
     CLI reads it first for ``--dumpjson``). Raises ``TaskDataError`` for a missing
     or malformed file, ``InputError`` for a directory not named by an id.
     """
-    started = time.monotonic()
+    (summary,) = load_tasks(
+        store,
+        paths=[Path(path)],
+        force=force,
+        workers=workers,
+        approvals=approvals,
+        logs_for_new=logs_for_new,
+        flush=flush,
+        records=[record] if record is not None else None,
+        now=now,
+    )
+    return summary
+
+
+def load_tasks(
+    store: Store,
+    *,
+    paths: Sequence[Path],
+    force: bool = False,
+    workers: int = 1,
+    approvals: bool = True,
+    logs_for_new: bool = True,
+    flush: bool = False,
+    records: Sequence[TaskRecord] | None = None,
+    on_read: Callable[[TaskRecord], object] | None = None,
+    now: datetime | None = None,
+) -> list[TaskLoadSummary]:
+    """``load_task`` for many tasks, in batches of ``TASK_BATCH`` (a few queries each).
+
+    A task that cannot be read stops the load: the tasks before it are loaded, it
+    and those after it are not, and its error is raised. ``on_read`` sees every task
+    as read, before it is loaded (the CLI's ``--dumpjson``).
+    """
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
-    task = record if record is not None else read_task(Path(path))
-    ids, new = _read_packages(store, task, force=force, workers=workers)
-    plan = _Plan(store, task, ids, now=now or datetime.now(UTC))
-    plan.build(approvals=approvals, logs=logs_for_new or task.state.state != "NEW")
-    batcher = RowBatcher(store)
-    for rows in new:
-        batcher.add_package(rows)
-    batcher.flush()
-    if new:
-        patch_file_provides(store, [r.pkg_hash for r in new])
-    plan.write()
+    options = _Options(force, workers, approvals, logs_for_new, now or datetime.now(UTC))
+    done: list[TaskLoadSummary] = []
+    batch: list[TaskRecord] = []
+    for index, path in enumerate(paths):
+        try:
+            record = records[index] if records is not None else read_task(Path(path))
+        except InputError:
+            done.extend(_load_batch(store, batch, options))
+            raise
+        if on_read is not None:
+            on_read(record)
+        batch.append(record)
+        if len(batch) == TASK_BATCH:
+            done.extend(_load_batch(store, batch, options))
+            batch = []
+    done.extend(_load_batch(store, batch, options))
     if flush:
         flush_task_buffers(store)
-    summary = TaskLoadSummary(
-        task_id=task.task_id,
-        state=task.state.state,
-        packages=len(set(ids.values())),
-        new_packages=len(new),
-        rows=plan.counts(),
-        seconds=time.monotonic() - started,
-    )
-    log.info("task load done", extra={"task": task.task_id, "summary": summary.line()})
-    return summary
+    return done
 
 
 def flush_task_buffers(store: Store) -> None:
@@ -182,17 +220,152 @@ def flush_task_buffers(store: Store) -> None:
         store.command(f"OPTIMIZE TABLE {table}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Options:
+    force: bool
+    workers: int
+    approvals: bool
+    logs_for_new: bool
+    now: datetime
+
+
+def _load_batch(store: Store, tasks: list[TaskRecord], options: _Options) -> list[TaskLoadSummary]:
+    if not tasks:
+        return []
+    started = time.monotonic()
+    try:
+        ids, new = _read_packages(store, tasks, force=options.force, workers=options.workers)
+    except _PackageError as failed:
+        # The tasks before the one with the bad package are complete: load them.
+        _load_batch(store, tasks[: failed.index], options)
+        raise failed.error from failed.error.__cause__
+    stored = StoredTasks(store, tasks)
+    chroots, chroot_rows = stored.chroot_hashes(tasks)
+    per_task = [_task_rows(t, ids, chroots, stored, options) for t in tasks]
+    batcher = RowBatcher(store)
+    for fresh in new.values():
+        batcher.add_package(fresh.rows)
+    batcher.flush()
+    if new:
+        patch_file_provides(store, list(new))
+    _write(store, chroot_rows, per_task)
+    seconds = (time.monotonic() - started) / len(tasks)
+    summaries = []
+    for task, added in zip(tasks, per_task, strict=True):
+        hashes = {ids[str(p)] for p in _files(task)}
+        summary = TaskLoadSummary(
+            task_id=task.task_id,
+            state=task.state.state,
+            packages=len(hashes),
+            new_packages=sum(1 for h in hashes if h in new and new[h].task == task.task_id),
+            rows={table: len(rows) for table, rows in added.items()},
+            seconds=seconds,
+        )
+        log.info("task load done", extra={"task": task.task_id, "summary": summary.line()})
+        summaries.append(summary)
+    if chroot_rows and summaries:
+        summaries[0].rows[tr.CHROOTS] = len(chroot_rows)
+    return summaries
+
+
+def _write(store: Store, chroot_rows: list[Row], per_task: list[dict[str, list[Row]]]) -> None:
+    """Every table's rows of the batch in one insert each; the ``TaskStates`` rows last."""
+    if chroot_rows:
+        store.insert(tr.CHROOTS, ("tch_chroot",), chroot_rows)
+    for table, columns in _WRITE_ORDER:
+        rows = [r for task in per_task for r in task[table]]
+        if rows:
+            store.insert(table, columns, rows)
+    states = [r for task in per_task for r in task[tr.STATES]]
+    if states:
+        if any(row[2] == "DONE" for row in states):
+            for table in _BEFORE_DONE:
+                store.command(f"OPTIMIZE TABLE {table}")
+        store.insert(tr.STATES, tr.STATES_COLUMNS, states)
+
+
+_WRITE_ORDER = (
+    (tr.LOGS, tr.LOGS_COLUMNS),
+    (tr.PLAN_PACKAGES, tr.PLAN_PACKAGES_COLUMNS),
+    (tr.PLAN_HASHES, tr.PLAN_HASHES_COLUMNS),
+    (tr.APPROVALS, tr.APPROVALS_COLUMNS),
+    (tr.TASKS, tr.TASKS_COLUMNS),
+    (tr.ITERATIONS, tr.ITERATIONS_COLUMNS),
+)
+
+
+def _task_rows(
+    task: TaskRecord,
+    ids: dict[str, int],
+    chroots: dict[tuple[int, ...], int],
+    stored: StoredTasks,
+    options: _Options,
+) -> dict[str, list[Row]]:
+    """The rows this task adds, per table (``TaskChroots`` is counted per batch)."""
+    plan_packages, plan_hashes = tr.plan_rows(task)
+    logs = options.logs_for_new or task.state.state != "NEW"
+    return {
+        tr.CHROOTS: [],
+        tr.LOGS: _log_rows(task, stored) if logs else [],
+        tr.PLAN_PACKAGES: stored.new(tr.PLAN_PACKAGES, plan_packages),
+        tr.PLAN_HASHES: stored.new(tr.PLAN_HASHES, plan_hashes),
+        tr.APPROVALS: _approval_rows(task, stored, options.now) if options.approvals else [],
+        tr.TASKS: stored.new(tr.TASKS, tr.subtask_rows(task)),
+        tr.ITERATIONS: stored.new(tr.ITERATIONS, tr.iteration_rows(task, ids, chroots)),
+        tr.STATES: stored.new(tr.STATES, [tr.state_row(task)]),
+    }
+
+
+def _log_rows(task: TaskRecord, stored: StoredTasks) -> list[Row]:
+    rows: list[Row] = []
+    for lg in task.logs():
+        rows.extend(tr.log_rows(lg, after=stored.log_lines.get(tr.log_hash(lg), 0)))
+    return rows
+
+
+def _approval_rows(task: TaskRecord, stored: StoredTasks, now: datetime) -> list[Row]:
+    """§3.4 step 6: new or changed approvals; stored ones gone from disk as revoked."""
+    tid = task.task_id
+    latest = stored.approvals.get(tid, {})
+    rows: list[Row] = []
+    on_disk = set()
+    for a in task.approvals:
+        key = (a.subtask_id, a.type, a.name)
+        on_disk.add(key)
+        if latest.get(key) != (0, a.date, a.message):
+            rows.append((tid, a.subtask_id, a.type, 0, a.date, a.name, a.message))
+    when = now.replace(microsecond=0)
+    for (sub, kind, name), (revoked, _date, message) in sorted(latest.items()):
+        if not revoked and (sub, kind, name) not in on_disk:
+            rows.append((tid, sub, kind, 1, when, name, message))
+    return rows
+
+
 # -- packages --------------------------------------------------------------------------------
+class _PackageError(Exception):
+    """A package of task ``tasks[index]`` is bad; ``error`` names the task and the file."""
+
+    def __init__(self, index: int, error: TaskDataError) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+def _files(task: TaskRecord) -> list[Path]:
+    found = [p for it in task.iterations for p in ((it.srpm,) if it.srpm else ()) + it.rpms]
+    return [*found, *task.arepo]
+
+
 def _jobs(task: TaskRecord) -> list[PackageJob]:
     digests = task.plan.digests if task.plan is not None else {}
     jobs: list[PackageJob] = []
+    node = str(task.task_id)
     for it in task.iterations:
-        node = f"{it.subtask_id}/{it.arch}"
         if it.srpm is not None:
             jobs.append(PackageJob(it.srpm.name, True, node, str(it.srpm)))
         for rpm in it.rpms:
             jobs.append(PackageJob(rpm.name, False, node, str(rpm), _expected(rpm, digests)))
-    jobs.extend(PackageJob(p.name, False, "arepo", str(p)) for p in task.arepo)
+    jobs.extend(PackageJob(p.name, False, node, str(p)) for p in task.arepo)
     return jobs
 
 
@@ -204,197 +377,61 @@ def _expected(rpm: Path, digests: dict[str, tuple[bytes, bytes]]) -> Digests:
 
 
 def _read_packages(
-    store: Store, task: TaskRecord, *, force: bool, workers: int
-) -> tuple[dict[str, int], list[PackageRows]]:
-    """``{path: pkg_hash}`` of every file, and the rows of packages the store lacks."""
+    store: Store, tasks: list[TaskRecord], *, force: bool, workers: int
+) -> tuple[dict[str, int], dict[int, _NewPackage]]:
+    """``{path: pkg_hash}`` of every file, and the packages the store lacks, by hash."""
     ids: dict[str, int] = {}
-    new: dict[int, PackageRows] = {}
-    jobs = _jobs(task)
+    new: dict[int, _NewPackage] = {}
+    jobs = [job for task in tasks for job in _jobs(task)]
     try:
         if force:
             for job in jobs:
                 rows = read_package(job)
                 ids[str(job.path)] = rows.pkg_hash
-                new.setdefault(rows.pkg_hash, rows)
+                new.setdefault(rows.pkg_hash, _NewPackage(rows, int(job.node)))
         else:
             with Pipeline(store, workers=workers) as pipeline:
                 for outcome in pipeline.run(iter(jobs)):
                     ids[str(outcome.job.path)] = outcome.pkg_hash
                     if outcome.rows is not None:
-                        new.setdefault(outcome.pkg_hash, outcome.rows)
-    except TaskDataError:
-        raise
+                        new.setdefault(
+                            outcome.pkg_hash, _NewPackage(outcome.rows, int(outcome.job.node))
+                        )
     except InputError as exc:
-        raise TaskDataError(exc.reason, task=task.task_id, path=exc.path) from exc
-    _link_sources(task, ids, new)
-    return ids, list(new.values())
+        index = _task_of(tasks, exc.path)
+        task_id = tasks[index].task_id
+        error = TaskDataError(exc.reason, task=task_id, path=exc.path)
+        error.__cause__ = exc
+        raise _PackageError(index, error) from exc
+    for task in tasks:
+        _link_sources(task, ids, new)
+    return ids, new
 
 
-def _link_sources(task: TaskRecord, ids: dict[str, int], new: dict[int, PackageRows]) -> None:
+def _task_of(tasks: list[TaskRecord], path: str | None) -> int:
+    for index, task in enumerate(tasks):
+        if path is not None and Path(path).is_relative_to(task.path):
+            return index
+    return 0
+
+
+@dataclass(slots=True)
+class _NewPackage:
+    """A package to store, and the task that brought it first."""
+
+    rows: PackageRows
+    task: int
+
+
+def _link_sources(task: TaskRecord, ids: dict[str, int], new: dict[int, _NewPackage]) -> None:
     """A binary's ``pkg_srcrpm_hash`` is the source its iteration built (arepo: 0)."""
     for it in task.iterations:
         source = ids[str(it.srpm)] if it.srpm is not None else 0
         for rpm in it.rpms:
-            rows = new.get(ids[str(rpm)])
-            if rows is not None and not rows.source:
-                rows.package["pkg_srcrpm_hash"] = source
+            fresh = new.get(ids[str(rpm)])
+            if fresh is not None and not fresh.rows.source:
+                fresh.rows.package["pkg_srcrpm_hash"] = source
     for rpm in task.arepo:
-        rows = new.get(ids[str(rpm)])
-        if rows is not None:
-            rows.package["pkg_srcrpm_hash"] = 0
-
-
-# -- task rows ----------------------------------------------------------------------------------
-@dataclass
-class _Plan:
-    """The rows one load adds, per table, in write order."""
-
-    store: Store
-    task: TaskRecord
-    ids: dict[str, int]
-    now: datetime
-    rows: dict[str, list[Row]] = field(default_factory=dict)
-
-    def build(self, *, approvals: bool, logs: bool) -> None:
-        task, tid = self.task, {"t": self.task.task_id}
-        chroots = self._chroots()
-        self.rows[tr.LOGS] = self._logs() if logs else []
-        packages, hashes = tr.plan_rows(task)
-        keys = sorted({r[0] for r in packages} | {r[0] for r in hashes})
-        where = "tplan_hash IN {h:Array(UInt64)}"
-        self.rows[tr.PLAN_PACKAGES] = _new_rows(
-            self.store, tr.PLAN_PACKAGES, tr.PLAN_PACKAGES_COLUMNS, packages, where, {"h": keys}
-        )
-        self.rows[tr.PLAN_HASHES] = _new_rows(
-            self.store, tr.PLAN_HASHES, tr.PLAN_HASHES_COLUMNS, hashes, where, {"h": keys}
-        )
-        self.rows[tr.APPROVALS] = self._approvals() if approvals else []
-        by_task = "task_id = {t:UInt32}"
-        self.rows[tr.TASKS] = _new_rows(
-            self.store, tr.TASKS, tr.TASKS_COLUMNS, tr.subtask_rows(task), by_task, tid
-        )
-        iterations = tr.iteration_rows(task, self.ids, chroots)
-        self.rows[tr.ITERATIONS] = _new_rows(
-            self.store, tr.ITERATIONS, tr.ITERATIONS_COLUMNS, iterations, by_task, tid
-        )
-        self.rows[tr.STATES] = _new_rows(
-            self.store, tr.STATES, tr.STATES_COLUMNS, [tr.state_row(task)], by_task, tid
-        )
-
-    def counts(self) -> dict[str, int]:
-        return {table: len(rows) for table, rows in self.rows.items()}
-
-    def write(self) -> None:
-        columns = {
-            tr.CHROOTS: ("tch_chroot",),
-            tr.LOGS: tr.LOGS_COLUMNS,
-            tr.PLAN_PACKAGES: tr.PLAN_PACKAGES_COLUMNS,
-            tr.PLAN_HASHES: tr.PLAN_HASHES_COLUMNS,
-            tr.APPROVALS: tr.APPROVALS_COLUMNS,
-            tr.TASKS: tr.TASKS_COLUMNS,
-            tr.ITERATIONS: tr.ITERATIONS_COLUMNS,
-        }
-        for table, names in columns.items():
-            if self.rows.get(table):
-                self.store.insert(table, names, self.rows[table])
-        states = self.rows[tr.STATES]
-        if states:
-            if any(row[2] == "DONE" for row in states):
-                for table in _BEFORE_DONE:
-                    self.store.command(f"OPTIMIZE TABLE {table}")
-            self.store.insert(tr.STATES, tr.STATES_COLUMNS, states)
-
-    def _chroots(self) -> dict[tuple[int, ...], int]:
-        """Hash of every chroot list (ClickHouse's array hash, §0.4); new lists to store."""
-        arrays = sorted(
-            {a for it in self.task.iterations for a in (it.chroot_base, it.chroot_br) if a}
-        )
-        self.rows[tr.CHROOTS] = []
-        if not arrays:
-            return {}
-        ((hashes,),) = self.store.query(
-            "SELECT arrayMap(a -> murmurHash3_64(a), {a:Array(Array(UInt64))})",
-            {"a": [list(a) for a in arrays]},
-        )
-        found = dict(zip(arrays, (int(h) for h in hashes), strict=True))
-        stored = {
-            int(r[0])
-            for r in self.store.query(
-                "SELECT DISTINCT tch_hash FROM TaskChroots WHERE tch_hash IN {h:Array(UInt64)}",
-                {"h": sorted(found.values())},
-            )
-        }
-        self.rows[tr.CHROOTS] = [(list(a),) for a, h in found.items() if h not in stored]
-        return found
-
-    def _logs(self) -> list[Row]:
-        logs = self.task.logs()
-        if not logs:
-            return []
-        stored: dict[int, int] = dict(
-            self.store.query(
-                "SELECT tlog_hash, max(tlog_line) FROM TaskLogs "
-                "WHERE tlog_hash IN {h:Array(UInt64)} GROUP BY tlog_hash",
-                {"h": sorted({tr.log_hash(lg) for lg in logs})},
-            )
-        )
-        rows: list[Row] = []
-        for lg in logs:
-            rows.extend(tr.log_rows(lg, after=int(stored.get(tr.log_hash(lg), 0))))
-        return rows
-
-    def _approvals(self) -> list[Row]:
-        """§3.4 step 6: new or changed approvals; stored ones gone from disk as revoked."""
-        tid = self.task.task_id
-        latest = {
-            (int(sub), kind, name): (int(last[0]), last[1], last[2])
-            for sub, kind, name, last in self.store.query(
-                "SELECT subtask_id, toString(tapp_type), tapp_name, "
-                "argMax(tuple(tapp_revoked, tapp_date, tapp_message), "
-                "tuple(ts, tapp_date, tapp_revoked)) FROM TaskApprovals "
-                "WHERE task_id = {t:UInt32} GROUP BY subtask_id, tapp_type, tapp_name",
-                {"t": tid},
-            )
-        }
-        rows: list[Row] = []
-        on_disk = set()
-        for a in self.task.approvals:
-            key = (a.subtask_id, a.type, a.name)
-            on_disk.add(key)
-            if latest.get(key) != (0, a.date, a.message):
-                rows.append((tid, a.subtask_id, a.type, 0, a.date, a.name, a.message))
-        now = self.now.replace(microsecond=0)
-        for (sub, kind, name), (revoked, _date, message) in sorted(latest.items()):
-            if not revoked and (sub, kind, name) not in on_disk:
-                rows.append((tid, sub, kind, 1, now, name, message))
-        return rows
-
-
-def _new_rows(
-    store: Store,
-    table: str,
-    columns: Sequence[str],
-    rows: Iterable[Row],
-    where: str,
-    params: dict[str, Any],
-) -> list[Row]:
-    """The rows of ``rows`` the table does not hold yet (nor repeated within ``rows``)."""
-    rows = list(rows)
-    if not rows:
-        return []
-    stored = store.query(
-        f"SELECT {', '.join(columns)} FROM {table} WHERE {where}",  # noqa: S608 - fixed names
-        params,
-    )
-    seen = {_key(r) for r in stored}
-    fresh = []
-    for row in rows:
-        key = _key(row)
-        if key not in seen:
-            seen.add(key)
-            fresh.append(row)
-    return fresh
-
-
-def _key(row: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(tuple(v) if isinstance(v, list) else v for v in row)
+        fresh = new.get(ids[str(rpm)])
+        if fresh is not None:
+            fresh.rows.package["pkg_srcrpm_hash"] = 0

@@ -15,7 +15,7 @@ import pytest
 
 from repotrack.errors import InputError, TaskDataError
 from repotrack.ingest import load_repo
-from repotrack.ingest.task import load_task
+from repotrack.ingest.task import load_task, load_tasks
 from repotrack.rpm import mmhash
 from repotrack.store import Store
 from tests.fixtures.girar import T0, advance_failed_task, task_tree
@@ -361,3 +361,43 @@ def test_force_reads_packages_again_but_adds_no_task_rows(
 def test_daemon_defaults_skip_approvals(store: Store, tasks: dict[str, Path]) -> None:
     summary = load_task(store, path=tasks["done"], approvals=False, now=NOW)
     assert summary.rows["TaskApprovals"] == 0
+
+
+def test_many_tasks_in_one_batch(store: Store, tasks: dict[str, Path]) -> None:
+    paths = [tasks["done"], tasks["failed"], tasks["new"]]
+    summaries = load_tasks(store, paths=paths, now=NOW)
+    assert [(s.task_id, s.packages, s.new_packages, s.added) for s in summaries] == [
+        (1100, 9, 9, 63),
+        (2001, 3, 3, 16),  # the chroot lists are 1100's: nothing new there
+        (2002, 0, 0, 2),
+    ]
+    got = counts(store)
+    assert {t: got[t] for t in TASK_TABLES} == {
+        "Tasks": 5 + 1 + 1,
+        "TaskStates": 3,
+        "TaskIterations": 5 + 2,
+        "TaskApprovals": 3 + 1,
+        "TaskPlanPackages": 11,
+        "TaskPlanPkgHash": 11,
+        "TaskChroots": 2,
+        "TaskLogs": 25 + 11,
+    }
+    assert got["PackageHash_buffer"] == 12
+    assert all(s.added == 0 for s in load_tasks(store, paths=paths, now=NOW))
+    assert counts(store) == got
+
+
+def test_a_bad_package_stops_at_its_task(store: Store, tasks: dict[str, Path]) -> None:
+    rpm = tasks["failed"] / "build/1/x86_64/rpms/rt-delta-0.5-alt1.x86_64.rpm"
+    rpm.write_bytes(b"not an rpm")
+    with pytest.raises(TaskDataError, match=r"^task 2001: .*rt-delta-0\.5-alt1\.x86_64\.rpm"):
+        load_tasks(store, paths=[tasks["done"], tasks["failed"], tasks["new"]], now=NOW)
+    assert store.query("SELECT task_id FROM TaskStates") == [(1100,)]
+    assert counts(store)["PackageHash_buffer"] == 9
+
+
+def test_an_unreadable_task_stops_the_list(store: Store, tasks: dict[str, Path]) -> None:
+    (tasks["new"] / "task" / "id").write_text("x\n")
+    with pytest.raises(TaskDataError, match=r"^task 2002: .*task/id"):
+        load_tasks(store, paths=[tasks["done"], tasks["new"], tasks["failed"]], now=NOW)
+    assert store.query("SELECT task_id FROM TaskStates") == [(1100,)]
