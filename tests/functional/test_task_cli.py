@@ -34,7 +34,7 @@ def test_load_task_then_reload(tasks: dict[str, Path]) -> None:
     assert code == 0
     assert out.startswith("task 1100 DONE: 9 packages (9 new), 63 task rows")
     code, out, _ = run("load", "task", str(tasks["done"]))
-    assert (code, out.strip()) == (0, "task 1100 DONE: already loaded, nothing new")
+    assert (code, out.strip()) == (0, "task 1100: already loaded, directory unchanged")
 
 
 def test_dumpjson_writes_the_parsed_task(tasks: dict[str, Path]) -> None:

@@ -41,7 +41,7 @@ from repotrack.ingest.pipeline import Pipeline
 from repotrack.ingest.reader import PackageJob, read_package
 from repotrack.ingest.rows import Digests, PackageRows
 from repotrack.ingest.task_stored import StoredTasks
-from repotrack.sources.task import TaskRecord, read_task
+from repotrack.sources.task import TaskRecord, fingerprint, read_task, task_id_of
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -88,12 +88,16 @@ class TaskLoadSummary:
     new_packages: int
     rows: dict[str, int]
     seconds: float
+    #: Skipped without reading: the directory is as it was at an earlier load.
+    unchanged: bool = False
 
     @property
     def added(self) -> int:
         return sum(self.rows.values())
 
     def line(self) -> str:
+        if self.unchanged:
+            return f"task {self.task_id}: already loaded, directory unchanged"
         if not self.added and not self.new_packages:
             return f"task {self.task_id} {self.state}: already loaded, nothing new"
         tables = ", ".join(f"{k} {v}" for k, v in self.rows.items() if v)
@@ -148,6 +152,7 @@ def load_task(
     logs_for_new: bool = True,
     flush: bool = False,
     record: TaskRecord | None = None,
+    skip_unchanged: bool = True,
     now: datetime | None = None,
 ) -> TaskLoadSummary:
     """Load the task directory ``path`` (named by its integer id).
@@ -167,6 +172,7 @@ def load_task(
         logs_for_new=logs_for_new,
         flush=flush,
         records=[record] if record is not None else None,
+        skip_unchanged=skip_unchanged,
         now=now,
     )
     return summary
@@ -183,35 +189,83 @@ def load_tasks(
     flush: bool = False,
     records: Sequence[TaskRecord] | None = None,
     on_read: Callable[[TaskRecord], object] | None = None,
+    skip_unchanged: bool = True,
     now: datetime | None = None,
 ) -> list[TaskLoadSummary]:
     """``load_task`` for many tasks, in batches of ``TASK_BATCH`` (a few queries each).
 
     A task that cannot be read stops the load: the tasks before it are loaded, it
     and those after it are not, and its error is raised. ``on_read`` sees every task
-    as read, before it is loaded (the CLI's ``--dumpjson``).
+    as read, before it is loaded (the CLI's ``--dumpjson``). With ``skip_unchanged``
+    (and without ``force``) a directory whose fingerprint was recorded by an earlier
+    load is not read at all (``TaskLoadMarks``, written after a task's last row).
     """
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
     options = _Options(force, workers, approvals, logs_for_new, now or datetime.now(UTC))
     done: list[TaskLoadSummary] = []
-    batch: list[TaskRecord] = []
-    for index, path in enumerate(paths):
-        try:
-            record = records[index] if records is not None else read_task(Path(path))
-        except InputError:
-            done.extend(_load_batch(store, batch, options))
-            raise
-        if on_read is not None:
-            on_read(record)
-        batch.append(record)
-        if len(batch) == TASK_BATCH:
-            done.extend(_load_batch(store, batch, options))
-            batch = []
-    done.extend(_load_batch(store, batch, options))
+    for start in range(0, len(paths), TASK_BATCH):
+        chunk = [Path(p) for p in paths[start : start + TASK_BATCH]]
+        given = records[start : start + TASK_BATCH] if records is not None else None
+        marks = _marks(store, chunk, options) if skip_unchanged and not force else {}
+        slots: list[TaskLoadSummary | int] = []
+        batch: list[TaskRecord] = []
+        for index, path in enumerate(chunk):
+            mark = marks.get(index)
+            if mark is not None and mark[2]:
+                slots.append(TaskLoadSummary(mark[0], "", 0, 0, {}, 0.0, unchanged=True))
+                continue
+            try:
+                record = given[index] if given is not None else read_task(path)
+            except InputError:
+                done.extend(_fill(slots, _load_batch(store, batch, options, marks)))
+                raise
+            if on_read is not None:
+                on_read(record)
+            slots.append(len(batch))
+            batch.append(record)
+        done.extend(_fill(slots, _load_batch(store, batch, options, marks)))
     if flush:
         flush_task_buffers(store)
     return done
+
+
+def _fill(
+    slots: list[TaskLoadSummary | int], loaded: list[TaskLoadSummary]
+) -> list[TaskLoadSummary]:
+    """Summaries in input order: skipped ones as they are, loaded ones by batch position."""
+    return [
+        s if isinstance(s, TaskLoadSummary) else loaded[s]
+        for s in slots
+        if isinstance(s, TaskLoadSummary) or s < len(loaded)
+    ]
+
+
+#: For a chunk position: (task id, fingerprint, already stored).
+_Mark = tuple[int, int, bool]
+
+
+def _marks(store: Store, chunk: list[Path], options: _Options) -> dict[int, _Mark]:
+    """Fingerprints of the chunk's directories and whether a load of each is recorded."""
+    found: dict[int, tuple[int, int]] = {}
+    for index, path in enumerate(chunk):
+        try:
+            found[index] = (
+                task_id_of(path),
+                fingerprint(path, options.approvals, options.logs_for_new),
+            )
+        except (InputError, OSError):
+            continue  # read_task reports it
+    if not found:
+        return {}
+    stored = {
+        (int(t), int(f))
+        for t, f in store.query(
+            "SELECT task_id, tlm_fingerprint FROM TaskLoadMarks WHERE task_id IN {t:Array(UInt32)}",
+            {"t": sorted({t for t, _ in found.values()})},
+        )
+    }
+    return {i: (t, f, (t, f) in stored) for i, (t, f) in found.items()}
 
 
 def flush_task_buffers(store: Store) -> None:
@@ -229,7 +283,9 @@ class _Options:
     now: datetime
 
 
-def _load_batch(store: Store, tasks: list[TaskRecord], options: _Options) -> list[TaskLoadSummary]:
+def _load_batch(
+    store: Store, tasks: list[TaskRecord], options: _Options, marks: dict[int, _Mark]
+) -> list[TaskLoadSummary]:
     if not tasks:
         return []
     started = time.monotonic()
@@ -237,7 +293,7 @@ def _load_batch(store: Store, tasks: list[TaskRecord], options: _Options) -> lis
         ids, new = _read_packages(store, tasks, force=options.force, workers=options.workers)
     except _PackageError as failed:
         # The tasks before the one with the bad package are complete: load them.
-        _load_batch(store, tasks[: failed.index], options)
+        _load_batch(store, tasks[: failed.index], options, marks)
         raise failed.error from failed.error.__cause__
     stored = StoredTasks(store, tasks)
     chroots, chroot_rows = stored.chroot_hashes(tasks)
@@ -249,6 +305,7 @@ def _load_batch(store: Store, tasks: list[TaskRecord], options: _Options) -> lis
     if new:
         patch_file_provides(store, list(new))
     _write(store, chroot_rows, per_task)
+    _write_marks(store, tasks, marks)
     seconds = (time.monotonic() - started) / len(tasks)
     summaries = []
     for task, added in zip(tasks, per_task, strict=True):
@@ -282,6 +339,14 @@ def _write(store: Store, chroot_rows: list[Row], per_task: list[dict[str, list[R
             for table in _BEFORE_DONE:
                 store.command(f"OPTIMIZE TABLE {table}")
         store.insert(tr.STATES, tr.STATES_COLUMNS, states)
+
+
+def _write_marks(store: Store, tasks: list[TaskRecord], marks: dict[int, _Mark]) -> None:
+    """Record the fingerprints the batch's tasks were read with, after all their rows."""
+    loaded = {t.task_id for t in tasks}
+    rows = sorted({(t, f) for t, f, stored in marks.values() if t in loaded and not stored})
+    if rows:
+        store.insert("TaskLoadMarks", ("task_id", "tlm_fingerprint"), rows)
 
 
 _WRITE_ORDER = (

@@ -41,6 +41,7 @@ ALL_TABLES = (
     "Changelog_buffer",
     "Specfiles_buffer",
     "BranchPackageHistory",
+    "TaskLoadMarks",
 )
 
 
@@ -214,12 +215,17 @@ def test_done_task_fills_branch_history_and_file_provides(
     assert provides == [("rt-alpha-common", "/usr/share/rt-alpha/data")]
 
 
+@pytest.mark.parametrize("skip_unchanged", [True, False], ids=["fingerprint", "row-diff"])
 @pytest.mark.parametrize("which", ["done", "failed", "new"])
-def test_reload_adds_nothing(store: Store, tasks: dict[str, Path], which: str) -> None:
+def test_reload_adds_nothing(
+    store: Store, tasks: dict[str, Path], which: str, skip_unchanged: bool
+) -> None:
     load_task(store, path=tasks[which], now=NOW)
     before = counts(store)
-    summary = load_task(store, path=tasks[which], now=NOW)
+    assert before["TaskLoadMarks"] == 1
+    summary = load_task(store, path=tasks[which], now=NOW, skip_unchanged=skip_unchanged)
     assert summary.added == 0 and summary.new_packages == 0
+    assert summary.unchanged is skip_unchanged
     assert counts(store) == before
     assert "already loaded" in summary.line()
 
@@ -254,6 +260,7 @@ def test_advance_adds_exactly_what_changed(store: Store, tasks: dict[str, Path])
         "TaskLogs": 12,
         "Packages_buffer": 1,
         "PackageHash_buffer": 1,
+        "TaskLoadMarks": 1,  # the directory's new fingerprint
         # The new package's rows, as a repository load writes them (its changelog entry
         # is written with it even though the text is stored: Changelog folds repeats).
         "Changelog_buffer": 1,

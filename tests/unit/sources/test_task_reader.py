@@ -154,3 +154,17 @@ def test_archived_task_dir(tmp_path: Path) -> None:
     assert find_task_dir(tmp_path / "tasks", 1100, archive) == archive / "_1" / "1100"
     (tmp_path / "tasks" / "1100").mkdir(parents=True)
     assert find_task_dir(tmp_path / "tasks", 1100, archive) == tmp_path / "tasks" / "1100"
+
+
+def test_fingerprint_changes_with_any_entry(tmp_path: Path) -> None:
+    from repotrack.sources.task import fingerprint
+
+    task = minimal(tmp_path)
+    first = fingerprint(task, True)
+    assert fingerprint(task, True) == first
+    assert fingerprint(task, False) != first  # the load options count
+    put(task, "acl/approved/1/bob", "2024-Jun-20 12:34:56 :: approved by bob\n")
+    second = fingerprint(task, True)
+    assert second != first
+    os.utime(task / "acl/approved/1/bob", (T + 1, T + 1))
+    assert fingerprint(task, True) != second

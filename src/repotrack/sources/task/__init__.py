@@ -5,7 +5,13 @@ subtasks, approvals, plan, iterations per arch, arepo, logs) and raises
 ``TaskDataError`` naming the task and the file for anything missing or malformed.
 """
 
-from repotrack.sources.task.reader import SUBTASK_TYPES, find_task_dir, read_task, task_id_of
+from repotrack.sources.task.reader import (
+    SUBTASK_TYPES,
+    find_task_dir,
+    fingerprint,
+    read_task,
+    task_id_of,
+)
 from repotrack.sources.task.records import (
     Approval,
     Iteration,
@@ -32,6 +38,7 @@ __all__ = [
     "TaskRecord",
     "TaskState",
     "find_task_dir",
+    "fingerprint",
     "read_task",
     "task_id_of",
 ]
