@@ -408,3 +408,20 @@ def test_an_unreadable_task_stops_the_list(store: Store, tasks: dict[str, Path])
     with pytest.raises(TaskDataError, match=r"^task 2002: .*task/id"):
         load_tasks(store, paths=[tasks["done"], tasks["new"], tasks["failed"]], now=NOW)
     assert store.query("SELECT task_id FROM TaskStates") == [(1100,)]
+
+
+def test_file_provides_for_requires_stored_before(store: Store, tasks: dict[str, Path]) -> None:
+    """rt-beta, stored by a repository load, requires a file that task 1100 brings."""
+    flat = tasks["root"] / "beta-only"
+    flat.mkdir()
+    for rpm in (tasks["rpms"] / "beta").rglob("*.rpm"):
+        shutil.copy(rpm, flat / rpm.name)
+    load_repo(store, branch="p10", path=flat, date=date(2024, 6, 1))
+    synthetic = (
+        "SELECT p.pkg_name, d.dp_name FROM Depends_buffer AS d INNER JOIN Packages_buffer AS p "
+        "ON p.pkg_hash = d.pkg_hash WHERE d.dp_type = 'provide' AND d.dp_name LIKE '/%'"
+    )
+    assert store.query(synthetic) == []  # nobody holds the file yet
+    summary = load_task(store, path=tasks["done"], now=NOW)
+    assert (summary.packages, summary.new_packages) == (9, 5)  # beta's 4 were stored
+    assert store.query(synthetic) == [("rt-alpha-common", "/usr/share/rt-alpha/data")]
