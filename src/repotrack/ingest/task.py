@@ -2,22 +2,25 @@
 
 Order of work (altrepo §3.4, made idempotent, incremental and atomic for readers):
 
-1. read the whole directory (``sources.task.read_task``): a missing or malformed
-   file stops here, naming the task and the file, with nothing written;
-2. read the packages the task built (``build/<N>/<arch>/{srpm,rpms}``, ``arepo``)
-   through the repository loader's pipeline, so a package is stored once, under the
-   same ``pkg_hash`` and rows as ``load repo`` gives it; a bad package stops here too.
-   ``.noarch.rpm`` files are never checked against the task's header lists: girar
-   builds them on every arch, with different bytes (§3.4 step 3);
-3. compare every task row with what the store already holds for this task and keep
-   only what is new: a reload adds nothing; a new state, iteration, approval or log
-   line adds exactly itself (logs that grew add their new lines only);
+Tasks are taken in batches of ``TASK_BATCH``; for each batch:
+
+0. skip the directories whose fingerprint (every entry's path, size and mtime) an
+   earlier load recorded in ``TaskLoadMarks``: they are unchanged (not with ``force``);
+1. read each remaining directory whole (``sources.task.read_task``): a missing or
+   malformed file stops here, naming the task and the file, with nothing of it written;
+2. read the packages the tasks built (``ingest.task_packages``), stored once under the
+   ``pkg_hash`` ``load repo`` gives them; a bad package stops here too;
+3. compare every task row with what the store holds for the batch's tasks
+   (``ingest.task_stored``: a few queries per batch) and keep only what is new: a
+   reload adds nothing; a new state, iteration, approval or log line adds exactly
+   itself (logs that grew add their new lines only);
 4. write: packages (``PackageHash`` last), the file-provides patch for the new
-   packages only, chroots, logs, plan, approvals, subtasks, iterations and, LAST, the
-   ``TaskStates`` row. Readers start from ``TaskStates`` and take the subtasks and
-   iterations of its ``task_changed``, so an interrupted load shows the task as it
-   was before (and a rerun finishes it). Before a new ``DONE`` row the package
-   buffers are flushed, so that ``mv_package_history`` finds what it joins.
+   packages only, then one insert per table: chroots, logs, plan, approvals, subtasks,
+   iterations and, LAST, the ``TaskStates`` rows, then the fingerprints. Readers
+   start from ``TaskStates`` and take the subtasks and iterations of its
+   ``task_changed``, so an interrupted load shows each task as it was before (and a
+   rerun finishes it). Before a new ``DONE`` row the package buffers are flushed, so
+   that ``mv_package_history`` finds what it joins.
 
 Approvals follow §3.4 step 6: an approval stored and no longer on disk is recorded
 again as revoked, dated now; one on disk and not stored (or changed) is added.
@@ -33,13 +36,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repotrack.errors import InputError, TaskDataError
+from repotrack.errors import InputError
 from repotrack.ingest import task_rows as tr
 from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.filedeps import patch_file_provides
-from repotrack.ingest.pipeline import Pipeline
-from repotrack.ingest.reader import PackageJob, read_package
-from repotrack.ingest.rows import Digests, PackageRows
+from repotrack.ingest.task_packages import PackageError, read_task_packages, task_files
 from repotrack.ingest.task_stored import StoredTasks
 from repotrack.sources.task import TaskRecord, fingerprint, read_task, task_id_of
 
@@ -290,8 +291,8 @@ def _load_batch(
         return []
     started = time.monotonic()
     try:
-        ids, new = _read_packages(store, tasks, force=options.force, workers=options.workers)
-    except _PackageError as failed:
+        ids, new = read_task_packages(store, tasks, force=options.force, workers=options.workers)
+    except PackageError as failed:
         # The tasks before the one with the bad package are complete: load them.
         _load_batch(store, tasks[: failed.index], options, marks)
         raise failed.error from failed.error.__cause__
@@ -309,7 +310,7 @@ def _load_batch(
     seconds = (time.monotonic() - started) / len(tasks)
     summaries = []
     for task, added in zip(tasks, per_task, strict=True):
-        hashes = {ids[str(p)] for p in _files(task)}
+        hashes = {ids[str(p)] for p in task_files(task)}
         summary = TaskLoadSummary(
             task_id=task.task_id,
             state=task.state.state,
@@ -404,99 +405,3 @@ def _approval_rows(task: TaskRecord, stored: StoredTasks, now: datetime) -> list
         if not revoked and (sub, kind, name) not in on_disk:
             rows.append((tid, sub, kind, 1, when, name, message))
     return rows
-
-
-# -- packages --------------------------------------------------------------------------------
-class _PackageError(Exception):
-    """A package of task ``tasks[index]`` is bad; ``error`` names the task and the file."""
-
-    def __init__(self, index: int, error: TaskDataError) -> None:
-        super().__init__(str(error))
-        self.index = index
-        self.error = error
-
-
-def _files(task: TaskRecord) -> list[Path]:
-    found = [p for it in task.iterations for p in ((it.srpm,) if it.srpm else ()) + it.rpms]
-    return [*found, *task.arepo]
-
-
-def _jobs(task: TaskRecord) -> list[PackageJob]:
-    digests = task.plan.digests if task.plan is not None else {}
-    jobs: list[PackageJob] = []
-    node = str(task.task_id)
-    for it in task.iterations:
-        if it.srpm is not None:
-            jobs.append(PackageJob(it.srpm.name, True, node, str(it.srpm)))
-        for rpm in it.rpms:
-            jobs.append(PackageJob(rpm.name, False, node, str(rpm), _expected(rpm, digests)))
-    jobs.extend(PackageJob(p.name, False, node, str(p)) for p in task.arepo)
-    return jobs
-
-
-def _expected(rpm: Path, digests: dict[str, tuple[bytes, bytes]]) -> Digests:
-    if rpm.name.endswith(".noarch.rpm") or rpm.name not in digests:
-        return Digests()
-    md5, blake2b = digests[rpm.name]
-    return Digests(md5=md5, blake2b=blake2b)
-
-
-def _read_packages(
-    store: Store, tasks: list[TaskRecord], *, force: bool, workers: int
-) -> tuple[dict[str, int], dict[int, _NewPackage]]:
-    """``{path: pkg_hash}`` of every file, and the packages the store lacks, by hash."""
-    ids: dict[str, int] = {}
-    new: dict[int, _NewPackage] = {}
-    jobs = [job for task in tasks for job in _jobs(task)]
-    try:
-        if force:
-            for job in jobs:
-                rows = read_package(job)
-                ids[str(job.path)] = rows.pkg_hash
-                new.setdefault(rows.pkg_hash, _NewPackage(rows, int(job.node)))
-        else:
-            with Pipeline(store, workers=workers) as pipeline:
-                for outcome in pipeline.run(iter(jobs)):
-                    ids[str(outcome.job.path)] = outcome.pkg_hash
-                    if outcome.rows is not None:
-                        new.setdefault(
-                            outcome.pkg_hash, _NewPackage(outcome.rows, int(outcome.job.node))
-                        )
-    except InputError as exc:
-        index = _task_of(tasks, exc.path)
-        task_id = tasks[index].task_id
-        error = TaskDataError(exc.reason, task=task_id, path=exc.path)
-        error.__cause__ = exc
-        raise _PackageError(index, error) from exc
-    for task in tasks:
-        _link_sources(task, ids, new)
-    return ids, new
-
-
-def _task_of(tasks: list[TaskRecord], path: str | None) -> int:
-    for index, task in enumerate(tasks):
-        if path is not None and Path(path).is_relative_to(task.path):
-            return index
-    return 0
-
-
-@dataclass(slots=True)
-class _NewPackage:
-    """A package to store, and the task that brought it first."""
-
-    rows: PackageRows
-    task: int
-
-
-def _link_sources(task: TaskRecord, ids: dict[str, int], new: dict[int, _NewPackage]) -> None:
-    """A binary's ``pkg_srcrpm_hash`` is the source its iteration built (arepo: 0)."""
-    for it in task.iterations:
-        source = ids[str(it.srpm)] if it.srpm is not None else 0
-        for rpm in it.rpms:
-            fresh = new.get(ids[str(rpm)])
-            if fresh is not None and not fresh.rows.source:
-                fresh.rows.package["pkg_srcrpm_hash"] = source
-    for rpm in task.arepo:
-        fresh = new.get(ids[str(rpm)])
-        if fresh is not None:
-            fresh.rows.package["pkg_srcrpm_hash"] = 0
