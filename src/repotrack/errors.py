@@ -110,12 +110,8 @@ class TaskDataError(InputError):
 
     def __init__(self, message: str, *, task: int | str, path: str | None = None) -> None:
         self.task = task
-        super().__init__(f"task {task}: {message}" if path is None else message, path=path)
-        if path is not None:
-            self.args = (f"task {task}: {path}: {message}",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        super().__init__(message, path=path)
+        self.args = (f"task {task}: {self.args[0]}",)
 
 
 class NotFoundError(RepotrackError):

@@ -11,7 +11,10 @@ Differences from the original, deliberate:
   original listed ``acl/disapproved`` for both and so missed approvals of subtasks
   nobody had disapproved);
 - a file that cannot be parsed (a non-integer ``try``, a bad approval line, bad JSON)
-  is an error naming the task and the file, not a silently wrong row.
+  is an error naming the task and the file, not a silently wrong row;
+- the packages of an iteration are the files in its ``srpm/`` and ``rpms/``
+  directories; the original preferred the paths in ``plan/add-*``, which are girar's
+  own absolute paths (``/tasks/<id>/build/...``) and name the same files.
 """
 
 from __future__ import annotations
