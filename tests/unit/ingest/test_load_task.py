@@ -15,7 +15,7 @@ import pytest
 
 from repotrack.errors import InputError, TaskDataError
 from repotrack.ingest import load_repo
-from repotrack.ingest.task import load_task, load_tasks
+from repotrack.ingest.task import TaskLoad, load_task, load_tasks
 from repotrack.rpm import mmhash
 from repotrack.store import Store
 from tests.fixtures.girar import T0, advance_failed_task, task_tree
@@ -425,3 +425,16 @@ def test_file_provides_for_requires_stored_before(store: Store, tasks: dict[str,
     summary = load_task(store, path=tasks["done"], now=NOW)
     assert (summary.packages, summary.new_packages) == (9, 5)  # beta's 4 were stored
     assert store.query(synthetic) == [("rt-alpha-common", "/usr/share/rt-alpha/data")]
+
+
+def test_request_type_and_flush(store: Store, tasks: dict[str, Path]) -> None:
+    """``TaskLoad`` carries the arguments between faces; ``flush`` empties the buffers."""
+    request = TaskLoad(path=tasks["failed"], flush=True)
+    assert request.as_dict()["kind"] == "task"
+    summary = request.run(store)
+    assert (summary.task_id, summary.new_packages) == (2001, 3)
+    # Flushed: the buffers hold nothing that their tables do not.
+    for table in ("Packages", "PackageHash", "Files", "Depends"):
+        ((both,),) = store.query(f"SELECT count() FROM {table}_buffer")  # noqa: S608
+        ((target,),) = store.query(f"SELECT count() FROM {table}")  # noqa: S608
+        assert both == target > 0
