@@ -208,7 +208,9 @@ def load_tasks(
     for start in range(0, len(paths), TASK_BATCH):
         chunk = [Path(p) for p in paths[start : start + TASK_BATCH]]
         given = records[start : start + TASK_BATCH] if records is not None else None
-        marks = _marks(store, chunk, options) if skip_unchanged and not force else {}
+        # Records read by the caller may predate the fingerprint: no marks for them.
+        fresh_reads = skip_unchanged and not force and records is None
+        marks = _marks(store, chunk, options) if fresh_reads else {}
         slots: list[TaskLoadSummary | int] = []
         batch: list[TaskRecord] = []
         for index, path in enumerate(chunk):
@@ -218,6 +220,8 @@ def load_tasks(
                 continue
             try:
                 record = given[index] if given is not None else read_task(path)
+                if any(b.task_id == record.task_id for b in batch):
+                    raise InputError(f"task {record.task_id} is given twice", path=str(path))
             except InputError:
                 done.extend(_fill(slots, _load_batch(store, batch, options, marks)))
                 raise
