@@ -87,8 +87,7 @@ def load_task_cmd(
 ) -> None:
     """Load girar build task directories (state, subtasks, builds, plan, approvals, logs).
 
-    Each task is loaded whole or not at all; with several, the first that fails stops
-    the command (those before it stay loaded, their lines are not printed).
+    Each task is stored whole or not at all; tasks before a failing one stay loaded.
     """
     from repotrack.ingest.task import load_tasks
     from repotrack.sources.task import task_id_of

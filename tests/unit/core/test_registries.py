@@ -37,5 +37,6 @@ def test_root_help_lists_every_command() -> None:
         "load",
         "db",
         "query",
+        "tasks",
     ):
         assert command in result.output, command
