@@ -101,11 +101,31 @@ def _load_task(args: argparse.Namespace, url: str) -> str:
             store,
             paths=[args.path],
             force=args.force,
-            workers=max(1, args.workers),
+            workers=_workers(args),
             flush=args.flush_buffers,
             on_read=dump_task_json if args.dumpjson else None,
         )
     return summary.line()
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """The original's rule: the larger of ``-w`` and config.ini's ``workers``."""
+    from repotrack.cli.repo_loader import _read_config
+    from repotrack.errors import ConfigError
+
+    configured = 0
+    if args.config is not None:
+        config = _read_config(args.config)
+        value = config.defaults().get("workers") or (
+            config.get("DATABASE", "workers", fallback="") if config.has_section("DATABASE") else ""
+        )
+        try:
+            configured = int(value) if value else 0
+        except ValueError:
+            raise ConfigError(
+                f"not a number: {value!r}", source=str(args.config), key="workers"
+            ) from None
+    return max(1, min(64, max(configured, int(args.workers))))
 
 
 def _load_package(args: argparse.Namespace, url: str) -> str:
