@@ -25,6 +25,7 @@ from repotrack.store.queries import (
     MAX_LIMIT,
     PackageSetRef,
     PackageSummary,
+    _all_packages,
     _summary,
 )
 
@@ -303,24 +304,28 @@ def task_repo(store: Store, *, task_id: int) -> TaskRepo:
     start = set(members)
     for tid in [*done, task_id]:
         adds, dels = _plan_changes(store, tid)
-        members -= _by_file_name(store, members, dels)
+        members -= _by_file_name(store, dels)
         members |= adds
-    packages = _packages(store, members | start)
-    ordered = sorted(members, key=lambda h: _order(packages.get(h)))
+    packages = {p.pkg_hash: p for p in _all_packages(store, base)} if base is not None else {}
+    packages.update(_packages(store, members - packages.keys()))
+
+    def ordered(hashes: set[int]) -> list[PackageSummary]:
+        return sorted((packages[h] for h in hashes if h in packages), key=_order)
+
     return TaskRepo(
         task_id=task_id,
         branch=info.branch,
         base=base,
         base_task=base_task,
         tasks_applied=done,
-        added=[packages[h] for h in sorted(members - start, key=lambda h: _order(packages[h]))],
-        removed=[packages[h] for h in sorted(start - members, key=lambda h: _order(packages[h]))],
-        packages=[packages[h] for h in ordered if h in packages],
+        added=ordered(members - start),
+        removed=ordered(start - members),
+        packages=ordered(members),
     )
 
 
-def _order(p: PackageSummary | None) -> tuple[str, str]:
-    return (p.name, p.arch) if p is not None else ("", "")
+def _order(p: PackageSummary) -> tuple[str, bool, str]:
+    return (p.name, not p.sourcepackage, p.arch)
 
 
 def _base_snapshot(store: Store, branch: str, task_id: int) -> tuple[PackageSetRef | None, int]:
@@ -365,13 +370,13 @@ def _plan_changes(store: Store, task_id: int) -> tuple[set[int], list[str]]:
     return {int(r[0]) for r in adds}, [r[0] for r in dels]
 
 
-def _by_file_name(store: Store, members: set[int], files: list[str]) -> set[int]:
-    if not files or not members:
+def _by_file_name(store: Store, files: list[str]) -> set[int]:
+    """Packages stored under these file names (a plan removes files by name)."""
+    if not files:
         return set()
     rows = store.query(
-        "SELECT DISTINCT pkg_hash FROM Packages_buffer WHERE pkg_filename IN {f:Array(String)} "
-        "AND pkg_hash IN {m:Array(UInt64)}",
-        {"f": files, "m": sorted(members)},
+        "SELECT DISTINCT pkg_hash FROM Packages_buffer WHERE pkg_filename IN {f:Array(String)}",
+        {"f": files},
     )
     return {int(r[0]) for r in rows}
 
