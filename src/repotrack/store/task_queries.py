@@ -383,20 +383,24 @@ def _by_file_name(store: Store, files: list[str]) -> set[int]:
 
 # -- many tasks --------------------------------------------------------------------------------
 _LATEST = """
-SELECT S.task_id, T.task_repo, T.task_owner, S.state, S.changed, S.try, S.message, T.subtasks
+SELECT S.task_id, T.repo, T.owner, S.state, S.changed, S.try, S.message, T.subtasks
 FROM
 (
     SELECT task_id, argMax(task_state, (task_changed, ts)) AS state,
            max(task_changed) AS changed, argMax(task_try, (task_changed, ts)) AS try,
            argMax(task_message, (task_changed, ts)) AS message
     FROM TaskStates GROUP BY task_id
+    HAVING ({s:String} = '' OR state = {s:String}) AND toDate(changed) >= {d:Date}
 ) AS S
 INNER JOIN
 (
-    SELECT task_id, argMax(task_repo, task_changed) AS task_repo,
-           argMax(task_owner, task_changed) AS task_owner,
+    SELECT task_id, argMax(task_repo, task_changed) AS repo,
+           argMax(task_owner, task_changed) AS owner,
            uniqExact(subtask_id) AS subtasks
-    FROM Tasks GROUP BY task_id
+    FROM Tasks
+    WHERE ({b:String} = '' OR task_repo = {b:String})
+      AND ({o:String} = '' OR task_owner = {o:String})
+    GROUP BY task_id
 ) AS T ON T.task_id = S.task_id
 """
 
@@ -414,11 +418,8 @@ def list_tasks(
     if not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"must be between 1 and {MAX_LIMIT}", field="limit")
     rows = store.query(
-        f"SELECT * FROM ({_LATEST}) WHERE "  # noqa: S608 - fixed text
-        "({b:String} = '' OR task_repo = {b:String}) "
-        "AND ({s:String} = '' OR state = {s:String}) "
-        "AND ({o:String} = '' OR task_owner = {o:String}) "
-        "AND toDate(changed) >= {d:Date} ORDER BY changed DESC, task_id DESC LIMIT {n:UInt32}",
+        f"SELECT * FROM ({_LATEST}) "  # noqa: S608 - fixed text
+        "ORDER BY changed DESC, task_id DESC LIMIT {n:UInt32}",
         {
             "b": (branch or "").lower(),
             "s": (state or "").upper(),
