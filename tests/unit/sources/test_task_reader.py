@@ -168,3 +168,39 @@ def test_fingerprint_changes_with_any_entry(tmp_path: Path) -> None:
     assert second != first
     os.utime(task / "acl/approved/1/bob", (T + 1, T + 1))
     assert fingerprint(task, True) != second
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "plan/x86_64.hash.diff",
+        "plan/x86_64.list.diff",
+        "plan/add-bin",
+        "acl/approved/1/bob",
+        "task/depends",
+        "build/1/x86_64/chroot_base",
+        "logs/events.1.1.log",
+        "info.json",
+    ],
+)
+def test_any_text_is_read_or_refused_with_task_and_file(tmp_path: Path, rel: str) -> None:
+    """Whatever a file holds, reading gives a record or one TaskDataError naming it."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.text(alphabet=st.sampled_from('+-@ \t\n:abcXYZ0189.fF{}"/'), max_size=80))
+    def check(text: str) -> None:
+        task = tmp_path / "7"
+        if not task.exists():
+            minimal(tmp_path, state="DONE")
+            put(task, "gears/1/dir", "/gears/a.git\n")
+            (task / "build/1/x86_64").mkdir(parents=True)
+        put(task, rel, text)
+        try:
+            read_task(task)
+        except TaskDataError as exc:
+            assert str(exc).startswith("task 7: ")
+            assert Path(rel).name in str(exc)
+
+    check()
