@@ -181,7 +181,7 @@ class _Session:
         self.user = (
             handoff.options.user or os.environ.get(USER_ENV) or handoff.settings.service.user
         )
-        self._verify = _verify(handoff.settings, handoff.options)
+        self._verify = service_tls_verify(handoff.settings, handoff.options)
         self._password = password
 
     def load(self, request: LoadRequest) -> None:
@@ -255,7 +255,7 @@ class _Session:
         return self._answer(response, method=method, path=path)
 
     def _answer(self, response: httpx.Response, *, method: str, path: str) -> dict[str, Any]:
-        detail = _detail(response)
+        detail = answer_detail(response)
         status = response.status_code
         if status in (200, 202):
             with contextlib.suppress(ValueError):
@@ -282,7 +282,7 @@ class _Session:
         raise UpstreamError(f"HTTP {status} for {method} {path}: {detail}", url=self.base_url)
 
 
-def _verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:
+def service_tls_verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:
     """``--cacert``/``--insecure`` as given; else the system store plus the service's own
     certificate when this machine's settings name one (a self-signed pair, typically)."""
     from repotrack.cli.tracking_client import tls_verify
@@ -295,7 +295,7 @@ def _verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | boo
     return verify
 
 
-def _detail(response: httpx.Response) -> str:
+def answer_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
