@@ -241,7 +241,7 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    home: Path = Field(default_factory=_default_home)
+    home: Path = Field(default_factory=_default_home, validate_default=True)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     service: ServiceSettings = ServiceSettings()
     state: StateSettings = StateSettings()
@@ -249,6 +249,13 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     tracking: TrackingSettings = TrackingSettings()
     forges: dict[str, ForgeSettings] = Field(default_factory=dict)
+
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is not a directory (from home or $REPOTRACK_HOME)")
+        return value
 
     # Set by load_settings; not a setting a user gives.
     _config_file: Path | None = None
@@ -384,5 +391,5 @@ def _validation_message(exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             parts.append(f"unknown key {loc!r}")
         else:
-            parts.append(f"{loc}: {error['msg']}")
+            parts.append(f"{loc}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
