@@ -112,7 +112,7 @@ def _finish(ctx: typer.Context, call: Callable[[], int]) -> None:
 @track_app.command("add")
 def add(
     ctx: typer.Context,
-    server: Server,
+    server: Server = None,
     user: User = None,
     password: Password = None,
     version_control: Annotated[
@@ -172,7 +172,7 @@ def add(
 @track_app.command("query")
 def query(
     ctx: typer.Context,
-    server: Server,
+    server: Server = None,
     table: Annotated[Table, typer.Option("--table", help="What to list.")] = Table.tracking,
     repo: Repo = None,
     branch: Branch = None,
@@ -194,8 +194,8 @@ def query(
 @track_app.command("delete")
 def delete(
     ctx: typer.Context,
-    server: Server,
     repo: Annotated[str, typer.Option("--repo", help="Downstream repository URL.")],
+    server: Server = None,
     branch: Annotated[
         str | None, typer.Option("--branch", help="Downstream branch; all when left out.")
     ] = None,
