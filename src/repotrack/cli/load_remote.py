@@ -25,13 +25,11 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.status import Status
 
 from repotrack import __version__
 from repotrack.cli.common import console, err_console
@@ -200,12 +198,15 @@ class _Session:
     def follow(self, job: dict[str, Any]) -> None:
         """Poll until the job ends; print its summary line, or raise its error."""
         path = str((job.get("links") or {}).get("self") or f"/api/v1/loads/{job['id']}")
+        from repotrack.cli.progress import job_progress
+
         try:
-            with self._client() as http, _status() as show:
+            with self._client() as http, job_progress(err_console) as show:
                 while job["state"] in ("queued", "running"):
-                    show(_describe(job))
+                    show(job.get("progress") or {})
                     time.sleep(POLL_SECONDS)
                     job = self._poll(http, path)
+                show(job.get("progress") or {})
         except KeyboardInterrupt:
             raise Detached(f"{self.base_url}{path}") from None
         except UpstreamError as exc:
@@ -308,23 +309,3 @@ def answer_detail(response: httpx.Response) -> str:
 
 def _exit_code(value: Any) -> int:
     return value if isinstance(value, int) and 1 <= value <= 255 else 1
-
-
-def _describe(job: dict[str, Any]) -> str:
-    progress = job.get("progress") or {}
-    params = job.get("params") or {}
-    return (
-        f"service job {job['id']} {job['state']}: {params.get('branch')} {params.get('date')}, "
-        f"{progress.get('packages', 0)} packages ({progress.get('new', 0)} new)"
-    )
-
-
-@contextlib.contextmanager
-def _status() -> Iterator[Callable[[str], None]]:
-    """A spinner with the job's progress on a terminal; nothing otherwise."""
-    if not err_console.is_terminal:
-        yield lambda _text: None
-        return
-    status = Status("", console=err_console)
-    with status:
-        yield lambda text: status.update(text)

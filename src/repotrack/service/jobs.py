@@ -90,6 +90,8 @@ class Job:
     #: Packages done so far and how many of them were new (while running, and after).
     done: int = 0
     new: int = 0
+    #: Packages planned (known once the tree is planned; ``None`` before).
+    total: int | None = None
     summary: dict[str, Any] | None = None
     error: JobError | None = None
 
@@ -109,6 +111,10 @@ class _Progress:
         self._job = job
         self._lock = lock
         self._stopping = stopping
+
+    def start(self, *, total: int) -> None:
+        with self._lock:
+            self._job.total = total
 
     def advance(self, *, new: bool) -> None:
         if self._stopping.is_set():
