@@ -166,3 +166,27 @@ def test_unknown_config_key(tmp_path: Path) -> None:
     config.write_text('[service]\nlistn = "127.0.0.1:5001"\n')
     done = _run(["repotrack", "--config", str(config), "serve"], _env(tmp_path / "h"), tmp_path)
     _one_line(done, 2, "unknown key 'service.listn'")
+
+
+OTHER_BAD_INPUT = [
+    (["repotrack", "load", "repo", "p10", "/nonexistent", "--date", "2024-05-01"], 2, "no such"),
+    (["repotrack", "load", "repo", "p10", str(DATA), "--date", "someday"], 2, "--date"),
+    (["repotrack", "query", "packages", "--branch", "p10", "--date", "someday"], 2, "--date"),
+    (["repotrack", "config", "import-legacy", "/nonexistent/settings.conf"], 2, "cannot read"),
+    (["repotrack", "db", "status", "--store", "bogus://x"], 2, "unknown scheme"),
+    (["repotrack", "db", "init", "--store", "chdb://relative"], 2, "absolute"),
+    (["repotrack", "serve", "--listen", "nowhere"], 2, "listen"),
+    (["repotrack", "serve", "--certfile", "/nonexistent", "--keyfile", "/nonexistent"], 2, "cert"),
+    (["repo_loader", "p10", "/nonexistent", "-A", "2024-05-01"], 2, "no such"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    OTHER_BAD_INPUT,
+    ids=[" ".join(a[:3]) for a, _c, _n in OTHER_BAD_INPUT],
+)
+def test_other_bad_input(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
+    done = _run(args, _env(tmp_path / "h"), tmp_path)
+    _one_line(done, code, needle)
