@@ -71,6 +71,21 @@ def need_tool(tool: str) -> str:
     return path
 
 
+def need_librpm_python() -> Path:
+    """The system Python with librpm's binding (Debian's python3-rpm), or a skip/failure."""
+    import subprocess
+
+    python = Path("/usr/bin/python3")
+    if python.exists():
+        probe = subprocess.run([str(python), "-c", "import rpm"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return python
+    message = "python3-rpm (librpm's Python binding) is not installed"
+    if _REQUIRE_SERVICES:
+        pytest.fail(f"{message}; .ci/run installs it")
+    pytest.skip(message)
+
+
 def need_fixtures(*parts: str) -> Path:
     """A path under ../shared/fixtures, or a skip when that folder is absent."""
     path = FIXTURES.joinpath(*parts)

@@ -34,6 +34,8 @@ from repotrack.errors import ConfigError
 
 __all__ = [
     "DEFAULT_LISTEN",
+    "FEED_NAMES",
+    "FeedsSettings",
     "ForgeSettings",
     "Listen",
     "Settings",
@@ -231,6 +233,51 @@ class TrackingSettings(_Section):
     max_retries: int = Field(default=4, ge=0)
 
 
+#: The enrichment feeds, in the order the scheduler and ``feeds status`` list them.
+FEED_NAMES: tuple[str, ...] = ("acl", "beehive", "bugzilla", "repocop", "watch", "spdx", "repology")
+
+
+class FeedsSettings(BaseModel):
+    """The enrichment feeds (``[feeds]``): where each is read from, HTTP limits, schedule.
+
+    The URLs default to ALT's public services (reference/altrepo.md §5). ``interval``
+    maps a feed name to seconds between scheduled runs inside ``repotrack serve``; a
+    feed that is absent (or 0) is not scheduled. ``source_timezone`` is the zone of the
+    times that ALT's listings and Bugzilla's export print without one.
+    """
+
+    acl_url: str = "http://git.altlinux.org/acl"
+    beehive_url: str = "https://git.altlinux.org/beehive"
+    beehive_branches: list[str] = Field(default_factory=lambda: ["Sisyphus", "p10", "p9"])
+    beehive_arches: list[str] = Field(default_factory=lambda: ["i586", "x86_64"])
+    bugzilla_url: str = "https://bugzilla.altlinux.org/buglist.cgi"
+    repocop_url: str = (
+        "http://repocop.altlinux.org/pub/repocop/prometheus3/packages.altlinux-sisyphus.json.bz2"
+    )
+    watch_url: str = "https://watch.altlinux.org/pub/watch/watch-total.txt"
+    spdx_git_url: str = "https://github.com/spdx/license-list-data"
+    spdx_git_root: Path | None = None
+    repology_url: str = "https://repology.org/api/v1/projects/"
+    repology_repos: list[str] = Field(default_factory=lambda: ["alt_sisyphus", "alt_p10"])
+    source_timezone: str = "UTC"
+    timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    #: First wait between retries in seconds; it doubles on each retry (at most 60 s).
+    retry_wait: float = Field(default=2.0, ge=0)
+    max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    interval: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("interval")
+    @classmethod
+    def _check_interval(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, seconds in value.items():
+            if name not in FEED_NAMES:
+                raise ValueError(f"unknown feed {name!r}; feeds are {', '.join(FEED_NAMES)}")
+            if seconds < 0:
+                raise ValueError(f"interval of {name} must not be negative")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of repotrack; see the README's configuration reference."""
 
@@ -249,6 +296,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     tracking: TrackingSettings = TrackingSettings()
     forges: dict[str, ForgeSettings] = Field(default_factory=dict)
+    feeds: FeedsSettings = FeedsSettings()
 
     @field_validator("home")
     @classmethod

@@ -24,7 +24,10 @@ from tests.conftest import DATA, FIXTURES, need_tool
 from tests.unit.sources.treeutil import build_trees
 
 BIN = Path(sys.executable).parent
-SUMMARY = re.compile(r"^p10 2024-05-01: (\d+) packages \((\d+) new, (\d+) known\), (\d+) file rows")
+SUMMARY = re.compile(
+    r"^p10 2024-05-01: (\d+) packages \((\d+) new, (\d+) known"
+    r"(?:, \d+ bad left out)?\), (\d+) file rows"
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,10 @@ def repo_loader(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _roots(home: Path) -> list[tuple[object, ...]]:
+    """The published roots; none when a killed first load had not made the schema yet."""
     with open_store(f"chdb://{home / 'store'}") as store:
+        if not store.query("SELECT 1 FROM system.tables WHERE name = 'PackageSetName'"):
+            return []
         return store.query(
             "SELECT pkgset_nodename, pkgset_kv.v[indexOf(pkgset_kv.k, 'size')] "
             "FROM PackageSetName WHERE pkgset_depth = 0"
@@ -145,7 +151,7 @@ def test_config_ini_names_the_server_and_hides_the_password(trees: Path, tmp_pat
     assert "s3cret" not in result.stderr
 
 
-@pytest.mark.parametrize("case", ["no-files-list", "bad-rpm", "digest"])
+@pytest.mark.parametrize("case", ["no-files-list", "bad-rpm", "damaged", "digest"])
 def test_bad_trees_fail_with_one_line_and_publish_nothing(
     trees: Path, tmp_path: Path, case: str
 ) -> None:
@@ -158,9 +164,12 @@ def test_bad_trees_fail_with_one_line_and_publish_nothing(
         expected = f"InputError: {root}: not an apt-rpm snapshot: files/list is missing"
     elif case == "bad-rpm":
         rpm.write_bytes(b"not an rpm at all" * 20)
-        expected = f"InputError: {link}, offset 0: not an RPM file"
-    else:
+        expected = f"InputError: {link}, offset 0: not an RPM package"
+    elif case == "damaged":
         rpm.write_bytes(rpm.read_bytes() + b"x")
+        expected = f"InputError: {link}: damaged package: header and payload are"
+    else:  # a sound package, but not the one the index describes
+        shutil.copy(root / "files" / "noarch" / "RPMS" / "rt-hello-doc-1.2.3-4.rt1.noarch.rpm", rpm)
         expected = f"InputError: {link}: md5 digest mismatch with the repository index"
     home = tmp_path / "home"
     result = repotrack(home, "load", "repo", "p10", str(root), "--date", "2024-05-01", "-w", "1")
@@ -192,7 +201,44 @@ def test_store_locked_by_another_process(trees: Path, tmp_path: Path) -> None:
         holder.communicate("", timeout=60)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith(f"StoreError: chDB store {home / 'store'} is locked")
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"StoreError: chDB store {home / 'store'} is locked")
+    assert f"(pid {holder.pid})" in lines[0]
+
+
+def test_two_loads_on_a_new_home_never_show_chdbs_raw_lock_error(
+    trees: Path, tmp_path: Path
+) -> None:
+    """Both start before the store exists: one loads, the other is told who holds it."""
+    for attempt in range(3):
+        home = tmp_path / f"home{attempt}"
+        procs = [
+            subprocess.Popen(
+                [
+                    str(BIN / "repotrack"),
+                    "load",
+                    "repo",
+                    "p10",
+                    str(trees / "apt"),
+                    "--date",
+                    f"2024-05-0{day}",
+                    "-w",
+                    "1",
+                ],
+                env=_env(home),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for day in (1, 2)
+        ]
+        for proc in procs:
+            _out, err = proc.communicate(timeout=240)
+            assert "Cannot lock file" not in err and "Traceback" not in err, err
+            if proc.returncode != 0:
+                assert proc.returncode == 1, err
+                (line,) = err.strip().splitlines()
+                assert re.search(r"is locked by another process \(pid \d+\)", line), line
 
 
 def _many_packages(tmp_path: Path, count: int) -> Path:
@@ -324,3 +370,65 @@ def test_repo_loader_store_url(
         (tmp_path / "config.ini").write_text(config)
         argv += ["-c", str(tmp_path / "config.ini")]
     assert store_url_from_args(build_parser().parse_args(argv + flags)) == url
+
+
+def _damaged_tree(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Our test RPMs plus a cut one and a text file named like a package."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for rpm in (DATA / "rpms").glob("*.rpm"):
+        shutil.copy(rpm, tree)
+    whole = (DATA / "rpms" / "rt-hello-1.2.3-4.rt1.src.rpm").read_bytes()
+    (tree / "rt-cut-1-1.src.rpm").write_bytes(whole[: len(whole) - 500])
+    (tree / "notes-1-1.noarch.rpm").write_text("not a package\n")
+    return tree, ["notes-1-1.noarch.rpm", "rt-cut-1-1.src.rpm"]
+
+
+def test_damaged_packages_fail_the_load_or_are_left_out_with_skip_bad(tmp_path: Path) -> None:
+    tree, bad = _damaged_tree(tmp_path)
+    good = len(list((DATA / "rpms").glob("*.rpm")))  # the hand count: 8 sound packages
+    home = tmp_path / "home"
+    args = ["load", "repo", "p10", str(tree), "--date", "2024-05-01", "-w", "2"]
+    failed = repotrack(home, *args)
+    assert failed.returncode == 2, failed.stderr
+    (line,) = failed.stderr.strip().splitlines()
+    assert any(str(tree / name) in line for name in bad), line
+    assert _roots(home) == []
+    skipped = repotrack(home, *args, "--skip-bad")
+    assert skipped.returncode == 0, skipped.stderr
+    # The failed run stored the packages before the bad one; they count as known now.
+    packages, new, known = _summary(skipped)[:3]
+    assert packages == good and new + known == good
+    assert "2 bad left out)" in skipped.stdout
+    left_out = sorted(line for line in skipped.stderr.splitlines() if line.startswith("left out "))
+    assert [line.split(":")[0] for line in left_out] == [f"left out {name}" for name in bad]
+    assert "not an RPM package" in left_out[0] and "damaged package" in left_out[1]
+    assert _roots(home) == [("p10", str(good))]
+
+
+def test_verify_known_catches_a_payload_changed_under_the_same_header(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for rpm in (DATA / "rpms").glob("*.rpm"):
+        shutil.copy(rpm, tree)
+    home = tmp_path / "home"
+    first = repotrack(home, "load", "repo", "p10", str(tree), "--date", "2024-05-01")
+    assert first.returncode == 0, first.stderr
+    changed = tree / "rt-hello-1.2.3-4.rt1.x86_64.rpm"
+    data = bytearray(changed.read_bytes())
+    data[-40] ^= 0x01  # inside the compressed payload; the headers are untouched
+    changed.write_bytes(bytes(data))
+    trusting = repotrack(home, "load", "repo", "p10", str(tree), "--date", "2024-05-02")
+    assert trusting.returncode == 0 and "(0 new, 8 known)" in trusting.stdout
+    checked = repotrack(
+        home, "load", "repo", "p10", str(tree), "--date", "2024-05-03", "--verify-known"
+    )
+    assert checked.returncode == 2, checked.stderr
+    (line,) = checked.stderr.strip().splitlines()
+    assert line.startswith(f"InputError: {changed}: damaged package: payload"), line
+    clean = tmp_path / "clean"
+    shutil.copytree(DATA / "rpms", clean)
+    verified = repotrack(
+        home, "load", "repo", "p10", str(clean), "--date", "2024-05-04", "--verify-known"
+    )
+    assert verified.returncode == 0 and "(0 new, 8 known)" in verified.stdout, verified.stderr

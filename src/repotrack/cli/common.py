@@ -67,7 +67,7 @@ def get_settings(ctx: typer.Context) -> Settings:
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise."""
-    err_console.print(message, markup=False, highlight=False)
+    err_console.print(message, markup=False, highlight=False, emoji=False)
     return typer.Exit(code)
 
 

@@ -1,4 +1,4 @@
-"""``repotrack db init|migrate|status|seed``: the analytics store's schema and seed data.
+"""``repotrack db init|migrate|status|seed|gc``: the analytics store's schema and seed data.
 
 ``migrate`` also brings the state database (tracking items, issues) up to date when
 ``repotrack.state`` provides ``migrate``. chDB and the store module are imported inside
@@ -126,6 +126,49 @@ def seed(ctx: typer.Context, store: StoreOption = None) -> None:
     with _open(ctx, store) as opened:
         added = seed_license_aliases(opened)
     console.print(f"license aliases: {added} added", markup=False, highlight=False)
+
+
+@db_app.command("gc")
+@handle_errors
+def gc(
+    ctx: typer.Context,
+    store: StoreOption = None,
+    grace_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--grace-hours",
+            min=0,
+            help="On a shared ClickHouse server, leave alone what loads started less than "
+            "this long ago may still be writing (default 6; the embedded store is "
+            "always owned by this process, so nothing there is in progress).",
+        ),
+    ] = None,
+) -> None:
+    """Remove what interrupted loads left: partial packages and unpublished package sets.
+
+    Every load does the cheap part of this itself before it starts (the rows its
+    journal names); gc also scans the tables for leftovers of loads made before the
+    journal existed, which reads whole columns on a large store.
+    """
+    from datetime import timedelta
+
+    from repotrack.ingest.journal import collect_garbage
+    from repotrack.store import migrate
+
+    url = store or get_settings(ctx).store_url
+    with _open(ctx, store) as opened:
+        if url.startswith("chdb:"):
+            migrate(opened)
+        grace = None if grace_hours is None else timedelta(hours=grace_hours)
+        report = collect_garbage(opened, grace=grace)
+    console.print(
+        f"store {opened.url}: {report.line()}"
+        if report
+        else f"store {opened.url}: nothing to remove",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

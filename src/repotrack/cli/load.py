@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,6 +73,8 @@ def run_repo_load(
     tag: str,
     force: bool,
     workers: int,
+    skip_bad: bool = False,
+    verify_known: bool = False,
     verbose: bool = False,
     handoff: HandOff | None = None,
 ) -> None:
@@ -86,7 +88,16 @@ def run_repo_load(
     from repotrack.cli.load_remote import LoadRequest, store_held_elsewhere
     from repotrack.store import open_store
 
-    request = LoadRequest(branch=branch, path=path, date=day, tag=tag, force=force, workers=workers)
+    request = LoadRequest(
+        branch=branch,
+        path=path,
+        date=day,
+        tag=tag,
+        force=force,
+        workers=workers,
+        skip_bad=skip_bad,
+        verify_known=verify_known,
+    )
     if handoff is not None and handoff.always:
         handoff.run(request)  # the path is checked where it is read: on the service
         return
@@ -110,7 +121,16 @@ def _load_locally(store: Store, *, store_url: str, request: LoadRequest, verbose
             migrate(store)  # the embedded store is ours to set up; a server is not
         with make_progress(err_console, verbose=verbose) as progress:
             summary = request.run(store, progress)
-    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
+    print_summary(summary.line(), summary.bad)
+
+
+def print_summary(line: str, bad: Sequence[tuple[str, str]]) -> None:
+    """The summary line on stdout; each package left out (``--skip-bad``) on stderr."""
+    for name, reason in bad:
+        err_console.print(
+            f"left out {name}: {reason}", markup=False, highlight=False, soft_wrap=True
+        )
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 # -- progress ----------------------------------------------------------------------------
@@ -143,6 +163,22 @@ def repo(
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Worker processes reading packages.")
     ] = DEFAULT_WORKERS,
+    skip_bad: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad",
+            help="Leave damaged or unreadable packages out of the snapshot and list them, "
+            "instead of failing the load.",
+        ),
+    ] = False,
+    verify_known: Annotated[
+        bool,
+        typer.Option(
+            "--verify-known",
+            help="Re-read packages the store already holds and check that each file is "
+            "sound and is the one stored under its id.",
+        ),
+    ] = False,
     via_service: Annotated[
         bool,
         typer.Option(
@@ -208,6 +244,8 @@ def repo(
             tag=tag,
             force=force,
             workers=workers,
+            skip_bad=skip_bad,
+            verify_known=verify_known,
             handoff=handoff,
         )
     except KeyboardInterrupt as exc:

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from repotrack import __version__
-from repotrack.cli.common import console, err_console
+from repotrack.cli.common import err_console
 from repotrack.config import Settings
 from repotrack.errors import (
     AuthError,
@@ -214,7 +214,11 @@ class _Session:
                 f"{exc}; the load may still be running: follow it at {self.base_url}{path}"
             ) from exc
         if job["state"] == "done":
-            console.print(job["summary"]["line"], markup=False, highlight=False, soft_wrap=True)
+            from repotrack.cli.load import print_summary
+
+            summary = job["summary"]
+            bad = [(item["file"], item["reason"]) for item in summary.get("bad", [])]
+            print_summary(summary["line"], bad)
             return
         error = job.get("error") or {}
         raise RemoteJobError(

@@ -64,8 +64,12 @@ _AREAS: tuple[str, ...] = (
     "generate_password",
     "serve",
     "load",
+    "load_feeds",
     "db",
     "query",
+    "query_feeds",
+    "feeds",
+    "images",
 )
 
 _mount_optional()

@@ -67,8 +67,18 @@ def parse_day(text: str | None, *, option: str = "--date") -> date | None:
         raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", field=option) from None
 
 
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    """The store for commands that read it directly (never created by reading)."""
+    from repotrack.cli.store_reads import open_existing_store
+
+    return open_existing_store(url or get_settings(ctx).store_url)
+
+
 def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    """Results as JSON; ``to_plain`` leaves data that is already plain unchanged."""
+    from repotrack.store import to_plain
+
+    typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
 
 
 @query_app.command("packages")
@@ -111,7 +121,7 @@ def packages(
         "name", "epoch:version-release", "arch", "summary", title=_title(result["package_set"])
     )
     for p in result["packages"]:
-        table.add_row(p["name"], p["evr"], _arch(p), p["summary"])
+        table.add_row(p["name"], p["evr"], p["arch"], p["summary"])
     console.print(table)
     console.print(f"{len(result['packages'])} of {result['total']} package(s)", markup=False)
 
@@ -153,7 +163,7 @@ def package(
     for build in info["builds"]:
         p = build["package"]
         console.print(
-            f"{p['name']} {p['evr']} {_arch(p)}  pkg_hash {p['pkg_hash']}  "
+            f"{p['name']} {p['evr']} {p['arch']}  pkg_hash {p['pkg_hash']}  "
             f"({_title(info['package_set'])})",
             markup=False,
             highlight=False,
@@ -205,9 +215,9 @@ def diff(
         f"{branch}: {_title(result['old_set'])} -> {_title(result['new_set'])}", markup=False
     )
     for p in result["added"]:
-        console.print(f"+ {p['name']} {p['evr']} {_arch(p)}", markup=False, highlight=False)
+        console.print(f"+ {p['name']} {p['evr']} {p['arch']}", markup=False, highlight=False)
     for p in result["removed"]:
-        console.print(f"- {p['name']} {p['evr']} {_arch(p)}", markup=False, highlight=False)
+        console.print(f"- {p['name']} {p['evr']} {p['arch']}", markup=False, highlight=False)
     for u in result["updated"]:
         arrow = {1: "->", -1: "<- (downgrade)", 0: "== (rebuild)"}[u["direction"]]
         console.print(
@@ -224,8 +234,3 @@ def diff(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(query_app, name="query")
-
-
-def _arch(package: dict[str, Any]) -> str:
-    """The arch to show: ``src`` for a source package (its header names the build host's arch)."""
-    return "src" if package.get("sourcepackage") else str(package.get("arch", ""))

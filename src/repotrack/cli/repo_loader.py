@@ -55,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-A", "--date", help="snapshot date YYYY-MM-DD (required)")
     parser.add_argument("-F", "--force", action="store_true", help="reload an existing date")
     parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave damaged packages out and list them instead of failing (repotrack)",
+    )
+    parser.add_argument(
+        "--verify-known",
+        action="store_true",
+        help="re-read packages already stored and check them (repotrack)",
+    )
+    parser.add_argument(
         "--via-service",
         action="store_true",
         help="hand the load to the running repotrack service (account from "
@@ -201,6 +211,8 @@ def _run(args: argparse.Namespace) -> int:
         tag=args.tag,
         force=args.force,
         workers=_workers(args),
+        skip_bad=args.skip_bad,
+        verify_known=args.verify_known,
         verbose=args.verbose,
         handoff=handoff,
     )

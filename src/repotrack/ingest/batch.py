@@ -4,21 +4,30 @@ Rows of many packages are gathered and sent together (one insert per table per
 batch: far fewer round trips than per package), but never more than ``max_rows`` at
 a time, so memory does not grow with the size of the repository.
 
-Flush order per batch: Changelog, Files, Depends, Packages, Specfiles, then
-PackageHash, then PackageSet. ``PackageHash`` marks a package as stored (that is what
-dedupe looks for), so it goes only after everything else of the same packages; a load
-killed mid-batch leaves at worst rows that the next run writes again (the tables are
-ReplacingMergeTrees, so repeats merge away) and no ``PackageHash`` row that lies.
+Flush order per batch:
+
+1. the load journal (``journal.JOURNAL``): which packages this batch is about to write;
+2. Changelog, Files, FileNames, Depends, Specfiles, Packages;
+3. PackageHash, last;
+4. PackageSet members (only while a snapshot is being published).
+
+Every table is a MergeTree written directly (see ``tables``), so each step is on
+disk when its insert returns. ``PackageHash`` marks a package as stored (that is what
+dedupe looks for), so it goes only after everything else of the same packages. A
+load killed mid-batch leaves journal entries without a ``PackageHash`` row; the next
+load (or ``repotrack db gc``) deletes those packages' partial rows before it starts
+(``repair``), so nothing is ever counted twice or believed complete when it is not.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from repotrack.ingest import tables
+from repotrack.ingest import journal, tables
 from repotrack.ingest.rows import PackageRows, RowBlock
-from repotrack.store.native import assemble_block
+from repotrack.store.native import assemble_block, wire_structure
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -32,9 +41,17 @@ DEFAULT_BATCH_ROWS = 100_000
 class RowBatcher:
     """Collects rows per table and flushes them all, in a fixed order, when full."""
 
-    def __init__(self, store: Store, *, max_rows: int = DEFAULT_BATCH_ROWS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_rows: int = DEFAULT_BATCH_ROWS,
+        load_id: uuid.UUID | None = None,
+    ) -> None:
         self._store = store
         self._max_rows = max_rows
+        self.load_id = load_id or uuid.uuid4()
+        self.started = datetime.now(UTC).replace(microsecond=0)
         self._changelog: dict[int, str] = {}
         self._files: list[RowBlock] = []
         self._file_rows = 0
@@ -82,19 +99,29 @@ class RowBatcher:
 
     def flush(self) -> None:
         store = self._store
+        if self._hashes:
+            journal.record_packages(
+                store, self.load_id, self.started, [row[0] for row in self._hashes]
+            )
         if self._changelog:
             store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, self._changelog.items())
         if self._files:
-            block = assemble_block(tables.FILES_COLUMNS, tables.FILES_TYPES, self._files)
-            store.insert_blocks(tables.FILES, tables.FILES_COLUMNS, [block])
+            columns, types = tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES
+            block = assemble_block(columns, types, self._files)
+            structure = wire_structure(columns, types)
+            for table, names, select in (
+                (tables.FILES, tables.FILES_COLUMNS, tables.FILES_SELECT),
+                (tables.FILE_NAMES, tables.FILE_NAMES_COLUMNS, tables.FILE_NAMES_SELECT),
+            ):
+                store.insert_select(table, names, select, structure, block)
             self.files_written += self._file_rows
         if self._depends:
             block = assemble_block(tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, self._depends)
             store.insert_blocks(tables.DEPENDS, tables.DEPENDS_COLUMNS, [block])
-        if self._packages:
-            store.insert(tables.PACKAGES, tables.PACKAGES_COLUMNS, self._packages)
         if self._specs:
             store.insert(tables.SPECFILES, tables.SPECFILES_COLUMNS, self._specs)
+        if self._packages:
+            store.insert(tables.PACKAGES, tables.PACKAGES_COLUMNS, self._packages)
         if self._hashes:
             store.insert(tables.PACKAGE_HASH, tables.PACKAGE_HASH_COLUMNS, self._hashes)
         if self._members:

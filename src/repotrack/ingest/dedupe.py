@@ -18,7 +18,14 @@ from repotrack.ingest.pkgset import snapshot_datetime
 if TYPE_CHECKING:
     from repotrack.store import Store
 
-__all__ = ["Known", "already_loaded", "check_not_loaded", "known_by_digest", "known_hashes"]
+__all__ = [
+    "Known",
+    "already_loaded",
+    "check_not_loaded",
+    "known_by_digest",
+    "known_hashes",
+    "stored_sha256",
+]
 
 #: Values per lookup query; keeps each query's parameter text small.
 LOOKUP_CHUNK = 2000
@@ -72,4 +79,19 @@ def known_hashes(store: Store, hashes: Iterable[int]) -> set[int]:
             {"h": chunk},
         )
         found.update(int(r[0]) for r in rows)
+    return found
+
+
+def stored_sha256(store: Store, hashes: Iterable[int]) -> dict[int, bytes]:
+    """``{pkg_hash: SHA-256 of the stored file}`` (``b""`` rows, from metadata, left out)."""
+    wanted = sorted(set(hashes))
+    found: dict[int, bytes] = {}
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        rows = store.query(
+            "SELECT pkgh_mmh, any(pkgh_sha256) FROM PackageHash_buffer "
+            "WHERE pkgh_mmh IN {h:Array(UInt64)} AND pkgh_sha256 != repeat('\\0', 32) "
+            "GROUP BY pkgh_mmh",
+            {"h": wanted[start : start + LOOKUP_CHUNK]},
+        )
+        found.update((int(h), bytes(d)) for h, d in rows)
     return found

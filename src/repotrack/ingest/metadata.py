@@ -111,7 +111,7 @@ def metadata_depend_columns(meta: MetaPackage, pkg_hash: int) -> list[list[Any]]
 
 
 def metadata_file_columns(meta: MetaPackage, pkg_hash: int) -> list[list[Any]]:
-    """``Files_insert`` columns (``FILES_COLUMNS`` order): names and kinds, the rest zero."""
+    """Per-file columns (``FILE_INPUT_COLUMNS`` order): names and kinds, the rest zero."""
     count = len(meta.files)
     dirs = [f.kind == "dir" for f in meta.files]
     zeros = [0] * count

@@ -26,9 +26,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from repotrack.errors import InputError
-from repotrack.ingest.dedupe import known_by_digest, known_hashes
+from repotrack.ingest.dedupe import known_by_digest, known_hashes, stored_sha256
 from repotrack.ingest.metadata import metadata_pkg_hash
-from repotrack.ingest.reader import PackageJob, identify_package, read_packages
+from repotrack.ingest.reader import (
+    KnownCheck,
+    PackageJob,
+    check_known_packages,
+    identify_package,
+    read_packages,
+)
 from repotrack.ingest.rows import PackageRows
 
 if TYPE_CHECKING:
@@ -48,17 +54,28 @@ R = TypeVar("R")
 
 
 #: A job as planned: its job, its known ``pkg_hash`` (or 0), the future of the task
-#: that reads it (None when known) and its place in that task's results.
-_Planned = tuple[PackageJob, int, "Future[list[PackageRows | InputError]] | None", int]
+#: that reads it (or, for a known package under ``verify_known``, checks it; None
+#: when known and not checked) and its place in that task's results.
+_Planned = tuple[
+    PackageJob,
+    int,
+    "Future[list[PackageRows | InputError]] | Future[list[InputError | None]] | None",
+    int,
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One job done: its package id, and its rows when it was new."""
+    """One job done: its package id, and its rows when it was new.
+
+    ``error`` is set (and ``pkg_hash`` is 0) for a bad package the load leaves out
+    (``skip_bad``); without ``skip_bad`` a bad package raises its ``InputError``.
+    """
 
     job: PackageJob
     pkg_hash: int
     rows: PackageRows | None
+    error: InputError | None = None
 
 
 class _Ready(Future[Any]):
@@ -99,9 +116,13 @@ def _watch_parent(parent: int) -> None:
 class Pipeline:
     """Dedupe and read packages; use as a context manager (it owns the worker pool)."""
 
-    def __init__(self, store: Store, *, workers: int = 1) -> None:
+    def __init__(
+        self, store: Store, *, workers: int = 1, skip_bad: bool = False, verify_known: bool = False
+    ) -> None:
         self._store = store
         self._workers = workers
+        self._skip_bad = skip_bad
+        self._verify_known = verify_known
         self._executor: Executor | None = None
         self._window = max(CHUNK, workers * 32)
         self._seen: set[int] = set()
@@ -150,12 +171,15 @@ class Pipeline:
             if future is None:
                 yield Outcome(job, known, None)
                 continue
-            done = future.result()
-            if index >= len(done):
-                continue  # after a bad package of the same task: never read
-            rows = done[index]
+            rows = future.result()[index]
             if isinstance(rows, InputError):
-                raise rows
+                if not self._skip_bad:
+                    raise rows
+                yield Outcome(job, 0, None, error=rows)
+                continue
+            if rows is None:  # a known package, checked (``verify_known``)
+                yield Outcome(job, known, None)
+                continue
             if rows.pkg_hash in self._seen:  # the same package twice in one tree
                 yield Outcome(job, rows.pkg_hash, None)
                 continue
@@ -172,14 +196,35 @@ class Pipeline:
             future = self._submit(read_packages, task)
             for index, job in enumerate(task):
                 reading[id(job)] = (future, index)
+        checking = self._start_checks(chunk, known) if self._verify_known else {}
         planned: list[_Planned] = []
         for job in chunk:
-            if id(job) in known:
+            if id(job) in checking:
+                check, index = checking[id(job)]
+                planned.append((job, known[id(job)], check, index))
+            elif id(job) in known:
                 planned.append((job, known[id(job)], None, 0))
             else:
                 future, index = reading[id(job)]
                 planned.append((job, 0, future, index))
         return planned
+
+    def _start_checks(
+        self, chunk: list[PackageJob], known: dict[int, int]
+    ) -> dict[int, tuple[Future[list[InputError | None]], int]]:
+        """Start re-reading the known package files of ``chunk`` (``verify_known``)."""
+        files = [j for j in chunk if id(j) in known and j.path is not None]
+        stored = stored_sha256(self._store, [known[id(j)] for j in files])
+        started: dict[int, tuple[Future[list[InputError | None]], int]] = {}
+        for start in range(0, len(files), TASK):
+            task = [
+                KnownCheck(j.path or "", known[id(j)], stored.get(known[id(j)], b""))
+                for j in files[start : start + TASK]
+            ]
+            future = self._submit(check_known_packages, task)
+            for index, job in enumerate(files[start : start + TASK]):
+                started[id(job)] = (future, index)
+        return started
 
     def _known(self, chunk: list[PackageJob]) -> dict[int, int]:
         """``{id(job): pkg_hash}`` for the jobs of ``chunk`` the store already holds."""

@@ -6,8 +6,10 @@ cores where threads would queue on the GIL. Spec extraction for source packages
 happens here too, so its memory goes away with the task, not with the loader (the
 original spawned a process per SRPM for the same reason).
 
-Digests of the file (MD5, SHA-256, BLAKE2b) are computed in one read and compared
-with what the repository index recorded; a mismatch is an error naming the file.
+Digests of the file (MD5, SHA-256, BLAKE2b) are computed in one read, which also
+checks the digests the package records of itself (``rpm.integrity``, what ``rpm -K``
+checks), and compared with what the repository index recorded; a mismatch is an
+error naming the file.
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ from repotrack.ingest.rows import (
     set_changelog,
     spec_row,
 )
-from repotrack.rpm import extract_spec, file_digests, quick_pkg_hash, read_rpm
+from repotrack.rpm import extract_spec, quick_pkg_hash, read_rpm
+from repotrack.rpm.integrity import package_digests
 from repotrack.sources import MetaPackage
 
 NO_DIGESTS = Digests()
 
 __all__ = [
     "Identity",
+    "KnownCheck",
     "PackageJob",
+    "check_known_package",
+    "check_known_packages",
     "identify_package",
     "read_package",
     "read_packages",
@@ -82,8 +88,9 @@ def identify_package(path: str) -> Identity:
 def read_packages(jobs: list[PackageJob]) -> list[PackageRows | InputError]:
     """``read_package`` for several jobs: one round trip to a worker process for all.
 
-    A bad package ends the list with its error, after the rows of the jobs before it,
-    so that the loader still stores those (as it would have, reading one by one).
+    A bad package's place holds its error; the jobs after it are read all the same
+    (a load that leaves bad packages out wants them, one that stops stores the
+    packages before the bad one and drops the rest).
     """
     done: list[PackageRows | InputError] = []
     for job in jobs:
@@ -91,8 +98,49 @@ def read_packages(jobs: list[PackageJob]) -> list[PackageRows | InputError]:
             done.append(read_package(job))
         except InputError as exc:
             done.append(exc)
-            break
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class KnownCheck:
+    """A package file the store already holds, to read again (``--verify-known``)."""
+
+    path: str
+    pkg_hash: int
+    stored_sha256: bytes
+
+
+def check_known_packages(checks: list[KnownCheck]) -> list[InputError | None]:
+    """``check_known_package`` for several files: ``None`` where the file is sound."""
+    done: list[InputError | None] = []
+    for check in checks:
+        try:
+            check_known_package(check)
+            done.append(None)
+        except InputError as exc:
+            done.append(exc)
+    return done
+
+
+def check_known_package(check: KnownCheck) -> None:
+    """Read a known package in full: its own digests must hold, and its file must be
+    the one stored under its id.
+
+    Dedupe trusts a package whose header matches a stored one without reading the
+    rest; a payload replaced under the same header (a rebuilt file, a bad mirror
+    sync) would go unnoticed. This re-reads it and compares the whole file's SHA-256
+    with the stored ``PackageHash`` row.
+    """
+    rpm = read_rpm(check.path)
+    digests = package_digests(rpm)
+    if rpm.pkg_hash != check.pkg_hash:
+        raise InputError("its header changed while it was read", path=check.path)
+    if check.stored_sha256 and digests.sha256 != check.stored_sha256:
+        raise InputError(
+            "differs from the stored package with the same header (pkg_hash "
+            f"{check.pkg_hash}): the file's SHA-256 is not the one stored",
+            path=check.path,
+        )
 
 
 def read_package(job: PackageJob) -> PackageRows:
@@ -102,7 +150,7 @@ def read_package(job: PackageJob) -> PackageRows:
             raise InputError("neither a file nor metadata", path=job.filename)
         return metadata_rows(job.meta)
     rpm = read_rpm(job.path)
-    computed = file_digests(job.path)
+    computed = package_digests(rpm)
     digests = Digests(
         md5=computed.md5, sha256=computed.sha256, blake2b=computed.blake2b, sha1=rpm.sha1header
     )

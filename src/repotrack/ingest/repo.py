@@ -4,10 +4,11 @@ Order of work (ALTRepo §2.5, made atomic for readers):
 
 1. refuse a snapshot already loaded under the same branch and date (unless ``force``);
 2. plan the tree (apt-rpm, createrepo or a plain directory of RPMs);
-3. sources, then binaries: dedupe against the store, read only new packages (in
+3. repair what a killed earlier load left half-written (``journal``);
+4. sources, then binaries: dedupe against the store, read only new packages (in
    parallel), write their rows in bounded batches, PackageHash last per batch;
-4. the PackageSet rows and PackageSetName row of every node;
-5. the root PackageSetName row, last. Until it exists the snapshot is invisible to
+5. the PackageSet rows and PackageSetName row of every node;
+6. the root PackageSetName row, last. Until it exists the snapshot is invisible to
    readers (they start from roots), so an interrupted load publishes nothing, and a
    rerun reads only the packages the interrupted run had not finished.
 """
@@ -26,6 +27,7 @@ from repotrack.errors import InputError
 from repotrack.ingest import tables
 from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.dedupe import check_not_loaded
+from repotrack.ingest.journal import forget, record_sets, repair
 from repotrack.ingest.pipeline import Outcome, Pipeline
 from repotrack.ingest.pkgset import ZERO_UUID, PackageSetNode, node_kv, node_row
 from repotrack.ingest.plan import NodeSpec, TreePlan, plan_tree
@@ -63,12 +65,15 @@ class LoadSummary:
     known: int
     files: int
     seconds: float
+    #: Packages left out as damaged or unreadable (``skip_bad``): file name and reason.
+    bad: tuple[tuple[str, str], ...] = ()
 
     def line(self) -> str:
         rate = self.packages / self.seconds if self.seconds > 0 else 0.0
+        left_out = f", {len(self.bad)} bad left out" if self.bad else ""
         return (
             f"{self.branch} {self.date.isoformat()}: {self.packages} packages "
-            f"({self.new} new, {self.known} known), {self.files} file rows, "
+            f"({self.new} new, {self.known} known{left_out}), {self.files} file rows, "
             f"{self.seconds:.1f} s ({rate:.0f} packages/s)"
         )
 
@@ -88,6 +93,8 @@ class RepoLoad:
     tag: str = ""
     force: bool = False
     workers: int = 1
+    skip_bad: bool = False
+    verify_known: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -98,6 +105,8 @@ class RepoLoad:
             "tag": self.tag,
             "force": self.force,
             "workers": self.workers,
+            "skip_bad": self.skip_bad,
+            "verify_known": self.verify_known,
         }
 
     def run(self, store: Store, progress: LoadProgress | None = None) -> LoadSummary:
@@ -109,6 +118,8 @@ class RepoLoad:
             tag=self.tag,
             force=self.force,
             workers=self.workers,
+            skip_bad=self.skip_bad,
+            verify_known=self.verify_known,
             progress=progress,
         )
 
@@ -122,12 +133,17 @@ def load_repo(
     tag: str = "",
     force: bool = False,
     workers: int = 1,
+    skip_bad: bool = False,
+    verify_known: bool = False,
     progress: LoadProgress | None = None,
 ) -> LoadSummary:
     """Load the repository snapshot at ``path`` as ``branch`` of ``date``.
 
     Raises ``ConflictError`` when that branch and date are already loaded and ``force``
     is not set, ``InputError`` for an unusable tree or package (naming the file).
+    With ``skip_bad`` a damaged or unreadable package is left out of the snapshot and
+    listed in the summary instead; ``verify_known`` re-reads packages the store
+    already holds and checks them against it (see ``reader.check_known_package``).
     """
     started = time.monotonic()
     branch = _branch_name(branch)
@@ -136,12 +152,15 @@ def load_repo(
     if not force:
         check_not_loaded(store, branch=branch, day=date)
     plan = plan_tree(Path(path))
+    repair(store)
     log.info("repo load started", extra={"branch": branch, "path": str(path), "kind": plan.kind})
     if progress is not None:  # one pass over the planned jobs: the index is read again
         progress.start(total=sum(1 for phase in plan.phases for _job in phase()))
     run = _Run(store, plan, progress)
     try:
-        with Pipeline(store, workers=workers) as pipeline:
+        with Pipeline(
+            store, workers=workers, skip_bad=skip_bad, verify_known=verify_known
+        ) as pipeline:
             for phase in plan.phases:
                 for outcome in pipeline.run(phase()):
                     run.take(outcome)
@@ -149,9 +168,11 @@ def load_repo(
         # Packages before the bad one are complete: store them, so a rerun after the
         # fix does not read them again. The snapshot itself stays unpublished.
         run.batcher.flush()
+        forget(store, run.batcher.load_id)
         raise
     run.batcher.flush()
     root = run.publish(branch=branch, day=date, tag=tag)
+    forget(store, run.batcher.load_id)
     summary = LoadSummary(
         branch=branch,
         date=date,
@@ -163,6 +184,7 @@ def load_repo(
         known=run.known,
         files=run.batcher.files_written,
         seconds=time.monotonic() - started,
+        bad=tuple(run.bad),
     )
     log.info("repo load done", extra={"branch": branch, "summary": summary.line()})
     return summary
@@ -187,9 +209,18 @@ class _Run:
         self.sources: dict[str, int] = {}
         self.new = 0
         self.known = 0
+        self.bad: list[tuple[str, str]] = []
 
     def take(self, outcome: Outcome) -> None:
         job, pkg_hash, rows = outcome.job, outcome.pkg_hash, outcome.rows
+        if outcome.error is not None:
+            self.bad.append((job.filename, outcome.error.reason))
+            log.warning(
+                "bad package left out", extra={"file": job.path, "error": str(outcome.error)}
+            )
+            if self.progress is not None:
+                self.progress.advance(new=False)
+            return
         self.members.setdefault(job.node, {})[pkg_hash] = None
         if job.source:
             self.sources[job.filename] = pkg_hash
@@ -207,6 +238,8 @@ class _Run:
         """Write every node's members and row, then the root row, last."""
         root = uuid.uuid4()
         ids = {spec.key: uuid.uuid4() for spec in self.plan.nodes}
+        batcher = self.batcher
+        record_sets(self.store, batcher.load_id, batcher.started, root, ids.values())
         rows = []
         for spec in self.plan.nodes:
             hashes = list(self.members.get(spec.key, {}))

@@ -19,7 +19,6 @@ stays zero rather than holding a truncated, misleading value.
 
 from __future__ import annotations
 
-import base64
 import re
 import stat
 import sys
@@ -99,8 +98,12 @@ NO_ROWS = EncodedColumns(0, ())
 
 
 def file_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
-    """``Files_insert`` columns (in ``FILES_COLUMNS`` order), encoded."""
-    return _block(tables.FILES, tables.FILES_COLUMNS, tables.FILES_TYPES, columns)
+    """Per-file columns (``FILE_INPUT_COLUMNS`` order), encoded.
+
+    The store derives ``Files`` and ``FileNames`` from this block as it inserts it
+    (``tables.FILES_SELECT``), hashing the names in C++ rather than here.
+    """
+    return _block("Files_insert", tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES, columns)
 
 
 def depend_block(columns: Sequence[Sequence[Any]]) -> RowBlock:
@@ -119,8 +122,8 @@ def _block(
 class PackageRows:
     """Everything one package contributes to the store, ready to insert.
 
-    ``package`` maps Packages columns to values; ``files`` and ``depends`` are encoded
-    blocks; ``changelogs`` and ``spec`` are rows in the column order of
+    ``package`` maps Packages columns to values; ``files`` and ``depends`` are
+    encoded blocks; ``changelogs`` and ``spec`` are rows in the column order of
     :mod:`repotrack.ingest.tables`.
     """
 
@@ -294,7 +297,7 @@ def header_depend_columns(header: Header, pkg_hash: int) -> list[list[Any]]:
 
 
 def header_file_columns(header: Header, pkg_hash: int) -> list[Sequence[Any]]:
-    """``Files_insert`` columns (``FILES_COLUMNS`` order) from the per-file arrays.
+    """Per-file columns (``FILE_INPUT_COLUMNS`` order) from the header's per-file arrays.
 
     Integer columns stay ``array``s straight from the header (the Native encoder
     writes them with one copy); only names, digests and the file class are built
@@ -367,7 +370,7 @@ def _low16(values: array[int]) -> array[int]:
 
 
 def spec_row(package: dict[str, Any], *, name: str, mtime: int, content: bytes) -> tuple[Any, ...]:
-    """A Specfiles_insert row; the content travels base64-encoded, as the original's MV expects."""
+    """A ``Specfiles`` row; the content is the spec file's bytes as they are."""
     return (
         package["pkg_hash"],
         package["pkg_name"],
@@ -376,7 +379,7 @@ def spec_row(package: dict[str, Any], *, name: str, mtime: int, content: bytes) 
         package["pkg_release"],
         name,
         datetime.fromtimestamp(max(mtime, 0), UTC),
-        base64.b64encode(content).decode("ascii"),
+        content,
     )
 
 

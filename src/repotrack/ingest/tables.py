@@ -3,10 +3,26 @@
 Rows are built as tuples in exactly these orders; ``Nested`` columns appear as their
 flattened ``col.sub`` arrays, as the store's ``insert`` expects.
 
-Files and Depends rows are encoded into Native blocks by the worker processes, which
-have no store to ask for column types; their types are therefore written down here,
-as the schema (``store/schema/0001_packages.sql``) declares them. A test compares
-them with the store's ``system.columns``, so the two cannot drift apart unnoticed.
+Loads write the target tables themselves (``Files``, ``FileNames``, ``Specfiles``,
+``Packages``, ...), not the schema's ``*_buffer`` and ``*_insert`` tables:
+
+- a ``Buffer`` keeps rows in memory and flushes each table on its own timer, so a
+  killed loader lost some tables' rows and kept others' (``PackageHash`` flushed,
+  ``Packages`` not): a rerun then believed half-written packages complete. Rows
+  written straight to a MergeTree table are on disk when the insert returns, so
+  writing ``PackageHash`` last makes it a true "this package is stored" mark;
+- the ``*_insert`` tables are ``Null`` tables whose materialized views compute file
+  name hashes and decode spec files. The loader sends the per-file block in the
+  ``Files_insert`` layout through ``FILES_SELECT`` and ``FILE_NAMES_SELECT`` instead,
+  the same expressions as the views, straight into ``Files`` and ``FileNames``; the
+  spec content goes in as it is. A test loads the same packages both ways and
+  compares every table.
+
+Per-file and Depends rows are encoded into Native blocks by the worker processes,
+which have no store to ask for column types; their types are therefore written down
+here, as the schema (``store/schema/0001_packages.sql``) declares them.
+A test compares them with the store's ``system.columns``, so the two cannot drift
+apart unnoticed.
 """
 
 from __future__ import annotations
@@ -21,7 +37,12 @@ __all__ = [
     "DEPENDS_TYPES",
     "FILES",
     "FILES_COLUMNS",
-    "FILES_TYPES",
+    "FILES_SELECT",
+    "FILE_INPUT_COLUMNS",
+    "FILE_INPUT_TYPES",
+    "FILE_NAMES",
+    "FILE_NAMES_COLUMNS",
+    "FILE_NAMES_SELECT",
     "PACKAGES",
     "PACKAGES_COLUMNS",
     "PACKAGE_HASH",
@@ -34,11 +55,12 @@ __all__ = [
     "SPECFILES_COLUMNS",
 ]
 
-CHANGELOG: Final = "Changelog_buffer"
+CHANGELOG: Final = "Changelog"
 CHANGELOG_COLUMNS: Final = ("chlog_hash", "chlog_text")
 
-FILES: Final = "Files_insert"
-FILES_COLUMNS: Final = (
+#: Per-file columns as headers and metadata give them (the ``Files_insert`` layout):
+#: the path itself where ``Files`` keeps its two hashes.
+FILE_INPUT_COLUMNS: Final = (
     "pkg_hash",
     "file_name",
     "file_linkto",
@@ -56,7 +78,7 @@ FILES_COLUMNS: Final = (
     "file_class",
 )
 
-FILES_TYPES: Final = (
+FILE_INPUT_TYPES: Final = (
     "UInt64",
     "String",
     "String",
@@ -75,7 +97,43 @@ FILES_TYPES: Final = (
     "'char' = 5, 'fifo' = 6)",
 )
 
-DEPENDS: Final = "Depends_buffer"
+#: A file's directory as the schema's views compute it: the path without its last
+#: ``/`` component (``""`` when there is none).
+_DIRECTORY: Final = "arrayStringConcat(arrayPopBack(splitByChar('/', file_name)), '/')"
+
+FILES: Final = "Files"
+FILES_COLUMNS: Final = (
+    "pkg_hash",
+    "file_hashname",
+    "file_hashdir",
+    "file_linkto",
+    "file_md5",
+    "file_size",
+    "file_mode",
+    "file_rdev",
+    "file_mtime",
+    "file_flag",
+    "file_username",
+    "file_groupname",
+    "file_verifyflag",
+    "file_device",
+    "file_lang",
+    "file_class",
+)
+
+#: ``Files`` rows from a block in the ``FILE_INPUT_COLUMNS`` layout (``mv_files``'s SELECT).
+FILES_SELECT: Final = (
+    "SELECT pkg_hash, murmurHash3_64(file_name), "  # noqa: S608 - constant text
+    f"murmurHash3_64({_DIRECTORY}), " + ", ".join(FILE_INPUT_COLUMNS[2:]) + " FROM {source}"
+)
+
+FILE_NAMES: Final = "FileNames"
+FILE_NAMES_COLUMNS: Final = ("fn_name",)
+#: ``FileNames`` rows: every path and its directory, once per block (the two
+#: ``mv_filenames_*`` views; the table keeps one row per name after merges).
+FILE_NAMES_SELECT: Final = f"SELECT DISTINCT arrayJoin([file_name, {_DIRECTORY}]) FROM {{source}}"  # noqa: S608
+
+DEPENDS: Final = "Depends"
 DEPENDS_COLUMNS: Final = ("pkg_hash", "dp_name", "dp_version", "dp_flag", "dp_type")
 DEPENDS_TYPES: Final = (
     "UInt64",
@@ -85,7 +143,7 @@ DEPENDS_TYPES: Final = (
     "Enum8('require' = 1, 'conflict' = 2, 'obsolete' = 3, 'provide' = 4)",
 )
 
-PACKAGES: Final = "Packages_buffer"
+PACKAGES: Final = "Packages"
 PACKAGES_COLUMNS: Final = (
     "pkg_hash",
     "pkg_cs",
@@ -146,7 +204,7 @@ PACKAGES_COLUMNS: Final = (
     "pkg_platform",
 )
 
-SPECFILES: Final = "Specfiles_insert"
+SPECFILES: Final = "Specfiles"
 SPECFILES_COLUMNS: Final = (
     "pkg_hash",
     "pkg_name",
@@ -155,13 +213,13 @@ SPECFILES_COLUMNS: Final = (
     "pkg_release",
     "specfile_name",
     "specfile_date",
-    "specfile_content_base64",
+    "specfile_content",
 )
 
-PACKAGE_HASH: Final = "PackageHash_buffer"
+PACKAGE_HASH: Final = "PackageHash"
 PACKAGE_HASH_COLUMNS: Final = ("pkgh_mmh", "pkgh_md5", "pkgh_sha1", "pkgh_sha256", "pkgh_blake2b")
 
-PACKAGE_SET: Final = "PackageSet_buffer"
+PACKAGE_SET: Final = "PackageSet"
 PACKAGE_SET_COLUMNS: Final = ("pkgset_uuid", "pkg_hash")
 
 PACKAGE_SET_NAME: Final = "PackageSetName"

@@ -11,6 +11,7 @@ import gzip
 import io
 import lzma
 import os
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Final, cast
 
@@ -18,7 +19,13 @@ import zstandard
 
 from repotrack.errors import InputError
 
-__all__ = ["detect_compression", "open_compressed", "open_payload", "read_exact"]
+__all__ = [
+    "DECOMPRESSION_ERRORS",
+    "detect_compression",
+    "open_compressed",
+    "open_payload",
+    "read_exact",
+]
 
 _MAGICS: Final = (
     (b"\x1f\x8b", "gzip"),
@@ -28,6 +35,16 @@ _MAGICS: Final = (
     (b"07070", "none"),
 )
 _CHUNK: Final = 1 << 20
+#: What the decompressors raise on a corrupt stream (gzip: ``zlib.error`` or
+#: ``BadGzipFile``/``EOFError``; bz2: ``OSError``; xz: ``LZMAError``; zstd: ``ZstdError``).
+DECOMPRESSION_ERRORS: Final = (
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zstandard.ZstdError,
+    ValueError,
+)
 
 
 def detect_compression(head: bytes) -> str | None:
@@ -80,9 +97,7 @@ def open_payload(raw: BinaryIO, *, source: str, offset: int) -> BinaryIO:
     raw.seek(offset)
     kind = detect_compression(head)
     if kind is None:
-        raise InputError(
-            f"unknown payload compression (magic {head.hex()})", path=source, offset=offset
-        )
+        raise InputError("unknown payload compression (no known magic)", path=source, offset=offset)
     return _wrap(raw, kind)
 
 
@@ -97,7 +112,7 @@ def read_exact(stream: BinaryIO, n: int, *, source: str, offset: int, what: str)
     while got < n:
         try:
             chunk = stream.read(min(n - got, _CHUNK))
-        except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError, ValueError) as exc:
+        except DECOMPRESSION_ERRORS as exc:
             raise InputError(
                 f"cannot decompress {what}: {exc}", path=source, offset=offset + got
             ) from exc

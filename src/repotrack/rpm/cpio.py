@@ -91,7 +91,7 @@ class CpioReader:
         if magic == _STRIPPED:
             return self._next_stripped(start)
         if magic not in _NEWC:
-            raise InputError(f"bad cpio magic {magic!r}", path=self.source, offset=start)
+            raise InputError("bad cpio member magic", path=self.source, offset=start)
         fields = self._read(104, "member header")
         try:
             values = [int(fields[i : i + 8], 16) for i in range(0, 104, 8)]

@@ -72,9 +72,7 @@ def parse_intro(intro: bytes, *, limits: HeaderLimits, source: str, offset: int)
         )
     magic, il, dl = _INTRO.unpack_from(intro)
     if magic != HEADER_MAGIC:
-        raise InputError(
-            f"bad {limits.what} magic {magic.hex()} (expected 8eade801)", path=source, offset=offset
-        )
+        raise InputError(f"bad {limits.what} magic (expected 8eade801)", path=source, offset=offset)
     if il < 1 or il > limits.max_index:
         raise InputError(
             f"{limits.what} index count {il} outside 1..{limits.max_index}",

@@ -104,6 +104,8 @@ def header_pkg_hash(header: Header, *, sha1header: bytes | None = None) -> int:
     sha1 = sha1header if sha1header is not None else header.get(Tag.SHA1HEADER)
     if sha1 is None:
         raise InputError("no SHA1HEADER (tag 269) to compute pkg_hash from", path=header.source)
+    if isinstance(sha1, str) and not _is_sha1_hex(sha1):
+        raise InputError(f"SHA1HEADER (tag 269) is not 40 hex digits: {sha1!r}", path=header.source)
     buildtime = header.get_int(Tag.BUILDTIME)
     if buildtime is None:
         raise InputError("no BUILDTIME to compute pkg_hash from", path=header.source)
@@ -113,6 +115,10 @@ def header_pkg_hash(header: Header, *, sha1header: bytes | None = None) -> int:
         siggpg=header.get_bytes(Tag.SIGGPG) or b"",
         buildtime=buildtime,
     )
+
+
+def _is_sha1_hex(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def merge_signature(signature: Header, main: Header) -> Header:
@@ -146,6 +152,8 @@ def read_rpm_stream(f: BinaryIO, *, source: str, file_size: int) -> RpmFile:
 
     ``file_size`` bounds every read; ``source`` names the package in errors.
     """
+    check_lead_magic(f.read(len(LEAD_MAGIC)), source)
+    f.seek(0)
     first = _read(f, LEAD_SIZE + INTRO_SIZE, source=source, offset=0, file_size=file_size)
     lead = _parse_lead(first, source)
     il, dl = parse_intro(
@@ -236,6 +244,7 @@ class _QuickReader:
 
     def identity(self) -> tuple[int, bytes] | None:
         source = self.source
+        check_lead_magic(self.head, source)
         _parse_lead(self.bytes_at(0, LEAD_SIZE), source)
         sig_intro = self.bytes_at(LEAD_SIZE, INTRO_SIZE)
         il, dl = parse_intro(sig_intro, limits=SIGNATURE_LIMITS, source=source, offset=LEAD_SIZE)
@@ -308,10 +317,19 @@ def _sig_value(entry: tuple[int, int, int] | None, data: bytes, kind: int) -> by
     return data[off : off + count]
 
 
+def check_lead_magic(first: bytes, source: str) -> None:
+    """Refuse a file that does not start as an RPM, before any size check.
+
+    A text file or an image is "not an RPM package", never a "truncated RPM"; the
+    message never quotes the file's bytes (it may be anything, a secret included).
+    """
+    if not first.startswith(LEAD_MAGIC):
+        raise InputError("not an RPM package (no RPM lead at the start)", path=source, offset=0)
+
+
 def _parse_lead(first: bytes, source: str) -> Lead:
-    magic, major, minor, kind, archnum, name, osnum, sigtype = _LEAD.unpack_from(first)
-    if magic != LEAD_MAGIC:
-        raise InputError(f"not an RPM file: bad lead magic {magic.hex()}", path=source, offset=0)
+    check_lead_magic(first, source)
+    _, major, minor, kind, archnum, name, osnum, sigtype = _LEAD.unpack_from(first)
     text = name.split(b"\0", 1)[0].decode("latin-1")
     return Lead(major, minor, kind, archnum, text, osnum, sigtype)
 

@@ -82,8 +82,9 @@ def _compare_segments(x: str, y: str) -> int:
 def compare_evr(a: EVR, b: EVR) -> int:
     """Compare ``(epoch, version, release)`` triples like ``rpm.labelCompare``.
 
-    A missing epoch counts as 0 (rpm >= 4.4.2.1); epochs compare as numbers. A missing
-    release is older than any release and equal to another missing one.
+    A missing epoch (None) counts as 0 (rpm >= 4.4.2.1); an empty one ("") sorts before
+    "0", as ``rpm.labelCompare`` has it; epochs compare as numbers. A missing release is
+    older than any release (the empty one included) and equal to another missing one.
     """
     rc = rpmvercmp(_epoch(a[0]), _epoch(b[0]))
     if rc:
@@ -98,7 +99,8 @@ def compare_evr(a: EVR, b: EVR) -> int:
 
 
 def _epoch(value: int | str | None) -> str:
-    return "0" if value is None or value == "" else str(value)
+    """An absent epoch is 0; an empty one stays empty and sorts before "0", as in librpm."""
+    return "0" if value is None else str(value)
 
 
 def parse_evr(text: str) -> tuple[str | None, str, str | None]:

@@ -69,6 +69,7 @@ def create_app(
     )
     app.state.auth = BasicAuth.from_settings(settings.service)
     app.state.tracker = "off"
+    app.state.feeds = _feed_scheduler(settings, db, _job_store(app))
     install_error_handlers(app)
     for name in ROUTERS:
         module = importlib.import_module(f"{ROUTERS_PACKAGE}.{name}")
@@ -90,6 +91,12 @@ def _job_store(app: FastAPI) -> Callable[[], Store]:
         return held
 
     return store
+
+
+def _feed_scheduler(settings: Settings, db: StateDB, store: Callable[[], Store]) -> Any:
+    from repotrack.daemon.feeds import FeedScheduler
+
+    return FeedScheduler(settings, db, store)
 
 
 def _find_scheduler() -> Callable[[Any], Callable[[], None]] | None:
@@ -130,9 +137,12 @@ def _lifespan(*, db: StateDB, owned: bool, scheduler: bool) -> Callable[[FastAPI
         stop = _start_tracker(app) if scheduler else None
         if not scheduler:
             app.state.tracker = "off"
+        else:
+            app.state.feeds.start()
         try:
             yield
         finally:
+            app.state.feeds.stop()
             if stop is not None:
                 stop()
                 log.info("tracking scheduler stopped")

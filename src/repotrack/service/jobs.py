@@ -271,5 +271,6 @@ def _summary_dict(summary: LoadSummary) -> dict[str, Any]:
         "known": summary.known,
         "files": summary.files,
         "seconds": round(summary.seconds, 3),
+        "bad": [{"file": name, "reason": reason} for name, reason in summary.bad],
         "line": summary.line(),
     }

@@ -171,6 +171,12 @@ class LoadCreate(_Input):
     tag: str = Field(default="", max_length=NAME_MAX)
     force: bool = False
     workers: int = Field(default=1, ge=1, le=LOAD_WORKERS_MAX)
+    skip_bad: bool = Field(
+        default=False, description="Leave damaged packages out (listed in the summary)"
+    )
+    verify_known: bool = Field(
+        default=False, description="Re-read packages the store holds and check them"
+    )
 
     @field_validator("date", mode="before")
     @classmethod
@@ -190,6 +196,13 @@ class LoadCreate(_Input):
         return value
 
 
+class BadPackageOut(BaseModel):
+    """A package a ``skip_bad`` load left out, and why."""
+
+    file: str
+    reason: str
+
+
 class LoadSummaryOut(BaseModel):
     """What a finished load did; ``line`` is the summary line the CLI prints."""
 
@@ -203,6 +216,7 @@ class LoadSummaryOut(BaseModel):
     known: int
     files: int
     seconds: float
+    bad: list[BadPackageOut] = Field(default_factory=list)
     line: str
 
 
@@ -230,6 +244,8 @@ class LoadParamsOut(BaseModel):
     tag: str
     force: bool
     workers: int
+    skip_bad: bool = False
+    verify_known: bool = False
 
 
 class LoadJobOut(BaseModel):

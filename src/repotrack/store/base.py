@@ -29,7 +29,8 @@ sends them in batches of ``batch_rows``, each as one block of ClickHouse's Nativ
 columnar format (``store.native``; the same bytes on both backends); no value is ever
 formatted into SQL text. ``insert_blocks(table, columns, blocks)`` sends blocks that
 were already encoded with ``native.encode_block`` (the loader's workers encode their
-own rows, so the loading process only concatenates bytes).
+own rows, so the loading process only concatenates bytes); ``insert_select`` sends
+such a block through a SELECT that derives the stored columns from it.
 
 - ``FixedString(N)``: ``bytes`` of at most N bytes; shorter values (including ``b""``
   for a missing digest) are zero-padded as ALTRepo stores them; ``str`` is UTF-8 encoded.
@@ -75,8 +76,12 @@ chDB facts (measured with chDB 4.4.0 in this repository, see tests/unit/store)
 - A closed store directory can be copied when its symlinks are kept as symlinks.
 - pyarrow (a chDB dependency) imports pandas on first use, which costs seconds per
   process here; inserts therefore use the Native format, encoded by ``store.native``.
-- ``send_insert(head, "Native")`` takes several Native blocks back to back in one
-  payload, and converts each block's column types to the table's (``String`` into
+- ``send_insert(head, "Native")`` (chDB's streaming insert) reports success for rows
+  that a failing materialized view or a violated CHECK dropped, so the embedded
+  backend does not use it: a block is written to a file in the store directory and
+  inserted with ``INSERT ... SELECT * FROM file(path, 'Native')``, an ordinary
+  statement whose errors are raised. Several Native blocks may follow one another in
+  one file; the insert converts column types to the table's (``String`` into
   ``LowCardinality(String)``, ``Int8`` into ``Enum8``).
 """
 
@@ -128,6 +133,18 @@ class Store(Protocol):
 
     def insert_blocks(self, table: str, columns: Sequence[str], blocks: Sequence[bytes]) -> None:
         """Insert Native blocks of ``columns`` (from ``native.encode_block``) as one payload."""
+        ...
+
+    def insert_select(
+        self, table: str, columns: Sequence[str], select: str, structure: str, payload: bytes
+    ) -> None:
+        """``INSERT INTO table (columns) <select>``, the SELECT reading Native ``payload``.
+
+        ``select`` names the payload as ``{source}`` (``SELECT f(a), b FROM {source}``);
+        ``structure`` is the payload's ``name Type, ...`` (``native.wire_structure``).
+        The server computes what the SELECT says (hashes of names, for instance)
+        in C++, which costs the loading process nothing per row.
+        """
         ...
 
     def close(self) -> None:

@@ -11,6 +11,10 @@ import contextlib
 import fcntl
 import json
 import logging
+import os
+import shutil
+import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,6 +25,7 @@ from repotrack.errors import StoreError, StoreLockedError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
 from repotrack.store.chtypes import result_converter
 from repotrack.store.columns import ColumnTypes
+from repotrack.store.identifiers import quote_string
 from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
 
@@ -28,6 +33,8 @@ __all__ = ["ChdbStore"]
 
 log = logging.getLogger(__name__)
 
+#: Where insert blocks wait for their ``INSERT ... SELECT FROM file()`` (see ``_send``).
+SPOOL_DIR = "repotrack-spool"
 _RESULT_FORMAT = "JSONCompactEachRowWithNamesAndTypes"
 #: Settings every connection runs with (chDB takes them in the connection string): UTC
 #: for dates, and 64-bit integers as JSON numbers (Python's json reads them exactly).
@@ -38,6 +45,9 @@ _CONNECTION_SETTINGS = "session_timezone=UTC&output_format_json_quote_64bit_inte
 # another process's.
 _registry_lock = threading.Lock()
 _open_paths: dict[Path, int] = {}
+#: The descriptor of each directory's ``repotrack.lock`` this process holds.
+_locks: dict[Path, int] = {}
+LOCK_FILE = "repotrack.lock"
 
 
 class ChdbStore:
@@ -50,6 +60,7 @@ class ChdbStore:
         self._connections: list[Any] = []
         self._conn_lock = threading.Lock()
         self._closed = False
+        self._spool_ready = False
         self._types = ColumnTypes(self.query, self.url)
         self._claim()
         try:
@@ -70,7 +81,12 @@ class ChdbStore:
                 )
             if not _open_paths.get(self.path):
                 _ensure_directory(self.path)
-                _probe_lock(self.path)
+                _locks[self.path] = _take_lock(self.path)
+                try:
+                    _probe_lock(self.path)
+                except BaseException:
+                    os.close(_locks.pop(self.path))
+                    raise
             _open_paths[self.path] = _open_paths.get(self.path, 0) + 1
 
     def _release(self) -> None:
@@ -78,6 +94,8 @@ class ChdbStore:
             _open_paths[self.path] -= 1
             if not _open_paths[self.path]:
                 del _open_paths[self.path]
+                with contextlib.suppress(KeyError, OSError):
+                    os.close(_locks.pop(self.path))
 
     def _connection(self) -> Any:
         if self._closed:
@@ -85,12 +103,12 @@ class ChdbStore:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        import chdb
-
-        connect: Any = chdb.connect  # typed in some chDB builds, untyped in others
+        connect: Any = _import_chdb().connect  # typed in some chDB builds, untyped in others
         try:
             conn = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
         except RuntimeError as exc:
+            if "lock" in str(exc).lower():  # a process that does not take our lock
+                raise _locked(self.path, _owner(self.path / "status")) from exc
             raise StoreError(f"cannot open chDB store {self.path}: {exc}") from exc
         with self._conn_lock:
             self._connections.append(conn)
@@ -121,12 +139,30 @@ class ChdbStore:
 
     # -- statements -----------------------------------------------------------------
 
+    def _discard(self, conn: Any) -> None:
+        """Close a connection that saw a failure, so the next statement gets a fresh one.
+
+        chDB keeps the partial output of a query that failed part-way through its
+        result in the connection and hands it to the next query on that connection as
+        if it were its result (measured with chDB 26.9: the next ``SELECT 42`` returned
+        the failed query's first 200 000 rows). A connection is therefore never reused
+        after an error.
+        """
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with self._conn_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
     def _run(self, sql: str, params: Params | None, fmt: str) -> Any:
         rendered = render_params(params)
         conn = self._connection()
         try:
             return conn.query(sql, fmt, params=rendered)
         except Exception as exc:
+            self._discard(conn)
             raise StoreError(one_line(exc)) from exc
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
@@ -140,7 +176,10 @@ class ChdbStore:
     def _select(self, sql: str, params: Params | None) -> tuple[list[str], list[Row]]:
         result = self._run(sql, params, _RESULT_FORMAT)
         text = result.bytes().decode("utf-8", "surrogateescape")
-        return _parse_json_rows(text)
+        try:
+            return _parse_json_rows(text)
+        except (ValueError, TypeError) as exc:  # never a half-read result as an answer
+            raise StoreError(f"unreadable result from chDB: {one_line(exc)}") from exc
 
     def command(self, sql: str, params: Params | None = None) -> None:
         self._run(sql, params, "CSV")
@@ -168,14 +207,45 @@ class ChdbStore:
         if blocks:
             self._send(head, b"".join(blocks))
 
-    def _send(self, head: str, payload: bytes) -> None:
+    def insert_select(
+        self, table: str, columns: Sequence[str], select: str, structure: str, payload: bytes
+    ) -> None:
+        self._types.of(table, columns)
+        self._send(insert_head(table, columns), payload, select=select)
+
+    def _send(self, head: str, payload: bytes, *, select: str = "SELECT * FROM {source}") -> None:
+        """Run ``head SELECT ... FROM file(<payload>, Native)``: an ordinary statement.
+
+        chDB's streaming insert (``send_insert``) reports success when the rows are
+        dropped after parsing: a failing materialized view or a violated CHECK lost
+        the whole block without an error (chDB 26.9). A load must never believe rows
+        are stored that are not, so the block goes through a file in the store's
+        own directory and a plain ``INSERT ... SELECT``, whose errors are raised.
+        """
         conn = self._connection()
+        spool = self._spool_dir()
+        fd, name = tempfile.mkstemp(dir=spool, suffix=".native")
         try:
-            with conn.send_insert(head, "Native") as inserter:
-                inserter.append(payload)
-                inserter.finish()
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            source = f"file({quote_string(name)}, 'Native')"
+            conn.query(f"{head} {select.replace('{source}', source)}", "CSV")
+        except OSError as exc:
+            raise StoreError(f"cannot spool an insert under {spool}: {exc.strerror}") from exc
         except Exception as exc:
+            self._discard(conn)
             raise StoreError(one_line(exc)) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                Path(name).unlink()
+
+    def _spool_dir(self) -> Path:
+        spool = self.path / SPOOL_DIR
+        if not self._spool_ready:
+            shutil.rmtree(spool, ignore_errors=True)  # left by a killed process
+            spool.mkdir(mode=0o700, exist_ok=True)
+            self._spool_ready = True
+        return spool
 
 
 def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
@@ -196,11 +266,74 @@ def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
     return names, rows
 
 
+def _import_chdb() -> Any:
+    """``import chdb`` without pyarrow.
+
+    chDB imports pyarrow (and through it numpy) when it is installed, for its Arrow
+    result formats; the store uses none of them, and the import cost 0.3 s of every
+    command's start (0.45 s for ``import chdb`` in all, 0.15 s without). chDB treats
+    pyarrow as optional, so it is hidden while chDB is imported; a later ``import
+    pyarrow`` elsewhere in the process works as usual.
+    """
+    if "chdb" in sys.modules:
+        return sys.modules["chdb"]
+    hidden = "pyarrow" not in sys.modules
+    if hidden:
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]
+    try:
+        import chdb
+    finally:
+        if hidden and sys.modules.get("pyarrow", False) is None:
+            del sys.modules["pyarrow"]
+    return chdb
+
+
 def _ensure_directory(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create chDB store directory {path}: {exc.strerror}") from exc
+
+
+def _take_lock(path: Path) -> int:
+    """Hold ``<dir>/repotrack.lock`` for as long as this process has the store open.
+
+    chDB locks its own ``status`` file only once the embedded server starts; a second
+    process arriving before that (two loads on a new home) got chDB's raw "Cannot lock
+    file" on stderr and an obscure error. Our lock is taken first, right after the
+    directory exists, and names its holder's pid, so the second process always gets
+    the same clear ``StoreLockedError``.
+    """
+    lock = path / LOCK_FILE
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        holder = _read_pid(fd)
+        os.close(fd)
+        raise _locked(path, f" (pid {holder})" if holder else "") from exc
+    except OSError as exc:
+        os.close(fd)
+        raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _read_pid(fd: int) -> str:
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    return text if text.isdigit() else ""
+
+
+def _locked(path: Path, owner: str) -> StoreLockedError:
+    return StoreLockedError(
+        f"chDB store {path} is locked by another process{owner}: the repotrack "
+        "service owns the embedded store while it runs; submit the job to the service "
+        "or stop it"
+    )
 
 
 def _probe_lock(path: Path) -> None:
@@ -213,11 +346,7 @@ def _probe_lock(path: Path) -> None:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(handle, fcntl.LOCK_UN)
     except BlockingIOError as exc:
-        raise StoreLockedError(
-            f"chDB store {path} is locked by another process{_owner(status)}: the repotrack "
-            "service owns the embedded store while it runs; submit the job to the service "
-            "or stop it"
-        ) from exc
+        raise _locked(path, _owner(status)) from exc
     except OSError as exc:
         raise StoreError(f"cannot open chDB store {path}: {exc.strerror}") from exc
 

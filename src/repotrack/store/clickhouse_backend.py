@@ -20,6 +20,7 @@ from typing import Any, Self
 from repotrack.errors import StoreError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
 from repotrack.store.columns import ColumnTypes
+from repotrack.store.identifiers import quote_string
 from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
 
@@ -94,6 +95,18 @@ class ClickHouseStore:
         self._types.of(table, columns)
         if blocks:
             self._raw_insert(table, columns, b"".join(blocks))
+
+    def insert_select(
+        self, table: str, columns: Sequence[str], select: str, structure: str, payload: bytes
+    ) -> None:
+        head = insert_head(table, columns)
+        self._types.of(table, columns)
+        source = f"input({quote_string(structure)})"
+        self._call(
+            self._client.command,
+            f"{head} {select.replace('{source}', source)} FORMAT Native",
+            data=payload,
+        )
 
     def _raw_insert(self, table: str, columns: Sequence[str], payload: bytes) -> None:
         self._call(

@@ -44,6 +44,7 @@ __all__ = [
     "encode_strings",
     "string_column",
     "varint",
+    "wire_structure",
 ]
 
 ColumnEncoder = Callable[[Sequence[Any]], bytes]
@@ -152,6 +153,14 @@ def assemble_block(
         out.append(_column_head(name, wire))
         out.extend(part.payloads[i] for part in parts)
     return b"".join(out)
+
+
+def wire_structure(columns: Sequence[str], types: Sequence[str]) -> str:
+    """``name Type, ...`` of a block as it is sent (the ``input()`` table function's form)."""
+    return ", ".join(
+        f"`{name}` {column_encoder(type_text)[0]}"
+        for name, type_text in zip(columns, types, strict=True)
+    )
 
 
 def _rows(values: Sequence[Any] | RawColumn) -> int:

@@ -163,13 +163,18 @@ _SET_PACKAGES = """
         WHERE pkgset_uuid IN
             (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
     )
-    AND ({arch:String} = '' OR pkg_arch = {arch:String})
+    AND ({arch:String} = '' OR if(pkg_sourcepackage = 1, 'src', pkg_arch) = {arch:String})
     AND ({pattern:String} = '' OR pkg_name LIKE {pattern:String})
 """
 
+#: The arch a package is shown, filtered and matched by: ``src`` for a source package
+#: (its header names the build host's arch, often the same as its binaries'), else
+#: ``pkg_arch``. One rule everywhere, so (name, arch) tells a source from a binary.
+SHOWN_ARCH = "if(pkg_sourcepackage = 1, 'src', pkg_arch)"
+
 _SUMMARY_COLUMNS = (
-    "pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release, pkg_arch, pkg_sourcepackage, "
-    "pkg_buildtime, pkg_summary"
+    f"pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release, {SHOWN_ARCH} AS arch, "
+    "pkg_sourcepackage, pkg_buildtime, pkg_summary"
 )
 
 
@@ -197,7 +202,7 @@ def list_packages(
     ((total,),) = store.query("SELECT countDistinct(pkg_hash) " + _SET_PACKAGES, params)
     rows = store.query(
         f"SELECT DISTINCT {_SUMMARY_COLUMNS} {_SET_PACKAGES} "
-        "ORDER BY pkg_name, pkg_arch, pkg_hash LIMIT {limit:UInt64} OFFSET {offset:UInt64}",
+        "ORDER BY pkg_name, arch, pkg_hash LIMIT {limit:UInt64} OFFSET {offset:UInt64}",
         {**params, "limit": limit, "offset": offset},
     )
     return PackageList(package_set, int(total), [_summary(row) for row in rows])
@@ -235,7 +240,7 @@ def _summary(row: tuple[Any, ...]) -> PackageSummary:
 
 def _all_packages(store: Store, package_set: PackageSetRef) -> list[PackageSummary]:
     rows = store.query(
-        f"SELECT DISTINCT {_SUMMARY_COLUMNS} {_SET_PACKAGES} ORDER BY pkg_name, pkg_arch",
+        f"SELECT DISTINCT {_SUMMARY_COLUMNS} {_SET_PACKAGES} ORDER BY pkg_name, arch, pkg_hash",
         {"root": package_set.uuid, "arch": "", "pattern": ""},
     )
     return [_summary(row) for row in rows]
@@ -253,7 +258,7 @@ def package_info(store: Store, *, name: str, branch: str, day: date | None = Non
         f"SELECT DISTINCT {_SUMMARY_COLUMNS}, pkg_license, pkg_url, pkg_packager, "
         "pkg_sourcerpm, pkg_filename, pkg_changelog.date, pkg_changelog.name, "
         "pkg_changelog.evr, pkg_changelog.hash "
-        f"{_SET_PACKAGES} AND pkg_name = {{name:String}} ORDER BY pkg_sourcepackage DESC, pkg_arch",
+        f"{_SET_PACKAGES} AND pkg_name = {{name:String}} ORDER BY pkg_sourcepackage DESC, arch",
         {"root": package_set.uuid, "arch": "", "pattern": "", "name": name},
     )
     if not rows:
@@ -330,28 +335,42 @@ def _changelog_texts(store: Store, hashes: list[int]) -> dict[int, str]:
 def diff_package_sets(store: Store, *, branch: str, old_day: date, new_day: date) -> PackageDiff:
     """What changed in ``branch`` between the sets of ``old_day`` and ``new_day``.
 
-    Packages are matched by (name, arch); a pair whose EVR differs is an update whose
-    direction rpm's comparison decides.
+    A package is identified by (name, shown arch): ``src`` for a source package, so a
+    source never stands in for its binary of the same arch. Where a set holds one
+    build of an identity and the other set a different one, that is an update whose
+    direction rpm's comparison decides; where either holds several builds of it, the
+    builds both sets share are unchanged and the rest are removed and added. The
+    counts always add up: old - removed + added = new.
     """
     if new_day < old_day:
         raise InputError("the second date is before the first", field="to")
     old_set = find_package_set(store, branch=branch, day=old_day)
     new_set = find_package_set(store, branch=branch, day=new_day)
-    old = {(p.name, p.arch): p for p in _all_packages(store, old_set)}
-    new = {(p.name, p.arch): p for p in _all_packages(store, new_set)}
+    old = _by_identity(_all_packages(store, old_set))
+    new = _by_identity(_all_packages(store, new_set))
     diff = PackageDiff(old_set, new_set)
-    diff.added.extend(new[key] for key in sorted(new.keys() - old.keys()))
-    diff.removed.extend(old[key] for key in sorted(old.keys() - new.keys()))
-    for key in sorted(old.keys() & new.keys()):
-        before, after = old[key], new[key]
-        if before.pkg_hash == after.pkg_hash:
+    for key in sorted(old.keys() | new.keys()):
+        before_all, after_all = old.get(key, []), new.get(key, [])
+        shared = {p.pkg_hash for p in before_all} & {p.pkg_hash for p in after_all}
+        before = [p for p in before_all if p.pkg_hash not in shared]
+        after = [p for p in after_all if p.pkg_hash not in shared]
+        if len(before) == 1 and len(after) == 1:
+            direction = compare_evr(
+                (before[0].epoch, before[0].version, before[0].release),
+                (after[0].epoch, after[0].version, after[0].release),
+            )
+            diff.updated.append(UpdatedPackage(key[0], key[1], before[0], after[0], -direction))
             continue
-        direction = compare_evr(
-            (before.epoch, before.version, before.release),
-            (after.epoch, after.version, after.release),
-        )
-        diff.updated.append(UpdatedPackage(key[0], key[1], before, after, -direction))
+        diff.removed.extend(before)
+        diff.added.extend(after)
     return diff
+
+
+def _by_identity(packages: list[PackageSummary]) -> dict[tuple[str, str], list[PackageSummary]]:
+    grouped: dict[tuple[str, str], list[PackageSummary]] = {}
+    for package in packages:
+        grouped.setdefault((package.name, package.arch), []).append(package)
+    return grouped
 
 
 def _check_branch(branch: str) -> None:

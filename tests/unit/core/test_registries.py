@@ -15,13 +15,27 @@ def test_cli_areas_are_pinned() -> None:
         "generate_password",
         "serve",
         "load",
+        "load_feeds",
         "db",
         "query",
+        "query_feeds",
+        "feeds",
+        "images",
     }
 
 
 def test_routers_are_pinned() -> None:
-    assert ROUTERS == ("compat", "items", "issues", "health", "packages", "loads")
+    assert ROUTERS == (
+        "compat",
+        "items",
+        "issues",
+        "health",
+        "packages",
+        "loads",
+        "feeds",
+        "enrichment",
+        "images",
+    )
 
 
 def test_root_help_lists_every_command() -> None:

@@ -140,8 +140,8 @@ def test_changed_snapshot_reads_only_new_packages(
 def test_digest_mismatch_publishes_nothing(store: Store, trees: Path, tmp_path: Path) -> None:
     root = copy_tree(trees / "apt", tmp_path / "apt")
     target = root / "files" / "noarch" / "RPMS" / "rt-hello-doc-1.2.3-4.rt1.noarch.rpm"
-    with target.open("ab") as f:
-        f.write(b"tampered")
+    # A sound package, but not the one the index describes.
+    shutil.copy(DATA / "rpms" / "rt-tilde-2.0~rc1-1.noarch.rpm", target)
     with pytest.raises(InputError, match=r"rt-hello-doc.*md5 digest mismatch"):
         load_repo(store, branch="p10", path=root, date=DAY)
     assert _roots(store) == []

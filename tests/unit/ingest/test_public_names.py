@@ -29,5 +29,7 @@ def test_loader_function_signature_is_keyword_only() -> None:
         "tag",
         "force",
         "workers",
+        "skip_bad",
+        "verify_known",
         "progress",
     ]

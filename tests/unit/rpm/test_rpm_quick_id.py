@@ -39,7 +39,7 @@ def test_truncated_file_is_an_input_error(tmp_path: Path, keep: int) -> None:
 def test_not_an_rpm(tmp_path: Path) -> None:
     bad = tmp_path / "x.rpm"
     bad.write_bytes(b"\0" * 4096)
-    with pytest.raises(InputError, match="bad lead magic"):
+    with pytest.raises(InputError, match="not an RPM package"):
         quick_pkg_hash(bad)
 
 

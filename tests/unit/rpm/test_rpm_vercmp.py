@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repotrack.rpm import compare_evr, parse_evr, rpmvercmp
-from tests.conftest import need_fixtures, need_tool
+from tests.conftest import need_fixtures, need_librpm_python, need_tool
 
 # (a, b, expected) from rpm-format.md §10 and rpm's tests/rpmvercmp.at.
 DOCUMENTED = [
@@ -167,3 +167,38 @@ def test_reflexive(a: str) -> None:
 def test_transitive(a: str, b: str, c: str) -> None:
     if rpmvercmp(a, b) <= 0 and rpmvercmp(b, c) <= 0:
         assert rpmvercmp(a, c) <= 0
+
+
+_LABEL_COMPARE = """
+import json, sys, rpm
+pairs = json.load(sys.stdin)
+print(json.dumps([rpm.labelCompare(tuple(a), tuple(b)) for a, b in pairs]))
+"""
+
+
+def test_compare_evr_agrees_with_label_compare_on_missing_and_empty_parts() -> None:
+    """``rpm.labelCompare`` (librpm's Python binding) on every mix of absent and empty parts.
+
+    An absent epoch is "0" but an empty one is "", which sorts before "0"; an absent
+    release sorts before an empty one, which sorts before any other.
+    """
+    import json
+    import subprocess
+
+    system_python = need_librpm_python()
+    epochs = [None, "", "0", "1", "01", "10"]
+    versions = ["1", "1.0", "a", "1.0a"]
+    releases = [None, "", "1", "alt1"]
+    evrs = [(e, v, r) for e in epochs for v in versions for r in releases]
+    pairs = [(a, b) for a in evrs for b in evrs]
+    done = subprocess.run(
+        [str(system_python), "-c", _LABEL_COMPARE],
+        input=json.dumps(pairs),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = json.loads(done.stdout)
+    wrong = [(a, b, e) for (a, b), e in zip(pairs, expected, strict=True) if compare_evr(a, b) != e]
+    assert not wrong, wrong[:10]
+    assert compare_evr(("", "1", "1"), ("0", "1", "1")) == -1

@@ -94,6 +94,8 @@ def test_submit_then_poll_to_done(client: httpx.Client) -> None:
         "tag": "nightly",
         "force": False,
         "workers": 1,
+        "skip_bad": False,
+        "verify_known": False,
     }
     done = wait(client, job["id"])
     assert done["state"] == "done", done
@@ -135,7 +137,7 @@ def test_a_bad_tree_fails_with_the_input_error(client: httpx.Client, tmp_path: P
     failed = wait(client, job["id"])
     assert failed["state"] == "failed"
     assert failed["error"]["type"] == "InputError" and failed["error"]["exit_code"] == 2
-    assert "not an RPM file" in failed["error"]["message"]
+    assert "not an RPM package" in failed["error"]["message"]
     assert client.get("/api/v1/packages", params={"branch": "p12"}).status_code == 404
 
 
@@ -254,3 +256,30 @@ def _check_shutdown(
     assert client.get("/api/v1/packages", params={"branch": "p14"}).status_code == 404
     late = client.post("/api/v1/loads", json=body("p14"), auth=AUTH)
     assert late.status_code == 409 and "stopping" in late.json()["detail"]
+
+
+def test_a_skip_bad_load_lists_the_packages_it_left_out(
+    client: httpx.Client, tmp_path: Path
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for rpm in RPMS.glob("*.rpm"):
+        (tree / rpm.name).write_bytes(rpm.read_bytes())
+    (tree / "zz-notes-1-1.noarch.rpm").write_text("not a package\n")
+    answer = client.post(
+        "/api/v1/loads",
+        json=body("skipbad", path=str(tree), skip_bad=True),
+        auth=AUTH,
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["params"]["skip_bad"] is True
+    done = wait(client, answer.json()["id"])
+    assert done["state"] == "done", done
+    summary = done["summary"]
+    assert summary["packages"] == 8 and "1 bad left out" in summary["line"]
+    assert summary["bad"] == [
+        {
+            "file": "zz-notes-1-1.noarch.rpm",
+            "reason": "not an RPM package (no RPM lead at the start)",
+        }
+    ]

@@ -9,6 +9,7 @@ is not a ClickHouse server: sessions, users and most settings are ignored.
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 _INSERT_HEAD = re.compile(rb"^(\s*INSERT\s+INTO\s[^\n]+?\s+FORMAT\s+\w+)[ \t]*\n", re.IGNORECASE)
+_INPUT = re.compile(r"input\('(?:[^'\\]|\\.)*'\)")
 _INSERT = re.compile(r"^\s*(INSERT\s+INTO\s+.+?)\s+FORMAT\s+(\w+)\s*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -102,6 +104,15 @@ class _Server(ThreadingHTTPServer):
         bound = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
         try:
             insert = _INSERT.match(query)
+            source = _INPUT.search(query)
+            if insert and data and source:  # INSERT ... SELECT ... FROM input('...')
+                with tempfile.NamedTemporaryFile(suffix=".native") as spool:
+                    spool.write(data)
+                    spool.flush()
+                    sql = insert[1][: source.start()] + f"file('{spool.name}', 'Native')"
+                    sql += insert[1][source.end() :]
+                    self.conn.query(sql, "CSV")
+                return 200, b""
             if insert and data:
                 with self.conn.send_insert(insert[1], insert[2]) as inserter:
                     inserter.append(data)

@@ -17,6 +17,7 @@ import pytest
 
 from repotrack.errors import InputError, StoreError
 from repotrack.store import Store, migrate, migration_status, open_store
+from repotrack.store.native import encode_block
 from tests.unit.store.storeutil import open_fresh_store
 
 # Read at import time: the autouse fixture scrubs REPOTRACK_* before each test.
@@ -210,3 +211,50 @@ def test_migrate_is_idempotent(any_store: Store) -> None:
     states = migration_status(any_store)
     assert [s.version for s in states] == list(range(1, len(states) + 1))
     assert all(s.applied is not None for s in states)
+
+
+_FAILS_PART_WAY = (
+    "SELECT number, throwIf(number = 200000) FROM system.numbers LIMIT 1000000 "
+    "SETTINGS max_block_size = 1000"
+)
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_query_failing_part_way_never_leaks_into_the_next(any_store: Store, repeat: int) -> None:
+    """A failed query's rows, names or types never come back as another query's result."""
+    with pytest.raises(StoreError, match="throwIf"):
+        any_store.query(_FAILS_PART_WAY)
+    assert any_store.query("SELECT 42 AS x, toDate('2024-01-01') AS d") == [(42, date(2024, 1, 1))]
+    assert any_store.query_dicts("SELECT 'a' AS s") == [{"s": "a"}]
+    with pytest.raises(StoreError):
+        any_store.query_dicts(_FAILS_PART_WAY)
+    assert any_store.query("SELECT now() > toDateTime('2020-01-01')") == [(1,)]
+
+
+def test_a_failed_insert_leaves_the_connection_clean(any_store: Store) -> None:
+    any_store.command(
+        "CREATE TABLE checked (x UInt32, CONSTRAINT small CHECK x < 5) "
+        "ENGINE = MergeTree ORDER BY x"
+    )
+    with pytest.raises(StoreError, match="small"):
+        any_store.insert("checked", ("x",), [(i,) for i in range(10)])
+    assert any_store.query("SELECT count() FROM checked") == [(0,)]
+    with pytest.raises(StoreError):
+        any_store.query(_FAILS_PART_WAY)
+    any_store.insert("PackageHash", ("pkgh_mmh",), [(7,)])
+    assert any_store.query("SELECT pkgh_mmh FROM PackageHash") == [(7,)]
+
+
+def test_an_insert_whose_view_fails_is_an_error_not_a_silent_loss(any_store: Store) -> None:
+    """chDB's streaming insert reported success for rows a failing view or check dropped."""
+    any_store.command("CREATE TABLE src (x UInt32) ENGINE = Null")
+    any_store.command("CREATE TABLE dst (y UInt32) ENGINE = MergeTree ORDER BY y")
+    any_store.command(
+        "CREATE MATERIALIZED VIEW mv TO dst AS SELECT throwIf(x = 3, 'boom') + x AS y FROM src"
+    )
+    with pytest.raises(StoreError, match="boom"):
+        any_store.insert("src", ("x",), [(1,), (3,)])
+    with pytest.raises(StoreError, match="boom"):
+        any_store.insert_blocks("src", ("x",), [encode_block("src", ("x",), ("UInt32",), [(3,)])])
+    any_store.insert("src", ("x",), [(1,), (2,)])
+    assert any_store.query("SELECT y FROM dst ORDER BY y") == [(1,), (2,)]

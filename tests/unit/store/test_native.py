@@ -180,7 +180,7 @@ def test_string_paths_agree(values: list[str | bytes]) -> None:
 def test_worker_types_match_the_schema(store: Store) -> None:
     """The types the loader's workers encode with are those the migrations create."""
     for table, columns, types in (
-        (tables.FILES, tables.FILES_COLUMNS, tables.FILES_TYPES),
+        ("Files_insert", tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES),
         (tables.DEPENDS, tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES),
     ):
         rows = dict(

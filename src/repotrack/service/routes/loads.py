@@ -68,6 +68,8 @@ def submit_load(runner: LoadsDep, body: LoadCreate, response: Response) -> LoadJ
             tag=body.tag,
             force=body.force,
             workers=body.workers,
+            skip_bad=body.skip_bad,
+            verify_known=body.verify_known,
         )
     )
     response.headers["Location"] = _self(job)

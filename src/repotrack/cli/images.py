@@ -1,0 +1,319 @@
+"""``repotrack load image|iso`` and ``repotrack query image|images|image-diff|image-find``.
+
+Thin faces over :func:`repotrack.ingest.image.load_image` and
+``repotrack.store.image_queries``: parse and check options, call, print one summary
+line or a table (``--format json`` prints the shapes the REST API returns). The
+commands join the ``load`` and ``query`` groups defined in ``cli/load.py`` and
+``cli/query.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.cli.query import Day, Format, FormatOption, StoreOption, parse_day
+
+if TYPE_CHECKING:
+    from repotrack.ingest.image import ImageSummary
+    from repotrack.ingest.image_meta import ImageMeta
+    from repotrack.store import Store
+
+__all__ = ["register", "run_image_load"]
+
+Edition = Annotated[str, typer.Option("--edition", help="Image edition, e.g. alt-workstation.")]
+Version = Annotated[str, typer.Option("--version", help="N, N.N or N.N.N, e.g. 10.1.")]
+Release = Annotated[str, typer.Option("--release", help="alpha, beta, rc or release.")]
+Variant = Annotated[str, typer.Option("--variant", help="install, live or rescue.")]
+Arch = Annotated[str, typer.Option("--arch", help="i586, x86_64, aarch64 or ppc64le.")]
+ImageBranch = Annotated[str, typer.Option("--branch", help="Base branch, e.g. p10.")]
+ImageDate = Annotated[str, typer.Option("--date", help="Image date, YYYY-MM-DD (UTC).")]
+Url = Annotated[str, typer.Option("--url", help="Where the image is downloaded from.")]
+Force = Annotated[
+    bool,
+    typer.Option("--force", "-F", help="Load even if loaded, unmatched or with unknown packages."),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", "-t", help="Read and check the image; store nothing.")
+]
+
+
+def run_image_load(
+    *, store_url: str, path: Path, meta: ImageMeta, force: bool, dry_run: bool
+) -> ImageSummary:
+    """Open the store (migrating an embedded one), load, print the summary line."""
+    from repotrack.ingest.image import ImageLoad
+    from repotrack.store import migrate, open_store
+
+    request = ImageLoad(path=path, meta=meta, force=force, dry_run=dry_run)
+    with open_store(store_url) as store:
+        if store_url.startswith("chdb:"):
+            migrate(store)  # the embedded store is ours to set up; a server is not
+        summary = request.run(store)
+    console.print(summary.line(), markup=False, highlight=False, emoji=False, soft_wrap=True)
+    return summary
+
+
+def _meta(path: Path, **values: str) -> ImageMeta:
+    from repotrack.ingest.image_meta import ImageMeta
+
+    return ImageMeta.build(file=path.name, **values)
+
+
+@handle_errors
+def load_image_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Image file: rootfs tarball, raw/xz disk, qcow2.")],
+    edition: Edition,
+    version: Version,
+    release: Release,
+    variant: Variant,
+    arch: Arch,
+    branch: ImageBranch,
+    date_: ImageDate,
+    url: Url,
+    image_type: Annotated[str, typer.Option("--type", help="tar, img or qcow.")],
+    platform: Annotated[
+        str, typer.Option("--platform", help="'', rpi4, tegra, baikalm, ... (see docs).")
+    ] = "",
+    flavor: Annotated[str, typer.Option("--flavor", help="Free text, e.g. kde.")] = "",
+    force: Force = False,
+    dry_run: DryRun = False,
+    store: StoreOption = None,
+) -> None:
+    """Load a file system image's installed packages (no mounting, no root needed)."""
+    meta = _meta(
+        path,
+        edition=edition,
+        version=version,
+        release=release,
+        platform=platform,
+        variant=variant,
+        flavor=flavor,
+        arch=arch,
+        branch=branch,
+        date=date_,
+        url=url,
+        image_type=image_type,
+    )
+    run_image_load(
+        store_url=store or get_settings(ctx).store_url,
+        path=path,
+        meta=meta,
+        force=force,
+        dry_run=dry_run,
+    )
+
+
+@handle_errors
+def load_iso_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="ISO 9660 image.")],
+    edition: Edition,
+    version: Version,
+    release: Release,
+    variant: Variant,
+    arch: Arch,
+    branch: ImageBranch,
+    date_: ImageDate,
+    url: Url,
+    platform: Annotated[str, typer.Option("--platform", help="'' or baikalm.")] = "",
+    flavor: Annotated[str, typer.Option("--flavor", help="Must be empty for ISO.")] = "",
+    force: Force = False,
+    dry_run: DryRun = False,
+    store: StoreOption = None,
+) -> None:
+    """Load an ISO image: its RPMs, and the SquashFS images (live, rescue, altinst) inside."""
+    meta = _meta(
+        path,
+        edition=edition,
+        version=version,
+        release=release,
+        platform=platform,
+        variant=variant,
+        flavor=flavor,
+        arch=arch,
+        branch=branch,
+        date=date_,
+        url=url,
+        image_type="iso",
+    )
+    run_image_load(
+        store_url=store or get_settings(ctx).store_url,
+        path=path,
+        meta=meta,
+        force=force,
+        dry_run=dry_run,
+    )
+
+
+# -- queries -------------------------------------------------------------------------------
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    from repotrack.store import open_store
+
+    return open_store(url or get_settings(ctx).store_url)
+
+
+def _json(data: Any) -> None:
+    import json
+
+    from repotrack.store import to_plain
+
+    typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
+
+
+@handle_errors
+def query_image(
+    ctx: typer.Context,
+    tag: Annotated[str, typer.Argument(help="Image tag, branch:edition:flavor:...:type.")],
+    day: Day = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """An image's metadata and packages (the newest image with TAG on or before --date)."""
+    from repotrack.store.image_queries import image_packages
+
+    with _open(ctx, store) as opened:
+        result = image_packages(opened, tag=tag, day=parse_day(day))
+    if fmt is Format.json:
+        _json(result)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    image = result.image
+    table = Table("name", "epoch:version-release", "arch", "summary", title=Text(_title(image)))
+    for p in result.packages:
+        table.add_row(*(Text(v) for v in (p.name, p.evr, p.arch, p.summary)))
+    console.print(table)
+    for key in ("md5_cs", "sha256_cs", "gost12_cs", "url"):
+        if image.kv.get(key):
+            console.print(f"{key}: {image.kv[key]}", markup=False, highlight=False, emoji=False)
+    unknown = f", {result.unknown} not in the store" if result.unknown else ""
+    console.print(f"{len(result.packages)} package(s){unknown}", markup=False)
+
+
+def _title(image: Any) -> str:
+    return f"{image.tag} {image.date:%Y-%m-%d}"
+
+
+@handle_errors
+def query_images(
+    ctx: typer.Context,
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Only images of this branch.")
+    ] = None,
+    edition: Annotated[str | None, typer.Option("--edition", help="Only this edition.")] = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """List loaded images, newest first."""
+    from repotrack.store.image_queries import list_images
+
+    with _open(ctx, store) as opened:
+        images = list_images(opened, branch=branch, edition=edition)
+    if fmt is Format.json:
+        _json(images)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("date", "tag", "edition", "version", "arch", "variant", "type")
+    for i in images:
+        cells = (f"{i.date:%Y-%m-%d}", i.tag, i.edition, i.version, i.arch, i.variant, i.type)
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+    console.print(f"{len(images)} image(s)", markup=False)
+
+
+@handle_errors
+def query_image_diff(
+    ctx: typer.Context,
+    old_tag: Annotated[str, typer.Argument(help="Image tag (the old side).")],
+    new_tag: Annotated[
+        str | None,
+        typer.Argument(help="Second image tag; without it, the branch snapshot of the date."),
+    ] = None,
+    day: Day = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Packages added, removed and updated between two images, or image vs its branch."""
+    from repotrack.store.image_queries import diff_image_with_branch, diff_images
+
+    with _open(ctx, store) as opened:
+        if new_tag is None:
+            result = diff_image_with_branch(opened, tag=old_tag, day=parse_day(day))
+        else:
+            result = diff_images(opened, old_tag=old_tag, new_tag=new_tag, old_day=parse_day(day))
+    if fmt is Format.json:
+        _json(result)
+        return
+    for p in result.added:
+        console.print(f"+ {p.name} {p.evr} {p.arch}", markup=False, highlight=False, emoji=False)
+    for p in result.removed:
+        console.print(f"- {p.name} {p.evr} {p.arch}", markup=False, highlight=False, emoji=False)
+    for u in result.updated:
+        arrow = {1: "->", -1: "<- (downgrade)", 0: "== (rebuild)"}[u.direction]
+        console.print(
+            f"~ {u.name} {u.arch}: {u.old.evr} {arrow} {u.new.evr}",
+            markup=False,
+            highlight=False,
+            emoji=False,
+        )
+    console.print(
+        f"{len(result.added)} added, {len(result.removed)} removed, {len(result.updated)} updated",
+        markup=False,
+    )
+
+
+@handle_errors
+def query_image_find(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Package name.")],
+    branch: Annotated[str | None, typer.Option("--branch", "-b", help="Only this branch.")] = None,
+    min_version: Annotated[
+        str | None, typer.Option("--min-version", help="Lowest [E:]V[-R] (inclusive).")
+    ] = None,
+    max_version: Annotated[
+        str | None, typer.Option("--max-version", help="Highest [E:]V[-R] (inclusive).")
+    ] = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Images that contain package NAME, optionally within a version range (rpm order)."""
+    from repotrack.store.image_queries import images_with_package
+
+    with _open(ctx, store) as opened:
+        hits = images_with_package(
+            opened, name=name, branch=branch, min_version=min_version, max_version=max_version
+        )
+    if fmt is Format.json:
+        _json(hits)
+        return
+    for hit in hits:
+        p = hit.package
+        console.print(
+            f"{_title(hit.image)}  {p.name} {p.evr} {p.arch}",
+            markup=False,
+            highlight=False,
+            emoji=False,
+            soft_wrap=True,
+        )
+    console.print(f"{len(hits)} image package(s)", markup=False)
+
+
+def register(root: typer.Typer) -> None:
+    """Add the image commands to the ``load`` and ``query`` groups."""
+    from repotrack.cli.load import app as load_app
+    from repotrack.cli.query import query_app
+
+    load_app.command("image")(load_image_command)
+    load_app.command("iso")(load_iso_command)
+    query_app.command("image")(query_image)
+    query_app.command("images")(query_images)
+    query_app.command("image-diff")(query_image_diff)
+    query_app.command("image-find")(query_image_find)

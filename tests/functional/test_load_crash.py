@@ -1,0 +1,189 @@
+"""A load killed at any stage boundary, then run again, stores exactly what a clean load does.
+
+Each case SIGKILLs ``repotrack load repo`` right after its k-th write to the store
+(``crashing_cli.py``), for every k from the first write of the load to the last, runs
+the same command again, and compares the store with one made by a single clean load,
+table by table: the rows of every package table as a multiset (the repair after a
+crash must remove partial rows, not leave duplicates), and the published package sets
+by name, depth and members. The store starts from the migrated template, so every
+write counted is the load's own; two more cases kill the very first load of an empty
+home while it creates the schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repotrack.store import open_store
+from tests.conftest import DATA, FIXTURES
+from tests.unit.store.storeutil import template_store
+
+HERE = Path(__file__).resolve().parent
+CRASHING = HERE / "crashing_cli.py"
+BIN = Path(sys.executable).parent
+
+#: Package tables compared row for row (a duplicate is a wrong answer).
+EXACT = ("Packages", "Files", "Depends", "Specfiles", "PackageHash", "SrcPackagesLastChangelog")
+#: Tables keyed by content whose repeats are harmless (a name, a text by its hash).
+DISTINCT = ("FileNames", "Changelog")
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
+    env["REPOTRACK_HOME"] = str(home)
+    return env
+
+
+def _load_args(tree: Path) -> list[str]:
+    return ["load", "repo", "p10", str(tree), "--date", "2024-05-01", "-w", "1"]
+
+
+def _crash(home: Path, tree: Path, after: int, log: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(CRASHING), str(after), str(log), *_load_args(tree)],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _load(home: Path, tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "repotrack"), *_load_args(tree)],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _freeze(value: Any) -> Any:
+    """Rows as hashable values (arrays become tuples, maps sorted pairs)."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+def _rows(store: Any, sql: str) -> list[Any]:
+    return [_freeze(row) for row in store.query(sql)]
+
+
+def _dump(home: Path) -> dict[str, Any]:
+    """Everything a reader can see, with the load's random ids taken out."""
+    out: dict[str, Any] = {}
+    with open_store(f"chdb://{home / 'store'}") as store:
+        for table in EXACT:
+            out[table] = Counter(_rows(store, f"SELECT * FROM {table}"))  # noqa: S608
+        for table in DISTINCT:
+            out[table] = set(_rows(store, f"SELECT DISTINCT * FROM {table}"))  # noqa: S608
+        out["PackagesSourceAndBinaries"] = set(
+            store.query(
+                "SELECT src_pkg_name, bin_pkg_name, max(buildtime) "
+                "FROM PackagesSourceAndBinaries GROUP BY src_pkg_name, bin_pkg_name"
+            )
+        )
+        out["sets"] = Counter(
+            _rows(
+                store,
+                "SELECT N.pkgset_depth, N.pkgset_nodename, N.pkgset_date, N.pkgset_complete, "
+                "arraySort(groupArray(S.pkg_hash)) "
+                "FROM PackageSetName AS N "
+                "LEFT JOIN PackageSet AS S ON S.pkgset_uuid = N.pkgset_uuid "
+                "WHERE N.pkgset_ruuid IN "
+                "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_depth = 0) "
+                "GROUP BY N.pkgset_uuid, N.pkgset_depth, N.pkgset_nodename, N.pkgset_date, "
+                "N.pkgset_complete",
+            )
+        )
+        out["orphans"] = store.query(
+            "SELECT count() FROM PackageSetName WHERE pkgset_ruuid NOT IN "
+            "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_depth = 0)"
+        )
+        out["last"] = Counter(_rows(store, "SELECT * FROM StaticLastPackages"))
+        out["journal"] = store.query(
+            "SELECT (SELECT count() FROM repotrack_load_journal), "
+            "(SELECT count() FROM repotrack_pending_sets)"
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tree = tmp_path_factory.mktemp("crash-tree")
+    for rpm in [*(DATA / "rpms").glob("*.rpm"), *(FIXTURES / "rpm").glob("*/*.rpm")]:
+        shutil.copy(rpm, tree)
+    return tree
+
+
+def _home(factory: pytest.TempPathFactory, name: str) -> Path:
+    home = factory.mktemp(name)
+    shutil.copytree(template_store(factory), home / "store", symlinks=True)
+    return home
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, tree: Path) -> dict[str, Any]:
+    home = _home(tmp_path_factory, "clean")
+    done = _load(home, tree)
+    assert done.returncode == 0, done.stderr
+    return _dump(home)
+
+
+def _load_writes(factory: pytest.TempPathFactory, tree: Path) -> list[str]:
+    home = _home(factory, "count")
+    log = home / "writes.log"
+    done = _crash(home, tree, 0, log)
+    assert done.returncode == 0, done.stderr
+    return log.read_text().splitlines()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_killed_after_every_write_then_rerun_equals_a_clean_load(
+    tmp_path_factory: pytest.TempPathFactory, tree: Path, reference: dict[str, Any]
+) -> None:
+    writes = _load_writes(tmp_path_factory, tree)
+    assert sum(w == "insert PackageHash" for w in writes) >= 2  # several batches
+    root_write = max(i for i, w in enumerate(writes, 1) if w == "insert PackageSetName")
+    for after in range(1, len(writes) + 1):
+        home = _home(tmp_path_factory, f"kill{after}")
+        killed = _crash(home, tree, after, home / "writes.log")
+        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
+        rerun = _load(home, tree)
+        if after >= root_write:  # published before the kill: the rerun refuses
+            assert rerun.returncode == 1 and "already loaded" in rerun.stderr, (after, writes)
+        else:
+            assert rerun.returncode == 0, (after, writes[after - 1], rerun.stderr)
+        got = _dump(home)
+        for key, want in reference.items():
+            if key == "journal" and after >= root_write:
+                continue  # killed while forgetting its own entries: harmless, cleared later
+            assert got[key] == want, (key, after, writes[after - 1])
+        shutil.rmtree(home)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [1, 40])
+def test_killed_while_creating_the_schema(
+    tmp_path_factory: pytest.TempPathFactory, tree: Path, reference: dict[str, Any], after: int
+) -> None:
+    home = tmp_path_factory.mktemp(f"schema{after}")
+    killed = _crash(home, tree, after, home / "writes.log")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    rerun = _load(home, tree)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _dump(home) == reference

@@ -1,0 +1,74 @@
+"""ISO 9660 with Rock Ridge (xorriso): .disk metadata, volume data, RPM headers, SquashFS."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from repotrack.errors import InputError
+from repotrack.rpm import read_rpm
+from repotrack.sources.images.iso import disk_info, iso_rpms, iso_squashfs, isoinfo_text
+from repotrack.sources.images.iso9660 import IsoFileSystem
+from tests.unit.sources.images.imageutil import BINARY_RPMS, alt_iso_tree, make_iso
+
+
+@pytest.fixture(scope="module")
+def iso(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("iso")
+    return make_iso(alt_iso_tree(base, rootfs), base / "alt.iso")
+
+
+def test_alt_iso_contents(iso: Path) -> None:
+    with iso.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(iso))
+        assert fs.rock_ridge
+        assert disk_info(fs) == {
+            "arch": "x86_64",
+            "date": "20240502",
+            "info": "ALT 10.1",
+            "commit": "c0ffee",
+        }
+        assert "Volume id: ALT Workstation 10.1 x86_64" in isoinfo_text(fs)
+        shipped = {p.pkg_hash for p in iso_rpms(fs)}
+        want = {
+            read_rpm(p).pkg_hash for p in BINARY_RPMS if p.name.startswith(("rt-hello-1", "rt-bz"))
+        }
+        assert shipped == want
+        images = {i.name: i for i in iso_squashfs(fs)}
+        assert set(images) == {"live", "altinst"}
+        out = io.BytesIO()
+        images["altinst"].fs.copy_out("etc/installer.conf", out)
+        assert out.getvalue() == b"orphan\n"
+
+
+def test_truncated_and_not_iso(iso: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.iso"
+    cut.write_bytes(iso.read_bytes()[: 40 * 2048])
+    with cut.open("rb") as f, pytest.raises(InputError, match=r"cut\.iso: truncated ISO"):
+        IsoFileSystem(f, name=str(cut))
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\0" * (20 * 2048))
+    with junk.open("rb") as f, pytest.raises(InputError, match="not an ISO 9660 image"):
+        IsoFileSystem(f, name=str(junk))
+
+
+def test_joliet_only_iso(rootfs: Path, tmp_path: Path) -> None:
+    """Without Rock Ridge, names come from the Joliet tree (.disk keeps its dot)."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    tree = alt_iso_tree(tmp_path, rootfs)
+    target = tmp_path / "joliet.iso"
+    subprocess.run(
+        [need_tool("xorriso"), "-as", "mkisofs", "-J", "--norock", "-o", str(target), str(tree)],
+        check=True,
+        capture_output=True,
+    )
+    with target.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(target))
+        assert fs.joliet and not fs.rock_ridge
+        assert disk_info(fs)["commit"] == "c0ffee"
+        assert {i.name for i in iso_squashfs(fs)} == {"live", "altinst"}

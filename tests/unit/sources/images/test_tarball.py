@@ -1,0 +1,83 @@
+"""Root file system tarballs: every compression, the sysimage rpmdb location, bad archives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from repotrack.errors import InputError
+from repotrack.sources.images import read_image
+from tests.unit.sources.images.imageutil import (
+    binary_hashes,
+    make_rootfs,
+    make_tar,
+    wal_snapshot,
+)
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:xz", "w:bz2"])
+def test_tarball_compressions(rootfs: Path, tmp_path: Path, mode: str) -> None:
+    tar = make_tar(rootfs, tmp_path / "rootfs.tar", mode)
+    work = tmp_path / "work"
+    work.mkdir()
+    contents = read_image(tar, "tar", work)
+    assert {p.pkg_hash for p in contents.packages} == binary_hashes()
+    assert contents.os_release["VERSION_ID"] == "10.1"  # the image's, through its symlink
+    assert contents.rpmdb_format == "sqlite"
+
+
+def test_zstd_tarball(rootfs: Path, tmp_path: Path) -> None:
+    plain = make_tar(rootfs, tmp_path / "rootfs.tar")
+    packed = tmp_path / "rootfs.tar.zst"
+    with plain.open("rb") as src, packed.open("wb") as out:
+        zstandard.ZstdCompressor().copy_stream(src, out)
+    work = tmp_path / "work"
+    work.mkdir()
+    assert {p.pkg_hash for p in read_image(packed, "tar", work).packages} == binary_hashes()
+
+
+def test_sysimage_rpmdb_behind_a_var_lib_rpm_symlink(tmp_path: Path) -> None:
+    root = make_rootfs(tmp_path / "root", dbpath="/usr/lib/sysimage/rpm")
+    (root / "var/lib").mkdir(parents=True)
+    (root / "var/lib/rpm").symlink_to("../../usr/lib/sysimage/rpm")
+    tar = make_tar(root, tmp_path / "fedora.tar.gz", "w:gz")
+    work = tmp_path / "work"
+    work.mkdir()
+    contents = read_image(tar, "tar", work)
+    assert contents.rpmdb.endswith(":/var/lib/rpm/rpmdb.sqlite")
+    assert {p.pkg_hash for p in contents.packages} == binary_hashes()
+
+
+def test_truncated_tarball_is_refused(rootfs: Path, tmp_path: Path) -> None:
+    tar = make_tar(rootfs, tmp_path / "rootfs.tar.xz", "w:xz")
+    cut = tmp_path / "cut.tar.xz"
+    cut.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(InputError, match=r"cut\.tar\.xz"):
+        read_image(cut, "tar", work)
+
+
+def test_not_a_tarball_and_no_rpmdb(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"\x01" * 4096)
+    with pytest.raises(InputError, match="not a tar archive"):
+        read_image(junk, "tar", work)
+    empty = tmp_path / "empty"
+    (empty / "etc").mkdir(parents=True)
+    shutil.copy(__file__, empty / "etc/hostname")
+    with pytest.raises(InputError, match="no rpmdb found"):
+        read_image(make_tar(empty, tmp_path / "empty.tar"), "tar", work)
+
+
+def test_uncheckpointed_wal_is_read(rootfs: Path, tmp_path: Path) -> None:
+    """An image built without a final checkpoint: the last change lives in rpmdb.sqlite-wal."""
+    work = tmp_path / "work"
+    work.mkdir()
+    tar = make_tar(wal_snapshot(rootfs, tmp_path), tmp_path / "wal.tar")
+    assert len(read_image(tar, "tar", work).packages) == len(binary_hashes()) - 1
