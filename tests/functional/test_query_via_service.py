@@ -31,6 +31,11 @@ COMMANDS = [
     ("query", "diff", "p10", "2024-05-01", "2024-06-01"),
     ("query", "diff", "p10", "2024-05-01", "2024-06-01", "--format", "json"),
     ("db", "status"),
+    ("query", "feeds", "foo", "--branch", "p10"),
+    ("query", "feeds", "foo", "--branch", "p10", "--format", "json"),
+    ("query", "ftbfs", "--branch", "p10"),
+    ("query", "newer", "--branch", "p10", "--format", "json"),
+    ("query", "maintainer", "--branch", "p10", "--maintainer", "ivan"),
     ("query", "packages", "--branch", "nosuch"),
     ("query", "package", "nosuch", "--branch", "p10"),
 ]

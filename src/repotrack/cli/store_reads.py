@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from repotrack.config import Settings
     from repotrack.store import Store
 
-__all__ = ["ServiceReader", "open_existing_store", "read_store"]
+__all__ = ["ServiceReader", "from_plain", "open_existing_store", "read_store"]
 
 T = TypeVar("T")
 
@@ -104,6 +104,49 @@ def read_store(
         return remote(ServiceReader(settings, locked))
     with store:
         return local(store)
+
+
+def from_plain(kind: Any, data: Any) -> Any:
+    """Rebuild a result of type ``kind`` from the plain data a route answered.
+
+    The inverse of ``store.to_plain`` for the result types the routes return
+    (dataclasses of str, int, float, bool, dates, and lists and dicts of those), so a
+    command renders a result from the service exactly as one it computed itself.
+    """
+    import dataclasses
+    import datetime as dt
+    import types
+    import typing
+    import uuid
+
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        hints = typing.get_type_hints(kind)
+        return kind(
+            **{
+                f.name: from_plain(hints[f.name], data[f.name])
+                for f in dataclasses.fields(kind)
+                if f.name in data
+            }
+        )
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [from_plain(item, value) for value in data]
+    if origin is dict:
+        _key, item = typing.get_args(kind)
+        return {key: from_plain(item, value) for key, value in data.items()}
+    if origin in (typing.Union, types.UnionType):
+        if data is None:
+            return None
+        (inner,) = [a for a in typing.get_args(kind) if a is not type(None)]
+        return from_plain(inner, data)
+    if kind in (dt.datetime, dt.date) and isinstance(data, str):
+        return kind.fromisoformat(data)
+    if kind is uuid.UUID and isinstance(data, str):
+        return uuid.UUID(data)
+    if kind in (int, float) and isinstance(data, str | int | float):
+        return kind(data)  # pkg_hash travels as a string
+    return data
 
 
 class ServiceReader:
