@@ -38,6 +38,7 @@ __all__ = [
     "FeedsSettings",
     "ForgeSettings",
     "Listen",
+    "LoadsSettings",
     "Settings",
     "config_file_candidates",
     "load_settings",
@@ -155,6 +156,12 @@ class ServiceSettings(_Section):
     password_hash_file: Path | None = None
     #: The original serves GET routes without auth; set this to require auth for reads too.
     require_auth_for_reads: bool = False
+    #: Failed logins allowed per client address, and per user name, within the window;
+    #: beyond that, 429 with Retry-After until the oldest failure leaves the window.
+    max_failed_logins: int = Field(default=10, ge=1)
+    failed_login_window: float = Field(default=60.0, gt=0)
+    #: Threads that verify passwords (pbkdf2 is CPU-bound; reads must not starve).
+    login_hash_workers: int = Field(default=1, ge=1, le=8)
 
     @field_validator("listen")
     @classmethod
@@ -278,6 +285,18 @@ class FeedsSettings(BaseModel):
         return value
 
 
+class LoadsSettings(BaseModel):
+    """Loads handed to the service (``POST /api/v1/loads``).
+
+    ``allowed_roots``: the only directories the service reads loads from (none by
+    default: the API loads nothing until an administrator names them; the local CLI
+    is not limited). ``job_timeout``: seconds a job may run before it is stopped.
+    """
+
+    allowed_roots: list[Path] = Field(default_factory=list)
+    job_timeout: float = Field(default=6 * 3600.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Every setting of repotrack; see the README's configuration reference."""
 
@@ -295,6 +314,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     queue: QueueSettings = QueueSettings()
     tracking: TrackingSettings = TrackingSettings()
+    loads: LoadsSettings = LoadsSettings()
     forges: dict[str, ForgeSettings] = Field(default_factory=dict)
     feeds: FeedsSettings = FeedsSettings()
 

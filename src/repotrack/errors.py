@@ -10,7 +10,8 @@ boundary per dependency, always chained with ``from``.
     RepotrackError
     ├── ConfigError        settings file, environment or secret file is unusable
     ├── InputError         bad user or file input (a field, a YAML file, an RPM header)
-    │   └── AuthError      credentials missing or wrong
+    │   ├── AuthError      credentials missing or wrong
+    │   └── TaskDataError  a girar task directory has a missing or malformed file
     ├── NotFoundError      a named object (tracking item, package set) does not exist
     ├── ConflictError      the operation clashes with existing state (already loaded, locked)
     ├── UpstreamError      an upstream git remote or feed cannot be read
@@ -35,6 +36,7 @@ __all__ = [
     "RepotrackError",
     "StoreError",
     "StoreLockedError",
+    "TaskDataError",
     "UpstreamError",
 ]
 
@@ -94,6 +96,22 @@ class AuthError(InputError):
     """Credentials are missing or do not match the configured account."""
 
     exit_code = 1
+
+
+class TaskDataError(InputError):
+    """A girar task directory lacks a required file or holds a malformed one.
+
+    Names the task and the file. Exits 1, as ALTRepo's ``task_loader`` does: the task
+    tree is girar's output, not something the user typed (a bad task id is a plain
+    ``InputError``, exit 2).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, task: int | str, path: str | None = None) -> None:
+        self.task = task
+        super().__init__(message, path=path)
+        self.args = (f"task {task}: {self.args[0]}",)
 
 
 class NotFoundError(RepotrackError):

@@ -9,6 +9,7 @@ over; the packages then show up through ``/api/v1/packages``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -69,6 +70,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         REPOTRACK_SERVICE__CERTFILE=str(certfile),
         REPOTRACK_SERVICE__KEYFILE=str(keyfile),
         REPOTRACK_SERVICE__PASSWORD_HASH=hash_password(PASSWORD, iterations=1000),
+        REPOTRACK_LOADS__ALLOWED_ROOTS=json.dumps([str(DATA), str(tmp_path_factory.getbasetemp())]),
         COLUMNS="400",
     )
     log = (tmp_path / "serve.log").open("w")
@@ -138,6 +140,7 @@ def test_load_is_handed_to_the_running_service(service: Service, tmp_path: Path)
     assert handed and handed.group(1) == service.base_url, result.stderr
 
     with service.client() as http:
+        http.auth = ("admin", PASSWORD)  # parameters are shown to the account only
         job = http.get(f"/api/v1/loads/{handed.group(2)}").json()
         assert job["state"] == "done"
         assert job["params"]["path"] == str((DATA / "rpms").resolve())

@@ -70,6 +70,7 @@ _AREAS: tuple[str, ...] = (
     "query_feeds",
     "feeds",
     "images",
+    "task_cmd",
 )
 
 _mount_optional()

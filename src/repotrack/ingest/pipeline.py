@@ -4,10 +4,11 @@ Jobs are taken in chunks. For each chunk the store is asked, in one query per ki
 key, which packages it already holds (by index MD5, by SHA-256, or by ``pkg_hash``
 from a quick header read or from metadata); only the rest are read in full. The
 quick reads (signature and one main-header entry) run inline: they cost less than a
-round trip to a worker. Full reads run in a pool of spawned worker processes
-(``workers`` > 1, ``TASK`` packages per task) or inline, and their results come back
-in job order. At most ``window`` jobs (one lookup chunk, 1024) are in flight, so
-memory stays bounded however large the repository.
+round trip to a worker. Full reads run in a pool of worker processes (``workers`` > 1,
+``TASK`` packages per task; forked from a fork server, never from the loader itself)
+or inline, and their results come back in job order. At most ``window`` jobs (one
+lookup chunk, 1024) are in flight, so memory stays bounded however large the
+repository.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ class _Ready(Future[Any]):
         return super().result(timeout)
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["repotrack.ingest.reader"])
+    return context
+
+
 def _worker_init(parent: int) -> None:
     """Set up a worker: Ctrl-C is the parent's business, and the parent's death is ours.
 
@@ -108,9 +115,20 @@ def _worker_init(parent: int) -> None:
 
 
 def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
+    while _alive(parent):
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the loader still runs (a worker is the fork server's child, not the loader's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Pipeline:
@@ -144,11 +162,14 @@ class Pipeline:
             return _Ready(fn, arg)
         if self._executor is None:
             # Started on first use: a reload where the store knows every package never
-            # pays for spawning workers. Spawned, not forked: the parent has chDB's
-            # threads running, and a fork would copy them in an undefined state.
+            # pays for starting workers. Not forked from this process: it has chDB's
+            # threads running, and a fork would copy them in an undefined state. A fork
+            # server (a fresh interpreter that imports the reader once, then forks a
+            # worker per slot) costs one interpreter start and one import in all,
+            # where spawning paid both per worker.
             self._executor = ProcessPoolExecutor(
                 max_workers=self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=_worker_context(),
                 initializer=_worker_init,
                 initargs=(os.getpid(),),
             )

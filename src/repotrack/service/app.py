@@ -6,8 +6,9 @@ schema), builds the authenticator, mounts the routers named in
 ``repotrack.tracking.scheduler`` provides ``start_scheduler(app_state) -> stop``.
 ``app.state`` carries ``settings``, ``state_db``, ``auth`` and ``loads`` (the load job
 runner) for the dependencies, and ``tracker`` ("running", "off" or "failed") for
-``/healthz``. At shutdown the runner stops first (a running load ends unpublished),
-then the store is closed.
+``/healthz``. At shutdown the runner stops first (a running load ends unpublished,
+or is abandoned after a grace period if it will not stop), then the store is closed
+(unless a load thread was abandoned). ``confinement`` holds ``[loads] allowed_roots``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from fastapi import FastAPI
 from repotrack import __version__
 from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
+from repotrack.service.body_limits import BodyGuard
+from repotrack.service.confine import Confinement
 from repotrack.service.docs import install_offline_docs
 from repotrack.service.errors import install_error_handlers
 from repotrack.service.jobs import LoadRunner
@@ -64,13 +67,18 @@ def create_app(
     app.state.settings = settings
     app.state.state_db = db
     app.state.store_holder = StoreHolder(settings.store_url)
+    app.state.confinement = Confinement(settings.loads.allowed_roots)
     app.state.loads = LoadRunner(
-        _job_store(app), migrate_store=settings.store_url.startswith("chdb:")
+        _job_store(app),
+        migrate_store=settings.store_url.startswith("chdb:"),
+        job_timeout=settings.loads.job_timeout,
+        check=app.state.confinement.check_tree,
     )
     app.state.auth = BasicAuth.from_settings(settings.service)
     app.state.tracker = "off"
     app.state.feeds = _feed_scheduler(settings, db, _job_store(app))
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     for name in ROUTERS:
         module = importlib.import_module(f"{ROUTERS_PACKAGE}.{name}")
         app.include_router(module.router)
@@ -146,8 +154,14 @@ def _lifespan(*, db: StateDB, owned: bool, scheduler: bool) -> Callable[[FastAPI
             if stop is not None:
                 stop()
                 log.info("tracking scheduler stopped")
-            app.state.loads.shutdown()
-            app.state.store_holder.close()
+            clean = app.state.loads.shutdown()
+            app.state.auth.close()
+            if clean:
+                app.state.store_holder.close()
+            else:
+                # A load thread is stuck (maybe inside the store): closing the store
+                # could wait for it forever; the process is ending and releases it.
+                log.error("a load did not stop in time: leaving the store to process exit")
             if owned:
                 db.close()
 

@@ -24,8 +24,11 @@ __all__ = [
     "CompatRead",
     "CompatWrite",
     "LoadsDep",
+    "LoggedIn",
+    "LoginThrottledError",
     "SettingsDep",
     "StateDep",
+    "authenticated",
 ]
 
 
@@ -35,6 +38,14 @@ class AuthRequiredError(Exception):
     def __init__(self, *, compat: bool) -> None:
         self.compat = compat
         super().__init__("authentication required")
+
+
+class LoginThrottledError(Exception):
+    """Too many failed logins from this address or for this user: a 429 (see ``errors``)."""
+
+    def __init__(self, *, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__("too many failed logins")
 
 
 def _state_db(request: Request) -> StateDB:
@@ -57,27 +68,47 @@ def _auth(request: Request) -> BasicAuth:
     return auth
 
 
-def _check(request: Request, *, compat: bool) -> None:
-    if not _auth(request).check(request.headers.get("authorization")):
+async def authenticated(request: Request) -> bool:
+    """Whether the request carries the account's credentials; raises ``LoginThrottledError``.
+
+    Async on purpose: the hash runs in the authenticator's own pool, so a flood of
+    wrong passwords never occupies the threads that serve other requests.
+    """
+    client = request.client.host if request.client else "unknown"
+    outcome = await _auth(request).authenticate(request.headers.get("authorization"), client=client)
+    if outcome.retry_after is not None:
+        raise LoginThrottledError(retry_after=outcome.retry_after)
+    return outcome.ok
+
+
+async def _check(request: Request, *, compat: bool) -> None:
+    if not await authenticated(request):
         raise AuthRequiredError(compat=compat)
 
 
-def _compat_write(request: Request) -> None:
-    _check(request, compat=True)
+async def _compat_write(request: Request) -> None:
+    await _check(request, compat=True)
 
 
-def _api_write(request: Request) -> None:
-    _check(request, compat=False)
+async def _api_write(request: Request) -> None:
+    await _check(request, compat=False)
 
 
-def _compat_read(request: Request) -> None:
+async def _compat_read(request: Request) -> None:
     if _settings(request).service.require_auth_for_reads:
-        _check(request, compat=True)
+        await _check(request, compat=True)
 
 
-def _api_read(request: Request) -> None:
+async def _api_read(request: Request) -> None:
     if _settings(request).service.require_auth_for_reads:
-        _check(request, compat=False)
+        await _check(request, compat=False)
+
+
+async def _api_optional(request: Request) -> bool:
+    """Whether the caller is logged in, for routes that show more to the account."""
+    if request.headers.get("authorization") is None:
+        return False
+    return await authenticated(request)
 
 
 StateDep = Annotated[StateDB, Depends(_state_db)]
@@ -87,3 +118,5 @@ CompatWrite = Depends(_compat_write)
 CompatRead = Depends(_compat_read)
 ApiWrite = Depends(_api_write)
 ApiRead = Depends(_api_read)
+#: True when the request carries the account's credentials (never a 401 by itself).
+LoggedIn = Annotated[bool, Depends(_api_optional)]

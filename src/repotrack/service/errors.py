@@ -20,7 +20,7 @@ from repotrack.errors import (
     RepotrackError,
     StoreError,
 )
-from repotrack.service.deps import AuthRequiredError
+from repotrack.service.deps import AuthRequiredError, LoginThrottledError
 
 __all__ = ["REALM_HEADER", "install_error_handlers"]
 
@@ -36,6 +36,15 @@ def _auth_required(_request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Unauthorized Access", status_code=401, headers=REALM_HEADER)
     return JSONResponse(
         {"detail": "authentication required"}, status_code=401, headers=REALM_HEADER
+    )
+
+
+def _throttled(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginThrottledError)
+    return JSONResponse(
+        {"detail": f"too many failed logins; retry in {exc.retry_after} s"},
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
@@ -84,6 +93,7 @@ def _unexpected(_request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthRequiredError, _auth_required)
+    app.add_exception_handler(LoginThrottledError, _throttled)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(RepotrackError, _domain)
     app.add_exception_handler(Exception, _unexpected)

@@ -15,6 +15,16 @@ Why in memory: a job is a few hundred bytes and only matters while someone follo
 it; the last ``KEEP_JOBS`` finished jobs are kept. A restart forgets them, which is
 safe: a load interrupted by shutdown publishes nothing (its root row is written
 last), and submitting it again finishes it, reading only what it had not stored.
+
+Why a supervisor: a load may hang on its input or on the store, and it must not take
+the runner or the service with it (issue 9: a FIFO as ``base/release`` left its job
+``running``, the next ``queued`` forever, and SIGTERM could not stop the service). So
+each load runs in a daemon thread of its own, and a supervisor thread starts loads in
+order and ends each one that passes its deadline (``loads.job_timeout``), is cancelled
+(``cancel``) or is running at shutdown: it asks the load to stop (``load_repo`` checks
+between two packages, before anything is published) and, if the load has not stopped
+within ``stop_grace`` seconds, abandons its thread, records the job as failed and
+goes on. An abandoned thread can no longer publish: its next progress report raises.
 """
 
 from __future__ import annotations
@@ -22,11 +32,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,7 +48,9 @@ if TYPE_CHECKING:
     from repotrack.store import Store
 
 __all__ = [
+    "DEFAULT_JOB_TIMEOUT",
     "KEEP_JOBS",
+    "STOP_GRACE",
     "Job",
     "JobError",
     "JobState",
@@ -50,6 +62,10 @@ log = logging.getLogger(__name__)
 
 #: Finished jobs remembered (newest first in listings); also the most that may wait.
 KEEP_JOBS = 100
+#: Seconds a load may run before it is stopped (``loads.job_timeout``).
+DEFAULT_JOB_TIMEOUT = 6 * 3600.0
+#: Seconds a load asked to stop gets before its thread is abandoned.
+STOP_GRACE = 5.0
 
 JobState = Literal["queued", "running", "done", "failed"]
 _UNFINISHED: tuple[JobState, ...] = ("queued", "running")
@@ -59,8 +75,17 @@ STOPPED_RUNNING = (
     "the service stopped during the load: nothing was published; submit it again to finish"
 )
 STOPPED_QUEUED = "the service stopped before the load started; submit it again"
+CANCELLED = "cancelled: nothing was published"
 STORE_FAILED = "the analytics store failed; the service log has the details"
 INTERNAL = "internal error; the service log has the details"
+ABANDONED = " (the load did not stop in time and was abandoned)"
+
+
+def timed_out(seconds: float) -> str:
+    return (
+        f"the load ran longer than {seconds:g} s (loads.job_timeout) and was stopped: "
+        "nothing was published"
+    )
 
 
 #: A queued load's arguments: the ingest layer's own request type.
@@ -78,7 +103,7 @@ class JobError:
 
 @dataclass
 class Job:
-    """One load job. The runner hands out copies; only its worker thread changes the original."""
+    """One load job. The runner hands out copies; only the runner changes the original."""
 
     id: str
     kind: str
@@ -97,7 +122,26 @@ class Job:
 
 
 class _Stopped(Exception):  # noqa: N818 - a signal between our own frames, not an error
-    """Raised from the progress callback to end a load when the service stops."""
+    """Raised from the progress callback to end a load that was asked to stop."""
+
+
+@dataclass
+class _Control:
+    """How the supervisor and a job's thread talk: stop requests, and the end of the job."""
+
+    job: Job
+    #: Why the load must stop (set once): a ``JobError`` to record.
+    reason: JobError | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    ended: threading.Event = field(default_factory=threading.Event)
+    #: Set when anything the supervisor waits for happens (end, cancel, shutdown).
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def ask_to_stop(self, reason: JobError) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.stop.set()
+        self.wake.set()
 
 
 class _Progress:
@@ -107,29 +151,29 @@ class _Progress:
     load between two packages, before anything is published.
     """
 
-    def __init__(self, job: Job, lock: threading.Lock, stopping: threading.Event) -> None:
-        self._job = job
+    def __init__(self, control: _Control, lock: threading.Lock) -> None:
+        self._control = control
         self._lock = lock
-        self._stopping = stopping
 
     def start(self, *, total: int) -> None:
         with self._lock:
-            self._job.total = total
+            self._control.job.total = total
 
     def advance(self, *, new: bool) -> None:
-        if self._stopping.is_set():
+        if self._control.stop.is_set():
             raise _Stopped
         with self._lock:
-            self._job.done += 1
-            self._job.new += int(new)
+            self._control.job.done += 1
+            self._control.job.new += int(new)
 
 
 class LoadRunner:
-    """Runs load jobs one at a time in a worker thread, in submission order.
+    """Runs load jobs one at a time, in submission order, each within a deadline.
 
     ``store`` returns the service's store (it is not closed here: its owner closes it);
     ``migrate_store`` brings an embedded store's schema up to date before each load,
     as the CLI does (a ClickHouse server's schema is its administrator's business).
+    ``check`` runs in the job before the load (the service confines paths with it).
     """
 
     def __init__(
@@ -138,14 +182,24 @@ class LoadRunner:
         *,
         migrate_store: bool,
         keep: int = KEEP_JOBS,
+        job_timeout: float = DEFAULT_JOB_TIMEOUT,
+        stop_grace: float = STOP_GRACE,
+        check: Callable[[RepoLoadParams], None] | None = None,
     ) -> None:
         self._store = store
         self._migrate = migrate_store
         self._keep = keep
+        self._timeout = job_timeout
+        self._grace = stop_grace
+        self._check = check
         self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._queue: deque[Job] = deque()
         self._lock = threading.Lock()
+        self._queued = threading.Condition(self._lock)
         self._stopping = threading.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="repotrack-load")
+        self._current: _Control | None = None
+        self._supervisor: threading.Thread | None = None
+        self._clean_stop = True
 
     # -- the public face ------------------------------------------------------------
 
@@ -166,7 +220,9 @@ class LoadRunner:
                 raise ConflictError(f"{waiting} load jobs are already waiting; try again later")
             self._jobs[job.id] = job
             self._forget_old()
-            self._executor.submit(self._run, job)
+            self._queue.append(job)
+            self._start_supervisor()
+            self._queued.notify()
             snapshot = dataclasses.replace(job)
         log.info("load job queued", extra={"job": job.id, "branch": params.branch})
         return snapshot
@@ -184,30 +240,112 @@ class LoadRunner:
             jobs = list(self._jobs.values())
         return [dataclasses.replace(job) for job in reversed(jobs[-limit:])] if limit > 0 else []
 
-    def shutdown(self) -> None:
-        """Stop: a running load ends between two packages, unpublished; queued ones never start."""
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job and return it once it has ended.
+
+        A queued job ends at once; a running one is asked to stop and, after
+        ``stop_grace`` seconds at most, abandoned. ``ConflictError`` if it had finished.
+        """
+        error = JobError("Cancelled", CANCELLED)
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise NotFoundError(f"no load job {job_id}")
+            if job.state not in _UNFINISHED:
+                raise ConflictError(f"load job {job_id} has already finished ({job.state})")
+            control = self._current if self._current and self._current.job is job else None
+            if control is None:
+                self._queue.remove(job)
+                self._finish(job, error=error)
+                return dataclasses.replace(job)
+            control.ask_to_stop(error)
+        control.ended.wait(self._grace + 5.0)
+        log.info("load job cancelled", extra={"job": job_id})
+        return self.get(job_id)
+
+    def shutdown(self) -> bool:
+        """Stop: a running load ends between two packages, unpublished; queued ones never start.
+
+        Returns within about ``stop_grace`` seconds whatever the load is doing; False
+        when a load thread had to be abandoned (then its store must not be closed under
+        it: the process is about to end anyway).
+        """
         with self._lock:
             self._stopping.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+            self._queued.notify_all()
+            if self._current is not None:
+                self._current.ask_to_stop(JobError("Interrupted", STOPPED_RUNNING))
+            supervisor = self._supervisor
+        if supervisor is not None:
+            supervisor.join(self._grace + 5.0)
         with self._lock:
-            for job in self._jobs.values():
-                if job.state == "queued":
-                    self._finish(job, error=JobError("Interrupted", STOPPED_QUEUED))
+            while self._queue:
+                self._finish(self._queue.popleft(), error=JobError("Interrupted", STOPPED_QUEUED))
+            return self._clean_stop and (supervisor is None or not supervisor.is_alive())
 
-    # -- the worker thread ----------------------------------------------------------
+    # -- the supervisor -------------------------------------------------------------
 
-    def _run(self, job: Job) -> None:
+    def _start_supervisor(self) -> None:
+        """Start the supervisor on first use (caller holds the lock)."""
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(
+                target=self._supervise, name="repotrack-load-supervisor", daemon=True
+            )
+            self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and not self._stopping.is_set():
+                    self._queued.wait()
+                if self._stopping.is_set():
+                    return
+                job = self._queue.popleft()
+                control = _Control(job)
+                self._current = control
+                job.state = "running"
+                job.started_at = datetime.now(UTC)
+            worker = threading.Thread(
+                target=self._execute, args=(control,), name="repotrack-load", daemon=True
+            )
+            worker.start()
+            self._watch(control)
+            with self._lock:
+                self._current = None
+
+    def _watch(self, control: _Control) -> None:
+        """Wait for the job to end, stopping it at its deadline; abandon it if it will not stop."""
+        deadline = time.monotonic() + self._timeout
+        while not control.ended.is_set() and not control.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning("load job passed its deadline", extra={"job": control.job.id})
+                control.ask_to_stop(JobError("Timeout", timed_out(self._timeout)))
+                break
+            control.wake.wait(left)
+            control.wake.clear()
+        if control.ended.wait(self._grace):
+            return
+        log.error("load job did not stop; abandoning its thread", extra={"job": control.job.id})
+        reason = control.reason or JobError("Interrupted", STOPPED_RUNNING)
         with self._lock:
-            if self._stopping.is_set():
-                self._finish(job, error=JobError("Interrupted", STOPPED_QUEUED))
-                return
-            job.state = "running"
-            job.started_at = datetime.now(UTC)
+            self._clean_stop = False
+            if control.job.state == "running":
+                self._finish(
+                    control.job,
+                    error=dataclasses.replace(reason, message=reason.message + ABANDONED),
+                )
+        control.ended.set()
+
+    # -- a job's own thread ---------------------------------------------------------
+
+    def _execute(self, control: _Control) -> None:
+        job = control.job
         try:
-            summary = self._load(job)
+            summary = self._load(control)
         except _Stopped:
-            log.warning("load job interrupted by shutdown", extra={"job": job.id})
-            error = JobError("Interrupted", STOPPED_RUNNING)
+            log.warning("load job stopped", extra={"job": job.id})
+            error = control.reason or JobError("Interrupted", STOPPED_RUNNING)
         except RepotrackError as exc:
             error = _job_error(job, exc)
         except Exception:
@@ -215,19 +353,29 @@ class LoadRunner:
             error = JobError("InternalError", INTERNAL)
         else:
             with self._lock:
-                self._finish(job, summary=_summary_dict(summary))
+                if job.state == "running":
+                    self._finish(job, summary=_summary_dict(summary))
+            control.ended.set()
+            control.wake.set()
             log.info("load job done", extra={"job": job.id, "summary": summary.line()})
             return
         with self._lock:
-            self._finish(job, error=error)
+            if job.state == "running":  # not abandoned meanwhile
+                self._finish(job, error=error)
+        control.ended.set()
+        control.wake.set()
 
-    def _load(self, job: Job) -> LoadSummary:
+    def _load(self, control: _Control) -> LoadSummary:
         from repotrack.store import migrate
 
+        if self._check is not None:
+            self._check(control.job.params)
         store = self._store()
+        if control.stop.is_set():
+            raise _Stopped
         if self._migrate:
             migrate(store)
-        return job.params.run(store, _Progress(job, self._lock, self._stopping))
+        return control.job.params.run(store, _Progress(control, self._lock))
 
     # -- bookkeeping (callers hold the lock) -----------------------------------------
 

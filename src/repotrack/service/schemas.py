@@ -8,6 +8,7 @@ unknown keys; the same checks as every other door then run in
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
@@ -154,7 +155,22 @@ class Health(BaseModel):
 
 #: The most worker processes a load may ask for (``load_repo`` checks the same bound).
 LOAD_WORKERS_MAX = 64
+#: The earliest snapshot date a load may name; the latest is the end of next year.
+FIRST_LOAD_DAY = dt.date(1990, 1, 1)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def machine_cores() -> int:
+    """The cores this process may run on: the most load workers that still help."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def has_control_characters(text: str) -> bool:
+    """C0/C1 controls, DEL and lone surrogates: never part of a name."""
+    return any(ch < " " or "\x7f" <= ch <= "\x9f" or "\ud800" <= ch <= "\udfff" for ch in text)
 
 
 class LoadCreate(_Input):
@@ -167,16 +183,51 @@ class LoadCreate(_Input):
     kind: Literal["repo"] = "repo"
     branch: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\s/\\]+$", examples=["p10"])
     path: str = Field(min_length=1, max_length=4096, examples=["/srv/mirror/p10/date/2024-05-01"])
-    date: dt.date = Field(strict=False, description="Snapshot date, YYYY-MM-DD (UTC)")
+    date: dt.date = Field(
+        strict=False, description="Snapshot date, YYYY-MM-DD (UTC), 1990-01-01 to next year"
+    )
     tag: str = Field(default="", max_length=NAME_MAX)
     force: bool = False
-    workers: int = Field(default=1, ge=1, le=LOAD_WORKERS_MAX)
+    workers: int = Field(
+        default=1, ge=1, le=LOAD_WORKERS_MAX, description="At most the service machine's cores"
+    )
     skip_bad: bool = Field(
         default=False, description="Leave damaged packages out (listed in the summary)"
     )
     verify_known: bool = Field(
         default=False, description="Re-read packages the store holds and check them"
     )
+
+    @field_validator("branch", "tag", "path")
+    @classmethod
+    def _no_controls(cls, value: str) -> str:
+        if has_control_characters(value):
+            raise PydanticCustomError("control_character", "must not contain control characters")
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _within_cores(cls, value: int) -> int:
+        cores = machine_cores()
+        if value > cores:
+            raise PydanticCustomError(
+                "too_many_workers",
+                "must be at most {cores} (the service machine's cores)",
+                {"cores": cores},
+            )
+        return value
+
+    @field_validator("date")
+    @classmethod
+    def _sane_day(cls, value: dt.date) -> dt.date:
+        last = dt.date(datetime.now(UTC).year + 1, 12, 31)
+        if not FIRST_LOAD_DAY <= value <= last:
+            raise PydanticCustomError(
+                "date_range",
+                "must be between {first} and {last}",
+                {"first": FIRST_LOAD_DAY.isoformat(), "last": last.isoformat()},
+            )
+        return value
 
     @field_validator("date", mode="before")
     @classmethod
@@ -250,12 +301,13 @@ class LoadParamsOut(BaseModel):
 
 class LoadJobOut(BaseModel):
     """A load job: ``queued``, ``running``, then ``done`` (with ``summary``) or ``failed``
-    (with ``error``)."""
+    (with ``error``). ``params`` and ``error`` name server paths and file contents, so
+    they are shown to the account only (``null`` for anonymous readers)."""
 
     id: str
     kind: str
     state: Literal["queued", "running", "done", "failed"]
-    params: LoadParamsOut
+    params: LoadParamsOut | None
     submitted_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None

@@ -26,6 +26,10 @@ __all__ = ["bind_listen_socket", "check_transport", "serve", "uvicorn_config"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds open requests get to finish after SIGTERM/SIGINT before they are cut off;
+#: then the load runner gets its own bounded stop (``jobs.STOP_GRACE``).
+GRACEFUL_SHUTDOWN = 10
+
 
 def check_transport(
     listen: Listen, certfile: Path | None, keyfile: Path | None, *, insecure_http: bool = False
@@ -75,6 +79,7 @@ def uvicorn_config(
         proxy_headers=False,
         server_header=False,
         lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
     )
 
 

@@ -11,17 +11,22 @@ Layout (ALTRepo §2.2)::
     <root>/files/list/<arch>.hash.xz      "<sha256>  <filename>" lines
 
 Unlike the original, a component named in a release file without its pkglist is an
-error naming the missing file (the original died with a KeyError).
+error naming the missing file (the original died with a KeyError). Every file is read
+within ``sources.limits.MetadataLimits`` (regular files only, bounded lines, bounded
+expansion).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from repotrack.errors import InputError
 from repotrack.sources.compression import DECOMPRESSION_ERRORS, open_metadata
+from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits, open_regular
 
 __all__ = [
     "ARCHS",
@@ -117,7 +122,7 @@ def is_apt_tree(root: Path) -> bool:
     return (root / "files" / "list").is_dir()
 
 
-def scan_apt_tree(root: Path) -> AptTree:
+def scan_apt_tree(root: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> AptTree:
     """Check the layout and collect the parts of a snapshot; nothing is decompressed yet."""
     list_dir = root / "files" / "list"
     if not list_dir.is_dir():
@@ -132,7 +137,7 @@ def scan_apt_tree(root: Path) -> AptTree:
         base = root / arch / "base"
         if not base.is_dir():
             continue
-        release = read_release(base / "release")
+        release = read_release(base / "release", limits=limits)
         use_blake2b = use_blake2b or release.has_blake2b
         srclist = base / "srclist.classic.xz"
         if srclist.is_file():
@@ -152,14 +157,14 @@ def scan_apt_tree(root: Path) -> AptTree:
         components=tuple(components),
         srclists=tuple(srclists),
         srpms_paths=tuple(f"{arch}/SRPMS.classic" for arch in archs),
-        task_info=read_task_info(task_info_path) if task_info_path.is_file() else {},
+        task_info=read_task_info(task_info_path, limits=limits) if task_info_path.exists() else {},
         use_blake2b=use_blake2b,
     )
 
 
-def read_release(path: Path) -> Release:
+def read_release(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> Release:
     """Parse ``Key: value`` lines; only ``Components`` and the presence of ``BLAKE2b`` matter."""
-    text = _read_text(path)
+    text = _read_text(path, limits)
     components: tuple[str, ...] = ()
     has_blake2b = False
     for line in text.splitlines():
@@ -172,26 +177,28 @@ def read_release(path: Path) -> Release:
             has_blake2b = True
     for comp in components:
         if "/" in comp or comp.startswith("."):
-            raise InputError(f"bad component name {comp!r}", path=str(path), field="Components")
+            raise InputError(
+                "a component name holds '/' or starts with '.'", path=str(path), field="Components"
+            )
     return Release(components=components, has_blake2b=has_blake2b)
 
 
-def read_task_info(path: Path) -> dict[str, str]:
+def read_task_info(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> dict[str, str]:
     """``key value`` lines; other lines are ignored, as in the original."""
     info: dict[str, str] = {}
-    for line in _read_text(path).splitlines():
+    for line in _read_text(path, limits).splitlines():
         tokens = line.split()
         if len(tokens) == 2:
             info[tokens[0]] = tokens[1]
     return info
 
 
-def read_hash_list(path: Path) -> dict[str, bytes]:
+def read_hash_list(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> dict[str, bytes]:
     """``<sha256 hex>  <filename>`` lines (sha256sum format) -> {filename: 32-byte digest}."""
     digests: dict[str, bytes] = {}
     try:
-        with open_metadata(path) as stream:
-            for number, raw in enumerate(stream, start=1):
+        with open_metadata(path, limits=limits) as stream:
+            for number, raw in enumerate(_lines(stream, path, limits), start=1):
                 line = raw.decode("utf-8", "replace").strip()
                 if not line:
                     continue
@@ -208,12 +215,14 @@ def read_hash_list(path: Path) -> dict[str, bytes]:
     return digests
 
 
-def iter_header_index(path: Path) -> Iterator[IndexEntry]:
+def iter_header_index(
+    path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS
+) -> Iterator[IndexEntry]:
     """The file names and digests of an apt header list (pkglist/srclist, any compression)."""
     from repotrack.rpm import Tag, iter_header_list
 
     try:
-        with open_metadata(path) as stream:
+        with open_metadata(path, limits=limits) as stream:
             for header in iter_header_list(stream, source=str(path)):
                 filename = header.get(Tag.APTINDEXLEGACYFILENAME)
                 if not isinstance(filename, str) or not filename:
@@ -237,11 +246,37 @@ def _hex_tag(value: object, path: Path, name: str) -> bytes:
     try:
         return bytes.fromhex(value)
     except ValueError:
-        raise InputError(f"bad hex {value!r}", path=str(path), field=name) from None
+        raise InputError("not a hex string", path=str(path), field=name) from None
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+def _lines(stream: BinaryIO, path: Path, limits: MetadataLimits) -> Iterator[bytes]:
+    """The lines of ``stream``, refusing one longer than ``limits.max_line`` bytes."""
+    while True:
+        line = stream.readline(limits.max_line + 1)
+        if not line:
+            return
+        if len(line) > limits.max_line and not line.endswith(b"\n"):
+            raise InputError(
+                f"a line is longer than {limits.max_line} bytes (the line limit)", path=str(path)
+            )
+        yield line
+
+
+def _read_text(path: Path, limits: MetadataLimits) -> str:
+    """A small text file, whole: a regular file of at most ``limits.max_text_file`` bytes."""
+    fd, _ = open_regular(path)
+    with os.fdopen(fd, "rb") as stream:
+        try:
+            data = stream.read(limits.max_text_file + 1)
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    if len(data) > limits.max_text_file:
+        raise InputError(
+            f"larger than {limits.max_text_file} bytes (the limit for this file)", path=str(path)
+        )
+    for line in data.splitlines():
+        if len(line) > limits.max_line:
+            raise InputError(
+                f"a line is longer than {limits.max_line} bytes (the line limit)", path=str(path)
+            )
+    return data.decode("utf-8", errors="replace")

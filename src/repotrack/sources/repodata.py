@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element
 
 from repotrack.errors import InputError
 from repotrack.sources.compression import open_metadata
+from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits
 from repotrack.sources.xmlstream import iter_elements, local_name
 
 __all__ = [
@@ -123,12 +124,15 @@ def is_repodata_tree(root: Path) -> bool:
     return (root / "repodata" / "repomd.xml").is_file()
 
 
-def read_repomd(repo_root: Path) -> dict[str, RepomdEntry]:
+def read_repomd(
+    repo_root: Path, *, limits: MetadataLimits = DEFAULT_LIMITS
+) -> dict[str, RepomdEntry]:
     """The ``<data>`` entries of ``repo_root/repodata/repomd.xml`` by type."""
     path = repo_root / "repodata" / "repomd.xml"
     entries: dict[str, RepomdEntry] = {}
-    with open_metadata(path) as stream:
-        for elem in iter_elements(stream, name=str(path), tags=frozenset({"data"})):
+    with open_metadata(path, limits=limits) as stream:
+        tags = frozenset({"data"})
+        for elem in iter_elements(stream, name=str(path), tags=tags, limits=limits):
             entry = _repomd_entry(elem, path)
             entries[entry.type] = entry
     for needed in ("primary",):
@@ -156,27 +160,33 @@ def metadata_path(repo_root: Path, href: str) -> Path:
     """The file ``href`` names, refusing anything that would leave ``repo_root``."""
     candidate = (repo_root / href).resolve()
     if not candidate.is_relative_to(repo_root.resolve()):
-        raise InputError(f"location {href!r} leaves the repository", path=str(repo_root))
+        raise InputError("a <location href> leaves the repository", path=str(repo_root))
     return candidate
 
 
 def iter_repodata_packages(
-    repo_root: Path, *, sources: bool | None = None, details: bool = True
+    repo_root: Path,
+    *,
+    sources: bool | None = None,
+    details: bool = True,
+    limits: MetadataLimits = DEFAULT_LIMITS,
 ) -> Iterator[MetaPackage]:
     """The packages of the repository, with their files and changelog joined in.
 
     ``sources`` keeps only source (True) or only binary (False) packages; ``details``
-    False reads primary.xml alone (no filelists/other), for a quick survey.
+    False reads primary.xml alone (no filelists/other), for a quick survey. Every file
+    is read within ``limits``.
     """
-    entries = read_repomd(repo_root)
+    entries = read_repomd(repo_root, limits=limits)
     primary = metadata_path(repo_root, entries["primary"].href)
-    files = _Aligned(
-        _iter_side(repo_root, entries.get("filelists") if details else None, _parse_filelist)
+    filelists = entries.get("filelists") if details else None
+    files = _Aligned(_iter_side(repo_root, filelists, _parse_filelist, limits))
+    other = _Aligned(
+        _iter_side(repo_root, entries.get("other") if details else None, _parse_other, limits)
     )
-    other = _Aligned(_iter_side(repo_root, entries.get("other") if details else None, _parse_other))
     try:
-        with open_metadata(primary) as stream:
-            for elem in iter_elements(stream, name=str(primary), tags=_PACKAGE):
+        with open_metadata(primary, limits=limits) as stream:
+            for elem in iter_elements(stream, name=str(primary), tags=_PACKAGE, limits=limits):
                 if elem.get("type", "rpm") != "rpm":
                     continue
                 package = _parse_primary(elem, primary)
@@ -195,13 +205,16 @@ def iter_repodata_packages(
 
 
 def _iter_side(
-    repo_root: Path, entry: RepomdEntry | None, parse: Callable[[Element], T]
+    repo_root: Path,
+    entry: RepomdEntry | None,
+    parse: Callable[[Element], T],
+    limits: MetadataLimits,
 ) -> Generator[tuple[str, T], None, None]:
     if entry is None:
         return
     path = metadata_path(repo_root, entry.href)
-    with open_metadata(path) as stream:
-        for elem in iter_elements(stream, name=str(path), tags=_PACKAGE):
+    with open_metadata(path, limits=limits) as stream:
+        for elem in iter_elements(stream, name=str(path), tags=_PACKAGE, limits=limits):
             yield elem.get("pkgid", ""), parse(elem)
 
 
@@ -248,7 +261,7 @@ def _int(value: str | None, *, path: Path, field_name: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise InputError(f"not an integer: {value!r}", path=str(path), field=field_name) from None
+        raise InputError("not an integer", path=str(path), field=field_name) from None
 
 
 def _parse_primary(elem: Element, path: Path) -> MetaPackage:

@@ -6,36 +6,32 @@ bytes can declare a "billion laughs"). A DTD can only appear in the prolog, befo
 the root element, so the prolog is scanned here and any ``<!DOCTYPE`` is refused
 before a single byte reaches the parser. Without a DTD, only the five predefined
 entities and character references exist; anything else is an expat error.
+
+The parser is fed in chunks and watched between them, so that nothing grows without
+bound: at most ``MetadataLimits.max_element`` bytes may pass between the ends of two
+wanted elements (one ``<package>`` with everything in it, or a 3 GiB text node, or
+31 M stray siblings), and finished children of the root are dropped after every
+chunk. An element spanning more than ``max_field`` bytes has its text and attribute
+values checked against that limit before it is handed out (smaller ones cannot hold
+a longer field). The checks cost nothing per XML event: the per-event loop is the
+same as a plain ``iterparse``.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from repotrack.errors import InputError
 from repotrack.sources.compression import DECOMPRESSION_ERRORS
+from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits
 
 __all__ = ["iter_elements", "local_name"]
 
 #: The prolog (declaration, comments, processing instructions) must fit in this many bytes.
 MAX_PROLOG = 64 * 1024
 _CHUNK = 64 * 1024
-
-
-class _Replay:
-    """A ``read(n)`` source that returns ``head`` first, then the rest of ``stream``."""
-
-    def __init__(self, head: bytes, stream: BinaryIO) -> None:
-        self._head = head
-        self._stream = stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            data, self._head = self._head, b""
-            return data
-        return self._stream.read(size)
 
 
 def _prolog_end(head: bytes, *, name: str) -> bool:
@@ -73,27 +69,75 @@ def _read_head(stream: BinaryIO, *, name: str) -> bytes:
             raise InputError("XML prolog too long", path=name)
 
 
-def iter_elements(stream: BinaryIO, *, name: str, tags: frozenset[str]) -> Iterator[ET.Element]:
+def iter_elements(
+    stream: BinaryIO,
+    *,
+    name: str,
+    tags: frozenset[str],
+    limits: MetadataLimits = DEFAULT_LIMITS,
+) -> Iterator[ET.Element]:
     """Yield each completed element whose local name is in ``tags``.
 
-    The caller must ``clear()`` the element when done with it; elements are yielded at
-    their end tag, children complete.
+    Elements are yielded at their end tag, children complete, and cleared once the
+    caller moves on. Raises ``InputError`` naming ``name`` for malformed XML, a DTD,
+    or an element beyond ``limits``.
     """
     try:
-        head = _read_head(stream, name=name)
-        events = ET.iterparse(_Replay(head, stream), events=("start", "end"))  # noqa: S314
-        root: ET.Element | None = None
-        for event, elem in events:
-            if root is None:
-                root = elem
-            if event == "end" and local_name(elem.tag) in tags:
-                yield elem
-                elem.clear()
-                root.clear()  # drop the finished children so memory stays flat
+        yield from _parse(stream, name=name, tags=tags, limits=limits)
     except ET.ParseError as exc:
         raise InputError(f"malformed XML: {exc}", path=name) from exc
     except DECOMPRESSION_ERRORS as exc:
         raise InputError(f"cannot decompress: {exc}", path=name) from exc
+
+
+def _parse(
+    stream: BinaryIO, *, name: str, tags: frozenset[str], limits: MetadataLimits
+) -> Iterator[ET.Element]:
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    chunk = _read_head(stream, name=name)
+    root: ET.Element | None = None
+    fed = 0
+    #: Bytes fed when the last wanted element ended: what follows belongs to the next.
+    mark = 0
+    while True:
+        if chunk:
+            parser.feed(chunk)
+            fed += len(chunk)
+        else:
+            parser.close()
+        for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
+            if root is None:
+                root = elem
+            if event == "end" and local_name(elem.tag) in tags:
+                if fed - mark > limits.max_field:
+                    _check_fields(elem, name=name, limit=limits.max_field)
+                yield elem
+                elem.clear()
+                mark = fed
+        if not chunk:
+            return
+        if root is not None:
+            # Finished children of the root nobody asked for go now, with each chunk;
+            # an unfinished one stays alive in the parser and is yielded complete.
+            root.clear()
+        if fed - mark > limits.max_element:
+            raise InputError(
+                f"an XML element spans more than {limits.max_element} bytes (the element limit)",
+                path=name,
+                offset=mark,
+            )
+        chunk = stream.read(_CHUNK)
+
+
+def _check_fields(elem: ET.Element, *, name: str, limit: int) -> None:
+    for node in elem.iter():
+        values = [node.text or "", node.tail or "", *node.attrib.values()]
+        if any(len(value) > limit for value in values):
+            raise InputError(
+                f"<{local_name(node.tag)}> holds a value longer than {limit} characters "
+                "(the field limit)",
+                path=name,
+            )
 
 
 def local_name(tag: str) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repotrack.errors import ConflictError, InputError, NotFoundError
@@ -69,6 +70,8 @@ _SHA = re.compile(rf"[0-9a-fA-F]{{4,{SHA_MAX}}}")
 # Characters git refuses in ref names, plus whitespace and control characters.
 _BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|^/|/$|\.lock$|^\.|/\.")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+#: JSON can carry ``"\ud800"``; no database or log can store such a string.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ def _check_field(name: str, value: Any) -> Any:
         return _check_commit(value)
     if not isinstance(value, str):
         raise InputError("must be a string", field=name)
+    if not value.isascii() and _SURROGATE.search(value):
+        raise InputError("must be valid Unicode text (a lone surrogate was sent)", field=name)
     if name == "version_control":
         if value not in VERSION_CONTROLS:
             raise InputError(f"must be one of {', '.join(VERSION_CONTROLS)}", field=name)
@@ -241,10 +246,13 @@ def upsert_item(session: Session, *, fields: Mapping[str, Any]) -> tuple[Trackin
     clean = check_item_fields(fields)
     item = _find(session, repo=clean["repo"], branch=clean["branch"])
     if item is None:
-        item = Tracking(**{name: clean.get(name) for name in ITEM_FIELDS})
-        session.add(item)
-        session.flush()
-        return item, True
+        created = _insert(session, clean)
+        if created is not None:
+            return created, True
+        # A concurrent writer created it first: this request is an update of its row.
+        item = _find(session, repo=clean["repo"], branch=clean["branch"])
+        if item is None:
+            raise ConflictError("the item changed concurrently; send the request again")
     for name in ITEM_FIELDS:
         if name == "scm_commit" and clean.get(name) is None:
             continue
@@ -256,11 +264,30 @@ def upsert_item(session: Session, *, fields: Mapping[str, Any]) -> tuple[Trackin
 def create_item(session: Session, *, fields: Mapping[str, Any]) -> Tracking:
     """Create a new item; an existing (repo, branch) is a ``ConflictError``."""
     clean = check_item_fields(fields)
+    exists = ConflictError("a tracking item for this repo and branch already exists")
     if _find(session, repo=clean["repo"], branch=clean["branch"]) is not None:
-        raise ConflictError("a tracking item for this repo and branch already exists")
+        raise exists
+    item = _insert(session, clean)
+    if item is None:
+        raise exists
+    return item
+
+
+def _insert(session: Session, clean: Mapping[str, Any]) -> Tracking | None:
+    """Insert a new item, or None when a concurrent writer inserted (repo, branch) first.
+
+    Two requests for one new item both see "absent" and both insert; the unique
+    constraint lets one win. The loser's transaction is rolled back (the caller's
+    session holds nothing else at this point) so it can report 409 or update the
+    winner's row, instead of a 5xx from the raw ``IntegrityError``.
+    """
     item = Tracking(**{name: clean.get(name) for name in ITEM_FIELDS})
     session.add(item)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return None
     return item
 
 

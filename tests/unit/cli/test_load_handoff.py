@@ -44,7 +44,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
     """One TLS service with its own store for this module (tests go in file order)."""
     tmp_path = tmp_path_factory.mktemp("service")
     fresh_store_url(tmp_path_factory, tmp_path / "server-home" / "store")
-    with running_server(tmp_path, password=PASSWORD, service=FAST) as handle:
+    roots = [str(DATA), str(tmp_path_factory.getbasetemp())]
+    with running_server(
+        tmp_path, password=PASSWORD, service=FAST, loads={"allowed_roots": roots}
+    ) as handle:
         yield handle
 
 
@@ -60,7 +63,7 @@ def test_via_service_loads_and_prints_the_summary(server: ServerHandle) -> None:
     assert match and match.groups() == ("8", "0"), out
     handed = HANDED.match(err.strip().splitlines()[0])
     assert handed and handed.group(1) == server.base_url, err
-    with server.client() as http:
+    with server.client(auth=True) as http:  # parameters are shown to the account only
         job = http.get(f"/api/v1/loads/{handed.group(2)}").json()
         assert job["state"] == "done"
         assert job["params"]["path"] == str((DATA / "rpms").resolve())

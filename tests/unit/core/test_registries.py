@@ -21,6 +21,7 @@ def test_cli_areas_are_pinned() -> None:
         "query_feeds",
         "feeds",
         "images",
+        "task_cmd",
     }
 
 
@@ -35,6 +36,7 @@ def test_routers_are_pinned() -> None:
         "feeds",
         "enrichment",
         "images",
+        "tasks",
     )
 
 
@@ -50,5 +52,6 @@ def test_root_help_lists_every_command() -> None:
         "load",
         "db",
         "query",
+        "tasks",
     ):
         assert command in result.output, command

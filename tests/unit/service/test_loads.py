@@ -55,7 +55,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
     """The service with an empty migrated store; stopping it stops the runner, then the store."""
     tmp_path = tmp_path_factory.mktemp("loads")
     fresh_store_url(tmp_path_factory, tmp_path / "server-home" / "store")
-    with running_server(tmp_path, tls=False, password=AUTH[1], service=FAST) as handle:
+    roots = [str(DATA), str(tmp_path_factory.getbasetemp())]
+    with running_server(
+        tmp_path, tls=False, password=AUTH[1], service=FAST, loads={"allowed_roots": roots}
+    ) as handle:
         yield handle
 
 
@@ -66,7 +69,8 @@ def app(server: ServerHandle) -> FastAPI:
 
 @pytest.fixture
 def client(server: ServerHandle) -> Iterator[httpx.Client]:
-    with server.client() as http:
+    """Logged in: job parameters and errors are shown to the account only."""
+    with server.client(auth=AUTH) as http:
         yield http
 
 
@@ -122,9 +126,7 @@ def test_same_branch_and_date_again_fails_already_loaded(client: httpx.Client) -
         "message": "p11 2024-05-01 is already loaded (use --force to load it again)",
         "exit_code": 1,
     }
-    forced = wait(
-        client, client.post("/api/v1/loads", json=body("p11", force=True), auth=AUTH).json()["id"]
-    )
+    forced = wait(client, client.post("/api/v1/loads", json=body("p11", force=True)).json()["id"])
     assert forced["state"] == "done"
     assert (forced["summary"]["new"], forced["summary"]["known"]) == (0, 8)
 
@@ -145,7 +147,8 @@ def test_a_bad_tree_fails_with_the_input_error(client: httpx.Client, tmp_path: P
     ("changes", "where", "text"),
     [
         ({"path": "relative/tree"}, "body.path", "must be an absolute path"),
-        ({"path": "/no/such/tree"}, "path", "no such directory on the service's machine"),
+        ({"path": str(DATA / "no-such-tree")}, "path", "no such directory on the service's"),
+        ({"path": "/etc"}, "path", "outside the directories this service may read"),
         ({"date": "2024-13-01"}, "body.date", "date"),
         ({"date": 1714521600}, "body.date", "YYYY-MM-DD"),
         ({"date": "2024-05-01T00:00:00"}, "body.date", "YYYY-MM-DD"),

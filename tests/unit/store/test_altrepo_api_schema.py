@@ -1,4 +1,4 @@
-"""Migration 0010: the tables, views, columns and functions the ALTRepo API reads.
+"""Migration 0007: the tables, views, columns and functions the ALTRepo API reads.
 
 The schema check lists every object with the columns and types the API's queries and
 inserts expect; the queries are our own, written the way the API asks (argMax over ts,

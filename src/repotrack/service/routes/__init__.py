@@ -14,4 +14,5 @@ ROUTERS: tuple[str, ...] = (
     "feeds",
     "enrichment",
     "images",
+    "tasks",
 )

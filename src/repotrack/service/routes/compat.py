@@ -101,6 +101,8 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         raise InputError(f"request body is not JSON ({exc.msg})", field="body") from exc
     except RecursionError as exc:
         raise InputError("request body is nested too deeply", field="body") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise InputError("request body holds a number too long to read", field="body") from exc
     if not isinstance(value, dict):
         raise InputError("request body must be a JSON object", field="body")
     return value

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from repotrack.service.deps import ApiRead, StateDep
+from repotrack.service.params import Offset, TrackingId
 from repotrack.service.schemas import IssueOut, PageOut
 from repotrack.state import tracking_items as items
 
@@ -24,9 +25,9 @@ def list_issues(
     db: StateDep,
     repo: str | None = None,
     branch: str | None = None,
-    tracking_id: int | None = None,
+    tracking_id: TrackingId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> PageOut[IssueOut]:
     """Issue rows matching every given filter, oldest first."""
     with db.session() as session:

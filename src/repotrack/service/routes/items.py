@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from repotrack.service.deps import ApiRead, ApiWrite, StateDep
+from repotrack.service.params import ItemId, Offset
 from repotrack.service.schemas import (
     ItemCreate,
     ItemOut,
@@ -35,7 +36,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/items", tags=["items"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
 _RESPONSES: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or wrong credentials"},
     404: {"description": "No such item"},
@@ -70,13 +70,13 @@ def create_item(db: StateDep, body: ItemCreate) -> ItemOut:
 
 
 @router.get("/{item_id}", dependencies=[ApiRead], responses=_RESPONSES)
-def get_item(db: StateDep, item_id: int) -> ItemOut:
+def get_item(db: StateDep, item_id: ItemId) -> ItemOut:
     with db.session() as session:
         return ItemOut.model_validate(items.get_item(session, item_id=item_id))
 
 
 @router.patch("/{item_id}", dependencies=[ApiWrite], responses=_RESPONSES)
-def patch_item(db: StateDep, item_id: int, body: ItemPatch) -> ItemOut:
+def patch_item(db: StateDep, item_id: ItemId, body: ItemPatch) -> ItemOut:
     """Change only the fields given; ``"scm_commit": null`` restarts from the upstream head."""
     with db.session() as session:
         changes = body.model_dump(exclude_unset=True)
@@ -85,7 +85,7 @@ def patch_item(db: StateDep, item_id: int, body: ItemPatch) -> ItemOut:
 
 
 @router.delete("/{item_id}", status_code=204, dependencies=[ApiWrite], responses=_RESPONSES)
-def delete_item(db: StateDep, item_id: int) -> Response:
+def delete_item(db: StateDep, item_id: ItemId) -> Response:
     """Delete the item with its issue rows and run history."""
     with db.session() as session:
         items.delete_item(session, item_id=item_id)
@@ -93,7 +93,7 @@ def delete_item(db: StateDep, item_id: int) -> Response:
 
 
 @router.get("/{item_id}/status", dependencies=[ApiRead], responses=_RESPONSES)
-def item_status(db: StateDep, item_id: int) -> ItemStatusOut:
+def item_status(db: StateDep, item_id: ItemId) -> ItemStatusOut:
     """Last run, last error, consecutive failures and commits behind (when known)."""
     with db.session() as session:
         status = items.item_status(session, item_id=item_id)
@@ -113,7 +113,9 @@ def item_status(db: StateDep, item_id: int) -> ItemStatusOut:
 
 
 @router.get("/{item_id}/runs", dependencies=[ApiRead], responses=_RESPONSES)
-def item_runs(db: StateDep, item_id: int, limit: Limit = 50, offset: Offset = 0) -> PageOut[RunOut]:
+def item_runs(
+    db: StateDep, item_id: ItemId, limit: Limit = 50, offset: Offset = 0
+) -> PageOut[RunOut]:
     """Run history of one item, newest first."""
     with db.session() as session:
         page = items.list_runs(session, item_id=item_id, limit=limit, offset=offset)

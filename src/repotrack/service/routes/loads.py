@@ -3,8 +3,11 @@
 While ``repotrack serve`` runs it holds the embedded chDB store, so a CLI load cannot
 open it; ``repotrack load repo`` then submits its job here and follows it. The
 service runs ``repotrack.ingest.load_repo`` in its job runner (``service.jobs``), one
-load at a time, in submission order. Submitting needs the account (like every
-``/api/v1`` write); reading jobs follows ``require_auth_for_reads``.
+load at a time, in submission order, each within ``[loads] job_timeout``. Submitting
+and cancelling need the account (like every ``/api/v1`` write), and the path must lie
+under ``[loads] allowed_roots``; reading jobs follows ``require_auth_for_reads``, but
+a job's ``params`` and ``error`` (server paths, file contents) are shown to the
+account only.
 
 Examples::
 
@@ -22,6 +25,9 @@ Examples::
      "p10 2024-05-01 is already loaded (use --force to load it again)", "exit_code": 1})
 
     GET /api/v1/loads?limit=20 -> 200 {"items": [...newest first...], "total": 3, ...}
+
+    DELETE /api/v1/loads/4b0c...  (Basic auth)
+    -> 200 {"state": "failed", "error": {"type": "Cancelled", ...}, ...}
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ import dataclasses
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 
-from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep
+from repotrack.service.confine import Confinement
+from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
 from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
+from repotrack.service.params import Offset
 from repotrack.service.schemas import (
     LoadCreate,
     LoadErrorOut,
@@ -52,14 +61,24 @@ router = APIRouter(prefix=PREFIX, tags=["loads"])
 _RESPONSES: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing or wrong credentials"},
     404: {"description": "No such job (jobs are kept in memory: the last 100)"},
-    409: {"description": "The service is stopping, or too many jobs are waiting"},
-    422: {"description": "Invalid input, or a path that is not a directory on the service"},
+    409: {
+        "description": "The service is stopping, too many jobs are waiting, or (DELETE) the "
+        "job has finished"
+    },
+    413: {"description": "Request body too large"},
+    422: {"description": "Invalid input, or a path that is not an allowed directory"},
+    429: {"description": "Too many failed logins"},
 }
+JobId = Annotated[str, PathParam(max_length=64, description="The job id (a UUID)")]
 
 
 @router.post("", status_code=202, dependencies=[ApiWrite], responses=_RESPONSES)
-def submit_load(runner: LoadsDep, body: LoadCreate, response: Response) -> LoadJobOut:
+def submit_load(
+    request: Request, runner: LoadsDep, body: LoadCreate, response: Response
+) -> LoadJobOut:
     """Queue a load; follow it at ``links.self`` (also the ``Location`` header)."""
+    confinement: Confinement = request.app.state.confinement
+    confinement.check_root(Path(body.path))
     job = runner.submit_repo_load(
         RepoLoadParams(
             branch=body.branch,
@@ -73,42 +92,54 @@ def submit_load(runner: LoadsDep, body: LoadCreate, response: Response) -> LoadJ
         )
     )
     response.headers["Location"] = _self(job)
-    return job_out(job)
+    return job_out(job, full=True)
 
 
 @router.get("", dependencies=[ApiRead], responses=_RESPONSES)
 def list_loads(
     runner: LoadsDep,
+    logged_in: LoggedIn,
     limit: Annotated[int, Query(ge=1, le=KEEP_JOBS, description="Page size")] = KEEP_JOBS,
-    offset: Annotated[int, Query(ge=0, description="Jobs to skip")] = 0,
+    offset: Offset = 0,
 ) -> PageOut[LoadJobOut]:
     """Recent jobs, newest first (the service remembers the last 100 finished ones)."""
     jobs = runner.recent()
-    page = [job_out(job) for job in jobs[offset : offset + limit]]
+    page = [job_out(job, full=logged_in) for job in jobs[offset : offset + limit]]
     return PageOut[LoadJobOut](items=page, total=len(jobs), limit=limit, offset=offset)
 
 
 @router.get("/{job_id}", dependencies=[ApiRead], responses=_RESPONSES)
-def get_load(runner: LoadsDep, job_id: str) -> LoadJobOut:
+def get_load(runner: LoadsDep, logged_in: LoggedIn, job_id: JobId) -> LoadJobOut:
     """One job: its state, progress, and its summary or error once finished."""
-    return job_out(runner.get(job_id))
+    return job_out(runner.get(job_id), full=logged_in)
+
+
+@router.delete("/{job_id}", dependencies=[ApiWrite], responses=_RESPONSES)
+def cancel_load(runner: LoadsDep, job_id: JobId) -> LoadJobOut:
+    """Cancel a queued or running job; answers once it has ended (nothing is published).
+
+    A running load stops between two packages; one that does not stop within a few
+    seconds (stuck on its input) is abandoned and the next job starts.
+    """
+    return job_out(runner.cancel(job_id), full=True)
 
 
 def _self(job: Job) -> str:
     return f"{PREFIX}/{job.id}"
 
 
-def job_out(job: Job) -> LoadJobOut:
+def job_out(job: Job, *, full: bool) -> LoadJobOut:
+    """The job as the API shows it; without ``full``, no parameters and no error."""
     return LoadJobOut(
         id=job.id,
         kind=job.kind,
         state=job.state,
-        params=LoadParamsOut.model_validate(job.params.as_dict()),
+        params=LoadParamsOut.model_validate(job.params.as_dict()) if full else None,
         submitted_at=job.submitted_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         progress=LoadProgressOut(packages=job.done, new=job.new, total=job.total),
         summary=LoadSummaryOut.model_validate(job.summary) if job.summary else None,
-        error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error else None,
+        error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error and full else None,
         links={"self": _self(job)},
     )

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from repotrack.service.deps import ApiRead
+from repotrack.service.params import Offset
 from repotrack.store import (
     MAX_LIMIT,
     Store,
@@ -64,7 +65,7 @@ def get_packages(
     arch: Annotated[str | None, Query(max_length=100)] = None,
     name: Annotated[str | None, Query(max_length=200, description="glob, e.g. lib*")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Packages of a branch's package set.
 
@@ -106,7 +107,7 @@ def get_diff(
     old: Annotated[date, Query(alias="from", description="first UTC day")],
     new: Annotated[date, Query(alias="to", description="second UTC day")],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Added, removed and updated packages between two days (rpm version order).
 

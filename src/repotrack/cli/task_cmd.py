@@ -1,0 +1,309 @@
+"""Build tasks on the command line: ``load task|package``, ``tasks clean``, ``query task...``.
+
+Adds its commands to the ``load`` and ``query`` groups and mounts ``tasks``; each
+command parses, calls one function of ``repotrack.ingest`` or
+``repotrack.store.task_queries``, and prints a line, a table or JSON. A missing or
+malformed file in a task directory exits 1 (``TaskDataError``), a bad argument 2.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+
+if TYPE_CHECKING:
+    from repotrack.sources.task import TaskRecord
+    from repotrack.store import Store
+
+__all__ = ["dump_task_json", "open_migrated", "register"]
+
+tasks_app = typer.Typer(help="Maintain the stored girar build tasks.", no_args_is_help=True)
+
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+
+
+def register(root: typer.Typer) -> None:
+    from repotrack.cli import load, query
+
+    load.app.command("task")(load_task_cmd)
+    load.app.command("package")(load_package_cmd)
+    query.query_app.command("task")(query_task)
+    query.query_app.command("task-repo")(query_task_repo)
+    query.query_app.command("package-history")(query_package_history)
+    query.query_app.command("tasks")(query_tasks)
+    root.add_typer(tasks_app, name="tasks")
+
+
+def open_migrated(url: str) -> Store:
+    """The store at ``url``; the embedded one is ours to bring to the newest schema."""
+    from repotrack.store import migrate, open_store
+
+    store = open_store(url)
+    if url.startswith("chdb:"):
+        migrate(store)
+    return store
+
+
+def dump_task_json(record: TaskRecord, directory: Path = Path("JSON")) -> Path:
+    """``-J``: the parsed task as ``JSON/dump-<id>-<YYYY-MM-DD>.json`` (the original's name)."""
+    from repotrack.store import to_plain
+
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"dump-{record.task_id}-{datetime.now(UTC):%Y-%m-%d}.json"
+    text = json.dumps(to_plain(record), indent=2, ensure_ascii=False, default=_json_value)
+    target.write_text(text + "\n", encoding="utf-8")
+    return target
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+# -- load --------------------------------------------------------------------------------------
+@handle_errors
+def load_task_cmd(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Task directories, <tasks>/<id>, loaded in turn.")
+    ],
+    workers: Annotated[int, typer.Option("--workers", "-w", help="Package readers.")] = 1,
+    dumpjson: Annotated[
+        bool, typer.Option("--dumpjson", "-J", help="Also write JSON/dump-<id>-<date>.json.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", "-F", help="Read every package again, stored or not.")
+    ] = False,
+    flush: Annotated[
+        bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
+    ] = False,
+) -> None:
+    """Load girar build task directories (state, subtasks, builds, plan, approvals, logs).
+
+    Each task is stored whole or not at all; tasks before a failing one stay loaded.
+    """
+    from repotrack.ingest.task import load_tasks
+    from repotrack.sources.task import task_id_of
+
+    for path in paths:
+        task_id_of(path)  # every name checked before anything is loaded
+
+    def dump(record: TaskRecord) -> None:
+        console.print(f"wrote {dump_task_json(record)}", markup=False, highlight=False)
+
+    with open_migrated(get_settings(ctx).store_url) as store:
+        summaries = load_tasks(
+            store,
+            paths=paths,
+            force=force,
+            workers=workers,
+            flush=flush,
+            on_read=dump if dumpjson else None,
+        )
+    for summary in summaries:
+        console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
+
+
+@handle_errors
+def load_package_cmd(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A source package, NAME.src.rpm.")],
+    force: Annotated[bool, typer.Option("--force", "-F", help="Read it even if stored.")] = False,
+    flush: Annotated[
+        bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
+    ] = False,
+) -> None:
+    """Load one source RPM (outside any task or repository)."""
+    from repotrack.ingest.package import load_package
+
+    with open_migrated(get_settings(ctx).store_url) as store:
+        summary = load_package(store, path=path, force=force, flush=flush)
+    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
+
+
+@tasks_app.command("clean")
+@handle_errors
+def tasks_clean(
+    ctx: typer.Context,
+    tasks_dir: Annotated[Path, typer.Argument(help="girar's tasks directory.")],
+    task: Annotated[int | None, typer.Option("--task", "-t", help="Only this task.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-x", help="Report only; store nothing.")
+    ] = False,
+) -> None:
+    """Mark open tasks whose directory is gone as DELETED; list state mismatches."""
+    from repotrack.ingest.task_cleaner import UNCLEAR_LOG, clean_tasks
+
+    with open_migrated(get_settings(ctx).store_url) as store:
+        result = clean_tasks(store, tasks_dir=tasks_dir, task_id=task, dry_run=dry_run)
+    for tid in result.deleted:
+        typer.echo(f"{tid}\tDELETED")
+    for tid, stored, disk in result.unclear:
+        typer.echo(f"{tid}\t{stored} stored, {disk or '-'} on disk")
+    if result.unclear:
+        console.print(f"mismatches written to {UNCLEAR_LOG}", markup=False, highlight=False)
+    console.print(result.line(), markup=False, highlight=False)
+
+
+# -- queries -----------------------------------------------------------------------------------
+def _read_store(ctx: typer.Context) -> Store:
+    """The store to read; an embedded one is brought to the schema first (a fresh one is empty)."""
+    return open_migrated(get_settings(ctx).store_url)
+
+
+def _emit(data: Any, fmt: str) -> bool:
+    """Print JSON and return True for ``--format json``; False means: render a table."""
+    from repotrack.errors import InputError
+    from repotrack.store import to_plain
+
+    if fmt not in ("table", "json"):
+        raise InputError(f"expected table or json, got {fmt!r}", field="--format")
+    if fmt == "json":
+        typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
+        return True
+    return False
+
+
+def _evr(p: Any) -> str:
+    return f"{p.name} {p.evr} {'src' if p.sourcepackage else p.arch}" if p is not None else "-"
+
+
+@handle_errors
+def query_task(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id.")],
+    fmt: FormatOption = "table",
+) -> None:
+    """A task: state history, subtasks, builds per arch, approvals, last error lines."""
+    from repotrack.store.task_queries import task_info
+
+    with _read_store(ctx) as store:
+        info = task_info(store, task_id=task_id)
+    if _emit(info, fmt):
+        return
+    out = console.print
+    out(
+        f"task {info.task_id} {info.branch} {info.state} owner {info.owner} "
+        f"({info.changed:%Y-%m-%d %H:%M:%S} UTC)",
+        markup=False,
+        highlight=False,
+    )
+    for s in info.states:
+        out(
+            f"  state {s.changed:%Y-%m-%d %H:%M:%S} {s.state} try {s.try_} {s.message}".rstrip(),
+            markup=False,
+            highlight=False,
+        )
+    for sub in info.subtasks:
+        gone = " (removed)" if sub.deleted else ""
+        out(
+            f"  #{sub.subtask_id} {sub.type} {sub.package} {sub.source}{gone}".rstrip(),
+            markup=False,
+            highlight=False,
+        )
+    for it in info.iterations:
+        out(
+            f"  #{it.subtask_id} {it.arch}: {it.status} (try {it.try_}.{it.iter_}) "
+            f"srpm {_evr(it.srpm)}",
+            markup=False,
+            highlight=False,
+        )
+        for p in it.packages:
+            out(f"      {_evr(p)}", markup=False, highlight=False)
+        for line in it.errors:
+            out(f"      ! {line}", markup=False, highlight=False)
+    for a in info.approvals:
+        mark = " (revoked)" if a.revoked else ""
+        out(
+            f"  #{a.subtask_id} {a.type} by {a.name} {a.date:%Y-%m-%d %H:%M}{mark}",
+            markup=False,
+            highlight=False,
+        )
+
+
+@handle_errors
+def query_task_repo(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id.")],
+    fmt: FormatOption = "table",
+) -> None:
+    """The branch as it would be after the task: its base snapshot plus DONE tasks and its plan."""
+    from repotrack.store.task_queries import task_repo
+
+    with _read_store(ctx) as store:
+        repo = task_repo(store, task_id=task_id)
+    if _emit(repo, fmt):
+        return
+    base = f"snapshot of task {repo.base_task}" if repo.base is not None else "no snapshot"
+    applied = ", ".join(map(str, repo.tasks_applied)) or "none"
+    console.print(
+        f"task {repo.task_id} on {repo.branch}: {base}; DONE tasks applied: {applied}",
+        markup=False,
+        highlight=False,
+    )
+    for p in repo.added:
+        console.print(f"+ {_evr(p)}", markup=False, highlight=False)
+    for p in repo.removed:
+        console.print(f"- {_evr(p)}", markup=False, highlight=False)
+    console.print(
+        f"{len(repo.packages)} package(s) ({len(repo.added)} added, {len(repo.removed)} removed)",
+        markup=False,
+    )
+
+
+@handle_errors
+def query_package_history(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Source package name.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch, e.g. sisyphus.")],
+    fmt: FormatOption = "table",
+) -> None:
+    """Every task that built, copied or deleted a package on a branch, newest first."""
+    from repotrack.store.task_queries import package_history
+
+    with _read_store(ctx) as store:
+        entries = package_history(store, name=name, branch=branch)
+    if _emit(entries, fmt):
+        return
+    for e in entries:
+        typer.echo(
+            f"{e.task_id}\t#{e.subtask_id}\t{e.action}\t{e.evr or '-'}\t{e.state}\t"
+            f"{e.changed:%Y-%m-%d %H:%M}\t{e.owner}",
+        )
+    console.print(f"{len(entries)} task(s)", markup=False)
+
+
+@handle_errors
+def query_tasks(
+    ctx: typer.Context,
+    branch: Annotated[str | None, typer.Option("--branch", "-b", help="Branch.")] = None,
+    state: Annotated[str | None, typer.Option("--state", "-s", help="Latest state.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Changed on or after this UTC day, YYYY-MM-DD.")
+    ] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Owner's nick.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
+    fmt: FormatOption = "table",
+) -> None:
+    """Tasks by their latest state, newest first."""
+    from repotrack.cli.query import parse_day
+    from repotrack.store.task_queries import list_tasks
+
+    day = parse_day(since, option="--since")
+    with _read_store(ctx) as store:
+        found = list_tasks(store, branch=branch, state=state, since=day, owner=owner, limit=limit)
+    if _emit(found, fmt):
+        return
+    for t in found:
+        typer.echo(
+            f"{t.task_id}\t{t.branch}\t{t.state}\t{t.changed:%Y-%m-%d %H:%M}\t"
+            f"{t.owner}\t{t.subtasks} subtask(s)\t{t.message}".rstrip(),
+        )
+    console.print(f"{len(found)} task(s)", markup=False)
