@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -138,7 +138,13 @@ def _default_home() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("repotrack"))
 
 
-class ServiceSettings(BaseModel):
+class _Section(BaseModel):
+    """A settings table: a key it does not define is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServiceSettings(_Section):
     """The REST service: where it listens, TLS, and the single admin account."""
 
     listen: str = DEFAULT_LISTEN
@@ -180,26 +186,26 @@ class ServiceSettings(BaseModel):
         return self.password_hash
 
 
-class StateSettings(BaseModel):
+class StateSettings(_Section):
     """The state database (tracking items, issues, runs): a SQLAlchemy URL."""
 
     url: str | None = None
 
 
-class StoreSettings(BaseModel):
+class StoreSettings(_Section):
     """The analytics store: ``chdb:///path`` (default) or ``clickhouse://user:pw@host:8123/db``."""
 
     url: str | None = None
     password_file: Path | None = None
 
 
-class QueueSettings(BaseModel):
+class QueueSettings(_Section):
     """The job queue: ``memory://`` (in-process) or ``amqp://...``."""
 
     url: str = "memory://"
 
 
-class ForgeSettings(BaseModel):
+class ForgeSettings(_Section):
     """One downstream forge: its kind, where it lives, and its credentials.
 
     Forges are configured as ``[forges.<name>]``; ``kind`` defaults to the name, so
@@ -221,7 +227,7 @@ class ForgeSettings(BaseModel):
         return self.token
 
 
-class TrackingSettings(BaseModel):
+class TrackingSettings(_Section):
     """The patch-tracking scheduler and upstream access."""
 
     scan_interval: int = Field(default=DEFAULT_SCAN_INTERVAL, gt=0)
@@ -301,7 +307,7 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    home: Path = Field(default_factory=_default_home)
+    home: Path = Field(default_factory=_default_home, validate_default=True)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     service: ServiceSettings = ServiceSettings()
     state: StateSettings = StateSettings()
@@ -311,6 +317,13 @@ class Settings(BaseSettings):
     loads: LoadsSettings = LoadsSettings()
     forges: dict[str, ForgeSettings] = Field(default_factory=dict)
     feeds: FeedsSettings = FeedsSettings()
+
+    @field_validator("home")
+    @classmethod
+    def _check_home(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is not a directory (from home or $REPOTRACK_HOME)")
+        return value
 
     # Set by load_settings; not a setting a user gives.
     _config_file: Path | None = None
@@ -443,5 +456,8 @@ def _validation_message(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
         loc = ".".join(str(p) for p in error["loc"])
-        parts.append(f"{loc}: {error['msg']}")
+        if error["type"] == "extra_forbidden":
+            parts.append(f"unknown key {loc!r}")
+        else:
+            parts.append(f"{loc}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)

@@ -316,3 +316,32 @@ def test_core_flow_on_postgresql(
         code, _ = cli(capsys, "delete", *connect(server), *auth(server), "--repo", DOWNSTREAM)
         assert code == 0
         assert rows(server) == []
+
+
+def test_track_defaults_to_the_configured_service(server: ServerHandle) -> None:
+    """No --server: the service this machine's settings describe (listen, its certificate)."""
+    env = {
+        "REPOTRACK_PASSWORD": server.password or "",
+        "REPOTRACK_SERVICE__LISTEN": server.host_port,
+        "REPOTRACK_SERVICE__CERTFILE": str(server.cafile),
+        "REPOTRACK_SERVICE__KEYFILE": str(server.cafile),
+    }
+    added = script(
+        "repotrack", "track", "add", "--user", server.user, *direct(), "--no-check", env=env
+    )
+    assert (added.returncode, added.stdout.strip()) == (0, "Tracking successfully."), added.stderr
+    shown = script("repotrack", "track", "query", "--json", env=env)
+    assert [row["repo"] for row in json.loads(shown.stdout)] == [DOWNSTREAM]
+
+
+def test_tls_against_plain_http_says_to_use_http(tmp_path: Path) -> None:
+    with running_server(tmp_path, tls=False) as plain:
+        https = f"https://{plain.host_port}"
+        shown = script("repotrack", "track", "query", "--server", https)
+        legacy = script(
+            "patch-tracking-cli", "query", "--server", plain.host_port, "--table", "tracking"
+        )
+    for done in (shown, legacy):
+        assert done.returncode == 1
+        assert "use an http:// URL" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr

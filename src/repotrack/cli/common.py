@@ -7,6 +7,7 @@ Exit status: 0 success, 1 failure, 2 bad usage or bad input (``InputError``,
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "error_line",
     "fail",
     "get_settings",
+    "guarded",
     "handle_errors",
 ]
 
@@ -96,3 +98,32 @@ def _debug_requested(args: Any, kwargs: Any) -> bool:
     if ctx is not None:
         return get_state(ctx).debug
     return "--debug" in sys.argv
+
+
+def guarded(entry: Callable[[], object]) -> Callable[[], None]:
+    """A console-script entry point that never ends in a traceback.
+
+    The last resort behind ``handle_errors``: an error no command translated (an
+    ``OSError`` from a path the user named, a bug) is printed as one
+    ``TypeName: message`` line with exit status 1; ``--debug`` (or
+    ``REPOTRACK_DEBUG=1``) shows the traceback instead.
+    """
+
+    @functools.wraps(entry)
+    def run() -> None:
+        try:
+            entry()
+        except RepotrackError as exc:
+            raise SystemExit(_last_line(error_line(exc), exc.exit_code)) from None
+        except Exception as exc:
+            if "--debug" in sys.argv or os.environ.get("REPOTRACK_DEBUG") == "1":
+                raise
+            raise SystemExit(_last_line(f"{type(exc).__name__}: {exc}", 1)) from None
+
+    return run
+
+
+def _last_line(message: str, code: int) -> int:
+    line = " ".join(message.split("\n")).strip()
+    err_console.print(line, markup=False, highlight=False)
+    return code

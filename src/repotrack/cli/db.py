@@ -90,18 +90,29 @@ def _report(applied: list[str], url: str) -> None:
 @handle_errors
 def status(ctx: typer.Context, store: StoreOption = None) -> None:
     """List the store's migrations and when each was applied."""
+    from datetime import datetime
+
     from rich.table import Table
 
-    from repotrack.store import migration_status
+    from repotrack.cli.store_reads import read_store
+    from repotrack.store import migration_status, to_plain
 
-    with _open(ctx, store) as opened:
-        states = migration_status(opened)
+    states = read_store(
+        get_settings(ctx),
+        store,
+        local=lambda opened: [
+            {"version": m.version, "name": m.name, "applied": to_plain(m.applied)}
+            for m in migration_status(opened)
+        ],
+        remote=lambda service: service.get("/api/v1/store/migrations"),
+    )
     table = Table("version", "name", "applied (UTC)")
     for state in states:
-        applied = state.applied.strftime("%Y-%m-%d %H:%M:%S") if state.applied else "pending"
-        table.add_row(f"{state.version:04d}", state.name, applied)
+        applied = state["applied"]
+        shown = datetime.fromisoformat(applied).strftime("%Y-%m-%d %H:%M:%S") if applied else None
+        table.add_row(f"{state['version']:04d}", state["name"], shown or "pending")
     console.print(table)
-    pending = sum(1 for s in states if s.applied is None)
+    pending = sum(1 for s in states if s["applied"] is None)
     if pending:
         console.print(f"{pending} pending: run 'repotrack db migrate'", markup=False)
 

@@ -1,8 +1,9 @@
 """``repotrack load ...``: loaders of distribution data into the analytics store.
 
 ``load repo`` loads a repository snapshot (ALT apt-rpm date tree, createrepo tree,
-or a directory of RPMs) through :func:`repotrack.ingest.load_repo`, with a Rich
-progress line (packages, new, packages/s) on a terminal and a summary line always.
+or a directory of RPMs) through :func:`repotrack.ingest.load_repo`, with a progress
+bar (done/total, percent, rate, time left) on a terminal, plain progress lines
+otherwise (``cli/progress.py``), and a summary line always.
 
 While ``repotrack serve`` holds the embedded store, the load is handed to the service
 instead (``cli/load_remote.py``) when an account password is at hand; ``--via-service``
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from repotrack.cli.common import console, err_console, fail, get_settings, handle_errors
 from repotrack.errors import InputError, StoreError
@@ -135,55 +134,19 @@ def print_summary(line: str, bad: Sequence[tuple[str, str]]) -> None:
 
 
 # -- progress ----------------------------------------------------------------------------
-class RichLoadProgress:
-    """Packages done, how many were new, and packages per second."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task = progress.add_task("loading", total=None, done=0, new=0, rate=0.0)
-        self._done = 0
-        self._new = 0
-
-    def advance(self, *, new: bool) -> None:
-        self._done += 1
-        self._new += int(new)
-        speed = self._progress.tasks[0].speed or 0.0
-        self._progress.update(self._task, advance=1, done=self._done, new=self._new, rate=speed)
-
-
-class EveryNProgress:
-    """The original's ``--verbose``: a line on stderr every ``every`` packages."""
-
-    def __init__(self, every: int = 1000) -> None:
-        self._every = every
-        self._done = 0
-        self._new = 0
-
-    def advance(self, *, new: bool) -> None:
-        self._done += 1
-        self._new += int(new)
-        if self._done % self._every == 0:
-            print(f"{self._done} packages processed ({self._new} new)", file=sys.stderr)
-
-
 @contextlib.contextmanager
-def make_progress(console: Console, *, verbose: bool) -> Iterator[LoadProgress | None]:
-    """Lines with ``verbose``, a transient bar on a terminal, else nothing."""
+def make_progress(console: Console, *, verbose: bool) -> Iterator[LoadProgress]:
+    """The original's lines with ``verbose``; a bar on a terminal; else plain lines."""
+    from repotrack.cli.progress import EveryNProgress, LineProgress, bar
+
     if verbose:
         yield EveryNProgress()
         return
     if not console.is_terminal:
-        yield None
+        yield LineProgress()
         return
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description} {task.fields[done]} packages"),
-        TextColumn("({task.fields[new]} new)"),
-        TextColumn("{task.fields[rate]:.0f} packages/s"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        yield RichLoadProgress(progress)
+    with bar(console) as shown:
+        yield shown
 
 
 @app.command("repo")

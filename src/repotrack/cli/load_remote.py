@@ -25,13 +25,11 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.status import Status
 
 from repotrack import __version__
 from repotrack.cli.common import err_console
@@ -181,7 +179,7 @@ class _Session:
         self.user = (
             handoff.options.user or os.environ.get(USER_ENV) or handoff.settings.service.user
         )
-        self._verify = _verify(handoff.settings, handoff.options)
+        self._verify = service_tls_verify(handoff.settings, handoff.options)
         self._password = password
 
     def load(self, request: LoadRequest) -> None:
@@ -200,12 +198,15 @@ class _Session:
     def follow(self, job: dict[str, Any]) -> None:
         """Poll until the job ends; print its summary line, or raise its error."""
         path = str((job.get("links") or {}).get("self") or f"/api/v1/loads/{job['id']}")
+        from repotrack.cli.progress import job_progress
+
         try:
-            with self._client() as http, _status() as show:
+            with self._client() as http, job_progress(err_console) as show:
                 while job["state"] in ("queued", "running"):
-                    show(_describe(job))
+                    show(job.get("progress") or {})
                     time.sleep(POLL_SECONDS)
                     job = self._poll(http, path)
+                show(job.get("progress") or {})
         except KeyboardInterrupt:
             raise Detached(f"{self.base_url}{path}") from None
         except UpstreamError as exc:
@@ -259,7 +260,7 @@ class _Session:
         return self._answer(response, method=method, path=path)
 
     def _answer(self, response: httpx.Response, *, method: str, path: str) -> dict[str, Any]:
-        detail = _detail(response)
+        detail = answer_detail(response)
         status = response.status_code
         if status in (200, 202):
             with contextlib.suppress(ValueError):
@@ -286,7 +287,7 @@ class _Session:
         raise UpstreamError(f"HTTP {status} for {method} {path}: {detail}", url=self.base_url)
 
 
-def _verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:
+def service_tls_verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:
     """``--cacert``/``--insecure`` as given; else the system store plus the service's own
     certificate when this machine's settings name one (a self-signed pair, typically)."""
     from repotrack.cli.tracking_client import tls_verify
@@ -299,7 +300,7 @@ def _verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | boo
     return verify
 
 
-def _detail(response: httpx.Response) -> str:
+def answer_detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -312,23 +313,3 @@ def _detail(response: httpx.Response) -> str:
 
 def _exit_code(value: Any) -> int:
     return value if isinstance(value, int) and 1 <= value <= 255 else 1
-
-
-def _describe(job: dict[str, Any]) -> str:
-    progress = job.get("progress") or {}
-    params = job.get("params") or {}
-    return (
-        f"service job {job['id']} {job['state']}: {params.get('branch')} {params.get('date')}, "
-        f"{progress.get('packages', 0)} packages ({progress.get('new', 0)} new)"
-    )
-
-
-@contextlib.contextmanager
-def _status() -> Iterator[Callable[[str], None]]:
-    """A spinner with the job's progress on a terminal; nothing otherwise."""
-    if not err_console.is_terminal:
-        yield lambda _text: None
-        return
-    status = Status("", console=err_console)
-    with status:
-        yield lambda text: status.update(text)

@@ -14,7 +14,7 @@ import typer
 
 from repotrack import __version__
 from repotrack.cli import config_cmd
-from repotrack.cli.common import AppState
+from repotrack.cli.common import AppState, guarded
 
 app = typer.Typer(
     name="repotrack",
@@ -77,4 +77,4 @@ _mount_optional()
 
 
 def main() -> None:
-    app()
+    guarded(app)()

@@ -75,6 +75,13 @@ def _auth_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """The console script: a last-resort guard keeps any error to one line."""
+    from repotrack.cli.common import guarded
+
+    guarded(lambda: _main(argv))()
+
+
+def _main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -7,7 +7,8 @@ as JSON (``--format json``, the same shapes the REST API returns).
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,10 +39,23 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output for
 StoreOption = Annotated[str | None, typer.Option("--store", help="Store URL (default: settings).")]
 
 
-def _open(ctx: typer.Context, url: str | None) -> Store:
-    from repotrack.store import open_store
+def _read(
+    ctx: typer.Context,
+    url: str | None,
+    local: Callable[[Store], Any],
+    path: str,
+    params: dict[str, Any],
+) -> Any:
+    """The result as plain data: from the store, or from the service that holds it."""
+    from repotrack.cli.store_reads import read_store
+    from repotrack.store import to_plain
 
-    return open_store(url or get_settings(ctx).store_url)
+    return read_store(
+        get_settings(ctx),
+        url,
+        local=lambda store: to_plain(local(store)),
+        remote=lambda service: service.get(path, params),
+    )
 
 
 def parse_day(text: str | None, *, option: str = "--date") -> date | None:
@@ -53,7 +67,15 @@ def parse_day(text: str | None, *, option: str = "--date") -> date | None:
         raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", field=option) from None
 
 
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    """The store for commands that read it directly (never created by reading)."""
+    from repotrack.cli.store_reads import open_existing_store
+
+    return open_existing_store(url or get_settings(ctx).store_url)
+
+
 def _print_json(data: Any) -> None:
+    """Results as JSON; ``to_plain`` leaves data that is already plain unchanged."""
     from repotrack.store import to_plain
 
     typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
@@ -77,31 +99,39 @@ def packages(
     """List the packages of a branch's package set as of a day."""
     from repotrack.store import list_packages
 
-    with _open(ctx, store) as opened:
-        result = list_packages(
-            opened,
-            branch=branch,
-            day=parse_day(day),
-            arch=arch,
-            name_glob=name,
-            limit=limit,
-            offset=offset,
-        )
+    when = parse_day(day)
+    result = _read(
+        ctx,
+        store,
+        lambda opened: list_packages(
+            opened, branch=branch, day=when, arch=arch, name_glob=name, limit=limit, offset=offset
+        ),
+        "/api/v1/packages",
+        {"branch": branch, "date": day, "arch": arch, "name": name, "limit": limit,
+         "offset": offset},
+    )  # fmt: skip
+    for key in ("limit", "offset"):
+        result.pop(key, None)  # the route echoes its paging
     if fmt is Format.json:
         _print_json(result)
         return
     from rich.table import Table
 
-    ref = result.package_set
-    table = Table("name", "epoch:version-release", "arch", "summary", title=_title(ref))
-    for p in result.packages:
-        table.add_row(p.name, p.evr, p.arch, p.summary)
+    table = Table(
+        "name", "epoch:version-release", "arch", "summary", title=_title(result["package_set"])
+    )
+    for p in result["packages"]:
+        table.add_row(p["name"], p["evr"], p["arch"], p["summary"])
     console.print(table)
-    console.print(f"{len(result.packages)} of {result.total} package(s)", markup=False)
+    console.print(f"{len(result['packages'])} of {result['total']} package(s)", markup=False)
 
 
-def _title(ref: Any) -> str:
-    return f"{ref.branch} {ref.date:%Y-%m-%d %H:%M} UTC"
+def _title(ref: dict[str, Any]) -> str:
+    return f"{ref['branch']} {_when(ref['date']):%Y-%m-%d %H:%M} UTC"
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 @query_app.command("package")
@@ -115,29 +145,39 @@ def package(
     store: StoreOption = None,
 ) -> None:
     """Show a package's builds: versions, hashes, files, dependencies, changelog."""
+    from urllib.parse import quote
+
     from repotrack.store import package_info
 
-    with _open(ctx, store) as opened:
-        info = package_info(opened, name=name, branch=branch, day=parse_day(day))
+    when = parse_day(day)
+    info = _read(
+        ctx,
+        store,
+        lambda opened: package_info(opened, name=name, branch=branch, day=when),
+        f"/api/v1/packages/{quote(name, safe='')}",
+        {"branch": branch, "date": day},
+    )
     if fmt is Format.json:
         _print_json(info)
         return
-    for build in info.builds:
-        p = build.package
+    for build in info["builds"]:
+        p = build["package"]
         console.print(
-            f"{p.name} {p.evr} {p.arch}  pkg_hash {p.pkg_hash}  ({_title(info.package_set)})",
+            f"{p['name']} {p['evr']} {p['arch']}  pkg_hash {p['pkg_hash']}  "
+            f"({_title(info['package_set'])})",
             markup=False,
             highlight=False,
         )
-        for key, value in build.hashes.items():
+        for key, value in build["hashes"].items():
             console.print(f"  {key}: {value}", markup=False, highlight=False)
-        for dep in build.depends:
-            console.print(f"  {dep.type}: {dep.name} {dep.version}".rstrip(), markup=False)
-        for path in build.files:
+        for dep in build["depends"]:
+            console.print(f"  {dep['type']}: {dep['name']} {dep['version']}".rstrip(), markup=False)
+        for path in build["files"]:
             console.print(f"  file: {path}", markup=False, highlight=False)
-        for entry in build.changelog[:5]:
+        for entry in build["changelog"][:5]:
             console.print(
-                f"  * {entry.date:%Y-%m-%d} {entry.name} {entry.evr}: {entry.text}",
+                f"  * {_when(entry['date']):%Y-%m-%d} {entry['name']} {entry['evr']}: "
+                f"{entry['text']}",
                 markup=False,
                 highlight=False,
             )
@@ -154,28 +194,40 @@ def diff(
     store: StoreOption = None,
 ) -> None:
     """Packages added, removed and updated between two days (rpm version order)."""
-    from repotrack.store import diff_package_sets
+    from repotrack.store import MAX_LIMIT, diff_package_sets
 
     old_day = parse_day(old, option="FROM")
     new_day = parse_day(new, option="TO")
     assert old_day is not None and new_day is not None
-    with _open(ctx, store) as opened:
-        result = diff_package_sets(opened, branch=branch, old_day=old_day, new_day=new_day)
+    result = _read(
+        ctx,
+        store,
+        lambda opened: diff_package_sets(opened, branch=branch, old_day=old_day, new_day=new_day),
+        "/api/v1/diff",
+        {"branch": branch, "from": old, "to": new, "limit": MAX_LIMIT},
+    )
+    for key in ("limit", "offset", "added_total", "removed_total", "updated_total"):
+        result.pop(key, None)  # the route's paging; MAX_LIMIT is what one set can hold
     if fmt is Format.json:
         _print_json(result)
         return
-    console.print(f"{branch}: {_title(result.old_set)} -> {_title(result.new_set)}", markup=False)
-    for p in result.added:
-        console.print(f"+ {p.name} {p.evr} {p.arch}", markup=False, highlight=False)
-    for p in result.removed:
-        console.print(f"- {p.name} {p.evr} {p.arch}", markup=False, highlight=False)
-    for u in result.updated:
-        arrow = {1: "->", -1: "<- (downgrade)", 0: "== (rebuild)"}[u.direction]
+    console.print(
+        f"{branch}: {_title(result['old_set'])} -> {_title(result['new_set'])}", markup=False
+    )
+    for p in result["added"]:
+        console.print(f"+ {p['name']} {p['evr']} {p['arch']}", markup=False, highlight=False)
+    for p in result["removed"]:
+        console.print(f"- {p['name']} {p['evr']} {p['arch']}", markup=False, highlight=False)
+    for u in result["updated"]:
+        arrow = {1: "->", -1: "<- (downgrade)", 0: "== (rebuild)"}[u["direction"]]
         console.print(
-            f"~ {u.name} {u.arch}: {u.old.evr} {arrow} {u.new.evr}", markup=False, highlight=False
+            f"~ {u['name']} {u['arch']}: {u['old']['evr']} {arrow} {u['new']['evr']}",
+            markup=False,
+            highlight=False,
         )
     console.print(
-        f"{len(result.added)} added, {len(result.removed)} removed, {len(result.updated)} updated",
+        f"{len(result['added'])} added, {len(result['removed'])} removed, "
+        f"{len(result['updated'])} updated",
         markup=False,
     )
 

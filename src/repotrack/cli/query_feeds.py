@@ -1,7 +1,8 @@
 """``repotrack query feeds|ftbfs|newer|maintainer``: what the enrichment feeds say.
 
 Thin face over ``repotrack.store.enrichment``; ``--format json`` prints the shapes
-the REST API returns (``/api/v1/enrichment/...``).
+the REST API returns (``/api/v1/enrichment/...``). While ``repotrack serve`` holds the
+store, the same routes answer instead (``cli.store_reads``), with the same output.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from repotrack.cli.common import console, handle_errors
-from repotrack.cli.query import Branch, Format, FormatOption, StoreOption, _open, _print_json
+from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.cli.query import Branch, Format, FormatOption, StoreOption, _print_json
+from repotrack.cli.store_reads import from_plain, read_store
 
 __all__ = ["register"]
 
@@ -38,10 +40,19 @@ def feeds(
     store: StoreOption = None,
 ) -> None:
     """A package's acl (leader first) and groups, beehive, open bugs, repocop, watch, licenses."""
-    from repotrack.store.enrichment import package_feeds
+    from urllib.parse import quote
 
-    with _open(ctx, store) as opened:
-        result = package_feeds(opened, branch=branch, name=name)
+    from repotrack.store.enrichment import PackageFeeds, package_feeds
+
+    result = read_store(
+        get_settings(ctx),
+        store,
+        local=lambda opened: package_feeds(opened, branch=branch, name=name),
+        remote=lambda service: from_plain(
+            PackageFeeds,
+            service.get(f"/api/v1/enrichment/packages/{quote(name, safe='')}", {"branch": branch}),
+        ),
+    )
     if fmt is Format.json:
         _print_json(result)
         return
@@ -74,10 +85,17 @@ def ftbfs(
     store: StoreOption = None,
 ) -> None:
     """Packages of a branch that failed to build in beehive's newest run."""
-    from repotrack.store.enrichment import failing_to_build
+    from repotrack.store.enrichment import FailingBuild, failing_to_build
 
-    with _open(ctx, store) as opened:
-        rows = failing_to_build(opened, branch=branch, arch=arch)
+    rows = read_store(
+        get_settings(ctx),
+        store,
+        local=lambda opened: failing_to_build(opened, branch=branch, arch=arch),
+        remote=lambda service: from_plain(
+            list[FailingBuild],
+            service.get("/api/v1/enrichment/ftbfs", {"branch": branch, "arch": arch})["packages"],
+        ),
+    )
     if fmt is Format.json:
         _print_json(rows)
         return
@@ -91,10 +109,17 @@ def newer(
     ctx: typer.Context, branch: Branch, fmt: FormatOption = Format.table, store: StoreOption = None
 ) -> None:
     """Source packages of a branch with a newer upstream version (watch, rpm order)."""
-    from repotrack.store.enrichment import newer_upstream
+    from repotrack.store.enrichment import NewerUpstream, newer_upstream
 
-    with _open(ctx, store) as opened:
-        rows = newer_upstream(opened, branch=branch)
+    rows = read_store(
+        get_settings(ctx),
+        store,
+        local=lambda opened: newer_upstream(opened, branch=branch),
+        remote=lambda service: from_plain(
+            list[NewerUpstream],
+            service.get("/api/v1/enrichment/newer", {"branch": branch})["packages"],
+        ),
+    )
     if fmt is Format.json:
         _print_json(rows)
         return
@@ -112,10 +137,21 @@ def maintainer(
     store: StoreOption = None,
 ) -> None:
     """The maintainer dashboard: a nick's packages (acl, groups included) with their feeds."""
-    from repotrack.store.enrichment import maintainer_dashboard
+    from urllib.parse import quote
 
-    with _open(ctx, store) as opened:
-        rows = maintainer_dashboard(opened, branch=branch, nick=nick)
+    from repotrack.store.enrichment import MaintainerPackage, maintainer_dashboard
+
+    rows = read_store(
+        get_settings(ctx),
+        store,
+        local=lambda opened: maintainer_dashboard(opened, branch=branch, nick=nick),
+        remote=lambda service: from_plain(
+            list[MaintainerPackage],
+            service.get(
+                f"/api/v1/enrichment/maintainers/{quote(nick, safe='')}", {"branch": branch}
+            )["packages"],
+        ),
+    )
     if fmt is Format.json:
         _print_json(rows)
         return

@@ -151,6 +151,13 @@ def _setup_logging(*, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The console script: a last-resort guard keeps any error to one line."""
+    from repotrack.cli.common import guarded
+
+    guarded(lambda: _main(argv))()
+
+
+def _main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     os.environ["LANG"] = "C"
     _setup_logging(debug=args.debug)

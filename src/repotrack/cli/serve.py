@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from repotrack.cli.common import get_settings, handle_errors
+from repotrack.cli.common import get_settings, guarded, handle_errors
 from repotrack.config import Settings, load_settings
 
 __all__ = ["LEGACY_SETTINGS", "patch_tracking_main", "register"]
@@ -170,4 +170,4 @@ def _patch_tracking(
 
 
 def patch_tracking_main() -> None:
-    _legacy_app()
+    guarded(_legacy_app)()

@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from repotrack.cli.common import get_settings
+
 __all__ = ["register", "track_app"]
 
 track_app = typer.Typer(
@@ -44,9 +46,11 @@ class Table(StrEnum):
 
 
 Server = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--server", envvar="REPOTRACK_SERVER", help="host:port (https assumed) or a full URL."
+        "--server",
+        envvar="REPOTRACK_SERVER",
+        help="host:port (https assumed) or a full URL (default: the configured service).",
     ),
 ]
 CaCert = Annotated[
@@ -70,6 +74,28 @@ Repo = Annotated[str | None, typer.Option("--repo", help="Downstream repository 
 Branch = Annotated[str | None, typer.Option("--branch", help="Downstream branch.")]
 
 
+def _where(
+    ctx: typer.Context, server: str | None, cacert: Path | None, insecure: bool
+) -> tuple[str, Path | None]:
+    """The server and CA file to use: as given, else this machine's configured service
+    (``service.listen``; its own certificate trusted when it has one)."""
+    if server:
+        return server, cacert
+    from repotrack.cli.common import error_line
+    from repotrack.cli.load_remote import service_url
+    from repotrack.errors import RepotrackError
+
+    try:
+        settings = get_settings(ctx)
+    except RepotrackError as exc:
+        typer.echo(error_line(exc), err=True)
+        raise typer.Exit(exc.exit_code) from exc
+    certfile = settings.service.certfile
+    if cacert is None and not insecure and certfile is not None and certfile.is_file():
+        cacert = certfile
+    return service_url(settings), cacert
+
+
 def _finish(ctx: typer.Context, call: Callable[[], int]) -> None:
     """Run a core function; a UsageError is shown with the usage line (exit 2)."""
     from repotrack.cli.track_core import UsageError
@@ -86,7 +112,7 @@ def _finish(ctx: typer.Context, call: Callable[[], int]) -> None:
 @track_app.command("add")
 def add(
     ctx: typer.Context,
-    server: Server,
+    server: Server = None,
     user: User = None,
     password: Password = None,
     version_control: Annotated[
@@ -126,6 +152,7 @@ def add(
     """
     from repotrack.cli.track_core import Connection, run_add
 
+    server, cacert = _where(ctx, server, cacert, insecure)
     conn = Connection(server, user=user, password=password, cacert=cacert, insecure=insecure)
     direct = {
         "version_control": version_control.value if version_control else None,
@@ -145,7 +172,7 @@ def add(
 @track_app.command("query")
 def query(
     ctx: typer.Context,
-    server: Server,
+    server: Server = None,
     table: Annotated[Table, typer.Option("--table", help="What to list.")] = Table.tracking,
     repo: Repo = None,
     branch: Branch = None,
@@ -156,6 +183,7 @@ def query(
     """List tracking items or issues, optionally filtered by repo and branch."""
     from repotrack.cli.track_core import Connection, run_query
 
+    server, cacert = _where(ctx, server, cacert, insecure)
     conn = Connection(server, cacert=cacert, insecure=insecure)
     _finish(
         ctx,
@@ -166,8 +194,8 @@ def query(
 @track_app.command("delete")
 def delete(
     ctx: typer.Context,
-    server: Server,
     repo: Annotated[str, typer.Option("--repo", help="Downstream repository URL.")],
+    server: Server = None,
     branch: Annotated[
         str | None, typer.Option("--branch", help="Downstream branch; all when left out.")
     ] = None,
@@ -179,6 +207,7 @@ def delete(
     """Delete one tracking item, or every item of a repository when --branch is left out."""
     from repotrack.cli.track_core import Connection, run_delete
 
+    server, cacert = _where(ctx, server, cacert, insecure)
     conn = Connection(server, user=user, password=password, cacert=cacert, insecure=insecure)
     _finish(ctx, lambda: run_delete(conn, repo=repo, branch=branch))
 

@@ -47,7 +47,10 @@ def server_base_url(server: str) -> str:
     text = server.strip().rstrip("/")
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # an unclosed IPv6 bracket, for one
+        raise InputError(f"malformed server URL {server!r}: {exc}", field="--server") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError(f"expected host:port or an https:// URL, got {server!r}", field="--server")
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -167,6 +170,10 @@ def _reply(response: httpx.Response) -> Reply:
     return Reply(response.status_code, text)
 
 
+#: What OpenSSL reports when the other side answers a TLS hello in plain HTTP.
+_PLAIN_HTTP_REPLIES = {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST"}
+
+
 def transport_reason(exc: httpx.HTTPError) -> str:
     """Why a request got no answer, in one line (with a hint for certificate failures)."""
     cause: BaseException | None = exc
@@ -175,6 +182,14 @@ def transport_reason(exc: httpx.HTTPError) -> str:
             return (
                 f"TLS certificate verification failed ({cause.verify_message}); trust the "
                 "server's certificate with --cacert FILE, or pass --insecure"
+            )
+        if isinstance(cause, ssl.SSLError) and _PLAIN_HTTP_REPLIES & {
+            str(cause.reason),
+            str(cause),
+        }:
+            return (
+                f"TLS handshake failed ({cause.reason}): the server speaks plain HTTP; "
+                "use an http:// URL for --server"
             )
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.TimeoutException):

@@ -39,6 +39,8 @@ def node_kv(
     """The kv of a node in the original's key order."""
     kv = {"depth": str(depth), "type": kind, "size": str(size), "class": REPOSITORY_CLASS}
     kv.update(extra)
+    if depth == 0:
+        kv.setdefault("task", "0")  # the API reads toUInt32(kv['task']) of every root
     if kind != "repo":
         kv["repo"] = repo
     return kv

@@ -43,7 +43,10 @@ MAX_WORKERS = 64
 
 
 class LoadProgress(Protocol):
-    """Told about each package as it is done (a progress bar, a log, a job record)."""
+    """Told the number of packages once planned, then each package as it is done
+    (a progress bar, a log, a job record)."""
+
+    def start(self, *, total: int) -> None: ...
 
     def advance(self, *, new: bool) -> None: ...
 
@@ -151,6 +154,8 @@ def load_repo(
     plan = plan_tree(Path(path))
     repair(store)
     log.info("repo load started", extra={"branch": branch, "path": str(path), "kind": plan.kind})
+    if progress is not None:  # one pass over the planned jobs: the index is read again
+        progress.start(total=sum(1 for phase in plan.phases for _job in phase()))
     run = _Run(store, plan, progress)
     try:
         with Pipeline(

@@ -27,6 +27,7 @@ from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
 from repotrack.service.body_limits import BodyGuard
 from repotrack.service.confine import Confinement
+from repotrack.service.docs import install_offline_docs
 from repotrack.service.errors import install_error_handlers
 from repotrack.service.jobs import LoadRunner
 from repotrack.service.routes import ROUTERS
@@ -59,7 +60,10 @@ def create_app(
         summary="Upstream patch tracking for RPM distributions (patch-tracking compatible)",
         redirect_slashes=False,
         lifespan=_lifespan(db=db, owned=owned, scheduler=scheduler),
+        docs_url=None,  # served from installed files instead of a CDN (service.docs)
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.settings = settings
     app.state.state_db = db
     app.state.store_holder = StoreHolder(settings.store_url)

@@ -115,6 +115,8 @@ class Job:
     #: Packages done so far and how many of them were new (while running, and after).
     done: int = 0
     new: int = 0
+    #: Packages planned (known once the tree is planned; ``None`` before).
+    total: int | None = None
     summary: dict[str, Any] | None = None
     error: JobError | None = None
 
@@ -152,6 +154,10 @@ class _Progress:
     def __init__(self, control: _Control, lock: threading.Lock) -> None:
         self._control = control
         self._lock = lock
+
+    def start(self, *, total: int) -> None:
+        with self._lock:
+            self._control.job.total = total
 
     def advance(self, *, new: bool) -> None:
         if self._control.stop.is_set():

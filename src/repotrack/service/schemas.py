@@ -283,6 +283,9 @@ class LoadErrorOut(BaseModel):
 class LoadProgressOut(BaseModel):
     packages: int = Field(description="Packages done so far")
     new: int = Field(description="Of those, packages the store did not hold yet")
+    total: int | None = Field(
+        default=None, description="Packages planned; null until the tree is planned"
+    )
 
 
 class LoadParamsOut(BaseModel):

@@ -9,18 +9,20 @@ explicitly, because Basic-auth passwords would then cross the network in clear.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repotrack.config import Listen, Settings, parse_listen
-from repotrack.errors import ConfigError
+from repotrack.errors import ConfigError, ConflictError
 
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-__all__ = ["check_transport", "serve", "uvicorn_config"]
+__all__ = ["bind_listen_socket", "check_transport", "serve", "uvicorn_config"]
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +101,39 @@ def serve(
     cert = certfile or settings.service.certfile
     key = keyfile or settings.service.keyfile
     tls = check_transport(address, cert, key, insecure_http=insecure_http)
+    # Bind before the app exists: its lifespan starts the tracker, which must not scan
+    # (and the store must not be opened) when the port is taken.
+    sock = bind_listen_socket(address)
     app = create_app(settings, scheduler=scheduler)
     scheme = "https" if tls else "http"
     log.info("serving on %s://%s (state: %s)", scheme, address, _redact(settings.state_url))
     config = uvicorn_config(
         app, listen=address, certfile=cert, keyfile=key, log_level=settings.log_level
     )
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def bind_listen_socket(address: Listen) -> socket.socket:
+    """A socket bound to ``address``; a taken port or an unusable address is one clear error."""
+    try:
+        family, kind, proto, _name, sockaddr = socket.getaddrinfo(
+            address.host, address.port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot resolve {address.host!r}: {exc.strerror}", key="listen") from exc
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+    except OSError as exc:
+        sock.close()
+        hint = "; is another repotrack serve running?" if exc.errno == errno.EADDRINUSE else ""
+        raise ConflictError(f"cannot listen on {address}: {exc.strerror}{hint}") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _redact(url: str) -> str:

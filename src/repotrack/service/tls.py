@@ -53,12 +53,16 @@ def generate_self_signed(
         raise InputError("RSA key size must be 2048, 3072 or 4096", field="key_size")
     if not common_name or len(common_name) > 64:
         raise InputError("common name must be 1 to 64 characters", field="cn")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError("is not a directory", path=str(out_dir))
+    if not out_dir.exists() and not out_dir.parent.is_dir():
+        raise InputError(f"directory {out_dir.parent} does not exist", path=str(out_dir))
     pair = CertPair(out_dir / CERT_NAME, out_dir / KEY_NAME)
     for path in (pair.certfile, pair.keyfile):
         if path.exists() and not overwrite:
             raise ConflictError(f"{path} already exists; use --force to replace it")
     key_pem, cert_pem = _make_pair(common_name, days, key_size, (*_DEFAULT_HOSTS, *hosts))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(exist_ok=True)
     _write_private(pair.keyfile, key_pem)
     pair.certfile.write_bytes(cert_pem)
     return pair

@@ -74,9 +74,31 @@ def migrate(url: str) -> str | None:
             command.upgrade(config, "head")
         return current_revision(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"state database migration failed: {exc}") from exc
+        raise StoreError(
+            f"state database {_where(url)} cannot be used: {one_line_reason(exc)}"
+        ) from exc
     finally:
         engine.dispose()
+
+
+def one_line_reason(exc: SQLAlchemyError) -> str:
+    """The driver's own message (``file is not a database``), without SQLAlchemy's
+    statement dump and "Background on this error" link, so the CLI shows one line."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _where(url: str) -> str:
+    """A SQLite file's path; other URLs without their password."""
+    if url.startswith("sqlite") and "///" in url:
+        return url.split("///", 1)[1] or url
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: make_engine already named it
+        return "(unparsable URL)"
 
 
 def migration_head() -> str | None:
@@ -117,7 +139,9 @@ class StateDB:
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StoreError(f"state database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError(
+                f"state database error: {exc.__class__.__name__}: {one_line_reason(exc)}"
+            ) from exc
         except BaseException:
             session.rollback()
             raise

@@ -119,3 +119,30 @@ def test_forge_token_file_and_redaction(tmp_path: Path) -> None:
     assert "ghp_visible" not in shown
     assert "pw@" not in shown
     assert "clickhouse://user:********@db:8123/repo" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[service]\nlistn = "127.0.0.1:6000"\n', "service.listn"),
+        ('[forges.gitee]\ntokn = "x"\n', "forges.gitee.tokn"),
+        ("[tracking]\nscan_intervall = 5\n", "tracking.scan_intervall"),
+        ('[store]\nurl = "chdb:///x"\npasword_file = "/p"\n', "store.pasword_file"),
+        ('[state]\nulr = "sqlite://"\n', "state.ulr"),
+        ('[queue]\nuri = "memory://"\n', "queue.uri"),
+        ('homee = "/x"\n', "homee"),
+    ],
+)
+def test_unknown_keys_are_errors_naming_key_and_file(tmp_path: Path, text: str, key: str) -> None:
+    path = tmp_path / "repotrack.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(path) in str(info.value)
+    assert f"unknown key '{key}'" in str(info.value)
+
+
+def test_unknown_key_in_the_environment_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPOTRACK_SERVICE__LISTN", "127.0.0.1:6000")
+    with pytest.raises(ConfigError, match=r"unknown key 'service\.listn'"):
+        load_settings()

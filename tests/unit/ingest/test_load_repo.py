@@ -179,6 +179,13 @@ def test_createrepo_tree_gives_the_same_packages(store: Store, trees: Path) -> N
     assert (apt.new, repo.new, repo.known) == (8, 0, 8)
 
 
+def test_root_without_task_info_says_task_zero(store: Store, trees: Path) -> None:
+    # The ALTRepo API reads toUInt32(kv['task']) of every root; a tree without task.info gives 0.
+    load_repo(store, branch="p10", path=trees / "createrepo", date=DAY)
+    ((_name, _day, _tag, _complete, kv),) = _roots(store)
+    assert kv["task"] == "0"
+
+
 def test_metadata_only_repository(store: Store, trees: Path, tmp_path: Path) -> None:
     bare = copy_tree(trees / "createrepo", tmp_path / "bare")
     for rpm in bare.glob("*.rpm"):

@@ -109,7 +109,7 @@ def test_submit_then_poll_to_done(client: httpx.Client) -> None:
     assert (summary["branch"], summary["date"], summary["tag"]) == ("p10", "2024-05-01", "nightly")
     assert summary["kind"] == "rpm-dir" and summary["files"] > 0
     assert summary["line"].startswith(SUMMARY)
-    assert done["progress"] == {"packages": 8, "new": 8}
+    assert done["progress"] == {"packages": 8, "new": 8, "total": 8}
     assert done["started_at"] <= done["finished_at"]
     packages = client.get("/api/v1/packages", params={"branch": "p10", "date": "2024-05-01"})
     assert packages.status_code == 200 and packages.json()["total"] == 8

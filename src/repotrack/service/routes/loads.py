@@ -138,7 +138,7 @@ def job_out(job: Job, *, full: bool) -> LoadJobOut:
         submitted_at=job.submitted_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        progress=LoadProgressOut(packages=job.done, new=job.new),
+        progress=LoadProgressOut(packages=job.done, new=job.new, total=job.total),
         summary=LoadSummaryOut.model_validate(job.summary) if job.summary else None,
         error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error and full else None,
         links={"self": _self(job)},

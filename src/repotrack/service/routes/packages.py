@@ -1,4 +1,4 @@
-"""``/api/v1/packages`` and ``/api/v1/diff``: package sets from the analytics store.
+"""``/api/v1/packages``, ``/api/v1/diff``, ``/api/v1/store/migrations``: the analytics store.
 
 The store for a request comes from, in order: ``app.state.store`` (one store the
 service opened for its lifetime: the owner of an embedded chDB directory),
@@ -22,6 +22,7 @@ from repotrack.store import (
     Store,
     diff_package_sets,
     list_packages,
+    migration_status,
     open_store,
     package_info,
     to_plain,
@@ -122,3 +123,17 @@ def get_diff(
         body[key] = body[key][offset : offset + limit]
     body.update(limit=limit, offset=offset)
     return body
+
+
+@router.get("/store/migrations")
+def get_store_migrations(store: StoreDep) -> list[dict[str, Any]]:
+    """The store's schema migrations and when each was applied (``null``: pending).
+
+    ``GET /api/v1/store/migrations`` -> ``[{"version": 1, "name": "packages",
+    "applied": "2024-05-01T10:00:00"}, ...]``; ``repotrack db status`` reads it while
+    the service holds the store.
+    """
+    return [
+        {"version": m.version, "name": m.name, "applied": to_plain(m.applied)}
+        for m in migration_status(store)
+    ]
