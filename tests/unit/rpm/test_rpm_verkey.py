@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repotrack.rpm import rpmvercmp
-from repotrack.security.verkey import VersionOrder, evr_key, version_key
-from tests.unit.security.librpm import label_compare
+from repotrack.rpm.verkey import VersionOrder, evr_key, version_key
+from tests.unit.rpm.librpm import label_compare
 
 ALPHABET = "0123456789" * 3 + "abcxyzABZ" + "..,_+=~~^^" + "éα"
 

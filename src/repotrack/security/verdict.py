@@ -1,0 +1,150 @@
+"""How a (package, vulnerability) pair gets its status, and the SQL that writes it.
+
+Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
+
+- ``range`` / ``range_above`` / ``range_below`` / ``range_unknown``: a ``CpeMatch``
+  range of the package's CPE with the package version in it, past its end, before its
+  start, or bounds that are no version (ref = the CPE, detail = the bounds);
+- ``changelog``: a changelog entry of the package naming the CVE id (ref = the entry's
+  EVR, detail = its date and text): the fix was backported;
+- ``patch``: a ``PatchN:`` file name of the package's spec naming the CVE id;
+- ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
+  and branch (or every branch).
+
+The status, first rule that applies:
+
+1. a triage row → its status (``not_affected``, ``fixed``, ``vulnerable``, ``unknown``);
+2. a changelog entry or a patch → ``fixed`` (reason ``changelog`` / ``patch``);
+3. a range containing the version → ``vulnerable`` (``range``);
+4. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
+5. only ranges the version is past → ``fixed`` (``newer_version``);
+6. only ranges the version is before → ``not_affected`` (``before_range``).
+
+Every verdict row stores all its evidence, so a reader sees why, not only what.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["STATUSES", "VERDICT_SQL"]
+
+STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
+
+_CVE_PATTERN: Final = "CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+"
+
+_SET_SOURCES: Final = """
+    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version,
+        any(pkg_release) AS pkg_release
+    FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+    (
+        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
+    )
+    GROUP BY pkg_hash
+"""
+
+_RANGE_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id,
+        multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
+            'range_below', 'range_unknown') AS kind,
+        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM {scratch:Identifier}
+"""
+
+_CHANGELOG_EVIDENCE: Final = f"""
+    SELECT DISTINCT E.pkg_hash AS pkg_hash, cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
+        concat(toString(toDate(E.cdate)), ': ', substring(C.text, 1, 500)) AS detail,
+        '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM
+    (
+        SELECT pkg_hash, entry.1 AS chash, entry.2 AS cdate, entry.3 AS evr
+        FROM Packages_buffer
+        ARRAY JOIN arrayZip(pkg_changelog.hash, pkg_changelog.date, pkg_changelog.evr) AS entry
+        WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM sources)
+    ) AS E
+    INNER JOIN
+    (
+        SELECT chlog_hash, any(chlog_text) AS text FROM Changelog_buffer
+        WHERE chlog_hash IN (SELECT arrayJoin(pkg_changelog.hash) FROM Packages_buffer
+            WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM sources))
+        GROUP BY chlog_hash
+    ) AS C ON C.chlog_hash = E.chash
+    ARRAY JOIN extractAll(C.text, '{_CVE_PATTERN}') AS cve
+    WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
+"""  # noqa: S608
+
+_PATCH_EVIDENCE: Final = f"""
+    SELECT DISTINCT F.pkg_hash AS pkg_hash, cve AS vuln_id, 'patch' AS kind,
+        trim(replaceRegexpOne(line, '^Patch[0-9]*:', '')) AS ref, F.specfile_name AS detail,
+        '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM
+    (
+        SELECT pkg_hash, specfile_name, specfile_content FROM Specfiles_buffer
+        WHERE pkg_hash IN (SELECT pkg_hash FROM sources)
+    ) AS F
+    ARRAY JOIN extractAll(F.specfile_content, '(?im)^Patch[0-9]*:[^\\n]*CVE-[^\\n]*') AS line
+    ARRAY JOIN extractAll(line, '{_CVE_PATTERN}') AS cve
+    WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
+"""  # noqa: S608
+
+_TRIAGE_EVIDENCE: Final = """
+    SELECT S.pkg_hash AS pkg_hash, T.vuln_id AS vuln_id, 'triage' AS kind, T.author AS ref,
+        concat(T.status, if(T.reason != '', concat(': ', T.reason), '')) AS detail,
+        T.status AS hint, T.updated AS hint_ts
+    FROM
+    (
+        SELECT vuln_id, JSONExtractString(vs_json, 'pkg_name') AS pkg_name,
+            JSONExtractString(vs_json, 'branch') AS branch, argMax(vs_status, ts) AS status,
+            argMax(vs_reason, ts) AS reason, argMax(vs_author, ts) AS author, max(ts) AS updated
+        FROM VulnerabilityStatus
+        GROUP BY vuln_id, pkg_name, branch
+    ) AS T
+    INNER JOIN sources AS S ON S.pkg_name = T.pkg_name
+    WHERE T.branch IN ({branch:String}, '*')
+        AND ({everything:UInt8} OR T.vuln_id IN {changed:Array(String)})
+"""
+
+VERDICT_SQL: Final = f"""
+INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, `pvv_evidence.kind`,
+    `pvv_evidence.ref`, `pvv_evidence.detail`, ts)
+WITH
+    sources AS ({_SET_SOURCES}),
+    evidence AS
+    (
+        {_RANGE_EVIDENCE}
+        UNION ALL {_CHANGELOG_EVIDENCE}
+        UNION ALL {_PATCH_EVIDENCE}
+        UNION ALL {_TRIAGE_EVIDENCE}
+    ),
+    current AS
+    (
+        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities GROUP BY vuln_id
+    )
+SELECT {{branch:String}}, A.pkg_hash, S.pkg_name, S.pkg_version, S.pkg_release, A.vuln_id,
+    C.vuln_hash, A.status, A.reason, A.kinds, A.refs, A.details, {{ts:DateTime64(3)}}
+FROM
+(
+    SELECT pkg_hash, vuln_id,
+        groupArray(kind) AS kinds, groupArray(ref) AS refs, groupArray(detail) AS details,
+        countIf(kind = 'triage') AS triaged,
+        argMaxIf(hint, hint_ts, kind = 'triage') AS triage_status,
+        countIf(kind = 'changelog') AS changelog,
+        countIf(kind = 'patch') AS patch,
+        countIf(kind = 'range') AS inside,
+        countIf(kind = 'range_unknown') AS unclear,
+        countIf(kind = 'range_above') AS above,
+        multiIf(triaged > 0, triage_status, changelog + patch > 0, 'fixed',
+            inside > 0, 'vulnerable', unclear > 0, 'unknown', above > 0, 'fixed',
+            countIf(kind = 'range_below') > 0, 'not_affected', 'unknown') AS status,
+        multiIf(triaged > 0, 'triage', changelog > 0, 'changelog', patch > 0, 'patch',
+            inside > 0, 'range', unclear > 0, 'unknown_bounds', above > 0, 'newer_version',
+            'before_range') AS reason
+    FROM evidence
+    GROUP BY pkg_hash, vuln_id
+) AS A
+INNER JOIN sources AS S ON S.pkg_hash = A.pkg_hash
+LEFT JOIN current AS C ON C.vuln_id = A.vuln_id
+"""  # noqa: S608

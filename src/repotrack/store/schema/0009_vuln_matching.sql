@@ -1,0 +1,67 @@
+-- Vulnerability matching in the store (issue 13): what 0006 lacks.
+-- CpeMatch gains the parsed CPE triplet and the sortable version keys of its bounds
+-- (security/verkey.py), one pair per version order ('rpm' = librpm, 'alt' = ALT's rpm),
+-- so that a branch is matched with plain '<'/'>' on strings. cpe_hash identifies one
+-- range (criteria and bounds), so two ranges of one CPE never replace each other.
+
+ALTER TABLE CpeMatch
+    ADD COLUMN IF NOT EXISTS cpm_vendor        String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_product       String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_target_sw     String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_key_kind      LowCardinality(String) DEFAULT 'version',
+    ADD COLUMN IF NOT EXISTS cpm_start_key     String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_end_key       String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_start_key_alt String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_end_key_alt   String DEFAULT '',
+    ADD COLUMN IF NOT EXISTS cpm_unknown       UInt8 DEFAULT 0;
+
+-- Where a record came from (nvd, cve5, osv:ALSA, ...): a later record of a weaker
+-- source never replaces a stronger one.
+ALTER TABLE Vulnerabilities
+    ADD COLUMN IF NOT EXISTS vuln_source LowCardinality(String) DEFAULT '';
+
+-- Sortable keys of package versions, filled before a branch is matched.
+CREATE TABLE IF NOT EXISTS PackageVersionKeys
+(
+    pkg_hash   UInt64,
+    vk_order   LowCardinality(String),
+    vk_version String,
+    vk_evr     String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (vk_order, pkg_hash);
+
+-- One verdict per (branch, package, vulnerability) and the rows that justify it.
+-- pvv_evidence.kind: range, changelog, patch, triage, vex; ref names the row
+-- (CPE and bounds, changelog date and EVR, patch file name, triage author).
+CREATE TABLE IF NOT EXISTS PackagesVulnerabilityVerdict
+(
+    pkgset_name  LowCardinality(String),
+    pkg_hash     UInt64,
+    pkg_name     String,
+    pkg_version  String,
+    pkg_release  String,
+    vuln_id      String,
+    vuln_hash    UInt64,
+    pvv_status   Enum8('unknown' = 0, 'vulnerable' = 1, 'fixed' = 2, 'not_affected' = 3),
+    pvv_reason   LowCardinality(String),
+    pvv_evidence Nested(kind String, ref String, detail String),
+    ts           DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(ts)
+ORDER BY (pkgset_name, pkg_name, vuln_id, pkg_hash);
+
+-- Each rematch of a branch: the package set it saw and the newest vulnerability row
+-- it took into account, so that the next run can be incremental.
+CREATE TABLE IF NOT EXISTS VulnMatchRuns
+(
+    pkgset_name  LowCardinality(String),
+    vmr_root     UUID,
+    vmr_order    LowCardinality(String),
+    vmr_kind     LowCardinality(String),
+    vmr_vuln_ts  DateTime64(3),
+    vmr_verdicts UInt64,
+    ts           DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = MergeTree
+ORDER BY (pkgset_name, ts);
