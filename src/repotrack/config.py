@@ -225,6 +225,16 @@ class TrackingSettings(BaseModel):
     max_retries: int = Field(default=4, ge=0)
 
 
+class VulnSettings(BaseModel):
+    """Vulnerability matching: rpm's version order per branch (``rpm`` = librpm, ``alt`` = ALT)."""
+
+    default_order: Literal["rpm", "alt"] = "rpm"
+    branch_orders: dict[str, Literal["rpm", "alt"]] = Field(default_factory=dict)
+
+    def order(self, branch: str) -> str:
+        return self.branch_orders.get(branch, self.default_order)
+
+
 class Settings(BaseSettings):
     """Every setting of repotrack; see the README's configuration reference."""
 
@@ -242,6 +252,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     queue: QueueSettings = QueueSettings()
     tracking: TrackingSettings = TrackingSettings()
+    vulns: VulnSettings = VulnSettings()
     forges: dict[str, ForgeSettings] = Field(default_factory=dict)
 
     # Set by load_settings; not a setting a user gives.

@@ -66,6 +66,7 @@ _AREAS: tuple[str, ...] = (
     "load",
     "db",
     "query",
+    "vulns",
 )
 
 _mount_optional()

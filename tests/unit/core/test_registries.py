@@ -17,6 +17,7 @@ def test_cli_areas_are_pinned() -> None:
         "load",
         "db",
         "query",
+        "vulns",
     }
 
 

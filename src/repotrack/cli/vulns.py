@@ -1,0 +1,349 @@
+"""``repotrack load vulns`` and ``repotrack vulns ...``: feeds, mapping, matching, triage, queries.
+
+Thin faces over ``ingest.vulns`` and ``security``: parse options, call, render as a table
+or as JSON (``--format json``, the shapes ``/api/v1/vulns`` returns).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+
+if TYPE_CHECKING:
+    from repotrack.security.queries import Verdict
+    from repotrack.store import Store
+
+__all__ = ["register", "vulns_app"]
+
+vulns_app = typer.Typer(
+    help="Vulnerabilities: package mapping, matching, triage and queries.", no_args_is_help=True
+)
+map_app = typer.Typer(help="Package → CPE / OSV package mapping.", no_args_is_help=True)
+vulns_app.add_typer(map_app, name="map")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Order(StrEnum):
+    rpm = "rpm"
+    alt = "alt"
+
+
+BranchOption = Annotated[str, typer.Option("--branch", "-b", help="Branch, e.g. p10.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+StoreOption = Annotated[str | None, typer.Option("--store", help="Store URL (default: settings).")]
+StatusOption = Annotated[
+    str,
+    typer.Option("--status", "-s", help="Only verdicts with this status (vulnerable, fixed, ...)."),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Who makes the change (default: login name).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the history).")]
+
+
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    from repotrack.store import open_store
+
+    return open_store(url or get_settings(ctx).store_url)
+
+
+def _print_json(data: Any) -> None:
+    from repotrack.store import to_plain
+
+    typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
+
+
+def _user(user: str | None) -> str:
+    return user or getpass.getuser()
+
+
+# -- repotrack load vulns --------------------------------------------------------------
+
+
+@handle_errors
+def load_vulns_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Feed format: nvd, cve5 or osv.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (read recursively).")],
+    store: StoreOption = None,
+) -> None:
+    """Load vulnerability records (idempotent: records already stored are skipped).
+
+    Unreadable records are listed on stderr and the rest loads; the exit status is
+    then 2.
+    """
+    from repotrack.ingest.vulns import load_vulns
+
+    with _open(ctx, store) as opened:
+        summary = load_vulns(opened, source=source, paths=paths)
+    console.print(
+        f"{source}: {summary.files} file(s), {summary.records} record(s): {summary.written} "
+        f"written ({summary.rejected} rejected/withdrawn), {summary.unchanged} already "
+        f"loaded, {summary.kept} kept from a stronger source",
+        markup=False,
+        highlight=False,
+    )
+    for problem in summary.problems:
+        typer.echo(f"InputError: {problem}", err=True)
+    if summary.problems:
+        raise typer.Exit(2)
+
+
+# -- matching --------------------------------------------------------------------------
+
+
+@vulns_app.command("match")
+@handle_errors
+def match(
+    ctx: typer.Context,
+    branch: BranchOption,
+    full: Annotated[bool, typer.Option("--full", help="Rematch everything.")] = False,
+    order: Annotated[
+        Order | None,
+        typer.Option("--order", help="Version order (default: vulns.branch_orders or rpm)."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Rematch a branch: its packages against every loaded range, then the verdicts."""
+    from repotrack.rpm import VersionOrder
+    from repotrack.security import rematch_branch
+
+    chosen = VersionOrder(order.value if order else get_settings(ctx).vulns.order(branch))
+    with _open(ctx, store) as opened:
+        run = rematch_branch(opened, branch=branch, order=chosen, full=full)
+    console.print(
+        f"{branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
+        f"vulnerabilities: {run.matches} range match(es), {run.verdicts} verdict(s) "
+        f"in {run.seconds:.2f} s",
+        markup=False,
+        highlight=False,
+    )
+
+
+# -- mapping ---------------------------------------------------------------------------
+
+
+@map_app.command("set")
+@handle_errors
+def map_set(
+    ctx: typer.Context,
+    package: Annotated[str, typer.Argument(help="Source package name.")],
+    result: Annotated[str, typer.Argument(help="CPE 2.3 name or osv:<ecosystem>/<name>.")],
+    reason: ReasonOption = "",
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Map a package to a CPE (or an OSV package); the next rematch uses it."""
+    from repotrack.security import set_mapping
+
+    with _open(ctx, store) as opened:
+        set_mapping(opened, pkg_name=package, result=result, user=_user(user), reason=reason)
+    console.print(f"{package} → {result}", markup=False, highlight=False)
+
+
+@map_app.command("unset")
+@handle_errors
+def map_unset(
+    ctx: typer.Context,
+    package: Annotated[str, typer.Argument(help="Source package name.")],
+    result: Annotated[str, typer.Argument(help="The CPE or OSV package to drop.")],
+    reason: ReasonOption = "",
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Drop a mapping (the change history keeps it)."""
+    from repotrack.security import unset_mapping
+
+    with _open(ctx, store) as opened:
+        unset_mapping(opened, pkg_name=package, result=result, user=_user(user), reason=reason)
+    console.print(f"{package} ↛ {result}", markup=False, highlight=False)
+
+
+@map_app.command("list")
+@handle_errors
+def map_list(
+    ctx: typer.Context,
+    package: Annotated[
+        str | None, typer.Option("--package", "-p", help="Only this package.")
+    ] = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """List the active mappings."""
+    from repotrack.security import list_mappings
+
+    with _open(ctx, store) as opened:
+        mappings = list_mappings(opened, pkg_name=package)
+    if fmt is Format.json:
+        _print_json(mappings)
+        return
+    for m in mappings:
+        typer.echo(f"{m.pkg_name}\t{m.kind}\t{m.result}\t{m.source}")
+
+
+# -- triage ----------------------------------------------------------------------------
+
+
+@vulns_app.command("triage")
+@handle_errors
+def triage(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability id, e.g. CVE-2024-3094.")],
+    package: Annotated[str, typer.Argument(help="Source package name.")],
+    status: Annotated[
+        str, typer.Option("--status", "-s", help="not_affected, fixed, vulnerable or unknown.")
+    ],
+    branch: Annotated[
+        str, typer.Option("--branch", "-b", help="Branch, or * for every branch.")
+    ] = "*",
+    reason: ReasonOption = "",
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Record a manual decision; it outweighs every other evidence at the next rematch."""
+    from repotrack.security import record_triage
+
+    with _open(ctx, store) as opened:
+        record_triage(
+            opened,
+            vuln_id=vuln_id,
+            pkg_name=package,
+            branch=branch,
+            status=status,
+            author=_user(user),
+            reason=reason,
+        )
+    typer.echo(f"{vuln_id} {package} [{branch}]: {status}")
+
+
+# -- queries ---------------------------------------------------------------------------
+
+
+def _render(verdicts: list[Verdict], fmt: Format, *, evidence: bool = True) -> None:
+    if fmt is Format.json:
+        _print_json(verdicts)
+        return
+    for v in verdicts:
+        typer.echo(
+            f"{v.branch}\t{v.pkg_name} {v.version}-{v.release}\t{v.vuln_id}\t{v.status}"
+            f"\t({v.reason})\t{v.severity} {v.score:g}".rstrip()
+        )
+        if evidence:
+            for e in v.evidence:
+                typer.echo(f"    {e.kind}: {e.ref} {e.detail}".rstrip())
+    typer.echo(f"{len(verdicts)} verdict(s)")
+
+
+@vulns_app.command("package")
+@handle_errors
+def package_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Source package name.")],
+    branch: BranchOption,
+    status: StatusOption = "",
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """The vulnerabilities of a package in a branch, each with its evidence."""
+    from repotrack.security.queries import package_verdicts
+
+    with _open(ctx, store) as opened:
+        _render(package_verdicts(opened, branch=branch, name=name, status=status), fmt)
+
+
+@vulns_app.command("cve")
+@handle_errors
+def cve_cmd(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability id.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Only this branch.")] = "",
+    status: StatusOption = "",
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """The packages a vulnerability touches: affected, fixed, not affected."""
+    from repotrack.security.queries import vulnerability_verdicts
+
+    with _open(ctx, store) as opened:
+        _render(vulnerability_verdicts(opened, vuln_id=vuln_id, branch=branch, status=status), fmt)
+
+
+@vulns_app.command("open")
+@handle_errors
+def open_cmd(
+    ctx: typer.Context,
+    branch: BranchOption,
+    status: StatusOption = "vulnerable",
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Every open (or other --status) verdict of a branch."""
+    from repotrack.security.queries import branch_verdicts
+
+    with _open(ctx, store) as opened:
+        _render(branch_verdicts(opened, branch=branch, status=status), fmt, evidence=False)
+
+
+@vulns_app.command("fixed")
+@handle_errors
+def fixed_cmd(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability id.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Where a vulnerability is fixed across branches: first fixed version, open packages."""
+    from repotrack.security.queries import fixed_across_branches
+
+    with _open(ctx, store) as opened:
+        answer = fixed_across_branches(opened, vuln_id=vuln_id)
+    if fmt is Format.json:
+        _print_json(answer)
+        return
+    for b in answer:
+        typer.echo(
+            f"{b.branch}\tfirst fixed: {b.first_fixed or '-'}"
+            f"\topen: {', '.join(b.open_packages) or '-'}"
+        )
+
+
+@vulns_app.command("last-fixed")
+@handle_errors
+def last_fixed_cmd(
+    ctx: typer.Context,
+    branch: BranchOption,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many packages.")] = 100,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Packages whose latest changelog entry names CVEs (ALTRepo's last_packages_with_cve_fixed)."""
+    from repotrack.security.queries import last_packages_with_cve_fixed
+
+    with _open(ctx, store) as opened:
+        packages = last_packages_with_cve_fixed(opened, branch=branch, limit=limit)
+    if fmt is Format.json:
+        _print_json(packages)
+        return
+    for p in packages:
+        typer.echo(
+            f"{p.changelog_date:%Y-%m-%d}\t{p.pkg_name} {p.version}-{p.release}\t{' '.join(p.cves)}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``vulns`` on the root app and ``vulns`` on the ``load`` sub-app."""
+    from repotrack.cli import load
+
+    load.app.command("vulns")(load_vulns_command)
+    app.add_typer(vulns_app, name="vulns")
