@@ -60,21 +60,12 @@ _ATTR = (
     " '\\x01', ':'), '\\\\\\\\(.)', '\\\\1')"
 )
 
-_MATCH: Final = f"""
-CREATE TABLE {{scratch:Identifier}} ENGINE = Memory AS
+#: The match targets of a full run: one row per source package of the set with its keys
+#: (``pkg_cpe`` empty), and one more per active mapping with the parsed CPE triplet.
+_TARGETS: Final = f"""
+INSERT INTO VulnMatchTargets (pkgset_name, vmt_run, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vkey, ekey, pkg_cpe, vendor, product, target_sw)
 WITH
-    sources AS ({_SET_SOURCES}),
-    keyed AS
-    (
-        SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name,
-            K.vk_version AS vkey, K.vk_evr AS ekey
-        FROM sources AS S
-        INNER JOIN
-        (
-            SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
-            FROM PackageVersionKeys WHERE vk_order = {{order:String}} GROUP BY pkg_hash
-        ) AS K ON K.pkg_hash = S.pkg_hash
-    ),
     maps AS
     (
         SELECT pkg_name, pnc_result AS pkg_cpe,
@@ -86,27 +77,40 @@ WITH
         GROUP BY pkg_name, pnc_type, pnc_result
         HAVING argMax(pnc_state, ts) = 'active'
     ),
+    sources AS
+    (
+        SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
+            S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
+        FROM ({_SET_SOURCES}) AS S
+        INNER JOIN
+        (
+            SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
+            FROM PackageVersionKeys WHERE vk_order = {{order:String}} GROUP BY pkg_hash
+        ) AS K ON K.pkg_hash = S.pkg_hash
+    )
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
+    S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
+FROM sources AS S
+INNER JOIN maps AS M ON M.pkg_name = S.pkg_name
+UNION ALL
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vkey, ekey, '', '', '', ''
+FROM sources
+"""  # noqa: S608
+
+_MATCH: Final = """
+CREATE TABLE {scratch:Identifier} ENGINE = Memory AS
+WITH
     current AS
     (
         SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
         FROM Vulnerabilities
-        WHERE {{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}}
+        WHERE {everything:UInt8} OR vuln_id IN {changed:Array(String)}
         GROUP BY vuln_id
         HAVING argMax(vuln_rejected, ts) = 0
-    ),
-    ranges AS
-    (
-        SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
-            cpm_key_kind, cpm_unknown, cpm_version_start, cpm_version_end,
-            cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
-            if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
-            if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
-        FROM CpeMatch
-        WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
-            AND cpm_version_start != '-'
     )
 SELECT
-    P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, M.pkg_cpe AS pkg_cpe,
+    P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_cpe AS pkg_cpe,
     R.vuln_id AS vuln_id, R.vuln_hash AS vuln_hash, R.cpe_hash AS cpe_hash, R.cpm_cpe AS cpm_cpe,
     concat(if(R.start_excluded, '(', '['), R.cpm_version_start, ', ', R.cpm_version_end,
         if(R.end_excluded, ')', ']')) AS bounds,
@@ -116,11 +120,25 @@ SELECT
         R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)), -1,
         R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)), 1,
         0) AS position
-FROM keyed AS P
-INNER JOIN maps AS M ON M.pkg_name = P.pkg_name
-INNER JOIN ranges AS R
-    ON R.cpm_vendor = M.vendor AND R.cpm_product = M.product AND R.cpm_target_sw = M.target_sw
-"""  # noqa: S608
+FROM
+(
+    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey
+    FROM VulnMatchTargets
+    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND pkg_cpe != ''
+) AS P
+INNER JOIN
+(
+    SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
+        cpm_key_kind, cpm_unknown, cpm_version_start, cpm_version_end,
+        cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
+        if({order:String} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
+        if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
+    FROM CpeMatch
+    WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
+        AND cpm_version_start != '-'
+) AS R
+    ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
+"""
 
 _CVE_MATCH_ROWS: Final = """
 INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
@@ -179,20 +197,23 @@ def rematch_branch(
     now = datetime.now(UTC)
     started = now.replace(microsecond=now.microsecond // 1000 * 1000)
     package_set = find_package_set(store, branch=branch)
-    ensure_version_keys(store, root=package_set.uuid, order=order)
     ((vuln_ts,),) = store.query("SELECT max(ts) FROM Vulnerabilities")
-    changed = None if full else _changed_since_last_run(store, branch, package_set.uuid, order)
+    last = None if full else _incremental_base(store, branch, package_set.uuid, order)
     params: dict[str, Any] = {
         "root": package_set.uuid,
         "order": order.value,
         "branch": branch,
-        "everything": changed is None,
-        "changed": changed or [],
+        "everything": last is None,
+        "changed": last.changed if last else [],
         "ts": _ms(started),
+        "targets": _ms(last.targets if last else started),
         "scratch": f"vuln_match_{uuid.uuid4().hex}",
     }
-    store.command(_MATCH, params)
+    if last is None:
+        ensure_version_keys(store, root=package_set.uuid, order=order)
+        store.command(_TARGETS, params)
     try:
+        store.command(_MATCH, params)
         ((matches,),) = store.query("SELECT count() FROM {scratch:Identifier}", params)
         store.command(_CVE_MATCH_ROWS, params)
         store.command(VERDICT_SQL, params)
@@ -205,16 +226,38 @@ def rematch_branch(
         "AND ts = {ts:DateTime64(3)} AND pvv_reason != 'unmatched'",
         params,
     )
-    kind = "full" if changed is None else "incremental"
+    kind = "full" if last is None else "incremental"
     store.insert(
         "VulnMatchRuns",
-        ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_verdicts", "ts"),
-        [(branch, package_set.uuid, order.value, kind, vuln_ts, int(verdicts), started)],
-    )
-    considered = len(changed) if changed is not None else _count_current(store)
+        ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
+         "vmr_verdicts", "ts"),
+        [(branch, package_set.uuid, order.value, kind, vuln_ts, last.targets if last else started,
+          int(verdicts), started)],
+    )  # fmt: skip
+    if last is None:
+        _drop_old_targets(store, params)
+    considered = len(last.changed) if last else _count_current(store)
     seconds = (datetime.now(UTC) - started).total_seconds()
     log.info("branch rematched", extra={"branch": branch, "kind": kind, "seconds": seconds})
     return MatchRun(branch, order, kind, considered, int(matches), int(verdicts), seconds)
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What an incremental run builds on: the targets generation and the changed ids."""
+
+    targets: datetime
+    changed: list[str]
+
+
+def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
+    """Older target generations of the branch are no longer read; a failed delete only
+    leaves rows that no query selects."""
+    store.command(
+        "DELETE FROM VulnMatchTargets WHERE pkgset_name = {branch:String} "
+        "AND vmt_run < {targets:DateTime64(3)}",
+        params,
+    )
 
 
 def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -> int:
@@ -233,18 +276,18 @@ def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -
     return len(keys)
 
 
-def _changed_since_last_run(
+def _incremental_base(
     store: Store, branch: str, root: uuid.UUID, order: VersionOrder
-) -> list[str] | None:
-    """Vulnerabilities to rematch, or None when only a full rematch is right."""
+) -> _Base | None:
+    """What to rematch incrementally, or None when only a full rematch is right."""
     last = store.query(
-        "SELECT vmr_root, vmr_order, vmr_vuln_ts, ts FROM VulnMatchRuns "
+        "SELECT vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets FROM VulnMatchRuns "
         "WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1",
         {"branch": branch},
     )
     if not last:
         return None
-    last_root, last_order, last_vuln_ts, last_run = last[0]
+    last_root, last_order, last_vuln_ts, last_run, targets = last[0]
     if last_root != root or last_order != order.value:
         return None
     ((mappings_changed,),) = store.query(
@@ -259,7 +302,7 @@ def _changed_since_last_run(
         "WHERE ts >= {t:DateTime64(3)}",
         {"vt": _ms(last_vuln_ts), "t": _ms(last_run)},
     )
-    return sorted(str(v) for (v,) in rows)
+    return _Base(targets, sorted(str(v) for (v,) in rows))
 
 
 def _ms(when: datetime) -> str:

@@ -33,16 +33,11 @@ STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
 
 _CVE_PATTERN: Final = "CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+"
 
-_SET_SOURCES: Final = """
-    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version,
-        any(pkg_release) AS pkg_release
-    FROM Packages_buffer
-    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
-    (
-        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
-            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
-    )
-    GROUP BY pkg_hash
+#: The branch's source packages as of the run's targets generation (matching.py writes it).
+_SOURCES: Final = """
+    (SELECT pkg_hash, pkg_name, pkg_version, pkg_release FROM VulnMatchTargets
+     WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND vendor = ''
+        AND product = '' AND pkg_cpe = '')
 """
 
 _RANGE_EVIDENCE: Final = """
@@ -62,13 +57,14 @@ _CHANGELOG_EVIDENCE: Final = f"""
         SELECT pkg_hash, entry.1 AS chash, entry.2 AS cdate, entry.3 AS evr
         FROM Packages_buffer
         ARRAY JOIN arrayZip(pkg_changelog.hash, pkg_changelog.date, pkg_changelog.evr) AS entry
-        WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM sources)
+        WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES})
     ) AS E
     INNER JOIN
     (
         SELECT chlog_hash, any(chlog_text) AS text FROM Changelog_buffer
         WHERE chlog_hash IN (SELECT arrayJoin(pkg_changelog.hash) FROM Packages_buffer
-            WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM sources))
+            WHERE pkg_sourcepackage = 1
+                AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES}))
         GROUP BY chlog_hash
     ) AS C ON C.chlog_hash = E.chash
     ARRAY JOIN extractAll(C.text, '{_CVE_PATTERN}') AS cve
@@ -82,14 +78,14 @@ _PATCH_EVIDENCE: Final = f"""
     FROM
     (
         SELECT pkg_hash, specfile_name, specfile_content FROM Specfiles_buffer
-        WHERE pkg_hash IN (SELECT pkg_hash FROM sources)
+        WHERE pkg_hash IN (SELECT pkg_hash FROM {_SOURCES})
     ) AS F
     ARRAY JOIN extractAll(F.specfile_content, '(?im)^Patch[0-9]*:[^\\n]*CVE-[^\\n]*') AS line
     ARRAY JOIN extractAll(line, '{_CVE_PATTERN}') AS cve
     WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
 """  # noqa: S608
 
-_TRIAGE_EVIDENCE: Final = """
+_TRIAGE_EVIDENCE: Final = f"""
     SELECT S.pkg_hash AS pkg_hash, T.vuln_id AS vuln_id, 'triage' AS kind, T.author AS ref,
         concat(T.status, if(T.reason != '', concat(': ', T.reason), '')) AS detail,
         T.status AS hint, T.updated AS hint_ts
@@ -101,17 +97,16 @@ _TRIAGE_EVIDENCE: Final = """
         FROM VulnerabilityStatus
         GROUP BY vuln_id, pkg_name, branch
     ) AS T
-    INNER JOIN sources AS S ON S.pkg_name = T.pkg_name
-    WHERE T.branch IN ({branch:String}, '*')
-        AND ({everything:UInt8} OR T.vuln_id IN {changed:Array(String)})
-"""
+    INNER JOIN {_SOURCES} AS S ON S.pkg_name = T.pkg_name
+    WHERE T.branch IN ({{branch:String}}, '*')
+        AND ({{everything:UInt8}} OR T.vuln_id IN {{changed:Array(String)}})
+"""  # noqa: S608
 
 VERDICT_SQL: Final = f"""
 INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
     pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, `pvv_evidence.kind`,
     `pvv_evidence.ref`, `pvv_evidence.detail`, ts)
 WITH
-    sources AS ({_SET_SOURCES}),
     evidence AS
     (
         {_RANGE_EVIDENCE}
@@ -121,11 +116,14 @@ WITH
     ),
     current AS
     (
-        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities GROUP BY vuln_id
+        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities
+        WHERE {{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}}
+        GROUP BY vuln_id
     )
 SELECT {{branch:String}}, A.pkg_hash, S.pkg_name, S.pkg_version, S.pkg_release, A.vuln_id,
     C.vuln_hash, A.status, A.reason, A.kinds, A.refs, A.details, {{ts:DateTime64(3)}}
-FROM
+FROM {_SOURCES} AS S
+INNER JOIN
 (
     SELECT pkg_hash, vuln_id,
         groupArray(kind) AS kinds, groupArray(ref) AS refs, groupArray(detail) AS details,
@@ -144,7 +142,6 @@ FROM
             'before_range') AS reason
     FROM evidence
     GROUP BY pkg_hash, vuln_id
-) AS A
-INNER JOIN sources AS S ON S.pkg_hash = A.pkg_hash
+) AS A ON A.pkg_hash = S.pkg_hash
 LEFT JOIN current AS C ON C.vuln_id = A.vuln_id
 """  # noqa: S608

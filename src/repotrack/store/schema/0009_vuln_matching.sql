@@ -51,8 +51,31 @@ CREATE TABLE IF NOT EXISTS PackagesVulnerabilityVerdict
 ENGINE = ReplacingMergeTree(ts)
 ORDER BY (pkgset_name, pkg_name, vuln_id, pkg_hash);
 
+-- The match targets of a branch as of its last full rematch: every source package with its
+-- version keys and, when mapped, one row per CPE / OSV package with the parsed triplet
+-- (pkg_cpe '' when unmapped). An incremental rematch reuses them (same package set,
+-- same mappings), so it reads a few index ranges instead of the whole branch.
+CREATE TABLE IF NOT EXISTS VulnMatchTargets
+(
+    pkgset_name LowCardinality(String),
+    vmt_run     DateTime64(3),
+    pkg_hash    UInt64,
+    pkg_name    String,
+    pkg_version String,
+    pkg_release String,
+    vkey        String,
+    ekey        String,
+    pkg_cpe     String,
+    vendor      String,
+    product     String,
+    target_sw   String
+)
+ENGINE = MergeTree
+ORDER BY (pkgset_name, vmt_run, vendor, product);
+
 -- Each rematch of a branch: the package set it saw and the newest vulnerability row
--- it took into account, so that the next run can be incremental.
+-- it took into account, and the VulnMatchTargets generation it used, so that the next
+-- run can be incremental.
 CREATE TABLE IF NOT EXISTS VulnMatchRuns
 (
     pkgset_name  LowCardinality(String),
@@ -60,6 +83,7 @@ CREATE TABLE IF NOT EXISTS VulnMatchRuns
     vmr_order    LowCardinality(String),
     vmr_kind     LowCardinality(String),
     vmr_vuln_ts  DateTime64(3),
+    vmr_targets  DateTime64(3),
     vmr_verdicts UInt64,
     ts           DateTime64(3) DEFAULT now64(3)
 )
