@@ -74,6 +74,7 @@ CPM_COLUMNS: Final = (
     "cpm_start_key_alt",
     "cpm_end_key_alt",
     "cpm_unknown",
+    "cpm_not_affected",
 )
 
 
@@ -232,7 +233,14 @@ def cpe_match_row(vuln_id: str, vuln_hash: int, found: AffectedRange) -> tuple[A
         vendor, product, target_sw = cpe.vendor, cpe.product, cpe.target_sw
     kind = _key_kind(found)
     identity = "\0".join(
-        (found.criteria, found.start, str(found.start_excluded), found.end, str(found.end_excluded))
+        (
+            found.criteria,
+            found.start,
+            str(found.start_excluded),
+            found.end,
+            str(found.end_excluded),
+            "not_affected" if found.not_affected else "",
+        )
     )
     return (
         vuln_id,
@@ -252,6 +260,7 @@ def cpe_match_row(vuln_id: str, vuln_hash: int, found: AffectedRange) -> tuple[A
         _bound_key(found.start, kind, VersionOrder.ALT, found),
         _bound_key(found.end, kind, VersionOrder.ALT, found),
         int(found.unknown),
+        int(found.not_affected),
     )
 
 

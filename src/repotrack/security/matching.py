@@ -12,7 +12,8 @@ Order of work (``rematch_branch``):
    mappings (``PackagesNameConversion``) → ``CpeMatch`` rows of current, non-rejected
    vulnerabilities with the same (vendor, product, target_sw) — ALTRepo §6.3 — and the
    package's key compared with the bounds' keys by plain ``<``/``>``. Each pair gets a
-   position: below the range, in it, above it, or unknown (bounds that are no version);
+   position: below the range, in it, above it, unknown (bounds that are no version), or
+   a vendor's not-affected statement;
 4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
 5. gather the evidence per (package, vulnerability) in SQL — the ranges, changelog
    entries naming the CVE, patch file names of the spec naming it, manual triage
@@ -116,6 +117,7 @@ SELECT
         if(R.end_excluded, ')', ']')) AS bounds,
     if(R.cpm_key_kind = 'evr', P.ekey, P.vkey) AS k,
     multiIf(
+        R.cpm_not_affected = 1, 3,
         R.cpm_unknown = 1, 2,
         R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)), -1,
         R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)), 1,
@@ -129,7 +131,7 @@ FROM
 INNER JOIN
 (
     SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
-        cpm_key_kind, cpm_unknown, cpm_version_start, cpm_version_end,
+        cpm_key_kind, cpm_unknown, cpm_not_affected, cpm_version_start, cpm_version_end,
         cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
         if({order:String} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
         if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key

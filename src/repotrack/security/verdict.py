@@ -8,17 +8,20 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
 - ``changelog``: a changelog entry of the package naming the CVE id (ref = the entry's
   EVR, detail = its date and text): the fix was backported;
 - ``patch``: a ``PatchN:`` file name of the package's spec naming the CVE id;
+- ``vex``: a vendor statement that the package is not affected (CSAF VEX
+  ``known_not_affected``; ref = the statement's product, detail = empty bounds);
 - ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
   and branch (or every branch).
 
 The status, first rule that applies:
 
 1. a triage row → its status (``not_affected``, ``fixed``, ``vulnerable``, ``unknown``);
-2. a changelog entry or a patch → ``fixed`` (reason ``changelog`` / ``patch``);
-3. a range containing the version → ``vulnerable`` (``range``);
-4. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
-5. only ranges the version is past → ``fixed`` (``newer_version``);
-6. only ranges the version is before → ``not_affected`` (``before_range``).
+2. a vendor's not-affected statement → ``not_affected`` (reason ``vex``);
+3. a changelog entry or a patch → ``fixed`` (reason ``changelog`` / ``patch``);
+4. a range containing the version → ``vulnerable`` (``range``);
+5. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
+6. only ranges the version is past → ``fixed`` (``newer_version``);
+7. only ranges the version is before → ``not_affected`` (``before_range``).
 
 Every verdict row stores all its evidence, so a reader sees why, not only what.
 """
@@ -43,7 +46,7 @@ _SOURCES: Final = """
 _RANGE_EVIDENCE: Final = """
     SELECT pkg_hash, vuln_id,
         multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
-            'range_below', 'range_unknown') AS kind,
+            'range_below', position = 3, 'vex', 'range_unknown') AS kind,
         cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
     FROM {scratch:Identifier}
 """
@@ -134,10 +137,12 @@ INNER JOIN
         countIf(kind = 'range') AS inside,
         countIf(kind = 'range_unknown') AS unclear,
         countIf(kind = 'range_above') AS above,
-        multiIf(triaged > 0, triage_status, changelog + patch > 0, 'fixed',
+        multiIf(triaged > 0, triage_status, countIf(kind = 'vex') > 0, 'not_affected',
+            changelog + patch > 0, 'fixed',
             inside > 0, 'vulnerable', unclear > 0, 'unknown', above > 0, 'fixed',
             countIf(kind = 'range_below') > 0, 'not_affected', 'unknown') AS status,
-        multiIf(triaged > 0, 'triage', changelog > 0, 'changelog', patch > 0, 'patch',
+        multiIf(triaged > 0, 'triage', countIf(kind = 'vex') > 0, 'vex',
+            changelog > 0, 'changelog', patch > 0, 'patch',
             inside > 0, 'range', unclear > 0, 'unknown_bounds', above > 0, 'newer_version',
             'before_range') AS reason
     FROM evidence

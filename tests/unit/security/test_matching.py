@@ -7,8 +7,9 @@ from pathlib import Path
 
 from repotrack.ingest.vulns import load_vulns
 from repotrack.rpm import VersionOrder
-from repotrack.security import rematch_branch, unset_mapping
+from repotrack.security import rematch_branch, set_mapping, unset_mapping
 from repotrack.store import Store
+from tests.conftest import need_fixtures
 from tests.unit.security.world import BRANCH, SYNTHETIC, build_world, verdicts
 
 EXPECTED = {
@@ -131,3 +132,19 @@ def test_a_removed_mapping_clears_its_verdicts(store: Store, tmp_path: Path) -> 
     run = rematch_branch(store, branch=BRANCH)
     assert run.kind == "full"  # mappings changed: incremental would miss pairs
     assert verdicts(store)[("mc", "CVE-2021-36370")] == ("unknown", "unmatched")
+
+
+def test_a_vendor_not_affected_statement_and_an_evr_range(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    csaf = need_fixtures("cve", "redhat", "csaf", "rhsa-2025_23414.json")
+    assert load_vulns(store, source="csaf", paths=[csaf]).written == 1
+    # bind-chroot is known_not_affected; bind is fixed in 32:9.8.2-0.68.rc1.el6_10.17.
+    set_mapping(
+        store, pkg_name="samba", result="osv:cpe:/o:redhat:rhel_els:6/bind-chroot", user="t"
+    )
+    set_mapping(store, pkg_name="xz", result="osv:cpe:/o:redhat:rhel_els:6/bind", user="t")
+    rematch_branch(store, branch=BRANCH)
+    after = verdicts(store)
+    assert after[("samba", "RHSA-2025:23414")] == ("not_affected", "vex")
+    # xz 0:5.6.1-alt1 is below epoch 32: inside the EVR range.
+    assert after[("xz", "RHSA-2025:23414")] == ("vulnerable", "range")

@@ -28,7 +28,7 @@ def only(items: list[VulnRecord | RecordProblem]) -> VulnRecord:
 
 
 def test_registry_is_pinned() -> None:
-    assert sorted(PARSERS) == ["cve5", "nvd", "osv"]
+    assert sorted(PARSERS) == ["csaf", "cve5", "ghsa", "nvd", "osv"]
 
 
 # -- CPE ------------------------------------------------------------------------------
@@ -262,3 +262,48 @@ def test_osv_events_and_withdrawn() -> None:
     record["affected"][0]["ranges"][0]["events"] = [{"introduced": "0", "fixed": "1"}]  # type: ignore[index]
     (problem,) = list(PARSERS["osv"](json.dumps(record).encode(), path="g.json"))
     assert isinstance(problem, RecordProblem) and "exactly one key" in problem.message
+
+
+# -- CSAF -----------------------------------------------------------------------------
+
+
+def test_csaf_advisory_products_become_evr_ranges_and_statements() -> None:
+    path = need_fixtures("cve", "redhat", "csaf", "rhsa-2025_23414.json")
+    record = only(parse("csaf", path))
+    assert (record.vuln_id, record.severity, record.source) == (
+        "RHSA-2025:23414",
+        "Important",
+        "csaf",
+    )
+    assert record.references == (("CVE", "CVE-2021-25220"), ("CVE", "CVE-2025-40778"))
+    raw = json.loads(path.read_bytes())
+    # Independent count: distinct (package name, status) over the binary products listed.
+    names = {
+        rel["full_product_name"]["product_id"]: rel["product_reference"].split("-32:")[0]
+        for rel in raw["product_tree"]["relationships"]
+    }
+    expected_fixed = {
+        names[p] for v in raw["vulnerabilities"] for p in v["product_status"]["fixed"]
+    }
+    expected_not = {
+        names[p]
+        for v in raw["vulnerabilities"]
+        for p in v["product_status"]["known_not_affected"]
+        if not p.endswith(".src")
+    }
+    fixed = {r.criteria.rsplit("/", 1)[1] for r in record.ranges if not r.not_affected}
+    statements = {r.criteria.rsplit("/", 1)[1] for r in record.ranges if r.not_affected}
+    assert (fixed, statements) == (expected_fixed, expected_not)
+    bind = next(r for r in record.ranges if r.criteria == "osv:cpe:/o:redhat:rhel_els:6/bind")
+    assert (bind.start, bind.end, bind.end_excluded) == ("", "32:9.8.2-0.68.rc1.el6_10.17", True)
+
+
+def test_csaf_refuses_other_versions_and_non_csaf() -> None:
+    with pytest.raises(InputError, match=r"unknown csaf_version '1\.2'"):
+        list(PARSERS["csaf"](b'{"document": {"csaf_version": "1.2"}}', path="x.json"))
+    with pytest.raises(InputError, match="not a CSAF document"):
+        list(PARSERS["csaf"](b'{"id": "x"}', path="x.json"))
+    (problem,) = PARSERS["csaf"](
+        b'{"document": {"csaf_version": "2.0", "tracking": {}}}', path="x.json"
+    )
+    assert isinstance(problem, RecordProblem) and "tracking.id" in problem.message

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from repotrack.sources.vulns.cpe import Cpe, parse_cpe
+from repotrack.sources.vulns.csaf import parse_csaf
 from repotrack.sources.vulns.cve5 import parse_cve5
 from repotrack.sources.vulns.nvd import parse_nvd
 from repotrack.sources.vulns.osv import parse_osv
@@ -31,4 +32,6 @@ PARSERS: Final[dict[str, Parser]] = {
     "nvd": parse_nvd,
     "cve5": parse_cve5,
     "osv": parse_osv,
+    "ghsa": parse_osv,
+    "csaf": parse_csaf,
 }

@@ -37,7 +37,8 @@ class AffectedRange:
     and the bounds of the affected versions.
 
     ``unknown`` marks a range whose bounds are free text rather than versions: the
-    matcher reports such a package as ``unknown`` instead of guessing.
+    matcher reports such a package as ``unknown`` instead of guessing. ``not_affected``
+    marks a vendor statement (CSAF VEX ``known_not_affected``) rather than a range.
     """
 
     criteria: str
@@ -46,6 +47,7 @@ class AffectedRange:
     end: str = ""
     end_excluded: bool = False
     unknown: bool = False
+    not_affected: bool = False
 
     @classmethod
     def checked(
@@ -60,6 +62,11 @@ class AffectedRange:
         """A range whose bounds are checked for being versions at all."""
         unknown = any(b and _NOT_A_VERSION.search(b) for b in (start, end))
         return cls(criteria, start, start_excluded, end, end_excluded, bool(unknown))
+
+    @classmethod
+    def statement(cls, criteria: str) -> AffectedRange:
+        """A vendor's "this product is not affected" for every version."""
+        return cls(criteria, not_affected=True)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 -- Vulnerability matching in the store (issue 13): what 0006 lacks.
 -- CpeMatch gains the parsed CPE triplet and the sortable version keys of its bounds
 -- (security/verkey.py), one pair per version order ('rpm' = librpm, 'alt' = ALT's rpm),
--- so that a branch is matched with plain '<'/'>' on strings. cpe_hash identifies one
+-- so that a branch is matched with plain '<'/'>' on strings. cpm_not_affected marks a
+-- vendor statement (CSAF VEX known_not_affected) instead of an affected range. cpe_hash identifies one
 -- range (criteria and bounds), so two ranges of one CPE never replace each other.
 
 ALTER TABLE CpeMatch
@@ -13,7 +14,8 @@ ALTER TABLE CpeMatch
     ADD COLUMN IF NOT EXISTS cpm_end_key       String DEFAULT '',
     ADD COLUMN IF NOT EXISTS cpm_start_key_alt String DEFAULT '',
     ADD COLUMN IF NOT EXISTS cpm_end_key_alt   String DEFAULT '',
-    ADD COLUMN IF NOT EXISTS cpm_unknown       UInt8 DEFAULT 0;
+    ADD COLUMN IF NOT EXISTS cpm_unknown       UInt8 DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS cpm_not_affected  UInt8 DEFAULT 0;
 
 -- Where a record came from (nvd, cve5, osv:ALSA, ...): a later record of a weaker
 -- source never replaces a stronger one.
