@@ -22,7 +22,7 @@ def test_cli_areas_are_pinned() -> None:
 
 
 def test_routers_are_pinned() -> None:
-    assert ROUTERS == ("compat", "items", "issues", "health", "packages", "loads")
+    assert ROUTERS == ("compat", "items", "issues", "health", "packages", "loads", "vulns")
 
 
 def test_root_help_lists_every_command() -> None:
