@@ -230,6 +230,11 @@ class VulnSettings(BaseModel):
 
     default_order: Literal["rpm", "alt"] = "rpm"
     branch_orders: dict[str, Literal["rpm", "alt"]] = Field(default_factory=dict)
+    #: OSV ecosystem per branch for exports (OSV accepts registered ecosystems only).
+    osv_ecosystems: dict[str, str] = Field(default_factory=dict)
+    osv_id_prefix: str = "x_repotrack"
+    csaf_publisher: str = "repotrack"
+    csaf_namespace: str = "https://repotrack.invalid"
 
     def order(self, branch: str) -> str:
         return self.branch_orders.get(branch, self.default_order)

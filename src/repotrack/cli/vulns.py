@@ -341,6 +341,42 @@ def last_fixed_cmd(
         )
 
 
+class ExportFormat(StrEnum):
+    osv = "osv"
+    csaf = "csaf"
+
+
+@vulns_app.command("export")
+@handle_errors
+def export_cmd(
+    ctx: typer.Context,
+    branch: BranchOption,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="osv or csaf (VEX).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the files.")],
+    ecosystem: Annotated[
+        str | None,
+        typer.Option("--ecosystem", help="OSV ecosystem (default: vulns.osv_ecosystems)."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write the branch's state: one OSV record or CSAF VEX document per vulnerability."""
+    from repotrack.security.exports import export_branch
+
+    vulns = get_settings(ctx).vulns
+    with _open(ctx, store) as opened:
+        files = export_branch(
+            opened,
+            branch=branch,
+            fmt=fmt.value,
+            out=out,
+            ecosystem=ecosystem or vulns.osv_ecosystems.get(branch, ""),
+            prefix=vulns.osv_id_prefix,
+            publisher=vulns.csaf_publisher,
+            namespace=vulns.csaf_namespace,
+        )
+    typer.echo(f"{branch}: {len(files)} {fmt.value} file(s) in {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Mount ``vulns`` on the root app and ``vulns`` on the ``load`` sub-app."""
     from repotrack.cli import load
