@@ -20,6 +20,7 @@ written with ``vuln_rejected = 1`` and their ranges, and the matcher skips them.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -118,7 +119,7 @@ def load_vulns(
         )
     summary = VulnLoadSummary(source)
     pending: list[VulnRecord] = []
-    for path in _files(paths):
+    for path in _files(paths, source):
         summary.files += 1
         try:
             items = list(parser(_read(path), path=str(path)))
@@ -139,25 +140,32 @@ def load_vulns(
     return summary
 
 
-def _files(paths: Sequence[Path]) -> Iterator[Path]:
+def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and _is_feed(p))
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and _is_feed(p, source))
         elif path.is_file():
             yield path
         else:
             raise InputError("no such file or directory", path=str(path))
 
 
-def _is_feed(path: Path) -> bool:
-    return path.name.endswith((".json", ".json.gz"))
+def _is_feed(path: Path, source: str) -> bool:
+    kind = ".xml" if source in XML_SOURCES else ".json"
+    return path.name.endswith(tuple(f"{kind}{packed}" for packed in ("", ".gz", ".bz2")))
+
+
+#: Sources whose files are XML; the others are JSON (a directory holds one kind).
+XML_SOURCES: Final = frozenset({"oval"})
 
 
 def _read(path: Path) -> bytes:
     try:
         data = path.read_bytes()
-        return gzip.decompress(data) if path.name.endswith(".gz") else data
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        if path.name.endswith(".gz"):
+            return gzip.decompress(data)
+        return bz2.decompress(data) if path.name.endswith(".bz2") else data
+    except (OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
         raise InputError(f"cannot read: {exc}", path=str(path)) from exc
 
 

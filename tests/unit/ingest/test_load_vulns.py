@@ -144,3 +144,11 @@ def test_ranges_written_before_a_crash_stay_invisible(store: Store) -> None:
     )
     assert visible == [(0,)]  # ... but no reader reaches it
     assert load_vulns(store, source="nvd", paths=[path]).written == 1  # a re-run completes it
+
+
+def test_oval_directory_with_bzip2_streams(store: Store) -> None:
+    summary = load_vulns(store, source="oval", paths=[need_fixtures("cve", "redhat", "oval")])
+    # RHEL7 dotnet (4 definitions) and RHEL8 ansible (5); repository-to-cpe.json is no feed.
+    assert (summary.files, summary.written, summary.problems) == (2, 9, [])
+    ((sources,),) = store.query("SELECT groupUniqArray(vuln_source) FROM Vulnerabilities")
+    assert sources == ["oval"]

@@ -28,7 +28,7 @@ def only(items: list[VulnRecord | RecordProblem]) -> VulnRecord:
 
 
 def test_registry_is_pinned() -> None:
-    assert sorted(PARSERS) == ["csaf", "cve5", "ghsa", "nvd", "osv"]
+    assert sorted(PARSERS) == ["csaf", "cve5", "ghsa", "nvd", "osv", "oval"]
 
 
 # -- CPE ------------------------------------------------------------------------------
@@ -307,3 +307,61 @@ def test_csaf_refuses_other_versions_and_non_csaf() -> None:
         b'{"document": {"csaf_version": "2.0", "tracking": {}}}', path="x.json"
     )
     assert isinstance(problem, RecordProblem) and "tracking.id" in problem.message
+
+
+# -- OVAL -----------------------------------------------------------------------------
+
+
+def oval(*parts: str) -> list[VulnRecord | RecordProblem]:
+    from repotrack.ingest.vulns import _read
+
+    path = need_fixtures("cve", *parts)
+    return list(PARSERS["oval"](_read(path), path=path.name))
+
+
+def test_oval_oracle_patch_definition() -> None:
+    record = only(oval("oracle", "oval", "ELSA-2007-0057.xml"))
+    assert (record.vuln_id, record.severity, record.source) == (
+        "ELSA-2007-0057",
+        "MODERATE",
+        "oval",
+    )
+    assert record.references == (("CVE", "CVE-2007-0493"), ("CVE", "CVE-2007-0494"))
+    # 8 packages "earlier than 30:9.3.3-8.el5" (7 bind* and caching-nameserver, counted
+    # in the file by hand); "Oracle Linux 5 is installed" and "signed with" are no ranges.
+    assert len(record.ranges) == 8
+    assert {(r.end, r.end_excluded) for r in record.ranges} == {("30:9.3.3-8.el5", True)}
+    assert all(r.criteria.startswith("osv:Oracle Linux 5/") for r in record.ranges)
+    assert "osv:Oracle Linux 5/caching-nameserver" in {r.criteria for r in record.ranges}
+
+
+def test_oval_red_hat_bzip2_stream_with_patch_and_unfixed_definitions() -> None:
+    records = oval("redhat", "oval", "RHEL8", "ansible-2-including-unpatched.oval.xml.bz2")
+    by_id = {r.vuln_id: r for r in records if isinstance(r, VulnRecord)}
+    assert len(by_id) == len(records) == 5
+    patch = by_id["RHSA-2019:3927"]
+    assert patch.ranges[0] == AffectedRange(
+        "osv:cpe:/a:redhat:ansible_engine:2.9/ansible", end="0:2.9.1-1.el8", end_excluded=True
+    )
+    unfixed = by_id["OVAL:CVE-2020-10744"]  # "ansible is installed": every version
+    assert {r.criteria.rsplit("/", 1)[1] for r in unfixed.ranges} == {"ansible", "ansible-test"}
+    assert all((r.start, r.end) == ("", "") for r in unfixed.ranges)
+
+
+def test_oval_hand_edited_suse_file_reports_each_broken_definition() -> None:
+    items = oval("suse", "oval", "suse_truncated.xml")
+    problems = [str(i) for i in items if isinstance(i, RecordProblem)]
+    assert len(problems) == 3
+    assert any("unknown operation '6'" in p for p in problems)
+    assert any("missing test" in p for p in problems)
+    (good,) = [i for i in items if isinstance(i, VulnRecord)]
+    assert good.ranges and all(r.not_affected for r in good.ranges)  # "is not affected"
+
+
+def test_oval_refuses_a_dtd_and_non_oval() -> None:
+    with pytest.raises(InputError, match=r"DOCTYPE|DTD"):
+        list(PARSERS["oval"](b'<!DOCTYPE x [<!ENTITY a "b">]><oval_definitions/>', path="x.xml"))
+    with pytest.raises(InputError, match="no OVAL definitions"):
+        list(PARSERS["oval"](b"<oval_definitions><generator/></oval_definitions>", path="x.xml"))
+    with pytest.raises(InputError, match="malformed XML"):
+        list(PARSERS["oval"](b"<oval_definitions><definitions>", path="x.xml"))

@@ -14,6 +14,7 @@ from repotrack.sources.vulns.csaf import parse_csaf
 from repotrack.sources.vulns.cve5 import parse_cve5
 from repotrack.sources.vulns.nvd import parse_nvd
 from repotrack.sources.vulns.osv import parse_osv
+from repotrack.sources.vulns.oval import parse_oval
 from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord
 
 __all__ = [
@@ -34,4 +35,5 @@ PARSERS: Final[dict[str, Parser]] = {
     "osv": parse_osv,
     "ghsa": parse_osv,
     "csaf": parse_csaf,
+    "oval": parse_oval,
 }
