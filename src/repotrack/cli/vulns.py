@@ -27,6 +27,8 @@ vulns_app = typer.Typer(
 )
 map_app = typer.Typer(help="Package → CPE / OSV package mapping.", no_args_is_help=True)
 vulns_app.add_typer(map_app, name="map")
+errata_app = typer.Typer(help="Errata (ALT-PU, ALT-BU, ALT-EC) of a branch.", no_args_is_help=True)
+vulns_app.add_typer(errata_app, name="errata")
 
 
 class Format(StrEnum):
@@ -338,6 +340,50 @@ def last_fixed_cmd(
     for p in packages:
         typer.echo(
             f"{p.changelog_date:%Y-%m-%d}\t{p.pkg_name} {p.version}-{p.release}\t{' '.join(p.cves)}"
+        )
+
+
+@errata_app.command("build")
+@handle_errors
+def errata_build(
+    ctx: typer.Context, branch: BranchOption, user: UserOption = None, store: StoreOption = None
+) -> None:
+    """Write the branch's errata from its changelogs (new ids, or new versions on change)."""
+    from repotrack.security.errata import build_branch_errata
+
+    with _open(ctx, store) as opened:
+        built = build_branch_errata(opened, branch=branch, user=_user(user))
+    typer.echo(
+        f"{branch}: {len(built.created)} new, {len(built.updated)} new version(s), "
+        f"{built.unchanged} unchanged; bulletin {built.bulletin or '-'}"
+    )
+
+
+@errata_app.command("list")
+@handle_errors
+def errata_list(
+    ctx: typer.Context,
+    branch: BranchOption,
+    start: Annotated[str, typer.Option("--from", help="First UTC day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last UTC day, YYYY-MM-DD.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Errata of a branch updated between two days (latest version of each)."""
+    from repotrack.cli.query import parse_day
+    from repotrack.security.errata import branch_errata
+
+    first, last = parse_day(start, option="--from"), parse_day(end, option="--to")
+    assert first is not None and last is not None
+    with _open(ctx, store) as opened:
+        found = branch_errata(opened, branch=branch, start=first, end=last)
+    if fmt is Format.json:
+        _print_json(found)
+        return
+    for e in found:
+        refs = " ".join(link for _, link in e.references)
+        typer.echo(
+            f"{e.updated:%Y-%m-%d}\t{e.errata_id}\t{e.pkg_name} {e.version}-{e.release}\t{refs}"
         )
 
 

@@ -109,3 +109,32 @@ def test_mapping_round_trip(world_url: str) -> None:
             "WHERE pkg_name = 'wget' ORDER BY ts"
         )
     assert [tuple(h) for h in history] == [("active", "upstream name"), ("inactive", "")]
+
+
+def test_errata_build_and_list(world_url: str) -> None:
+    code, out, _ = run("vulns", "errata", "build", "-b", BRANCH, "--store", world_url)
+    assert code == 0 and out.startswith(f"{BRANCH}: 1 new, 0 new version(s), 0 unchanged")
+    code, out, _ = run(
+        "vulns", "errata", "list", "-b", BRANCH, "--from", "2000-01-01", "--to", "2100-01-01",
+        "--store", world_url,
+    )  # fmt: skip
+    lines = out.splitlines()
+    assert len(lines) == 2 and "squid 6.10-alt1\tCVE-2025-62168" in out
+    code, _, err = run(
+        "vulns", "errata", "list", "-b", BRANCH, "--from", "2024-13-01", "--to", "2025-01-01",
+        "--store", world_url,
+    )  # fmt: skip
+    assert code == 2 and err.startswith("InputError: --from: expected a date")
+
+
+def test_export_writes_files(world_url: str, tmp_path: Path) -> None:
+    run("vulns", "match", "-b", BRANCH, "--store", world_url)
+    out = tmp_path / "csaf"
+    code, text, _ = run(
+        "vulns", "export", "-b", BRANCH, "-f", "csaf", "-o", str(out), "--store", world_url
+    )
+    assert code == 0 and text.strip() == f"{BRANCH}: 8 csaf file(s) in {out}"
+    code, _, err = run(
+        "vulns", "export", "-b", BRANCH, "-f", "osv", "-o", str(out), "--store", world_url
+    )
+    assert code == 2 and "has no OSV ecosystem" in err

@@ -91,3 +91,21 @@ CREATE TABLE IF NOT EXISTS VulnMatchRuns
 )
 ENGINE = MergeTree
 ORDER BY (pkgset_name, ts);
+
+-- Errata id allocator (ALTRepo §6.2 ids are registered with an external errata server;
+-- repotrack allocates them itself). A writer claims max(number) + 1 for (prefix, year)
+-- and reads the claims of that number back: the claim with the smallest (ts, eic_claim)
+-- wins, the others claim the next number. ts is the server's clock at insert time with
+-- nanoseconds, so a claim that was written before another writer read the claims always
+-- sorts first.
+CREATE TABLE IF NOT EXISTS ErrataIdClaims
+(
+    eic_prefix LowCardinality(String),
+    eic_year   UInt16,
+    eic_number UInt32,
+    eic_claim  UUID,
+    eic_owner  String,
+    ts         DateTime64(9) DEFAULT now64(9)
+)
+ENGINE = MergeTree
+ORDER BY (eic_prefix, eic_year, eic_number);
