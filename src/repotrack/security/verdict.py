@@ -8,6 +8,9 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
 - ``changelog``: a changelog entry of the package naming the CVE id (ref = the entry's
   EVR, detail = its date and text): the fix was backported;
 - ``patch``: a ``PatchN:`` file name of the package's spec naming the CVE id;
+- ``errata``: an erratum of the branch (``ALT-PU`` of a DONE task, or of the branch
+  when it has no tasks; not discarded) for the package naming the vulnerability, whose
+  build is not newer than the branch's (ref = the errata id, detail = its build);
 - ``vex``: a vendor statement that the package is not affected (CSAF VEX
   ``known_not_affected``; ref = the statement's product, detail = empty bounds);
 - ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
@@ -17,7 +20,8 @@ The status, first rule that applies:
 
 1. a triage row → its status (``not_affected``, ``fixed``, ``vulnerable``, ``unknown``);
 2. a vendor's not-affected statement → ``not_affected`` (reason ``vex``);
-3. a changelog entry or a patch → ``fixed`` (reason ``changelog`` / ``patch``);
+3. an erratum, a changelog entry or a patch → ``fixed`` (reason ``errata``,
+   ``changelog`` or ``patch``, in that order);
 4. a range containing the version → ``vulnerable`` (``range``);
 5. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
 6. only ranges the version is past → ``fixed`` (``newer_version``);
@@ -88,6 +92,39 @@ _PATCH_EVIDENCE: Final = f"""
     WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
 """  # noqa: S608
 
+#: Errata of the branch (not discarded; task errata only of DONE tasks) naming the
+#: vulnerability, for a build of the same package not newer than the branch's one.
+_ERRATA_EVIDENCE: Final = f"""
+    SELECT S.pkg_hash AS pkg_hash, link AS vuln_id, 'errata' AS kind, E.errata_id AS ref,
+        concat(E.pkg_version, '-', E.pkg_release) AS detail, '' AS hint,
+        toDateTime64(0, 3) AS hint_ts
+    FROM
+    (
+        SELECT errata_id_noversion, argMax(errata_id, errata_id_version) AS errata_id,
+            argMax(pkg_name, errata_id_version) AS pkg_name,
+            argMax(pkg_hash, errata_id_version) AS pkg_hash,
+            argMax(pkg_version, errata_id_version) AS pkg_version,
+            argMax(pkg_release, errata_id_version) AS pkg_release,
+            argMax(eh_type, errata_id_version) AS etype,
+            argMax(task_state, errata_id_version) AS tstate,
+            argMax(eh_references.type, errata_id_version) AS ref_types,
+            argMax(eh_references.link, errata_id_version) AS ref_links
+        FROM ErrataHistory
+        WHERE pkgset_name = {{branch:String}} AND eh_type IN ('task', 'branch')
+        GROUP BY errata_id_noversion
+    ) AS E
+    ARRAY JOIN ref_types AS ref_type, ref_links AS link
+    INNER JOIN {_SOURCES} AS S ON S.pkg_name = E.pkg_name
+    LEFT JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys GROUP BY pkg_hash)
+        AS EK ON EK.pkg_hash = E.pkg_hash
+    LEFT JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys GROUP BY pkg_hash)
+        AS SK ON SK.pkg_hash = S.pkg_hash
+    WHERE ref_type = 'vuln' AND (E.etype = 'branch' OR E.tstate = 'DONE')
+        AND E.errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas)
+        AND (EK.vk_evr = '' OR SK.vk_evr >= EK.vk_evr)
+        AND ({{everything:UInt8}} OR link IN {{changed:Array(String)}})
+"""  # noqa: S608
+
 _TRIAGE_EVIDENCE: Final = f"""
     SELECT S.pkg_hash AS pkg_hash, T.vuln_id AS vuln_id, 'triage' AS kind, T.author AS ref,
         concat(T.status, if(T.reason != '', concat(': ', T.reason), '')) AS detail,
@@ -115,6 +152,7 @@ WITH
         {_RANGE_EVIDENCE}
         UNION ALL {_CHANGELOG_EVIDENCE}
         UNION ALL {_PATCH_EVIDENCE}
+        UNION ALL {_ERRATA_EVIDENCE}
         UNION ALL {_TRIAGE_EVIDENCE}
     ),
     current AS
@@ -138,11 +176,12 @@ INNER JOIN
         countIf(kind = 'range_unknown') AS unclear,
         countIf(kind = 'range_above') AS above,
         multiIf(triaged > 0, triage_status, countIf(kind = 'vex') > 0, 'not_affected',
-            changelog + patch > 0, 'fixed',
+            changelog + patch + countIf(kind = 'errata') > 0, 'fixed',
             inside > 0, 'vulnerable', unclear > 0, 'unknown', above > 0, 'fixed',
             countIf(kind = 'range_below') > 0, 'not_affected', 'unknown') AS status,
         multiIf(triaged > 0, 'triage', countIf(kind = 'vex') > 0, 'vex',
-            changelog > 0, 'changelog', patch > 0, 'patch',
+            countIf(kind = 'errata') > 0, 'errata', changelog > 0, 'changelog',
+            patch > 0, 'patch',
             inside > 0, 'range', unclear > 0, 'unknown_bounds', above > 0, 'newer_version',
             'before_range') AS reason
     FROM evidence

@@ -101,3 +101,25 @@ def test_errata_from_changelogs_are_idempotent_and_versioned(store: Store, tmp_p
     today = datetime.now(UTC).date()
     assert branch_errata(store, branch=BRANCH, start=today - timedelta(days=1), end=today)
     assert branch_errata(store, branch=BRANCH, start=date(2000, 1, 1), end=date(2000, 1, 2)) == []
+
+
+def test_an_erratum_is_evidence_of_a_fix(store: Store, tmp_path: Path) -> None:
+    from repotrack.security import rematch_branch
+    from tests.unit.security.world import verdicts
+
+    build_world(store, tmp_path)
+    built = build_branch_errata(store, branch=BRANCH, user="tester")
+    rematch_branch(store, branch=BRANCH)
+    assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "errata")
+    ((refs,),) = store.query(
+        "SELECT pvv_evidence.ref FROM PackagesVulnerabilityVerdict WHERE pkg_name = 'squid'"
+    )
+    assert built.created[0] in refs
+    # A discarded erratum is no evidence any more: the changelog still is.
+    store.insert(
+        "ErrataChangeHistory",
+        ("ec_id", "ec_created", "ec_updated", "ec_type", "errata_id"),
+        [("ALT-EC-2099-0001-1", DAY, DAY, "discard", built.created[0])],
+    )
+    rematch_branch(store, branch=BRANCH, full=True)
+    assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "changelog")
