@@ -42,7 +42,7 @@ _CVE_PATTERN: Final = "CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+"
 
 #: The branch's source packages as of the run's targets generation (matching.py writes it).
 _SOURCES: Final = """
-    (SELECT pkg_hash, pkg_name, pkg_version, pkg_release FROM VulnMatchTargets
+    (SELECT pkg_hash, pkg_name, pkg_version, pkg_release, ekey FROM VulnMatchTargets
      WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND vendor = ''
         AND product = '' AND pkg_cpe = '')
 """
@@ -68,14 +68,17 @@ _CHANGELOG_EVIDENCE: Final = f"""
     ) AS E
     INNER JOIN
     (
-        SELECT chlog_hash, any(chlog_text) AS text FROM Changelog_buffer
+        SELECT chlog_hash, any(chlog_text) AS text,
+            arrayFilter(c -> {{everything:UInt8}} OR has({{changed:Array(String)}}, c),
+                arrayDistinct(extractAll(text, '{_CVE_PATTERN}'))) AS cves
+        FROM Changelog_buffer
         WHERE chlog_hash IN (SELECT arrayJoin(pkg_changelog.hash) FROM Packages_buffer
             WHERE pkg_sourcepackage = 1
                 AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES}))
         GROUP BY chlog_hash
+        HAVING notEmpty(cves)
     ) AS C ON C.chlog_hash = E.chash
-    ARRAY JOIN extractAll(C.text, '{_CVE_PATTERN}') AS cve
-    WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
+    ARRAY JOIN C.cves AS cve
 """  # noqa: S608
 
 _PATCH_EVIDENCE: Final = f"""
@@ -95,51 +98,58 @@ _PATCH_EVIDENCE: Final = f"""
 #: Errata of the branch (not discarded; task errata only of DONE tasks) naming the
 #: vulnerability, for a build of the same package not newer than the branch's one.
 _ERRATA_EVIDENCE: Final = f"""
-    SELECT S.pkg_hash AS pkg_hash, link AS vuln_id, 'errata' AS kind, E.errata_id AS ref,
+    SELECT S.pkg_hash AS pkg_hash, E.link AS vuln_id, 'errata' AS kind, E.errata_id AS ref,
         concat(E.pkg_version, '-', E.pkg_release) AS detail, '' AS hint,
         toDateTime64(0, 3) AS hint_ts
-    FROM
+    FROM {_SOURCES} AS S
+    INNER JOIN
     (
-        SELECT errata_id_noversion, argMax(errata_id, errata_id_version) AS errata_id,
-            argMax(pkg_name, errata_id_version) AS pkg_name,
-            argMax(pkg_hash, errata_id_version) AS pkg_hash,
-            argMax(pkg_version, errata_id_version) AS pkg_version,
-            argMax(pkg_release, errata_id_version) AS pkg_release,
-            argMax(eh_type, errata_id_version) AS etype,
-            argMax(task_state, errata_id_version) AS tstate,
-            argMax(eh_references.type, errata_id_version) AS ref_types,
-            argMax(eh_references.link, errata_id_version) AS ref_links
-        FROM ErrataHistory
-        WHERE pkgset_name = {{branch:String}} AND eh_type IN ('task', 'branch')
-        GROUP BY errata_id_noversion
-    ) AS E
-    ARRAY JOIN ref_types AS ref_type, ref_links AS link
-    INNER JOIN {_SOURCES} AS S ON S.pkg_name = E.pkg_name
-    LEFT JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys GROUP BY pkg_hash)
-        AS EK ON EK.pkg_hash = E.pkg_hash
-    LEFT JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys GROUP BY pkg_hash)
-        AS SK ON SK.pkg_hash = S.pkg_hash
-    WHERE ref_type = 'vuln' AND (E.etype = 'branch' OR E.tstate = 'DONE')
-        AND E.errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas)
-        AND (EK.vk_evr = '' OR SK.vk_evr >= EK.vk_evr)
-        AND ({{everything:UInt8}} OR link IN {{changed:Array(String)}})
+        SELECT L.*, link, EK.vk_evr AS errata_key
+        FROM
+        (
+            SELECT errata_id_noversion, argMax(errata_id, errata_id_version) AS errata_id,
+                argMax(pkg_name, errata_id_version) AS pkg_name,
+                argMax(pkg_hash, errata_id_version) AS pkg_hash,
+                argMax(pkg_version, errata_id_version) AS pkg_version,
+                argMax(pkg_release, errata_id_version) AS pkg_release,
+                argMax(eh_type, errata_id_version) AS etype,
+                argMax(task_state, errata_id_version) AS tstate,
+                argMax(eh_references.type, errata_id_version) AS ref_types,
+                argMax(eh_references.link, errata_id_version) AS ref_links
+            FROM ErrataHistory
+            WHERE pkgset_name = {{branch:String}} AND eh_type IN ('task', 'branch')
+            GROUP BY errata_id_noversion
+        ) AS L
+        ARRAY JOIN ref_types AS ref_type, ref_links AS link
+        LEFT JOIN
+        (
+            SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys
+            WHERE vk_order = {{order:String}} AND pkg_hash IN
+                (SELECT pkg_hash FROM ErrataHistory WHERE pkgset_name = {{branch:String}})
+            GROUP BY pkg_hash
+        ) AS EK ON EK.pkg_hash = L.pkg_hash
+        WHERE ref_type = 'vuln' AND (L.etype = 'branch' OR L.tstate = 'DONE')
+            AND L.errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas)
+            AND ({{everything:UInt8}} OR link IN {{changed:Array(String)}})
+    ) AS E ON E.pkg_name = S.pkg_name
+    WHERE E.errata_key = '' OR S.ekey >= E.errata_key
 """  # noqa: S608
 
 _TRIAGE_EVIDENCE: Final = f"""
     SELECT S.pkg_hash AS pkg_hash, T.vuln_id AS vuln_id, 'triage' AS kind, T.author AS ref,
         concat(T.status, if(T.reason != '', concat(': ', T.reason), '')) AS detail,
         T.status AS hint, T.updated AS hint_ts
-    FROM
+    FROM {_SOURCES} AS S
+    INNER JOIN
     (
         SELECT vuln_id, JSONExtractString(vs_json, 'pkg_name') AS pkg_name,
             JSONExtractString(vs_json, 'branch') AS branch, argMax(vs_status, ts) AS status,
             argMax(vs_reason, ts) AS reason, argMax(vs_author, ts) AS author, max(ts) AS updated
         FROM VulnerabilityStatus
         GROUP BY vuln_id, pkg_name, branch
-    ) AS T
-    INNER JOIN {_SOURCES} AS S ON S.pkg_name = T.pkg_name
-    WHERE T.branch IN ({{branch:String}}, '*')
-        AND ({{everything:UInt8}} OR T.vuln_id IN {{changed:Array(String)}})
+        HAVING branch IN ({{branch:String}}, '*')
+            AND ({{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}})
+    ) AS T ON T.pkg_name = S.pkg_name
 """  # noqa: S608
 
 VERDICT_SQL: Final = f"""
