@@ -156,7 +156,7 @@ def _is_feed(path: Path, source: str) -> bool:
 
 
 #: Sources whose files are XML; the others are JSON (a directory holds one kind).
-XML_SOURCES: Final = frozenset({"oval"})
+XML_SOURCES: Final = frozenset({"oval", "bdu"})
 
 
 def _read(path: Path) -> bytes:

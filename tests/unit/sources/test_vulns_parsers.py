@@ -28,7 +28,7 @@ def only(items: list[VulnRecord | RecordProblem]) -> VulnRecord:
 
 
 def test_registry_is_pinned() -> None:
-    assert sorted(PARSERS) == ["csaf", "cve5", "ghsa", "nvd", "osv", "oval"]
+    assert sorted(PARSERS) == ["bdu", "csaf", "cve5", "ghsa", "nvd", "osv", "oval"]
 
 
 # -- CPE ------------------------------------------------------------------------------
@@ -365,3 +365,21 @@ def test_oval_refuses_a_dtd_and_non_oval() -> None:
         list(PARSERS["oval"](b"<oval_definitions><generator/></oval_definitions>", path="x.xml"))
     with pytest.raises(InputError, match="malformed XML"):
         list(PARSERS["oval"](b"<oval_definitions><definitions>", path="x.xml"))
+
+
+# -- BDU ------------------------------------------------------------------------------
+
+
+def test_bdu_records_link_to_cves_and_bad_ones_are_reported() -> None:
+    from tests.conftest import DATA
+
+    items = parse("bdu", DATA / "vulns" / "bdu-export.xml")
+    record, bad_id, bad_date = items
+    assert isinstance(record, VulnRecord)
+    assert (record.vuln_id, record.vuln_type, record.score) == ("BDU:2021-04321", "BDU", 7.5)
+    assert record.references == (("CVE", "CVE-2025-62168"),)
+    assert record.published.date().isoformat() == "2025-10-17"
+    assert record.severity == "Высокий уровень опасности"
+    assert record.ranges == ()
+    assert isinstance(bad_id, RecordProblem) and "is not like BDU:2015-00001" in bad_id.message
+    assert isinstance(bad_date, RecordProblem) and "dd.mm.yyyy" in bad_date.message

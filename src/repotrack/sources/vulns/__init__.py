@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
+from repotrack.sources.vulns.bdu import parse_bdu
 from repotrack.sources.vulns.cpe import Cpe, parse_cpe
 from repotrack.sources.vulns.csaf import parse_csaf
 from repotrack.sources.vulns.cve5 import parse_cve5
@@ -36,4 +37,5 @@ PARSERS: Final[dict[str, Parser]] = {
     "ghsa": parse_osv,
     "csaf": parse_csaf,
     "oval": parse_oval,
+    "bdu": parse_bdu,
 }
