@@ -247,6 +247,28 @@ def _render(verdicts: list[Verdict], fmt: Format, *, evidence: bool = True) -> N
     typer.echo(f"{len(verdicts)} verdict(s)")
 
 
+@vulns_app.command("show")
+@handle_errors
+def show_cmd(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability or advisory id.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """A loaded record and the records linked to it (BDU, GHSA, advisories ↔ CVE)."""
+    from repotrack.security.queries import vulnerability_info
+
+    with _open(ctx, store) as opened:
+        info = vulnerability_info(opened, vuln_id=vuln_id)
+    if fmt is Format.json:
+        _print_json(info)
+        return
+    state = " (rejected)" if info.rejected else ""
+    typer.echo(f"{info.vuln_id}{state}\t{info.source}\t{info.severity} {info.score:g}".rstrip())
+    typer.echo(f"  {info.summary}")
+    typer.echo(f"  ranges: {info.ranges}; linked: {', '.join(info.linked) or '-'}")
+
+
 @vulns_app.command("package")
 @handle_errors
 def package_cmd(

@@ -18,10 +18,12 @@ __all__ = [
     "Evidence",
     "FixedPackage",
     "Verdict",
+    "VulnerabilityInfo",
     "branch_verdicts",
     "fixed_across_branches",
     "last_packages_with_cve_fixed",
     "package_verdicts",
+    "vulnerability_info",
     "vulnerability_verdicts",
 ]
 
@@ -83,6 +85,25 @@ class Verdict:
     score: float = 0.0
     severity: str = ""
     evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VulnerabilityInfo:
+    """One stored record and the records linked to it by ``vuln_references``."""
+
+    vuln_id: str
+    vuln_type: str
+    source: str
+    summary: str
+    score: float
+    severity: str
+    url: str
+    published: datetime
+    modified: datetime
+    rejected: bool
+    ranges: int
+    references: list[tuple[str, str]]
+    linked: list[str]
 
 
 @dataclass(frozen=True)
@@ -221,3 +242,45 @@ def last_packages_with_cve_fixed(
     return [
         FixedPackage(int(h), str(n), str(v), str(r), d, sorted(set(c))) for h, n, v, r, d, c in rows
     ]
+
+
+def vulnerability_info(store: Store, *, vuln_id: str) -> VulnerabilityInfo:
+    """The current record of ``vuln_id`` and every record that names it or that it names
+    (BDU and GHSA records and distribution advisories link to CVEs this way, §6.3.5)."""
+    rows = store.query(
+        "SELECT argMax(vuln_type, ts), argMax(vuln_source, ts), argMax(vuln_summary, ts), "
+        "argMax(vuln_score, ts), argMax(vuln_severity, ts), argMax(vuln_url, ts), "
+        "argMax(vuln_published_date, ts), argMax(vuln_modified_date, ts), "
+        "argMax(vuln_rejected, ts), argMax(vuln_hash, ts), argMax(vuln_references.type, ts), "
+        "argMax(vuln_references.link, ts) FROM Vulnerabilities WHERE vuln_id = {v:String}",
+        {"v": vuln_id},
+    )
+    if not rows or rows[0][9] in (0, None):
+        raise NotFoundError(f"no vulnerability {vuln_id} is loaded")
+    kind, source, summary, score, severity, url, published, modified, rejected, vhash = rows[0][:10]
+    types, links = rows[0][10], rows[0][11]
+    ((ranges,),) = store.query(
+        "SELECT count() FROM CpeMatch WHERE vuln_id = {v:String} AND vuln_hash = {h:UInt64}",
+        {"v": vuln_id, "h": vhash},
+    )
+    naming = store.query(
+        "SELECT vuln_id FROM Vulnerabilities GROUP BY vuln_id "
+        "HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id",
+        {"v": vuln_id},
+    )
+    named = [str(link) for t, link in zip(types, links, strict=True) if t in ("CVE", "GHSA", "BDU")]
+    return VulnerabilityInfo(
+        vuln_id=vuln_id,
+        vuln_type=str(kind),
+        source=str(source),
+        summary=str(summary),
+        score=float(score),
+        severity=str(severity),
+        url=str(url),
+        published=published,
+        modified=modified,
+        rejected=bool(rejected),
+        ranges=int(ranges),
+        references=list(zip(types, links, strict=True)),
+        linked=sorted({*named, *(str(v) for (v,) in naming)} - {vuln_id}),
+    )

@@ -138,3 +138,19 @@ def test_export_writes_files(world_url: str, tmp_path: Path) -> None:
         "vulns", "export", "-b", BRANCH, "-f", "osv", "-o", str(out), "--store", world_url
     )
     assert code == 2 and "has no OSV ecosystem" in err
+
+
+def test_show_links_bdu_and_advisories_to_the_cve(world_url: str) -> None:
+    from tests.conftest import DATA
+
+    code, _, _ = run(
+        "load", "vulns", "bdu", str(DATA / "vulns" / "bdu-export.xml"), "--store", world_url
+    )
+    assert code == 2  # two of the three records are malformed on purpose
+    code, out, _ = run("vulns", "show", "CVE-2025-62168", "-f", "json", "--store", world_url)
+    info = json.loads(out)
+    assert (info["source"], info["ranges"], info["linked"]) == ("nvd", 1, ["BDU:2021-04321"])
+    code, out, _ = run("vulns", "show", "BDU:2021-04321", "--store", world_url)
+    assert code == 0 and "linked: CVE-2025-62168" in out
+    code, _, err = run("vulns", "show", "CVE-1999-0001", "--store", world_url)
+    assert code == 1 and err.startswith("NotFoundError: no vulnerability CVE-1999-0001")

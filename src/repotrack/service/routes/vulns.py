@@ -26,6 +26,7 @@ from repotrack.security.queries import (
     fixed_across_branches,
     last_packages_with_cve_fixed,
     package_verdicts,
+    vulnerability_info,
     vulnerability_verdicts,
 )
 from repotrack.service.deps import ApiRead, ApiWrite, SettingsDep
@@ -76,6 +77,12 @@ def get_package(store: StoreDep, branch: BranchQuery, name: str, status: StatusQ
     "reason": "changelog", "evidence": [{"kind": "changelog", "ref": "6.10-alt2", ...}]}]``
     """
     return to_plain(package_verdicts(store, branch=branch, name=name, status=status))
+
+
+@router.get("/info/{vuln_id}", dependencies=[ApiRead])
+def get_info(store: StoreDep, vuln_id: str) -> Any:
+    """A loaded record and the records linked to it through ``vuln_references``."""
+    return to_plain(vulnerability_info(store, vuln_id=vuln_id))
 
 
 @router.get("/cve/{vuln_id}", dependencies=[ApiRead])
