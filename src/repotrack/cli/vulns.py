@@ -76,8 +76,12 @@ def _user(user: str | None) -> str:
 @handle_errors
 def load_vulns_command(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(help="Feed format: nvd, cve5 or osv.")],
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories (read recursively).")],
+    source: Annotated[
+        str, typer.Argument(help="Feed format: nvd, cve5, osv, ghsa, csaf, oval or bdu.")
+    ],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, directories (read recursively) or http(s) URLs.")
+    ],
     store: StoreOption = None,
 ) -> None:
     """Load vulnerability records (idempotent: records already stored are skipped).
@@ -89,12 +93,11 @@ def load_vulns_command(
 
     with _open(ctx, store) as opened:
         summary = load_vulns(opened, source=source, paths=paths)
-    console.print(
+    typer.echo(
         f"{source}: {summary.files} file(s), {summary.records} record(s): {summary.written} "
         f"written ({summary.rejected} rejected/withdrawn), {summary.unchanged} already "
-        f"loaded, {summary.kept} kept from a stronger source",
-        markup=False,
-        highlight=False,
+        f"loaded, {summary.kept} kept from a stronger source"
+        + (f", {summary.not_modified} URL(s) not modified" if summary.not_modified else "")
     )
     for problem in summary.problems:
         typer.echo(f"InputError: {problem}", err=True)
@@ -124,12 +127,10 @@ def match(
     chosen = VersionOrder(order.value if order else get_settings(ctx).vulns.order(branch))
     with _open(ctx, store) as opened:
         run = rematch_branch(opened, branch=branch, order=chosen, full=full)
-    console.print(
+    typer.echo(
         f"{branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
         f"vulnerabilities: {run.matches} range match(es), {run.verdicts} verdict(s) "
-        f"in {run.seconds:.2f} s",
-        markup=False,
-        highlight=False,
+        f"in {run.seconds:.2f} s"
     )
 
 

@@ -29,8 +29,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from repotrack.errors import InputError
+from repotrack.ingest.vuln_fetch import is_url, read_feed, save_feed_state
 from repotrack.rpm import VersionOrder, evr_key, mmhash, parse_evr, version_key
-from repotrack.sources.vulns import PARSERS, AffectedRange, RecordProblem, VulnRecord, parse_cpe
+from repotrack.sources.vulns import (
+    PARSERS,
+    AffectedRange,
+    Parser,
+    RecordProblem,
+    VulnRecord,
+    parse_cpe,
+)
 from repotrack.store.base import Store
 
 __all__ = ["VulnLoad", "VulnLoadSummary", "cpe_match_row", "load_vulns"]
@@ -104,13 +112,14 @@ class VulnLoadSummary:
     unchanged: int = 0
     kept: int = 0
     rejected: int = 0
+    not_modified: int = 0
     problems: list[str] = field(default_factory=list)
 
 
 def load_vulns(
-    store: Store, *, source: str, paths: Sequence[Path], batch: int = BATCH_RECORDS
+    store: Store, *, source: str, paths: Sequence[Path | str], batch: int = BATCH_RECORDS
 ) -> VulnLoadSummary:
-    """Load every record of ``paths`` (files, or directories read recursively)."""
+    """Load every record of ``paths``: files, directories (read recursively) or URLs."""
     parser = PARSERS.get(source)
     if parser is None:
         known = ", ".join(sorted(PARSERS))
@@ -119,25 +128,51 @@ def load_vulns(
         )
     summary = VulnLoadSummary(source)
     pending: list[VulnRecord] = []
-    for path in _files(paths, source):
+    urls = [str(p) for p in paths if is_url(str(p))]
+    local = [Path(p) for p in paths if not is_url(str(p))]
+    for url in urls:
+        read = read_feed(store, url)
+        summary.not_modified += int(read.not_modified)
+        for page in read.documents:
+            summary.files += 1
+            pending = _take(store, parser, page, url, pending, summary, batch)
+        if pending:
+            _write_batch(store, pending, summary)
+            pending = []
+        save_feed_state(store, read)  # only after its records are stored
+    for path in _files(local, source):
         summary.files += 1
-        try:
-            items = list(parser(_read(path), path=str(path)))
-        except InputError as exc:  # the whole file is unreadable; the other files load
-            items = [RecordProblem(str(path), exc.reason)]
-        for item in items:
-            if isinstance(item, RecordProblem):
-                summary.problems.append(str(item))
-                log.warning("vulnerability record skipped", extra={"problem": str(item)})
-                continue
-            summary.records += 1
-            pending.append(item)
-            if len(pending) >= batch:
-                _write_batch(store, pending, summary)
-                pending = []
+        pending = _take(store, parser, _read(path), str(path), pending, summary, batch)
     if pending:
         _write_batch(store, pending, summary)
     return summary
+
+
+def _take(
+    store: Store,
+    parser: Parser,
+    data: bytes,
+    name: str,
+    pending: list[VulnRecord],
+    summary: VulnLoadSummary,
+    batch: int,
+) -> list[VulnRecord]:
+    """Parse one document into ``pending``, writing full batches; returns what is left."""
+    try:
+        items = list(parser(data, path=name))
+    except InputError as exc:  # the whole file is unreadable; the other files load
+        items = [RecordProblem(name, exc.reason)]
+    for item in items:
+        if isinstance(item, RecordProblem):
+            summary.problems.append(str(item))
+            log.warning("vulnerability record skipped", extra={"problem": str(item)})
+            continue
+        summary.records += 1
+        pending.append(item)
+        if len(pending) >= batch:
+            _write_batch(store, pending, summary)
+            pending = []
+    return pending
 
 
 def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:

@@ -109,3 +109,16 @@ CREATE TABLE IF NOT EXISTS ErrataIdClaims
 )
 ENGINE = MergeTree
 ORDER BY (eic_prefix, eic_year, eic_number);
+
+-- Feeds read over HTTP: the validators of the last copy read (ETag, Last-Modified) and,
+-- for the NVD API, when it was last read, so the next load asks only for what changed.
+CREATE TABLE IF NOT EXISTS VulnFeedState
+(
+    vfs_url           String,
+    vfs_etag          String,
+    vfs_last_modified String,
+    vfs_fetched       DateTime64(3),
+    ts                DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(ts)
+ORDER BY vfs_url;
