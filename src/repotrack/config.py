@@ -235,6 +235,9 @@ class VulnSettings(BaseModel):
     osv_id_prefix: str = "x_repotrack"
     csaf_publisher: str = "repotrack"
     csaf_namespace: str = "https://repotrack.invalid"
+    oval_namespace: str = "io.repotrack"
+    #: The package whose presence says "this branch" in OVAL criteria.
+    oval_release_package: str = "alt-release"
 
     def order(self, branch: str) -> str:
         return self.branch_orders.get(branch, self.default_order)

@@ -413,6 +413,7 @@ def errata_list(
 class ExportFormat(StrEnum):
     osv = "osv"
     csaf = "csaf"
+    oval = "oval"
 
 
 @vulns_app.command("export")
@@ -420,7 +421,7 @@ class ExportFormat(StrEnum):
 def export_cmd(
     ctx: typer.Context,
     branch: BranchOption,
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="osv or csaf (VEX).")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="osv, csaf (VEX) or oval.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the files.")],
     ecosystem: Annotated[
         str | None,
@@ -428,10 +429,23 @@ def export_cmd(
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Write the branch's state: one OSV record or CSAF VEX document per vulnerability."""
+    """Write the branch's state: one OSV record or CSAF VEX document per vulnerability, or
+    one OVAL definitions file."""
     from repotrack.security.exports import export_branch
+    from repotrack.security.oval_export import export_oval
 
     vulns = get_settings(ctx).vulns
+    if fmt is ExportFormat.oval:
+        with _open(ctx, store) as opened:
+            path = export_oval(
+                opened,
+                branch=branch,
+                out=out,
+                namespace=vulns.oval_namespace,
+                release_package=vulns.oval_release_package,
+            )
+        typer.echo(f"{branch}: {path}")
+        return
     with _open(ctx, store) as opened:
         files = export_branch(
             opened,

@@ -96,3 +96,47 @@ def test_osv_needs_an_ecosystem(matched: Store, tmp_path: Path) -> None:
         export_branch(matched, branch=BRANCH, fmt="osv", out=tmp_path)
     with pytest.raises(InputError, match="must be one of osv, csaf"):
         export_branch(matched, branch=BRANCH, fmt="oval", out=tmp_path)
+
+
+def test_oval_export_is_valid_against_the_oval_xsds(matched: Store, tmp_path: Path) -> None:
+    from lxml import etree
+
+    from repotrack.security.oval_export import export_oval
+
+    path = export_oval(
+        matched,
+        branch=BRANCH,
+        out=tmp_path / "oval",
+        namespace="io.repotrack",
+        release_package="alt-release",
+    )
+    parser = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=False)
+    schema = etree.XMLSchema(
+        etree.parse(str(SCHEMAS / "oval" / "linux-definitions-schema.xsd"), parser)
+    )
+    document = etree.parse(str(path), parser)
+    assert schema.validate(document), schema.error_log
+    ns = {"d": "http://oval.mitre.org/XMLSchema/oval-definitions-5",
+          "l": "http://oval.mitre.org/XMLSchema/oval-definitions-5#linux"}  # fmt: skip
+    # Six vulnerabilities have a vulnerable or fixed package (see the OSV test).
+    assert len(document.findall(".//d:definition", ns)) == 6
+    states = {s.text for s in document.findall(".//l:rpminfo_state/l:evr", ns)}
+    assert "0:6.10-alt1" in states  # squid is fixed in the branch's build
+    squid = document.find(".//d:criterion[@comment='squid is earlier than 0:6.10-alt1']", ns)
+    assert squid is not None
+    mc = document.find(".//d:criterion[@comment='mc is installed']", ns)  # no fix yet
+    assert mc is not None
+
+
+def test_a_broken_oval_document_fails_the_xsd(tmp_path: Path) -> None:
+    from lxml import etree
+
+    parser = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=False)
+    schema = etree.XMLSchema(
+        etree.parse(str(SCHEMAS / "oval" / "linux-definitions-schema.xsd"), parser)
+    )
+    bad = etree.fromstring(
+        b'<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5">'
+        b"<definitions/></oval_definitions>"
+    )
+    assert not schema.validate(bad)  # no generator, empty definitions
