@@ -97,3 +97,22 @@ def test_bad_requests_are_json_4xx(
         answer = client.get(path, params=payload)  # type: ignore[arg-type]
     assert answer.status_code == status
     assert text in str(answer.json()["detail"])
+
+
+def test_exports_and_errata_over_rest(client: httpx.Client) -> None:
+    client.post("/api/v1/vulns/match", json={"branch": BRANCH}, auth=AUTH)
+    csaf = client.get(f"/api/v1/vulns/export/{BRANCH}", params={"format": "csaf"})
+    assert csaf.status_code == 200 and len(csaf.json()) == 8
+    osv = client.get(
+        f"/api/v1/vulns/export/{BRANCH}", params={"format": "osv", "ecosystem": "openEuler:24.03"}
+    )
+    assert osv.status_code == 200 and {r["id"][:12] for r in osv.json()} == {"x_repotrack-"}
+    oval = client.get(f"/api/v1/vulns/export/{BRANCH}", params={"format": "oval"})
+    assert oval.headers["content-type"].startswith("application/xml")
+    assert b"<oval_definitions" in oval.content or b":oval_definitions" in oval.content
+    no_eco = client.get(f"/api/v1/vulns/export/{BRANCH}", params={"format": "osv"})
+    assert no_eco.status_code == 422 and "has no OSV ecosystem" in no_eco.json()["detail"]
+    errata = client.get(
+        "/api/v1/vulns/errata", params={"branch": BRANCH, "from": "2000-01-01", "to": "2100-01-01"}
+    )
+    assert errata.status_code == 200 and errata.json() == []

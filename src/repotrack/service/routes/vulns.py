@@ -8,11 +8,15 @@ The store comes from the same dependency as ``/api/v1/packages``. Bad input answ
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
+from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from repotrack.errors import InputError
 from repotrack.rpm import VersionOrder
 from repotrack.security import (
     list_mappings,
@@ -21,6 +25,9 @@ from repotrack.security import (
     set_mapping,
     unset_mapping,
 )
+from repotrack.security.errata import branch_errata
+from repotrack.security.exports import collect_advisories, to_csaf, to_osv
+from repotrack.security.oval_export import to_oval
 from repotrack.security.queries import (
     branch_verdicts,
     fixed_across_branches,
@@ -111,6 +118,55 @@ def get_last_fixed(
 ) -> Any:
     """Packages whose latest changelog entry names CVEs (ALTRepo's last_packages_with_cve_fixed)."""
     return to_plain(last_packages_with_cve_fixed(store, branch=branch, limit=limit))
+
+
+@router.get("/errata", dependencies=[ApiRead])
+def get_errata(
+    store: StoreDep,
+    branch: BranchQuery,
+    start: Annotated[date, Query(alias="from", description="first UTC day")],
+    end: Annotated[date, Query(alias="to", description="last UTC day")],
+) -> Any:
+    """Errata of a branch updated between two days (latest version of each)."""
+    return to_plain(branch_errata(store, branch=branch, start=start, end=end))
+
+
+@router.get("/export/{branch}", dependencies=[ApiRead], response_model=None)
+def get_export(
+    store: StoreDep,
+    settings: SettingsDep,
+    branch: str,
+    fmt: Annotated[Literal["osv", "csaf", "oval"], Query(alias="format")],
+    ecosystem: str = "",
+) -> Any:
+    """The branch's state as a JSON list of OSV records or CSAF VEX documents, or as one
+    OVAL definitions document (``application/xml``)."""
+    vulns = settings.vulns
+    advisories = collect_advisories(store, branch=branch)
+    if fmt == "oval":
+        document = to_oval(
+            advisories,
+            branch=branch,
+            namespace=vulns.oval_namespace,
+            release_package=vulns.oval_release_package,
+        )
+        return Response(
+            ET.tostring(document, encoding="utf-8", xml_declaration=True),
+            media_type="application/xml",
+        )
+    if fmt == "osv":
+        chosen = ecosystem or vulns.osv_ecosystems.get(branch, "")
+        if not chosen:
+            raise InputError(f"branch {branch} has no OSV ecosystem", field="ecosystem")
+        records = [
+            to_osv(a, branch=branch, ecosystem=chosen, prefix=vulns.osv_id_prefix)
+            for a in advisories
+        ]
+        return [r for r in records if r["affected"]]
+    return [
+        to_csaf(a, branch=branch, publisher=vulns.csaf_publisher, namespace=vulns.csaf_namespace)
+        for a in advisories
+    ]
 
 
 @router.get("/mappings", dependencies=[ApiRead])
