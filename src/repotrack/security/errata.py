@@ -12,9 +12,12 @@ Inside one process a lock serialises writers (chDB has one owning process); agai
 ClickHouse server the check is re-read once more after a short pause, which closes the
 window in which two inserts overlap.
 
-Errata from changelogs (branches without task data): one ``ALT-PU`` (``eh_type``
-``branch``) per source package of the branch's newest set whose latest changelog entry
-names CVE ids, referencing them; one ``ALT-BU`` bulletin (``bulletin``) per package set
+Errata are built from tasks when the branch has task data: one ``ALT-PU`` (``eh_type``
+``task``) per (task, subtask) of its DONE tasks, referencing the vulnerabilities and bugs
+(``closes: #N``) named by the latest changelog entry of the subtask's source package.
+Branches without tasks get one ``ALT-PU`` (``branch``) per source package of the
+newest set whose latest changelog entry names CVE ids. One ``ALT-BU`` bulletin
+(``bulletin``) per package set
 referencing the PU errata of that set; every new erratum or new version also gets an
 ``ALT-EC`` change record in ``ErrataChangeHistory``. Re-running changes nothing unless
 the references changed, in which case the erratum gets its next version.
@@ -190,23 +193,74 @@ class ErrataRecord:
     references: list[tuple[str, str]]
 
 
+_DONE_SUBTASKS: Final = f"""
+SELECT T.task_id, T.subtask_id, P.pkg_hash, P.pkg_name, P.pkg_version, P.pkg_release,
+    arraySort(arrayDistinct(extractAll(C.text, '{_CVE}'))) AS cves,
+    arraySort(arrayDistinct(extractAll(lower(C.text), 'closes:? *#?([0-9]+)'))) AS bugs
+FROM
+(
+    SELECT task_id, subtask_id FROM Tasks_buffer
+    WHERE task_repo = {{branch:String}} AND task_id IN
+    (
+        SELECT task_id FROM TaskStates_buffer GROUP BY task_id
+        HAVING argMax(task_state, task_changed) = 'DONE'
+    )
+    GROUP BY task_id, subtask_id
+    HAVING argMax(subtask_deleted, subtask_changed) = 0
+) AS T
+INNER JOIN
+(
+    SELECT task_id, subtask_id, argMax(titer_srcrpm_hash, titer_ts) AS srpm
+    FROM TaskIterations_buffer GROUP BY task_id, subtask_id
+) AS I ON I.task_id = T.task_id AND I.subtask_id = T.subtask_id
+INNER JOIN
+(
+    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version,
+        any(pkg_release) AS pkg_release, any(pkg_changelog.hash[1]) AS chlog_hash
+    FROM Packages_buffer WHERE pkg_sourcepackage = 1 GROUP BY pkg_hash
+) AS P ON P.pkg_hash = I.srpm
+LEFT JOIN
+(
+    SELECT chlog_hash, any(chlog_text) AS text FROM Changelog_buffer GROUP BY chlog_hash
+) AS C ON C.chlog_hash = P.chlog_hash
+ORDER BY T.task_id, T.subtask_id
+"""  # noqa: S608
+
+
+@dataclass(frozen=True)
+class _Update:
+    """One package update an erratum describes."""
+
+    key: tuple[str, ...]
+    pkg_hash: int
+    name: str
+    version: str
+    release: str
+    refs: list[tuple[str, str]]
+    task_id: int = 0
+    subtask_id: int = 0
+
+
 def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -> ErrataBuild:
-    """Write the PU errata of the branch's newest set and its bulletin (idempotent)."""
+    """Write the PU errata of the branch and the bulletin of its newest set (idempotent).
+
+    With task data for the branch: one ``ALT-PU`` per (task, subtask) of its DONE tasks
+    (``eh_type`` ``task``), referencing the vulnerabilities and bugs its package's latest
+    changelog entry names. Without: one per source package of the newest set whose
+    latest changelog entry names CVE ids (``eh_type`` ``branch``).
+    """
     package_set = find_package_set(store, branch=branch)
     now = datetime.now(UTC).replace(microsecond=0)
-    current = {
-        (str(r[2]), str(r[3]), str(r[4])): r
-        for r in store.query(_CURRENT, {"branch": branch, "kind": "branch"})
-    }
+    updates, kind = _task_updates(store, branch), "task"
+    if not updates:
+        updates, kind = _branch_updates(store, package_set.uuid), "branch"
+    current = {_key(r, kind): r for r in store.query(_CURRENT, {"branch": branch, "kind": kind})}
     rows: list[tuple[Any, ...]] = []
     changes: list[tuple[str, str]] = []
     created, updated, unchanged, pu_ids = [], [], 0, []
-    for pkg_hash, name, version, release, _, cves in store.query(
-        _PACKAGES_WITH_CVES, {"root": package_set.uuid}
-    ):
-        refs = [("vuln", str(c)) for c in cves]
-        old = current.get((str(name), str(version), str(release)))
-        if old is not None and list(old[5]) == [link for _, link in refs]:
+    for update in updates:
+        old = current.get(update.key)
+        if old is not None and list(old[5]) == [link for _, link in update.refs]:
             unchanged += 1
             pu_ids.append(str(old[1]))
             continue
@@ -217,16 +271,67 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
             errata = ErrataId.parse(str(old[1])).bumped()
             updated.append(str(errata))
         pu_ids.append(str(errata))
-        body = {"package": name, "version": version, "release": release, "vulns": list(cves)}
-        rows.append(
-            _row(errata, "branch", now, refs, body, branch, int(pkg_hash), name, version, release)
-        )
+        body = {
+            "package": update.name,
+            "version": update.version,
+            "release": update.release,
+            "task": update.task_id,
+            "subtask": update.subtask_id,
+            "references": [link for _, link in update.refs],
+        }
+        row = _row(errata, kind, now, update.refs, body, branch, update.pkg_hash, update.name,
+                   update.version, update.release)  # fmt: skip
+        if kind == "task":
+            row = (*row[:14], update.task_id, update.subtask_id, "DONE")
+        rows.append(row)
         changes.append((str(errata), "create" if old is None else "update"))
     bulletin = _bulletin(store, branch, package_set.uuid, sorted(pu_ids), now, user, rows, changes)
     if rows:
         store.insert("ErrataHistory", _COLUMNS, rows)
         _change_records(store, changes, now, user)
     return ErrataBuild(branch, created, updated, unchanged, bulletin)
+
+
+def _key(row: tuple[Any, ...], kind: str) -> tuple[str, ...]:
+    if kind == "task":
+        body = json.loads(row[6])
+        return (str(body.get("task")), str(body.get("subtask")))
+    return (str(row[2]), str(row[3]), str(row[4]))
+
+
+def _task_updates(store: Store, branch: str) -> list[_Update]:
+    updates = []
+    for task, subtask, pkg_hash, name, version, release, cves, bugs in store.query(
+        _DONE_SUBTASKS, {"branch": branch}
+    ):
+        refs = [("vuln", str(c)) for c in cves] + [("bug", str(b)) for b in bugs]
+        updates.append(
+            _Update(
+                (str(task), str(subtask)),
+                int(pkg_hash),
+                str(name),
+                str(version),
+                str(release),
+                refs,
+                int(task),
+                int(subtask),
+            )
+        )
+    return updates
+
+
+def _branch_updates(store: Store, root: uuid.UUID) -> list[_Update]:
+    return [
+        _Update(
+            (str(n), str(v), str(r)),
+            int(h),
+            str(n),
+            str(v),
+            str(r),
+            [("vuln", str(c)) for c in cves],
+        )
+        for h, n, v, r, _, cves in store.query(_PACKAGES_WITH_CVES, {"root": root})
+    ]
 
 
 def _row(

@@ -123,3 +123,50 @@ def test_an_erratum_is_evidence_of_a_fix(store: Store, tmp_path: Path) -> None:
     )
     rematch_branch(store, branch=BRANCH, full=True)
     assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "changelog")
+
+
+def _task(store: Store, task: int, state: str, subtask: int, srpm: int) -> None:
+    store.insert(
+        "Tasks_buffer",
+        (
+            "task_id",
+            "subtask_id",
+            "task_repo",
+            "task_changed",
+            "subtask_changed",
+            "subtask_deleted",
+        ),
+        [(task, subtask, BRANCH, DAY, DAY, 0)],
+    )
+    store.insert(
+        "TaskStates_buffer", ("task_changed", "task_id", "task_state"), [(DAY, task, state)]
+    )
+    store.insert(
+        "TaskIterations_buffer",
+        ("task_id", "task_changed", "subtask_id", "subtask_arch", "titer_ts", "titer_srcrpm_hash"),
+        [(task, DAY, subtask, "x86_64", DAY, srpm)],
+    )
+
+
+def test_errata_per_subtask_of_done_tasks(store: Store, tmp_path: Path) -> None:
+    from repotrack.security import rematch_branch
+    from tests.unit.security.world import verdicts
+
+    build_world(store, tmp_path)
+    _task(store, 300100, "DONE", 1, 102)  # squid 6.10-alt1: its changelog names a CVE
+    _task(store, 300100, "DONE", 2, 101)  # mc: a DONE subtask without references
+    _task(store, 300200, "FAILED", 1, 107)  # xz: not DONE, no erratum
+    built = build_branch_errata(store, branch=BRANCH, user="tester")
+    assert len(built.created) == 2
+    rows = store.query(
+        "SELECT pkg_name, task_id, subtask_id, task_state, eh_type, eh_references.link "
+        "FROM ErrataHistory WHERE eh_type = 'task' ORDER BY subtask_id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("squid", 300100, 1, "DONE", "task", ["CVE-2025-62168"]),
+        ("mc", 300100, 2, "DONE", "task", []),
+    ]
+    again = build_branch_errata(store, branch=BRANCH, user="tester")
+    assert (again.created, again.unchanged) == ([], 2)
+    rematch_branch(store, branch=BRANCH)
+    assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "errata")
