@@ -238,9 +238,10 @@ def _render(verdicts: list[Verdict], fmt: Format, *, evidence: bool = True) -> N
         _print_json(verdicts)
         return
     for v in verdicts:
+        rating = f"\t{v.severity} {v.score:g}".rstrip() if v.severity or v.score else ""
         typer.echo(
             f"{v.branch}\t{v.pkg_name} {v.version}-{v.release}\t{v.vuln_id}\t{v.status}"
-            f"\t({v.reason})\t{v.severity} {v.score:g}".rstrip()
+            f"\t({v.reason}){rating}"
         )
         if evidence:
             for e in v.evidence:

@@ -3,7 +3,8 @@
 Both exports write one file per vulnerability that has a verdict in the branch
 (reference/vuln-formats.md §10):
 
-- **OSV**: id ``<prefix>-<branch>-<vuln id>`` (the prefix must be ``x_``-something or a
+- **OSV**: id ``<prefix>-<branch>-<vuln id>`` (file name: the id with characters other
+  than letters, digits, ``._+-`` replaced by ``_``) (the prefix must be ``x_``-something or a
   registered home database), the CVE in ``upstream``; one ``affected`` entry per
   source package with an ``ECOSYSTEM`` range ``introduced 0`` and, when the package is
   fixed, ``fixed`` at the package's ``E:V-R`` (the build that carries the fix, upstream
@@ -38,6 +39,7 @@ EXPORT_FORMATS: Final = ("osv", "csaf")
 OSV_SCHEMA_VERSION: Final = "1.7.5"
 _OSV_PREFIX: Final = re.compile(r"^x_[A-Za-z0-9_.]+$|^[A-Z][A-Za-z-]*$")
 _FILE_CHARS: Final = re.compile(r"[^+\-a-z0-9]+")
+_FILE_CHARS_OSV: Final = re.compile(r"[^A-Za-z0-9._+\-]+")
 
 
 @dataclass
@@ -315,7 +317,7 @@ def export_branch(
             document = to_osv(advisory, branch=branch, ecosystem=ecosystem, prefix=prefix)
             if not document["affected"]:
                 continue
-            path = out / f"{document['id']}.json"
+            path = out / f"{_FILE_CHARS_OSV.sub('_', document['id'])}.json"
         else:
             document = to_csaf(advisory, branch=branch, publisher=publisher, namespace=namespace)
             path = out / csaf_file_name(document["document"]["tracking"]["id"])
