@@ -195,6 +195,37 @@ def map_list(
         typer.echo(f"{m.pkg_name}\t{m.kind}\t{m.result}\t{m.source}")
 
 
+@map_app.command("suggest")
+@handle_errors
+def map_suggest(
+    ctx: typer.Context,
+    branch: BranchOption,
+    dictionary: Annotated[
+        Path, typer.Option("--cpe-dictionary", help="NVD official-cpe-dictionary_v2.3.xml[.gz].")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print the candidates.")] = False,
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Suggest CPEs for the branch's packages from the CPE dictionary (state candidate)."""
+    from repotrack.ingest.vulns import read_feed_file
+    from repotrack.security.suggest import suggest_mappings
+    from repotrack.sources.vulns.cpe_dictionary import CpeEntry, parse_cpe_dictionary
+
+    items = list(parse_cpe_dictionary(read_feed_file(dictionary), path=str(dictionary)))
+    entries = [i for i in items if isinstance(i, CpeEntry)]
+    with _open(ctx, store) as opened:
+        found = suggest_mappings(
+            opened, branch=branch, entries=entries, user=_user(user), write=not dry_run
+        )
+    for name, cpe in found:
+        typer.echo(f"{name}\t{cpe}")
+    for problem in (i for i in items if not isinstance(i, CpeEntry)):
+        typer.echo(f"InputError: {problem}", err=True)
+    state = "printed" if dry_run else "written as candidates"
+    typer.echo(f"{len(found)} candidate(s) {state} from {len(entries)} dictionary entries")
+
+
 # -- triage ----------------------------------------------------------------------------
 
 

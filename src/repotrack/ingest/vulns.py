@@ -194,6 +194,11 @@ def _is_feed(path: Path, source: str) -> bool:
 XML_SOURCES: Final = frozenset({"oval", "bdu"})
 
 
+def read_feed_file(path: Path) -> bytes:
+    """A feed file's bytes, gzip or bzip2 unpacked by its name; errors name the file."""
+    return _read(path)
+
+
 def _read(path: Path) -> bytes:
     try:
         data = path.read_bytes()
