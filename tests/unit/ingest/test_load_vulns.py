@@ -152,3 +152,23 @@ def test_oval_directory_with_bzip2_streams(store: Store) -> None:
     assert (summary.files, summary.written, summary.problems) == (2, 9, [])
     ((sources,),) = store.query("SELECT groupUniqArray(vuln_source) FROM Vulnerabilities")
     assert sources == ["oval"]
+
+
+def test_duplicate_records_in_one_feed_keep_the_newest(store: Store, tmp_path: Path) -> None:
+    def cve(modified: str, summary: str) -> dict[str, Any]:
+        return {
+            "cve": {
+                "id": "CVE-2024-0100",
+                "published": "2024-01-01T00:00:00",
+                "lastModified": modified,
+                "descriptions": [{"lang": "en", "value": summary}],
+            }
+        }
+
+    page = {"version": "2.0", "vulnerabilities": [cve("2024-03-01T00:00:00", "newer"),
+                                                  cve("2024-02-01T00:00:00", "older")]}  # fmt: skip
+    (tmp_path / "dup.json").write_text(json.dumps(page))
+    summary = load_vulns(store, source="nvd", paths=[tmp_path / "dup.json"])
+    assert (summary.records, summary.written, summary.unchanged) == (2, 1, 1)
+    rows = store.query("SELECT vuln_summary FROM Vulnerabilities WHERE vuln_id = 'CVE-2024-0100'")
+    assert rows == [("newer",)]
