@@ -3,24 +3,29 @@
 Order of work (``rematch_branch``):
 
 1. pick the branch's newest package set and the version order configured for it
-   (``rpm`` or ``alt``); make sure every source package of the set has its sortable
-   version keys in ``PackageVersionKeys`` (computed in Python once per package);
+   (``rpm`` or ``alt``);
 2. decide full or incremental: incremental when the previous run saw the same package
    set, order and mappings; it then rematches only the vulnerabilities (and triage
-   rows) written since that run;
-3. match in one SQL statement into a per-run scratch table: source packages → active
-   mappings (``PackagesNameConversion``) → ``CpeMatch`` rows of current, non-rejected
+   rows) written since that run. A full run first makes sure every source package of
+   the set has its sortable version keys in ``PackageVersionKeys`` (computed in Python
+   once per package) and writes the branch's match targets (``VulnMatchTargets``: each
+   source package with its keys, and each active mapping with its parsed CPE triplet),
+   which incremental runs then read by index;
+3. match in one SQL statement into a per-run scratch table: the targets →
+   ``CpeMatch`` rows of current, non-rejected
    vulnerabilities with the same (vendor, product, target_sw) — ALTRepo §6.3 — and the
    package's key compared with the bounds' keys by plain ``<``/``>``. Each pair gets a
    position: below the range, in it, above it, unknown (bounds that are no version), or
    a vendor's not-affected statement;
 4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
-5. gather the evidence per (package, vulnerability) in SQL — the ranges, changelog
-   entries naming the CVE, patch file names of the spec naming it, manual triage
-   rows — and write one ``PackagesVulnerabilityVerdict`` row per pair (``verdict.py``
-   says how a status is decided), then ``PackagesVulnerabilityStatus`` from it;
+5. gather the evidence per (package, vulnerability) in SQL — the ranges and vendor
+   statements, errata, changelog entries naming the CVE, patch file names of the spec
+   naming it, manual triage rows — and write one ``PackagesVulnerabilityVerdict`` row
+   per pair (``verdict.py`` says how a status is decided), then
+   ``PackagesVulnerabilityStatus`` from it;
 6. pairs of the previous verdicts that this run no longer finds are written again as
-   ``unknown``/``unmatched``; the ``VulnMatchRuns`` row is written last.
+   ``unknown``/``unmatched``; the ``VulnMatchRuns`` row is written last (after a full
+   run, older target generations of the branch are deleted).
 
 Empty bounds: §6.3 leaves open how an empty start or end behaves; here an empty bound
 means "no bound on that side" (NVD writes ``*`` and no bounds for "every version").
