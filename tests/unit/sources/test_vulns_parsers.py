@@ -383,3 +383,12 @@ def test_bdu_records_link_to_cves_and_bad_ones_are_reported() -> None:
     assert record.ranges == ()
     assert isinstance(bad_id, RecordProblem) and "is not like BDU:2015-00001" in bad_id.message
     assert isinstance(bad_date, RecordProblem) and "dd.mm.yyyy" in bad_date.message
+
+
+def test_cve5_cpe_applicability_gives_kernel_ranges() -> None:
+    kernel = cve5("CVE-2025-21631")
+    ranges = {(r.start, r.end) for r in kernel.ranges if ":o:linux:linux_kernel:" in r.criteria}
+    assert ("5.15.168", "5.15.177") in ranges and ("6.12", "6.12.10") in ranges
+    kernel_ranges = [r for r in kernel.ranges if ":o:linux:linux_kernel:" in r.criteria]
+    assert all(r.end_excluded for r in kernel_ranges if r.end)
+    assert ("6.11.2", "") in ranges  # versionStartIncluding alone: open above

@@ -8,7 +8,9 @@ and ``product`` (lower case, spaces as ``_``). Ranges:
 - with ``lessThan`` / ``lessThanOrEqual``: [version, limit) / [version, limit], split at
   each ``changes[].at`` whose status turns the range off and on again;
 - a product with ``defaultStatus: affected`` and no affected versions: every version;
-- ``versionType: git`` entries name commits and are skipped.
+- ``versionType: git`` entries name commits and are skipped;
+- ``cna.cpeApplicability`` (newer records; the shape of NVD ``configurations``) adds
+  its ranges exactly as the NVD reader takes them.
 
 Bounds that are free text ("n/a", "unspecified", ``log4j-core*``) give ranges marked
 ``unknown``. ``state: REJECTED`` records are kept and marked rejected.
@@ -22,6 +24,7 @@ from typing import Any, Final
 from repotrack.errors import InputError
 from repotrack.sources.vulns.cpe import parse_cpe, quote_cpe_part
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
+from repotrack.sources.vulns.nvd import cpe_match_ranges
 from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
@@ -79,8 +82,19 @@ def _record(item: dict[str, Any]) -> VulnRecord:
             for ref in need_list(cna.get("references"), "references")
             if isinstance(ref, dict) and ref.get("url")
         ),
-        ranges=() if rejected else tuple(_affected(need_list(cna.get("affected"), "affected"))),
+        ranges=() if rejected else _all_ranges(cna),
     )
+
+
+def _all_ranges(cna: dict[str, Any]) -> tuple[AffectedRange, ...]:
+    found = list(_affected(need_list(cna.get("affected"), "affected")))
+    for config in need_list(cna.get("cpeApplicability"), "cpeApplicability"):
+        for node in need_list(need_dict(config, "cpeApplicability[]").get("nodes"), "nodes"):
+            for match in need_list(need_dict(node, "node").get("cpeMatch"), "cpeMatch"):
+                one = cpe_match_ranges(need_dict(match, "cpeMatch"))
+                if one is not None:
+                    found.append(one)
+    return tuple(dict.fromkeys(found))
 
 
 def _english(texts: list[Any]) -> str:
