@@ -4,12 +4,4 @@ Each module listed here exposes a module-level ``router`` (``fastapi.APIRouter``
 The list is explicit (a test pins it) rather than discovered by scanning.
 """
 
-ROUTERS: tuple[str, ...] = (
-    "compat",
-    "items",
-    "issues",
-    "health",
-    "packages",
-    "loads",
-    "vulns",
-)
+ROUTERS: tuple[str, ...] = ("compat", "items", "issues", "health", "packages", "loads", "vulns")
