@@ -5,11 +5,13 @@ Order of work (``rematch_branch``):
 1. pick the branch's newest package set and the version order configured for it
    (``rpm`` or ``alt``);
 2. decide full or incremental: incremental when the previous run saw the same package
-   set, order and mappings; it then rematches only the vulnerabilities (and triage
-   rows) written since that run. A full run first makes sure every source package of
+   set, order and mappings and no erratum was discarded since; it then rematches only
+   the vulnerabilities written since that run and those named by new triage rows or
+   errata of the branch. A full run first makes sure every source package of
    the set has its sortable version keys in ``PackageVersionKeys`` (computed in Python
    once per package) and writes the branch's match targets (``VulnMatchTargets``: each
    source package with its keys, and each active mapping with its parsed CPE triplet),
+   and the CVE ids its changelogs and patch names mention (``VulnMatchMentions``),
    which incremental runs then read by index;
 3. match in one SQL statement into a per-run scratch table: the targets →
    ``CpeMatch`` rows of current, non-rejected
@@ -40,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
-from repotrack.security.verdict import VERDICT_SQL
+from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -219,6 +221,7 @@ def rematch_branch(
     if last is None:
         ensure_version_keys(store, root=package_set.uuid, order=order)
         store.command(_TARGETS, params)
+        store.command(MENTIONS_SQL, params)
     try:
         store.command(_MATCH, params)
         ((matches,),) = store.query("SELECT count() FROM {scratch:Identifier}", params)
@@ -260,11 +263,12 @@ class _Base:
 def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
     """Older target generations of the branch are no longer read; a failed delete only
     leaves rows that no query selects."""
-    store.command(
-        "DELETE FROM VulnMatchTargets WHERE pkgset_name = {branch:String} "
-        "AND vmt_run < {targets:DateTime64(3)}",
-        params,
-    )
+    for table in ("VulnMatchTargets", "VulnMatchMentions"):
+        store.command(
+            "DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String} "
+            "AND vmt_run < {targets:DateTime64(3)}",
+            {**params, "table": table},
+        )
 
 
 def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -> int:
@@ -297,17 +301,22 @@ def _incremental_base(
     last_root, last_order, last_vuln_ts, last_run, targets = last[0]
     if last_root != root or last_order != order.value:
         return None
-    ((mappings_changed,),) = store.query(
-        "SELECT count() FROM PackagesNameConversion WHERE ts >= {t:DateTime64(3)}",
+    ((mappings_changed, discards),) = store.query(
+        "SELECT (SELECT count() FROM PackagesNameConversion WHERE ts >= {t:DateTime64(3)}), "
+        "(SELECT count() FROM ErrataChangeHistory WHERE ts >= {t:DateTime64(3)} "
+        "AND ec_type = 'discard')",
         {"t": _ms(last_run)},
     )
-    if mappings_changed:
-        return None
+    if mappings_changed or discards:
+        return None  # any pair may change: only a full rematch is right
     rows = store.query(
         "SELECT DISTINCT vuln_id FROM Vulnerabilities WHERE ts > {vt:DateTime64(3)} "
         "UNION DISTINCT SELECT DISTINCT vuln_id FROM VulnerabilityStatus "
-        "WHERE ts >= {t:DateTime64(3)}",
-        {"vt": _ms(last_vuln_ts), "t": _ms(last_run)},
+        "WHERE ts >= {t:DateTime64(3)} "
+        "UNION DISTINCT SELECT DISTINCT link AS vuln_id FROM ErrataHistory "
+        "ARRAY JOIN eh_references.type AS kind, eh_references.link AS link "
+        "WHERE pkgset_name = {b:String} AND ts >= {t:DateTime64(3)} AND kind = 'vuln'",
+        {"vt": _ms(last_vuln_ts), "t": _ms(last_run), "b": branch},
     )
     return _Base(targets, sorted(str(v) for (v,) in rows))
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["STATUSES", "VERDICT_SQL"]
+__all__ = ["MENTIONS_SQL", "STATUSES", "VERDICT_SQL"]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
 
@@ -152,6 +152,21 @@ _TRIAGE_EVIDENCE: Final = f"""
     ) AS T ON T.pkg_name = S.pkg_name
 """  # noqa: S608
 
+#: A full rematch stores the branch's changelog and patch mentions once (the package set
+#: is the same for the incremental runs that follow, so are the mentions).
+MENTIONS_SQL: Final = f"""
+INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, vuln_id, pkg_hash, kind, ref, detail
+FROM ({_CHANGELOG_EVIDENCE} UNION ALL {_PATCH_EVIDENCE})
+"""  # noqa: S608
+
+_MENTION_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id, kind, ref, detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM VulnMatchMentions
+    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)}
+        AND ({everything:UInt8} OR vuln_id IN {changed:Array(String)})
+"""
+
 VERDICT_SQL: Final = f"""
 INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
     pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, `pvv_evidence.kind`,
@@ -160,8 +175,7 @@ WITH
     evidence AS
     (
         {_RANGE_EVIDENCE}
-        UNION ALL {_CHANGELOG_EVIDENCE}
-        UNION ALL {_PATCH_EVIDENCE}
+        UNION ALL {_MENTION_EVIDENCE}
         UNION ALL {_ERRATA_EVIDENCE}
         UNION ALL {_TRIAGE_EVIDENCE}
     ),

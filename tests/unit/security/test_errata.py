@@ -170,3 +170,23 @@ def test_errata_per_subtask_of_done_tasks(store: Store, tmp_path: Path) -> None:
     assert (again.created, again.unchanged) == ([], 2)
     rematch_branch(store, branch=BRANCH)
     assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "errata")
+
+
+def test_new_errata_and_discards_reach_the_next_rematch(store: Store, tmp_path: Path) -> None:
+    from repotrack.security import rematch_branch
+    from tests.unit.security.world import verdicts
+
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "changelog")
+    built = build_branch_errata(store, branch=BRANCH, user="tester")
+    run = rematch_branch(store, branch=BRANCH)
+    assert (run.kind, run.vulnerabilities) == ("incremental", 1)  # the erratum's CVE
+    assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "errata")
+    store.insert(
+        "ErrataChangeHistory",
+        ("ec_id", "ec_created", "ec_updated", "ec_type", "errata_id"),
+        [("ALT-EC-2099-0002-1", DAY, DAY, "discard", built.created[0])],
+    )
+    assert rematch_branch(store, branch=BRANCH).kind == "full"
+    assert verdicts(store)[("squid", "CVE-2025-62168")] == ("fixed", "changelog")

@@ -122,3 +122,18 @@ CREATE TABLE IF NOT EXISTS VulnFeedState
 )
 ENGINE = ReplacingMergeTree(ts)
 ORDER BY vfs_url;
+
+-- CVE ids that the branch's changelog entries and spec patch names mention, as of the
+-- targets generation: a full rematch writes them, incremental ones read the changed ids.
+CREATE TABLE IF NOT EXISTS VulnMatchMentions
+(
+    pkgset_name LowCardinality(String),
+    vmt_run     DateTime64(3),
+    vuln_id     String,
+    pkg_hash    UInt64,
+    kind        LowCardinality(String),
+    ref         String,
+    detail      String
+)
+ENGINE = MergeTree
+ORDER BY (pkgset_name, vmt_run, vuln_id);
