@@ -297,6 +297,24 @@ class LoadsSettings(BaseModel):
     job_timeout: float = Field(default=6 * 3600.0, gt=0)
 
 
+class VulnSettings(BaseModel):
+    """Vulnerability matching: rpm's version order per branch (``rpm`` = librpm, ``alt`` = ALT)."""
+
+    default_order: Literal["rpm", "alt"] = "rpm"
+    branch_orders: dict[str, Literal["rpm", "alt"]] = Field(default_factory=dict)
+    #: OSV ecosystem per branch for exports (OSV accepts registered ecosystems only).
+    osv_ecosystems: dict[str, str] = Field(default_factory=dict)
+    osv_id_prefix: str = "x_repotrack"
+    csaf_publisher: str = "repotrack"
+    csaf_namespace: str = "https://repotrack.invalid"
+    oval_namespace: str = "io.repotrack"
+    #: The package whose presence says "this branch" in OVAL criteria.
+    oval_release_package: str = "alt-release"
+
+    def order(self, branch: str) -> str:
+        return self.branch_orders.get(branch, self.default_order)
+
+
 class Settings(BaseSettings):
     """Every setting of repotrack; see the README's configuration reference."""
 
@@ -315,6 +333,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     tracking: TrackingSettings = TrackingSettings()
     loads: LoadsSettings = LoadsSettings()
+    vulns: VulnSettings = VulnSettings()
     forges: dict[str, ForgeSettings] = Field(default_factory=dict)
     feeds: FeedsSettings = FeedsSettings()
 

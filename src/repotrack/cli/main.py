@@ -71,6 +71,7 @@ _AREAS: tuple[str, ...] = (
     "feeds",
     "images",
     "task_cmd",
+    "vulns",
 )
 
 _mount_optional()

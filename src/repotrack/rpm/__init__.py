@@ -27,6 +27,7 @@ from repotrack.rpm.payload import iter_payload
 from repotrack.rpm.spec import SpecFile, extract_spec
 from repotrack.rpm.tags import SigTag, Tag, TagType
 from repotrack.rpm.vercmp import compare_evr, parse_evr, rpmvercmp
+from repotrack.rpm.verkey import VersionOrder, evr_key, version_key
 
 __all__ = [
     "CpioEntry",
@@ -38,9 +39,11 @@ __all__ = [
     "SpecFile",
     "Tag",
     "TagType",
+    "VersionOrder",
     "changelog_hash",
     "compare_evr",
     "detect_compression",
+    "evr_key",
     "extract_spec",
     "file_digests",
     "file_kind",
@@ -57,4 +60,5 @@ __all__ = [
     "quick_pkg_hash",
     "read_rpm",
     "rpmvercmp",
+    "version_key",
 ]

@@ -22,6 +22,7 @@ def test_cli_areas_are_pinned() -> None:
         "feeds",
         "images",
         "task_cmd",
+        "vulns",
     }
 
 
@@ -37,6 +38,7 @@ def test_routers_are_pinned() -> None:
         "enrichment",
         "images",
         "tasks",
+        "vulns",
     )
 
 

@@ -1,0 +1,500 @@
+"""``repotrack load vulns`` and ``repotrack vulns ...``: feeds, mapping, matching, triage, queries.
+
+Thin faces over ``ingest.vulns`` and ``security``: parse options, call, render as a table
+or as JSON (``--format json``, the shapes ``/api/v1/vulns`` returns).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+
+if TYPE_CHECKING:
+    from repotrack.security.queries import Verdict
+    from repotrack.store import Store
+
+__all__ = ["register", "vulns_app"]
+
+vulns_app = typer.Typer(
+    help="Vulnerabilities: package mapping, matching, triage and queries.", no_args_is_help=True
+)
+map_app = typer.Typer(help="Package → CPE / OSV package mapping.", no_args_is_help=True)
+vulns_app.add_typer(map_app, name="map")
+errata_app = typer.Typer(help="Errata (ALT-PU, ALT-BU, ALT-EC) of a branch.", no_args_is_help=True)
+vulns_app.add_typer(errata_app, name="errata")
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Order(StrEnum):
+    rpm = "rpm"
+    alt = "alt"
+
+
+BranchOption = Annotated[str, typer.Option("--branch", "-b", help="Branch, e.g. p10.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+StoreOption = Annotated[str | None, typer.Option("--store", help="Store URL (default: settings).")]
+StatusOption = Annotated[
+    str,
+    typer.Option("--status", "-s", help="Only verdicts with this status (vulnerable, fixed, ...)."),
+]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Who makes the change (default: login name).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the history).")]
+
+
+def _open(ctx: typer.Context, url: str | None) -> Store:
+    from repotrack.store import open_store
+
+    return open_store(url or get_settings(ctx).store_url)
+
+
+def _print_json(data: Any) -> None:
+    from repotrack.store import to_plain
+
+    typer.echo(json.dumps(to_plain(data), indent=2, ensure_ascii=False))
+
+
+def _user(user: str | None) -> str:
+    return user or getpass.getuser()
+
+
+# -- repotrack load vulns --------------------------------------------------------------
+
+
+@handle_errors
+def load_vulns_command(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(help="Feed format: nvd, cve5, osv, ghsa, csaf, oval or bdu.")
+    ],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, directories (read recursively) or http(s) URLs.")
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Load vulnerability records (idempotent: records already stored are skipped).
+
+    Unreadable records are listed on stderr and the rest loads; the exit status is
+    then 2.
+    """
+    from repotrack.ingest.vulns import load_vulns
+
+    with _open(ctx, store) as opened:
+        summary = load_vulns(opened, source=source, paths=paths)
+    typer.echo(
+        f"{source}: {summary.files} file(s), {summary.records} record(s): {summary.written} "
+        f"written ({summary.rejected} rejected/withdrawn), {summary.unchanged} already "
+        f"loaded, {summary.kept} kept from a stronger source"
+        + (f", {summary.not_modified} URL(s) not modified" if summary.not_modified else "")
+    )
+    for problem in summary.problems:
+        typer.echo(f"InputError: {problem}", err=True)
+    if summary.problems:
+        raise typer.Exit(2)
+
+
+# -- matching --------------------------------------------------------------------------
+
+
+@vulns_app.command("match")
+@handle_errors
+def match(
+    ctx: typer.Context,
+    branch: BranchOption,
+    full: Annotated[bool, typer.Option("--full", help="Rematch everything.")] = False,
+    order: Annotated[
+        Order | None,
+        typer.Option("--order", help="Version order (default: vulns.branch_orders or rpm)."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Rematch a branch: its packages against every loaded range, then the verdicts."""
+    from repotrack.rpm import VersionOrder
+    from repotrack.security import rematch_branch
+
+    chosen = VersionOrder(order.value if order else get_settings(ctx).vulns.order(branch))
+    with _open(ctx, store) as opened:
+        run = rematch_branch(opened, branch=branch, order=chosen, full=full)
+    typer.echo(
+        f"{branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
+        f"vulnerabilities: {run.matches} range match(es), {run.verdicts} verdict(s) "
+        f"in {run.seconds:.2f} s"
+    )
+
+
+# -- mapping ---------------------------------------------------------------------------
+
+
+@map_app.command("set")
+@handle_errors
+def map_set(
+    ctx: typer.Context,
+    package: Annotated[str, typer.Argument(help="Source package name.")],
+    result: Annotated[str, typer.Argument(help="CPE 2.3 name or osv:<ecosystem>/<name>.")],
+    reason: ReasonOption = "",
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Map a package to a CPE (or an OSV package); the next rematch uses it."""
+    from repotrack.security import set_mapping
+
+    with _open(ctx, store) as opened:
+        set_mapping(opened, pkg_name=package, result=result, user=_user(user), reason=reason)
+    console.print(f"{package} → {result}", markup=False, highlight=False)
+
+
+@map_app.command("unset")
+@handle_errors
+def map_unset(
+    ctx: typer.Context,
+    package: Annotated[str, typer.Argument(help="Source package name.")],
+    result: Annotated[str, typer.Argument(help="The CPE or OSV package to drop.")],
+    reason: ReasonOption = "",
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Drop a mapping (the change history keeps it)."""
+    from repotrack.security import unset_mapping
+
+    with _open(ctx, store) as opened:
+        unset_mapping(opened, pkg_name=package, result=result, user=_user(user), reason=reason)
+    console.print(f"{package} ↛ {result}", markup=False, highlight=False)
+
+
+@map_app.command("list")
+@handle_errors
+def map_list(
+    ctx: typer.Context,
+    package: Annotated[
+        str | None, typer.Option("--package", "-p", help="Only this package.")
+    ] = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """List the active mappings."""
+    from repotrack.security import list_mappings
+
+    with _open(ctx, store) as opened:
+        mappings = list_mappings(opened, pkg_name=package)
+    if fmt is Format.json:
+        _print_json(mappings)
+        return
+    for m in mappings:
+        typer.echo(f"{m.pkg_name}\t{m.kind}\t{m.result}\t{m.source}")
+
+
+@map_app.command("suggest")
+@handle_errors
+def map_suggest(
+    ctx: typer.Context,
+    branch: BranchOption,
+    dictionary: Annotated[
+        Path, typer.Option("--cpe-dictionary", help="NVD official-cpe-dictionary_v2.3.xml[.gz].")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print the candidates.")] = False,
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Suggest CPEs for the branch's packages from the CPE dictionary (state candidate)."""
+    from repotrack.ingest.vulns import read_feed_file
+    from repotrack.security.suggest import suggest_mappings
+    from repotrack.sources.vulns.cpe_dictionary import CpeEntry, parse_cpe_dictionary
+
+    items = list(parse_cpe_dictionary(read_feed_file(dictionary), path=str(dictionary)))
+    entries = [i for i in items if isinstance(i, CpeEntry)]
+    with _open(ctx, store) as opened:
+        found = suggest_mappings(
+            opened, branch=branch, entries=entries, user=_user(user), write=not dry_run
+        )
+    for name, cpe in found:
+        typer.echo(f"{name}\t{cpe}")
+    for problem in (i for i in items if not isinstance(i, CpeEntry)):
+        typer.echo(f"InputError: {problem}", err=True)
+    state = "printed" if dry_run else "written as candidates"
+    typer.echo(f"{len(found)} candidate(s) {state} from {len(entries)} dictionary entries")
+
+
+# -- triage ----------------------------------------------------------------------------
+
+
+@vulns_app.command("triage")
+@handle_errors
+def triage(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability id, e.g. CVE-2024-3094.")],
+    package: Annotated[str, typer.Argument(help="Source package name.")],
+    status: Annotated[
+        str, typer.Option("--status", "-s", help="not_affected, fixed, vulnerable or unknown.")
+    ],
+    branch: Annotated[
+        str, typer.Option("--branch", "-b", help="Branch, or * for every branch.")
+    ] = "*",
+    reason: ReasonOption = "",
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Record a manual decision; it outweighs every other evidence at the next rematch."""
+    from repotrack.security import record_triage
+
+    with _open(ctx, store) as opened:
+        record_triage(
+            opened,
+            vuln_id=vuln_id,
+            pkg_name=package,
+            branch=branch,
+            status=status,
+            author=_user(user),
+            reason=reason,
+        )
+    typer.echo(f"{vuln_id} {package} [{branch}]: {status}")
+
+
+# -- queries ---------------------------------------------------------------------------
+
+
+def _render(verdicts: list[Verdict], fmt: Format, *, evidence: bool = True) -> None:
+    if fmt is Format.json:
+        _print_json(verdicts)
+        return
+    for v in verdicts:
+        rating = f"\t{v.severity} {v.score:g}".rstrip() if v.severity or v.score else ""
+        typer.echo(
+            f"{v.branch}\t{v.pkg_name} {v.version}-{v.release}\t{v.vuln_id}\t{v.status}"
+            f"\t({v.reason}){rating}"
+        )
+        if evidence:
+            for e in v.evidence:
+                typer.echo(f"    {e.kind}: {e.ref} {e.detail}".rstrip())
+    typer.echo(f"{len(verdicts)} verdict(s)")
+
+
+@vulns_app.command("show")
+@handle_errors
+def show_cmd(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability or advisory id.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """A loaded record and the records linked to it (BDU, GHSA, advisories ↔ CVE)."""
+    from repotrack.security.queries import vulnerability_info
+
+    with _open(ctx, store) as opened:
+        info = vulnerability_info(opened, vuln_id=vuln_id)
+    if fmt is Format.json:
+        _print_json(info)
+        return
+    state = " (rejected)" if info.rejected else ""
+    typer.echo(f"{info.vuln_id}{state}\t{info.source}\t{info.severity} {info.score:g}".rstrip())
+    typer.echo(f"  {info.summary}")
+    typer.echo(f"  ranges: {info.ranges}; linked: {', '.join(info.linked) or '-'}")
+
+
+@vulns_app.command("package")
+@handle_errors
+def package_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Source package name.")],
+    branch: BranchOption,
+    status: StatusOption = "",
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """The vulnerabilities of a package in a branch, each with its evidence."""
+    from repotrack.security.queries import package_verdicts
+
+    with _open(ctx, store) as opened:
+        _render(package_verdicts(opened, branch=branch, name=name, status=status), fmt)
+
+
+@vulns_app.command("cve")
+@handle_errors
+def cve_cmd(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability id.")],
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Only this branch.")] = "",
+    status: StatusOption = "",
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """The packages a vulnerability touches: affected, fixed, not affected."""
+    from repotrack.security.queries import vulnerability_verdicts
+
+    with _open(ctx, store) as opened:
+        _render(vulnerability_verdicts(opened, vuln_id=vuln_id, branch=branch, status=status), fmt)
+
+
+@vulns_app.command("open")
+@handle_errors
+def open_cmd(
+    ctx: typer.Context,
+    branch: BranchOption,
+    status: StatusOption = "vulnerable",
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Every open (or other --status) verdict of a branch."""
+    from repotrack.security.queries import branch_verdicts
+
+    with _open(ctx, store) as opened:
+        _render(branch_verdicts(opened, branch=branch, status=status), fmt, evidence=False)
+
+
+@vulns_app.command("fixed")
+@handle_errors
+def fixed_cmd(
+    ctx: typer.Context,
+    vuln_id: Annotated[str, typer.Argument(help="Vulnerability id.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Where a vulnerability is fixed across branches: first fixed version, open packages."""
+    from repotrack.security.queries import fixed_across_branches
+
+    with _open(ctx, store) as opened:
+        answer = fixed_across_branches(opened, vuln_id=vuln_id)
+    if fmt is Format.json:
+        _print_json(answer)
+        return
+    for b in answer:
+        typer.echo(
+            f"{b.branch}\tfirst fixed: {b.first_fixed or '-'}"
+            f"\topen: {', '.join(b.open_packages) or '-'}"
+        )
+
+
+@vulns_app.command("last-fixed")
+@handle_errors
+def last_fixed_cmd(
+    ctx: typer.Context,
+    branch: BranchOption,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many packages.")] = 100,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Packages whose latest changelog entry names CVEs (ALTRepo's last_packages_with_cve_fixed)."""
+    from repotrack.security.queries import last_packages_with_cve_fixed
+
+    with _open(ctx, store) as opened:
+        packages = last_packages_with_cve_fixed(opened, branch=branch, limit=limit)
+    if fmt is Format.json:
+        _print_json(packages)
+        return
+    for p in packages:
+        typer.echo(
+            f"{p.changelog_date:%Y-%m-%d}\t{p.pkg_name} {p.version}-{p.release}\t{' '.join(p.cves)}"
+        )
+
+
+@errata_app.command("build")
+@handle_errors
+def errata_build(
+    ctx: typer.Context, branch: BranchOption, user: UserOption = None, store: StoreOption = None
+) -> None:
+    """Write the branch's errata from its changelogs (new ids, or new versions on change)."""
+    from repotrack.security.errata import build_branch_errata
+
+    with _open(ctx, store) as opened:
+        built = build_branch_errata(opened, branch=branch, user=_user(user))
+    typer.echo(
+        f"{branch}: {len(built.created)} new, {len(built.updated)} new version(s), "
+        f"{built.unchanged} unchanged; bulletin {built.bulletin or '-'}"
+    )
+
+
+@errata_app.command("list")
+@handle_errors
+def errata_list(
+    ctx: typer.Context,
+    branch: BranchOption,
+    start: Annotated[str, typer.Option("--from", help="First UTC day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last UTC day, YYYY-MM-DD.")],
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Errata of a branch updated between two days (latest version of each)."""
+    from repotrack.cli.query import parse_day
+    from repotrack.security.errata import branch_errata
+
+    first, last = parse_day(start, option="--from"), parse_day(end, option="--to")
+    assert first is not None and last is not None
+    with _open(ctx, store) as opened:
+        found = branch_errata(opened, branch=branch, start=first, end=last)
+    if fmt is Format.json:
+        _print_json(found)
+        return
+    for e in found:
+        refs = " ".join(link for _, link in e.references)
+        typer.echo(
+            f"{e.updated:%Y-%m-%d}\t{e.errata_id}\t{e.pkg_name} {e.version}-{e.release}\t{refs}"
+        )
+
+
+class ExportFormat(StrEnum):
+    osv = "osv"
+    csaf = "csaf"
+    oval = "oval"
+
+
+@vulns_app.command("export")
+@handle_errors
+def export_cmd(
+    ctx: typer.Context,
+    branch: BranchOption,
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="osv, csaf (VEX) or oval.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the files.")],
+    ecosystem: Annotated[
+        str | None,
+        typer.Option("--ecosystem", help="OSV ecosystem (default: vulns.osv_ecosystems)."),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write the branch's state: one OSV record or CSAF VEX document per vulnerability, or
+    one OVAL definitions file."""
+    from repotrack.security.exports import export_branch
+    from repotrack.security.oval_export import export_oval
+
+    vulns = get_settings(ctx).vulns
+    if fmt is ExportFormat.oval:
+        with _open(ctx, store) as opened:
+            path = export_oval(
+                opened,
+                branch=branch,
+                out=out,
+                namespace=vulns.oval_namespace,
+                release_package=vulns.oval_release_package,
+            )
+        typer.echo(f"{branch}: {path}")
+        return
+    with _open(ctx, store) as opened:
+        files = export_branch(
+            opened,
+            branch=branch,
+            fmt=fmt.value,
+            out=out,
+            ecosystem=ecosystem or vulns.osv_ecosystems.get(branch, ""),
+            prefix=vulns.osv_id_prefix,
+            publisher=vulns.csaf_publisher,
+            namespace=vulns.csaf_namespace,
+        )
+    typer.echo(f"{branch}: {len(files)} {fmt.value} file(s) in {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``vulns`` on the root app and ``vulns`` on the ``load`` sub-app."""
+    from repotrack.cli import load
+
+    load.app.command("vulns")(load_vulns_command)
+    app.add_typer(vulns_app, name="vulns")

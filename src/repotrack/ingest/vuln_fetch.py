@@ -1,0 +1,166 @@
+"""Reading vulnerability feeds over HTTP: conditional GETs and the NVD API's paging.
+
+Files served over HTTP(S) are fetched with the ``ETag`` / ``Last-Modified`` of the copy
+read last time (``VulnFeedState``); a ``304 Not Modified`` reads nothing. The NVD CVE
+API 2.0 (a URL whose path ends in ``/cves/2.0``) is paged with ``startIndex`` and
+``resultsPerPage`` until ``totalResults``; when the previous read is less than 120 days
+old (the API's longest window) only records modified since then are asked for, with
+``lastModStartDate`` / ``lastModEndDate``.
+
+Every request has a timeout; a 429 or 503 waits as the ``Retry-After`` header says (or
+backs off exponentially) and is retried a bounded number of times; anything else that
+is not a success is an ``UpstreamError`` naming the URL. The feed state is written
+only after the caller stored what was read, so an interrupted load reads it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+from urllib.parse import urlsplit
+
+import httpx
+
+from repotrack.errors import UpstreamError
+from repotrack.store.base import Store
+
+__all__ = ["FeedRead", "is_url", "read_feed", "save_feed_state"]
+
+TIMEOUT: Final = 60.0
+MAX_RETRIES: Final = 4
+MAX_WAIT: Final = 120.0
+NVD_PAGE: Final = 2000
+NVD_WINDOW: Final = timedelta(days=120)
+
+
+@dataclass
+class FeedRead:
+    """What one URL gave: documents (empty when unchanged) and the state to save after."""
+
+    url: str
+    documents: list[bytes]
+    etag: str = ""
+    last_modified: str = ""
+    fetched: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    not_modified: bool = False
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def read_feed(store: Store, url: str, *, client: httpx.Client | None = None) -> FeedRead:
+    """Fetch ``url`` (conditionally, or page by page for the NVD API)."""
+    own = client is None
+    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    try:
+        previous = _state(store, url)
+        if urlsplit(url).path.rstrip("/").endswith("/cves/2.0"):
+            return _read_nvd_api(http, url, previous)
+        return _read_file(http, url, previous)
+    finally:
+        if own:
+            http.close()
+
+
+def save_feed_state(store: Store, read: FeedRead) -> None:
+    if read.not_modified:
+        return
+    store.insert(
+        "VulnFeedState",
+        ("vfs_url", "vfs_etag", "vfs_last_modified", "vfs_fetched"),
+        [(read.url, read.etag, read.last_modified, read.fetched)],
+    )
+
+
+def _state(store: Store, url: str) -> tuple[str, str, datetime] | None:
+    rows = store.query(
+        "SELECT argMax(vfs_etag, ts), argMax(vfs_last_modified, ts), argMax(vfs_fetched, ts) "
+        "FROM VulnFeedState WHERE vfs_url = {u:String} GROUP BY vfs_url",
+        {"u": url},
+    )
+    return (str(rows[0][0]), str(rows[0][1]), rows[0][2]) if rows else None
+
+
+def _read_file(
+    http: httpx.Client, url: str, previous: tuple[str, str, datetime] | None
+) -> FeedRead:
+    headers = {}
+    if previous is not None:
+        if previous[0]:
+            headers["If-None-Match"] = previous[0]
+        if previous[1]:
+            headers["If-Modified-Since"] = previous[1]
+    now = datetime.now(UTC)
+    response = _get(http, url, headers=headers)
+    if response.status_code == 304:
+        return FeedRead(url, [], not_modified=True)
+    return FeedRead(
+        url,
+        [response.content],
+        etag=response.headers.get("ETag", ""),
+        last_modified=response.headers.get("Last-Modified", ""),
+        fetched=now,
+    )
+
+
+def _read_nvd_api(
+    http: httpx.Client, url: str, previous: tuple[str, str, datetime] | None
+) -> FeedRead:
+    now = datetime.now(UTC).replace(microsecond=0)
+    params: dict[str, str | int] = {"resultsPerPage": NVD_PAGE}
+    if previous is not None and now - previous[2] < NVD_WINDOW:
+        params["lastModStartDate"] = previous[2].strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        params["lastModEndDate"] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return FeedRead(url, list(_pages(http, url, params)), fetched=now)
+
+
+def _pages(http: httpx.Client, url: str, params: dict[str, str | int]) -> Iterator[bytes]:
+    start = 0
+    while True:
+        response = _get(http, url, params={**params, "startIndex": start})
+        try:
+            body = response.json()
+            total = int(body["totalResults"])
+            count = len(body["vulnerabilities"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UpstreamError(f"{url}: not an NVD API page ({exc})") from exc
+        yield response.content
+        start += count
+        if count == 0 or start >= total:
+            return
+
+
+def _get(
+    http: httpx.Client,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str | int] | None = None,
+) -> httpx.Response:
+    for attempt in range(MAX_RETRIES + 1):
+        try:
+            response = http.get(url, headers=headers, params=params)
+        except httpx.HTTPError as exc:
+            if attempt == MAX_RETRIES:
+                raise UpstreamError(f"{url}: {exc}") from exc
+            time.sleep(min(2.0**attempt, MAX_WAIT))
+            continue
+        if response.status_code in (429, 503) and attempt < MAX_RETRIES:
+            time.sleep(_retry_after(response, attempt))
+            continue
+        if response.status_code == 304 or response.is_success:
+            return response
+        raise UpstreamError(f"{url}: HTTP {response.status_code}")
+    raise UpstreamError(f"{url}: still refused after {MAX_RETRIES} retries")
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return min(max(float(value), 0.0), MAX_WAIT)
+    except ValueError:
+        return min(2.0**attempt, MAX_WAIT)

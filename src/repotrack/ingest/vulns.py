@@ -1,0 +1,328 @@
+"""Vulnerability feeds → ``Vulnerabilities`` and ``CpeMatch`` rows (reference/altrepo.md §6.1).
+
+Order of work, per batch of records:
+
+1. parse each file with the source's parser (``sources.vulns.PARSERS``); a record
+   that cannot be read is reported and skipped, the rest of the file loads (a file
+   that cannot be read at all is reported and the other files load);
+2. drop records whose content is already current (same ``vuln_hash``: a re-run adds
+   nothing) and records that would replace a record of a stronger source (an NVD
+   record is not replaced by the CVE 5 copy of the same CVE);
+3. write the ``CpeMatch`` rows of the new versions, each with the sortable keys of its
+   bounds in both version orders (``rpm.verkey``);
+4. write the ``Vulnerabilities`` rows last. Readers take a vulnerability's ranges
+   through its current ``vuln_hash`` (``argMax(vuln_hash, ts)``), so ranges written
+   in step 3 stay invisible until step 4: an interrupted load shows nothing half-done.
+
+The raw source record is kept in ``vuln_json``. Rejected and withdrawn records are
+written with ``vuln_rejected = 1`` and their ranges, and the matcher skips them.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from repotrack.errors import InputError
+from repotrack.ingest.vuln_fetch import is_url, read_feed, save_feed_state
+from repotrack.rpm import VersionOrder, evr_key, mmhash, parse_evr, version_key
+from repotrack.sources.vulns import (
+    PARSERS,
+    AffectedRange,
+    Parser,
+    RecordProblem,
+    VulnRecord,
+    parse_cpe,
+)
+from repotrack.store.base import Store
+
+__all__ = ["VulnLoad", "VulnLoadSummary", "cpe_match_row", "load_vulns"]
+
+log = logging.getLogger(__name__)
+
+BATCH_RECORDS: Final = 1000
+#: A record of a source never replaces the current record of a stronger one.
+SOURCE_RANK: Final = {"nvd": 3, "cve5": 2}
+
+VULN_COLUMNS: Final = (
+    "vuln_id",
+    "vuln_hash",
+    "vuln_type",
+    "vuln_summary",
+    "vuln_score",
+    "vuln_severity",
+    "vuln_url",
+    "vuln_modified_date",
+    "vuln_published_date",
+    "vuln_json",
+    "vuln_references.type",
+    "vuln_references.link",
+    "vuln_rejected",
+    "vuln_source",
+)
+CPM_COLUMNS: Final = (
+    "vuln_id",
+    "vuln_hash",
+    "cpe_hash",
+    "cpm_cpe",
+    "cpm_version_start",
+    "cpm_version_end",
+    "cpm_version_start_excluded",
+    "cpm_version_end_excluded",
+    "cpm_vendor",
+    "cpm_product",
+    "cpm_target_sw",
+    "cpm_key_kind",
+    "cpm_start_key",
+    "cpm_end_key",
+    "cpm_start_key_alt",
+    "cpm_end_key_alt",
+    "cpm_unknown",
+    "cpm_not_affected",
+)
+
+
+@dataclass(frozen=True)
+class VulnLoad:
+    """The arguments of one feed load, as every face receives them."""
+
+    source: str
+    paths: tuple[Path, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": "vulns", "source": self.source, "paths": [str(p) for p in self.paths]}
+
+    def run(self, store: Store) -> VulnLoadSummary:
+        return load_vulns(store, source=self.source, paths=self.paths)
+
+
+@dataclass
+class VulnLoadSummary:
+    """What a load did: records read, written, already current, kept from a stronger source."""
+
+    source: str
+    files: int = 0
+    records: int = 0
+    written: int = 0
+    unchanged: int = 0
+    kept: int = 0
+    rejected: int = 0
+    not_modified: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def load_vulns(
+    store: Store, *, source: str, paths: Sequence[Path | str], batch: int = BATCH_RECORDS
+) -> VulnLoadSummary:
+    """Load every record of ``paths``: files, directories (read recursively) or URLs."""
+    parser = PARSERS.get(source)
+    if parser is None:
+        known = ", ".join(sorted(PARSERS))
+        raise InputError(
+            f"unknown vulnerability source {source!r} (known: {known})", field="source"
+        )
+    summary = VulnLoadSummary(source)
+    pending: list[VulnRecord] = []
+    urls = [str(p) for p in paths if is_url(str(p))]
+    local = [Path(p) for p in paths if not is_url(str(p))]
+    for url in urls:
+        read = read_feed(store, url)
+        summary.not_modified += int(read.not_modified)
+        for page in read.documents:
+            summary.files += 1
+            pending = _take(store, parser, page, url, pending, summary, batch)
+        if pending:
+            _write_batch(store, pending, summary)
+            pending = []
+        save_feed_state(store, read)  # only after its records are stored
+    for path in _files(local, source):
+        summary.files += 1
+        pending = _take(store, parser, _read(path), str(path), pending, summary, batch)
+    if pending:
+        _write_batch(store, pending, summary)
+    return summary
+
+
+def _take(
+    store: Store,
+    parser: Parser,
+    data: bytes,
+    name: str,
+    pending: list[VulnRecord],
+    summary: VulnLoadSummary,
+    batch: int,
+) -> list[VulnRecord]:
+    """Parse one document into ``pending``, writing full batches; returns what is left."""
+    try:
+        items = list(parser(data, path=name))
+    except InputError as exc:  # the whole file is unreadable; the other files load
+        items = [RecordProblem(name, exc.reason)]
+    for item in items:
+        if isinstance(item, RecordProblem):
+            summary.problems.append(str(item))
+            log.warning("vulnerability record skipped", extra={"problem": str(item)})
+            continue
+        summary.records += 1
+        pending.append(item)
+        if len(pending) >= batch:
+            _write_batch(store, pending, summary)
+            pending = []
+    return pending
+
+
+def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and _is_feed(p, source))
+        elif path.is_file():
+            yield path
+        else:
+            raise InputError("no such file or directory", path=str(path))
+
+
+def _is_feed(path: Path, source: str) -> bool:
+    kind = ".xml" if source in XML_SOURCES else ".json"
+    return path.name.endswith(tuple(f"{kind}{packed}" for packed in ("", ".gz", ".bz2")))
+
+
+#: Sources whose files are XML; the others are JSON (a directory holds one kind).
+XML_SOURCES: Final = frozenset({"oval", "bdu"})
+
+
+def read_feed_file(path: Path) -> bytes:
+    """A feed file's bytes, gzip or bzip2 unpacked by its name; errors name the file."""
+    return _read(path)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            return gzip.decompress(data)
+        return bz2.decompress(data) if path.name.endswith(".bz2") else data
+    except (OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read: {exc}", path=str(path)) from exc
+
+
+def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSummary) -> None:
+    latest: dict[str, VulnRecord] = {}
+    for record in records:  # duplicates inside a batch: the newest modification wins
+        seen = latest.get(record.vuln_id)
+        if seen is None or record.modified >= seen.modified:
+            latest[record.vuln_id] = record
+    summary.unchanged += len(records) - len(latest)
+    current = _current(store, list(latest))
+    fresh: list[tuple[VulnRecord, int]] = []
+    for record in latest.values():
+        vuln_hash = mmhash(record.raw)
+        old = current.get(record.vuln_id)
+        if old is not None and old[0] == vuln_hash:
+            summary.unchanged += 1
+        elif old is not None and SOURCE_RANK.get(old[1], 1) > SOURCE_RANK.get(record.source, 1):
+            summary.kept += 1
+        else:
+            fresh.append((record, vuln_hash))
+    if not fresh:
+        return
+    store.insert("CpeMatch", CPM_COLUMNS, [r for rec, h in fresh for r in _range_rows(rec, h)])
+    store.insert("Vulnerabilities", VULN_COLUMNS, [_vuln_row(rec, h) for rec, h in fresh])
+    summary.written += len(fresh)
+    summary.rejected += sum(1 for rec, _ in fresh if rec.rejected)
+
+
+def _current(store: Store, ids: list[str]) -> dict[str, tuple[int, str]]:
+    rows = store.query(
+        "SELECT vuln_id, argMax(vuln_hash, ts), argMax(vuln_source, ts) FROM Vulnerabilities "
+        "WHERE vuln_id IN {ids:Array(String)} GROUP BY vuln_id",
+        {"ids": ids},
+    )
+    return {str(i): (int(h), str(s)) for i, h, s in rows}
+
+
+def _vuln_row(record: VulnRecord, vuln_hash: int) -> tuple[Any, ...]:
+    return (
+        record.vuln_id,
+        vuln_hash,
+        record.vuln_type,
+        record.summary,
+        record.score,
+        record.severity,
+        record.url,
+        record.modified,
+        record.published,
+        record.raw,
+        [t for t, _ in record.references],
+        [link for _, link in record.references],
+        int(record.rejected),
+        record.source,
+    )
+
+
+def _range_rows(record: VulnRecord, vuln_hash: int) -> Iterable[tuple[Any, ...]]:
+    seen: set[int] = set()
+    for found in record.ranges:
+        row = cpe_match_row(record.vuln_id, vuln_hash, found)
+        if row[2] not in seen:
+            seen.add(row[2])
+            yield row
+
+
+def cpe_match_row(vuln_id: str, vuln_hash: int, found: AffectedRange) -> tuple[Any, ...]:
+    """One ``CpeMatch`` row (``CPM_COLUMNS`` order) with its triplet and bound keys."""
+    if found.criteria.startswith("osv:"):
+        vendor, product, target_sw = "", found.criteria, ""
+    else:
+        cpe = parse_cpe(found.criteria)
+        vendor, product, target_sw = cpe.vendor, cpe.product, cpe.target_sw
+    kind = _key_kind(found)
+    identity = "\0".join(
+        (
+            found.criteria,
+            found.start,
+            str(found.start_excluded),
+            found.end,
+            str(found.end_excluded),
+            "not_affected" if found.not_affected else "",
+        )
+    )
+    return (
+        vuln_id,
+        vuln_hash,
+        mmhash(identity),
+        found.criteria,
+        found.start,
+        found.end,
+        found.start_excluded,
+        found.end_excluded,
+        vendor,
+        product,
+        target_sw,
+        kind,
+        _bound_key(found.start, kind, VersionOrder.RPM, found),
+        _bound_key(found.end, kind, VersionOrder.RPM, found),
+        _bound_key(found.start, kind, VersionOrder.ALT, found),
+        _bound_key(found.end, kind, VersionOrder.ALT, found),
+        int(found.unknown),
+        int(found.not_affected),
+    )
+
+
+def _key_kind(found: AffectedRange) -> str:
+    """OSV ranges of RPM ecosystems bound whole EVRs; everything else bounds versions."""
+    evr_like = any("-" in b or ":" in b for b in (found.start, found.end))
+    return "evr" if found.criteria.startswith("osv:") and evr_like else "version"
+
+
+def _bound_key(bound: str, kind: str, order: VersionOrder, found: AffectedRange) -> bytes:
+    """The sortable key of one bound; empty for "no bound" and for bounds that are no version."""
+    if not bound or found.unknown or bound == "-":
+        return b""
+    if kind == "evr":
+        epoch, version, release = parse_evr(bound)
+        return evr_key(epoch, version, release, order)
+    return version_key(bound, order)

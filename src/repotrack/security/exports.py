@@ -1,0 +1,326 @@
+"""One branch's vulnerability state written as OSV records or CSAF 2.0 VEX documents.
+
+Both exports write one file per vulnerability that has a verdict in the branch
+(reference/vuln-formats.md §10):
+
+- **OSV**: id ``<prefix>-<branch>-<vuln id>`` (file name: the id with characters other
+  than letters, digits, ``._+-`` replaced by ``_``) (the prefix must be ``x_``-something or a
+  registered home database), the CVE in ``upstream``; one ``affected`` entry per
+  source package with an ``ECOSYSTEM`` range ``introduced 0`` and, when the package is
+  fixed, ``fixed`` at the package's ``E:V-R`` (the build that carries the fix, upstream
+  or backported). Packages judged not affected are left out; the verdict and its
+  evidence go into ``database_specific``. OSV only knows registered ecosystems (ALT
+  Linux is not one), so the ecosystem is a setting and the export refuses without it.
+- **CSAF VEX**: ``document.category csaf_vex``; product tree vendor → product name (the
+  branch) and the packages as ``product_version`` entries with an rpm purl, joined by
+  ``default_component_of``; the product status lists ``fixed``, ``known_affected``
+  (with a ``none_available`` remediation) and ``known_not_affected`` (with an impact
+  statement quoting the evidence). File name: the tracking id lower-cased, runs of
+  other characters than ``+``, ``-``, a-z and 0-9 replaced by ``_``, plus ``.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from repotrack.errors import InputError, NotFoundError
+from repotrack.security.queries import Verdict, branch_verdicts
+from repotrack.store.base import Store
+
+__all__ = ["EXPORT_FORMATS", "Advisory", "collect_advisories", "export_branch", "to_csaf", "to_osv"]
+
+EXPORT_FORMATS: Final = ("osv", "csaf")
+OSV_SCHEMA_VERSION: Final = "1.7.5"
+_OSV_PREFIX: Final = re.compile(r"^x_[A-Za-z0-9_.]+$|^[A-Z][A-Za-z-]*$")
+_FILE_CHARS: Final = re.compile(r"[^+\-a-z0-9]+")
+_FILE_CHARS_OSV: Final = re.compile(r"[^A-Za-z0-9._+\-]+")
+
+
+@dataclass
+class Advisory:
+    """One vulnerability and the branch's verdicts about it."""
+
+    vuln_id: str
+    summary: str
+    url: str
+    published: datetime
+    modified: datetime
+    references: list[tuple[str, str]]
+    verdicts: list[Verdict] = field(default_factory=list)
+    epochs: dict[int, int] = field(default_factory=dict)
+
+    def evr(self, verdict: Verdict) -> str:
+        return f"{self.epochs.get(verdict.pkg_hash, 0)}:{verdict.version}-{verdict.release}"
+
+
+def collect_advisories(store: Store, *, branch: str) -> list[Advisory]:
+    """Every vulnerability with a decided verdict in ``branch``, with those verdicts."""
+    verdicts = [
+        v for v in branch_verdicts(store, branch=branch, status="") if v.status != "unknown"
+    ]
+    if not verdicts:
+        raise NotFoundError(f"branch {branch} has no verdicts; run `repotrack vulns match` first")
+    by_vuln: dict[str, list[Verdict]] = defaultdict(list)
+    for verdict in verdicts:
+        by_vuln[verdict.vuln_id].append(verdict)
+    rows = store.query(
+        "SELECT vuln_id, argMax(vuln_summary, ts), argMax(vuln_url, ts), "
+        "argMax(vuln_published_date, ts), argMax(vuln_modified_date, ts), "
+        "argMax(vuln_references.type, ts), argMax(vuln_references.link, ts) "
+        "FROM Vulnerabilities WHERE vuln_id IN {ids:Array(String)} GROUP BY vuln_id",
+        {"ids": sorted(by_vuln)},
+    )
+    known = {str(r[0]): r for r in rows}
+    epochs = _epochs(store, sorted({v.pkg_hash for v in verdicts}))
+    advisories = []
+    for vuln_id, found in sorted(by_vuln.items()):
+        _, summary, url, published, modified, kinds, links = known.get(
+            vuln_id, (vuln_id, "", "", _EPOCH, _EPOCH, [], [])
+        )
+        advisories.append(
+            Advisory(
+                vuln_id=vuln_id,
+                summary=str(summary),
+                url=str(url),
+                published=published,
+                modified=max(modified, max(v.updated for v in found)),
+                references=list(zip(kinds, links, strict=True)),
+                verdicts=found,
+                epochs=epochs,
+            )
+        )
+    return advisories
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epochs(store: Store, hashes: list[int]) -> dict[int, int]:
+    rows = store.query(
+        "SELECT pkg_hash, any(pkg_epoch) FROM Packages_buffer "
+        "WHERE pkg_hash IN {h:Array(UInt64)} GROUP BY pkg_hash",
+        {"h": hashes},
+    )
+    return {int(h): int(e) for h, e in rows}
+
+
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _evidence(verdict: Verdict) -> list[dict[str, str]]:
+    return [{"kind": e.kind, "ref": e.ref, "detail": e.detail} for e in verdict.evidence]
+
+
+# -- OSV ------------------------------------------------------------------------------
+
+
+def to_osv(advisory: Advisory, *, branch: str, ecosystem: str, prefix: str) -> dict[str, Any]:
+    """The OSV record of one vulnerability in one branch."""
+    affected = []
+    for verdict in advisory.verdicts:
+        if verdict.status not in ("vulnerable", "fixed"):
+            continue
+        events: list[dict[str, str]] = [{"introduced": "0"}]
+        if verdict.status == "fixed":
+            events.append({"fixed": advisory.evr(verdict)})
+        affected.append(
+            {
+                "package": {
+                    "ecosystem": ecosystem,
+                    "name": verdict.pkg_name,
+                    "purl": f"pkg:rpm/{_purl_part(branch)}/{_purl_part(verdict.pkg_name)}",
+                },
+                "ranges": [{"type": "ECOSYSTEM", "events": events}],
+                "database_specific": {
+                    "status": verdict.status,
+                    "reason": verdict.reason,
+                    "evidence": _evidence(verdict),
+                },
+            }
+        )
+    record: dict[str, Any] = {
+        "schema_version": OSV_SCHEMA_VERSION,
+        "id": f"{prefix}-{branch}-{advisory.vuln_id}",
+        "modified": _stamp(advisory.modified),
+        "published": _stamp(advisory.published),
+        "summary": advisory.summary[:200],
+        "details": advisory.summary,
+        "affected": affected,
+        "references": [
+            {"type": "ADVISORY" if kind == "web" else "WEB", "url": link}
+            for kind, link in advisory.references
+            if link.startswith(("http://", "https://"))
+        ],
+    }
+    if advisory.vuln_id.startswith("CVE-"):
+        record["upstream"] = [advisory.vuln_id]
+    return record
+
+
+def _purl_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]", lambda m: f"%{ord(m.group()):02X}", text)
+
+
+# -- CSAF VEX -------------------------------------------------------------------------
+
+
+def to_csaf(advisory: Advisory, *, branch: str, publisher: str, namespace: str) -> dict[str, Any]:
+    """The CSAF 2.0 VEX document of one vulnerability in one branch."""
+    products, relationships = [], []
+    status: dict[str, list[str]] = defaultdict(list)
+    statements: list[dict[str, Any]] = []
+    for verdict in advisory.verdicts:
+        component = f"{verdict.pkg_name}-{advisory.evr(verdict)}"
+        full_id = f"{branch}:{component}"
+        products.append(
+            {
+                "category": "product_version",
+                "name": component,
+                "product": {
+                    "name": component,
+                    "product_id": component,
+                    "product_identification_helper": {"purl": _purl(branch, verdict, advisory)},
+                },
+            }
+        )
+        relationships.append(
+            {
+                "category": "default_component_of",
+                "full_product_name": {"name": f"{component} in {branch}", "product_id": full_id},
+                "product_reference": component,
+                "relates_to_product_reference": branch,
+            }
+        )
+        key = {"fixed": "fixed", "vulnerable": "known_affected"}.get(
+            verdict.status, "known_not_affected"
+        )
+        status[key].append(full_id)
+        if key == "known_not_affected":
+            details = "; ".join(f"{e.kind}: {e.ref} {e.detail}".strip() for e in verdict.evidence)
+            statements.append(
+                {
+                    "category": "impact",
+                    "details": details or verdict.reason,
+                    "product_ids": [full_id],
+                }
+            )
+    tracking_id = f"{branch}-{advisory.vuln_id}"
+    vulnerability: dict[str, Any] = {
+        "notes": [{"category": "summary", "text": advisory.summary or advisory.vuln_id}],
+        "product_status": {k: sorted(set(v)) for k, v in status.items()},
+    }
+    if advisory.vuln_id.startswith("CVE-"):
+        vulnerability["cve"] = advisory.vuln_id
+    else:
+        vulnerability["ids"] = [
+            {"system_name": advisory.vuln_id.split("-")[0], "text": advisory.vuln_id}
+        ]
+    if status.get("known_affected"):
+        vulnerability["remediations"] = [
+            {
+                "category": "none_available",
+                "details": "No fixed build in this branch yet.",
+                "product_ids": sorted(set(status["known_affected"])),
+            }
+        ]
+    if statements:
+        vulnerability["threats"] = statements
+    now = _stamp(advisory.modified)
+    return {
+        "document": {
+            "category": "csaf_vex",
+            "csaf_version": "2.0",
+            "publisher": {"category": "vendor", "name": publisher, "namespace": namespace},
+            "title": f"{advisory.vuln_id} in {branch}",
+            "tracking": {
+                "current_release_date": now,
+                "id": tracking_id,
+                "initial_release_date": _stamp(advisory.published),
+                "revision_history": [
+                    {"date": now, "number": "1", "summary": "State of the branch."}
+                ],
+                "status": "final",
+                "version": "1",
+            },
+        },
+        "product_tree": {
+            "branches": [
+                {
+                    "category": "vendor",
+                    "name": publisher,
+                    "branches": [
+                        {
+                            "category": "product_name",
+                            "name": branch,
+                            "product": {"name": branch, "product_id": branch},
+                        },
+                        {"category": "architecture", "name": "src", "branches": products},
+                    ],
+                }
+            ],
+            "relationships": relationships,
+        },
+        "vulnerabilities": [vulnerability],
+    }
+
+
+def _purl(branch: str, verdict: Verdict, advisory: Advisory) -> str:
+    epoch = advisory.epochs.get(verdict.pkg_hash, 0)
+    tail = f"&epoch={epoch}" if epoch else ""
+    return (
+        f"pkg:rpm/{_purl_part(branch)}/{_purl_part(verdict.pkg_name)}@"
+        f"{_purl_part(verdict.version)}-{_purl_part(verdict.release)}?arch=src{tail}"
+    )
+
+
+def csaf_file_name(tracking_id: str) -> str:
+    return _FILE_CHARS.sub("_", tracking_id.lower()) + ".json"
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+def export_branch(
+    store: Store,
+    *,
+    branch: str,
+    fmt: str,
+    out: Path,
+    ecosystem: str = "",
+    prefix: str = "x_repotrack",
+    publisher: str = "repotrack",
+    namespace: str = "https://repotrack.invalid",
+) -> list[Path]:
+    """Write one file per vulnerability of ``branch`` into ``out``; returns the files."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"must be one of {', '.join(EXPORT_FORMATS)}", field="format")
+    if fmt == "osv" and not ecosystem:
+        raise InputError(
+            f"branch {branch} has no OSV ecosystem (set vulns.osv_ecosystems.{branch}); "
+            "OSV accepts only registered ecosystems",
+            field="ecosystem",
+        )
+    if fmt == "osv" and not _OSV_PREFIX.match(prefix):
+        raise InputError("an OSV id prefix is x_<name> or a registered database", field="prefix")
+    advisories = collect_advisories(store, branch=branch)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for advisory in advisories:
+        if fmt == "osv":
+            document = to_osv(advisory, branch=branch, ecosystem=ecosystem, prefix=prefix)
+            if not document["affected"]:
+                continue
+            path = out / f"{_FILE_CHARS_OSV.sub('_', document['id'])}.json"
+        else:
+            document = to_csaf(advisory, branch=branch, publisher=publisher, namespace=namespace)
+            path = out / csaf_file_name(document["document"]["tracking"]["id"])
+        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

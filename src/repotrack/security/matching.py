@@ -1,0 +1,331 @@
+"""Rematch one branch: packages × ranges in SQL, then one verdict per pair with its evidence.
+
+Order of work (``rematch_branch``):
+
+1. pick the branch's newest package set and the version order configured for it
+   (``rpm`` or ``alt``);
+2. decide full or incremental: incremental when the previous run saw the same package
+   set, order and mappings and no erratum was discarded since; it then rematches only
+   the vulnerabilities written since that run and those named by new triage rows or
+   errata of the branch. A full run first makes sure every source package of
+   the set has its sortable version keys in ``PackageVersionKeys`` (computed in Python
+   once per package) and writes the branch's match targets (``VulnMatchTargets``: each
+   source package with its keys, and each active mapping with its parsed CPE triplet),
+   and the CVE ids its changelogs and patch names mention (``VulnMatchMentions``),
+   which incremental runs then read by index;
+3. match in one SQL statement into a per-run scratch table: the targets →
+   ``CpeMatch`` rows of current, non-rejected
+   vulnerabilities with the same (vendor, product, target_sw) — ALTRepo §6.3 — and the
+   package's key compared with the bounds' keys by plain ``<``/``>``. Each pair gets a
+   position: below the range, in it, above it, unknown (bounds that are no version), or
+   a vendor's not-affected statement;
+4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
+5. gather the evidence per (package, vulnerability) in SQL — the ranges and vendor
+   statements, errata, changelog entries naming the CVE, patch file names of the spec
+   naming it, manual triage rows — and write one ``PackagesVulnerabilityVerdict`` row
+   per pair (``verdict.py`` says how a status is decided), then
+   ``PackagesVulnerabilityStatus`` from it;
+6. pairs of the previous verdicts that this run no longer finds are written again as
+   ``unknown``/``unmatched``; the ``VulnMatchRuns`` row is written last (after a full
+   run, older target generations of the branch are deleted).
+
+Empty bounds: §6.3 leaves open how an empty start or end behaves; here an empty bound
+means "no bound on that side" (NVD writes ``*`` and no bounds for "every version").
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from repotrack.rpm import VersionOrder, evr_key, version_key
+from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL
+from repotrack.store.base import Store
+from repotrack.store.queries import find_package_set
+
+__all__ = ["MatchRun", "rematch_branch"]
+
+log = logging.getLogger(__name__)
+
+_SET_SOURCES: Final = """
+    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
+        any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
+    FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+    (
+        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
+    )
+    GROUP BY pkg_hash
+"""
+
+#: Unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a mapping's CPE.
+_ATTR = (
+    "replaceRegexpAll(replaceAll(splitByChar(':', replaceAll(pnc_result, '\\\\:', '\\x01'))[{n}],"
+    " '\\x01', ':'), '\\\\\\\\(.)', '\\\\1')"
+)
+
+#: The match targets of a full run: one row per source package of the set with its keys
+#: (``pkg_cpe`` empty), and one more per active mapping with the parsed CPE triplet.
+_TARGETS: Final = f"""
+INSERT INTO VulnMatchTargets (pkgset_name, vmt_run, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vkey, ekey, pkg_cpe, vendor, product, target_sw)
+WITH
+    maps AS
+    (
+        SELECT pkg_name, pnc_result AS pkg_cpe,
+            if(pnc_type = 'cpe', {_ATTR.format(n=4)}, '') AS vendor,
+            if(pnc_type = 'cpe', {_ATTR.format(n=5)}, pnc_result) AS product,
+            if(pnc_type = 'cpe', {_ATTR.format(n=11)}, '') AS target_sw
+        FROM PackagesNameConversion
+        WHERE pnc_type IN ('cpe', 'osv')
+        GROUP BY pkg_name, pnc_type, pnc_result
+        HAVING argMax(pnc_state, ts) = 'active'
+    ),
+    sources AS
+    (
+        SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
+            S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
+        FROM ({_SET_SOURCES}) AS S
+        INNER JOIN
+        (
+            SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
+            FROM PackageVersionKeys WHERE vk_order = {{order:String}} GROUP BY pkg_hash
+        ) AS K ON K.pkg_hash = S.pkg_hash
+    )
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
+    S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
+FROM sources AS S
+INNER JOIN maps AS M ON M.pkg_name = S.pkg_name
+UNION ALL
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vkey, ekey, '', '', '', ''
+FROM sources
+"""  # noqa: S608
+
+_MATCH: Final = """
+CREATE TABLE {scratch:Identifier} ENGINE = Memory AS
+WITH
+    current AS
+    (
+        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
+        FROM Vulnerabilities
+        WHERE {everything:UInt8} OR vuln_id IN {changed:Array(String)}
+        GROUP BY vuln_id
+        HAVING argMax(vuln_rejected, ts) = 0
+    )
+SELECT
+    P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_cpe AS pkg_cpe,
+    R.vuln_id AS vuln_id, R.vuln_hash AS vuln_hash, R.cpe_hash AS cpe_hash, R.cpm_cpe AS cpm_cpe,
+    concat(if(R.start_excluded, '(', '['), R.cpm_version_start, ', ', R.cpm_version_end,
+        if(R.end_excluded, ')', ']')) AS bounds,
+    if(R.cpm_key_kind = 'evr', P.ekey, P.vkey) AS k,
+    multiIf(
+        R.cpm_not_affected = 1, 3,
+        R.cpm_unknown = 1, 2,
+        R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)), -1,
+        R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)), 1,
+        0) AS position
+FROM
+(
+    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey
+    FROM VulnMatchTargets
+    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND pkg_cpe != ''
+) AS P
+INNER JOIN
+(
+    SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
+        cpm_key_kind, cpm_unknown, cpm_not_affected, cpm_version_start, cpm_version_end,
+        cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
+        if({order:String} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
+        if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
+    FROM CpeMatch
+    WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
+        AND cpm_version_start != '-'
+) AS R
+    ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
+"""
+
+_CVE_MATCH_ROWS: Final = """
+INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
+    vuln_hash, cpm_cpe, cpm_cpe_hash, cpm_version_hash, is_vulnerable, ts)
+SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
+    murmurHash3_64(pkg_cpe), vuln_id, vuln_hash, cpm_cpe, murmurHash3_64(cpm_cpe), cpe_hash,
+    position = 0, {ts:DateTime64(3)}
+FROM {scratch:Identifier}
+"""
+
+_UNMATCHED: Final = """
+INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, ts)
+SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash,
+    'unknown', 'unmatched', {ts:DateTime64(3)}
+FROM
+(
+    SELECT pkgset_name, pkg_hash, pkg_name, vuln_id, argMax(pkg_version, ts) AS pkg_version,
+        argMax(pkg_release, ts) AS pkg_release, argMax(vuln_hash, ts) AS vuln_hash,
+        argMax(pvv_reason, ts) AS reason, max(ts) AS last
+    FROM PackagesVulnerabilityVerdict
+    WHERE pkgset_name = {branch:String}
+        AND ({everything:UInt8} OR vuln_id IN {changed:Array(String)})
+    GROUP BY pkgset_name, pkg_hash, pkg_name, vuln_id
+)
+WHERE reason != 'unmatched' AND last < {ts:DateTime64(3)}
+"""
+
+_STATUS_ROWS: Final = """
+INSERT INTO PackagesVulnerabilityStatus (pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash,
+    is_vulnerable, is_fixed, ts)
+SELECT pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash, pvv_status = 'vulnerable',
+    pvv_status = 'fixed', ts
+FROM PackagesVulnerabilityVerdict
+WHERE pkgset_name = {branch:String} AND ts = {ts:DateTime64(3)}
+"""
+
+
+@dataclass(frozen=True)
+class MatchRun:
+    """What one rematch did."""
+
+    branch: str
+    order: VersionOrder
+    kind: str  # "full" or "incremental"
+    vulnerabilities: int  # considered (all current ones, or the changed ones)
+    matches: int  # package × range pairs that share a CPE triplet
+    verdicts: int
+    seconds: float
+
+
+def rematch_branch(
+    store: Store, *, branch: str, order: VersionOrder = VersionOrder.RPM, full: bool = False
+) -> MatchRun:
+    """Recompute matches, verdicts and statuses of ``branch`` (incrementally when possible)."""
+    now = datetime.now(UTC)
+    started = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    package_set = find_package_set(store, branch=branch)
+    ((vuln_ts,),) = store.query("SELECT max(ts) FROM Vulnerabilities")
+    last = None if full else _incremental_base(store, branch, package_set.uuid, order)
+    params: dict[str, Any] = {
+        "root": package_set.uuid,
+        "order": order.value,
+        "branch": branch,
+        "everything": last is None,
+        "changed": last.changed if last else [],
+        "ts": _ms(started),
+        "targets": _ms(last.targets if last else started),
+        "scratch": f"vuln_match_{uuid.uuid4().hex}",
+    }
+    if last is None:
+        ensure_version_keys(store, root=package_set.uuid, order=order)
+        store.command(_TARGETS, params)
+        store.command(MENTIONS_SQL, params)
+    try:
+        store.command(_MATCH, params)
+        ((matches,),) = store.query("SELECT count() FROM {scratch:Identifier}", params)
+        store.command(_CVE_MATCH_ROWS, params)
+        store.command(VERDICT_SQL, params)
+        store.command(_UNMATCHED, params)
+        store.command(_STATUS_ROWS, params)
+    finally:
+        store.command("DROP TABLE IF EXISTS {scratch:Identifier}", params)
+    ((verdicts,),) = store.query(
+        "SELECT count() FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {branch:String} "
+        "AND ts = {ts:DateTime64(3)} AND pvv_reason != 'unmatched'",
+        params,
+    )
+    kind = "full" if last is None else "incremental"
+    store.insert(
+        "VulnMatchRuns",
+        ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
+         "vmr_verdicts", "ts"),
+        [(branch, package_set.uuid, order.value, kind, vuln_ts, last.targets if last else started,
+          int(verdicts), started)],
+    )  # fmt: skip
+    if last is None:
+        _drop_old_targets(store, params)
+    considered = len(last.changed) if last else _count_current(store)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    log.info("branch rematched", extra={"branch": branch, "kind": kind, "seconds": seconds})
+    return MatchRun(branch, order, kind, considered, int(matches), int(verdicts), seconds)
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What an incremental run builds on: the targets generation and the changed ids."""
+
+    targets: datetime
+    changed: list[str]
+
+
+def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
+    """Older target generations of the branch are no longer read; a failed delete only
+    leaves rows that no query selects."""
+    for table in ("VulnMatchTargets", "VulnMatchMentions"):
+        store.command(
+            "DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String} "
+            "AND vmt_run < {targets:DateTime64(3)}",
+            {**params, "table": table},
+        )
+
+
+def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -> int:
+    """Compute the keys of the set's source packages that have none yet; returns how many."""
+    rows = store.query(
+        f"SELECT pkg_hash, pkg_epoch, pkg_version, pkg_release FROM ({_SET_SOURCES}) "  # noqa: S608
+        "WHERE pkg_hash NOT IN (SELECT pkg_hash FROM PackageVersionKeys "
+        "WHERE vk_order = {order:String})",
+        {"root": root, "order": order.value},
+    )
+    keys = [
+        (int(h), order.value, version_key(v, order), evr_key(e, v, r, order)) for h, e, v, r in rows
+    ]
+    if keys:
+        store.insert("PackageVersionKeys", ("pkg_hash", "vk_order", "vk_version", "vk_evr"), keys)
+    return len(keys)
+
+
+def _incremental_base(
+    store: Store, branch: str, root: uuid.UUID, order: VersionOrder
+) -> _Base | None:
+    """What to rematch incrementally, or None when only a full rematch is right."""
+    last = store.query(
+        "SELECT vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets FROM VulnMatchRuns "
+        "WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1",
+        {"branch": branch},
+    )
+    if not last:
+        return None
+    last_root, last_order, last_vuln_ts, last_run, targets = last[0]
+    if last_root != root or last_order != order.value:
+        return None
+    ((mappings_changed, discards),) = store.query(
+        "SELECT (SELECT count() FROM PackagesNameConversion WHERE ts >= {t:DateTime64(3)}), "
+        "(SELECT count() FROM ErrataChangeHistory WHERE ts >= {t:DateTime64(3)} "
+        "AND ec_type = 'discard')",
+        {"t": _ms(last_run)},
+    )
+    if mappings_changed or discards:
+        return None  # any pair may change: only a full rematch is right
+    rows = store.query(
+        "SELECT DISTINCT vuln_id FROM Vulnerabilities WHERE ts > {vt:DateTime64(3)} "
+        "UNION DISTINCT SELECT DISTINCT vuln_id FROM VulnerabilityStatus "
+        "WHERE ts >= {t:DateTime64(3)} "
+        "UNION DISTINCT SELECT DISTINCT link AS vuln_id FROM ErrataHistory "
+        "ARRAY JOIN eh_references.type AS kind, eh_references.link AS link "
+        "WHERE pkgset_name = {b:String} AND ts >= {t:DateTime64(3)} AND kind = 'vuln'",
+        {"vt": _ms(last_vuln_ts), "t": _ms(last_run), "b": branch},
+    )
+    return _Base(targets, sorted(str(v) for (v,) in rows))
+
+
+def _ms(when: datetime) -> str:
+    """A DateTime64(3) parameter: the bound text keeps the milliseconds (datetimes lose them)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _count_current(store: Store) -> int:
+    ((count,),) = store.query("SELECT uniqExact(vuln_id) FROM Vulnerabilities")
+    return int(count)

@@ -1,0 +1,286 @@
+"""Read-only questions over the verdicts (CLI ``repotrack vulns ...`` and ``/api/v1/vulns``).
+
+Every answer reads the latest verdict per (branch, package, vulnerability) and skips
+pairs a later rematch no longer found (reason ``unmatched``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from repotrack.errors import InputError, NotFoundError
+from repotrack.store.base import Store
+
+__all__ = [
+    "BranchFix",
+    "Evidence",
+    "FixedPackage",
+    "Verdict",
+    "VulnerabilityInfo",
+    "branch_verdicts",
+    "fixed_across_branches",
+    "last_packages_with_cve_fixed",
+    "package_verdicts",
+    "vulnerability_info",
+    "vulnerability_verdicts",
+]
+
+_LATEST: Final = """
+    SELECT pkgset_name, pkg_name, vuln_id, argMax(pkg_hash, ts) AS pkg_hash,
+        argMax(pkg_version, ts) AS version, argMax(pkg_release, ts) AS release,
+        argMax(pvv_status, ts) AS status, argMax(pvv_reason, ts) AS reason,
+        argMax(pvv_evidence.kind, ts) AS kinds, argMax(pvv_evidence.ref, ts) AS refs,
+        argMax(pvv_evidence.detail, ts) AS details, max(ts) AS updated
+    FROM PackagesVulnerabilityVerdict
+    WHERE ({branch:String} = '' OR pkgset_name = {branch:String})
+        AND ({name:String} = '' OR pkg_name = {name:String})
+        AND ({vuln:String} = '' OR vuln_id = {vuln:String})
+    GROUP BY pkgset_name, pkg_name, vuln_id
+"""
+
+_VERDICTS: Final = f"""
+    SELECT L.pkgset_name, L.pkg_name, L.pkg_hash, L.version, L.release, L.vuln_id, L.status,
+        L.reason, L.kinds, L.refs, L.details, L.updated, V.summary, V.score, V.severity
+    FROM ({_LATEST}) AS L
+    LEFT JOIN
+    (
+        SELECT vuln_id, argMax(vuln_summary, ts) AS summary, argMax(vuln_score, ts) AS score,
+            argMax(vuln_severity, ts) AS severity
+        FROM Vulnerabilities
+        WHERE ({{vuln:String}} = '' OR vuln_id = {{vuln:String}})
+        GROUP BY vuln_id
+    ) AS V ON V.vuln_id = L.vuln_id
+    WHERE L.reason != 'unmatched' AND ({{status:String}} = '' OR L.status = {{status:String}})
+    ORDER BY L.pkgset_name, L.pkg_name, L.vuln_id
+"""  # noqa: S608
+
+STATUS_FILTERS: Final = ("", "vulnerable", "fixed", "not_affected", "unknown")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One row behind a verdict: its kind, what it names, and a detail."""
+
+    kind: str
+    ref: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The status of one vulnerability for one package of a branch, and why."""
+
+    branch: str
+    pkg_name: str
+    pkg_hash: int
+    version: str
+    release: str
+    vuln_id: str
+    status: str
+    reason: str
+    updated: datetime
+    summary: str = ""
+    score: float = 0.0
+    severity: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class VulnerabilityInfo:
+    """One stored record and the records linked to it by ``vuln_references``."""
+
+    vuln_id: str
+    vuln_type: str
+    source: str
+    summary: str
+    score: float
+    severity: str
+    url: str
+    published: datetime
+    modified: datetime
+    rejected: bool
+    ranges: int
+    references: list[tuple[str, str]]
+    linked: list[str]
+
+
+@dataclass(frozen=True)
+class BranchFix:
+    """Where a vulnerability stands in one branch: the first fixed version and the open ones."""
+
+    branch: str
+    first_fixed: str
+    fixed_packages: list[str]
+    open_packages: list[str]
+
+
+@dataclass(frozen=True)
+class FixedPackage:
+    """A source package whose latest changelog entry names CVE ids (ALTRepo §6.4)."""
+
+    pkg_hash: int
+    pkg_name: str
+    version: str
+    release: str
+    changelog_date: datetime
+    cves: list[str]
+
+
+def package_verdicts(store: Store, *, branch: str, name: str, status: str = "") -> list[Verdict]:
+    """The vulnerabilities of one source package of a branch."""
+    if not name:
+        raise InputError("must not be empty", field="name")
+    return _verdicts(store, branch=branch, name=name, status=status)
+
+
+def vulnerability_verdicts(
+    store: Store, *, vuln_id: str, branch: str = "", status: str = ""
+) -> list[Verdict]:
+    """The packages a vulnerability touches, in one branch or in all."""
+    if not vuln_id:
+        raise InputError("must not be empty", field="vuln_id")
+    return _verdicts(store, branch=branch, vuln=vuln_id, status=status)
+
+
+def branch_verdicts(store: Store, *, branch: str, status: str = "vulnerable") -> list[Verdict]:
+    """Every verdict of a branch with the given status (default: the open ones)."""
+    if not branch:
+        raise InputError("must not be empty", field="branch")
+    return _verdicts(store, branch=branch, status=status)
+
+
+def _verdicts(
+    store: Store, *, branch: str = "", name: str = "", vuln: str = "", status: str = ""
+) -> list[Verdict]:
+    if status not in STATUS_FILTERS:
+        raise InputError(
+            f"must be one of {', '.join(s for s in STATUS_FILTERS if s)}", field="status"
+        )
+    rows = store.query(_VERDICTS, {"branch": branch, "name": name, "vuln": vuln, "status": status})
+    return [_verdict(row) for row in rows]
+
+
+def _verdict(row: tuple[Any, ...]) -> Verdict:
+    branch, name, pkg_hash, version, release, vuln, status, reason = row[:8]
+    kinds, refs, details, updated, summary, score, severity = row[8:]
+    return Verdict(
+        branch=str(branch),
+        pkg_name=str(name),
+        pkg_hash=int(pkg_hash),
+        version=str(version),
+        release=str(release),
+        vuln_id=str(vuln),
+        status=str(status),
+        reason=str(reason),
+        updated=updated,
+        summary=str(summary or ""),
+        score=float(score or 0.0),
+        severity=str(severity or ""),
+        evidence=[Evidence(k, r, d) for k, r, d in zip(kinds, refs, details, strict=True)],
+    )
+
+
+def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
+    """Per branch: the lowest version ever judged fixed, and the packages fixed / open now."""
+    if not vuln_id:
+        raise InputError("must not be empty", field="vuln_id")
+    first = store.query(
+        "SELECT V.pkgset_name, argMin(concat(V.pkg_name, ' ', V.pkg_version, '-', V.pkg_release),"
+        " K.vk_evr) FROM PackagesVulnerabilityVerdict AS V "
+        "INNER JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys "
+        "GROUP BY pkg_hash) AS K ON K.pkg_hash = V.pkg_hash "
+        "WHERE V.vuln_id = {vuln:String} AND V.pvv_status = 'fixed' GROUP BY V.pkgset_name",
+        {"vuln": vuln_id},
+    )
+    current = vulnerability_verdicts(store, vuln_id=vuln_id)
+    if not first and not current:
+        raise NotFoundError(f"no verdict names {vuln_id}; load it and rematch a branch first")
+    firsts = {str(b): str(v) for b, v in first}
+    answer = []
+    for branch in sorted({*firsts, *(v.branch for v in current)}):
+        mine = [v for v in current if v.branch == branch]
+        answer.append(
+            BranchFix(
+                branch=branch,
+                first_fixed=firsts.get(branch, ""),
+                fixed_packages=[_nvr(v) for v in mine if v.status == "fixed"],
+                open_packages=[_nvr(v) for v in mine if v.status == "vulnerable"],
+            )
+        )
+    return answer
+
+
+def _nvr(verdict: Verdict) -> str:
+    return f"{verdict.pkg_name} {verdict.version}-{verdict.release}"
+
+
+def last_packages_with_cve_fixed(
+    store: Store, *, branch: str, limit: int = 100
+) -> list[FixedPackage]:
+    """Source packages of the branch's newest set whose latest changelog entry names CVEs."""
+    from repotrack.store.queries import find_package_set
+
+    if not 1 <= limit <= 10000:
+        raise InputError("must be between 1 and 10000", field="limit")
+    package_set = find_package_set(store, branch=branch)
+    rows = store.query(
+        "SELECT P.pkg_hash, P.pkg_name, P.pkg_version, P.pkg_release, P.chlog_date, "
+        "extractAll(C.text, 'CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+') AS cves "
+        "FROM (SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version, "
+        "any(pkg_release) AS pkg_release, any(pkg_changelog.hash[1]) AS chlog_hash, "
+        "any(pkg_changelog.date[1]) AS chlog_date FROM Packages_buffer "
+        "WHERE pkg_sourcepackage = 1 AND notEmpty(pkg_changelog.hash) AND pkg_hash IN "
+        "(SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN (SELECT pkgset_uuid "
+        "FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})) GROUP BY pkg_hash) AS P "
+        "INNER JOIN (SELECT chlog_hash, any(chlog_text) AS text FROM Changelog_buffer "
+        "GROUP BY chlog_hash) AS C ON C.chlog_hash = P.chlog_hash "
+        "WHERE notEmpty(cves) ORDER BY P.chlog_date DESC, P.pkg_name LIMIT {limit:UInt32}",
+        {"root": package_set.uuid, "limit": limit},
+    )
+    return [
+        FixedPackage(int(h), str(n), str(v), str(r), d, sorted(set(c))) for h, n, v, r, d, c in rows
+    ]
+
+
+def vulnerability_info(store: Store, *, vuln_id: str) -> VulnerabilityInfo:
+    """The current record of ``vuln_id`` and every record that names it or that it names
+    (BDU and GHSA records and distribution advisories link to CVEs this way, §6.3.5)."""
+    rows = store.query(
+        "SELECT argMax(vuln_type, ts), argMax(vuln_source, ts), argMax(vuln_summary, ts), "
+        "argMax(vuln_score, ts), argMax(vuln_severity, ts), argMax(vuln_url, ts), "
+        "argMax(vuln_published_date, ts), argMax(vuln_modified_date, ts), "
+        "argMax(vuln_rejected, ts), argMax(vuln_hash, ts), argMax(vuln_references.type, ts), "
+        "argMax(vuln_references.link, ts) FROM Vulnerabilities WHERE vuln_id = {v:String}",
+        {"v": vuln_id},
+    )
+    if not rows or rows[0][9] in (0, None):
+        raise NotFoundError(f"no vulnerability {vuln_id} is loaded")
+    kind, source, summary, score, severity, url, published, modified, rejected, vhash = rows[0][:10]
+    types, links = rows[0][10], rows[0][11]
+    ((ranges,),) = store.query(
+        "SELECT count() FROM CpeMatch WHERE vuln_id = {v:String} AND vuln_hash = {h:UInt64}",
+        {"v": vuln_id, "h": vhash},
+    )
+    naming = store.query(
+        "SELECT vuln_id FROM Vulnerabilities GROUP BY vuln_id "
+        "HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id",
+        {"v": vuln_id},
+    )
+    named = [str(link) for t, link in zip(types, links, strict=True) if t in ("CVE", "GHSA", "BDU")]
+    return VulnerabilityInfo(
+        vuln_id=vuln_id,
+        vuln_type=str(kind),
+        source=str(source),
+        summary=str(summary),
+        score=float(score),
+        severity=str(severity),
+        url=str(url),
+        published=published,
+        modified=modified,
+        rejected=bool(rejected),
+        ranges=int(ranges),
+        references=list(zip(types, links, strict=True)),
+        linked=sorted({*named, *(str(v) for (v,) in naming)} - {vuln_id}),
+    )

@@ -1,0 +1,215 @@
+"""How a (package, vulnerability) pair gets its status, and the SQL that writes it.
+
+Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
+
+- ``range`` / ``range_above`` / ``range_below`` / ``range_unknown``: a ``CpeMatch``
+  range of the package's CPE with the package version in it, past its end, before its
+  start, or bounds that are no version (ref = the CPE, detail = the bounds);
+- ``changelog``: a changelog entry of the package naming the CVE id (ref = the entry's
+  EVR, detail = its date and text): the fix was backported;
+- ``patch``: a ``PatchN:`` file name of the package's spec naming the CVE id;
+- ``errata``: an erratum of the branch (``ALT-PU`` of a DONE task, or of the branch
+  when it has no tasks; not discarded) for the package naming the vulnerability, whose
+  build is not newer than the branch's (ref = the errata id, detail = its build);
+- ``vex``: a vendor statement that the package is not affected (CSAF VEX
+  ``known_not_affected``; ref = the statement's product, detail = empty bounds);
+- ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
+  and branch (or every branch).
+
+The status, first rule that applies:
+
+1. a triage row → its status (``not_affected``, ``fixed``, ``vulnerable``, ``unknown``);
+2. a vendor's not-affected statement → ``not_affected`` (reason ``vex``);
+3. an erratum, a changelog entry or a patch → ``fixed`` (reason ``errata``,
+   ``changelog`` or ``patch``, in that order);
+4. a range containing the version → ``vulnerable`` (``range``);
+5. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
+6. only ranges the version is past → ``fixed`` (``newer_version``);
+7. only ranges the version is before → ``not_affected`` (``before_range``).
+
+Every verdict row stores all its evidence, so a reader sees why, not only what.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["MENTIONS_SQL", "STATUSES", "VERDICT_SQL"]
+
+STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
+
+_CVE_PATTERN: Final = "CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+"
+
+#: The branch's source packages as of the run's targets generation (matching.py writes it).
+_SOURCES: Final = """
+    (SELECT pkg_hash, pkg_name, pkg_version, pkg_release, ekey FROM VulnMatchTargets
+     WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND vendor = ''
+        AND product = '' AND pkg_cpe = '')
+"""
+
+_RANGE_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id,
+        multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
+            'range_below', position = 3, 'vex', 'range_unknown') AS kind,
+        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM {scratch:Identifier}
+"""
+
+_CHANGELOG_EVIDENCE: Final = f"""
+    SELECT DISTINCT E.pkg_hash AS pkg_hash, cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
+        concat(toString(toDate(E.cdate)), ': ', substring(C.text, 1, 500)) AS detail,
+        '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM
+    (
+        SELECT pkg_hash, entry.1 AS chash, entry.2 AS cdate, entry.3 AS evr
+        FROM Packages_buffer
+        ARRAY JOIN arrayZip(pkg_changelog.hash, pkg_changelog.date, pkg_changelog.evr) AS entry
+        WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES})
+    ) AS E
+    INNER JOIN
+    (
+        SELECT chlog_hash, any(chlog_text) AS text,
+            arrayFilter(c -> {{everything:UInt8}} OR has({{changed:Array(String)}}, c),
+                arrayDistinct(extractAll(text, '{_CVE_PATTERN}'))) AS cves
+        FROM Changelog_buffer
+        WHERE chlog_hash IN (SELECT arrayJoin(pkg_changelog.hash) FROM Packages_buffer
+            WHERE pkg_sourcepackage = 1
+                AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES}))
+        GROUP BY chlog_hash
+        HAVING notEmpty(cves)
+    ) AS C ON C.chlog_hash = E.chash
+    ARRAY JOIN C.cves AS cve
+"""  # noqa: S608
+
+_PATCH_EVIDENCE: Final = f"""
+    SELECT DISTINCT F.pkg_hash AS pkg_hash, cve AS vuln_id, 'patch' AS kind,
+        trim(replaceRegexpOne(line, '^Patch[0-9]*:', '')) AS ref, F.specfile_name AS detail,
+        '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM
+    (
+        SELECT pkg_hash, specfile_name, specfile_content FROM Specfiles_buffer
+        WHERE pkg_hash IN (SELECT pkg_hash FROM {_SOURCES})
+    ) AS F
+    ARRAY JOIN extractAll(F.specfile_content, '(?im)^Patch[0-9]*:[^\\n]*CVE-[^\\n]*') AS line
+    ARRAY JOIN extractAll(line, '{_CVE_PATTERN}') AS cve
+    WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
+"""  # noqa: S608
+
+#: Errata of the branch (not discarded; task errata only of DONE tasks) naming the
+#: vulnerability, for a build of the same package not newer than the branch's one.
+_ERRATA_EVIDENCE: Final = f"""
+    SELECT S.pkg_hash AS pkg_hash, E.link AS vuln_id, 'errata' AS kind, E.errata_id AS ref,
+        concat(E.pkg_version, '-', E.pkg_release) AS detail, '' AS hint,
+        toDateTime64(0, 3) AS hint_ts
+    FROM {_SOURCES} AS S
+    INNER JOIN
+    (
+        SELECT L.*, link, EK.vk_evr AS errata_key
+        FROM
+        (
+            SELECT errata_id_noversion, argMax(errata_id, errata_id_version) AS errata_id,
+                argMax(pkg_name, errata_id_version) AS pkg_name,
+                argMax(pkg_hash, errata_id_version) AS pkg_hash,
+                argMax(pkg_version, errata_id_version) AS pkg_version,
+                argMax(pkg_release, errata_id_version) AS pkg_release,
+                argMax(eh_type, errata_id_version) AS etype,
+                argMax(task_state, errata_id_version) AS tstate,
+                argMax(eh_references.type, errata_id_version) AS ref_types,
+                argMax(eh_references.link, errata_id_version) AS ref_links
+            FROM ErrataHistory
+            WHERE pkgset_name = {{branch:String}} AND eh_type IN ('task', 'branch')
+            GROUP BY errata_id_noversion
+        ) AS L
+        ARRAY JOIN ref_types AS ref_type, ref_links AS link
+        LEFT JOIN
+        (
+            SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys
+            WHERE vk_order = {{order:String}} AND pkg_hash IN
+                (SELECT pkg_hash FROM ErrataHistory WHERE pkgset_name = {{branch:String}})
+            GROUP BY pkg_hash
+        ) AS EK ON EK.pkg_hash = L.pkg_hash
+        WHERE ref_type = 'vuln' AND (L.etype = 'branch' OR L.tstate = 'DONE')
+            AND L.errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas)
+            AND ({{everything:UInt8}} OR link IN {{changed:Array(String)}})
+    ) AS E ON E.pkg_name = S.pkg_name
+    WHERE E.errata_key = '' OR S.ekey >= E.errata_key
+"""  # noqa: S608
+
+_TRIAGE_EVIDENCE: Final = f"""
+    SELECT S.pkg_hash AS pkg_hash, T.vuln_id AS vuln_id, 'triage' AS kind, T.author AS ref,
+        concat(T.status, if(T.reason != '', concat(': ', T.reason), '')) AS detail,
+        T.status AS hint, T.updated AS hint_ts
+    FROM {_SOURCES} AS S
+    INNER JOIN
+    (
+        SELECT vuln_id, JSONExtractString(vs_json, 'pkg_name') AS pkg_name,
+            JSONExtractString(vs_json, 'branch') AS branch, argMax(vs_status, ts) AS status,
+            argMax(vs_reason, ts) AS reason, argMax(vs_author, ts) AS author, max(ts) AS updated
+        FROM VulnerabilityStatus
+        GROUP BY vuln_id, pkg_name, branch
+        HAVING branch IN ({{branch:String}}, '*')
+            AND ({{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}})
+    ) AS T ON T.pkg_name = S.pkg_name
+"""  # noqa: S608
+
+#: A full rematch stores the branch's changelog and patch mentions once (the package set
+#: is the same for the incremental runs that follow, so are the mentions).
+MENTIONS_SQL: Final = f"""
+INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, vuln_id, pkg_hash, kind, ref, detail
+FROM ({_CHANGELOG_EVIDENCE} UNION ALL {_PATCH_EVIDENCE})
+"""  # noqa: S608
+
+_MENTION_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id, kind, ref, detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
+    FROM VulnMatchMentions
+    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)}
+        AND ({everything:UInt8} OR vuln_id IN {changed:Array(String)})
+"""
+
+VERDICT_SQL: Final = f"""
+INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, `pvv_evidence.kind`,
+    `pvv_evidence.ref`, `pvv_evidence.detail`, ts)
+WITH
+    evidence AS
+    (
+        {_RANGE_EVIDENCE}
+        UNION ALL {_MENTION_EVIDENCE}
+        UNION ALL {_ERRATA_EVIDENCE}
+        UNION ALL {_TRIAGE_EVIDENCE}
+    ),
+    current AS
+    (
+        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities
+        WHERE {{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}}
+        GROUP BY vuln_id
+    )
+SELECT {{branch:String}}, A.pkg_hash, S.pkg_name, S.pkg_version, S.pkg_release, A.vuln_id,
+    C.vuln_hash, A.status, A.reason, A.kinds, A.refs, A.details, {{ts:DateTime64(3)}}
+FROM {_SOURCES} AS S
+INNER JOIN
+(
+    SELECT pkg_hash, vuln_id,
+        groupArray(kind) AS kinds, groupArray(ref) AS refs, groupArray(detail) AS details,
+        countIf(kind = 'triage') AS triaged,
+        argMaxIf(hint, hint_ts, kind = 'triage') AS triage_status,
+        countIf(kind = 'changelog') AS changelog,
+        countIf(kind = 'patch') AS patch,
+        countIf(kind = 'range') AS inside,
+        countIf(kind = 'range_unknown') AS unclear,
+        countIf(kind = 'range_above') AS above,
+        multiIf(triaged > 0, triage_status, countIf(kind = 'vex') > 0, 'not_affected',
+            changelog + patch + countIf(kind = 'errata') > 0, 'fixed',
+            inside > 0, 'vulnerable', unclear > 0, 'unknown', above > 0, 'fixed',
+            countIf(kind = 'range_below') > 0, 'not_affected', 'unknown') AS status,
+        multiIf(triaged > 0, 'triage', countIf(kind = 'vex') > 0, 'vex',
+            countIf(kind = 'errata') > 0, 'errata', changelog > 0, 'changelog',
+            patch > 0, 'patch',
+            inside > 0, 'range', unclear > 0, 'unknown_bounds', above > 0, 'newer_version',
+            'before_range') AS reason
+    FROM evidence
+    GROUP BY pkg_hash, vuln_id
+) AS A ON A.pkg_hash = S.pkg_hash
+LEFT JOIN current AS C ON C.vuln_id = A.vuln_id
+"""  # noqa: S608

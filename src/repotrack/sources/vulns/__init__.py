@@ -1,0 +1,41 @@
+"""Parsers of vulnerability feeds: bytes of one file → ``VulnRecord`` / ``RecordProblem``.
+
+``PARSERS`` maps each source name of ``repotrack load vulns SOURCE`` to its parser
+(pinned by a test). Parsers never touch the store or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from repotrack.sources.vulns.bdu import parse_bdu
+from repotrack.sources.vulns.cpe import Cpe, parse_cpe
+from repotrack.sources.vulns.csaf import parse_csaf
+from repotrack.sources.vulns.cve5 import parse_cve5
+from repotrack.sources.vulns.nvd import parse_nvd
+from repotrack.sources.vulns.osv import parse_osv
+from repotrack.sources.vulns.oval import parse_oval
+from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord
+
+__all__ = [
+    "PARSERS",
+    "AffectedRange",
+    "Cpe",
+    "Parser",
+    "RecordProblem",
+    "VulnRecord",
+    "parse_cpe",
+]
+
+Parser = Callable[..., Iterator[VulnRecord | RecordProblem]]
+
+PARSERS: Final[dict[str, Parser]] = {
+    "nvd": parse_nvd,
+    "cve5": parse_cve5,
+    "osv": parse_osv,
+    "ghsa": parse_osv,
+    "csaf": parse_csaf,
+    "oval": parse_oval,
+    "bdu": parse_bdu,
+}

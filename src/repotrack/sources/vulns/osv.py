@@ -1,0 +1,117 @@
+"""OSV records, any ecosystem (reference/vuln-formats.md §3 and the OSV schema 1.x).
+
+Each ``affected[]`` package becomes the criteria ``osv:<ecosystem>/<name>``; the
+mapping table (``PackagesNameConversion``, type ``osv``) ties a distribution package to
+it. ``ECOSYSTEM`` and ``SEMVER`` ranges are walked event by event: ``introduced``
+opens a range (``0`` = from the beginning), ``fixed`` closes it excluded,
+``last_affected`` closes it included; a range left open runs to the end. Listed
+``versions`` without ranges become single-version ranges. ``GIT`` ranges name commits,
+not versions, and are skipped. ``withdrawn`` records are kept and marked rejected.
+CVE ids named in ``aliases``, ``upstream`` and ``related`` become ``CVE`` references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Final
+
+from repotrack.errors import InputError
+from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
+from repotrack.sources.vulns.records import (
+    AffectedRange,
+    RecordProblem,
+    VulnRecord,
+    parse_timestamp,
+    raw_json,
+)
+
+__all__ = ["parse_osv"]
+
+_VERSIONED: Final = ("ECOSYSTEM", "SEMVER")
+
+
+def parse_osv(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]:
+    """The record of one OSV file (a JSON list of records is read as well)."""
+    document = load_json(data, path=path)
+    items = document if isinstance(document, list) else [document]
+    for index, item in enumerate(items):
+        where = path if len(items) == 1 else f"{path}: [{index}]"
+        if not isinstance(item, dict):
+            raise InputError("an OSV record is a JSON object", path=where)
+        version = str(item.get("schema_version", "1.0.0"))
+        if not version.startswith("1."):
+            raise InputError(f"unknown OSV schema_version {version!r} (1.x is read)", path=where)
+        try:
+            yield _record(item)
+        except (ValueError, TypeError) as exc:
+            yield RecordProblem(f"{where} ({item.get('id')})", str(exc))
+
+
+def _record(item: dict[str, Any]) -> VulnRecord:
+    osv_id = need_str(item.get("id"), "id")
+    modified = parse_timestamp(item.get("modified"), name="modified")
+    published = parse_timestamp(item.get("published") or item.get("modified"), name="published")
+    linked = [
+        *need_list(item.get("aliases"), "aliases"),
+        *need_list(item.get("upstream"), "upstream"),
+        *need_list(item.get("related"), "related"),
+    ]
+    references = [("CVE", str(v)) for v in linked if str(v).startswith("CVE-")]
+    references += [
+        ("web", str(r["url"]))
+        for r in need_list(item.get("references"), "references")
+        if isinstance(r, dict) and r.get("url")
+    ]
+    specific = item.get("database_specific")
+    severity = str(specific.get("severity", "")) if isinstance(specific, dict) else ""
+    return VulnRecord(
+        vuln_id=osv_id,
+        source=f"osv:{osv_id.split('-', 1)[0]}",
+        summary=str(item.get("summary") or item.get("details") or ""),
+        published=published,
+        modified=modified,
+        raw=raw_json(item),
+        severity=severity,
+        url=f"https://osv.dev/vulnerability/{osv_id}",
+        rejected=bool(item.get("withdrawn")),
+        references=tuple(dict.fromkeys(references)),
+        ranges=tuple(_affected(need_list(item.get("affected"), "affected"))),
+    )
+
+
+def _affected(entries: list[Any]) -> Iterator[AffectedRange]:
+    for entry in entries:
+        package = need_dict(need_dict(entry, "affected[]").get("package"), "affected[].package")
+        criteria = (
+            f"osv:{need_str(package.get('ecosystem'), 'package.ecosystem')}/"
+            f"{need_str(package.get('name'), 'package.name')}"
+        )
+        ranges = [need_dict(r, "ranges[]") for r in need_list(entry.get("ranges"), "ranges")]
+        versioned = [r for r in ranges if r.get("type") in _VERSIONED]
+        for found in versioned:
+            yield from _events(criteria, need_list(found.get("events"), "events"))
+        if not versioned:
+            for version in need_list(entry.get("versions"), "versions"):
+                yield AffectedRange.checked(criteria, start=str(version), end=str(version))
+
+
+def _events(criteria: str, events: list[Any]) -> Iterator[AffectedRange]:
+    start: str | None = None
+    for event in events:
+        step = need_dict(event, "events[]")
+        if len(step) != 1:
+            raise ValueError(f"an OSV event has exactly one key, not {sorted(step)}")
+        ((kind, value),) = step.items()
+        if kind == "introduced":
+            start = "" if value == "0" else str(value)
+        elif kind in ("fixed", "last_affected") and start is not None:
+            yield AffectedRange.checked(
+                criteria, start=start, end=str(value), end_excluded=kind == "fixed"
+            )
+            start = None
+        elif kind == "limit":
+            continue
+        elif kind not in ("fixed", "last_affected"):
+            raise ValueError(f"unknown OSV event {kind!r}")
+    if start is not None:
+        yield AffectedRange.checked(criteria, start=start)

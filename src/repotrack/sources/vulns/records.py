@@ -1,0 +1,125 @@
+"""The plain records every vulnerability parser emits (no database, no network).
+
+One ``VulnRecord`` per vulnerability or advisory as its source states it, with its
+affected ranges already flattened the way ALTRepo's ``CpeMatch`` stores them
+(reference/altrepo.md §6.1): a match string and a start/end bound, each with an
+"excluded" flag. An empty bound means "no bound on that side".
+A ``RecordProblem`` stands for one record that could not be read: parsers yield it in
+place of the record and carry on, so one bad record never loses the rest of a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+__all__ = [
+    "EPOCH_START",
+    "AffectedRange",
+    "RecordProblem",
+    "VulnRecord",
+    "parse_timestamp",
+    "vuln_type_of",
+]
+
+EPOCH_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Version text that names no version ("n/a", "unspecified", "< 2.0, >= 1.0").
+_NOT_A_VERSION: Final = re.compile(r"^(n/a|unspecified|unknown|all|\*)?$|[\s<>=,]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AffectedRange:
+    """One flattened match: ``criteria`` (a CPE 2.3 string, or ``osv:<ecosystem>/<name>``)
+    and the bounds of the affected versions.
+
+    ``unknown`` marks a range whose bounds are free text rather than versions: the
+    matcher reports such a package as ``unknown`` instead of guessing. ``not_affected``
+    marks a vendor statement (CSAF VEX ``known_not_affected``) rather than a range.
+    """
+
+    criteria: str
+    start: str = ""
+    start_excluded: bool = False
+    end: str = ""
+    end_excluded: bool = False
+    unknown: bool = False
+    not_affected: bool = False
+
+    @classmethod
+    def checked(
+        cls,
+        criteria: str,
+        *,
+        start: str = "",
+        start_excluded: bool = False,
+        end: str = "",
+        end_excluded: bool = False,
+    ) -> AffectedRange:
+        """A range whose bounds are checked for being versions at all."""
+        unknown = any(b and _NOT_A_VERSION.search(b) for b in (start, end))
+        return cls(criteria, start, start_excluded, end, end_excluded, bool(unknown))
+
+    @classmethod
+    def statement(cls, criteria: str) -> AffectedRange:
+        """A vendor's "this product is not affected" for every version."""
+        return cls(criteria, not_affected=True)
+
+
+@dataclass(frozen=True)
+class VulnRecord:
+    """One vulnerability as a source states it; ``raw`` is the source record as JSON text."""
+
+    vuln_id: str
+    source: str
+    summary: str
+    published: datetime
+    modified: datetime
+    raw: str
+    score: float = 0.0
+    severity: str = ""
+    url: str = ""
+    rejected: bool = False
+    references: tuple[tuple[str, str], ...] = ()
+    ranges: tuple[AffectedRange, ...] = field(default_factory=tuple)
+
+    @property
+    def vuln_type(self) -> str:
+        return vuln_type_of(self.vuln_id)
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record that could not be read: where it is (file and record) and why."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def vuln_type_of(vuln_id: str) -> str:
+    """``CVE``, ``BDU``, ``GHSA``... : the id's prefix."""
+    head = re.split(r"[-:]", vuln_id, maxsplit=1)[0]
+    return head.upper() or "UNKNOWN"
+
+
+def parse_timestamp(value: Any, *, name: str) -> datetime:
+    """An ISO 8601 time; zone-less times are UTC (NVD writes them so)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} is missing")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} {value!r} is not an ISO 8601 time") from exc
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def raw_json(record: Any) -> str:
+    """The record as compact JSON text with sorted keys (stable, so its hash is too)."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,156 @@
+"""``repotrack load vulns`` and ``repotrack vulns ...`` as a user runs them (in-process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from repotrack.cli.main import app
+from repotrack.store import open_store
+from tests.conftest import need_fixtures
+from tests.unit.security.world import BRANCH, build_world
+from tests.unit.store.storeutil import fresh_store_url
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def world_url(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> str:
+    url = fresh_store_url(tmp_path_factory, tmp_path / "store")
+    with open_store(url) as store:
+        build_world(store, tmp_path)
+    return url
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_match_then_ask_about_a_package_and_a_cve(world_url: str) -> None:
+    code, out, _ = run("vulns", "match", "-b", BRANCH, "--store", world_url)
+    assert code == 0 and out.startswith(f"{BRANCH}: full rematch (rpm order) of 8 vulnerabilities")
+    code, out, _ = run(
+        "vulns", "package", "squid", "-b", BRANCH, "-f", "json", "--store", world_url
+    )
+    (verdict,) = json.loads(out)
+    assert (verdict["status"], verdict["reason"], verdict["vuln_id"]) == (
+        "fixed",
+        "changelog",
+        "CVE-2025-62168",
+    )
+    assert {e["kind"] for e in verdict["evidence"]} == {"changelog", "range"}
+    code, out, _ = run("vulns", "cve", "CVE-2021-36370", "--store", world_url)
+    assert code == 0 and "mc 4.8.21-alt1\tCVE-2021-36370\tvulnerable\t(range)" in out
+    code, out, _ = run("vulns", "open", "-b", BRANCH, "--store", world_url)
+    assert out.splitlines()[-1] == "3 verdict(s)"  # mc, tukit, xz
+    code, out, _ = run("vulns", "fixed", "CVE-2025-62168", "--store", world_url)
+    assert out.strip() == f"{BRANCH}\tfirst fixed: squid 6.10-alt1\topen: -"
+
+
+def test_alt_order_from_settings(world_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "repotrack.toml"
+    config.write_text(f'[vulns]\nbranch_orders = {{ {BRANCH} = "alt" }}\n')
+    code, out, _ = run(
+        "--config", str(config), "vulns", "match", "-b", BRANCH, "--store", world_url
+    )
+    assert code == 0 and "(alt order)" in out
+    code, out, _ = run("vulns", "package", "tukit", "-b", BRANCH, "--store", world_url)
+    assert "\tfixed\t(newer_version)" in out
+
+
+def test_load_reports_bad_records_and_exits_2(world_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    good = need_fixtures("cve", "osv", "almalinux", "ALSA-2023:4520.json")
+    code, out, err = run("load", "vulns", "osv", str(good), str(bad), "--store", world_url)
+    assert code == 2
+    assert out.startswith("osv: 2 file(s), 1 record(s): 1 written")
+    assert err.strip() == f"InputError: {bad}: malformed JSON at line 1 column 2: " + (
+        "Expecting property name enclosed in double quotes"
+    )
+    code, out, _ = run("load", "vulns", "osv", str(good), "--store", world_url)
+    assert code == 0 and "0 written" in out and "1 already loaded" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("vulns", "map", "set", "mc", "cpe:/a:x:y"), "InputError: result: "),
+        (("vulns", "triage", "CVE-2021-36370", "mc", "-s", "maybe"), "InputError: status: "),
+        (("vulns", "triage", "nonsense", "mc", "-s", "fixed"), "InputError: vuln_id: "),
+        (("load", "vulns", "nope", "x"), "InputError: source: unknown vulnerability source"),
+        (("vulns", "package", "mc", "-b", BRANCH, "-s", "bad"), "InputError: status: "),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    world_url: str, args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = run(*args, "--store", world_url)
+    assert code == 2
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1
+
+
+def test_mapping_round_trip(world_url: str) -> None:
+    cpe = "cpe:2.3:a:gnu:wget:*:*:*:*:*:*:*:*"
+    assert (
+        run("vulns", "map", "set", "wget", cpe, "-r", "upstream name", "--store", world_url)[0] == 0
+    )
+    _, out, _ = run("vulns", "map", "list", "-p", "wget", "--store", world_url)
+    assert out.strip() == f"wget\tcpe\t{cpe}\tmanual"
+    assert run("vulns", "map", "unset", "wget", cpe, "--store", world_url)[0] == 0
+    assert run("vulns", "map", "list", "-p", "wget", "--store", world_url)[1] == ""
+    with open_store(world_url) as store:
+        history = store.query(
+            "SELECT pnc_state, pncc_reason FROM PncChangeHistory "
+            "WHERE pkg_name = 'wget' ORDER BY ts"
+        )
+    assert [tuple(h) for h in history] == [("active", "upstream name"), ("inactive", "")]
+
+
+def test_errata_build_and_list(world_url: str) -> None:
+    code, out, _ = run("vulns", "errata", "build", "-b", BRANCH, "--store", world_url)
+    assert code == 0 and out.startswith(f"{BRANCH}: 1 new, 0 new version(s), 0 unchanged")
+    code, out, _ = run(
+        "vulns", "errata", "list", "-b", BRANCH, "--from", "2000-01-01", "--to", "2100-01-01",
+        "--store", world_url,
+    )  # fmt: skip
+    lines = out.splitlines()
+    assert len(lines) == 2 and "squid 6.10-alt1\tCVE-2025-62168" in out
+    code, _, err = run(
+        "vulns", "errata", "list", "-b", BRANCH, "--from", "2024-13-01", "--to", "2025-01-01",
+        "--store", world_url,
+    )  # fmt: skip
+    assert code == 2 and err.startswith("InputError: --from: expected a date")
+
+
+def test_export_writes_files(world_url: str, tmp_path: Path) -> None:
+    run("vulns", "match", "-b", BRANCH, "--store", world_url)
+    out = tmp_path / "csaf"
+    code, text, _ = run(
+        "vulns", "export", "-b", BRANCH, "-f", "csaf", "-o", str(out), "--store", world_url
+    )
+    assert code == 0 and text.strip() == f"{BRANCH}: 8 csaf file(s) in {out}"
+    code, _, err = run(
+        "vulns", "export", "-b", BRANCH, "-f", "osv", "-o", str(out), "--store", world_url
+    )
+    assert code == 2 and "has no OSV ecosystem" in err
+
+
+def test_show_links_bdu_and_advisories_to_the_cve(world_url: str) -> None:
+    from tests.conftest import DATA
+
+    code, _, _ = run(
+        "load", "vulns", "bdu", str(DATA / "vulns" / "bdu-export.xml"), "--store", world_url
+    )
+    assert code == 2  # two of the three records are malformed on purpose
+    code, out, _ = run("vulns", "show", "CVE-2025-62168", "-f", "json", "--store", world_url)
+    info = json.loads(out)
+    assert (info["source"], info["ranges"], info["linked"]) == ("nvd", 1, ["BDU:2021-04321"])
+    code, out, _ = run("vulns", "show", "BDU:2021-04321", "--store", world_url)
+    assert code == 0 and "linked: CVE-2025-62168" in out
+    code, _, err = run("vulns", "show", "CVE-1999-0001", "--store", world_url)
+    assert code == 1 and err.startswith("NotFoundError: no vulnerability CVE-1999-0001")

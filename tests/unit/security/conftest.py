@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from repotrack.store import Store
+from tests.unit.store.storeutil import open_fresh_store
+
+
+@pytest.fixture
+def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Store]:
+    """A migrated chDB store in this test's own directory."""
+    yield from open_fresh_store(tmp_path_factory, tmp_path / "store")

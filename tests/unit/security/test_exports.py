@@ -1,0 +1,142 @@
+"""OSV and CSAF VEX exports of the hand-checked world, validated against the official schemas.
+
+The schemas are offline copies in tests/data/schemas (see PROVENANCE.md there).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from repotrack.errors import InputError
+from repotrack.security import rematch_branch
+from repotrack.security.exports import export_branch
+from repotrack.store import Store
+from tests.conftest import DATA
+from tests.unit.security.world import BRANCH, build_world
+
+SCHEMAS = DATA / "schemas"
+
+
+def validator(name: str) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS / name).read_text())
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def errors(check: Draft202012Validator, document: dict[str, Any]) -> list[str]:
+    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in check.iter_errors(document)]
+
+
+@pytest.fixture
+def matched(store: Store, tmp_path: Path) -> Store:
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    return store
+
+
+def test_osv_export_is_valid_and_says_what_was_decided(matched: Store, tmp_path: Path) -> None:
+    out = tmp_path / "osv"
+    files = export_branch(
+        matched, branch=BRANCH, fmt="osv", out=out, ecosystem="openEuler:24.03-LTS"
+    )
+    check = validator("osv-schema.json")
+    documents = {p.name: json.loads(p.read_text()) for p in files}
+    for name, document in documents.items():
+        assert errors(check, document) == [], name
+    # vulnerable or fixed: mc, squid, libXpm, ngircd, xz, tukit; samba and apparmor are
+    # not affected and have no OSV record.
+    assert sorted(documents) == sorted(
+        f"x_repotrack-{BRANCH}-{v}.json"
+        for v in (
+            "CVE-2021-36370",
+            "CVE-2025-62168",
+            "CVE-2022-46285",
+            "CVE-2020-14148",
+            "CVE-2024-3094",
+            "CVE-2099-0001",
+        )
+    )
+    squid = documents[f"x_repotrack-{BRANCH}-CVE-2025-62168.json"]
+    assert squid["upstream"] == ["CVE-2025-62168"]
+    (affected,) = squid["affected"]
+    assert affected["package"]["name"] == "squid"
+    assert affected["ranges"][0]["events"] == [{"introduced": "0"}, {"fixed": "0:6.10-alt1"}]
+    assert affected["database_specific"]["reason"] == "changelog"
+    mc = documents[f"x_repotrack-{BRANCH}-CVE-2021-36370.json"]
+    assert mc["affected"][0]["ranges"][0]["events"] == [{"introduced": "0"}]
+
+
+def test_a_broken_osv_record_is_caught_by_the_schema() -> None:
+    check = validator("osv-schema.json")
+    bad = {"id": "ALT-1", "modified": "yesterday", "affected": [{"package": {"ecosystem": "ALT"}}]}
+    assert len(errors(check, bad)) >= 3  # id prefix, timestamp, ecosystem and name
+
+
+def test_csaf_vex_export_is_valid(matched: Store, tmp_path: Path) -> None:
+    files = export_branch(matched, branch=BRANCH, fmt="csaf", out=tmp_path / "csaf")
+    check = validator("csaf_json_schema.json")
+    documents = {p.name: json.loads(p.read_text()) for p in files}
+    assert len(documents) == 8
+    for name, document in documents.items():
+        assert errors(check, document) == [], name
+    apparmor = documents["p10-cve-2017-6507.json"]["vulnerabilities"][0]
+    assert apparmor["product_status"] == {"known_not_affected": ["p10:apparmor-0:2.10-alt1"]}
+    assert "triage: tester not_affected" in apparmor["threats"][0]["details"]
+    mc = documents["p10-cve-2021-36370.json"]["vulnerabilities"][0]
+    assert mc["product_status"] == {"known_affected": ["p10:mc-0:4.8.21-alt1"]}
+    assert mc["remediations"][0]["category"] == "none_available"
+
+
+def test_osv_needs_an_ecosystem(matched: Store, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="has no OSV ecosystem"):
+        export_branch(matched, branch=BRANCH, fmt="osv", out=tmp_path)
+    with pytest.raises(InputError, match="must be one of osv, csaf"):
+        export_branch(matched, branch=BRANCH, fmt="oval", out=tmp_path)
+
+
+def test_oval_export_is_valid_against_the_oval_xsds(matched: Store, tmp_path: Path) -> None:
+    from lxml import etree
+
+    from repotrack.security.oval_export import export_oval
+
+    path = export_oval(
+        matched,
+        branch=BRANCH,
+        out=tmp_path / "oval",
+        namespace="io.repotrack",
+        release_package="alt-release",
+    )
+    parser = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=False)
+    schema = etree.XMLSchema(
+        etree.parse(str(SCHEMAS / "oval" / "linux-definitions-schema.xsd"), parser)
+    )
+    document = etree.parse(str(path), parser)
+    assert schema.validate(document), schema.error_log
+    ns = {"d": "http://oval.mitre.org/XMLSchema/oval-definitions-5",
+          "l": "http://oval.mitre.org/XMLSchema/oval-definitions-5#linux"}  # fmt: skip
+    # Six vulnerabilities have a vulnerable or fixed package (see the OSV test).
+    assert len(document.findall(".//d:definition", ns)) == 6
+    states = {s.text for s in document.findall(".//l:rpminfo_state/l:evr", ns)}
+    assert "0:6.10-alt1" in states  # squid is fixed in the branch's build
+    squid = document.find(".//d:criterion[@comment='squid is earlier than 0:6.10-alt1']", ns)
+    assert squid is not None
+    mc = document.find(".//d:criterion[@comment='mc is installed']", ns)  # no fix yet
+    assert mc is not None
+
+
+def test_a_broken_oval_document_fails_the_xsd(tmp_path: Path) -> None:
+    from lxml import etree
+
+    parser = etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=False)
+    schema = etree.XMLSchema(
+        etree.parse(str(SCHEMAS / "oval" / "linux-definitions-schema.xsd"), parser)
+    )
+    bad = etree.fromstring(
+        b'<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5">'
+        b"<definitions/></oval_definitions>"
+    )
+    assert not schema.validate(bad)  # no generator, empty definitions

@@ -1,0 +1,150 @@
+"""§6.3 matching in SQL and the verdicts with their evidence, on the hand-checked world."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from repotrack.ingest.vulns import load_vulns
+from repotrack.rpm import VersionOrder
+from repotrack.security import rematch_branch, set_mapping, unset_mapping
+from repotrack.store import Store
+from tests.conftest import need_fixtures
+from tests.unit.security.world import BRANCH, SYNTHETIC, build_world, verdicts
+
+EXPECTED = {
+    ("mc", "CVE-2021-36370"): ("vulnerable", "range"),
+    ("squid", "CVE-2025-62168"): ("fixed", "changelog"),
+    ("libXpm", "CVE-2022-46285"): ("fixed", "patch"),
+    ("ngircd", "CVE-2020-14148"): ("fixed", "newer_version"),
+    ("samba", "CVE-2022-32746"): ("not_affected", "before_range"),
+    ("apparmor", "CVE-2017-6507"): ("not_affected", "triage"),
+    ("xz", "CVE-2024-3094"): ("vulnerable", "range"),
+    ("tukit", "CVE-2099-0001"): ("vulnerable", "range"),
+}
+
+
+def test_full_rematch_gives_the_hand_checked_verdicts(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    run = rematch_branch(store, branch=BRANCH)
+    assert run.kind == "full"
+    assert verdicts(store) == EXPECTED
+
+
+def test_alt_order_puts_a_letter_segment_above_a_digit_one(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH, order=VersionOrder.ALT)
+    # 1.a <= 1.1 for librpm, but 1.a > 1.1 for ALT's rpm: past the range, so fixed.
+    assert verdicts(store)[("tukit", "CVE-2099-0001")] == ("fixed", "newer_version")
+    assert verdicts(store)[("mc", "CVE-2021-36370")] == ("vulnerable", "range")
+
+
+def test_every_verdict_keeps_its_evidence(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    rows = store.query(
+        "SELECT pkg_name, pvv_evidence.kind, pvv_evidence.ref, pvv_evidence.detail "
+        "FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {b:String}",
+        {"b": BRANCH},
+    )
+    evidence = {name: sorted(zip(k, r, d, strict=True)) for name, k, r, d in rows}
+    assert evidence["mc"] == [
+        (
+            "range",
+            "cpe:2.3:a:midnight-commander:midnight_commander:*:*:*:*:*:*:*:*",
+            "[, 4.8.26]",
+        )
+    ]
+    squid = dict((k, (r, d)) for k, r, d in evidence["squid"])
+    assert squid["changelog"][0] == "6.10-alt2"
+    assert "CVE-2025-62168" in squid["changelog"][1]
+    assert squid["range"][1] == "[, 7.2)"  # still matched: the changelog wins
+    assert ("patch", "libXpm-CVE-2022-46285-infinite-loop.patch", "libXpm.spec") in evidence[
+        "libXpm"
+    ]
+    assert ("triage", "tester", "not_affected: profiles are not shipped") in evidence["apparmor"]
+    # ngircd 26.1 is past both ranges of CVE-2020-14148: (, 25.0] and [26.0, 26.0].
+    assert sorted(k for k, _, _ in evidence["ngircd"]) == ["range_above", "range_above"]
+
+
+def test_altrepo_tables_agree_with_the_verdicts(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    status = store.query(
+        "SELECT pkg_name, vuln_id, is_vulnerable, is_fixed FROM PackagesVulnerabilityStatus "
+        "FINAL WHERE pkgset_name = {b:String} ORDER BY pkg_name",
+        {"b": BRANCH},
+    )
+    expected = sorted(
+        (name, vuln, int(s == "vulnerable"), int(s == "fixed"))
+        for (name, vuln), (s, _) in EXPECTED.items()
+    )
+    assert sorted(tuple(r) for r in status) == expected
+    # PackagesCveMatch: one row per package × range sharing the CPE triplet, by hand:
+    # mc 1, squid 1, libXpm 1, ngircd 2, samba 3, apparmor 1, xz 2, tukit 1.
+    matches = store.query(
+        "SELECT pkg_name, count(), sum(is_vulnerable) FROM PackagesCveMatch FINAL "
+        "GROUP BY pkg_name ORDER BY pkg_name"
+    )
+    assert [tuple(r) for r in matches] == [
+        ("apparmor", 1, 1),
+        ("libXpm", 1, 1),
+        ("mc", 1, 1),
+        ("ngircd", 2, 0),
+        ("samba", 3, 0),
+        ("squid", 1, 1),
+        ("tukit", 1, 1),
+        ("xz", 2, 1),
+    ]
+
+
+def test_incremental_rematch_touches_only_changed_vulnerabilities(
+    store: Store, tmp_path: Path
+) -> None:
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    again = rematch_branch(store, branch=BRANCH)
+    assert (again.kind, again.vulnerabilities, again.verdicts) == ("incremental", 0, 0)
+    # A new version of the made-up record moves the end bound below 1.a: no longer in range.
+    changed = dict(SYNTHETIC, lastModified="2099-02-01T00:00:00.000")
+    changed["configurations"] = json.loads(
+        json.dumps(SYNTHETIC["configurations"]).replace('"1.1"', '"0.9"')
+    )
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "CVE-2099-0001.json").write_text(json.dumps(changed))
+    assert load_vulns(store, source="nvd", paths=[tmp_path / "new"]).written == 1
+    run = rematch_branch(store, branch=BRANCH)
+    assert (run.kind, run.vulnerabilities, run.verdicts) == ("incremental", 1, 1)
+    after = verdicts(store)
+    assert after[("tukit", "CVE-2099-0001")] == ("fixed", "newer_version")
+    assert after[("mc", "CVE-2021-36370")] == ("vulnerable", "range")  # untouched
+
+
+def test_a_removed_mapping_clears_its_verdicts(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    unset_mapping(
+        store,
+        pkg_name="mc",
+        result="cpe:2.3:a:midnight-commander:midnight_commander:*:*:*:*:*:*:*:*",
+        user="tester",
+    )
+    run = rematch_branch(store, branch=BRANCH)
+    assert run.kind == "full"  # mappings changed: incremental would miss pairs
+    assert verdicts(store)[("mc", "CVE-2021-36370")] == ("unknown", "unmatched")
+
+
+def test_a_vendor_not_affected_statement_and_an_evr_range(store: Store, tmp_path: Path) -> None:
+    build_world(store, tmp_path)
+    csaf = need_fixtures("cve", "redhat", "csaf", "rhsa-2025_23414.json")
+    assert load_vulns(store, source="csaf", paths=[csaf]).written == 1
+    # bind-chroot is known_not_affected; bind is fixed in 32:9.8.2-0.68.rc1.el6_10.17.
+    set_mapping(
+        store, pkg_name="samba", result="osv:cpe:/o:redhat:rhel_els:6/bind-chroot", user="t"
+    )
+    set_mapping(store, pkg_name="xz", result="osv:cpe:/o:redhat:rhel_els:6/bind", user="t")
+    rematch_branch(store, branch=BRANCH)
+    after = verdicts(store)
+    assert after[("samba", "RHSA-2025:23414")] == ("not_affected", "vex")
+    # xz 0:5.6.1-alt1 is below epoch 32: inside the EVR range.
+    assert after[("xz", "RHSA-2025:23414")] == ("vulnerable", "range")
