@@ -219,6 +219,8 @@ class TrackingSettings(BaseModel):
     #: ``file://`` and plain local paths as upstreams (tests, local mirrors).
     allow_local_upstreams: bool = False
     github_base_url: str = "https://github.com"
+    #: The forge of a downstream ``repo`` given as bare ``owner/name`` (the original: Gitee).
+    default_forge: str = "gitee"
     max_parallel_fetches: int = Field(default=4, gt=0)
     git_timeout: float = Field(default=300.0, gt=0)
     http_timeout: float = Field(default=30.0, gt=0)

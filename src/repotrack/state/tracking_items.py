@@ -212,11 +212,18 @@ def list_item_fields(
 
     The compatibility ``GET /tracking`` returns every item at once (no pagination
     in the original); selecting columns instead of ORM objects keeps that cheap.
+    Order is the original's: filtered by ``repo``, SQLite answered from its
+    (repo, branch) key, so by branch (code-point order, the same on every database);
+    otherwise in insertion order.
     """
     columns = [getattr(Tracking, name) for name in ITEM_FIELDS]
     query = _filtered(select(*columns), repo=repo, branch=branch, enabled=enabled)
-    query = _ordered(query, repo=repo, branch=branch)
-    return [dict(zip(ITEM_FIELDS, row, strict=True)) for row in session.execute(query)]
+    if repo is None:
+        query = query.order_by(Tracking.id)
+    rows = [dict(zip(ITEM_FIELDS, row, strict=True)) for row in session.execute(query)]
+    if repo is not None:
+        rows.sort(key=lambda row: str(row["branch"]))
+    return rows
 
 
 def get_item(session: Session, *, item_id: int) -> Tracking:

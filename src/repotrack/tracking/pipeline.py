@@ -371,7 +371,11 @@ class _Steps:
         return forge.resolved_token(name), forge.username
 
     def _forge(self) -> tuple[ForgeTarget, Forge]:
-        target = parse_downstream(self.snap.repo, self.settings.forges)
+        target = parse_downstream(
+            self.snap.repo,
+            self.settings.forges,
+            default_forge=self.settings.tracking.default_forge,
+        )
         token, _ = self._credentials(target)
         forge = make_forge(
             target.kind,

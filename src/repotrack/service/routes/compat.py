@@ -2,10 +2,14 @@
 
 Wire-compatible with reference §2: exact paths (no trailing-slash variants), the
 ``{code,msg,data}`` envelope with HTTP 200 for handled errors, Basic auth on writes
-answering the original's 401. What is fixed: JSON content type; a non-JSON,
-non-UTF-8 or wrongly typed body is ``4001`` (the original crashed); ``6004`` has a
-message; database errors never leak an exception object; deleting an item deletes
-its issue rows; and re-posting an item without ``scm_commit`` keeps its position.
+answering the original's 401. Flask's habits are kept where a client could tell:
+a repeated query parameter counts with its first value; ``GET /tracking?repo=R``
+lists R's items by branch (SQLite walked the (repo, branch) key), other listings in
+insertion order; a body not labelled JSON (``text/plain``, a form) is Werkzeug's
+HTML 415. What is fixed: JSON content type; a malformed, non-UTF-8 or wrongly typed
+JSON body is ``4001`` (the original crashed); ``6004`` has a message; database
+errors never leak an exception object; deleting an item deletes its issue rows; and
+re-posting an item without ``scm_commit`` keeps its position.
 
 Examples::
 
@@ -28,6 +32,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from repotrack.errors import InputError, NotFoundError, StoreError
 from repotrack.service.deps import CompatRead, CompatWrite, StateDep
@@ -47,6 +52,12 @@ _ISSUE_FILTERS = frozenset({"repo", "branch"})
 _DELETE_PARAMS = frozenset({"repo", "branch"})
 #: A tracking item is a few kilobytes at most; anything bigger is refused unparsed.
 MAX_BODY = 64 * 1024
+#: Werkzeug's answer when ``request.json`` meets a body not labelled JSON, byte for byte.
+UNSUPPORTED_MEDIA_TYPE = (
+    "<!doctype html>\n<html lang=en>\n<title>415 Unsupported Media Type</title>\n"
+    "<h1>Unsupported Media Type</h1>\n<p>Did not attempt to load JSON data because the "
+    "request Content-Type was not &#39;application/json&#39;.</p>\n"
+)
 
 
 def _bad_input(reason: str) -> Response:
@@ -59,10 +70,27 @@ def _unknown(keys: Iterable[str], allowed: frozenset[str]) -> str | None:
     return f"unknown query parameter {extra[0]!r}" if extra else None
 
 
+def _first_values(params: QueryParams) -> dict[str, str]:
+    """Each parameter's first value, as Flask's ``request.args`` gives it (Starlette's
+    ``params[key]`` would give the last)."""
+    first: dict[str, str] = {}
+    for key, value in params.multi_items():
+        first.setdefault(key, value)
+    return first
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Werkzeug's test: ``application/json`` or ``application/*+json``."""
+    mimetype = (content_type or "").split(";", 1)[0].strip().lower()
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
 @router.get("/tracking", dependencies=[CompatRead])
 def get_tracking(request: Request, db: StateDep) -> Response:
     """List tracking items; optional exact filters ``repo``, ``branch``, ``enabled=true``."""
-    params = request.query_params
+    params = _first_values(request.query_params)
     unknown = _unknown(params.keys(), _TRACKING_FILTERS)
     if unknown:
         return _bad_input(unknown)
@@ -81,6 +109,8 @@ def get_tracking(request: Request, db: StateDep) -> Response:
 @router.post("/tracking", dependencies=[CompatWrite])
 async def post_tracking(request: Request, db: StateDep) -> Response:
     """Create or update the item (repo, branch); echoes the body on success."""
+    if not _is_json(request.headers.get("content-type")):
+        return Response(UNSUPPORTED_MEDIA_TYPE, status_code=415, media_type="text/html")
     try:
         body = _json_object(await request.body())
     except InputError as exc:
@@ -122,7 +152,7 @@ def _upsert(db: StateDB, body: dict[str, Any]) -> Response:
 @router.delete("/tracking", dependencies=[CompatWrite])
 def delete_tracking(request: Request, db: StateDep) -> Response:
     """Delete the item (repo, branch), or every item of ``repo``, with their issue rows."""
-    params = request.query_params
+    params = _first_values(request.query_params)
     unknown = _unknown(params.keys(), _DELETE_PARAMS)
     if unknown:
         return _bad_input(unknown)
@@ -147,7 +177,7 @@ def issue_to_compat(issue: Issue) -> dict[str, Any]:
 @router.get("/issue", dependencies=[CompatRead])
 def get_issue(request: Request, db: StateDep) -> Response:
     """List issues opened by the tracker; optional exact filters ``repo``, ``branch``."""
-    params = request.query_params
+    params = _first_values(request.query_params)
     unknown = _unknown(params.keys(), _ISSUE_FILTERS)
     if unknown:
         return _bad_input(unknown)
