@@ -18,6 +18,7 @@ import typer
 
 from repotrack.cli.common import get_settings, handle_errors
 from repotrack.config import Settings, load_settings
+from repotrack.errors import InputError
 
 __all__ = ["LEGACY_SETTINGS", "patch_tracking_main", "register"]
 
@@ -132,6 +133,19 @@ def _legacy_settings(path: Path) -> tuple[Settings, Path | None, Path | None]:
     return settings, None, None
 
 
+def _legacy_path(given: Path | None) -> Path | None:
+    """The legacy file to read: the one given (which must exist), else the default if present.
+
+    A mistyped ``--settings-conf`` must not start a service on defaults (another
+    password, another port) without a word: it is bad input, exit status 2.
+    """
+    if given is None:
+        return LEGACY_SETTINGS if LEGACY_SETTINGS.is_file() else None
+    if not given.is_file():
+        raise InputError("no such file", path=str(given), field="--settings-conf")
+    return given
+
+
 _legacy_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
@@ -139,11 +153,13 @@ _legacy_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 @handle_errors
 def _patch_tracking(
     settings_conf: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--settings-conf", help="Legacy settings.conf, read when no repotrack.toml exists."
+            "--settings-conf",
+            help="Legacy settings.conf, read when no repotrack.toml exists "
+            f"(default: {LEGACY_SETTINGS} if present). A missing file given here is an error.",
         ),
-    ] = LEGACY_SETTINGS,
+    ] = None,
     listen: ListenOpt = None,
     certfile: CertOpt = None,
     keyfile: KeyOpt = None,
@@ -153,9 +169,10 @@ def _patch_tracking(
     """patch-tracking: the repotrack service, reading a legacy settings.conf if needed."""
     from repotrack.service.server import serve as run_server
 
+    legacy = _legacy_path(settings_conf)
     settings = load_settings()
-    if settings.config_file is None and settings_conf.is_file():
-        settings, legacy_cert, legacy_key = _legacy_settings(settings_conf)
+    if settings.config_file is None and legacy is not None:
+        settings, legacy_cert, legacy_key = _legacy_settings(legacy)
         if certfile is None and keyfile is None and settings.service.certfile is None:
             certfile, keyfile = legacy_cert, legacy_key
     _setup_logging(settings)

@@ -1,0 +1,51 @@
+"""Tracker administration on the state database: ``repotrack db import-legacy``.
+
+Registered by ``track_engine`` (no new CLI area): like ``track run``, these open the
+state database of the settings directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from repotrack.cli.common import err_console, get_settings, handle_errors
+
+__all__ = ["import_legacy", "register"]
+
+
+@handle_errors
+def import_legacy(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The original patch-tracking's db.sqlite.")],
+) -> None:
+    """Import the original patch-tracking's items and issues (its db.sqlite).
+
+    Safe to run again: items already here are kept as they are and nothing is added
+    twice. Prints the counts; exits 1 when a row had to be refused (listed on stderr).
+    """
+    from repotrack.state import StateDB
+    from repotrack.state.legacy_import import import_legacy_db
+
+    settings = get_settings(ctx)
+    db = StateDB(settings.state_url)
+    try:
+        with db.session() as session:
+            result = import_legacy_db(session, path)
+    finally:
+        db.close()
+    for line in result.refused:
+        err_console.print(f"refused {line}", markup=False, highlight=False)
+    typer.echo(result.summary())
+    if result.refused:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``import-legacy`` to the ``db`` group."""
+    from repotrack.cli.db import db_app
+
+    db_app.command("import-legacy")(import_legacy)
+    del app
