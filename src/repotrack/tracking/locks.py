@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from repotrack.errors import ConflictError
 from repotrack.state import StateDB
 
-__all__ = ["DEFAULT_LOCK_TTL", "LOCK_TABLE", "ItemLock", "item_lock", "try_lock"]
+__all__ = ["DEFAULT_LOCK_TTL", "LOCK_TABLE", "ItemLock", "held_lock_ids", "item_lock", "try_lock"]
 
 #: How long a SQLite lock row lives without a refresh (seconds).
 DEFAULT_LOCK_TTL = 900.0
@@ -171,3 +172,25 @@ def item_lock(
         yield lock
     finally:
         lock.release()
+
+
+def held_lock_ids(session: Session, item_ids: Sequence[int]) -> set[int]:
+    """Which of ``item_ids`` a run holds the lock of right now (read in ``session``)."""
+    if not item_ids:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            sa.text(
+                "SELECT CAST(objid AS bigint) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND objsubid = 2 AND CAST(classid AS bigint) = :ns"
+            ),
+            {"ns": _PG_NAMESPACE},
+        )
+        return {int(row[0]) for row in rows} & set(item_ids)
+    table = LOCK_TABLE
+    rows = session.execute(
+        sa.select(table.c.item_id).where(
+            table.c.item_id.in_(list(item_ids)), table.c.expires_at >= _now()
+        )
+    )
+    return {int(row[0]) for row in rows}

@@ -52,6 +52,7 @@ from repotrack.tracking.downstream import Downstream
 from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
 from repotrack.tracking.locks import DEFAULT_LOCK_TTL, try_lock
 from repotrack.tracking.patches import Patch, build_series
+from repotrack.tracking.quickscan import Candidate, remote_heads, settle_quiet, split_quiet
 from repotrack.tracking.runs import (
     close_stale_runs,
     finish_run,
@@ -162,6 +163,9 @@ class Tracker:
         self, *, repo: str | None = None, branch: str | None = None, due_only: bool = True
     ) -> list[int]:
         """Ids of the enabled items to run, in id order; ``due_only`` skips backing-off items."""
+        return [snap.id for snap in self._selected(repo=repo, branch=branch, due_only=due_only)]
+
+    def _selected(self, *, repo: str | None, branch: str | None, due_only: bool) -> list[_Snapshot]:
         query = sa.select(Tracking).where(Tracking.enabled.is_(True)).order_by(Tracking.id)
         if repo is not None:
             query = query.where(Tracking.repo == repo)
@@ -169,13 +173,12 @@ class Tracker:
             query = query.where(Tracking.branch == branch)
         now = utcnow()
         with self.db.session() as session:
-            items = list(session.scalars(query))
-        return [
-            item.id
-            for item in items
-            if not item.branch.startswith(report.BRANCH_PREFIX)
-            and (not due_only or is_due(item, now))
-        ]
+            return [
+                _Snapshot.of(item)
+                for item in session.scalars(query)
+                if not item.branch.startswith(report.BRANCH_PREFIX)
+                and (not due_only or is_due(item, now))
+            ]
 
     def scan(
         self,
@@ -185,9 +188,41 @@ class Tracker:
         due_only: bool = True,
         workers: int | None = None,
     ) -> list[ItemResult]:
-        """Run every selected item, at most ``max_parallel_fetches`` at a time."""
-        ids = self.select(repo=repo, branch=branch, due_only=due_only)
-        return self.run_many(ids, workers=workers)
+        """Run every selected item, at most ``max_parallel_fetches`` at a time.
+
+        Items whose upstream branch has not moved are settled together first
+        (``quickscan``: one ``ls-remote`` per upstream, one transaction); only the
+        others take the full pipeline. Results come back in item id order.
+        """
+        if self.stopping is not None and self.stopping.is_set():
+            return []
+        items = self._selected(repo=repo, branch=branch, due_only=due_only)
+        limit = workers or self.settings.tracking.max_parallel_fetches
+        candidates = [self._candidate(item) for item in items]
+        urls = [c.url for c in candidates if c.url is not None and c.scm_commit]
+        heads = remote_heads(urls, workers=limit, timeout=self.settings.tracking.git_timeout)
+        quiet, rest = split_quiet(candidates, heads)
+        settled, left = settle_quiet(self.db, quiet)
+        by_id = {item.id: item for item in items}
+        results = {
+            item_id: ItemResult(item_id, by_id[item_id].repo, by_id[item_id].branch, "nothing-new")
+            for item_id in settled
+        }
+        to_run = sorted([c.item_id for c in rest] + left)
+        results.update((r.item_id, r) for r in self.run_many(to_run, workers=workers))
+        return [results[item_id] for item_id in sorted(results)]
+
+    def _candidate(self, snap: _Snapshot) -> Candidate:
+        try:
+            url: str | None = resolve_upstream_url(
+                snap.version_control,
+                snap.scm_repo,
+                github_base_url=self.settings.tracking.github_base_url,
+                allow_local=self.settings.tracking.allow_local_upstreams,
+            )
+        except InputError:
+            url = None  # the full run reports it on the item
+        return Candidate(snap.id, url, snap.scm_branch, snap.scm_commit)
 
     def run_many(self, ids: Iterable[int], *, workers: int | None = None) -> list[ItemResult]:
         limit = workers or self.settings.tracking.max_parallel_fetches

@@ -50,6 +50,7 @@ __all__ = [
     "file_lock",
     "git_env",
     "is_local_url",
+    "is_valid_ref_name",
     "redact_url",
     "resolve_upstream_url",
     "run_git",
@@ -318,10 +319,30 @@ def check_branch_name(branch: str, *, field: str = "scm_branch") -> None:
     """Refuse branch names that git would read as options or that are not valid refs."""
     if not branch or branch.startswith("-") or branch.startswith("refs/"):
         raise InputError(f"not a usable branch name: {branch!r}", field=field)
-    try:
-        run_git(["check-ref-format", f"refs/heads/{branch}"], isolated=True, timeout=30)
-    except GitCommandError as exc:
-        raise InputError(f"not a valid git branch name: {branch!r}", field=field) from exc
+    if not is_valid_ref_name(f"refs/heads/{branch}"):
+        raise InputError(f"not a valid git branch name: {branch!r}", field=field)
+
+
+#: Characters ``git check-ref-format`` refuses anywhere in a ref name.
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def is_valid_ref_name(name: str) -> bool:
+    """``git check-ref-format`` in Python (its rules 1-10), without a process per check.
+
+    A scan checks one name per item; a subprocess for each was a quarter of a quiet
+    scan's git processes. The rules: no component empty, starting with ``.`` or ending
+    in ``.lock``; no ``..``, ``@{``, control characters, space or any of ``~^:?*[\\``;
+    not ``@``; not ending in ``/`` or ``.``; at least two components.
+    """
+    if not name or name == "@" or name.endswith(("/", ".")) or name.startswith("/"):
+        return False
+    if ".." in name or "@{" in name or _REF_FORBIDDEN.search(name):
+        return False
+    components = name.split("/")
+    if len(components) < 2:
+        return False
+    return all(c and not c.startswith(".") and not c.endswith(".lock") for c in components)
 
 
 # --------------------------------------------------------------------------- mirror
