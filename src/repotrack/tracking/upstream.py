@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from repotrack.errors import ConflictError, InputError, RepotrackError, UpstreamError
+from repotrack.state.tracking_items import CREDENTIALS_REFUSED, has_credentials
 
 __all__ = [
     "DEFAULT_GIT_TIMEOUT",
@@ -168,6 +169,9 @@ def check_git_url(url: str, *, allow_local: bool, field: str = "scm_repo") -> No
         raise refuse("a git URL must not start with '-'")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise refuse("a git URL must not contain whitespace or control characters")
+    if has_credentials(url):
+        # Items stored before the API refused these: never hand the secret to git's argv.
+        raise InputError(f"{redact_url(url)!r} {CREDENTIALS_REFUSED}", field=field)
     scheme = _SCHEME.match(url)
     if scheme is None and _TRANSPORT_HELPER.match(url):
         raise refuse("git transport helpers ('<transport>::') are refused")
