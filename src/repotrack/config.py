@@ -223,6 +223,8 @@ class TrackingSettings(BaseModel):
     default_forge: str = "gitee"
     max_parallel_fetches: int = Field(default=4, gt=0)
     git_timeout: float = Field(default=300.0, gt=0)
+    #: Largest upstream mirror on disk; a fetch beyond it is stopped and refused.
+    max_mirror_bytes: int = Field(default=8 * 1024**3, gt=0)
     http_timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=4, ge=0)
 

@@ -362,7 +362,12 @@ class _Steps:
             github_base_url=self.settings.tracking.github_base_url,
             allow_local=self.settings.tracking.allow_local_upstreams,
         )
-        return Mirror(self.settings.git_cache_dir, url, timeout=self.settings.tracking.git_timeout)
+        return Mirror(
+            self.settings.git_cache_dir,
+            url,
+            timeout=self.settings.tracking.git_timeout,
+            max_bytes=self.settings.tracking.max_mirror_bytes,
+        )
 
     def _initialise(self, mirror: Mirror, result: ItemResult) -> ItemResult:
         head = mirror.head(self.snap.scm_branch)

@@ -29,6 +29,8 @@ import hashlib
 import logging
 import os
 import re
+import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -239,35 +241,104 @@ def run_git(
     secrets: Sequence[str] = (),
     error: type[RepotrackError] = GitCommandError,
     allow_file: bool = False,
+    size_limit: SizeLimit | None = None,
 ) -> bytes:
     """Run ``git <args>`` and return stdout; a failure raises ``error`` with redacted stderr.
 
     ``secrets`` are scrubbed from any message; ``url`` (redacted) names what was being read.
     ``allow_file`` permits the ``file`` transport (local remotes the settings allowed).
+    git runs in its own process group: on a timeout, or when ``size_limit``'s directory
+    outgrows it, the whole group is killed, so no ``git-remote-http`` child is left
+    holding the connection (and the URL) after git itself is gone.
     """
     file_rule = "always" if allow_file else "never"
     argv = ["git", *_SAFE_OPTIONS, "-c", f"protocol.file.allow={file_rule}", *args]
     command = _command_name(args)
     shown = redact_url(url) if url else None
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             argv,
             cwd=cwd,
             env=git_env(env, isolated=isolated),
-            input=stdin,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise _make_error(error, f"git {command} timed out after {timeout:g}s", shown, "") from exc
     except OSError as exc:
         raise _make_error(error, f"cannot run git: {exc}", shown, "") from exc
-    if done.returncode != 0:
-        stderr = _scrub(done.stderr.decode("utf-8", "replace"), secrets)
-        last = _last_line(stderr) or f"exit status {done.returncode}"
+    with proc:
+        stdout, stderr_bytes, stopped = _communicate(proc, stdin, timeout, size_limit)
+    if stopped is not None:
+        raise _make_error(error, f"git {command} {stopped}", shown, "")
+    if proc.returncode != 0:
+        stderr = _scrub(stderr_bytes.decode("utf-8", "replace"), secrets)
+        last = _last_line(stderr) or f"exit status {proc.returncode}"
         raise _make_error(error, f"git {command} failed: {last}", shown, stderr)
-    return done.stdout
+    return stdout
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """Stop a git command when ``path`` (a directory it writes) exceeds ``max_bytes``."""
+
+    path: Path
+    max_bytes: int
+    setting: str = "tracking.max_mirror_bytes"
+
+    def exceeded(self) -> bool:
+        return directory_size(self.path) > self.max_bytes
+
+    def reason(self) -> str:
+        return f"stopped: {self.path.name} grew beyond {self.max_bytes} bytes ({self.setting})"
+
+
+#: How often a running git command's deadline and size limit are looked at (seconds).
+_WATCH_STEP = 0.5
+
+
+def _communicate(
+    proc: subprocess.Popen[bytes],
+    stdin: bytes | None,
+    timeout: float,
+    size_limit: SizeLimit | None,
+) -> tuple[bytes, bytes, str | None]:
+    """(stdout, stderr, why it was stopped or None), killing the process group if needed."""
+    deadline = time.monotonic() + timeout
+    pending = stdin
+    while True:
+        step = min(_WATCH_STEP, max(0.0, deadline - time.monotonic()))
+        try:
+            out, err = proc.communicate(pending, timeout=step)
+            return out, err, None
+        except subprocess.TimeoutExpired:
+            pending = None
+        if time.monotonic() >= deadline:
+            stopped = f"timed out after {timeout:g}s"
+        elif size_limit is not None and size_limit.exceeded():
+            stopped = size_limit.reason()
+        else:
+            continue
+        _kill_group(proc)
+        proc.communicate()
+        return b"", b"", stopped
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+def directory_size(path: Path) -> int:
+    """Bytes of the regular files under ``path`` (0 if it does not exist); links not followed."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += (Path(root) / name).lstat().st_size
+    return total
 
 
 def _command_name(args: Sequence[str]) -> str:
@@ -389,9 +460,17 @@ class Mirror:
     next to the mirror, which also works across processes. Reads never change HEAD.
     """
 
-    def __init__(self, cache_dir: Path, url: str, *, timeout: float = DEFAULT_GIT_TIMEOUT):
+    def __init__(
+        self,
+        cache_dir: Path,
+        url: str,
+        *,
+        timeout: float = DEFAULT_GIT_TIMEOUT,
+        max_bytes: int | None = None,
+    ):
         self.url = url
         self.timeout = timeout
+        self.max_bytes = max_bytes
         root = Path(cache_dir) / "upstream"
         self.path = root / _mirror_dirname(url)
         self._lock_path = root / (self.path.name + ".lock")
@@ -402,24 +481,53 @@ class Mirror:
     # -- fetching
 
     def fetch(self) -> None:
-        """Create the mirror if needed and fetch all branches and tags (pruning deleted ones)."""
+        """Create the mirror if needed and fetch all branches and tags (pruning deleted ones).
+
+        With ``max_bytes`` the fetch is stopped (its process group killed) as soon as the
+        mirror outgrows it; a mirror this fetch created is then removed, and the partial
+        pack of an older one is dropped, so a refused upstream leaves nothing behind.
+        """
         with self._locked():
-            if not (self.path / "HEAD").exists():
+            created = not (self.path / "HEAD").exists()
+            if created:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 run_git(["init", "--quiet", "--bare", str(self.path)], isolated=True)
             log.info("fetching upstream", extra={"url": redact_url(self.url)})
-            self._git(
-                "fetch",
-                "--quiet",
-                "--prune",
-                "--force",
-                "--no-write-fetch-head",
-                "--",
-                self.url,
-                "+refs/heads/*:refs/heads/*",
-                "+refs/tags/*:refs/tags/*",
-                isolated=False,
-            )
+            try:
+                self._fetch_refs()
+            except UpstreamError:
+                self._discard_partial(created)
+                raise
+
+    def _fetch_refs(self) -> None:
+        limit = None if self.max_bytes is None else SizeLimit(self.path, self.max_bytes)
+        try:
+            run_git(
+                [
+                    "--git-dir", str(self.path), "fetch", "--quiet", "--prune", "--force",
+                    "--no-write-fetch-head", "--", self.url,
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                ],
+                timeout=self.timeout,
+                url=self.url,
+                allow_file=is_local_url(self.url),
+                size_limit=limit,
+            )  # fmt: skip
+        except GitCommandError as exc:
+            message = str(exc).removeprefix(f"{exc.url}: ") if exc.url else str(exc)
+            raise UpstreamError(message, url=exc.url) from exc
+        if limit is not None and limit.exceeded():
+            raise UpstreamError(f"git fetch {limit.reason()}", url=redact_url(self.url))
+
+    def _discard_partial(self, created: bool) -> None:
+        if created:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for junk in (*self.path.glob("objects/pack/tmp_*"), *self.path.glob("objects/incoming-*")):
+            if junk.is_dir():
+                shutil.rmtree(junk, ignore_errors=True)
+            else:
+                junk.unlink(missing_ok=True)
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return file_lock(self._lock_path, timeout=self.timeout, what=redact_url(self.url))
