@@ -50,6 +50,7 @@ from repotrack.state import Issue, StateDB, Tracking, utcnow
 from repotrack.tracking import report
 from repotrack.tracking.downstream import Downstream
 from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
+from repotrack.tracking.hosts import HostPolicy
 from repotrack.tracking.locks import DEFAULT_LOCK_TTL, try_lock
 from repotrack.tracking.patches import Patch, build_series
 from repotrack.tracking.quickscan import Candidate, remote_heads, settle_quiet, split_quiet
@@ -157,6 +158,10 @@ class Tracker:
         self.transport = transport
         self.hook = hook
         self.lock_ttl = max(DEFAULT_LOCK_TTL, 3 * settings.tracking.git_timeout)
+        self.hosts = HostPolicy(
+            allow=settings.tracking.upstream_allow_hosts,
+            deny=settings.tracking.upstream_deny_hosts,
+        )
 
     # -- scans ----------------------------------------------------------------------
     def select(
@@ -219,6 +224,7 @@ class Tracker:
                 snap.scm_repo,
                 github_base_url=self.settings.tracking.github_base_url,
                 allow_local=self.settings.tracking.allow_local_upstreams,
+                hosts=self.hosts,
             )
         except InputError:
             url = None  # the full run reports it on the item
@@ -361,6 +367,7 @@ class _Steps:
             self.snap.scm_repo,
             github_base_url=self.settings.tracking.github_base_url,
             allow_local=self.settings.tracking.allow_local_upstreams,
+            hosts=self.tracker.hosts,
         )
         return Mirror(
             self.settings.git_cache_dir,

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from repotrack.errors import ConflictError, InputError, RepotrackError, UpstreamError
 from repotrack.state.tracking_items import CREDENTIALS_REFUSED, has_credentials
+from repotrack.tracking.hosts import HostPolicy
 
 __all__ = [
     "DEFAULT_GIT_TIMEOUT",
@@ -135,12 +136,18 @@ def redact_url(url: str) -> str:
 
 
 def resolve_upstream_url(
-    version_control: str, scm_repo: str, *, github_base_url: str, allow_local: bool
+    version_control: str,
+    scm_repo: str,
+    *,
+    github_base_url: str,
+    allow_local: bool,
+    hosts: HostPolicy | None = None,
 ) -> str:
     """The git URL to mirror for a tracking item, or :class:`InputError` naming ``scm_repo``.
 
     ``github`` + ``owner/name`` maps to ``<github_base_url>/owner/name.git``; ``git`` takes
-    the URL as given after checking it is one we are willing to hand to git.
+    the URL as given after checking it is one we are willing to hand to git, and that
+    ``hosts`` allows the host it points at (the GitHub base URL is the operator's own).
     """
     repo = scm_repo.strip()
     if version_control == "github":
@@ -152,6 +159,8 @@ def resolve_upstream_url(
         return f"{github_base_url.rstrip('/')}/{repo}.git"
     if version_control == "git":
         check_git_url(repo, allow_local=allow_local)
+        if hosts is not None:
+            hosts.check(repo, shown=redact_url(repo))
         return repo
     raise InputError(
         f"unknown version_control {version_control!r} (expected 'github' or 'git')",
