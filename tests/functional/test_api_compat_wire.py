@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from repotrack.state import StateDB, Tracking
 from tests.functional.server import ServerHandle, running_server, temporary_postgres, wipe
 
 REPO = "https://gitee.com/src-openeuler/zlib"
@@ -145,3 +147,31 @@ def test_415_only_after_credentials(server: ServerHandle) -> None:
     with server.client() as anonymous:
         answer = anonymous.post("/tracking", content=b"x", headers={"content-type": "text/plain"})
     assert (answer.status_code, answer.text) == (401, "Unauthorized Access")
+
+
+def test_listing_follows_writes_made_by_other_processes(
+    http: httpx.Client, server: ServerHandle
+) -> None:
+    """The rendered listing is reused only while no item changed, whoever changed it."""
+    http.post("/tracking", json=item("master"))
+    http.post("/tracking", json=item("next"))
+    first = http.get("/tracking").content
+    assert http.get("/tracking").content == first
+    other = StateDB(server.app.state.state_db.url, auto_migrate=False)  # like `track run`
+    try:
+        with other.session() as session:  # the tracker advancing an item: a Core UPDATE
+            session.execute(
+                sa.update(Tracking).where(Tracking.branch == "next").values(scm_commit="b" * 40)
+            )
+        assert [row["scm_commit"] for row in http.get("/tracking").json()["data"]] == [
+            None, "b" * 40,
+        ]  # fmt: skip
+        with other.session() as session:
+            session.execute(sa.delete(Tracking).where(Tracking.branch == "master"))
+        assert [row["branch"] for row in http.get("/tracking").json()["data"]] == ["next"]
+        with other.session() as session:
+            session.add(Tracking(**item("third")))
+        listed = http.get("/tracking", params={"repo": REPO}).json()["data"]
+        assert [row["branch"] for row in listed] == ["next", "third"]
+    finally:
+        other.close()

@@ -41,6 +41,7 @@ __all__ = [
     "list_item_fields",
     "list_items",
     "list_runs",
+    "listing_fingerprint",
     "redact_location",
     "update_item",
     "upsert_item",
@@ -267,6 +268,19 @@ def list_item_fields(
     if repo is not None:
         rows.sort(key=lambda row: str(row["branch"]))
     return rows
+
+
+def listing_fingerprint(session: Session) -> tuple[Any, ...]:
+    """A value that changes whenever any item is added, changed or deleted.
+
+    ``(count, max id, max updated_at)``: an insert raises the id and the newest
+    ``updated_at``, an update (ORM or Core: the column's ``onupdate``) the latter, a
+    delete the count. One aggregate query; callers cache a rendered listing against it.
+    """
+    row = session.execute(
+        select(func.count(Tracking.id), func.max(Tracking.id), func.max(Tracking.updated_at))
+    ).one()
+    return tuple(row)
 
 
 def get_item(session: Session, *, item_id: int) -> Tracking:
