@@ -1,4 +1,5 @@
-"""Tracker administration on the state database: ``repotrack db import-legacy``.
+"""Tracker administration on the state database: ``repotrack db import-legacy``,
+``repotrack track gc``.
 
 Registered by ``track_engine`` (no new CLI area): like ``track run``, these open the
 state database of the settings directly.
@@ -13,7 +14,7 @@ import typer
 
 from repotrack.cli.common import err_console, get_settings, handle_errors
 
-__all__ = ["import_legacy", "register"]
+__all__ = ["gc", "import_legacy", "register"]
 
 
 @handle_errors
@@ -43,9 +44,32 @@ def import_legacy(
         raise typer.Exit(1)
 
 
+@handle_errors
+def gc(ctx: typer.Context) -> None:
+    """Remove cached upstream mirrors and downstream clones no tracking item uses.
+
+    A directory another run is using is left for the next time. The service's
+    scheduler does the same after each scan.
+    """
+    from repotrack.state import StateDB
+    from repotrack.tracking.gc import prune_caches
+
+    settings = get_settings(ctx)
+    db = StateDB(settings.state_url)
+    try:
+        result = prune_caches(settings, db)
+    finally:
+        db.close()
+    for name in result.removed:
+        typer.echo(f"removed {name}")
+    typer.echo(result.summary())
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``import-legacy`` to the ``db`` group."""
+    """Attach ``import-legacy`` to the ``db`` group and ``gc`` to the ``track`` group."""
     from repotrack.cli.db import db_app
+    from repotrack.cli.track import track_app
 
     db_app.command("import-legacy")(import_legacy)
+    track_app.command("gc")(gc)
     del app

@@ -6,7 +6,8 @@ is done here by the per-item lock, which also keeps a scheduler and a hand-start
 ``repotrack track run`` (another process) from running the same item twice.
 
 The first scan starts right away, like the original's; items that are backing off are
-skipped until their ``backoff_until``. At most ``max_parallel_fetches`` items run at
+skipped until their ``backoff_until``. After each scan the git caches of deleted items
+are pruned (``tracking.gc``). At most ``max_parallel_fetches`` items run at
 once. Stopping cancels running items at their next step (the next run resumes them)
 and waits for the scan thread to end.
 """
@@ -37,6 +38,8 @@ class Scheduler:
     def __init__(self, settings: Settings, db: StateDB, *, interval: float | None = None) -> None:
         from repotrack.tracking.pipeline import Tracker
 
+        self.settings = settings
+        self.db = db
         self._stop = threading.Event()
         self.tracker = Tracker(settings, db, stopping=self._stop)
         self.interval = float(interval or settings.tracking.scan_interval)
@@ -77,6 +80,16 @@ class Scheduler:
             self.scans += 1
         failed = sum(1 for r in results if r.outcome == "failed")
         log.info("tracking scan done", extra={"items": len(results), "failed": failed})
+        self._prune()
+
+    def _prune(self) -> None:
+        """Drop mirrors and clones of deleted items; a failure waits for the next scan."""
+        from repotrack.tracking.gc import prune_caches
+
+        try:
+            prune_caches(self.settings, self.db)
+        except Exception:
+            log.exception("pruning git caches failed")
 
 
 def start_scheduler(app_state: _AppState) -> Callable[[], None]:
