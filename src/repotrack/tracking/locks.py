@@ -17,6 +17,8 @@ on the next scan) and reported as ``locked`` by the CLI, which may ask to wait.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -30,7 +32,17 @@ from sqlalchemy.orm import Session
 from repotrack.errors import ConflictError
 from repotrack.state import StateDB
 
-__all__ = ["DEFAULT_LOCK_TTL", "LOCK_TABLE", "ItemLock", "held_lock_ids", "item_lock", "try_lock"]
+__all__ = [
+    "DEFAULT_LOCK_TTL",
+    "LOCK_TABLE",
+    "ItemLock",
+    "LockKeeper",
+    "held_lock_ids",
+    "item_lock",
+    "try_lock",
+]
+
+log = logging.getLogger(__name__)
 
 #: How long a SQLite lock row lives without a refresh (seconds).
 DEFAULT_LOCK_TTL = 900.0
@@ -194,3 +206,47 @@ def held_lock_ids(session: Session, item_ids: Sequence[int]) -> set[int]:
         )
     )
     return {int(row[0]) for row in rows}
+
+
+class LockKeeper:
+    """Keeps a held lock alive from a background thread while one long step runs.
+
+    Refreshing only between steps let a fetch of a big upstream (or a slow push) outlast
+    the lock's expiry, after which another process could take the item and run it a
+    second time. The keeper refreshes every ``interval`` seconds until stopped;
+    ``check()`` (called between steps) raises ``ConflictError`` if a refresh found the
+    lock taken, so the run stops at its next step.
+    """
+
+    def __init__(self, lock: ItemLock, *, interval: float) -> None:
+        self.lock = lock
+        self.interval = interval
+        self._stop = threading.Event()
+        self._lost: ConflictError | None = None
+        self._thread = threading.Thread(
+            target=self._loop, name=f"lock-keeper-{lock.item_id}", daemon=True
+        )
+
+    def __enter__(self) -> LockKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.lock.refresh()
+            except ConflictError as exc:
+                self._lost = exc
+                return
+            except Exception:  # a database hiccup: try again at the next interval
+                log.warning("refreshing a run lock failed", extra={"item": self.lock.item_id})
+
+    def check(self) -> None:
+        """Refresh now; raise ``ConflictError`` if the lock was lost meanwhile."""
+        if self._lost is not None:
+            raise self._lost
+        self.lock.refresh()

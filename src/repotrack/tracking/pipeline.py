@@ -51,7 +51,7 @@ from repotrack.tracking import report
 from repotrack.tracking.downstream import Downstream
 from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
 from repotrack.tracking.hosts import HostPolicy
-from repotrack.tracking.locks import DEFAULT_LOCK_TTL, try_lock
+from repotrack.tracking.locks import DEFAULT_LOCK_TTL, LockKeeper, try_lock
 from repotrack.tracking.patches import Patch, build_series
 from repotrack.tracking.quickscan import Candidate, remote_heads, settle_quiet, split_quiet
 from repotrack.tracking.runs import (
@@ -244,7 +244,8 @@ class Tracker:
         if lock is None:
             return ItemResult(item_id, "", "", "locked", error="another run holds the lock")
         try:
-            return self._run_locked(item_id, lock.refresh)
+            with LockKeeper(lock, interval=self.lock_ttl / 3) as keeper:
+                return self._run_locked(item_id, keeper.check)
         finally:
             lock.release()
 
