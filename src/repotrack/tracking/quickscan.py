@@ -109,25 +109,29 @@ def settle_quiet(db: StateDB, quiet: Sequence[Candidate]) -> tuple[list[int], li
         return [], []
     with db.session() as session:
         busy = held_lock_ids(session, [item.item_id for item in quiet])
-        settled = [item for item in quiet if item.item_id not in busy and _reset(session, item)]
+        free = [item for item in quiet if item.item_id not in busy]
+        reset = _reset(session, free)
+        settled = [item for item in free if item.item_id in reset]
         _record_runs(session, settled)
     done = [item.item_id for item in settled]
     settled_ids = set(done)
     return done, [item.item_id for item in quiet if item.item_id not in settled_ids]
 
 
-def _reset(session: Session, item: Candidate) -> bool:
-    """Health back to clean, only if the item is still as compared (enabled, same commit)."""
-    result = session.execute(
+def _reset(session: Session, items: Sequence[Candidate]) -> set[int]:
+    """Health back to clean for the items still as compared (enabled, same commit): one
+    UPDATE for all of them; returns the ids it changed."""
+    if not items:
+        return set()
+    pairs = [(item.item_id, item.scm_commit) for item in items]
+    statement = (
         sa.update(Tracking)
-        .where(
-            Tracking.id == item.item_id,
-            Tracking.enabled.is_(True),
-            Tracking.scm_commit == item.scm_commit,
-        )
+        .where(sa.tuple_(Tracking.id, Tracking.scm_commit).in_(pairs), Tracking.enabled.is_(True))
         .values(consecutive_failures=0, last_error=None, backoff_until=None, commits_behind=0)
+        .returning(Tracking.id)
+        .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return {int(item_id) for item_id in session.scalars(statement)}
 
 
 def _record_runs(session: Session, settled: Sequence[Candidate]) -> None:

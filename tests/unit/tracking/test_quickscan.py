@@ -17,7 +17,7 @@ from repotrack.state import Run, Tracking
 from repotrack.tracking.locks import try_lock
 from repotrack.tracking.upstream import Mirror
 from tests.unit.tracking.pipeline_world import add_commits, make_upstream
-from tests.unit.tracking.test_pipeline import FULL_NAME, World, world
+from tests.unit.tracking.test_pipeline import FULL_NAME, World, _make_world, world
 
 __all__ = ["world"]
 
@@ -138,3 +138,18 @@ def test_empty_scm_commit_is_initialised_by_the_full_pipeline(world: World) -> N
     (result,) = world.tracker().scan()
     assert result.outcome == "nothing-new"
     assert world.item().scm_commit == head
+
+
+@pytest.mark.services
+def test_quiet_scan_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    for pg_world in _make_world(tmp_path, postgres_url):
+        lock = try_lock(pg_world.db, pg_world.item_id)  # an advisory lock: skipped
+        assert lock is not None
+        try:
+            assert [r.outcome for r in pg_world.tracker().scan()] == ["locked"]
+        finally:
+            lock.release()
+        pg_world.set_item(consecutive_failures=2)
+        assert [r.outcome for r in pg_world.tracker().scan(due_only=False)] == ["nothing-new"]
+        assert pg_world.item().consecutive_failures == 0
+        assert runs_by_item(pg_world) == {pg_world.item_id: ["nothing-new"]}
