@@ -52,6 +52,7 @@ from repotrack.tracking.downstream import Downstream
 from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
 from repotrack.tracking.hosts import HostPolicy
 from repotrack.tracking.locks import DEFAULT_LOCK_TTL, LockKeeper, try_lock
+from repotrack.tracking.parking import ForgeParking
 from repotrack.tracking.patches import Patch, build_series
 from repotrack.tracking.quickscan import Candidate, remote_heads, settle_quiet, split_quiet
 from repotrack.tracking.runs import (
@@ -158,6 +159,7 @@ class Tracker:
         self.transport = transport
         self.hook = hook
         self.lock_ttl = max(DEFAULT_LOCK_TTL, 3 * settings.tracking.git_timeout)
+        self.parking = ForgeParking()
         self.hosts = HostPolicy(
             allow=settings.tracking.upstream_allow_hosts,
             deny=settings.tracking.upstream_deny_hosts,
@@ -213,9 +215,33 @@ class Tracker:
             item_id: ItemResult(item_id, by_id[item_id].repo, by_id[item_id].branch, "nothing-new")
             for item_id in settled
         }
-        to_run = sorted([c.item_id for c in rest] + left)
+        to_run = []
+        for item_id in sorted([c.item_id for c in rest] + left):
+            parked = self._parked_result(by_id[item_id])
+            if parked is not None:
+                results[item_id] = parked
+            else:
+                to_run.append(item_id)
         results.update((r.item_id, r) for r in self.run_many(to_run, workers=workers))
         return [results[item_id] for item_id in sorted(results)]
+
+    def forge_name(self, repo: str) -> str | None:
+        """The ``[forges.<name>]`` name (or kind) a downstream ``repo`` is on, if it parses."""
+        try:
+            target = parse_downstream(
+                repo, self.settings.forges, default_forge=self.settings.tracking.default_forge
+            )
+        except RepotrackError:
+            return None
+        return target.forge_name or target.kind
+
+    def _parked_result(self, snap: _Snapshot) -> ItemResult | None:
+        name = self.forge_name(snap.repo)
+        until = self.parking.until(name) if name else None
+        if until is None:
+            return None
+        error = f"forge {name} is rate limited until {until.isoformat()}; skipped"
+        return ItemResult(snap.id, snap.repo, snap.branch, "skipped", error=error)
 
     def _candidate(self, snap: _Snapshot) -> Candidate:
         try:
@@ -258,6 +284,9 @@ class Tracker:
             if not item.enabled:
                 return ItemResult(item_id, item.repo, item.branch, "skipped", error="disabled")
             snap = _Snapshot.of(item)
+        parked = self._parked_result(snap)
+        if parked is not None:
+            return parked
         run_id = start_run(self.db, item_id, from_commit=snap.scm_commit)
         result = ItemResult(item_id, snap.repo, snap.branch, "running")
         steps = _Steps(self, snap, run_id, refresh)
@@ -282,6 +311,10 @@ class Tracker:
     ) -> ItemResult:
         message = f"{type(exc).__name__}: {exc}"
         retry_at = exc.retry_at if isinstance(exc, RateLimitError) else None
+        name = self.forge_name(snap.repo) if retry_at is not None else None
+        if name is not None and retry_at is not None:
+            self.parking.park(name, retry_at)
+            log.warning("forge parked", extra={"forge": name, "until": retry_at.isoformat()})
         finish_run(self.db, run_id, outcome="failed", error=message)
         record_failure(self.db, snap.id, message, retry_at=retry_at)
         return replace(result, outcome="failed", error=message)
@@ -424,6 +457,12 @@ class _Steps:
             self.settings.forges,
             default_forge=self.settings.tracking.default_forge,
         )
+        name = target.forge_name or target.kind
+        until = self.tracker.parking.until(name)
+        if until is not None:
+            raise RateLimitError(
+                f"rate limited until {until.isoformat()} (parked)", forge=name, retry_at=until
+            )
         token, _ = self._credentials(target)
         forge = make_forge(
             target.kind,
