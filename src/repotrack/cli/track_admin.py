@@ -1,5 +1,5 @@
 """Tracker administration on the state database: ``repotrack db import-legacy``,
-``repotrack track gc``.
+``repotrack track gc``, ``repotrack track check``.
 
 Registered by ``track_engine`` (no new CLI area): like ``track run``, these open the
 state database of the settings directly.
@@ -14,7 +14,7 @@ import typer
 
 from repotrack.cli.common import err_console, get_settings, handle_errors
 
-__all__ = ["gc", "import_legacy", "register"]
+__all__ = ["check", "gc", "import_legacy", "register"]
 
 
 @handle_errors
@@ -65,11 +65,44 @@ def gc(ctx: typer.Context) -> None:
     typer.echo(result.summary())
 
 
+@handle_errors
+def check(
+    ctx: typer.Context,
+    repo: Annotated[
+        str | None, typer.Option("--repo", help="Only items of this downstream repo.")
+    ] = None,
+) -> None:
+    """Check every item before it runs: upstream, token, downstream, spec file, push rights.
+
+    One line per item and check; exits 1 when any check failed.
+    """
+    from repotrack.state import StateDB
+    from repotrack.tracking.check import check_items
+
+    settings = get_settings(ctx)
+    db = StateDB(settings.state_url)
+    try:
+        results = check_items(settings, db, repo=repo)
+    finally:
+        db.close()
+    if not results:
+        typer.echo("no tracking item to check")
+    for result in results:
+        for line in result.lines():
+            typer.echo(line)
+    failed = sum(1 for result in results if not result.ok)
+    if results:
+        typer.echo(f"{len(results) - failed} item(s) ready, {failed} with problems")
+    if failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Attach ``import-legacy`` to the ``db`` group and ``gc`` to the ``track`` group."""
+    """Attach ``import-legacy`` to the ``db`` group, ``gc`` and ``check`` to ``track``."""
     from repotrack.cli.db import db_app
     from repotrack.cli.track import track_app
 
     db_app.command("import-legacy")(import_legacy)
     track_app.command("gc")(gc)
+    track_app.command("check")(check)
     del app

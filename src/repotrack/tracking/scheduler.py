@@ -65,6 +65,7 @@ class Scheduler:
             self._thread = None
 
     def _loop(self) -> None:
+        self._check_tokens()
         while not self._stop.is_set():
             self._scan_once()
             self._wake.wait(self.interval)
@@ -81,6 +82,26 @@ class Scheduler:
         failed = sum(1 for r in results if r.outcome == "failed")
         log.info("tracking scan done", extra={"items": len(results), "failed": failed})
         self._prune()
+
+    def _check_tokens(self) -> None:
+        """Ask every configured forge whether it accepts its token, once, at start.
+
+        Unlike the original (which then never started tracking), a refused token is
+        logged as an error and items on that forge fail with the forge's answer, so
+        ``repotrack track status`` shows it and a fixed token needs no restart.
+        """
+        from repotrack.tracking.check import check_tokens
+
+        try:
+            findings = check_tokens(self.settings)
+        except Exception:
+            log.exception("forge token check failed")
+            return
+        for name, finding in findings.items():
+            if finding.ok:
+                log.info("forge token accepted", extra={"forge": name})
+            else:
+                log.error("forge token refused", extra={"forge": name, "detail": finding.detail})
 
     def _prune(self) -> None:
         """Drop mirrors and clones of deleted items; a failure waits for the next scan."""
