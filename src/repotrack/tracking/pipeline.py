@@ -65,9 +65,9 @@ from repotrack.tracking.runs import (
 )
 from repotrack.tracking.scanning import ItemResult, Scanning
 from repotrack.tracking.scanning import Snapshot as _Snapshot
-from repotrack.tracking.specfile import find_spec, update_spec
+from repotrack.tracking.specfile import find_spec, spec_patches, update_spec
 from repotrack.tracking.upstream import CommitInfo, Mirror, redact_url, resolve_upstream_url
-from repotrack.tracking.verify import check_series
+from repotrack.tracking.verify import EarlierPatch, check_series
 
 __all__ = ["OUTCOMES", "ItemResult", "Tracker"]
 
@@ -369,9 +369,13 @@ class _Steps:
         patches: list[Patch],
         work: _Work,
     ) -> None:
-        files, version = self._files(worktree, target, patches, work)
+        files, version, earlier = self._files(worktree, target, patches, work)
         result = check_series(
-            patches=patches, mirror=mirror, version=version, downstream_tree=worktree
+            patches=patches,
+            mirror=mirror,
+            version=version,
+            downstream_tree=worktree,
+            earlier=earlier,
         )
         work.verification = result.message
         update_run(self.db, self.run_id, verification=work.verification)
@@ -394,8 +398,9 @@ class _Steps:
 
     def _files(
         self, worktree: Path, target: ForgeTarget, patches: list[Patch], work: _Work
-    ) -> tuple[dict[str, bytes], str | None]:
-        """The patch files and the edited spec; the spec's version for the verification."""
+    ) -> tuple[dict[str, bytes], str | None, list[EarlierPatch]]:
+        """The patch files and the edited spec; for the verification, the spec's version
+        and the package's own patches in spec order."""
         paths = [
             p.relative_to(worktree).as_posix()
             for p in worktree.rglob("*.spec")
@@ -412,7 +417,7 @@ class _Steps:
         )
         files = {p.filename: p.content for p in patches}
         files[spec_path] = update.text.encode("utf-8")
-        return files, update.version
+        return files, update.version, _earlier_patches(worktree, spec_path, text)
 
     def _open_issue(self, target: ForgeTarget, forge: Forge, work: _Work) -> None:
         self._step("issue")
@@ -441,7 +446,12 @@ class _Steps:
             found = forge.create_pull_request(
                 target,
                 title=report.pr_title(work.time),
-                body=report.pr_body(work.issue, item_id=self.snap.id, to_sha=work.commits[-1].sha),
+                body=report.pr_body(
+                    work.issue,
+                    item_id=self.snap.id,
+                    to_sha=work.commits[-1].sha,
+                    verification=work.verification,
+                ),
                 head=work.branch,
                 base=self.snap.branch,
             )
@@ -509,6 +519,29 @@ class _Steps:
 
 def _time_of(time: str) -> datetime:
     return datetime.strptime(time, report.TIME_FORMAT).replace(tzinfo=UTC)
+
+
+#: A package patch larger than this is not read for the verification.
+_EARLIER_PATCH_MAX = 16 * 1024 * 1024
+
+
+def _earlier_patches(worktree: Path, spec_path: str, text: str) -> list[EarlierPatch]:
+    """The package's own patches named by the spec, read from next to it, in spec order.
+
+    Files that are missing, symbolic links, outside the tree or huge are left out (the
+    verification then says which patch it could not apply, if it matters).
+    """
+    folder = (worktree / spec_path).parent
+    root = worktree.resolve()
+    found = []
+    for number, name in spec_patches(text):
+        path = folder / name
+        if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
+            continue
+        if path.stat().st_size > _EARLIER_PATCH_MAX:
+            continue
+        found.append(EarlierPatch(number, name, path.read_bytes()))
+    return found
 
 
 def _read_spec(worktree: Path, spec_path: str) -> str:
