@@ -175,3 +175,19 @@ def test_listing_follows_writes_made_by_other_processes(
         assert [row["branch"] for row in listed] == ["next", "third"]
     finally:
         other.close()
+
+
+def test_big_listing_is_served_gzip_to_clients_that_accept_it(
+    http: httpx.Client, server: ServerHandle
+) -> None:
+    with server.app.state.state_db.session() as session:
+        for n in range(400):
+            session.add(Tracking(**item(f"b{n:04d}", repo=f"{REPO}{n}")))
+    plain = http.get("/tracking", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = http.get("/tracking", headers={"accept-encoding": "gzip, deflate"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert packed.content == plain.content  # httpx undid the gzip: the same bytes
+    assert int(packed.headers["content-length"]) < len(plain.content) // 5
+    assert len(plain.json()["data"]) == 400
