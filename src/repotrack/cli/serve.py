@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from repotrack.cli.common import get_settings, handle_errors
-from repotrack.config import Settings, load_settings
 from repotrack.errors import InputError
+
+if TYPE_CHECKING:
+    from repotrack.config import Settings
 
 __all__ = ["LEGACY_SETTINGS", "patch_tracking_main", "register"]
 
@@ -123,6 +125,7 @@ def gen_cert(
 
 def _legacy_settings(path: Path) -> tuple[Settings, Path | None, Path | None]:
     """Settings from a legacy settings.conf, and the launcher's certificate pair if present."""
+    from repotrack.config import load_settings
     from repotrack.legacy_settings import legacy_to_settings, parse_settings_conf
 
     tree = legacy_to_settings(parse_settings_conf(path), source=str(path))
@@ -167,6 +170,7 @@ def _patch_tracking(
     tracker: TrackerOpt = True,
 ) -> None:
     """patch-tracking: the repotrack service, reading a legacy settings.conf if needed."""
+    from repotrack.config import load_settings
     from repotrack.service.server import serve as run_server
 
     legacy = _legacy_path(settings_conf)
