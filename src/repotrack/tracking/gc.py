@@ -6,7 +6,8 @@ left them on disk for good, as the original's mirrors were. ``prune_caches`` kee
 directories of every item still in the state database (enabled or not: a disabled item
 keeps its mirror for when it is enabled again) and removes the rest, each under its
 own lock file, so a fetch or push in progress is never cut short: a busy directory is
-left for the next pass. ``repotrack track gc`` runs it, and so does the scheduler after
+left for the next pass. Lock files left by a first fetch that failed (no repository
+next to them) go too. ``repotrack track gc`` runs it, and so does the scheduler after
 each scan.
 """
 
@@ -97,6 +98,7 @@ def _in_use(settings: Settings, rows: Iterable[tuple[str, str, str]]) -> tuple[s
 def _prune(root: Path, in_use: set[str], result: GcResult) -> None:
     if not root.is_dir():
         return
+    _drop_orphan_locks(root, in_use)
     for path in sorted(root.iterdir()):
         if not path.name.endswith(".git") or not path.is_dir() or path.is_symlink():
             continue
@@ -112,3 +114,16 @@ def _prune(root: Path, in_use: set[str], result: GcResult) -> None:
             continue
         lock.unlink(missing_ok=True)
         result.removed.append(path.name)
+
+
+def _drop_orphan_locks(root: Path, in_use: set[str]) -> None:
+    """Lock files whose repository is gone and unused (a first fetch that failed)."""
+    for lock in sorted(root.glob("*.git.lock")):
+        name = lock.name.removesuffix(".lock")
+        if name in in_use or (root / name).exists():
+            continue
+        try:
+            with file_lock(lock, timeout=_LOCK_WAIT, what=name):
+                lock.unlink(missing_ok=True)
+        except ConflictError:
+            continue

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import fcntl
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from repotrack.cli.main import app
+from repotrack.errors import UpstreamError
 from repotrack.state import Tracking
 from repotrack.tracking.gc import prune_caches
 from repotrack.tracking.scheduler import Scheduler
+from repotrack.tracking.upstream import Mirror
 from tests.unit.tracking.pipeline_world import add_commits, make_upstream
 from tests.unit.tracking.test_pipeline import FULL_NAME, World, world
 
@@ -87,3 +90,13 @@ def test_cli_and_scheduler_prune(world: World) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.endswith("removed 0 unused mirror(s) and clone(s), kept 0, 0 busy "
                                   "(left for the next run)\n")  # fmt: skip
+
+
+def test_lock_file_of_a_failed_first_fetch_goes(world: World) -> None:
+    gone = Mirror(world.settings.git_cache_dir, str(world.tmp / "no-such-upstream"), timeout=30)
+    with pytest.raises(UpstreamError):
+        gone.fetch()
+    lock = gone.path.parent / f"{gone.path.name}.lock"
+    assert lock.exists() and not gone.path.exists()
+    prune_caches(world.settings, world.db)
+    assert not lock.exists()
