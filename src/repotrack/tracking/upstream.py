@@ -16,9 +16,9 @@ Why this shape:
   config, so credentials in a URL do not end up on disk; error messages carry the URL with
   its user-info redacted.
 
-Every git call goes through :func:`run_git`, the one boundary where a subprocess failure or
-timeout becomes an :class:`~repotrack.errors.UpstreamError` (callers may choose another
-error class).
+Every git call goes through :func:`run_git` (in ``gitproc``, re-exported here), the one
+boundary where a subprocess failure or timeout becomes an
+:class:`~repotrack.errors.UpstreamError` (callers may choose another error class).
 """
 
 from __future__ import annotations
@@ -27,20 +27,25 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
 import re
 import shutil
-import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from repotrack.errors import ConflictError, InputError, RepotrackError, UpstreamError
+from repotrack.errors import ConflictError, InputError, UpstreamError
 from repotrack.state.tracking_items import CREDENTIALS_REFUSED, has_credentials
+from repotrack.tracking.gitproc import (
+    DEFAULT_GIT_TIMEOUT,
+    GitCommandError,
+    SizeLimit,
+    git_env,
+    redact_url,
+    run_git,
+)
 from repotrack.tracking.hosts import HostPolicy
 
 __all__ = [
@@ -62,24 +67,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Seconds a single git command may take unless the caller says otherwise.
-DEFAULT_GIT_TIMEOUT = 300.0
 #: Seconds to wait for another process's fetch of the same mirror.
 _LOCK_POLL = 0.05
 
-#: Options every git invocation gets: only the transports we name, never ``ext::``/``fd::``
-#: or any other remote helper; ``file`` is added per call for allowed local remotes.
-_SAFE_OPTIONS = (
-    "-c", "protocol.allow=never",
-    "-c", "protocol.https.allow=always",
-    "-c", "protocol.http.allow=always",
-    "-c", "protocol.ssh.allow=always",
-    "-c", "protocol.git.allow=always",
-    "-c", "protocol.ext.allow=never",
-    "-c", "protocol.fd.allow=never",
-    "-c", "core.askPass=",
-    "-c", "gc.autoDetach=false",
-)  # fmt: skip
 _NETWORK_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
 _TRANSPORT_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -98,14 +88,6 @@ class HistoryRewritten(UpstreamError):  # noqa: N818 - name fixed by the contrac
 
     def __init__(self, message: str, *, url: str | None = None, commit: str = "") -> None:
         self.commit = commit
-        super().__init__(message, url=url)
-
-
-class GitCommandError(UpstreamError):
-    """A git command exited non-zero or timed out; ``stderr`` is its redacted last words."""
-
-    def __init__(self, message: str, *, url: str | None = None, stderr: str = "") -> None:
-        self.stderr = stderr
         super().__init__(message, url=url)
 
 
@@ -128,11 +110,6 @@ class CommitInfo:
 
 
 # --------------------------------------------------------------------------- URLs
-
-
-def redact_url(url: str) -> str:
-    """The URL with any user-info (``user:token@``) replaced, safe for logs and errors."""
-    return re.sub(r"(?<=://)[^/@\s]*@", "***@", url)
 
 
 def resolve_upstream_url(
@@ -215,154 +192,6 @@ def _check_scheme_url(
         raise refuse("git URL has no usable host")
 
 
-# --------------------------------------------------------------------------- running git
-
-
-def git_env(extra: Mapping[str, str] | None = None, *, isolated: bool = False) -> dict[str, str]:
-    """The environment git runs in: never prompts, no user transports, optional bare config.
-
-    ``isolated`` ignores system and global git config, for commands whose output must not
-    depend on the host (format-patch prefixes, signatures, diff options).
-    """
-    env = dict(os.environ)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_ASKPASS", "SSH_ASKPASS"):
-        env.pop(key, None)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-    env["LC_ALL"] = "C"
-    if isolated:
-        env["GIT_CONFIG_NOSYSTEM"] = "1"
-        env["GIT_CONFIG_GLOBAL"] = os.devnull
-    if extra:
-        env.update(extra)
-    return env
-
-
-def run_git(
-    args: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    timeout: float = DEFAULT_GIT_TIMEOUT,
-    env: Mapping[str, str] | None = None,
-    isolated: bool = False,
-    stdin: bytes | None = None,
-    url: str | None = None,
-    secrets: Sequence[str] = (),
-    error: type[RepotrackError] = GitCommandError,
-    allow_file: bool = False,
-    size_limit: SizeLimit | None = None,
-) -> bytes:
-    """Run ``git <args>`` and return stdout; a failure raises ``error`` with redacted stderr.
-
-    ``secrets`` are scrubbed from any message; ``url`` (redacted) names what was being read.
-    ``allow_file`` permits the ``file`` transport (local remotes the settings allowed).
-    git runs in its own process group: on a timeout, or when ``size_limit``'s directory
-    outgrows it, the whole group is killed, so no ``git-remote-http`` child is left
-    holding the connection (and the URL) after git itself is gone.
-    """
-    file_rule = "always" if allow_file else "never"
-    argv = ["git", *_SAFE_OPTIONS, "-c", f"protocol.file.allow={file_rule}", *args]
-    command = _command_name(args)
-    shown = redact_url(url) if url else None
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=git_env(env, isolated=isolated),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise _make_error(error, f"cannot run git: {exc}", shown, "") from exc
-    with proc:
-        stdout, stderr_bytes, stopped = _communicate(proc, stdin, timeout, size_limit)
-    if stopped is not None:
-        raise _make_error(error, f"git {command} {stopped}", shown, "")
-    if proc.returncode != 0:
-        stderr = _scrub(stderr_bytes.decode("utf-8", "replace"), secrets)
-        last = _last_line(stderr) or f"exit status {proc.returncode}"
-        raise _make_error(error, f"git {command} failed: {last}", shown, stderr)
-    return stdout
-
-
-@dataclass(frozen=True)
-class SizeLimit:
-    """Stop a git command when ``path`` (a directory it writes) exceeds ``max_bytes``."""
-
-    path: Path
-    max_bytes: int
-    setting: str = "tracking.max_mirror_bytes"
-
-    def exceeded(self) -> bool:
-        return directory_size(self.path) > self.max_bytes
-
-    def reason(self) -> str:
-        return f"stopped: {self.path.name} grew beyond {self.max_bytes} bytes ({self.setting})"
-
-
-#: How often a running git command's deadline and size limit are looked at (seconds).
-_WATCH_STEP = 0.5
-
-
-def _communicate(
-    proc: subprocess.Popen[bytes],
-    stdin: bytes | None,
-    timeout: float,
-    size_limit: SizeLimit | None,
-) -> tuple[bytes, bytes, str | None]:
-    """(stdout, stderr, why it was stopped or None), killing the process group if needed."""
-    deadline = time.monotonic() + timeout
-    pending = stdin
-    while True:
-        step = min(_WATCH_STEP, max(0.0, deadline - time.monotonic()))
-        try:
-            out, err = proc.communicate(pending, timeout=step)
-            return out, err, None
-        except subprocess.TimeoutExpired:
-            pending = None
-        if time.monotonic() >= deadline:
-            stopped = f"timed out after {timeout:g}s"
-        elif size_limit is not None and size_limit.exceeded():
-            stopped = size_limit.reason()
-        else:
-            continue
-        _kill_group(proc)
-        proc.communicate()
-        return b"", b"", stopped
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-
-
-def directory_size(path: Path) -> int:
-    """Bytes of the regular files under ``path`` (0 if it does not exist); links not followed."""
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += (Path(root) / name).lstat().st_size
-    return total
-
-
-def _command_name(args: Sequence[str]) -> str:
-    """The git subcommand in ``args`` (skipping ``-C``/``-c``/``--git-dir`` and their values)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ("-C", "-c", "--git-dir"):
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return "command"
-
-
 def is_local_url(url: str) -> bool:
     """Whether git would read ``url`` from the local file system (``file://`` or a path)."""
     if url.lower().startswith("file://"):
@@ -371,32 +200,6 @@ def is_local_url(url: str) -> bool:
         return False
     scp = _SCP.match(url)
     return scp is None or "/" in url.split(":", 1)[0]
-
-
-def _make_error(
-    error: type[RepotrackError], message: str, url: str | None, stderr: str
-) -> RepotrackError:
-    if issubclass(error, GitCommandError):
-        return error(message, url=url, stderr=stderr)
-    if issubclass(error, UpstreamError):
-        return error(message, url=url)
-    return error(f"{url}: {message}" if url else message)
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return redact_url(text)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # git prints hints after the real error; prefer the last "fatal:"/"error:" line.
-    for line in reversed(lines):
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[-1] if lines else ""
 
 
 def check_branch_name(branch: str, *, field: str = "scm_branch") -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from repotrack.errors import UpstreamError
-from repotrack.tracking.upstream import Mirror, directory_size
+from repotrack.tracking.gitproc import directory_size
+from repotrack.tracking.upstream import Mirror
 from tests.unit.tracking.pipeline_world import add_commits, git, make_upstream
 
 
