@@ -234,8 +234,16 @@ class TrackingSettings(_Section):
     #: ``file://`` and plain local paths as upstreams (tests, local mirrors).
     allow_local_upstreams: bool = False
     github_base_url: str = "https://github.com"
+    #: The forge of a downstream ``repo`` given as bare ``owner/name`` (the original: Gitee).
+    default_forge: str = "gitee"
     max_parallel_fetches: int = Field(default=4, gt=0)
     git_timeout: float = Field(default=300.0, gt=0)
+    #: Upstream hosts, addresses or networks let in although private or loopback.
+    upstream_allow_hosts: list[str] = Field(default_factory=list)
+    #: Upstream hosts, addresses or networks always refused.
+    upstream_deny_hosts: list[str] = Field(default_factory=list)
+    #: Largest upstream mirror on disk; a fetch beyond it is stopped and refused.
+    max_mirror_bytes: int = Field(default=8 * 1024**3, gt=0)
     http_timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=4, ge=0)
 

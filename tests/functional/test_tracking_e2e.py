@@ -99,6 +99,7 @@ def _config(path: Path, server: ServerHandle, forge: ForgeServer) -> Path:
 [tracking]
 max_retries = 1
 http_timeout = 10
+upstream_allow_hosts = ["127.0.0.1"]  # the test's upstream: loopback is refused by default
 
 [forges.gitee]
 kind = "gitee"
@@ -122,7 +123,9 @@ def stage(tmp_path: Path) -> Iterator[Stage]:
         git(tmp_path, "clone", "--quiet", "--bare", str(work), str(bare))
         forge_settings = forge.forge_settings()
         with running_server(
-            tmp_path / "service", forges={"gitee": forge_settings}, tracking={"max_retries": 1}
+            tmp_path / "service",
+            forges={"gitee": forge_settings},
+            tracking={"max_retries": 1, "upstream_allow_hosts": ["127.0.0.1"]},
         ) as server:
             config = _config(tmp_path / "repotrack.toml", server, forge)
             yield Stage(tmp_path, forge, server, config, work, bare, downstream.bare, base)

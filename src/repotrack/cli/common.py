@@ -11,13 +11,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from repotrack.config import Settings, load_settings
 from repotrack.errors import RepotrackError
+
+if TYPE_CHECKING:  # pydantic models cost ~0.1 s to build: not for ``--help``
+    from repotrack.config import Settings
 
 __all__ = [
     "AppState",
@@ -49,6 +51,8 @@ class AppState:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from repotrack.config import load_settings
+
             self._settings = load_settings(self.config)
         return self._settings
 

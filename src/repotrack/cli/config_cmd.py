@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from repotrack.cli.common import console, get_settings, handle_errors
-from repotrack.legacy_settings import legacy_to_settings, parse_settings_conf
 
 app = typer.Typer(help="Show or import configuration.", no_args_is_help=True)
 
@@ -40,6 +39,8 @@ def import_legacy(
     ] = None,
 ) -> None:
     """Convert a legacy patch-tracking settings.conf (parsed, never executed) to TOML."""
+    from repotrack.legacy_settings import legacy_to_settings, parse_settings_conf
+
     tree = legacy_to_settings(parse_settings_conf(path), source=str(path))
     text = to_toml(tree)
     if output is None:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from repotrack.cli.common import get_settings, guarded, handle_errors
-from repotrack.config import Settings, load_settings
+from repotrack.errors import InputError
+
+if TYPE_CHECKING:
+    from repotrack.config import Settings
 
 __all__ = ["LEGACY_SETTINGS", "patch_tracking_main", "register"]
 
@@ -122,6 +125,7 @@ def gen_cert(
 
 def _legacy_settings(path: Path) -> tuple[Settings, Path | None, Path | None]:
     """Settings from a legacy settings.conf, and the launcher's certificate pair if present."""
+    from repotrack.config import load_settings
     from repotrack.legacy_settings import legacy_to_settings, parse_settings_conf
 
     tree = legacy_to_settings(parse_settings_conf(path), source=str(path))
@@ -132,6 +136,19 @@ def _legacy_settings(path: Path) -> tuple[Settings, Path | None, Path | None]:
     return settings, None, None
 
 
+def _legacy_path(given: Path | None) -> Path | None:
+    """The legacy file to read: the one given (which must exist), else the default if present.
+
+    A mistyped ``--settings-conf`` must not start a service on defaults (another
+    password, another port) without a word: it is bad input, exit status 2.
+    """
+    if given is None:
+        return LEGACY_SETTINGS if LEGACY_SETTINGS.is_file() else None
+    if not given.is_file():
+        raise InputError("no such file", path=str(given), field="--settings-conf")
+    return given
+
+
 _legacy_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
@@ -139,11 +156,13 @@ _legacy_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 @handle_errors
 def _patch_tracking(
     settings_conf: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--settings-conf", help="Legacy settings.conf, read when no repotrack.toml exists."
+            "--settings-conf",
+            help="Legacy settings.conf, read when no repotrack.toml exists "
+            f"(default: {LEGACY_SETTINGS} if present). A missing file given here is an error.",
         ),
-    ] = LEGACY_SETTINGS,
+    ] = None,
     listen: ListenOpt = None,
     certfile: CertOpt = None,
     keyfile: KeyOpt = None,
@@ -151,11 +170,13 @@ def _patch_tracking(
     tracker: TrackerOpt = True,
 ) -> None:
     """patch-tracking: the repotrack service, reading a legacy settings.conf if needed."""
+    from repotrack.config import load_settings
     from repotrack.service.server import serve as run_server
 
+    legacy = _legacy_path(settings_conf)
     settings = load_settings()
-    if settings.config_file is None and settings_conf.is_file():
-        settings, legacy_cert, legacy_key = _legacy_settings(settings_conf)
+    if settings.config_file is None and legacy is not None:
+        settings, legacy_cert, legacy_key = _legacy_settings(legacy)
         if certfile is None and keyfile is None and settings.service.certfile is None:
             certfile, keyfile = legacy_cert, legacy_key
     _setup_logging(settings)

@@ -154,9 +154,11 @@ def _print_json(rows: list[ItemStatus]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach ``run`` and ``status`` to the ``track`` group of ``cli/track.py``."""
+    """Attach ``run`` and ``status`` to the ``track`` group of ``cli/track.py``, and the
+    administration commands of ``cli/track_admin.py`` to theirs."""
+    from repotrack.cli import track_admin
     from repotrack.cli.track import track_app
 
     track_app.command("run")(run)
     track_app.command("status")(status)
-    del app
+    track_admin.register(app)

@@ -1,19 +1,23 @@
 """The compatibility envelope ``{"code": "<4 digits>", "msg": "<text>", "data": ...}``.
 
 Codes and messages are the original's, to the letter (reference §2.1), so scripts
-that match on them keep working. Two fixes: code ``6004`` has a message (the
-original had none and answered HTTP 500), and the body is served as
-``application/json``. Handled errors are HTTP 200, as in the original.
+that match on them keep working. So are the bytes: the original returned
+``json.dumps(...)`` with its defaults, so separators are ``", "`` and ``": "`` and
+non-ASCII text is escaped as ``\\uXXXX``; a script grepping for ``"code": "2001"``
+finds it here too. Two fixes: code ``6004`` has a message (the original had none and
+answered HTTP 500), and the body is served as ``application/json``. Handled errors
+are HTTP 200, as in the original.
 """
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-__all__ = ["ERROR_DETAIL_HEADER", "Code", "envelope", "message"]
+__all__ = ["ERROR_DETAIL_HEADER", "Code", "envelope", "envelope_bytes", "message"]
 
 #: Compat errors keep ``data: null``; the reason goes into this header and the log.
 ERROR_DETAIL_HEADER = "X-Repotrack-Error"
@@ -57,11 +61,18 @@ def message(code: Code) -> str:
     return _MESSAGES[code]
 
 
-def envelope(code: Code, data: Any = None, *, detail: str | None = None) -> JSONResponse:
+def envelope_bytes(code: Code, data: Any = None) -> bytes:
+    """The envelope exactly as the original's ``json.dumps`` wrote it (default separators,
+    ASCII only), encoded; ``data`` must be plain JSON values."""
+    return json.dumps({"code": code.value, "msg": message(code), "data": data}).encode("ascii")
+
+
+def envelope(code: Code, data: Any = None, *, detail: str | None = None) -> Response:
     """An HTTP 200 JSON envelope; ``detail`` (an error's reason) goes into a header."""
     headers = {ERROR_DETAIL_HEADER: _header_safe(detail)} if detail else None
-    body = {"code": code.value, "msg": message(code), "data": data}
-    return JSONResponse(body, status_code=200, headers=headers)
+    return Response(
+        envelope_bytes(code, data), status_code=200, headers=headers, media_type="application/json"
+    )
 
 
 def _header_safe(text: str) -> str:

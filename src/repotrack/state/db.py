@@ -3,24 +3,39 @@
 SQLite (the default, a file under the data directory) and PostgreSQL are both
 first-class. SQLite gets WAL, a busy timeout and foreign keys switched on for every
 connection, because the service, the scheduler and CLI runs share the file.
+
+Opening a database that is already current costs one ``SELECT`` on
+``alembic_version``: the head revision is read from the migration files' own
+``revision``/``down_revision`` lines, and Alembic (about a third of a second of
+imports and script parsing) is loaded only when there is something to upgrade.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repotrack.errors import ConfigError, StoreError
 
-__all__ = ["StateDB", "current_revision", "make_engine", "migrate", "migration_head"]
+__all__ = [
+    "StateDB",
+    "current_revision",
+    "is_current",
+    "make_engine",
+    "migrate",
+    "migration_head",
+]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def make_engine(url: str) -> Engine:
@@ -101,6 +116,38 @@ def _where(url: str) -> str:
         return "(unparsable URL)"
 
 
+@cache
+def _file_heads() -> frozenset[str] | None:
+    """Head revisions named by the migration files (``None``: a file we cannot read simply,
+    such as a merge revision with a tuple; then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((_MIGRATIONS / "versions").glob("*.py")):
+        values = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        revision, parent = values.get("revision", ""), values.get("down_revision", "None")
+        if not re.fullmatch(r"[\"'][\w-]+[\"']", revision):
+            return None
+        revisions.add(revision[1:-1])
+        if parent != "None":
+            if not re.fullmatch(r"[\"'][\w-]+[\"']", parent):
+                return None
+            parents.add(parent[1:-1])
+    return frozenset(revisions - parents)
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database is at the head revision, asked without loading Alembic."""
+    heads = _file_heads()
+    if not heads or len(heads) != 1:
+        return False
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return False  # no table yet (a new database) or not reachable: let migrate() say
+    return {row[0] for row in rows} == set(heads)
+
+
 def migration_head() -> str | None:
     from alembic.script import ScriptDirectory
 
@@ -125,9 +172,9 @@ class StateDB:
 
     def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
         self.url = url
-        if auto_migrate:
-            migrate(url)
         self.engine = make_engine(url)
+        if auto_migrate and not is_current(self.engine):
+            migrate(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

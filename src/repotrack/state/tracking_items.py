@@ -36,11 +36,14 @@ __all__ = [
     "delete_item",
     "delete_items",
     "get_item",
+    "has_credentials",
     "item_status",
     "list_issues",
     "list_item_fields",
     "list_items",
     "list_runs",
+    "listing_fingerprint",
+    "redact_location",
     "update_item",
     "upsert_item",
 ]
@@ -153,14 +156,51 @@ def _check_branch(name: str, value: str) -> str:
 
 
 def _check_location(name: str, value: str) -> str:
-    """Repository names and URLs: no whitespace, no option-looking or ``ext::`` values."""
+    """Repository names and URLs: no whitespace, no option-looking or ``ext::`` values,
+    no credentials."""
     if _CONTROL_OR_SPACE.search(value):
         raise InputError("must not contain whitespace or control characters", field=name)
     if value.startswith("-"):
         raise InputError("must not start with '-'", field=name)
     if "::" in value.split("/", 1)[0]:
         raise InputError("git remote helpers (transport::address) are not allowed", field=name)
+    if has_credentials(value):
+        raise InputError(CREDENTIALS_REFUSED, field=name)
     return value
+
+
+#: Why a URL with a secret in it is refused, and where the secret belongs instead.
+CREDENTIALS_REFUSED = (
+    "must not carry credentials (user:password@ or token@ in the URL: it would be "
+    "listed by GET /tracking and visible in the process list); give forge tokens in "
+    "[forges.<name>] token_file, and reach private upstreams with an ssh key or a "
+    "git credential helper"
+)
+
+
+def has_credentials(url: str) -> bool:
+    """Whether ``url`` carries a secret in its user-info.
+
+    Any user-info of an http(s) URL counts (``https://<token>@host`` is how tokens are
+    usually pasted); for ssh only a password does (``ssh://git@host`` names an account).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return False
+    authority = rest.split("/", 1)[0]
+    if "@" not in authority:
+        return False
+    userinfo = authority.rsplit("@", 1)[0]
+    return scheme.lower() in ("http", "https") or ":" in userinfo
+
+
+def redact_location(url: str) -> str:
+    """``url`` with any user-info replaced by ``***``, for rows stored before the refusal."""
+    if not has_credentials(url):
+        return url
+    scheme, _, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{path}"
 
 
 def _filtered(statement: Any, *, repo: str | None, branch: str | None, enabled: bool | None) -> Any:
@@ -217,11 +257,35 @@ def list_item_fields(
 
     The compatibility ``GET /tracking`` returns every item at once (no pagination
     in the original); selecting columns instead of ORM objects keeps that cheap.
+    Order is the original's: filtered by ``repo``, SQLite answered from its
+    (repo, branch) key, so by branch (code-point order, the same on every database);
+    otherwise in insertion order.
     """
     columns = [getattr(Tracking, name) for name in ITEM_FIELDS]
     query = _filtered(select(*columns), repo=repo, branch=branch, enabled=enabled)
-    query = _ordered(query, repo=repo, branch=branch)
-    return [dict(zip(ITEM_FIELDS, row, strict=True)) for row in session.execute(query)]
+    if repo is None:
+        query = query.order_by(Tracking.id)
+    rows = [dict(zip(ITEM_FIELDS, row, strict=True)) for row in session.execute(query)]
+    for row in rows:
+        # Items stored before URLs with credentials were refused must not leak them.
+        if "@" in row["scm_repo"]:
+            row["scm_repo"] = redact_location(row["scm_repo"])
+    if repo is not None:
+        rows.sort(key=lambda row: str(row["branch"]))
+    return rows
+
+
+def listing_fingerprint(session: Session) -> tuple[Any, ...]:
+    """A value that changes whenever any item is added, changed or deleted.
+
+    ``(count, max id, max updated_at)``: an insert raises the id and the newest
+    ``updated_at``, an update (ORM or Core: the column's ``onupdate``) the latter, a
+    delete the count. One aggregate query; callers cache a rendered listing against it.
+    """
+    row = session.execute(
+        select(func.count(Tracking.id), func.max(Tracking.id), func.max(Tracking.updated_at))
+    ).one()
+    return tuple(row)
 
 
 def get_item(session: Session, *, item_id: int) -> Tracking:

@@ -136,6 +136,17 @@ class Downstream:
                 return sha
         return None
 
+    def check_push(self, worktree: Path, *, branch: str) -> None:
+        """Whether we may push ``branch``: ``git push --dry-run`` of the checkout's HEAD.
+
+        The forge checks the credentials when git asks for the receive-pack
+        advertisement, so a token without write access fails here (``AuthError``) without
+        anything being sent.
+        """
+        check_branch_name(branch, field="branch")
+        self._network("-C", str(worktree), "push", "--dry-run", "--quiet", "--no-verify",
+                      "--", self.url, f"HEAD:refs/heads/{branch}")  # fmt: skip
+
     def commit_and_push(
         self, worktree: Path, *, branch: str, files: dict[str, bytes], message: str, author: str
     ) -> str:

@@ -17,19 +17,32 @@ on the next scan) and reported as ``locked`` by the CLI, which may ask to wait.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from repotrack.errors import ConflictError
 from repotrack.state import StateDB
 
-__all__ = ["DEFAULT_LOCK_TTL", "LOCK_TABLE", "ItemLock", "item_lock", "try_lock"]
+__all__ = [
+    "DEFAULT_LOCK_TTL",
+    "LOCK_TABLE",
+    "ItemLock",
+    "LockKeeper",
+    "held_lock_ids",
+    "item_lock",
+    "try_lock",
+]
+
+log = logging.getLogger(__name__)
 
 #: How long a SQLite lock row lives without a refresh (seconds).
 DEFAULT_LOCK_TTL = 900.0
@@ -171,3 +184,69 @@ def item_lock(
         yield lock
     finally:
         lock.release()
+
+
+def held_lock_ids(session: Session, item_ids: Sequence[int]) -> set[int]:
+    """Which of ``item_ids`` a run holds the lock of right now (read in ``session``)."""
+    if not item_ids:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            sa.text(
+                "SELECT CAST(objid AS bigint) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND objsubid = 2 AND CAST(classid AS bigint) = :ns"
+            ),
+            {"ns": _PG_NAMESPACE},
+        )
+        return {int(row[0]) for row in rows} & set(item_ids)
+    table = LOCK_TABLE
+    rows = session.execute(
+        sa.select(table.c.item_id).where(
+            table.c.item_id.in_(list(item_ids)), table.c.expires_at >= _now()
+        )
+    )
+    return {int(row[0]) for row in rows}
+
+
+class LockKeeper:
+    """Keeps a held lock alive from a background thread while one long step runs.
+
+    Refreshing only between steps let a fetch of a big upstream (or a slow push) outlast
+    the lock's expiry, after which another process could take the item and run it a
+    second time. The keeper refreshes every ``interval`` seconds until stopped;
+    ``check()`` (called between steps) raises ``ConflictError`` if a refresh found the
+    lock taken, so the run stops at its next step.
+    """
+
+    def __init__(self, lock: ItemLock, *, interval: float) -> None:
+        self.lock = lock
+        self.interval = interval
+        self._stop = threading.Event()
+        self._lost: ConflictError | None = None
+        self._thread = threading.Thread(
+            target=self._loop, name=f"lock-keeper-{lock.item_id}", daemon=True
+        )
+
+    def __enter__(self) -> LockKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.lock.refresh()
+            except ConflictError as exc:
+                self._lost = exc
+                return
+            except Exception:  # a database hiccup: try again at the next interval
+                log.warning("refreshing a run lock failed", extra={"item": self.lock.item_id})
+
+    def check(self) -> None:
+        """Refresh now; raise ``ConflictError`` if the lock was lost meanwhile."""
+        if self._lost is not None:
+            raise self._lost
+        self.lock.refresh()

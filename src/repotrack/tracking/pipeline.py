@@ -46,25 +46,28 @@ from pydantic import SecretStr
 
 from repotrack.config import Settings
 from repotrack.errors import InputError, RateLimitError, RepotrackError
-from repotrack.state import Issue, StateDB, Tracking, utcnow
+from repotrack.state import Issue, StateDB, Tracking
 from repotrack.tracking import report
 from repotrack.tracking.downstream import Downstream
 from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
-from repotrack.tracking.locks import DEFAULT_LOCK_TTL, try_lock
+from repotrack.tracking.hosts import HostPolicy
+from repotrack.tracking.locks import DEFAULT_LOCK_TTL, LockKeeper, try_lock
+from repotrack.tracking.parking import ForgeParking
 from repotrack.tracking.patches import Patch, build_series
 from repotrack.tracking.runs import (
     close_stale_runs,
     finish_run,
-    is_due,
     pending_run,
     record_failure,
     record_success,
     start_run,
     update_run,
 )
-from repotrack.tracking.specfile import find_spec, update_spec
+from repotrack.tracking.scanning import ItemResult, Scanning
+from repotrack.tracking.scanning import Snapshot as _Snapshot
+from repotrack.tracking.specfile import find_spec, spec_patches, update_spec
 from repotrack.tracking.upstream import CommitInfo, Mirror, redact_url, resolve_upstream_url
-from repotrack.tracking.verify import check_series
+from repotrack.tracking.verify import EarlierPatch, check_series
 
 __all__ = ["OUTCOMES", "ItemResult", "Tracker"]
 
@@ -74,45 +77,6 @@ log = logging.getLogger(__name__)
 OUTCOMES: Final = ("success", "nothing-new", "failed", "cancelled", "locked", "skipped")
 #: Author of the downstream commit.
 COMMIT_AUTHOR: Final = "patch-tracking <patch-tracking@localhost>"
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """What one run did to one item (printed by the CLI, logged by the scheduler)."""
-
-    item_id: int
-    repo: str
-    branch: str
-    outcome: str
-    commits: int = 0
-    branch_name: str | None = None
-    issue: str | None = None
-    pr_url: str | None = None
-    verification: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    id: int
-    version_control: str
-    scm_repo: str
-    scm_branch: str
-    scm_commit: str | None
-    repo: str
-    branch: str
-
-    @classmethod
-    def of(cls, item: Tracking) -> _Snapshot:
-        return cls(
-            item.id,
-            item.version_control,
-            item.scm_repo,
-            item.scm_branch,
-            item.scm_commit,
-            item.repo,
-            item.branch,
-        )
 
 
 class _CancelledError(Exception):
@@ -131,7 +95,7 @@ class _Work:
     pr_url: str | None = None
 
 
-class Tracker:
+class Tracker(Scanning):
     """Runs the pipeline against one state database with one settings object.
 
     ``transport`` is handed to every forge client (tests pass none: the fake forges are
@@ -156,38 +120,11 @@ class Tracker:
         self.transport = transport
         self.hook = hook
         self.lock_ttl = max(DEFAULT_LOCK_TTL, 3 * settings.tracking.git_timeout)
-
-    # -- scans ----------------------------------------------------------------------
-    def select(
-        self, *, repo: str | None = None, branch: str | None = None, due_only: bool = True
-    ) -> list[int]:
-        """Ids of the enabled items to run, in id order; ``due_only`` skips backing-off items."""
-        query = sa.select(Tracking).where(Tracking.enabled.is_(True)).order_by(Tracking.id)
-        if repo is not None:
-            query = query.where(Tracking.repo == repo)
-        if branch is not None:
-            query = query.where(Tracking.branch == branch)
-        now = utcnow()
-        with self.db.session() as session:
-            items = list(session.scalars(query))
-        return [
-            item.id
-            for item in items
-            if not item.branch.startswith(report.BRANCH_PREFIX)
-            and (not due_only or is_due(item, now))
-        ]
-
-    def scan(
-        self,
-        *,
-        repo: str | None = None,
-        branch: str | None = None,
-        due_only: bool = True,
-        workers: int | None = None,
-    ) -> list[ItemResult]:
-        """Run every selected item, at most ``max_parallel_fetches`` at a time."""
-        ids = self.select(repo=repo, branch=branch, due_only=due_only)
-        return self.run_many(ids, workers=workers)
+        self.parking = ForgeParking()
+        self.hosts = HostPolicy(
+            allow=settings.tracking.upstream_allow_hosts,
+            deny=settings.tracking.upstream_deny_hosts,
+        )
 
     def run_many(self, ids: Iterable[int], *, workers: int | None = None) -> list[ItemResult]:
         limit = workers or self.settings.tracking.max_parallel_fetches
@@ -203,7 +140,8 @@ class Tracker:
         if lock is None:
             return ItemResult(item_id, "", "", "locked", error="another run holds the lock")
         try:
-            return self._run_locked(item_id, lock.refresh)
+            with LockKeeper(lock, interval=self.lock_ttl / 3) as keeper:
+                return self._run_locked(item_id, keeper.check)
         finally:
             lock.release()
 
@@ -216,6 +154,9 @@ class Tracker:
             if not item.enabled:
                 return ItemResult(item_id, item.repo, item.branch, "skipped", error="disabled")
             snap = _Snapshot.of(item)
+        parked = self._parked_result(snap)
+        if parked is not None:
+            return parked
         run_id = start_run(self.db, item_id, from_commit=snap.scm_commit)
         result = ItemResult(item_id, snap.repo, snap.branch, "running")
         steps = _Steps(self, snap, run_id, refresh)
@@ -240,6 +181,10 @@ class Tracker:
     ) -> ItemResult:
         message = f"{type(exc).__name__}: {exc}"
         retry_at = exc.retry_at if isinstance(exc, RateLimitError) else None
+        name = self.forge_name(snap.repo) if retry_at is not None else None
+        if name is not None and retry_at is not None:
+            self.parking.park(name, retry_at)
+            log.warning("forge parked", extra={"forge": name, "until": retry_at.isoformat()})
         finish_run(self.db, run_id, outcome="failed", error=message)
         record_failure(self.db, snap.id, message, retry_at=retry_at)
         return replace(result, outcome="failed", error=message)
@@ -326,8 +271,14 @@ class _Steps:
             self.snap.scm_repo,
             github_base_url=self.settings.tracking.github_base_url,
             allow_local=self.settings.tracking.allow_local_upstreams,
+            hosts=self.tracker.hosts,
         )
-        return Mirror(self.settings.git_cache_dir, url, timeout=self.settings.tracking.git_timeout)
+        return Mirror(
+            self.settings.git_cache_dir,
+            url,
+            timeout=self.settings.tracking.git_timeout,
+            max_bytes=self.settings.tracking.max_mirror_bytes,
+        )
 
     def _initialise(self, mirror: Mirror, result: ItemResult) -> ItemResult:
         head = mirror.head(self.snap.scm_branch)
@@ -371,7 +322,17 @@ class _Steps:
         return forge.resolved_token(name), forge.username
 
     def _forge(self) -> tuple[ForgeTarget, Forge]:
-        target = parse_downstream(self.snap.repo, self.settings.forges)
+        target = parse_downstream(
+            self.snap.repo,
+            self.settings.forges,
+            default_forge=self.settings.tracking.default_forge,
+        )
+        name = target.forge_name or target.kind
+        until = self.tracker.parking.until(name)
+        if until is not None:
+            raise RateLimitError(
+                f"rate limited until {until.isoformat()} (parked)", forge=name, retry_at=until
+            )
         token, _ = self._credentials(target)
         forge = make_forge(
             target.kind,
@@ -408,9 +369,13 @@ class _Steps:
         patches: list[Patch],
         work: _Work,
     ) -> None:
-        files, version = self._files(worktree, target, patches, work)
+        files, version, earlier = self._files(worktree, target, patches, work)
         result = check_series(
-            patches=patches, mirror=mirror, version=version, downstream_tree=worktree
+            patches=patches,
+            mirror=mirror,
+            version=version,
+            downstream_tree=worktree,
+            earlier=earlier,
         )
         work.verification = result.message
         update_run(self.db, self.run_id, verification=work.verification)
@@ -433,8 +398,9 @@ class _Steps:
 
     def _files(
         self, worktree: Path, target: ForgeTarget, patches: list[Patch], work: _Work
-    ) -> tuple[dict[str, bytes], str | None]:
-        """The patch files and the edited spec; the spec's version for the verification."""
+    ) -> tuple[dict[str, bytes], str | None, list[EarlierPatch]]:
+        """The patch files and the edited spec; for the verification, the spec's version
+        and the package's own patches in spec order."""
         paths = [
             p.relative_to(worktree).as_posix()
             for p in worktree.rglob("*.spec")
@@ -451,16 +417,17 @@ class _Steps:
         )
         files = {p.filename: p.content for p in patches}
         files[spec_path] = update.text.encode("utf-8")
-        return files, update.version
+        return files, update.version, _earlier_patches(worktree, spec_path, text)
 
     def _open_issue(self, target: ForgeTarget, forge: Forge, work: _Work) -> None:
         self._step("issue")
         marker = report.marker(self.snap.id, work.commits[-1].sha)
-        found = forge.find_issue(target, marker=marker)
+        title = report.issue_title(self.snap.branch, work.time)
+        found = forge.find_issue(target, marker=marker, title=title)
         if found is None:
             found = forge.create_issue(
                 target,
-                title=report.issue_title(self.snap.branch, work.time),
+                title=title,
                 body=report.issue_body(
                     work.commits,
                     link_base=self._link_base(),
@@ -479,7 +446,12 @@ class _Steps:
             found = forge.create_pull_request(
                 target,
                 title=report.pr_title(work.time),
-                body=report.pr_body(work.issue, item_id=self.snap.id, to_sha=work.commits[-1].sha),
+                body=report.pr_body(
+                    work.issue,
+                    item_id=self.snap.id,
+                    to_sha=work.commits[-1].sha,
+                    verification=work.verification,
+                ),
                 head=work.branch,
                 base=self.snap.branch,
             )
@@ -547,6 +519,29 @@ class _Steps:
 
 def _time_of(time: str) -> datetime:
     return datetime.strptime(time, report.TIME_FORMAT).replace(tzinfo=UTC)
+
+
+#: A package patch larger than this is not read for the verification.
+_EARLIER_PATCH_MAX = 16 * 1024 * 1024
+
+
+def _earlier_patches(worktree: Path, spec_path: str, text: str) -> list[EarlierPatch]:
+    """The package's own patches named by the spec, read from next to it, in spec order.
+
+    Files that are missing, symbolic links, outside the tree or huge are left out (the
+    verification then says which patch it could not apply, if it matters).
+    """
+    folder = (worktree / spec_path).parent
+    root = worktree.resolve()
+    found = []
+    for number, name in spec_patches(text):
+        path = folder / name
+        if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(root):
+            continue
+        if path.stat().st_size > _EARLIER_PATCH_MAX:
+            continue
+        found.append(EarlierPatch(number, name, path.read_bytes()))
+    return found
 
 
 def _read_spec(worktree: Path, spec_path: str) -> str:

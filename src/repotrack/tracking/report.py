@@ -111,8 +111,12 @@ def issue_body(
     return "\n".join(lines) + "\n"
 
 
-def pr_body(issue_number: str, *, item_id: int, to_sha: str) -> str:
-    return f"#{issue_number}\n\n{marker(item_id, to_sha)}\n"
+def pr_body(
+    issue_number: str, *, item_id: int, to_sha: str, verification: str | None = None
+) -> str:
+    """``#<issue>`` first (the original's whole body), then the pre-merge check's verdict."""
+    check = f"Pre-merge check: {verification}\n\n" if verification else ""
+    return f"#{issue_number}\n\n{check}{marker(item_id, to_sha)}\n"
 
 
 def commit_message(

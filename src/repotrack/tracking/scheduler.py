@@ -6,7 +6,8 @@ is done here by the per-item lock, which also keeps a scheduler and a hand-start
 ``repotrack track run`` (another process) from running the same item twice.
 
 The first scan starts right away, like the original's; items that are backing off are
-skipped until their ``backoff_until``. At most ``max_parallel_fetches`` items run at
+skipped until their ``backoff_until``. After each scan the git caches of deleted items
+are pruned (``tracking.gc``). At most ``max_parallel_fetches`` items run at
 once. Stopping cancels running items at their next step (the next run resumes them)
 and waits for the scan thread to end.
 """
@@ -37,6 +38,8 @@ class Scheduler:
     def __init__(self, settings: Settings, db: StateDB, *, interval: float | None = None) -> None:
         from repotrack.tracking.pipeline import Tracker
 
+        self.settings = settings
+        self.db = db
         self._stop = threading.Event()
         self.tracker = Tracker(settings, db, stopping=self._stop)
         self.interval = float(interval or settings.tracking.scan_interval)
@@ -62,6 +65,7 @@ class Scheduler:
             self._thread = None
 
     def _loop(self) -> None:
+        self._check_tokens()
         while not self._stop.is_set():
             self._scan_once()
             self._wake.wait(self.interval)
@@ -77,6 +81,36 @@ class Scheduler:
             self.scans += 1
         failed = sum(1 for r in results if r.outcome == "failed")
         log.info("tracking scan done", extra={"items": len(results), "failed": failed})
+        self._prune()
+
+    def _check_tokens(self) -> None:
+        """Ask every configured forge whether it accepts its token, once, at start.
+
+        Unlike the original (which then never started tracking), a refused token is
+        logged as an error and items on that forge fail with the forge's answer, so
+        ``repotrack track status`` shows it and a fixed token needs no restart.
+        """
+        from repotrack.tracking.check import check_tokens
+
+        try:
+            findings = check_tokens(self.settings)
+        except Exception:
+            log.exception("forge token check failed")
+            return
+        for name, finding in findings.items():
+            if finding.ok:
+                log.info("forge token accepted", extra={"forge": name})
+            else:
+                log.error("forge token refused", extra={"forge": name, "detail": finding.detail})
+
+    def _prune(self) -> None:
+        """Drop mirrors and clones of deleted items; a failure waits for the next scan."""
+        from repotrack.tracking.gc import prune_caches
+
+        try:
+            prune_caches(self.settings, self.db)
+        except Exception:
+            log.exception("pruning git caches failed")
 
 
 def start_scheduler(app_state: _AppState) -> Callable[[], None]:

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 
 from repotrack.errors import InputError
 
-__all__ = ["FIRST_PATCH_NUMBER", "SpecUpdate", "find_spec", "update_spec"]
+__all__ = ["FIRST_PATCH_NUMBER", "SpecUpdate", "find_spec", "spec_patches", "update_spec"]
 
 #: The original service numbers its patches from 6000 to stay clear of a packager's own.
 FIRST_PATCH_NUMBER = 6000
@@ -112,6 +112,30 @@ def update_spec(
         raise InputError("no patches to add", field="patch_names")
     spec = _Spec(text)
     return spec.rewrite(patch_names, first_sha, last_sha, when, packager)
+
+
+def spec_patches(text: str) -> list[tuple[int, str]]:
+    """The spec's own patches as ``(number, file name)``, in the order rpm applies them
+    with ``%autosetup``/``%autopatch`` (by number); macros in names are expanded.
+
+    Unnumbered ``Patch:`` tags get the number after the previous one, as rpm gives them.
+    A name that still holds a macro after expansion, or a URL's last path part, is kept
+    as rpm would look it up in the sources directory: its base name.
+    """
+    if not text.strip():
+        return []
+    spec = _Spec(text)
+    found: list[tuple[int, str]] = []
+    highest = -1
+    for i in spec.preamble():
+        match = _PATCH_TAG.match(spec.lines[i])
+        if match is None:
+            continue
+        number = int(match.group(2)) if match.group(2) else highest + 1
+        highest = max(highest, number)
+        name = spec.expand(match.group(4).strip()).rsplit("/", 1)[-1]
+        found.append((number, name))
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- parsing

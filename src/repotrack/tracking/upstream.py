@@ -16,9 +16,9 @@ Why this shape:
   config, so credentials in a URL do not end up on disk; error messages carry the URL with
   its user-info redacted.
 
-Every git call goes through :func:`run_git`, the one boundary where a subprocess failure or
-timeout becomes an :class:`~repotrack.errors.UpstreamError` (callers may choose another
-error class).
+Every git call goes through :func:`run_git` (in ``gitproc``, re-exported here), the one
+boundary where a subprocess failure or timeout becomes an
+:class:`~repotrack.errors.UpstreamError` (callers may choose another error class).
 """
 
 from __future__ import annotations
@@ -27,17 +27,26 @@ import contextlib
 import fcntl
 import hashlib
 import logging
-import os
 import re
-import subprocess
+import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from repotrack.errors import ConflictError, InputError, RepotrackError, UpstreamError
+from repotrack.errors import ConflictError, InputError, UpstreamError
+from repotrack.state.tracking_items import CREDENTIALS_REFUSED, has_credentials
+from repotrack.tracking.gitproc import (
+    DEFAULT_GIT_TIMEOUT,
+    GitCommandError,
+    SizeLimit,
+    git_env,
+    redact_url,
+    run_git,
+)
+from repotrack.tracking.hosts import HostPolicy
 
 __all__ = [
     "DEFAULT_GIT_TIMEOUT",
@@ -50,6 +59,7 @@ __all__ = [
     "file_lock",
     "git_env",
     "is_local_url",
+    "is_valid_ref_name",
     "redact_url",
     "resolve_upstream_url",
     "run_git",
@@ -57,24 +67,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Seconds a single git command may take unless the caller says otherwise.
-DEFAULT_GIT_TIMEOUT = 300.0
 #: Seconds to wait for another process's fetch of the same mirror.
 _LOCK_POLL = 0.05
 
-#: Options every git invocation gets: only the transports we name, never ``ext::``/``fd::``
-#: or any other remote helper; ``file`` is added per call for allowed local remotes.
-_SAFE_OPTIONS = (
-    "-c", "protocol.allow=never",
-    "-c", "protocol.https.allow=always",
-    "-c", "protocol.http.allow=always",
-    "-c", "protocol.ssh.allow=always",
-    "-c", "protocol.git.allow=always",
-    "-c", "protocol.ext.allow=never",
-    "-c", "protocol.fd.allow=never",
-    "-c", "core.askPass=",
-    "-c", "gc.autoDetach=false",
-)  # fmt: skip
 _NETWORK_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
 _TRANSPORT_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -93,14 +88,6 @@ class HistoryRewritten(UpstreamError):  # noqa: N818 - name fixed by the contrac
 
     def __init__(self, message: str, *, url: str | None = None, commit: str = "") -> None:
         self.commit = commit
-        super().__init__(message, url=url)
-
-
-class GitCommandError(UpstreamError):
-    """A git command exited non-zero or timed out; ``stderr`` is its redacted last words."""
-
-    def __init__(self, message: str, *, url: str | None = None, stderr: str = "") -> None:
-        self.stderr = stderr
         super().__init__(message, url=url)
 
 
@@ -125,18 +112,19 @@ class CommitInfo:
 # --------------------------------------------------------------------------- URLs
 
 
-def redact_url(url: str) -> str:
-    """The URL with any user-info (``user:token@``) replaced, safe for logs and errors."""
-    return re.sub(r"(?<=://)[^/@\s]*@", "***@", url)
-
-
 def resolve_upstream_url(
-    version_control: str, scm_repo: str, *, github_base_url: str, allow_local: bool
+    version_control: str,
+    scm_repo: str,
+    *,
+    github_base_url: str,
+    allow_local: bool,
+    hosts: HostPolicy | None = None,
 ) -> str:
     """The git URL to mirror for a tracking item, or :class:`InputError` naming ``scm_repo``.
 
     ``github`` + ``owner/name`` maps to ``<github_base_url>/owner/name.git``; ``git`` takes
-    the URL as given after checking it is one we are willing to hand to git.
+    the URL as given after checking it is one we are willing to hand to git, and that
+    ``hosts`` allows the host it points at (the GitHub base URL is the operator's own).
     """
     repo = scm_repo.strip()
     if version_control == "github":
@@ -148,6 +136,8 @@ def resolve_upstream_url(
         return f"{github_base_url.rstrip('/')}/{repo}.git"
     if version_control == "git":
         check_git_url(repo, allow_local=allow_local)
+        if hosts is not None:
+            hosts.check(repo, shown=redact_url(repo))
         return repo
     raise InputError(
         f"unknown version_control {version_control!r} (expected 'github' or 'git')",
@@ -167,6 +157,9 @@ def check_git_url(url: str, *, allow_local: bool, field: str = "scm_repo") -> No
         raise refuse("a git URL must not start with '-'")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise refuse("a git URL must not contain whitespace or control characters")
+    if has_credentials(url):
+        # Items stored before the API refused these: never hand the secret to git's argv.
+        raise InputError(f"{redact_url(url)!r} {CREDENTIALS_REFUSED}", field=field)
     scheme = _SCHEME.match(url)
     if scheme is None and _TRANSPORT_HELPER.match(url):
         raise refuse("git transport helpers ('<transport>::') are refused")
@@ -199,85 +192,6 @@ def _check_scheme_url(
         raise refuse("git URL has no usable host")
 
 
-# --------------------------------------------------------------------------- running git
-
-
-def git_env(extra: Mapping[str, str] | None = None, *, isolated: bool = False) -> dict[str, str]:
-    """The environment git runs in: never prompts, no user transports, optional bare config.
-
-    ``isolated`` ignores system and global git config, for commands whose output must not
-    depend on the host (format-patch prefixes, signatures, diff options).
-    """
-    env = dict(os.environ)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_ASKPASS", "SSH_ASKPASS"):
-        env.pop(key, None)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-    env["LC_ALL"] = "C"
-    if isolated:
-        env["GIT_CONFIG_NOSYSTEM"] = "1"
-        env["GIT_CONFIG_GLOBAL"] = os.devnull
-    if extra:
-        env.update(extra)
-    return env
-
-
-def run_git(
-    args: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    timeout: float = DEFAULT_GIT_TIMEOUT,
-    env: Mapping[str, str] | None = None,
-    isolated: bool = False,
-    stdin: bytes | None = None,
-    url: str | None = None,
-    secrets: Sequence[str] = (),
-    error: type[RepotrackError] = GitCommandError,
-    allow_file: bool = False,
-) -> bytes:
-    """Run ``git <args>`` and return stdout; a failure raises ``error`` with redacted stderr.
-
-    ``secrets`` are scrubbed from any message; ``url`` (redacted) names what was being read.
-    ``allow_file`` permits the ``file`` transport (local remotes the settings allowed).
-    """
-    file_rule = "always" if allow_file else "never"
-    argv = ["git", *_SAFE_OPTIONS, "-c", f"protocol.file.allow={file_rule}", *args]
-    command = _command_name(args)
-    shown = redact_url(url) if url else None
-    try:
-        done = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=git_env(env, isolated=isolated),
-            input=stdin,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise _make_error(error, f"git {command} timed out after {timeout:g}s", shown, "") from exc
-    except OSError as exc:
-        raise _make_error(error, f"cannot run git: {exc}", shown, "") from exc
-    if done.returncode != 0:
-        stderr = _scrub(done.stderr.decode("utf-8", "replace"), secrets)
-        last = _last_line(stderr) or f"exit status {done.returncode}"
-        raise _make_error(error, f"git {command} failed: {last}", shown, stderr)
-    return done.stdout
-
-
-def _command_name(args: Sequence[str]) -> str:
-    """The git subcommand in ``args`` (skipping ``-C``/``-c``/``--git-dir`` and their values)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ("-C", "-c", "--git-dir"):
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return "command"
-
-
 def is_local_url(url: str) -> bool:
     """Whether git would read ``url`` from the local file system (``file://`` or a path)."""
     if url.lower().startswith("file://"):
@@ -288,40 +202,34 @@ def is_local_url(url: str) -> bool:
     return scp is None or "/" in url.split(":", 1)[0]
 
 
-def _make_error(
-    error: type[RepotrackError], message: str, url: str | None, stderr: str
-) -> RepotrackError:
-    if issubclass(error, GitCommandError):
-        return error(message, url=url, stderr=stderr)
-    if issubclass(error, UpstreamError):
-        return error(message, url=url)
-    return error(f"{url}: {message}" if url else message)
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return redact_url(text)
-
-
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    # git prints hints after the real error; prefer the last "fatal:"/"error:" line.
-    for line in reversed(lines):
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[-1] if lines else ""
-
-
 def check_branch_name(branch: str, *, field: str = "scm_branch") -> None:
     """Refuse branch names that git would read as options or that are not valid refs."""
     if not branch or branch.startswith("-") or branch.startswith("refs/"):
         raise InputError(f"not a usable branch name: {branch!r}", field=field)
-    try:
-        run_git(["check-ref-format", f"refs/heads/{branch}"], isolated=True, timeout=30)
-    except GitCommandError as exc:
-        raise InputError(f"not a valid git branch name: {branch!r}", field=field) from exc
+    if not is_valid_ref_name(f"refs/heads/{branch}"):
+        raise InputError(f"not a valid git branch name: {branch!r}", field=field)
+
+
+#: Characters ``git check-ref-format`` refuses anywhere in a ref name.
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def is_valid_ref_name(name: str) -> bool:
+    """``git check-ref-format`` in Python (its rules 1-10), without a process per check.
+
+    A scan checks one name per item; a subprocess for each was a quarter of a quiet
+    scan's git processes. The rules: no component empty, starting with ``.`` or ending
+    in ``.lock``; no ``..``, ``@{``, control characters, space or any of ``~^:?*[\\``;
+    not ``@``; not ending in ``/`` or ``.``; at least two components.
+    """
+    if not name or name == "@" or name.endswith(("/", ".")) or name.startswith("/"):
+        return False
+    if ".." in name or "@{" in name or _REF_FORBIDDEN.search(name):
+        return False
+    components = name.split("/")
+    if len(components) < 2:
+        return False
+    return all(c and not c.startswith(".") and not c.endswith(".lock") for c in components)
 
 
 # --------------------------------------------------------------------------- mirror
@@ -364,9 +272,17 @@ class Mirror:
     next to the mirror, which also works across processes. Reads never change HEAD.
     """
 
-    def __init__(self, cache_dir: Path, url: str, *, timeout: float = DEFAULT_GIT_TIMEOUT):
+    def __init__(
+        self,
+        cache_dir: Path,
+        url: str,
+        *,
+        timeout: float = DEFAULT_GIT_TIMEOUT,
+        max_bytes: int | None = None,
+    ):
         self.url = url
         self.timeout = timeout
+        self.max_bytes = max_bytes
         root = Path(cache_dir) / "upstream"
         self.path = root / _mirror_dirname(url)
         self._lock_path = root / (self.path.name + ".lock")
@@ -377,24 +293,53 @@ class Mirror:
     # -- fetching
 
     def fetch(self) -> None:
-        """Create the mirror if needed and fetch all branches and tags (pruning deleted ones)."""
+        """Create the mirror if needed and fetch all branches and tags (pruning deleted ones).
+
+        With ``max_bytes`` the fetch is stopped (its process group killed) as soon as the
+        mirror outgrows it; a mirror this fetch created is then removed, and the partial
+        pack of an older one is dropped, so a refused upstream leaves nothing behind.
+        """
         with self._locked():
-            if not (self.path / "HEAD").exists():
+            created = not (self.path / "HEAD").exists()
+            if created:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 run_git(["init", "--quiet", "--bare", str(self.path)], isolated=True)
             log.info("fetching upstream", extra={"url": redact_url(self.url)})
-            self._git(
-                "fetch",
-                "--quiet",
-                "--prune",
-                "--force",
-                "--no-write-fetch-head",
-                "--",
-                self.url,
-                "+refs/heads/*:refs/heads/*",
-                "+refs/tags/*:refs/tags/*",
-                isolated=False,
-            )
+            try:
+                self._fetch_refs()
+            except UpstreamError:
+                self._discard_partial(created)
+                raise
+
+    def _fetch_refs(self) -> None:
+        limit = None if self.max_bytes is None else SizeLimit(self.path, self.max_bytes)
+        try:
+            run_git(
+                [
+                    "--git-dir", str(self.path), "fetch", "--quiet", "--prune", "--force",
+                    "--no-write-fetch-head", "--", self.url,
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                ],
+                timeout=self.timeout,
+                url=self.url,
+                allow_file=is_local_url(self.url),
+                size_limit=limit,
+            )  # fmt: skip
+        except GitCommandError as exc:
+            message = str(exc).removeprefix(f"{exc.url}: ") if exc.url else str(exc)
+            raise UpstreamError(message, url=exc.url) from exc
+        if limit is not None and limit.exceeded():
+            raise UpstreamError(f"git fetch {limit.reason()}", url=redact_url(self.url))
+
+    def _discard_partial(self, created: bool) -> None:
+        if created:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for junk in (*self.path.glob("objects/pack/tmp_*"), *self.path.glob("objects/incoming-*")):
+            if junk.is_dir():
+                shutil.rmtree(junk, ignore_errors=True)
+            else:
+                junk.unlink(missing_ok=True)
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return file_lock(self._lock_path, timeout=self.timeout, what=redact_url(self.url))

@@ -27,12 +27,24 @@ def test_strong_password_prints_a_verifiable_hash(capsys: pytest.CaptureFixture[
     assert verify_password(out.strip(), "Passw0rd~")
 
 
-@pytest.mark.parametrize("argv", [[], ["a", "b"]])
+#: The original script's output when it refuses, byte for byte (its usage() then the reason).
+ORIGINAL_USAGE = (
+    "usage: generate_password PASSWORD\n\nRequirements:\n"
+    "1. PASSWORD must be within the 'latin1' character set\n"
+    "2. PASSWORD strength require:\n"
+    "    length must be between 6 and 32\n"
+    "    at least 1 digit [0-9]\n"
+    "    at least 1 alphabet [a-z]\n"
+    "    at least 1 alphabet of Upper Case [A-Z]\n"
+    "    at least 1 special character from [~!@#%^*_+=-]\n\n"
+)
+
+
+@pytest.mark.parametrize("argv", [[], ["a", "b"], ["Passw0rd~", "Passw0rd~"]])
 def test_exactly_one_argument(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, out, err = run(capsys, *argv)
-    assert (code, out) == (1, "")
-    assert err.startswith("usage: generate_password PASSWORD\n")
-    assert err.endswith("Error: One password input allowed.\n")
+    assert (code, err) == (1, "")
+    assert out == ORIGINAL_USAGE + "Error: One password input allowed.\n"
 
 
 @pytest.mark.parametrize(
@@ -42,21 +54,22 @@ def test_exactly_one_argument(capsys: pytest.CaptureFixture[str], argv: list[str
         ("Passw0rd$", ["symbol"]),
         ("PASSW0RD~", ["lowercase"]),
         ("a" * 30 + "A1~~", ["length"]),
+        ("", ["length", "digit", "uppercase", "lowercase", "symbol"]),
     ],
 )
 def test_weak_passwords_list_each_criterion(
     capsys: pytest.CaptureFixture[str], password: str, failed: list[str]
 ) -> None:
     code, out, err = run(capsys, password)
-    assert (code, out) == (1, "")
-    tail = err.split("Password strength is not satisfied:\n", 1)[1]
-    assert tail.splitlines() == [f"{name} not satisfied." for name in failed]
+    assert (code, err) == (1, "")
+    reasons = "".join(f"{name} not satisfied.\n" for name in failed)
+    assert out == ORIGINAL_USAGE + "Password strength is not satisfied:\n" + reasons
 
 
 def test_non_latin1_password(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "Pässw0rd~€")
-    assert code == 1
-    assert "Latin-1" in err
+    code, out, err = run(capsys, "Pässw0rd~€")
+    assert (code, err) == (1, "")
+    assert out == ORIGINAL_USAGE + "PASSWORD: only latin1 character set are allowed\n"
 
 
 def test_hash_password_argument_and_prompt() -> None:

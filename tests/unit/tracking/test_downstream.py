@@ -272,9 +272,9 @@ def test_wrong_token_is_an_auth_error_without_the_token(
 
 
 def test_token_in_a_clone_url_is_redacted_from_errors(tmp_path: Path) -> None:
-    down = Downstream(tmp_path / "cache", f"https://robot:{TOKEN}@127.0.0.1:1/x.git", timeout=30)
-    with pytest.raises(Exception) as caught:
-        down.prepare("master")
+    # Refused before git runs (a token in the URL would show in ``ps``), and redacted.
+    with pytest.raises(InputError) as caught:
+        Downstream(tmp_path / "cache", f"https://robot:{TOKEN}@127.0.0.1:1/x.git", timeout=30)
     assert TOKEN not in str(caught.value)
     assert "***@127.0.0.1:1" in str(caught.value)
 

@@ -136,3 +136,28 @@ def test_unknown_configured_kind_is_a_config_error() -> None:
     forges = {"mystery": ForgeSettings(web_url="https://m.example")}
     with pytest.raises(ConfigError, match=r"forges\.mystery\.kind"):
         parse_downstream("https://m.example/o/r", forges)
+
+
+@pytest.mark.parametrize(
+    "short", ["src-openeuler/zlib", "src-openeuler/zlib/", " src-openeuler/zlib"]
+)
+def test_owner_name_form_is_on_gitee_by_default(short: str) -> None:
+    """The original 20.09 docs gave ``repo`` as owner/name; its tracker ran it on Gitee."""
+    assert parse_downstream(short, NO_CONFIG) == parse_downstream(
+        "https://gitee.com/src-openeuler/zlib", NO_CONFIG
+    )
+
+
+def test_owner_name_form_follows_the_configured_default_forge() -> None:
+    forges = {"corp": ForgeSettings(kind="gitlab", web_url="https://git.example.org/gl")}
+    target = parse_downstream("group/sub/name", forges, default_forge="corp")
+    assert (target.kind, target.forge_name, target.owner, target.name) == (
+        "gitlab", "corp", "group/sub", "name",
+    )  # fmt: skip
+    assert target.clone_url == "https://git.example.org/gl/group/sub/name.git"
+    github = parse_downstream("o/r", NO_CONFIG, default_forge="github")
+    assert github.api_url == "https://api.github.com"
+    with pytest.raises(ConfigError, match="nowhere"):
+        parse_downstream("o/r", NO_CONFIG, default_forge="nowhere")
+    codeberg = parse_downstream("o/r", {"mine": ForgeSettings(kind="gitea")}, default_forge="mine")
+    assert codeberg.clone_url == "https://codeberg.org/o/r.git"

@@ -78,15 +78,19 @@ class Forge(Protocol):
     def check_token(self) -> None:
         """Raise ``ForgeError(status=401)`` when the token is refused."""
 
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
-        """The first open issue whose body contains ``marker``, searching a bounded number
-        of pages."""
+    def find_issue(
+        self, target: ForgeTarget, *, marker: str, title: str | None = None
+    ) -> IssueRef | None:
+        """The first issue, open or closed, whose body contains ``marker`` or whose title
+        is exactly ``title`` (a forge may strip the HTML marker; a maintainer may have
+        closed the issue), searching a bounded number of pages."""
 
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
         """Open an issue; a retried request never opens a second one."""
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        """The open pull request whose source branch is ``head`` (same repository)."""
+        """The pull request, open or closed, whose source branch is ``head`` (same
+        repository): a closed one is not opened again."""
 
     def create_pull_request(
         self, target: ForgeTarget, *, title: str, body: str, head: str, base: str

@@ -24,6 +24,19 @@ from repotrack.tracking.forges.http import DEFAULT_MAX_WAIT, ForgeHttp
 __all__ = ["HttpForge", "JsonIssueForge", "quote_segment"]
 
 
+def issue_matcher(
+    marker: str, title: str | None, *, body_key: str
+) -> Callable[[Mapping[str, Any]], bool]:
+    """Our issue: the marker in its body, or (the marker stripped) exactly its title."""
+
+    def match(item: Mapping[str, Any]) -> bool:
+        if marker in (item.get(body_key) or ""):
+            return True
+        return title is not None and item.get("title") == title
+
+    return match
+
+
 def quote_segment(value: str) -> str:
     """One URL path segment, every reserved character encoded (GitLab's ``group%2Fname``)."""
     return urllib.parse.quote(value, safe="")
@@ -69,7 +82,9 @@ class HttpForge(ABC):
     def check_token(self) -> None: ...
 
     @abstractmethod
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None: ...
+    def find_issue(
+        self, target: ForgeTarget, *, marker: str, title: str | None = None
+    ) -> IssueRef | None: ...
 
     @abstractmethod
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef: ...
@@ -119,7 +134,7 @@ class JsonIssueForge(HttpForge):
     """
 
     #: Query parameters of the open-issue listing.
-    issue_list_params: ClassVar[Mapping[str, str]] = {"state": "open"}
+    issue_list_params: ClassVar[Mapping[str, str]] = {"state": "all"}
     #: The page-size parameter and its value.
     page_size_param = "per_page"
     page_size = 100
@@ -129,8 +144,10 @@ class JsonIssueForge(HttpForge):
     def check_token(self) -> None:
         self.http.request("GET", "/user")
 
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
-        return self._find_issue(target, lambda item: marker in (item.get("body") or ""))
+    def find_issue(
+        self, target: ForgeTarget, *, marker: str, title: str | None = None
+    ) -> IssueRef | None:
+        return self._find_issue(target, issue_matcher(marker, title, body_key="body"))
 
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
         def post() -> IssueRef:

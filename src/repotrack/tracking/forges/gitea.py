@@ -26,7 +26,7 @@ class GiteaForge(JsonIssueForge):
     kind = "gitea"
     #: 409 "pull request already exists for these targets"
     duplicate_pull_status = 409
-    issue_list_params: ClassVar[Mapping[str, str]] = {"state": "open", "type": "issues"}
+    issue_list_params: ClassVar[Mapping[str, str]] = {"state": "all", "type": "issues"}
     page_size_param = "limit"
     page_size = GITEA_PAGE_SIZE
 
@@ -35,7 +35,7 @@ class GiteaForge(JsonIssueForge):
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
         path = f"{self.repo_path(target)}/pulls"
-        params = {"state": "open"}
+        params = {"state": "all"}
         for item in self.http.paginate(path, params, size_param="limit", size=GITEA_PAGE_SIZE):
             if (item.get("head") or {}).get("ref") == head:
                 return self.pull_ref(item)

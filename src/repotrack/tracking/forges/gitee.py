@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from repotrack.errors import ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
-from repotrack.tracking.forges.common import HttpForge, quote_segment
+from repotrack.tracking.forges.common import HttpForge, issue_matcher, quote_segment
 
 __all__ = ["GITEE_API_URL", "GiteeForge"]
 
 GITEE_API_URL = "https://gitee.com/api/v5"
-_OPEN_STATES = ("open", "progressing")
 
 
 class GiteeForge(HttpForge):
@@ -36,8 +36,10 @@ class GiteeForge(HttpForge):
     def check_token(self) -> None:
         self.http.request("GET", "/user", params=self._auth())
 
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
-        return self._find_issue(target, lambda item: marker in (item.get("body") or ""))
+    def find_issue(
+        self, target: ForgeTarget, *, marker: str, title: str | None = None
+    ) -> IssueRef | None:
+        return self._find_issue(target, issue_matcher(marker, title, body_key="body"))
 
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
         def post() -> IssueRef:
@@ -54,15 +56,14 @@ class GiteeForge(HttpForge):
     def _find_issue(
         self, target: ForgeTarget, match: Callable[[Mapping[str, Any]], bool]
     ) -> IssueRef | None:
-        for state in _OPEN_STATES:
-            params = {**self._auth(), "state": state}
-            for item in self.http.paginate(f"{self.repo_path(target)}/issues", params):
-                if match(item):
-                    return self.issue_ref(item)
+        params = {**self._auth(), "state": "all"}
+        for item in self.http.paginate(f"{self.repo_path(target)}/issues", params):
+            if match(item):
+                return self.issue_ref(item)
         return None
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        params = {**self._auth(), "state": "open", "head": head}
+        params = {**self._auth(), "state": "all", "head": head}
         for item in self.http.paginate(f"{self.repo_path(target)}/pulls", params):
             if (item.get("head") or {}).get("ref") == head:
                 return self.pull_ref(item)
@@ -71,9 +72,8 @@ class GiteeForge(HttpForge):
     def create_pull_request(
         self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
     ) -> PullRef:
-        existing = self.find_pull_request(target, head=head)
-        if existing is not None:
-            return existing
+        # The pipeline has just looked for it (find_pull_request), so no listing first;
+        # Gitee refuses a second PR for a head with a 400, and only then is it looked up.
 
         def post() -> PullRef:
             form = {
@@ -86,7 +86,13 @@ class GiteeForge(HttpForge):
                 "prune_source_branch": "true",
             }
             path = f"{self.repo_path(target)}/pulls"
-            response = self.http.request("POST", path, data=form, expect=(201,))
+            try:
+                response = self.http.request("POST", path, data=form, expect=(201,))
+            except ForgeError as exc:
+                existing = self.find_pull_request(target, head=head) if exc.status == 400 else None
+                if existing is None:
+                    raise
+                return existing
             return self.pull_ref(self.http.json(response))
 
         return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))

@@ -37,7 +37,7 @@ class GitHubForge(JsonIssueForge):
         return headers
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        params = {"state": "open", "head": f"{target.owner}:{head}"}
+        params = {"state": "all", "head": f"{target.owner}:{head}"}
         for item in self.http.paginate(f"{self.repo_path(target)}/pulls", params):
             if (item.get("head") or {}).get("ref") == head:
                 return self.pull_ref(item)

@@ -16,7 +16,7 @@ from typing import Any
 
 from repotrack.errors import ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
-from repotrack.tracking.forges.common import HttpForge, quote_segment
+from repotrack.tracking.forges.common import HttpForge, issue_matcher, quote_segment
 
 __all__ = ["GitLabForge"]
 
@@ -33,14 +33,16 @@ class GitLabForge(HttpForge):
     def check_token(self) -> None:
         self.http.request("GET", "/user")
 
-    def find_issue(self, target: ForgeTarget, *, marker: str) -> IssueRef | None:
+    def find_issue(
+        self, target: ForgeTarget, *, marker: str, title: str | None = None
+    ) -> IssueRef | None:
         # GitLab's ``search`` narrows the list in the database (no index lag); the
-        # substring test below is the real match.
-        return self._find_issue(
-            target,
-            {"search": marker, "in": "description"},
-            lambda item: marker in (item.get("description") or ""),
-        )
+        # matcher is the real test.
+        match = issue_matcher(marker, title, body_key="description")
+        found = self._find_issue(target, {"search": marker, "in": "description"}, match)
+        if found is None and title is not None:
+            found = self._find_issue(target, {"search": title, "in": "title"}, match)
+        return found
 
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
         def post() -> IssueRef:
@@ -62,14 +64,14 @@ class GitLabForge(HttpForge):
         filters: Mapping[str, str],
         match: Callable[[Mapping[str, Any]], bool],
     ) -> IssueRef | None:
-        params = {"state": "opened", **filters}
+        params = {"state": "all", **filters}
         for item in self.http.paginate(f"{self._project(target)}/issues", params):
             if match(item):
                 return self.issue_ref(item, number="iid", url="web_url")
         return None
 
     def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        params = {"state": "opened", "source_branch": head}
+        params = {"state": "all", "source_branch": head}
         for item in self.http.paginate(f"{self._project(target)}/merge_requests", params):
             if item.get("source_branch") == head:
                 return self.pull_ref(item, number="iid", url="web_url")

@@ -15,7 +15,8 @@ Every forge call goes through :class:`ForgeHttp`, so the policy lives in one pla
   So a retry never opens a second issue or PR.
 - **Rate limits.** ``Retry-After`` (seconds or an HTTP date) wins; else
   ``X-RateLimit-Remaining: 0`` with ``X-RateLimit-Reset`` (GitHub, epoch seconds) or
-  GitLab's ``RateLimit-Reset``; a bare 429 backs off exponentially; a GitHub
+  GitLab's ``RateLimit-Reset``; a bare 429, or a 403 whose message says rate limit
+  (Gitee, GitLab application limits), backs off exponentially; a GitHub
   secondary-limit 403 waits 60 s. A wait up to ``max_wait`` seconds is slept (through
   the injectable ``sleep``), a longer one raises ``RateLimitError(retry_at=...)`` so the
   scheduler can park the forge. A successful answer that says the quota is used up
@@ -62,6 +63,11 @@ DEFAULT_MAX_PAGES = 20
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 SECONDARY_LIMIT_WAIT = 60.0
+#: A 403 body that means "slow down" on forges that send no rate-limit headers (Gitee,
+#: GitLab's application limits): English and the Chinese wording Gitee uses.
+_RATE_LIMIT_WORDS = re.compile(
+    r"rate.?limit|too many (?:requests|times)|retry later|频率|限流|过于频繁", re.IGNORECASE
+)
 USER_AGENT = "repotrack-patch-tracking"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -305,6 +311,9 @@ class ForgeHttp:
             return _backoff_delay(attempt)
         if "secondary rate limit" in response.text.lower() or "abuse" in response.text.lower():
             return SECONDARY_LIMIT_WAIT
+        if _says_rate_limited(response):
+            # Gitee's and GitLab's header-less 403 forms: the message says it, nothing else.
+            return _backoff_delay(attempt)
         return None
 
     def _note_quota(self, response: httpx.Response) -> None:
@@ -381,6 +390,18 @@ class ForgeHttp:
             UncertainOutcomeError if uncertain and method not in IDEMPOTENT_METHODS else ForgeError
         )
         return cls(message, forge=self.forge)
+
+
+def _says_rate_limited(response: httpx.Response) -> bool:
+    """Whether the body (its JSON ``message`` too, which may be ``\\u``-escaped) says so."""
+    text = response.text[:2000]
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        text = f"{text} {body['message'][:2000]}"
+    return _RATE_LIMIT_WORDS.search(text) is not None
 
 
 def _backoff_delay(attempt: int) -> float:

@@ -9,6 +9,9 @@ The original removed a literal ``https://gitee.com/`` prefix and split the rest,
   known public hosts ``gitee.com``, ``github.com``, ``gitlab.com`` and ``codeberg.org``;
 - ``.git``, trailing slashes and ``http://`` for an ``https://`` forge are tolerated;
 - GitLab paths keep their groups (``group/sub/name``) and drop a ``/-/...`` tail;
+- a bare ``owner/name`` (the original 20.09 docs' form, which its tracker ran on
+  Gitee) names a repository on the default forge: ``[tracking] default_forge``,
+  ``gitee`` unless configured;
 - anything else (another scheme, credentials or a query in the URL, an unknown host, a
   path that is not ``owner/name``) is an ``InputError(field="repo")`` naming the URL with
   any password removed.
@@ -24,7 +27,7 @@ from repotrack.config import ForgeSettings
 from repotrack.errors import ConfigError, InputError
 from repotrack.tracking.forges.base import ForgeTarget
 
-__all__ = ["KNOWN_HOSTS", "default_api_url", "parse_downstream"]
+__all__ = ["KNOWN_HOSTS", "default_api_url", "default_web_url", "parse_downstream"]
 
 #: Public forges recognised without configuration: host -> kind.
 KNOWN_HOSTS = {
@@ -35,6 +38,8 @@ KNOWN_HOSTS = {
 }
 KINDS = ("gitee", "github", "gitlab", "gitea")
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+#: ``owner/name`` (GitLab: ``group/sub/name``) with no scheme or host.
+_SHORT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)+/?$")
 
 
 def default_api_url(kind: str, web_url: str) -> str:
@@ -49,8 +54,12 @@ def default_api_url(kind: str, web_url: str) -> str:
     return f"{web_url}/api/v1"
 
 
-def parse_downstream(repo_url: str, forges: Mapping[str, ForgeSettings]) -> ForgeTarget:
+def parse_downstream(
+    repo_url: str, forges: Mapping[str, ForgeSettings], *, default_forge: str = "gitee"
+) -> ForgeTarget:
     """The forge target a downstream repository URL names (module docstring for the rules)."""
+    if _SHORT_NAME.match(repo_url.strip()):
+        repo_url = f"{default_web_url(default_forge, forges)}/{repo_url.strip().strip('/')}"
     split = _split(repo_url)
     match = _configured_forge(split, forges) or _known_forge(split, forges, repo_url)
     name, settings, web_url, prefix = match
@@ -62,6 +71,21 @@ def parse_downstream(repo_url: str, forges: Mapping[str, ForgeSettings]) -> Forg
     return ForgeTarget(
         kind=kind, api_url=api_url, web_url=web_url, owner=owner, name=repo, forge_name=name
     )
+
+
+def default_web_url(name: str, forges: Mapping[str, ForgeSettings]) -> str:
+    """Where repositories of forge ``name`` live: its ``web_url``, else its public host."""
+    settings = forges.get(name, ForgeSettings())
+    if settings.web_url:
+        return settings.web_url.strip().rstrip("/")
+    kind = settings.kind or name
+    hosts = [host for host, known in KNOWN_HOSTS.items() if known == kind]
+    if not hosts:
+        raise ConfigError(
+            f"default forge {name!r} has no web_url and no public host",
+            key="tracking.default_forge",
+        )
+    return f"https://{hosts[0]}"
 
 
 def _safe(url: str) -> str:

@@ -1,0 +1,49 @@
+"""Opening a current state database never loads Alembic; an old or new one is migrated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from repotrack.state import StateDB, migration_head
+from repotrack.state.db import _file_heads, is_current
+
+PROBE = """
+import sys
+from repotrack.state import StateDB
+db = StateDB(sys.argv[1])
+db.close()
+print("alembic" in sys.modules)
+"""
+
+
+def opened_with_alembic(url: str) -> bool:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, url], capture_output=True, text=True, check=True, timeout=120
+    )
+    return done.stdout.strip() == "True"
+
+
+def test_heads_read_from_files_agree_with_alembic() -> None:
+    assert _file_heads() == frozenset({migration_head()})
+
+
+def test_current_database_opens_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    assert opened_with_alembic(url)  # new: migrated
+    assert not opened_with_alembic(url)  # current: one SELECT
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE tracking_lock"))  # back to revision 0001
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not is_current(engine)
+    engine.dispose()
+    assert opened_with_alembic(url)  # behind: upgraded again
+    db = StateDB(url)
+    assert is_current(db.engine)
+    with db.engine.connect() as conn:
+        assert sa.inspect(conn).has_table("tracking_lock")
+    db.close()
