@@ -102,7 +102,7 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init() -> None:
     """Set up a worker: Ctrl-C is the parent's business, and the parent's death is ours.
 
     Ctrl-C reaches the whole process group; the parent alone decides what happens. If
@@ -111,24 +111,21 @@ def _worker_init(parent: int) -> None:
     thread ends the worker once its parent is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
 
 def _watch_parent(parent: int) -> None:
-    while _alive(parent):
+    """End the worker once the process that forked it is gone.
+
+    That process is the fork server, which exits as soon as the loader's end of its
+    pipe closes, that is when the loader dies, however it dies. (Asking whether the
+    loader's pid still exists is no use: a killed loader stays a zombie until its own
+    parent reaps it, and that parent may be waiting for the worker to close the
+    output pipes it inherited.)
+    """
+    while os.getppid() == parent:
         time.sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    """Whether the loader still runs (a worker is the fork server's child, not the loader's)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Pipeline:
@@ -171,7 +168,6 @@ class Pipeline:
                 max_workers=self._workers,
                 mp_context=_worker_context(),
                 initializer=_worker_init,
-                initargs=(os.getpid(),),
             )
         return self._executor.submit(fn, arg)
 

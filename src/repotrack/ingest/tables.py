@@ -102,24 +102,7 @@ FILE_INPUT_TYPES: Final = (
 _DIRECTORY: Final = "arrayStringConcat(arrayPopBack(splitByChar('/', file_name)), '/')"
 
 FILES: Final = "Files"
-FILES_COLUMNS: Final = (
-    "pkg_hash",
-    "file_hashname",
-    "file_hashdir",
-    "file_linkto",
-    "file_md5",
-    "file_size",
-    "file_mode",
-    "file_rdev",
-    "file_mtime",
-    "file_flag",
-    "file_username",
-    "file_groupname",
-    "file_verifyflag",
-    "file_device",
-    "file_lang",
-    "file_class",
-)
+FILES_COLUMNS: Final = ("pkg_hash", "file_hashname", "file_hashdir", *FILE_INPUT_COLUMNS[2:])
 
 #: ``Files`` rows from a block in the ``FILE_INPUT_COLUMNS`` layout (``mv_files``'s SELECT).
 FILES_SELECT: Final = (

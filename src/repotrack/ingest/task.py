@@ -40,6 +40,7 @@ from repotrack.errors import InputError
 from repotrack.ingest import task_rows as tr
 from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.filedeps import patch_file_provides
+from repotrack.ingest.journal import forget, repair
 from repotrack.ingest.task_packages import PackageError, read_task_packages, task_files
 from repotrack.ingest.task_stored import StoredTasks
 from repotrack.sources.task import TaskRecord, fingerprint, read_task, task_id_of
@@ -204,6 +205,7 @@ def load_tasks(
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
     options = _Options(force, workers, approvals, logs_for_new, now or datetime.now(UTC))
+    repair(store)  # what a killed earlier load left half-written (``journal``)
     done: list[TaskLoadSummary] = []
     for start in range(0, len(paths), TASK_BATCH):
         chunk = [Path(p) for p in paths[start : start + TASK_BATCH]]
@@ -307,6 +309,7 @@ def _load_batch(
     for fresh in new.values():
         batcher.add_package(fresh.rows)
     batcher.flush()
+    forget(store, batcher.load_id)  # every package of the batch is complete
     if new:
         patch_file_provides(store, list(new))
     _write(store, chroot_rows, per_task)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from repotrack.errors import InputError
 
-__all__ = ["FileDigests", "file_digests"]
+__all__ = ["FileDigests", "file_digests", "read_chunks"]
 
 _CHUNK: Final = 1 << 20
 
@@ -29,16 +30,27 @@ def file_digests(path: str | Path) -> FileDigests:
     md5 = hashlib.md5(usedforsecurity=False)
     sha256 = hashlib.sha256()
     blake = hashlib.blake2b()
+    for _position, part in read_chunks(path):
+        md5.update(part)
+        sha256.update(part)
+        blake.update(part)
+    return FileDigests(md5.digest(), sha256.digest(), blake.digest())
+
+
+def read_chunks(path: str | Path) -> Iterator[tuple[int, memoryview]]:
+    """``(offset, bytes)`` of the file in 1 MiB chunks, one buffer reused throughout.
+
+    Each chunk is valid only until the next is read. A read error is an InputError
+    naming the file.
+    """
     name = os.fspath(path)
+    position = 0
     try:
         with Path(name).open("rb", buffering=0) as f:
             buf = bytearray(_CHUNK)
             view = memoryview(buf)
             while n := f.readinto(buf):
-                part = view[:n]
-                md5.update(part)
-                sha256.update(part)
-                blake.update(part)
+                yield position, view[:n]
+                position += n
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
-    return FileDigests(md5.digest(), sha256.digest(), blake.digest())

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from repotrack.errors import InputError
-from repotrack.rpm.digests import FileDigests
+from repotrack.rpm.digests import FileDigests, read_chunks
 from repotrack.rpm.tags import SigTag, Tag
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["package_digests"]
 
-_CHUNK: Final = 1 << 20
 #: OpenPGP hash algorithm ids (RFC 4880 §9.4) as rpm uses them in PAYLOADDIGESTALGO.
 _ALGORITHMS: Final[dict[int, str]] = {
     1: "md5",
@@ -71,23 +69,15 @@ def package_digests(rpm: RpmFile) -> FileDigests:
     payload_hash = hashlib.new(payload[0]) if payload else None
     signed_md5 = hashlib.md5(usedforsecurity=False) if legacy_md5 else None
     position = 0
-    try:
-        with Path(source).open("rb", buffering=0) as f:
-            buf = bytearray(_CHUNK)
-            view = memoryview(buf)
-            while n := f.readinto(buf):
-                part = view[:n]
-                md5.update(part)
-                sha256.update(part)
-                blake.update(part)
-                end = position + n
-                if payload_hash is not None:
-                    _update_from(payload_hash.update, part, position, end, rpm.payload_offset)
-                if signed_md5 is not None:
-                    _update_from(signed_md5.update, part, position, end, rpm.header_offset)
-                position = end
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=source) from exc
+    for start, part in read_chunks(source):
+        md5.update(part)
+        sha256.update(part)
+        blake.update(part)
+        position = start + len(part)
+        if payload_hash is not None:
+            _update_from(payload_hash.update, part, start, position, rpm.payload_offset)
+        if signed_md5 is not None:
+            _update_from(signed_md5.update, part, start, position, rpm.header_offset)
     if position != rpm.file_size:
         raise InputError("the file changed while it was read", path=source)
     if payload is not None and payload_hash is not None:

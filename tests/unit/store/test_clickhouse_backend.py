@@ -102,3 +102,30 @@ def test_values_are_converted_like_on_chdb_before_sending() -> None:
         with pytest.raises(InputError, match="parameter name"):
             store.query("SELECT 1", {"a b": 1})
         assert len(double.requests) == before
+
+
+def test_insert_select_sends_the_block_through_input() -> None:
+    """``insert_select`` on a server: ``INSERT ... SELECT ... FROM input('...') FORMAT Native``."""
+    from repotrack.store.native import encode_block, wire_structure
+
+    columns, types = ("n", "name"), ("UInt64", "String")
+    block = encode_block("src", columns, types, [[1, 2], ["/usr/bin/a", "/etc/b"]])
+    with clickhouse_double() as double:
+        with open_store(f"clickhouse://127.0.0.1:{double.port}/default") as store:
+            store.command("CREATE TABLE t (n UInt64, h UInt64) ENGINE = Memory")
+            store.insert_select(
+                "t",
+                ("n", "h"),
+                "SELECT n, murmurHash3_64(name) FROM {source}",
+                wire_structure(columns, types),
+                block,
+            )
+            from repotrack.rpm import mmhash
+
+            assert store.query("SELECT n, h FROM t ORDER BY n") == [
+                (1, mmhash("/usr/bin/a")),
+                (2, mmhash("/etc/b")),
+            ]
+        (insert,) = [r for r in double.requests if r.sql.startswith("INSERT INTO")]
+        assert "FROM input('`n` UInt64, `name` String')" in insert.sql
+        assert insert.sql.endswith("FORMAT Native") and insert.body_size == len(block)
