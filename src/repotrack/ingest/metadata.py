@@ -193,4 +193,7 @@ def _package(meta: MetaPackage, pkg_hash: int) -> dict[str, Any]:
         "pkg_payloadcompressor": "",
         "pkg_payloadflags": "",
         "pkg_platform": "",
+        "pkg_vcs": "",
+        "pkg_pretrans": "",
+        "pkg_posttrans": "",
     }

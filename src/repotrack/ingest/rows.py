@@ -260,6 +260,9 @@ def header_package(
         "pkg_payloadcompressor": s.one(Tag.PAYLOADCOMPRESSOR),
         "pkg_payloadflags": s.one(Tag.PAYLOADFLAGS),
         "pkg_platform": s.one(Tag.PLATFORM),
+        "pkg_vcs": s.one(Tag.VCS),
+        "pkg_pretrans": s.one(Tag.PRETRANS),
+        "pkg_posttrans": s.one(Tag.POSTTRANS),
     }
     return row
 

@@ -185,6 +185,10 @@ PACKAGES_COLUMNS: Final = (
     "pkg_payloadcompressor",
     "pkg_payloadflags",
     "pkg_platform",
+    # Added by migration 0007 (the ALTRepo API reads them).
+    "pkg_vcs",
+    "pkg_pretrans",
+    "pkg_posttrans",
 )
 
 SPECFILES: Final = "Specfiles"
