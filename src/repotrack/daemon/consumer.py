@@ -116,6 +116,8 @@ class ServiceConsumer:
             arguments=arguments,
         )
         for binding in queue.bind_at_startup:
+            if not binding.exchange.startswith("amq."):  # a fresh broker has none of ours
+                channel.exchange_declare(binding.exchange, exchange_type="topic", durable=True)
             channel.queue_bind(queue.name, binding.exchange, routing_key=binding.routing_key)
         for binding in queue.unbind_at_startup:
             channel.queue_unbind(queue.name, binding.exchange, routing_key=binding.routing_key)

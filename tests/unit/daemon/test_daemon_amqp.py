@@ -1,0 +1,164 @@
+"""The daemon against the real RabbitMQ on 127.0.0.1:5672: routing, ack/reject, retries.
+
+Each test names its queues and exchanges with its own prefix and deletes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repotrack.daemon.consumer import Work
+from tests.unit.daemon.broker import (
+    cleanup,
+    depth,
+    drain,
+    listen,
+    prefix,
+    publish,
+    running,
+    write_config,
+)
+
+pytestmark = pytest.mark.services
+
+FAST = {"idle_loop_sleep": 0.1}
+
+
+@pytest.fixture
+def pfx(amqp_url: str) -> Iterator[str]:
+    name = prefix()
+    try:
+        yield name
+    finally:
+        cleanup(name)
+
+
+def recorder(calls: list[tuple[str, str, dict[str, Any]]], fail_on: int | None = None) -> Work:
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        calls.append(("call", key, dict(payload)))
+        if fail_on is not None and payload.get("taskid") == fail_on:
+            raise RuntimeError(f"poison task {fail_on}")
+        return "ok"
+
+    return work
+
+
+def test_routing_keys_json_and_ack(pfx: str, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        pfx,
+        ["watch_loader", "repo_loader"],
+        watch_loader=dict(FAST),
+        repo_loader=dict(FAST),
+    )
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    with running(config, lambda name: recorder(calls)) as run:
+        publish(f"{pfx}repodb-ex", "watch.other", {})  # bound by watch.#, not taken
+        publish(f"{pfx}repodb-ex", "watch.load", b"{broken")
+        publish(f"{pfx}repodb-ex", "watch.load", {"ignored": True})
+        publish(f"{pfx}repodb-ex", "repo.load", {"branch": "sisyphus", "date": "2024-05-01"})
+        run.wait_for(lambda got: len(got) == 4)
+    by_action = sorted((o.service, o.routing_key, o.action) for o in run.outcomes)
+    assert by_action == [
+        ("repo_loader", "repo.load", "done"),
+        ("watch_loader", "watch.load", "done"),
+        ("watch_loader", "watch.load", "rejected"),
+        ("watch_loader", "watch.other", "rejected"),
+    ]
+    assert sorted(c[1] for c in calls) == ["repo.load", "watch.load"]
+    assert depth(f"{pfx}watch-loader-q") == 0 and depth(f"{pfx}repo-loader-q") == 0
+
+
+def test_poison_retried_then_dead_lettered_and_reported(pfx: str, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        pfx,
+        ["task_loader"],
+        task_loader={**FAST, "queue_arguments": {"x-dead-letter-exchange": f"{pfx}dlx"}},
+    )
+    dead = listen(f"{pfx}dlx")
+    reports = listen(f"{pfx}notifier-ex")
+    uploaded = listen(f"{pfx}uploaded-ex")
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    with running(config, lambda name: recorder(calls, fail_on=1)) as run:
+        publish(f"{pfx}girar-ex", "task.state", {"taskid": 1, "state": "DONE"})
+        publish(f"{pfx}girar-ex", "task.state", {"taskid": 2, "state": "DONE"})
+        run.wait_for(
+            lambda got: (
+                sum(o.action == "rejected" for o in got) == 1
+                and any(o.action == "done" for o in got)
+            )
+        )
+    poison = [c for c in calls if c[2]["taskid"] == 1]
+    assert len(poison) == 3  # max_redeliver_count 2 + 1
+    assert [c[2]["taskid"] for c in calls].count(2) == 1
+    assert [o.action for o in run.outcomes].count("failed") == 3
+    rejected = next(o for o in run.outcomes if o.action == "rejected")
+    assert "max_redeliver_count 2" in rejected.reason
+    # dead-lettered through the queue's dead-letter exchange, under its routing key
+    assert [(k, json.loads(b)["taskid"]) for k, b in drain(dead)] == [("task.state", 1)]
+    notes = drain(reports)
+    assert [k for k, _ in notes] == ["service_worker_error.critical"] * 3
+    note = json.loads(notes[0][1])
+    assert note["subject"] == "task_loader" and note["type"] == "SERVICE_WORKER_ERROR"
+    assert note["severity"] == "CRITICAL" and "poison task 1" in note["message"]
+    assert note["payload"].startswith("b'{")  # the body through str(), as the original
+    # publish_on_done: only the good one is republished, with its routing key and body
+    assert [(k, json.loads(b)) for k, b in drain(uploaded)] == [
+        ("task.state", {"taskid": 2, "state": "DONE"})
+    ]
+    assert depth(f"{pfx}task-loader-q") == 0
+
+
+def test_task_filters_and_message_without_taskid(pfx: str, tmp_path: Path) -> None:
+    config = write_config(tmp_path, pfx, ["task_loader"], task_loader=dict(FAST))
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    with running(config, lambda name: recorder(calls)) as run:
+        publish(f"{pfx}girar-ex", "task.state", {"taskid": 7, "state": "EPERM"})
+        publish(f"{pfx}girar-ex", "task.state", {"taskid": 7, "state": "BUILDING"})
+        publish(
+            f"{pfx}girar-ex",
+            "task.progress",
+            {"taskid": 7, "stage": "build-task", "state": "EPERM", "stage_status": "processed"},
+        )
+        publish(f"{pfx}girar-ex", "task.state", {"state": "DONE"})
+        run.wait_for(lambda got: len(got) == 4)
+    assert sorted(o.action for o in run.outcomes) == ["done", "dropped", "dropped", "left"]
+    assert [c[1] for c in calls] == ["task.progress"]
+    # left unacked: back on the queue once the daemon's link is closed
+    assert depth(f"{pfx}task-loader-q") == 1
+
+
+def test_service_without_loader_dead_letters(pfx: str, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        pfx,
+        ["acl_loader"],
+        acl_loader={**FAST, "queue_arguments": {"x-dead-letter-exchange": f"{pfx}dlx"}},
+    )
+    dead = listen(f"{pfx}dlx")
+    with running(config, lambda name: None) as run:
+        publish(f"{pfx}girar-ex", "acl.changed", {"target": "bash"})
+        run.wait_for(lambda got: len(got) == 1)
+    assert run.outcomes[0].action == "rejected"
+    assert run.outcomes[0].reason == "acl_loader: loader not available"
+    assert [k for k, _ in drain(dead)] == ["acl.changed"]
+
+
+def test_daemon_comes_up_with_the_broker_away(tmp_path: Path, amqp_url: str) -> None:
+    """A broker that does not answer is retried, not fatal; stop still returns."""
+    config = write_config(tmp_path, prefix(), ["watch_loader"], watch_loader=dict(FAST))
+    body = json.loads((tmp_path / "services.d" / "watch_loader.json").read_text())
+    body["amqp"]["port"] = 1  # nothing listens there
+    (tmp_path / "services.d" / "watch_loader.json").write_text(json.dumps(body))
+    from repotrack.daemon.config import load_daemon_config
+
+    config = load_daemon_config(tmp_path / "config.json", tmp_path / "services.d")
+    with running(config, lambda name: None) as run:
+        pass
+    assert not run.thread.is_alive()
