@@ -71,6 +71,7 @@ _AREAS: tuple[str, ...] = (
     "feeds",
     "images",
     "task_cmd",
+    "daemon_cmd",
 )
 
 _mount_optional()

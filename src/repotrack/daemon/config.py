@@ -35,8 +35,10 @@ __all__ = [
     "DatabaseConfig",
     "NotifierConfig",
     "ServiceConfig",
+    "StrictModel",
     "load_daemon_config",
     "load_service_config",
+    "read_json_model",
 ]
 
 DEFAULT_CONFIG = Path("/etc/uploaderd/config.json")
@@ -57,16 +59,18 @@ SERVICE_NAMES = (
 M = TypeVar("M", bound=BaseModel)
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A section of an original file: unknown keys refused, as the original does."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class AmqpBinding(_Strict):
+class AmqpBinding(StrictModel):
     exchange: str
     routing_key: str
 
 
-class AmqpQueue(_Strict):
+class AmqpQueue(StrictModel):
     name: str
     type: Literal["classic", "quorum", "stream"] = "classic"
     durable: bool = True
@@ -78,7 +82,7 @@ class AmqpQueue(_Strict):
     arguments: dict[str, Any] = Field(default_factory=dict)
 
 
-class AmqpConfig(_Strict):
+class AmqpConfig(StrictModel):
     """A broker connection. ``exchange`` is where the service publishes (``uploaded-ex``)."""
 
     host: str = "localhost"
@@ -98,7 +102,7 @@ class AmqpConfig(_Strict):
         return self.host or "localhost"
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(StrictModel):
     dbname: str = "default"
     host: str = "localhost"
     port: int | None = None
@@ -106,7 +110,7 @@ class DatabaseConfig(_Strict):
     password: SecretStr = SecretStr("")
 
 
-class ServiceConfig(_Strict):
+class ServiceConfig(StrictModel):
     """One ``services.d/<name>.json``: behaviour keys of every service, then the sections.
 
     Keys that belong to one service only (``tasks_dir``, ``repo_dirs``, ``base_url``...)
@@ -145,16 +149,16 @@ class ServiceConfig(_Strict):
         return self.amqp.queue
 
 
-class NotifierConfig(_Strict):
+class NotifierConfig(StrictModel):
     amqp: AmqpConfig
 
 
-class _ServiceEntry(_Strict):
+class _ServiceEntry(StrictModel):
     name: str
     config: str
 
 
-class _MainFile(_Strict):
+class _MainFile(StrictModel):
     services: tuple[_ServiceEntry, ...] = ()
     notifier: NotifierConfig | None = None
 
@@ -170,7 +174,7 @@ class DaemonConfig(BaseModel):
 
 def load_daemon_config(config: Path, service_dir: Path) -> DaemonConfig:
     """Read ``config.json`` and every service file it names from ``service_dir``."""
-    main = _parse(_MainFile, config)
+    main = read_json_model(_MainFile, config)
     services: dict[str, ServiceConfig] = {}
     for index, entry in enumerate(main.services):
         where = f"services.{index}.name"
@@ -190,7 +194,7 @@ def load_daemon_config(config: Path, service_dir: Path) -> DaemonConfig:
 
 def load_service_config(path: Path) -> ServiceConfig:
     """Read one ``services.d/<name>.json``; it must name its queue."""
-    service = _parse(ServiceConfig, path)
+    service = read_json_model(ServiceConfig, path)
     if service.amqp.queue is None:
         raise ConfigError(
             "is required: the queue this service consumes", source=str(path), key="amqp.queue"
@@ -198,7 +202,8 @@ def load_service_config(path: Path) -> ServiceConfig:
     return service
 
 
-def _parse(model: type[M], path: Path) -> M:
+def read_json_model(model: type[M], path: Path) -> M:
+    """``path`` as ``model``; any problem is one ``ConfigError`` naming the file and key."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -204,9 +204,6 @@ class ServiceConsumer:
         channel.basic_publish(exchange, key, body, properties)
 
     def _report(self, key: str, action: str, reason: str, body: bytes) -> None:
-        log.info(
-            "message settled",
-            extra={"service": self.name, "routing_key": key, "action": action, "reason": reason},
-        )
+        log.info("%s %s: %s %s", self.name, key, action, reason)
         if self._on_outcome is not None:
             self._on_outcome(Outcome(self.name, key, action, reason, body))

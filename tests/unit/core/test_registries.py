@@ -22,6 +22,7 @@ def test_cli_areas_are_pinned() -> None:
         "feeds",
         "images",
         "task_cmd",
+        "daemon_cmd",
     }
 
 
