@@ -4,9 +4,10 @@ Like the original, a service pulls with ``basic_get`` rather than holding a cons
 open, so a busy loader never has messages prefetched that another worker could take.
 A message stays unacked until its loader returns: acked when done (and republished to
 ``amqp.exchange`` under the same routing key when ``publish_on_done``), rejected with
-``requeue_on_reject`` when the loader failed, rejected without requeue when no loader
-can ever take it. A lost connection is not an error of the message: the broker puts
-unacked messages back, and the service connects again on its next poll.
+``requeue_on_reject`` when the loader failed (``x-delivery-count`` bounds the retries),
+rejected without requeue when no loader can ever take it (``NotAvailableError``).
+A lost connection is not an error of the message: the broker puts unacked messages
+back, and the service connects again on its next poll.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from repotrack.daemon.config import AmqpConfig, ServiceConfig
 from repotrack.daemon.rules import Action, decide
 from repotrack.errors import InputError
 
-__all__ = ["Outcome", "ServiceConsumer", "connection_parameters"]
+
+class NotAvailableError(InputError):
+    """The message asks for work repotrack has no loader for (yet)."""
+
+
+__all__ = ["NotAvailableError", "Outcome", "ServiceConsumer", "connection_parameters"]
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +186,10 @@ class ServiceConsumer:
         self.in_flight = key
         try:
             summary = self._work(key, decision.payload)
-        except InputError as exc:  # the message can never be loaded: no retry
+        except NotAvailableError as exc:  # no loader will ever take it: dead-letter
             channel.basic_reject(tag, requeue=False)
             return self._report(key, "rejected", f"{type(exc).__name__}: {exc}", body)
-        except Exception as exc:  # a worker failure: the original's FAILED
+        except Exception as exc:  # the original's FAILED, bad input included (bounded retries)
             log.exception("loader failed", extra={"service": self.name})
             channel.basic_reject(tag, requeue=self.config.requeue_on_reject)
             return self._report(key, "failed", f"{type(exc).__name__}: {exc}", body)

@@ -3,8 +3,9 @@
 A handler gets the ``Job`` (service, its settings, routing key, decoded payload and
 the open store) and returns a one-line summary of what it stored. It raises
 ``NotAvailableError`` for work repotrack has no loader for yet (the consumer rejects
-that message without requeueing, so it dead-letters), ``InputError`` for a message it
-can never load, and anything else for a failure worth retrying.
+that message without requeueing, so it dead-letters); any other error is the
+original's FAILED: rejected with ``requeue_on_reject`` and reported to the notifier,
+``max_redeliver_count`` bounding the retries.
 
 Loads are idempotent, which is what makes redelivery safe: a repository snapshot
 already published counts as done, a task directory already loaded adds no rows.
@@ -20,6 +21,7 @@ from typing import Any
 
 from repotrack.config import Settings
 from repotrack.daemon.config import ServiceConfig
+from repotrack.daemon.consumer import NotAvailableError
 from repotrack.daemon.rules import DEFAULT_TASK_KEYS
 from repotrack.errors import ConflictError, InputError
 from repotrack.store import Store
@@ -27,10 +29,6 @@ from repotrack.store import Store
 __all__ = ["HANDLERS", "Handler", "Job", "NotAvailableError", "task_dir_of", "work_for"]
 
 DELETED_MESSAGE = "task deleted"
-
-
-class NotAvailableError(InputError):
-    """The message asks for work repotrack has no loader for (yet)."""
 
 
 @dataclass(frozen=True)
