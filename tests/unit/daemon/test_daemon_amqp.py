@@ -162,3 +162,22 @@ def test_daemon_comes_up_with_the_broker_away(tmp_path: Path, amqp_url: str) -> 
     with running(config, lambda name: None) as run:
         pass
     assert not run.thread.is_alive()
+
+
+def test_two_workers_share_one_queue(pfx: str, tmp_path: Path) -> None:
+    """200 messages, two daemons on one queue: each message done exactly once."""
+    config = write_config(tmp_path, pfx, ["repo_loader"], repo_loader=dict(FAST))
+    seen: list[int] = []
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        seen.append(int(payload["n"]))  # list.append is atomic under the GIL
+        return "ok"
+
+    with running(config, lambda name: work) as first, running(config, lambda name: work) as second:
+        for n in range(200):
+            publish(f"{pfx}repodb-ex", "repo.load", {"n": n})
+        first.wait_for(lambda got: len(got) + len(second.outcomes) >= 200)
+    done = [o for run in (first, second) for o in run.outcomes if o.action == "done"]
+    assert len(done) == 200
+    assert sorted(seen) == list(range(200))
+    assert depth(f"{pfx}repo-loader-q") == 0

@@ -202,3 +202,92 @@ def test_daemon_bad_config_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"ConfigError: {services / 'watch_loader.json'}: workerz_count: unknown key"
     )
+
+
+CRASHING = Path(__file__).resolve().parents[2] / "functional" / "crashing_cli.py"
+
+
+def _start(args: list[str], home: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(args, env=_env(home), stdout=out, stderr=subprocess.STDOUT)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _writes(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_sigkill_mid_load_redelivers_and_stores_once(trees: Path, tmp_path: Path, pfx: str) -> None:
+    config, services, fire_config = _daemon_files(tmp_path, pfx, trees)
+    path = services / "repo_loader.json"
+    body = json.loads(path.read_text())
+    body["max_redeliver_count"] = 2  # the example's 0 would drop the redelivered message
+    path.write_text(json.dumps(body))
+    daemon = ["-c", str(config), "-s", str(services)]
+    fire = [
+        str(BIN / "repodb_amqpfire"),
+        "-c",
+        str(fire_config),
+        "-s",
+        "repo",
+        "-p",
+        "p10",
+        "2024-05-01",
+    ]
+
+    # 1. count the store writes of starting up and of the whole load (nothing killed)
+    count_home, writes, log = tmp_path / "count", tmp_path / "count.writes", tmp_path / "d1.log"
+    proc = _start(
+        [sys.executable, str(CRASHING), "0", str(writes), "daemon", *daemon], count_home, log
+    )
+    try:
+        _wait_line(log, "daemon ready", proc)
+        startup = _writes(writes)
+        assert subprocess.run(fire, env=_env(count_home), check=False).returncode == 0
+        _wait_line(log, "repo_loader repo.load: done", proc)
+    finally:
+        assert _stop(proc) == 0
+    load_writes = _writes(writes) - startup
+    assert load_writes > 2
+
+    # 2. killed half way through the load: the message is unacked, so it comes back
+    home, log = tmp_path / "home", tmp_path / "d2.log"
+    kill_at = startup + load_writes // 2
+    proc = _start(
+        [sys.executable, str(CRASHING), str(kill_at), str(tmp_path / "w2"), "daemon", *daemon],
+        home,
+        log,
+    )
+    try:
+        _wait_line(log, "daemon ready", proc)
+        assert subprocess.run(fire, env=_env(home), check=False).returncode == 0
+        assert proc.wait(120) == -signal.SIGKILL
+    finally:
+        _stop(proc)
+
+    # 3. a fresh daemon takes the redelivered message and finishes the load
+    log = tmp_path / "d3.log"
+    proc = _start([str(BIN / "repotrack"), "daemon", *daemon], home, log)
+    try:
+        _wait_line(log, "repo_loader repo.load: done", proc)
+    finally:
+        assert _stop(proc) == 0
+    assert depth(f"{pfx}repo-loader-q") == 0
+    with open_store(f"chdb://{home / 'store'}") as store:
+        roots = store.query(
+            "SELECT pkgset_nodename, pkgset_kv.v[indexOf(pkgset_kv.k, 'size')] "
+            "FROM PackageSetName WHERE pkgset_depth = 0"
+        )
+        packages = store.query("SELECT count(), uniqExact(pkg_hash) FROM Packages")
+    assert roots == [("p10", "8")]
+    assert packages[0][0] == packages[0][1] == 8  # no package stored twice
