@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from repotrack.store import open_store
-from tests.unit.daemon.broker import cleanup, depth, prefix
+from tests.unit.daemon.broker import channel, cleanup, depth, prefix
 from tests.unit.daemon.examples import write_examples
 from tests.unit.sources.treeutil import build_trees
 
@@ -183,6 +183,15 @@ def test_fire_refuses_bad_requests(tmp_path: Path, pfx: str) -> None:
     nobody = fire("-s", "watch")  # the exchange does not exist: the broker refuses
     assert nobody.returncode == 1 and nobody.stderr.startswith("UpstreamError: amqp://127.0.0.1")
     assert len(nobody.stderr.strip().splitlines()) == 1
+    ch = channel()
+    ch.exchange_declare(f"{pfx}repodb-ex", exchange_type="topic", durable=True)
+    ch.connection.close()
+    unroutable = fire("-s", "watch")  # the exchange exists, but no queue takes watch.load
+    assert unroutable.returncode == 1
+    assert unroutable.stderr.strip() == (
+        f"UpstreamError: amqp://127.0.0.1:5672/: no queue takes watch.load on exchange "
+        f"{pfx}repodb-ex"
+    )
 
 
 def test_daemon_bad_config_is_one_line(tmp_path: Path) -> None:
