@@ -57,7 +57,9 @@ class Outcome:
 Work = Callable[[str, Mapping[str, Any]], str]
 
 
-def connection_parameters(amqp: AmqpConfig, client_name: str) -> pika.ConnectionParameters:
+def connection_parameters(
+    amqp: AmqpConfig, client_name: str, connection_name: str = ""
+) -> pika.ConnectionParameters:
     """The broker of ``amqp``; TLS when ``cacert`` is set (with an optional client cert)."""
     ssl_options = None
     if amqp.cacert:
@@ -77,6 +79,7 @@ def connection_parameters(amqp: AmqpConfig, client_name: str) -> pika.Connection
             "product": "repotrack daemon",
             "information": f"repotrack daemon service: {client_name}",
             "version": __version__,
+            "connection_name": connection_name or f"repotrack {client_name}",
         },
     )
 
@@ -108,7 +111,9 @@ class ServiceConsumer:
         if self._channel is not None and self._channel.is_open:
             return self._channel
         self.close()
-        params = connection_parameters(self.config.amqp, self.name)
+        params = connection_parameters(
+            self.config.amqp, self.name, f"repotrack {self.name} {self.config.queue.name}"
+        )
         self._connection = pika.BlockingConnection(params)
         channel = self._connection.channel()
         channel.confirm_delivery()

@@ -37,6 +37,14 @@ def publish(exchange: str, key: str, body: bytes | dict[str, Any]) -> None:
     ch.connection.close()
 
 
+def publish_all(exchange: str, key: str, bodies: list[dict[str, Any]]) -> None:
+    """Many messages over one connection."""
+    ch = channel()
+    for body in bodies:
+        ch.basic_publish(exchange, key, json.dumps(body).encode(), pika.BasicProperties())
+    ch.connection.close()
+
+
 def listen(exchange: str, pattern: str = "#") -> str:
     """A private queue bound to ``exchange`` (declared if needed); returns its name."""
     ch = channel()

@@ -6,6 +6,8 @@ Each test names its queues and exchanges with its own prefix and deletes them.
 from __future__ import annotations
 
 import json
+import subprocess
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from repotrack.daemon.consumer import Work
+from tests.conftest import need_tool
 from tests.unit.daemon.broker import (
     cleanup,
     depth,
@@ -20,6 +23,7 @@ from tests.unit.daemon.broker import (
     listen,
     prefix,
     publish,
+    publish_all,
     running,
     write_config,
 )
@@ -174,10 +178,75 @@ def test_two_workers_share_one_queue(pfx: str, tmp_path: Path) -> None:
         return "ok"
 
     with running(config, lambda name: work) as first, running(config, lambda name: work) as second:
-        for n in range(200):
-            publish(f"{pfx}repodb-ex", "repo.load", {"n": n})
+        publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(200)])
         first.wait_for(lambda got: len(got) + len(second.outcomes) >= 200)
     done = [o for run in (first, second) for o in run.outcomes if o.action == "done"]
     assert len(done) == 200
     assert sorted(seen) == list(range(200))
+    assert depth(f"{pfx}repo-loader-q") == 0
+
+
+def test_stop_finishes_the_message_in_hand(pfx: str, tmp_path: Path) -> None:
+    """stop() (what SIGTERM calls) during a load: the load ends, is acked, nothing else starts."""
+    config = write_config(tmp_path, pfx, ["repo_loader"], repo_loader=dict(FAST))
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        calls.append(int(payload["n"]))
+        started.set()
+        release.wait(60)
+        return "ok"
+
+    with running(config, lambda name: work) as run:
+        publish(f"{pfx}repodb-ex", "repo.load", {"n": 1})
+        publish(f"{pfx}repodb-ex", "repo.load", {"n": 2})
+        assert started.wait(60)
+        assert run.daemon.in_flight() == {"repo_loader": "repo.load"}
+        run.daemon.stop()
+        release.set()
+        run.thread.join(60)
+        assert not run.thread.is_alive()
+    assert calls == [1]
+    assert [(o.action, json.loads(o.body)["n"]) for o in run.outcomes] == [("done", 1)]
+    assert depth(f"{pfx}repo-loader-q") == 1  # the second one waits for the next daemon
+
+
+def test_connection_closed_by_the_broker_reconnects(pfx: str, tmp_path: Path) -> None:
+    """The broker drops the daemon's link mid-stream: it reconnects, every message done once."""
+    rabbitmqctl = need_tool("rabbitmqctl")
+    # the example's max_redeliver_count 0 would reject the redelivered message
+    config = write_config(
+        tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "max_redeliver_count": 2}
+    )
+    name = f"repotrack repo_loader {pfx}repo-loader-q"
+    seen: list[int] = []
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        seen.append(int(payload["n"]))
+        if len(seen) == 10:  # drop the link while this message is in hand
+            listed = subprocess.run(
+                [rabbitmqctl, "-q", "list_connections", "pid", "client_properties"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            pids = [line.split("\t")[0] for line in listed.stdout.splitlines() if name in line]
+            assert len(pids) == 1, listed.stdout
+            subprocess.run(
+                [rabbitmqctl, "close_connection", pids[0], "test"],
+                capture_output=True,
+                check=True,
+                timeout=60,
+            )
+        return "ok"
+
+    with running(config, lambda name: work) as run:
+        publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(50)])
+        run.wait_for(lambda got: sum(o.action == "done" for o in got) >= 50, timeout=120)
+    assert sorted(set(seen)) == list(range(50))
+    assert len(seen) == 51  # the one in hand when the link dropped was redelivered, once
+    done = sorted(json.loads(o.body)["n"] for o in run.outcomes if o.action == "done")
+    assert done == list(range(50))
     assert depth(f"{pfx}repo-loader-q") == 0
