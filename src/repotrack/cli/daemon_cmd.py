@@ -64,6 +64,7 @@ def daemon_cmd(
     from repotrack.daemon.config import load_daemon_config
     from repotrack.daemon.handlers import work_for
     from repotrack.daemon.service import Daemon
+    from repotrack.daemon.status import status_path
     from repotrack.daemon.systemd import notify
 
     settings = get_settings(ctx)
@@ -73,6 +74,7 @@ def daemon_cmd(
         daemon = Daemon(
             daemon_config,
             lambda name: work_for(name, daemon_config.services[name], store, settings),
+            status_file=status_path(settings.home),
         )
 
         def stop(signum: int, _frame: object) -> None:
@@ -89,6 +91,36 @@ def daemon_cmd(
             logging.getLogger(__name__).info("daemon ready: %s", names)
 
         daemon.run(on_ready=ready)
+
+
+@daemon_app.command("status")
+@handle_errors
+def status_cmd(
+    ctx: typer.Context,
+    output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Show the daemon's services, queues, message in hand, counts and last errors."""
+    import json
+
+    from repotrack.daemon.status import read_status, status_path
+    from repotrack.errors import InputError
+
+    if output not in ("table", "json"):
+        raise InputError("must be table or json", field="--format")
+    status = read_status(status_path(get_settings(ctx).home))
+    if output == "json":
+        typer.echo(json.dumps(status, indent=2))
+        return
+    state = "running" if status["alive"] else "not running"
+    typer.echo(f"daemon pid {status['pid']}: {state}, status of {status['updated']}")
+    for service in status["services"]:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(service["counts"].items())) or "none"
+        link = "connected" if service["connected"] else "not connected"
+        typer.echo(f"{service['name']} ({service['queue']}, {link}): {counts}")
+        if service["in_flight"]:
+            typer.echo(f"  in hand: {service['in_flight']}")
+        for error in service["last_errors"][-3:]:
+            typer.echo(f"  {error['action']} {error['routing_key']}: {error['reason']}")
 
 
 @handle_errors

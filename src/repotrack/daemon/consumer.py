@@ -94,8 +94,10 @@ class ServiceConsumer:
         work: Work | None,
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
+        self._on_start = on_start
         self.config = config
         self._work = work
         self._on_outcome = on_outcome
@@ -136,6 +138,10 @@ class ServiceConsumer:
         self._declared_exchange = False
         log.info("service connected", extra={"service": self.name, "queue": queue.name})
         return channel
+
+    @property
+    def connected(self) -> bool:
+        return self._channel is not None and self._channel.is_open
 
     def close(self) -> None:
         """Close the link; unacked messages (one left without ``taskid``) go back."""
@@ -189,6 +195,8 @@ class ServiceConsumer:
             channel.basic_reject(tag, requeue=False)
             return self._report(key, "rejected", f"{self.name}: loader not available", body)
         self.in_flight = key
+        if self._on_start is not None:
+            self._on_start()
         try:
             summary = self._work(key, decision.payload)
         except NotAvailableError as exc:  # no loader will ever take it: dead-letter

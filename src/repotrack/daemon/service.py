@@ -20,6 +20,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from repotrack.daemon.config import DaemonConfig, NotifierConfig
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: How many settled messages ``status`` remembers per service.
 RECENT = 20
+#: Seconds between two writes of the status file while messages flow.
+STATUS_EVERY = 1.0
 
 
 class Notifier:
@@ -103,14 +107,20 @@ class Daemon:
         work: Callable[[str], Work | None],
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
+        status_file: Path | None = None,
     ) -> None:
         self.config = config
+        self.status_file = status_file
+        self._started = datetime.now(UTC)
+        self._status_written = 0.0
         self.status = DaemonStatus()
         self._stop = threading.Event()
         self._on_outcome = on_outcome
         self.notifier = Notifier(config.notifier) if config.notifier else None
         self.consumers = [
-            ServiceConsumer(name, service, work(name), on_outcome=self._settled)
+            ServiceConsumer(
+                name, service, work(name), on_outcome=self._settled, on_start=self._started_one
+            )
             for name, service in config.services.items()
         ]
 
@@ -123,6 +133,7 @@ class Daemon:
                 log.warning(
                     "broker not reachable yet", extra={"service": consumer.name, "error": str(exc)}
                 )
+        self._write_status("running", force=True)
         if on_ready is not None:
             on_ready()
         idle = min((c.config.idle_loop_sleep for c in self.consumers), default=1.0)
@@ -133,16 +144,50 @@ class Daemon:
                     if self._stop.is_set():
                         break
                     busy = consumer.poll() or busy
+                self._write_status("running")
                 if not busy:
                     self._stop.wait(idle)
         finally:
             for consumer in self.consumers:
                 consumer.close()
+            self._write_status("stopped", force=True)
             if self.notifier is not None:
                 self.notifier.close()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _write_status(self, state: str, *, force: bool = False) -> None:
+        """At most once a second (``force`` at start and stop); never fatal."""
+        if self.status_file is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._status_written < STATUS_EVERY:
+            return
+        from repotrack.daemon.status import write_status
+
+        errors = {
+            name: [
+                {"routing_key": o.routing_key, "action": o.action, "reason": o.reason}
+                for o in outcomes
+            ]
+            for name, outcomes in self.status.errors.items()
+        }
+        try:
+            write_status(
+                self.status_file,
+                self.consumers,
+                self.status.counts,
+                errors,
+                state=state,
+                started=self._started,
+            )
+        except OSError:
+            log.warning("cannot write the status file %s", self.status_file, exc_info=True)
+        self._status_written = now
+
+    def _started_one(self) -> None:
+        self._write_status("running", force=True)  # shows the message in hand
 
     def in_flight(self) -> Mapping[str, str]:
         return {c.name: c.in_flight for c in self.consumers if c.in_flight is not None}

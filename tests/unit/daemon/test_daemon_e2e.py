@@ -12,8 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,6 +88,25 @@ def _wait_line(log: Path, text: str, proc: subprocess.Popen[bytes], timeout: flo
     raise AssertionError(f"{text!r} not logged; log:\n{log.read_text(errors='replace')}")
 
 
+def _status_until(home: Path, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """``repotrack daemon status --format json`` until ``ready`` (it is written once a second)."""
+    deadline = time.monotonic() + 60
+    while True:
+        result = subprocess.run(
+            [str(BIN / "repotrack"), "daemon", "status", "--format", "json"],
+            env=_env(home),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        status: dict[str, Any] = json.loads(result.stdout)
+        if ready(status) or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
 def test_fire_daemon_stores_the_snapshot(trees: Path, tmp_path: Path, pfx: str) -> None:
     home = tmp_path / "home"
     config, services, fire_config = _daemon_files(tmp_path, pfx, trees)
@@ -141,12 +161,30 @@ def test_fire_daemon_stores_the_snapshot(trees: Path, tmp_path: Path, pfx: str) 
         )
         assert again.returncode == 0, again.stderr
         _wait_line(log, "already loaded", proc)
+        running = _status_until(home, lambda s: s["services"][0]["counts"].get("done") == 2)
+        assert running["alive"] is True and running["pid"] == proc.pid
+        assert running["services"][0]["queue"] == f"{pfx}repo-loader-q"
+        assert running["services"][0]["connected"] is True
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0, log.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    stopped = _status_until(home, lambda s: s["state"] == "stopped")
+    assert stopped["alive"] is False
+    table = subprocess.run(
+        [str(BIN / "repotrack"), "daemon", "status"],
+        env=_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[1] == (
+        f"repo_loader ({pfx}repo-loader-q, not connected): done 2"
+    )
     assert depth(f"{pfx}repo-loader-q") == 0
     # every package once: the files themselves, not the RPMS.classic symlinks to them
     rpms = sum(1 for p in (trees / "apt").rglob("*.rpm") if not p.is_symlink())
@@ -191,6 +229,22 @@ def test_fire_refuses_bad_requests(tmp_path: Path, pfx: str) -> None:
     assert unroutable.stderr.strip() == (
         f"UpstreamError: amqp://127.0.0.1:5672/: no queue takes watch.load on exchange "
         f"{pfx}repodb-ex"
+    )
+
+
+def test_daemon_status_before_any_daemon(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(BIN / "repotrack"), "daemon", "status"],
+        env=_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"NotFoundError: no daemon status at {tmp_path / 'home' / 'daemon' / 'status.json'} "
+        "(has the daemon run here?)"
     )
 
 
