@@ -89,7 +89,7 @@ def handle_task(job: Job) -> str:
     except (TypeError, ValueError) as exc:
         raise InputError("must be an integer", field="taskid") from exc
     if job.routing_key in (keys.get("TASK_APPROVE"), keys.get("TASK_DISAPPROVE")):
-        raise NotAvailableError("task approval messages are not available yet", field="taskid")
+        return _approval(job.store, task_id, job.routing_key, job.payload)
     state = str(job.payload.get("state", "")).lower()
     if state == "deleted":
         return _mark_deleted(job.store, task_id)
@@ -125,6 +125,71 @@ def _mark_deleted(store: Store, task_id: int) -> str:
     )
     store.insert(tr.STATES, tr.STATES_COLUMNS, [row])
     return f"task {task_id}: marked deleted"
+
+
+def _approval(store: Store, task_id: int, key: str, payload: Mapping[str, Any]) -> str:
+    """One ``TaskApprovals`` row; the same approval again adds nothing.
+
+    Not revoked: name, date and text from ``base64_message`` (an approval file of
+    girar). Revoked (``revoke``/``revoked``): ``girar_user`` at ``_timestamp``.
+    """
+    import base64
+    import binascii
+
+    from repotrack.ingest import task_rows as tr
+    from repotrack.sources.task.reader import parse_approval_head
+
+    kind = "approve" if key.endswith(".approve") else "disapprove"
+    try:
+        subtask = int(payload["subtaskid"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError("must be an integer", field="subtaskid") from exc
+    revoked = bool(payload.get("revoke") or payload.get("revoked"))
+    if revoked:
+        name = str(payload.get("girar_user", ""))
+        try:
+            when = datetime.fromtimestamp(float(payload["_timestamp"]), UTC)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError("must be a Unix time", field="_timestamp") from exc
+        message = ""
+        if not name:
+            raise InputError("is required for a revoked approval", field="girar_user")
+    else:
+        try:
+            text = base64.b64decode(str(payload["base64_message"]), validate=True).decode()
+        except (KeyError, binascii.Error, UnicodeDecodeError) as exc:
+            raise InputError("must be base64 of UTF-8 text", field="base64_message") from exc
+        lines = text.splitlines()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        head = parse_approval_head(lines[0]) if lines else None
+        if head is None:
+            raise InputError(
+                "expected 'YYYY-Mon-DD HH:MM:SS :: <words> <nick>' first", field="base64_message"
+            )
+        when, name = head
+        message = "\n".join(lines[1:]).strip()
+    when = when.replace(microsecond=0)
+    latest = store.query(
+        "SELECT argMax(tuple(tapp_revoked, tapp_date, tapp_message), ts) FROM TaskApprovals "
+        "WHERE task_id = {t:UInt32} AND subtask_id = {s:UInt32} AND tapp_type = {k:String} "
+        "AND tapp_name = {n:String} GROUP BY tapp_name",
+        {"t": task_id, "s": subtask, "k": kind, "n": name},
+    )
+    wanted = (int(revoked), when, message)
+    if latest and _same(latest[0][0], wanted):
+        return f"task {task_id}: {kind} of subtask {subtask} by {name} already stored"
+    row: tuple[object, ...] = (task_id, subtask, kind, int(revoked), when, name, message)
+    store.insert(tr.APPROVALS, tr.APPROVALS_COLUMNS, [row])
+    state = "revoked" if revoked else "stored"
+    return f"task {task_id}: {kind} of subtask {subtask} by {name} {state}"
+
+
+def _same(stored: Any, wanted: tuple[int, datetime, str]) -> bool:
+    revoked, when, message = stored
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (int(revoked), when, str(message)) == wanted
 
 
 def handle_acl(job: Job) -> str:

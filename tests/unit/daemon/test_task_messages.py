@@ -1,11 +1,13 @@
 """girar task messages through the daemon into a real chDB store (reference §7.4).
 
 The task directories are the standard ones of ``tests.fixtures.girar``: 1100 (DONE,
-only in the archive, ``_1/1100``), 2001 (FAILED) and 2002 (NEW).
+only in the archive, ``_1/1100``), 2001 (FAILED) and 2002 (NEW); approvals,
+deletion and a missing directory as girar announces them.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,18 +66,39 @@ def test_task_messages_load_once(
         publish(girar, "task.state", {"taskid": 2002, "state": "DELETED"})
         publish(girar, "task.state", {"taskid": 2002, "state": "DELETED"})  # once only
         publish(girar, "task.state", {"taskid": 1100, "state": "DONE"})  # nothing new
-        publish(girar, "task.subtask.approve", {"taskid": 2001, "subtaskid": 100})
+        approval = base64.b64encode(b"2024-Jun-12 08:00:00 :: approved by erin\nship it\n")
+        approve = {"taskid": 2001, "subtaskid": 100, "base64_message": approval.decode()}
+        publish(girar, "task.subtask.approve", approve)
+        publish(girar, "task.subtask.approve", approve)  # the same again: nothing new
+        revoke = {
+            "taskid": 2001,
+            "subtaskid": 100,
+            "revoked": True,
+            "girar_user": "erin",
+            "_timestamp": 1718200800,
+        }
+        publish(girar, "task.subtask.approve", revoke)
         publish(girar, "task.state", {"taskid": 3333, "state": "NEW"})  # no such directory
         # 3333 fails 3 times (max_redeliver_count 2), then is rejected unseen
-        run.wait_for(lambda got: len(got) >= 10, timeout=240)
+        run.wait_for(lambda got: len(got) >= 12, timeout=240)
     outcomes = [(o.action, o.reason.split(":")[0]) for o in run.outcomes]
-    assert [a for a, _ in outcomes] == [*["done"] * 5, "rejected", *["failed"] * 3, "rejected"]
+    assert [a for a, _ in outcomes] == [*["done"] * 8, *["failed"] * 3, "rejected"]
     reasons = [o.reason for o in run.outcomes]
     assert reasons[0].startswith("task 1100 DONE: 9 packages (9 new)")
     assert reasons[2] == "task 2002: marked deleted"
     assert reasons[3] == "task 2002: already marked deleted"
     assert "already loaded" in reasons[4]
-    assert reasons[5] == "NotAvailableError: taskid: task approval messages are not available yet"
-    assert reasons[6].startswith("TaskDataError: task 3333: ")
-    assert reasons[9] == "delivered 3 times, more than max_redeliver_count 2"
+    assert reasons[5] == "task 2001: approve of subtask 100 by erin stored"
+    assert reasons[6] == "task 2001: approve of subtask 100 by erin already stored"
+    assert reasons[7] == "task 2001: approve of subtask 100 by erin revoked"
+    assert reasons[8].startswith("TaskDataError: task 3333: ")
+    assert reasons[11] == "delivered 3 times, more than max_redeliver_count 2"
+    approvals = store.query(
+        "SELECT tapp_type, tapp_revoked, toString(tapp_date), tapp_message FROM TaskApprovals "
+        "WHERE task_id = 2001 AND tapp_name = 'erin' ORDER BY tapp_revoked"
+    )
+    assert approvals == [
+        ("approve", 0, "2024-06-12 08:00:00", "ship it"),
+        ("approve", 1, "2024-06-12 14:00:00", ""),
+    ]
     assert states(store) == [(1100, "DONE"), (2001, "FAILED"), (2002, "DELETED")]
