@@ -14,10 +14,12 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from repotrack.daemon.consumer import ServiceConsumer
 from repotrack.errors import NotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from repotrack.daemon.consumer import ServiceConsumer
 
 __all__ = ["read_status", "status_path", "write_status"]
 

@@ -38,6 +38,7 @@ def test_routers_are_pinned() -> None:
         "enrichment",
         "images",
         "tasks",
+        "daemon",
     )
 
 
@@ -54,5 +55,6 @@ def test_root_help_lists_every_command() -> None:
         "db",
         "query",
         "tasks",
+        "daemon",
     ):
         assert command in result.output, command

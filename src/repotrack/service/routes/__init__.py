@@ -15,4 +15,5 @@ ROUTERS: tuple[str, ...] = (
     "enrichment",
     "images",
     "tasks",
+    "daemon",
 )
