@@ -6,6 +6,7 @@ Each test names its queues and exchanges with its own prefix and deletes them.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping
@@ -15,7 +16,6 @@ from typing import Any
 import pytest
 
 from repotrack.daemon.consumer import Work
-from tests.conftest import need_tool
 from tests.unit.daemon.broker import (
     cleanup,
     depth,
@@ -214,7 +214,10 @@ def test_stop_finishes_the_message_in_hand(pfx: str, tmp_path: Path) -> None:
 
 def test_connection_closed_by_the_broker_reconnects(pfx: str, tmp_path: Path) -> None:
     """The broker drops the daemon's link mid-stream: it reconnects, every message done once."""
-    rabbitmqctl = need_tool("rabbitmqctl")
+    # rabbitmqctl runs where the broker runs; CI may reach a broker on another host
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl is None:
+        pytest.skip("rabbitmqctl is not here: the broker is not local")
     # the example's max_redeliver_count 0 would reject the redelivered message
     config = write_config(
         tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "max_redeliver_count": 2}
