@@ -18,6 +18,9 @@ from repotrack.daemon.consumer import Outcome, Work
 from repotrack.daemon.service import Daemon
 from tests.unit.daemon.examples import service_files, write_examples
 
+#: Queues made by ``listen``; ``cleanup`` deletes those of its prefix.
+_LISTENERS: list[str] = []
+
 EXCHANGES = ("girar-ex", "repodb-ex", "bugzilla-ex", "uploaded-ex", "notifier-ex", "dlx")
 
 
@@ -50,6 +53,7 @@ def listen(exchange: str, pattern: str = "#") -> str:
     ch = channel()
     ch.exchange_declare(exchange, exchange_type="topic", durable=True)
     name = f"{exchange}-listen-{uuid.uuid4().hex[:6]}"
+    _LISTENERS.append(name)
     ch.queue_declare(name, durable=False)
     ch.queue_bind(name, exchange, routing_key=pattern)
     ch.connection.close()
@@ -82,6 +86,9 @@ def cleanup(pfx: str) -> None:
         ch.queue_delete(service_files(pfx)[name]["amqp"]["queue"]["name"])
     for exchange in EXCHANGES:
         ch.exchange_delete(pfx + exchange)
+    for name in [n for n in _LISTENERS if n.startswith(pfx)]:
+        ch.queue_delete(name)
+        _LISTENERS.remove(name)
     ch.connection.close()
 
 
