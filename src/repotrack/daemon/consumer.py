@@ -95,9 +95,12 @@ class ServiceConsumer:
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
         on_start: Callable[[], None] | None = None,
+        on_link_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self._on_start = on_start
+        self._on_link_lost = on_link_lost
+        self._down = False  # an outage is reported once, not at every retry
         self.config = config
         self._work = work
         self._on_outcome = on_outcome
@@ -136,6 +139,7 @@ class ServiceConsumer:
             channel.queue_unbind(queue.name, binding.exchange, routing_key=binding.routing_key)
         self._channel = channel
         self._declared_exchange = False
+        self._down = False
         log.info("service connected", extra={"service": self.name, "queue": queue.name})
         return channel
 
@@ -152,6 +156,24 @@ class ServiceConsumer:
             except LINK_ERRORS:
                 log.debug("closing a broken connection", exc_info=True)
 
+    def try_connect(self) -> bool:
+        """``connect``, with a broker that does not answer handled as a lost link."""
+        try:
+            self.connect()
+        except LINK_ERRORS as exc:
+            self._link_lost(exc)
+            return False
+        return True
+
+    def _link_lost(self, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("%s: broker link lost (%s); retrying", self.name, reason)
+        self.close()
+        self._retry_at = time.monotonic() + RECONNECT_DELAY
+        if not self._down and self._on_link_lost is not None:
+            self._on_link_lost(reason)
+        self._down = True
+
     # -- one message ---------------------------------------------------------------------
     def poll(self) -> bool:
         """Take and settle one message; False when the queue was empty or the broker away."""
@@ -165,9 +187,7 @@ class ServiceConsumer:
             self._settle(channel, method, properties, body)
             return True
         except LINK_ERRORS as exc:
-            log.warning("broker link lost", extra={"service": self.name, "error": str(exc)})
-            self.close()
-            self._retry_at = time.monotonic() + RECONNECT_DELAY
+            self._link_lost(exc)
             return False
 
     def _settle(

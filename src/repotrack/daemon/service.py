@@ -13,6 +13,7 @@ is systemd (``Restart=on-failure``), not a second process of ours.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -119,7 +120,12 @@ class Daemon:
         self.notifier = Notifier(config.notifier) if config.notifier else None
         self.consumers = [
             ServiceConsumer(
-                name, service, work(name), on_outcome=self._settled, on_start=self._started_one
+                name,
+                service,
+                work(name),
+                on_outcome=self._settled,
+                on_start=self._started_one,
+                on_link_lost=functools.partial(self._link_lost, name),
             )
             for name, service in config.services.items()
         ]
@@ -127,12 +133,7 @@ class Daemon:
     def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Poll until ``stop()``; the message in hand is always settled first."""
         for consumer in self.consumers:
-            try:
-                consumer.connect()
-            except LINK_ERRORS as exc:
-                log.warning(
-                    "broker not reachable yet", extra={"service": consumer.name, "error": str(exc)}
-                )
+            consumer.try_connect()
         self._write_status("running", force=True)
         if on_ready is not None:
             on_ready()
@@ -185,6 +186,12 @@ class Daemon:
         except OSError:
             log.warning("cannot write the status file %s", self.status_file, exc_info=True)
         self._status_written = now
+
+    def _link_lost(self, service: str, reason: str) -> None:
+        """The original reports a failed service as SERVICE_ERROR / WARNING."""
+        if self.notifier is not None:
+            payload = {"state": "FAILED", "reason": reason}
+            self.notifier.send(service, "WARNING", "SERVICE_ERROR", reason, payload)
 
     def _started_one(self) -> None:
         self._write_status("running", force=True)  # shows the message in hand

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from repotrack.daemon.config import load_daemon_config
 from repotrack.daemon.consumer import Work
 from tests.unit.daemon.broker import (
     cleanup,
@@ -154,18 +155,26 @@ def test_service_without_loader_dead_letters(pfx: str, tmp_path: Path) -> None:
     assert [k for k, _ in drain(dead)] == ["acl.changed"]
 
 
-def test_daemon_comes_up_with_the_broker_away(tmp_path: Path, amqp_url: str) -> None:
-    """A broker that does not answer is retried, not fatal; stop still returns."""
-    config = write_config(tmp_path, prefix(), ["watch_loader"], watch_loader=dict(FAST))
+def test_daemon_comes_up_with_the_broker_away(pfx: str, tmp_path: Path) -> None:
+    """A broker that does not answer is retried, not fatal, and reported as SERVICE_ERROR."""
+    write_config(tmp_path, pfx, ["watch_loader"], watch_loader=dict(FAST))
     body = json.loads((tmp_path / "services.d" / "watch_loader.json").read_text())
-    body["amqp"]["port"] = 1  # nothing listens there
+    body["amqp"]["port"] = 1  # nothing listens there; the notifier's broker is the real one
     (tmp_path / "services.d" / "watch_loader.json").write_text(json.dumps(body))
-    from repotrack.daemon.config import load_daemon_config
-
     config = load_daemon_config(tmp_path / "config.json", tmp_path / "services.d")
+    reports = listen(f"{pfx}notifier-ex")
     with running(config, lambda name: None) as run:
-        pass
+        assert run.daemon.consumers[0].connected is False
     assert not run.thread.is_alive()
+    notes = drain(reports)
+    assert [k for k, _ in notes] == ["service_error.warning"]
+    note = json.loads(notes[0][1])
+    assert (note["subject"], note["type"], note["severity"]) == (
+        "watch_loader",
+        "SERVICE_ERROR",
+        "WARNING",
+    )
+    assert note["payload"].startswith("{'state': 'FAILED', 'reason': 'AMQPConnectionError")
 
 
 def test_two_workers_share_one_queue(pfx: str, tmp_path: Path) -> None:
