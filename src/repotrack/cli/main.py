@@ -72,6 +72,7 @@ _AREAS: tuple[str, ...] = (
     "images",
     "task_cmd",
     "vulns",
+    "daemon_cmd",
 )
 
 _mount_optional()

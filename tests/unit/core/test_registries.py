@@ -23,6 +23,7 @@ def test_cli_areas_are_pinned() -> None:
         "images",
         "task_cmd",
         "vulns",
+        "daemon_cmd",
     }
 
 
@@ -39,6 +40,7 @@ def test_routers_are_pinned() -> None:
         "images",
         "tasks",
         "vulns",
+        "daemon",
     )
 
 
@@ -55,5 +57,6 @@ def test_root_help_lists_every_command() -> None:
         "db",
         "query",
         "tasks",
+        "daemon",
     ):
         assert command in result.output, command

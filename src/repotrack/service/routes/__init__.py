@@ -16,4 +16,5 @@ ROUTERS: tuple[str, ...] = (
     "images",
     "tasks",
     "vulns",
+    "daemon",
 )

@@ -39,7 +39,14 @@ from repotrack.sources.task.records import (
     TaskState,
 )
 
-__all__ = ["SUBTASK_TYPES", "find_task_dir", "fingerprint", "read_task", "task_id_of"]
+__all__ = [
+    "SUBTASK_TYPES",
+    "find_task_dir",
+    "fingerprint",
+    "parse_approval_head",
+    "read_task",
+    "task_id_of",
+]
 
 SUBTASK_TYPES = ("unknown", "srpm", "gear", "copy", "delete", "rebuild")
 _STATE = re.compile(r"^[A-Z][A-Z_-]*$")
@@ -274,6 +281,21 @@ def _approval(files: TaskFiles, path: Path, subtask: int, kind: str) -> Approval
         raise files.error(path, f"bad date {match.group(1)!r}") from None
     name = match.group(2).split()[-1]
     return Approval(subtask, kind, name, date, "\n".join(lines[1:]).strip())
+
+
+def parse_approval_head(line: str) -> tuple[datetime, str] | None:
+    """Date and nick of an approval file's first line, ``YYYY-Mon-DD HH:MM:SS :: <words> <nick>``.
+
+    The daemon reads the same format from a girar message's ``base64_message``.
+    """
+    match = _APPROVAL.match(line)
+    if match is None:
+        return None
+    try:
+        date = datetime.strptime(match.group(1), "%Y-%b-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return date, match.group(2).split()[-1]
 
 
 def _read_plan(files: TaskFiles, state: TaskState) -> TaskPlan | None:

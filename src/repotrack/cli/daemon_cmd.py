@@ -1,0 +1,170 @@
+"""``repotrack daemon`` (``uploaderd``, ``altrepod``) and ``repotrack fire`` (``repodb_amqpfire``).
+
+``daemon`` reads the original's ``config.json`` and ``services.d/`` and runs every
+listed service against repotrack's store until SIGTERM or SIGINT, which let the
+message in hand finish and then exit 0. ``fire`` publishes one load request. The
+standalone names are the same commands: ``uploaderd -c config.json -s services.d``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from repotrack.cli.common import console, get_settings, handle_errors
+
+__all__ = ["altrepod_main", "fire_main", "register", "uploaderd_main"]
+
+daemon_app = typer.Typer(help="The AMQP daemon (uploaderd-compatible).")
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="The original's config.json."),
+]
+ServiceDirOption = Annotated[
+    Path,
+    typer.Option("--service-dir", "-s", help="Folder of the services' <name>.json files."),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", "-D", help="Debug logging.")]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(daemon_app, name="daemon")
+    root.command("fire")(fire_cmd)
+
+
+def _setup_logging(debug: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s: %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    logging.getLogger("pika").setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+@daemon_app.callback(invoke_without_command=True)
+@handle_errors
+def daemon_cmd(
+    ctx: typer.Context,
+    config: ConfigOption = Path("/etc/uploaderd/config.json"),
+    service_dir: ServiceDirOption = Path("/etc/uploaderd/services.d"),
+    debug: DebugOption = False,
+) -> None:
+    """Run the configured services until SIGTERM (the message in hand is finished first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+
+    from repotrack.cli.task_cmd import open_migrated
+    from repotrack.daemon.config import load_daemon_config
+    from repotrack.daemon.handlers import work_for
+    from repotrack.daemon.service import Daemon
+    from repotrack.daemon.status import status_path
+    from repotrack.daemon.systemd import notify
+
+    settings = get_settings(ctx)
+    daemon_config = load_daemon_config(config, service_dir)
+    _setup_logging(debug)
+    with open_migrated(settings.store_url) as store:
+        daemon = Daemon(
+            daemon_config,
+            lambda name: work_for(name, daemon_config.services[name], store, settings),
+            status_file=status_path(settings.home),
+        )
+
+        def stop(signum: int, _frame: object) -> None:
+            logging.getLogger(__name__).info("signal %d: stopping", signum)
+            notify("STOPPING=1")
+            daemon.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+        def ready() -> None:
+            names = ", ".join(daemon_config.services)
+            notify(f"READY=1\nSTATUS=serving {names}")
+            logging.getLogger(__name__).info("daemon ready: %s", names)
+
+        daemon.run(on_ready=ready)
+
+
+@daemon_app.command("status")
+@handle_errors
+def status_cmd(
+    ctx: typer.Context,
+    output: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Show the daemon's services, queues, message in hand, counts and last errors."""
+    import json
+
+    from repotrack.daemon.status import read_status, status_path
+    from repotrack.errors import InputError
+
+    if output not in ("table", "json"):
+        raise InputError("must be table or json", field="--format")
+    status = read_status(status_path(get_settings(ctx).home))
+    if output == "json":
+        typer.echo(json.dumps(status, indent=2))
+        return
+    state = "running" if status["alive"] else "not running"
+    typer.echo(f"daemon pid {status['pid']}: {state}, status of {status['updated']}")
+    for service in status["services"]:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(service["counts"].items())) or "none"
+        link = "connected" if service["connected"] else "not connected"
+        typer.echo(f"{service['name']} ({service['queue']}, {link}): {counts}")
+        if service["in_flight"]:
+            typer.echo(f"  in hand: {service['in_flight']}")
+        for error in service["last_errors"][-3:]:
+            typer.echo(f"  {error['action']} {error['routing_key']}: {error['reason']}")
+
+
+@handle_errors
+def fire_cmd(
+    service: Annotated[
+        str, typer.Option("--service", "-s", help="repo, watch, repocop or beehive.")
+    ],
+    config: ConfigOption,
+    params: Annotated[
+        list[str] | None,
+        typer.Option("--params", "-p", help="For repo: <branch> <YYYY-MM-DD> (give -p twice)."),
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Publish one load request for the daemon (the original's repodb_amqpfire)."""
+    from repotrack.daemon.fire import fire, load_fire_config
+
+    if debug:
+        _setup_logging(debug)
+    fire(load_fire_config(config), service, params or [])
+    console.print("OK", markup=False, highlight=False)
+
+
+def _alias(prefix: list[str]) -> None:
+    from repotrack.cli.main import app
+
+    app([*prefix, *sys.argv[1:]], prog_name=Path(sys.argv[0]).name)
+
+
+def uploaderd_main() -> None:
+    _alias(["daemon"])
+
+
+altrepod_main = uploaderd_main
+
+
+def fire_main() -> None:
+    """``repodb_amqpfire -c CONFIG -s SERVICE [-p BRANCH DATE] [-D]``: ``-p`` takes the rest."""
+    args = sys.argv[1:]
+    if "-p" in args:  # the original's -p takes every following word (nargs="+")
+        at = args.index("-p")
+        rest = list(itertools.takewhile(lambda a: not a.startswith("-"), args[at + 1 :]))
+        tail = args[at + 1 + len(rest) :]
+        args = [*args[:at], *[x for p in rest for x in ("-p", p)], *tail]
+    from repotrack.cli.main import app
+
+    app(["fire", *args], prog_name=Path(sys.argv[0]).name)
