@@ -35,10 +35,12 @@ def test_current_database_opens_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     assert opened_with_alembic(url)  # new: migrated
     assert not opened_with_alembic(url)  # current: one SELECT
+    from alembic import command
+
+    from repotrack.state.db import _alembic_config
+
+    command.downgrade(_alembic_config(url), "0001")  # back to revision 0001
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE tracking_lock"))  # back to revision 0001
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
     assert not is_current(engine)
     engine.dispose()
     assert opened_with_alembic(url)  # behind: upgraded again
