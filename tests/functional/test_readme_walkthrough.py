@@ -9,8 +9,10 @@ here, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -83,15 +85,27 @@ def test_walkthrough_as_written(tmp_path: Path) -> None:
         assert _exported_names(_block("values")) == set(values)
         env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
         env.update(values, PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", COLUMNS="200")
-        done = subprocess.run(
+        # The fake forge serves the upstream on loopback, which trackers refuse unless allowed.
+        env["REPOTRACK_TRACKING__UPSTREAM_ALLOW_HOSTS"] = '["127.0.0.1"]'
+        proc = subprocess.Popen(
             ["bash", "-e", "-c", steps],
             cwd=tmp_path,
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=600,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # so that a service left running by a failed step is ended
         )
+        try:
+            stdout, stderr = proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         issues, pulls = forge.issues(FULL_NAME), forge.pulls(FULL_NAME)
     output = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert done.returncode == 0, output
