@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -47,8 +46,6 @@ __all__ = ["Outcome", "Pipeline"]
 CHUNK = 1024
 #: Packages read by one worker task (fewer round trips than one task per package).
 TASK = 8
-#: How often a worker checks that the loader that started it is still alive.
-PARENT_CHECK_SECONDS = 1.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -103,28 +100,28 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 def _worker_init() -> None:
-    """Set up a worker: Ctrl-C is the parent's business, and the parent's death is ours.
+    """Set up a worker: Ctrl-C is the loader's business, and the loader's death is ours.
 
-    Ctrl-C reaches the whole process group; the parent alone decides what happens. If
-    the parent is killed outright (SIGKILL, OOM), nothing tells the workers: they would
-    wait on their task queue forever, holding the terminal's pipes open. A watchdog
-    thread ends the worker once its parent is gone.
+    Ctrl-C reaches the whole process group; the loader alone decides what happens. If
+    the loader is killed outright (SIGKILL, OOM), nothing tells the workers: they would
+    wait on their task queue forever, and so would the fork server, which stays up while
+    any worker lives, both holding the terminal's (or a caller's) output pipes open. A
+    watchdog thread ends the worker once the loader is gone.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_watch_loader, daemon=True).start()
 
 
-def _watch_parent(parent: int) -> None:
-    """End the worker once the process that forked it is gone.
+def _watch_loader() -> None:
+    """Wait on the loader's sentinel (a pipe only the loader writes to), then exit.
 
-    That process is the fork server, which exits as soon as the loader's end of its
-    pipe closes, that is when the loader dies, however it dies. (Asking whether the
-    loader's pid still exists is no use: a killed loader stays a zombie until its own
-    parent reaps it, and that parent may be waiting for the worker to close the
-    output pipes it inherited.)
+    Neither the parent pid (a worker's parent is the fork server) nor the loader's pid
+    (a killed loader stays a zombie until its own parent reaps it) tells.
     """
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_SECONDS)
+    loader = multiprocessing.parent_process()
+    if loader is None:
+        return
+    loader.join()
     os._exit(1)
 
 
