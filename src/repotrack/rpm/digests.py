@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from repotrack.errors import InputError
+from repotrack.rpm.files_open import open_fd
 
 __all__ = ["FileDigests", "file_digests", "read_chunks"]
 
@@ -46,7 +47,7 @@ def read_chunks(path: str | Path) -> Iterator[tuple[int, memoryview]]:
     name = os.fspath(path)
     position = 0
     try:
-        with Path(name).open("rb", buffering=0) as f:
+        with os.fdopen(open_fd(name), "rb", buffering=0) as f:
             buf = bytearray(_CHUNK)
             view = memoryview(buf)
             while n := f.readinto(buf):

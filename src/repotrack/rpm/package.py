@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from repotrack.errors import InputError
+from repotrack.rpm.files_open import open_fd, open_regular
 from repotrack.rpm.hashes import pkg_hash
 from repotrack.rpm.header import (
     INDEX_ENTRY,
@@ -140,7 +141,7 @@ def read_rpm(path: str | Path) -> RpmFile:
     """
     name = os.fspath(path)
     try:
-        with open(name, "rb", buffering=0) as f:  # noqa: PTH123 - pathlib costs per file
+        with open_regular(name, buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             return read_rpm_stream(f, source=name, file_size=size)
     except OSError as exc:
@@ -211,7 +212,7 @@ def quick_pkg_hash(path: str | Path) -> tuple[int, bytes] | None:
     """
     name = os.fspath(path)
     try:
-        fd = os.open(name, os.O_RDONLY)
+        fd = open_fd(name)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
     try:

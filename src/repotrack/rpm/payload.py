@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable, Generator
-from pathlib import Path
 
 from repotrack.errors import InputError
 from repotrack.rpm.compression import open_payload
 from repotrack.rpm.cpio import CpioEntry, CpioReader, StrippedLookup
 from repotrack.rpm.files import file_paths
+from repotrack.rpm.files_open import open_regular
 from repotrack.rpm.header import Header
 from repotrack.rpm.package import RpmFile
 from repotrack.rpm.tags import Tag
@@ -27,7 +27,7 @@ def iter_payload(
     """
     source = package.path
     try:
-        raw = Path(source).open("rb")  # noqa: SIM115 - closed below, after the reader
+        raw = open_regular(source)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=source) from exc
     with raw:

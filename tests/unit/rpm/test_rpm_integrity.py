@@ -109,3 +109,22 @@ def test_not_an_rpm_is_said_so_whatever_its_size(tmp_path: Path) -> None:
             read_rpm(path)
         assert "Zq9" not in str(caught.value) and b"Zq9".hex() not in str(caught.value)
     shutil.rmtree(tmp_path)
+
+
+def test_a_fifo_or_device_named_like_a_package_is_refused_without_blocking(
+    tmp_path: Path,
+) -> None:
+    """Opening never blocks: a FIFO with no writer would hang a plain ``open``."""
+    import os
+
+    from repotrack.rpm import quick_pkg_hash
+
+    fifo = tmp_path / "stuck-1-1.noarch.rpm"
+    os.mkfifo(fifo)
+    device = tmp_path / "zero-1-1.noarch.rpm"
+    device.symlink_to("/dev/zero")
+    for path in (fifo, device):
+        for read in (read_rpm, quick_pkg_hash, file_digests):
+            with pytest.raises(InputError, match="not a regular file") as caught:
+                read(path)
+            assert caught.value.path == str(path)
