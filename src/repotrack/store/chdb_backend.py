@@ -60,7 +60,6 @@ class ChdbStore:
         self._connections: list[Any] = []
         self._conn_lock = threading.Lock()
         self._closed = False
-        self._spool_ready = False
         self._types = ColumnTypes(self.query, self.url)
         self._claim()
         try:
@@ -84,6 +83,7 @@ class ChdbStore:
                 _locks[self.path] = _take_lock(self.path)
                 try:
                     _probe_lock(self.path)
+                    _reset_spool(self.path / SPOOL_DIR)
                 except BaseException:
                     os.close(_locks.pop(self.path))
                     raise
@@ -240,12 +240,9 @@ class ChdbStore:
                 Path(name).unlink()
 
     def _spool_dir(self) -> Path:
-        spool = self.path / SPOOL_DIR
-        if not self._spool_ready:
-            shutil.rmtree(spool, ignore_errors=True)  # left by a killed process
-            spool.mkdir(mode=0o700, exist_ok=True)
-            self._spool_ready = True
-        return spool
+        """The directory insert blocks are written to (emptied when the store is first
+        opened in this process, see ``_claim``)."""
+        return self.path / SPOOL_DIR
 
 
 def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
@@ -293,6 +290,15 @@ def _ensure_directory(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create chDB store directory {path}: {exc.strerror}") from exc
+
+
+def _reset_spool(spool: Path) -> None:
+    """Empty the insert spool (blocks a killed process left) before anything inserts."""
+    shutil.rmtree(spool, ignore_errors=True)
+    try:
+        spool.mkdir(mode=0o700)
+    except OSError as exc:
+        raise StoreError(f"cannot create {spool}: {exc.strerror}") from exc
 
 
 def _take_lock(path: Path) -> int:
