@@ -4,13 +4,16 @@ Thin faces over :func:`repotrack.ingest.image.load_image` and
 ``repotrack.store.image_queries``: parse and check options, call, print one summary
 line or a table (``--format json`` prints the shapes the REST API returns). The
 commands join the ``load`` and ``query`` groups defined in ``cli/load.py`` and
-``cli/query.py``.
+``cli/query.py``. The queries ask the service while ``repotrack serve`` holds the store
+(``cli.store_reads``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -18,11 +21,14 @@ from repotrack.cli.common import console, get_settings, handle_errors
 from repotrack.cli.query import Day, Format, FormatOption, StoreOption, parse_day
 
 if TYPE_CHECKING:
+    from repotrack.cli.store_reads import ServiceReader
     from repotrack.ingest.image import ImageSummary
     from repotrack.ingest.image_meta import ImageMeta
     from repotrack.store import Store
 
 __all__ = ["register", "run_image_load"]
+
+T = TypeVar("T")
 
 Edition = Annotated[str, typer.Option("--edition", help="Image edition, e.g. alt-workstation.")]
 Version = Annotated[str, typer.Option("--version", help="N, N.N or N.N.N, e.g. 10.1.")]
@@ -151,10 +157,32 @@ def load_iso_command(
 
 
 # -- queries -------------------------------------------------------------------------------
-def _open(ctx: typer.Context, url: str | None) -> Store:
-    from repotrack.store import open_store
+def _read(
+    ctx: typer.Context,
+    url: str | None,
+    local: Callable[[Store], T],
+    remote: Callable[[ServiceReader], T],
+) -> T:
+    """``local`` on the store, or ``remote`` while ``repotrack serve`` holds it.
 
-    return open_store(url or get_settings(ctx).store_url)
+    Why: chDB opens in one process only; the ``/api/v1/images`` routes serve the same
+    queries, so both paths render the same data (``cli.store_reads``).
+    """
+    from repotrack.cli.store_reads import read_store
+
+    return read_store(get_settings(ctx), url, local=local, remote=remote)
+
+
+def _check_tag(tag: str) -> None:
+    """``image_queries``' own tag check, made first so that both paths fail alike."""
+    from repotrack.errors import InputError
+
+    if not tag or len(tag) > 1000:
+        raise InputError("must be an image tag such as p10:alt-workstation:...", field="tag")
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def _json(data: Any) -> None:
@@ -174,10 +202,20 @@ def query_image(
     store: StoreOption = None,
 ) -> None:
     """An image's metadata and packages (the newest image with TAG on or before --date)."""
-    from repotrack.store.image_queries import image_packages
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.store.image_queries import ImageContents, image_packages
 
-    with _open(ctx, store) as opened:
-        result = image_packages(opened, tag=tag, day=parse_day(day))
+    when = parse_day(day)
+    _check_tag(tag)
+    result: ImageContents = _read(
+        ctx,
+        store,
+        local=lambda opened: image_packages(opened, tag=tag, day=when),
+        remote=lambda service: from_plain(
+            ImageContents,
+            service.get("/api/v1/images/packages", {"tag": tag, "date": _iso(when)}),
+        ),
+    )
     if fmt is Format.json:
         _json(result)
         return
@@ -211,10 +249,17 @@ def query_images(
     store: StoreOption = None,
 ) -> None:
     """List loaded images, newest first."""
-    from repotrack.store.image_queries import list_images
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.store.image_queries import ImageRef, list_images
 
-    with _open(ctx, store) as opened:
-        images = list_images(opened, branch=branch, edition=edition)
+    images: list[ImageRef] = _read(
+        ctx,
+        store,
+        local=lambda opened: list_images(opened, branch=branch, edition=edition),
+        remote=lambda service: from_plain(
+            list[ImageRef], service.get("/api/v1/images", {"branch": branch, "edition": edition})
+        ),
+    )
     if fmt is Format.json:
         _json(images)
         return
@@ -242,13 +287,25 @@ def query_image_diff(
     store: StoreOption = None,
 ) -> None:
     """Packages added, removed and updated between two images, or image vs its branch."""
+    from repotrack.cli.store_reads import from_plain
     from repotrack.store.image_queries import diff_image_with_branch, diff_images
+    from repotrack.store.queries import PackageDiff
 
-    with _open(ctx, store) as opened:
+    when = parse_day(day)
+    _check_tag(old_tag)
+
+    def local(opened: Store) -> PackageDiff:
         if new_tag is None:
-            result = diff_image_with_branch(opened, tag=old_tag, day=parse_day(day))
-        else:
-            result = diff_images(opened, old_tag=old_tag, new_tag=new_tag, old_day=parse_day(day))
+            return diff_image_with_branch(opened, tag=old_tag, day=when)
+        return diff_images(opened, old_tag=old_tag, new_tag=new_tag, old_day=when)
+
+    params = {"tag": old_tag, "other": new_tag, "date": _iso(when)}
+    result: PackageDiff = _read(
+        ctx,
+        store,
+        local=local,
+        remote=lambda service: from_plain(PackageDiff, service.get("/api/v1/images/diff", params)),
+    )
     if fmt is Format.json:
         _json(result)
         return
@@ -285,12 +342,28 @@ def query_image_find(
     store: StoreOption = None,
 ) -> None:
     """Images that contain package NAME, optionally within a version range (rpm order)."""
-    from repotrack.store.image_queries import images_with_package
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.errors import InputError
+    from repotrack.store.image_queries import ImageHit, images_with_package
 
-    with _open(ctx, store) as opened:
-        hits = images_with_package(
+    if not name:  # images_with_package's own check, made first so that both paths fail alike
+        raise InputError("must not be empty", field="name")
+    params = {
+        "name": name,
+        "branch": branch,
+        "min_version": min_version,
+        "max_version": max_version,
+    }
+    hits: list[ImageHit] = _read(
+        ctx,
+        store,
+        local=lambda opened: images_with_package(
             opened, name=name, branch=branch, min_version=min_version, max_version=max_version
-        )
+        ),
+        remote=lambda service: from_plain(
+            list[ImageHit], service.get("/api/v1/images/find", params)
+        ),
+    )
     if fmt is Format.json:
         _json(hits)
         return

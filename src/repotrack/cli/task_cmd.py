@@ -3,25 +3,30 @@
 Adds its commands to the ``load`` and ``query`` groups and mounts ``tasks``; each
 command parses, calls one function of ``repotrack.ingest`` or
 ``repotrack.store.task_queries``, and prints a line, a table or JSON. A missing or
-malformed file in a task directory exits 1 (``TaskDataError``), a bad argument 2.
+malformed file in a task directory exits 1 (``TaskDataError``), a bad argument 2. The
+queries ask the service while ``repotrack serve`` holds the store (``cli.store_reads``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from repotrack.cli.common import console, get_settings, handle_errors
 
 if TYPE_CHECKING:
+    from repotrack.cli.store_reads import ServiceReader
     from repotrack.sources.task import TaskRecord
     from repotrack.store import Store
 
 __all__ = ["dump_task_json", "open_migrated", "register"]
+
+T = TypeVar("T")
 
 tasks_app = typer.Typer(help="Maintain the stored girar build tasks.", no_args_is_help=True)
 
@@ -153,9 +158,34 @@ def tasks_clean(
 
 
 # -- queries -----------------------------------------------------------------------------------
-def _read_store(ctx: typer.Context) -> Store:
-    """The store to read; an embedded one is brought to the schema first (a fresh one is empty)."""
-    return open_migrated(get_settings(ctx).store_url)
+def _read(
+    ctx: typer.Context, local: Callable[[Store], T], remote: Callable[[ServiceReader], T]
+) -> T:
+    """``local`` on the configured store, or ``remote`` while ``repotrack serve`` holds it.
+
+    Why: chDB opens in one process only, so these commands ask the service's
+    ``/api/v1/tasks`` routes then, and render the same data (``cli.store_reads``). An
+    embedded store opened here is brought to the newest schema first, as loads do.
+    """
+    from repotrack.cli.store_reads import read_store
+    from repotrack.store import migrate
+
+    settings = get_settings(ctx)
+
+    def migrated(store: Store) -> T:
+        if settings.store_url.startswith("chdb:"):
+            migrate(store)
+        return local(store)
+
+    return read_store(settings, None, local=migrated, remote=remote)
+
+
+def _check_task_id(task_id: int) -> None:
+    """The id check ``store.task_queries`` makes, made first so both paths fail alike."""
+    from repotrack.errors import InputError
+
+    if not 0 < task_id < 2**32:
+        raise InputError(f"must be a positive integer, got {task_id}", field="task id")
 
 
 def _emit(data: Any, fmt: str) -> bool:
@@ -182,10 +212,15 @@ def query_task(
     fmt: FormatOption = "table",
 ) -> None:
     """A task: state history, subtasks, builds per arch, approvals, last error lines."""
-    from repotrack.store.task_queries import task_info
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.store.task_queries import TaskInfo, task_info
 
-    with _read_store(ctx) as store:
-        info = task_info(store, task_id=task_id)
+    _check_task_id(task_id)
+    info: TaskInfo = _read(
+        ctx,
+        local=lambda store: task_info(store, task_id=task_id),
+        remote=lambda service: from_plain(TaskInfo, service.get(f"/api/v1/tasks/{task_id}")),
+    )
     if _emit(info, fmt):
         return
     out = console.print
@@ -235,10 +270,15 @@ def query_task_repo(
     fmt: FormatOption = "table",
 ) -> None:
     """The branch as it would be after the task: its base snapshot plus DONE tasks and its plan."""
-    from repotrack.store.task_queries import task_repo
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.store.task_queries import TaskRepo, task_repo
 
-    with _read_store(ctx) as store:
-        repo = task_repo(store, task_id=task_id)
+    _check_task_id(task_id)
+    repo: TaskRepo = _read(
+        ctx,
+        local=lambda store: task_repo(store, task_id=task_id),
+        remote=lambda service: from_plain(TaskRepo, service.get(f"/api/v1/tasks/{task_id}/repo")),
+    )
     if _emit(repo, fmt):
         return
     base = f"snapshot of task {repo.base_task}" if repo.base is not None else "no snapshot"
@@ -266,10 +306,24 @@ def query_package_history(
     fmt: FormatOption = "table",
 ) -> None:
     """Every task that built, copied or deleted a package on a branch, newest first."""
-    from repotrack.store.task_queries import package_history
+    from urllib.parse import quote
 
-    with _read_store(ctx) as store:
-        entries = package_history(store, name=name, branch=branch)
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.errors import InputError
+    from repotrack.store.task_queries import HistoryEntry, package_history
+
+    if not name:  # package_history's own check, before either path
+        raise InputError("must not be empty", field="name")
+    entries: list[HistoryEntry] = _read(
+        ctx,
+        local=lambda store: package_history(store, name=name, branch=branch),
+        remote=lambda service: from_plain(
+            list[HistoryEntry],
+            service.get(f"/api/v1/package-history/{quote(name, safe='')}", {"branch": branch})[
+                "tasks"
+            ],
+        ),
+    )
     if _emit(entries, fmt):
         return
     for e in entries:
@@ -294,11 +348,26 @@ def query_tasks(
 ) -> None:
     """Tasks by their latest state, newest first."""
     from repotrack.cli.query import parse_day
-    from repotrack.store.task_queries import list_tasks
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.errors import InputError
+    from repotrack.store import MAX_LIMIT
+    from repotrack.store.task_queries import TaskSummary, list_tasks
 
     day = parse_day(since, option="--since")
-    with _read_store(ctx) as store:
-        found = list_tasks(store, branch=branch, state=state, since=day, owner=owner, limit=limit)
+    if not 1 <= limit <= MAX_LIMIT:  # list_tasks' own check, before either path
+        raise InputError(f"must be between 1 and {MAX_LIMIT}", field="limit")
+    params = {"branch": branch, "state": state, "owner": owner, "limit": limit}
+    if day is not None:
+        params["since"] = day.isoformat()
+    found: list[TaskSummary] = _read(
+        ctx,
+        local=lambda store: list_tasks(
+            store, branch=branch, state=state, since=day, owner=owner, limit=limit
+        ),
+        remote=lambda service: from_plain(
+            list[TaskSummary], service.get("/api/v1/tasks", params)["tasks"]
+        ),
+    )
     if _emit(found, fmt):
         return
     for t in found:

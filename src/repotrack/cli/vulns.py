@@ -1,26 +1,31 @@
 """``repotrack load vulns`` and ``repotrack vulns ...``: feeds, mapping, matching, triage, queries.
 
 Thin faces over ``ingest.vulns`` and ``security``: parse options, call, render as a table
-or as JSON (``--format json``, the shapes ``/api/v1/vulns`` returns).
+or as JSON (``--format json``, the shapes ``/api/v1/vulns`` returns). The read-only
+queries ask the service while ``repotrack serve`` holds the store (``cli.store_reads``).
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from repotrack.cli.common import console, get_settings, handle_errors
 
 if TYPE_CHECKING:
+    from repotrack.cli.store_reads import ServiceReader
     from repotrack.security.queries import Verdict
     from repotrack.store import Store
 
 __all__ = ["register", "vulns_app"]
+
+T = TypeVar("T")
 
 vulns_app = typer.Typer(
     help="Vulnerabilities: package mapping, matching, triage and queries.", no_args_is_help=True
@@ -58,6 +63,56 @@ def _open(ctx: typer.Context, url: str | None) -> Store:
     from repotrack.store import open_store
 
     return open_store(url or get_settings(ctx).store_url)
+
+
+def _read(
+    ctx: typer.Context,
+    url: str | None,
+    local: Callable[[Store], T],
+    remote: Callable[[ServiceReader], T],
+) -> T:
+    """``local`` on the store, or ``remote`` while ``repotrack serve`` holds it.
+
+    Why: chDB opens in one process only; the ``/api/v1/vulns`` routes serve the same
+    queries, so both paths render the same data (``cli.store_reads``).
+    """
+    from repotrack.cli.store_reads import read_store
+
+    return read_store(get_settings(ctx), url, local=local, remote=remote)
+
+
+def _need(value: str, field: str) -> None:
+    """The queries' own "must not be empty" check, made first so both paths fail alike
+    (a route refuses an empty path segment before the query would)."""
+    from repotrack.errors import InputError
+
+    if not value:
+        raise InputError("must not be empty", field=field)
+
+
+def _check_branch(branch: str) -> None:
+    """The branch check the package queries make (the routes take 1 to 200 characters)."""
+    from repotrack.errors import InputError
+
+    if not branch or len(branch) > 200:
+        raise InputError("must be a branch name such as p10 or sisyphus", field="branch")
+
+
+def _check_status(status: str) -> None:
+    """The verdict queries' status check, made first for the same reason."""
+    from repotrack.errors import InputError
+    from repotrack.security.queries import STATUS_FILTERS
+
+    if status not in STATUS_FILTERS:
+        raise InputError(
+            f"must be one of {', '.join(s for s in STATUS_FILTERS if s)}", field="status"
+        )
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
 
 
 def _print_json(data: Any) -> None:
@@ -184,10 +239,18 @@ def map_list(
     store: StoreOption = None,
 ) -> None:
     """List the active mappings."""
+    from repotrack.cli.store_reads import from_plain
     from repotrack.security import list_mappings
+    from repotrack.security.mapping import Mapping
 
-    with _open(ctx, store) as opened:
-        mappings = list_mappings(opened, pkg_name=package)
+    mappings: list[Mapping] = _read(
+        ctx,
+        store,
+        local=lambda opened: list_mappings(opened, pkg_name=package),
+        remote=lambda service: from_plain(
+            list[Mapping], service.get("/api/v1/vulns/mappings", {"package": package or None})
+        ),
+    )
     if fmt is Format.json:
         _print_json(mappings)
         return
@@ -289,10 +352,18 @@ def show_cmd(
     store: StoreOption = None,
 ) -> None:
     """A loaded record and the records linked to it (BDU, GHSA, advisories ↔ CVE)."""
-    from repotrack.security.queries import vulnerability_info
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security.queries import VulnerabilityInfo, vulnerability_info
 
-    with _open(ctx, store) as opened:
-        info = vulnerability_info(opened, vuln_id=vuln_id)
+    _need(vuln_id, "vuln_id")
+    info: VulnerabilityInfo = _read(
+        ctx,
+        store,
+        local=lambda opened: vulnerability_info(opened, vuln_id=vuln_id),
+        remote=lambda service: from_plain(
+            VulnerabilityInfo, service.get(f"/api/v1/vulns/info/{_segment(vuln_id)}")
+        ),
+    )
     if fmt is Format.json:
         _print_json(info)
         return
@@ -313,10 +384,22 @@ def package_cmd(
     store: StoreOption = None,
 ) -> None:
     """The vulnerabilities of a package in a branch, each with its evidence."""
-    from repotrack.security.queries import package_verdicts
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security.queries import Verdict, package_verdicts
 
-    with _open(ctx, store) as opened:
-        _render(package_verdicts(opened, branch=branch, name=name, status=status), fmt)
+    _need(name, "name")
+    _check_branch(branch)
+    _check_status(status)
+    params = {"branch": branch, "name": name, "status": status}
+    verdicts: list[Verdict] = _read(
+        ctx,
+        store,
+        local=lambda opened: package_verdicts(opened, branch=branch, name=name, status=status),
+        remote=lambda service: from_plain(
+            list[Verdict], service.get("/api/v1/vulns/package", params)
+        ),
+    )
+    _render(verdicts, fmt)
 
 
 @vulns_app.command("cve")
@@ -330,10 +413,25 @@ def cve_cmd(
     store: StoreOption = None,
 ) -> None:
     """The packages a vulnerability touches: affected, fixed, not affected."""
-    from repotrack.security.queries import vulnerability_verdicts
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security.queries import Verdict, vulnerability_verdicts
 
-    with _open(ctx, store) as opened:
-        _render(vulnerability_verdicts(opened, vuln_id=vuln_id, branch=branch, status=status), fmt)
+    _need(vuln_id, "vuln_id")
+    _check_status(status)
+    verdicts: list[Verdict] = _read(
+        ctx,
+        store,
+        local=lambda opened: vulnerability_verdicts(
+            opened, vuln_id=vuln_id, branch=branch, status=status
+        ),
+        remote=lambda service: from_plain(
+            list[Verdict],
+            service.get(
+                f"/api/v1/vulns/cve/{_segment(vuln_id)}", {"branch": branch, "status": status}
+            ),
+        ),
+    )
+    _render(verdicts, fmt)
 
 
 @vulns_app.command("open")
@@ -346,10 +444,20 @@ def open_cmd(
     store: StoreOption = None,
 ) -> None:
     """Every open (or other --status) verdict of a branch."""
-    from repotrack.security.queries import branch_verdicts
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security.queries import Verdict, branch_verdicts
 
-    with _open(ctx, store) as opened:
-        _render(branch_verdicts(opened, branch=branch, status=status), fmt, evidence=False)
+    _check_branch(branch)
+    _check_status(status)
+    verdicts: list[Verdict] = _read(
+        ctx,
+        store,
+        local=lambda opened: branch_verdicts(opened, branch=branch, status=status),
+        remote=lambda service: from_plain(
+            list[Verdict], service.get("/api/v1/vulns/branch", {"branch": branch, "status": status})
+        ),
+    )
+    _render(verdicts, fmt, evidence=False)
 
 
 @vulns_app.command("fixed")
@@ -361,10 +469,18 @@ def fixed_cmd(
     store: StoreOption = None,
 ) -> None:
     """Where a vulnerability is fixed across branches: first fixed version, open packages."""
-    from repotrack.security.queries import fixed_across_branches
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security.queries import BranchFix, fixed_across_branches
 
-    with _open(ctx, store) as opened:
-        answer = fixed_across_branches(opened, vuln_id=vuln_id)
+    _need(vuln_id, "vuln_id")
+    answer: list[BranchFix] = _read(
+        ctx,
+        store,
+        local=lambda opened: fixed_across_branches(opened, vuln_id=vuln_id),
+        remote=lambda service: from_plain(
+            list[BranchFix], service.get(f"/api/v1/vulns/fixed/{_segment(vuln_id)}")
+        ),
+    )
     if fmt is Format.json:
         _print_json(answer)
         return
@@ -385,10 +501,22 @@ def last_fixed_cmd(
     store: StoreOption = None,
 ) -> None:
     """Packages whose latest changelog entry names CVEs (ALTRepo's last_packages_with_cve_fixed)."""
-    from repotrack.security.queries import last_packages_with_cve_fixed
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.errors import InputError
+    from repotrack.security.queries import FixedPackage, last_packages_with_cve_fixed
 
-    with _open(ctx, store) as opened:
-        packages = last_packages_with_cve_fixed(opened, branch=branch, limit=limit)
+    _check_branch(branch)
+    if not 1 <= limit <= 10000:  # the query's own check, made first so both paths fail alike
+        raise InputError("must be between 1 and 10000", field="limit")
+    packages: list[FixedPackage] = _read(
+        ctx,
+        store,
+        local=lambda opened: last_packages_with_cve_fixed(opened, branch=branch, limit=limit),
+        remote=lambda service: from_plain(
+            list[FixedPackage],
+            service.get("/api/v1/vulns/last_fixed", {"branch": branch, "limit": limit}),
+        ),
+    )
     if fmt is Format.json:
         _print_json(packages)
         return
@@ -426,12 +554,24 @@ def errata_list(
 ) -> None:
     """Errata of a branch updated between two days (latest version of each)."""
     from repotrack.cli.query import parse_day
-    from repotrack.security.errata import branch_errata
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.errors import InputError
+    from repotrack.security.errata import ErrataRecord, branch_errata
 
     first, last = parse_day(start, option="--from"), parse_day(end, option="--to")
     assert first is not None and last is not None
-    with _open(ctx, store) as opened:
-        found = branch_errata(opened, branch=branch, start=first, end=last)
+    _check_branch(branch)
+    if last < first:  # branch_errata's own check, made first so both paths fail alike
+        raise InputError("the end day is before the start day", field="to")
+    params = {"branch": branch, "from": first.isoformat(), "to": last.isoformat()}
+    found: list[ErrataRecord] = _read(
+        ctx,
+        store,
+        local=lambda opened: branch_errata(opened, branch=branch, start=first, end=last),
+        remote=lambda service: from_plain(
+            list[ErrataRecord], service.get("/api/v1/vulns/errata", params)
+        ),
+    )
     if fmt is Format.json:
         _print_json(found)
         return
