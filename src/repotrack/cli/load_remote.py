@@ -27,9 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from repotrack import __version__
 from repotrack.cli.common import err_console
@@ -43,6 +41,9 @@ from repotrack.errors import (
     UpstreamError,
 )
 from repotrack.ingest.repo import RepoLoad
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "POLL_SECONDS",
@@ -238,6 +239,8 @@ class _Session:
         raise AssertionError("unreachable")
 
     def _client(self) -> httpx.Client:
+        import httpx  # only a hand-off needs it; a local load never does
+
         return httpx.Client(
             base_url=self.base_url,
             verify=self._verify,
@@ -248,6 +251,8 @@ class _Session:
         )
 
     def _call(self, http: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        import httpx
+
         from repotrack.cli.tracking_client import transport_reason
 
         try:
