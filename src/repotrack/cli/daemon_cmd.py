@@ -145,9 +145,9 @@ def fire_cmd(
 
 
 def _alias(prefix: list[str]) -> None:
-    from repotrack.cli.main import app
+    from repotrack.cli.main import run
 
-    app([*prefix, *sys.argv[1:]], prog_name=Path(sys.argv[0]).name)
+    run([*prefix, *sys.argv[1:]], prog_name=Path(sys.argv[0]).name)
 
 
 def uploaderd_main() -> None:
@@ -165,6 +165,6 @@ def fire_main() -> None:
         rest = list(itertools.takewhile(lambda a: not a.startswith("-"), args[at + 1 :]))
         tail = args[at + 1 + len(rest) :]
         args = [*args[:at], *[x for p in rest for x in ("-p", p)], *tail]
-    from repotrack.cli.main import app
+    from repotrack.cli.main import run
 
-    app(["fire", *args], prog_name=Path(sys.argv[0]).name)
+    run(["fire", *args], prog_name=Path(sys.argv[0]).name)
