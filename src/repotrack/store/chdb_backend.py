@@ -48,6 +48,15 @@ _open_paths: dict[Path, int] = {}
 #: The descriptor of each directory's ``repotrack.lock`` this process holds.
 _locks: dict[Path, int] = {}
 LOCK_FILE = "repotrack.lock"
+#: The database that holds a store's tables. chDB's default database also shows each
+#: file of the process's working directory as a table of the same name (a file named
+#: ``Changelog`` or ``Packages`` made ``CREATE TABLE IF NOT EXISTS`` of that table do
+#: nothing, and the migration fail): a store made by this version keeps its tables in a
+#: database of its own, where only tables are. A store made earlier has its tables in
+#: ``default`` and keeps them there.
+STORE_DATABASE = "repotrack"
+#: The database each open directory's tables are in, decided at its first connection.
+_databases: dict[Path, str] = {}
 
 
 class ChdbStore:
@@ -94,6 +103,7 @@ class ChdbStore:
             _open_paths[self.path] -= 1
             if not _open_paths[self.path]:
                 del _open_paths[self.path]
+                _databases.pop(self.path, None)
                 with contextlib.suppress(KeyError, OSError):
                     os.close(_locks.pop(self.path))
 
@@ -105,7 +115,7 @@ class ChdbStore:
             return conn
         connect: Any = _import_chdb().connect  # typed in some chDB builds, untyped in others
         try:
-            conn = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
+            conn = self._connect(connect)
         except RuntimeError as exc:
             if "lock" in str(exc).lower():  # a process that does not take our lock
                 raise _locked(self.path, _owner(self.path / "status")) from exc
@@ -114,6 +124,25 @@ class ChdbStore:
             self._connections.append(conn)
         self._local.conn = conn
         return conn
+
+    def _connect(self, connect: Any) -> Any:
+        """A connection whose current database is the one the store's tables are in."""
+        database = _databases.get(self.path)
+        if database is None:
+            boot = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
+            try:
+                database = _store_database(boot)
+            except BaseException:
+                boot.close()
+                raise
+            _databases[self.path] = database
+            if database == "default":
+                return boot
+            try:
+                return connect(f"{self.path}?{_CONNECTION_SETTINGS}&database={database}")
+            finally:  # closed once the other is open: the embedded server stays up
+                boot.close()
+        return connect(f"{self.path}?{_CONNECTION_SETTINGS}&database={database}")
 
     def close(self) -> None:
         with self._conn_lock:
@@ -243,6 +272,20 @@ class ChdbStore:
         """The directory insert blocks are written to (emptied when the store is first
         opened in this process, see ``_claim``)."""
         return self.path / SPOOL_DIR
+
+
+def _store_database(conn: Any) -> str:
+    """``default`` for a store whose tables are there already, else ``STORE_DATABASE``
+    (created here)."""
+    legacy = conn.query(
+        "SELECT count() FROM system.tables "
+        "WHERE database = 'default' AND name = 'repotrack_migrations'",
+        "CSV",
+    )
+    if int(legacy.bytes().strip() or b"0"):
+        return "default"
+    conn.query(f"CREATE DATABASE IF NOT EXISTS {STORE_DATABASE} ENGINE = Atomic", "CSV")
+    return STORE_DATABASE
 
 
 def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:

@@ -103,3 +103,31 @@ def test_unwritable_directory(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot create"):
         open_store(f"chdb://{blocker / 'store'}")
+
+
+def test_a_store_made_before_the_own_database_keeps_its_tables_in_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stores made by earlier versions have their tables in ``default``: they are
+    found there, not shadowed by an empty ``repotrack`` database."""
+    from repotrack.store import chdb_backend, migrate
+
+    url = f"chdb://{tmp_path / 'old'}"
+    with monkeypatch.context() as patch:
+        patch.setattr(chdb_backend, "_store_database", lambda conn: "default")
+        with open_store(url) as store:
+            migrate(store)
+            store.command(
+                "INSERT INTO PackageSetName (pkgset_uuid, pkgset_nodename) VALUES "
+                "(generateUUIDv4(), 'old')"
+            )
+    with open_store(url) as store:
+        assert store.query("SELECT currentDatabase()") == [("default",)]
+        assert store.query("SELECT pkgset_nodename FROM PackageSetName") == [("old",)]
+        assert migrate(store) == []
+
+
+def test_a_new_store_keeps_its_tables_in_its_own_database(store: Store) -> None:
+    assert store.query("SELECT currentDatabase()") == [("repotrack",)]
+    tables = store.query("SELECT count() FROM system.tables WHERE database = 'default'")
+    assert tables == [(0,)]
