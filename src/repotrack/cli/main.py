@@ -11,6 +11,7 @@ Heavy imports such as FastAPI or chdb still happen inside the command functions.
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,11 @@ from typer.core import TyperCommand, TyperGroup
 from repotrack import __version__
 from repotrack.cli import config_cmd
 from repotrack.cli.common import AppState, guarded
+
+# ``import httpx`` also imports httpx's own command line (click, Rich's syntax
+# highlighting, Pygments): about 0.06 s of every command that talks HTTP, for a
+# program no repotrack command runs. Marking it absent makes httpx define a stub.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 #: Modules under repotrack.cli that add commands to the root app (explicit, pinned by a test).
 _AREAS: tuple[str, ...] = (
