@@ -57,6 +57,9 @@ __all__ = [
 ]
 
 POLL_SECONDS = 0.5
+#: The first polls come sooner: a load of known packages ends in a fraction of a
+#: second, and a user should not wait out a whole polling interval for its line.
+FIRST_POLLS = (0.02, 0.05, 0.1, 0.2)
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 #: Polls in a row that may fail (a busy or restarting service) before giving up.
@@ -203,9 +206,12 @@ class _Session:
 
         try:
             with self._client() as http, job_progress(err_console) as show:
+                polls = 0
                 while job["state"] in ("queued", "running"):
                     show(job.get("progress") or {})
-                    time.sleep(POLL_SECONDS)
+                    first = polls < len(FIRST_POLLS)
+                    time.sleep(min(FIRST_POLLS[polls], POLL_SECONDS) if first else POLL_SECONDS)
+                    polls += 1
                     job = self._poll(http, path)
                 show(job.get("progress") or {})
         except KeyboardInterrupt:
