@@ -174,13 +174,14 @@ def has_control_characters(text: str) -> bool:
 
 
 class LoadCreate(_Input):
-    """A load for the service to run: the arguments of ``repotrack load repo``.
+    """A load for the service to run: the arguments of ``repotrack load repo``, or
+    (``kind`` ``image``/``iso``) of ``repotrack load image|iso``.
 
     ``path`` is read by the service, so it must be absolute and exist on the
-    service's machine.
+    service's machine. The image fields are checked as the CLI checks its options.
     """
 
-    kind: Literal["repo"] = "repo"
+    kind: Literal["repo", "image", "iso"] = "repo"
     branch: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\s/\\]+$", examples=["p10"])
     path: str = Field(min_length=1, max_length=4096, examples=["/srv/mirror/p10/date/2024-05-01"])
     date: dt.date = Field(
@@ -197,11 +198,26 @@ class LoadCreate(_Input):
     verify_known: bool = Field(
         default=False, description="Re-read packages the store holds and check them"
     )
+    # kind image/iso: the options of ``repotrack load image|iso`` (altrepo §4.1).
+    file: str | None = Field(default=None, max_length=NAME_MAX, description="Stored file name")
+    edition: str | None = Field(default=None, max_length=NAME_MAX, examples=["alt-workstation"])
+    version: str | None = Field(default=None, max_length=NAME_MAX, examples=["10.1.0"])
+    release: str | None = Field(default=None, max_length=NAME_MAX, examples=["release"])
+    platform: str | None = Field(default=None, max_length=NAME_MAX)
+    variant: str | None = Field(default=None, max_length=NAME_MAX, examples=["install"])
+    flavor: str | None = Field(default=None, max_length=NAME_MAX)
+    arch: str | None = Field(default=None, max_length=NAME_MAX, examples=["x86_64"])
+    url: str | None = Field(default=None, max_length=URL_MAX)
+    image_type: str | None = Field(default=None, max_length=NAME_MAX, examples=["qcow"])
+    dry_run: bool = Field(default=False, description="Image loads: check, store nothing")
 
-    @field_validator("branch", "tag", "path")
+    @field_validator(
+        "branch", "tag", "path", "file", "edition", "version", "release", "platform",
+        "variant", "flavor", "arch", "url", "image_type",
+    )  # fmt: skip
     @classmethod
-    def _no_controls(cls, value: str) -> str:
-        if has_control_characters(value):
+    def _no_controls(cls, value: str | None) -> str | None:
+        if value is not None and has_control_characters(value):
             raise PydanticCustomError("control_character", "must not contain control characters")
         return value
 
@@ -263,12 +279,16 @@ class LoadSummaryOut(BaseModel):
     kind: str
     root_uuid: str
     packages: int
-    new: int
-    known: int
-    files: int
+    new: int = 0
+    known: int = 0
+    files: int = 0
     seconds: float
     bad: list[BadPackageOut] = Field(default_factory=list)
     line: str
+    # image and ISO loads: packages the store does not hold, the best branch snapshot
+    unknown: int | None = None
+    base: dict[str, str | int] | None = None
+    dry_run: bool | None = None
 
 
 class LoadErrorOut(BaseModel):
@@ -292,11 +312,22 @@ class LoadParamsOut(BaseModel):
     branch: str
     path: str
     date: dt.date
-    tag: str
+    tag: str = ""
     force: bool
-    workers: int
+    workers: int = 1
     skip_bad: bool = False
     verify_known: bool = False
+    file: str | None = None
+    edition: str | None = None
+    version: str | None = None
+    release: str | None = None
+    platform: str | None = None
+    variant: str | None = None
+    flavor: str | None = None
+    arch: str | None = None
+    url: str | None = None
+    image_type: str | None = None
+    dry_run: bool | None = None
 
 
 class LoadJobOut(BaseModel):
