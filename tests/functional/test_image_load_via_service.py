@@ -64,17 +64,52 @@ def _commands(images: dict[str, Path]) -> list[tuple[str, ...]]:
         cloud,
         cloud,  # already loaded: ConflictError from whoever runs it
         (*cloud, "--force", "--date", "2024-05-03"),
-        ("repotrack", "load", "image", *_meta_args(img, "--edition", "alt-server"),
-         "--type", "img", "--dry-run"),  # fmt: skip
+        (
+            "repotrack",
+            "load",
+            "image",
+            *_meta_args(img, "--edition", "alt-server"),
+            "--type",
+            "img",
+            "--dry-run",
+        ),
         ("repotrack", "load", "iso", *_meta_args(iso, "--edition", "alt-workstation")),
-        ("image_loader", *_meta_args(img, "--edition", "alt-server", date="2024-05-04"),
-         "--platform", "", "--flavor", "", "--type", "img"),  # fmt: skip
-        ("repotrack", "load", "image", *_meta_args(img, "--edition", "alt-server"),
-         "--type", "img", "--version", "10.x"),  # fmt: skip
-        ("repotrack", "load", "iso", *_meta_args(img.with_name("nosuch.iso"),
-         "--edition", "alt-workstation")),  # fmt: skip
-        ("repotrack", "load", "image", *_meta_args(img, "--edition", "alt-server"),
-         "--type", "img", "--branch", "p9"),  # fmt: skip
+        (
+            "image_loader",
+            *_meta_args(img, "--edition", "alt-server", date="2024-05-04"),
+            "--platform",
+            "",
+            "--flavor",
+            "",
+            "--type",
+            "img",
+        ),
+        (
+            "repotrack",
+            "load",
+            "image",
+            *_meta_args(img, "--edition", "alt-server"),
+            "--type",
+            "img",
+            "--version",
+            "10.x",
+        ),
+        (
+            "repotrack",
+            "load",
+            "iso",
+            *_meta_args(img.with_name("nosuch.iso"), "--edition", "alt-workstation"),
+        ),
+        (
+            "repotrack",
+            "load",
+            "image",
+            *_meta_args(img, "--edition", "alt-server"),
+            "--type",
+            "img",
+            "--branch",
+            "p9",
+        ),
         ("repotrack", "query", "images", "--format", "json"),
         ("repotrack", "query", "image", CLOUD_TAG, "--date", "2024-05-03", "--format", "json"),
         ("repotrack", "query", "image", ISO_TAG, "--format", "json"),

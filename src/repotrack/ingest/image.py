@@ -172,6 +172,7 @@ class ImageLoad:
 
         ``file`` (the name stored in the root's kv) defaults to the path's last part.
         """
+
         def need(key: str) -> str:
             value = body.get(key)
             if value is None:

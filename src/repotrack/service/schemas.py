@@ -279,16 +279,33 @@ class LoadSummaryOut(BaseModel):
     kind: str
     root_uuid: str
     packages: int
-    new: int = 0
-    known: int = 0
-    files: int = 0
+    new: int
+    known: int
+    files: int
     seconds: float
     bad: list[BadPackageOut] = Field(default_factory=list)
     line: str
-    # image and ISO loads: packages the store does not hold, the best branch snapshot
-    unknown: int | None = None
-    base: dict[str, str | int] | None = None
-    dry_run: bool | None = None
+
+
+class ImageLoadSummaryOut(BaseModel):
+    """What a finished image or ISO load did; ``line`` is the summary line the CLI prints.
+
+    ``unknown``: packages the store holds no row for (loaded with ``force``); ``base``:
+    the branch snapshot that holds most of them (``null`` when none does);
+    ``root_uuid`` is empty for a dry run.
+    """
+
+    branch: str
+    date: dt.date
+    tag: str
+    kind: str
+    root_uuid: str
+    packages: int
+    unknown: int
+    base: dict[str, str | int] | None
+    dry_run: bool
+    seconds: float
+    line: str
 
 
 class LoadErrorOut(BaseModel):
@@ -312,22 +329,31 @@ class LoadParamsOut(BaseModel):
     branch: str
     path: str
     date: dt.date
-    tag: str = ""
+    tag: str
     force: bool
-    workers: int = 1
+    workers: int
     skip_bad: bool = False
     verify_known: bool = False
-    file: str | None = None
-    edition: str | None = None
-    version: str | None = None
-    release: str | None = None
-    platform: str | None = None
-    variant: str | None = None
-    flavor: str | None = None
-    arch: str | None = None
-    url: str | None = None
-    image_type: str | None = None
-    dry_run: bool | None = None
+
+
+class ImageLoadParamsOut(BaseModel):
+    """An image or ISO load's arguments (``kind`` image|iso)."""
+
+    branch: str
+    path: str
+    date: dt.date
+    file: str
+    edition: str
+    version: str
+    release: str
+    platform: str
+    variant: str
+    flavor: str
+    arch: str
+    url: str
+    image_type: str
+    force: bool
+    dry_run: bool
 
 
 class LoadJobOut(BaseModel):
@@ -338,11 +364,11 @@ class LoadJobOut(BaseModel):
     id: str
     kind: str
     state: Literal["queued", "running", "done", "failed"]
-    params: LoadParamsOut | None
+    params: LoadParamsOut | ImageLoadParamsOut | None
     submitted_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
     progress: LoadProgressOut
-    summary: LoadSummaryOut | None
+    summary: LoadSummaryOut | ImageLoadSummaryOut | None
     error: LoadErrorOut | None
     links: dict[str, str]

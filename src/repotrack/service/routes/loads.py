@@ -53,6 +53,8 @@ from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
 from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
 from repotrack.service.params import Offset
 from repotrack.service.schemas import (
+    ImageLoadParamsOut,
+    ImageLoadSummaryOut,
     LoadCreate,
     LoadErrorOut,
     LoadJobOut,
@@ -148,16 +150,21 @@ def _self(job: Job) -> str:
 
 def job_out(job: Job, *, full: bool) -> LoadJobOut:
     """The job as the API shows it; without ``full``, no parameters and no error."""
+    image = job.kind != "repo"
+    params = (ImageLoadParamsOut if image else LoadParamsOut).model_validate(job.params.as_dict())
+    summary = None
+    if job.summary:
+        summary = (ImageLoadSummaryOut if image else LoadSummaryOut).model_validate(job.summary)
     return LoadJobOut(
         id=job.id,
         kind=job.kind,
         state=job.state,
-        params=LoadParamsOut.model_validate(job.params.as_dict()) if full else None,
+        params=params if full else None,
         submitted_at=job.submitted_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         progress=LoadProgressOut(packages=job.done, new=job.new, total=job.total),
-        summary=LoadSummaryOut.model_validate(job.summary) if job.summary else None,
+        summary=summary,
         error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error and full else None,
         links={"self": _self(job)},
     )
