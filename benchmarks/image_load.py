@@ -38,16 +38,18 @@ RPMS = HERE.parent / "tests" / "data" / "rpms"
 BIN = Path(sys.executable).parent
 MiB = 1 << 20
 
+
 @dataclass
 class Run:
     """One whole process, descendants included: wall and CPU seconds, peak memory (KiB).
 
-    ``hwm`` is the largest VmHWM (the kernel's peak RSS of one process) in the tree, so a
-    peak between two samples still shows. ``rss`` is the process tree's peak resident set (every process's VmRSS added up,
+    ``rss`` is the process tree's peak resident set (every process's VmRSS added up,
     sampled from /proc every 20 ms), ``anon`` the peak of its private anonymous part
     (RssAnon + RssShmem: what the kernel cannot drop). The difference is file-backed:
     mostly pages of chDB's 530 MiB shared library, which are shared with every other
-    process that maps it and which the kernel reclaims under pressure.
+    process that maps it and which the kernel reclaims under pressure. ``hwm`` is the
+    largest VmHWM (the kernel's own peak RSS of one process) in the tree, so a peak
+    between two samples still shows.
     """
 
     wall: float
@@ -224,7 +226,7 @@ def _line(label: str, size: int, run: Run) -> str:
 
 def report(label: str, path: Path, env: dict[str, str], kind: str, runs: int) -> None:
     size = path.stat().st_size
-    print(f"{label}: {size / MiB:.0f} MiB ({os.stat(path).st_blocks * 512 / MiB:.0f} MiB on disk)")
+    print(f"{label}: {size / MiB:.0f} MiB ({path.stat().st_blocks * 512 / MiB:.0f} MiB on disk)")
     for number in range(1, runs + 1):
         sha = measured(["sha256sum", str(path)], env)
         load = measured([*image_args(path, kind), *(["--force"] if number > 1 else [])], env)
@@ -233,7 +235,9 @@ def report(label: str, path: Path, env: dict[str, str], kind: str, runs: int) ->
         print(_line("sha256sum", size, sha))
         print(_line("load (whole process)", size, load))
         print(_line("read + digests only", size, read))
-        print(f"  load / sha256sum: {load.wall / sha.wall:.2f}x wall, {load.cpu / sha.cpu:.2f}x cpu")
+        print(
+            f"  load / sha256sum: {load.wall / sha.wall:.2f}x wall, {load.cpu / sha.cpu:.2f}x cpu"
+        )
 
 
 def _build(cache: Path, size_mib: int, iso_mib: int) -> tuple[Path, Path]:

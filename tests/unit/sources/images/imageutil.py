@@ -142,10 +142,13 @@ def make_qcow2(raw: Path, target: Path) -> Path:
     return target
 
 
-def make_squashfs(root: Path, target: Path, *, comp: str = "xz") -> Path:
+def make_squashfs(
+    root: Path, target: Path, *, comp: str = "xz", options: tuple[str, ...] = ()
+) -> Path:
     mksquashfs = need_tool("mksquashfs")
+    quiet = ("-noappend", "-quiet", "-no-progress")
     subprocess.run(
-        [mksquashfs, str(root), str(target), "-comp", comp, "-noappend", "-quiet", "-no-progress"],
+        [mksquashfs, str(root), str(target), "-comp", comp, *options, *quiet],
         check=True,
         capture_output=True,
     )
