@@ -6,8 +6,8 @@ image, an ISO with SquashFS images, ``image_loader``, bad values, a missing file
 unmatched branch, and the queries of what was stored). In the first home the CLI opens
 the store itself; in the second a real ``repotrack serve`` subprocess holds it, so each
 load must be handed to the service (``POST /api/v1/loads``, kinds ``image``/``iso``).
-Exit status, stdout and the error line must be the same (the load's own duration in
-seconds aside), and the service must really have run the loads.
+Exit status, stdout and stderr must be the same (the load's own duration in seconds
+and the hand-off's one line aside), and the service must really have run the loads.
 """
 
 from __future__ import annotations
@@ -179,6 +179,9 @@ def test_same_result_with_the_store_free_or_held(runs: dict[str, object], index:
     held = runs["held"][index]  # type: ignore[index]
     assert "Traceback" not in alone[1] + held[1]
     assert held[0] == alone[0], (alone[1], held[1])
+    # and nothing else on stderr: no progress lines, only the hand-off's own line
+    handed = [line for line in held[1].splitlines() if not HANDED.search(line)]
+    assert handed == alone[1].splitlines()
 
 
 def test_the_loads_were_handed_over(runs: dict[str, object]) -> None:

@@ -167,6 +167,10 @@ class HandOff:
         session.follow(job)
 
 
+def _no_progress(_progress: dict[str, object]) -> None:
+    return None
+
+
 def _prompt_password() -> str:
     if not sys.stdin.isatty():
         raise InputError(
@@ -206,8 +210,12 @@ class _Session:
         path = str((job.get("links") or {}).get("self") or f"/api/v1/loads/{job['id']}")
         from repotrack.cli.progress import job_progress
 
+        # An image job's progress counts MiB read, not packages: shown as a local image
+        # load shows it, not at all.
+        quiet = job.get("kind") in ("image", "iso")
+        progress = contextlib.nullcontext(_no_progress) if quiet else job_progress(err_console)
         try:
-            with self._client() as http, job_progress(err_console) as show:
+            with self._client() as http, progress as show:
                 while job["state"] in ("queued", "running"):
                     show(job.get("progress") or {})
                     time.sleep(POLL_SECONDS)
