@@ -4,7 +4,9 @@ Why a runner in the service at all: an embedded chDB store can be open in one pr
 only, and while ``repotrack serve`` runs that process is the service. A CLI load
 therefore hands its parameters to the service (``POST /api/v1/loads``), and the
 service runs the same core function the CLI would, ``repotrack.ingest.load_repo``,
-against the store it already holds.
+against the store it already holds (for jobs of kind ``image``/``iso``,
+``repotrack.ingest.image.load_image``, whose progress counts the MiB of its digest
+pass: that is where it stops when asked, before anything is written).
 
 Why one thread: loads into one store run one at a time, in submission order (the
 parallelism lives inside ``load_repo``'s worker processes). A second load of the same
