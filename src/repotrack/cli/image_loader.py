@@ -8,7 +8,9 @@
 
 Every option the originals require is required here too, with their value checks
 and messages. Where the data goes follows ``repo_loader``: ``-c``/``-d/-s/-p/-u/-P``
-mean a ClickHouse server, otherwise repotrack's own store. Differences from the
+mean a ClickHouse server, otherwise repotrack's own store, handed to the running
+service as ``repo_loader`` does (``$REPOTRACK_PASSWORD``, or ``--via-service``).
+Differences from the
 originals, all deliberate: nothing is mounted (no root, FUSE or libguestfs), the
 image's own os-release is read (the original read the host's for img/qcow), and
 errors print one line and exit non-zero (2 for bad input).
@@ -70,13 +72,21 @@ def build_parser(*, iso: bool) -> argparse.ArgumentParser:
     parser.add_argument("-D", "--debug", action="store_true", help="debug logging")
     parser.add_argument("-F", "--force", action="store_true", help="load despite checks")
     parser.add_argument("-t", "--dry-run", action="store_true", help="do not load to database")
+    parser.add_argument(
+        "--via-service",
+        action="store_true",
+        help="hand the load to the running repotrack service (account from "
+        "$REPOTRACK_USER/$REPOTRACK_PASSWORD)",
+    )
     return parser
 
 
 def _run(args: argparse.Namespace, *, iso: bool) -> int:
     from repotrack.cli.images import run_image_load
-    from repotrack.cli.repo_loader import store_url_from_args
+    from repotrack.cli.load_remote import HandOff, ServiceOptions
+    from repotrack.cli.repo_loader import HANDOFF_HINT, store_url_from_args
     from repotrack.config import load_settings
+    from repotrack.errors import InputError
     from repotrack.ingest.image_meta import ImageMeta
 
     meta = ImageMeta.build(
@@ -93,9 +103,24 @@ def _run(args: argparse.Namespace, *, iso: bool) -> int:
         url=args.url,
         image_type="iso" if iso else args.type,
     )
-    store_url = store_url_from_args(args) or load_settings().store_url
+    store_url = store_url_from_args(args)
+    handoff = None
+    if store_url is None:
+        settings = load_settings()
+        store_url = settings.store_url
+        handoff = HandOff(settings, ServiceOptions(), always=args.via_service, hint=HANDOFF_HINT)
+    elif args.via_service:
+        raise InputError(
+            "hands the load to repotrack's service; it does not mix with -c/-d/-s/-p/-u/-P",
+            field="--via-service",
+        )
     run_image_load(
-        store_url=store_url, path=args.path, meta=meta, force=args.force, dry_run=args.dry_run
+        store_url=store_url,
+        path=args.path,
+        meta=meta,
+        force=args.force,
+        dry_run=args.dry_run,
+        handoff=handoff,
     )
     return 0
 
@@ -116,9 +141,11 @@ def _main(argv: list[str] | None, *, iso: bool) -> None:
 
         print(error_line(exc), file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted: nothing was published", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        from repotrack.cli.load import EXIT_INTERRUPTED, interrupted_message
+
+        print(interrupted_message(exc), file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,8 @@ Thin faces over :func:`repotrack.ingest.image.load_image` and
 line or a table (``--format json`` prints the shapes the REST API returns). The
 commands join the ``load`` and ``query`` groups defined in ``cli/load.py`` and
 ``cli/query.py``. The queries ask the service while ``repotrack serve`` holds the store
-(``cli.store_reads``).
+(``cli.store_reads``); the loads are handed to it then (``cli.load_remote``, as ``load
+repo`` does), with the same summary line and exit status.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.cli.common import console, fail, get_settings, handle_errors
 from repotrack.cli.query import Day, Format, FormatOption, StoreOption, parse_day
+from repotrack.errors import InputError, StoreError
 
 if TYPE_CHECKING:
+    from repotrack.cli.load_remote import HandOff
     from repotrack.cli.store_reads import ServiceReader
-    from repotrack.ingest.image import ImageSummary
     from repotrack.ingest.image_meta import ImageMeta
     from repotrack.store import Store
 
@@ -45,22 +47,109 @@ Force = Annotated[
 DryRun = Annotated[
     bool, typer.Option("--dry-run", "-t", help="Read and check the image; store nothing.")
 ]
+ViaService = Annotated[
+    bool,
+    typer.Option(
+        "--via-service",
+        help="Hand the load to the running service (which reads PATH) without trying the "
+        "store first.",
+    ),
+]
+Server = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="REPOTRACK_SERVER",
+        help="Service URL for a hand-off (default: from service.listen and its TLS files).",
+    ),
+]
+ServiceUser = Annotated[
+    str | None,
+    typer.Option(
+        "--user", envvar="REPOTRACK_USER", help="Service account (default: service.user)."
+    ),
+]
+ServicePassword = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        help="Service password; default $REPOTRACK_PASSWORD (--via-service: else a prompt).",
+    ),
+]
+CaCert = Annotated[
+    Path | None,
+    typer.Option(
+        "--cacert", envvar="REPOTRACK_CACERT", help="PEM CA file to trust for the service."
+    ),
+]
+Insecure = Annotated[
+    bool, typer.Option("--insecure", help="Do not verify the service's TLS certificate.")
+]
 
 
 def run_image_load(
-    *, store_url: str, path: Path, meta: ImageMeta, force: bool, dry_run: bool
-) -> ImageSummary:
-    """Open the store (migrating an embedded one), load, print the summary line."""
+    *,
+    store_url: str,
+    path: Path,
+    meta: ImageMeta,
+    force: bool,
+    dry_run: bool,
+    handoff: HandOff | None = None,
+) -> None:
+    """Open the store (migrating an embedded one), load, print the summary line.
+
+    With ``handoff``, a store held by another process (the service) makes this hand
+    the load to the service instead, and ``handoff.always`` skips the store entirely;
+    the service prints nothing here but the same summary line.
+    """
+    from repotrack.cli.load import print_summary
+    from repotrack.cli.load_remote import store_held_elsewhere
     from repotrack.ingest.image import ImageLoad
     from repotrack.store import migrate, open_store
 
     request = ImageLoad(path=path, meta=meta, force=force, dry_run=dry_run)
-    with open_store(store_url) as store:
+    if handoff is not None and handoff.always:
+        handoff.run(request)  # the path is checked where it is read: on the service
+        return
+    if not path.is_file():  # before the store: the same error whoever would read it
+        raise InputError("no such image file", path=str(path))
+    try:
+        store = open_store(store_url)
+    except StoreError as exc:
+        if handoff is None or not store_held_elsewhere(exc):
+            raise
+        handoff.after_lock(exc, request)
+        return
+    with store:
         if store_url.startswith("chdb:"):
             migrate(store)  # the embedded store is ours to set up; a server is not
         summary = request.run(store)
-    console.print(summary.line(), markup=False, highlight=False, emoji=False, soft_wrap=True)
-    return summary
+    print_summary(summary.line(), ())
+
+
+def _handoff(
+    ctx: typer.Context,
+    *,
+    via_service: bool,
+    server: str | None,
+    user: str | None,
+    password: str | None,
+    cacert: Path | None,
+    insecure: bool,
+) -> HandOff:
+    from repotrack.cli.load import HANDOFF_HINT
+    from repotrack.cli.load_remote import HandOff, ServiceOptions
+
+    options = ServiceOptions(
+        server=server, cacert=cacert, insecure=insecure, user=user, password=password
+    )
+    return HandOff(get_settings(ctx), options, always=via_service, hint=HANDOFF_HINT)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> typer.Exit:
+    from repotrack.cli.load import EXIT_INTERRUPTED, interrupted_message
+
+    return fail(interrupted_message(exc), code=EXIT_INTERRUPTED)
 
 
 def _meta(path: Path, **values: str) -> ImageMeta:
@@ -89,8 +178,19 @@ def load_image_command(
     force: Force = False,
     dry_run: DryRun = False,
     store: StoreOption = None,
+    via_service: ViaService = False,
+    server: Server = None,
+    user: ServiceUser = None,
+    password: ServicePassword = None,
+    cacert: CaCert = None,
+    insecure: Insecure = False,
 ) -> None:
-    """Load a file system image's installed packages (no mounting, no root needed)."""
+    """Load a file system image's installed packages (no mounting, no root needed).
+
+    While `repotrack serve` holds the embedded store, the load is handed to the service
+    when a password is given (--password or $REPOTRACK_PASSWORD); --via-service always
+    hands it over.
+    """
     meta = _meta(
         path,
         edition=edition,
@@ -105,13 +205,30 @@ def load_image_command(
         url=url,
         image_type=image_type,
     )
-    run_image_load(
-        store_url=store or get_settings(ctx).store_url,
-        path=path,
-        meta=meta,
-        force=force,
-        dry_run=dry_run,
-    )
+    handoff = None
+    if store is not None and via_service:
+        raise InputError("hands the load to the service; it does not mix with --store")
+    if store is None:  # an explicit --store is that store, never the service's
+        handoff = _handoff(
+            ctx,
+            via_service=via_service,
+            server=server,
+            user=user,
+            password=password,
+            cacert=cacert,
+            insecure=insecure,
+        )
+    try:
+        run_image_load(
+            store_url=store or get_settings(ctx).store_url,
+            path=path,
+            meta=meta,
+            force=force,
+            dry_run=dry_run,
+            handoff=handoff,
+        )
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc) from None
 
 
 @handle_errors
@@ -131,8 +248,18 @@ def load_iso_command(
     force: Force = False,
     dry_run: DryRun = False,
     store: StoreOption = None,
+    via_service: ViaService = False,
+    server: Server = None,
+    user: ServiceUser = None,
+    password: ServicePassword = None,
+    cacert: CaCert = None,
+    insecure: Insecure = False,
 ) -> None:
-    """Load an ISO image: its RPMs, and the SquashFS images (live, rescue, altinst) inside."""
+    """Load an ISO image: its RPMs, and the SquashFS images (live, rescue, altinst) inside.
+
+    While `repotrack serve` holds the embedded store, the load is handed to the service
+    as `load image` does.
+    """
     meta = _meta(
         path,
         edition=edition,
@@ -147,13 +274,30 @@ def load_iso_command(
         url=url,
         image_type="iso",
     )
-    run_image_load(
-        store_url=store or get_settings(ctx).store_url,
-        path=path,
-        meta=meta,
-        force=force,
-        dry_run=dry_run,
-    )
+    handoff = None
+    if store is not None and via_service:
+        raise InputError("hands the load to the service; it does not mix with --store")
+    if store is None:  # an explicit --store is that store, never the service's
+        handoff = _handoff(
+            ctx,
+            via_service=via_service,
+            server=server,
+            user=user,
+            password=password,
+            cacert=cacert,
+            insecure=insecure,
+        )
+    try:
+        run_image_load(
+            store_url=store or get_settings(ctx).store_url,
+            path=path,
+            meta=meta,
+            force=force,
+            dry_run=dry_run,
+            handoff=handoff,
+        )
+    except KeyboardInterrupt as exc:
+        raise _interrupted(exc) from None
 
 
 # -- queries -------------------------------------------------------------------------------

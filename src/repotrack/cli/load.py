@@ -130,7 +130,8 @@ def print_summary(line: str, bad: Sequence[tuple[str, str]]) -> None:
         err_console.print(
             f"left out {name}: {reason}", markup=False, highlight=False, soft_wrap=True
         )
-    console.print(line, markup=False, highlight=False, soft_wrap=True)
+    # emoji=False: an image tag such as "p10:cloud:::..." holds ":cloud:", an emoji code
+    console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 # -- progress ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from repotrack import __version__
 from repotrack.cli.common import err_console
@@ -45,8 +45,11 @@ from repotrack.ingest.repo import RepoLoad
 if TYPE_CHECKING:
     import httpx
 
+    from repotrack.ingest.image import ImageLoad
+
 __all__ = [
     "POLL_SECONDS",
+    "AnyLoadRequest",
     "Detached",
     "HandOff",
     "LoadRequest",
@@ -74,11 +77,13 @@ def store_held_elsewhere(exc: StoreError) -> bool:
     return isinstance(exc, StoreLockedError)
 
 
-#: What a hand-off sends: the same arguments a local load takes.
+#: What a repository load's hand-off sends: the same arguments a local load takes.
 LoadRequest = RepoLoad
+#: Any load a hand-off may send: a repository load, or an image or ISO load.
+AnyLoadRequest: TypeAlias = "RepoLoad | ImageLoad"
 
 
-def request_body(request: RepoLoad) -> dict[str, object]:
+def request_body(request: AnyLoadRequest) -> dict[str, object]:
     """The ``POST /api/v1/loads`` body: the path made absolute (the service reads it)."""
     body = request.as_dict()
     body["branch"] = request.branch.strip()
@@ -147,12 +152,12 @@ class HandOff:
             return server_base_url(self.options.server)
         return service_url(self.settings)
 
-    def run(self, request: LoadRequest) -> None:
+    def run(self, request: AnyLoadRequest) -> None:
         """``--via-service``: hand the load over (prompting for a password on a terminal)."""
         password = self.options.known_password() or _prompt_password()
         _Session(self, password).load(request)
 
-    def after_lock(self, locked: StoreError, request: LoadRequest) -> None:
+    def after_lock(self, locked: StoreError, request: AnyLoadRequest) -> None:
         """The store is held elsewhere: hand the load over if we can log in, else say how."""
         password = self.options.known_password()
         if password is None:
@@ -163,6 +168,10 @@ class HandOff:
         except UpstreamError as exc:
             raise StoreError(f"{locked}; handing the load to the service failed: {exc}") from exc
         session.follow(job)
+
+
+def _no_progress(_progress: dict[str, object]) -> None:
+    return None
 
 
 def _prompt_password() -> str:
@@ -186,10 +195,10 @@ class _Session:
         self._verify = service_tls_verify(handoff.settings, handoff.options)
         self._password = password
 
-    def load(self, request: LoadRequest) -> None:
+    def load(self, request: AnyLoadRequest) -> None:
         self.follow(self.submit(request))
 
-    def submit(self, request: LoadRequest) -> dict[str, Any]:
+    def submit(self, request: AnyLoadRequest) -> dict[str, Any]:
         with self._client() as http:
             job = self._call(http, "POST", "/api/v1/loads", json=request_body(request))
         err_console.print(
@@ -204,8 +213,12 @@ class _Session:
         path = str((job.get("links") or {}).get("self") or f"/api/v1/loads/{job['id']}")
         from repotrack.cli.progress import job_progress
 
+        # An image job's progress counts MiB read, not packages: shown as a local image
+        # load shows it, not at all.
+        quiet = job.get("kind") in ("image", "iso")
+        progress = contextlib.nullcontext(_no_progress) if quiet else job_progress(err_console)
         try:
-            with self._client() as http, job_progress(err_console) as show:
+            with self._client() as http, progress as show:
                 polls = 0
                 while job["state"] in ("queued", "running"):
                     show(job.get("progress") or {})

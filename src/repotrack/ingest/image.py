@@ -25,6 +25,7 @@ import logging
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,9 +38,11 @@ from repotrack.ingest.dedupe import known_hashes
 from repotrack.ingest.image_meta import ImageMeta
 from repotrack.ingest.pkgset import ZERO_UUID, PackageSetNode, node_row, snapshot_datetime
 from repotrack.sources.images import InstalledPackage, image_digests, read_image
+from repotrack.sources.images.checksums import CHUNK
 
 if TYPE_CHECKING:
     from repotrack.ingest.image_iso import IsoReading
+    from repotrack.ingest.repo import LoadProgress
     from repotrack.store import Store
 
 __all__ = [
@@ -85,6 +88,31 @@ class ImageSummary:
     dry_run: bool
     seconds: float
 
+    def as_dict(self) -> dict[str, object]:
+        """The plain form a service job reports (``line`` is what the CLI prints)."""
+        match = self.branch_match
+        return {
+            "branch": self.tag.split(":", 1)[0],
+            "date": self.date,
+            "tag": self.tag,
+            "kind": self.kind,
+            "root_uuid": str(self.root_uuid) if self.root_uuid else "",
+            "packages": self.packages,
+            "unknown": self.unknown,
+            "base": (
+                {
+                    "branch": match.branch,
+                    "date": match.date.date().isoformat(),
+                    "matched": match.matched,
+                }
+                if match
+                else None
+            ),
+            "dry_run": self.dry_run,
+            "seconds": round(self.seconds, 3),
+            "line": self.line(),
+        }
+
     def line(self) -> str:
         match = self.branch_match
         base = (
@@ -114,7 +142,9 @@ class ChildSet:
 class ImageLoad:
     """The arguments of one image load, as every face receives them.
 
-    ``as_dict`` is the plain form a queue message or a REST body would carry.
+    ``as_dict`` is the plain form a REST body carries (``POST /api/v1/loads``, kind
+    ``image`` or ``iso``): the CLI runs the load here, or hands it to the service,
+    whose job runner calls ``run`` with its progress.
     """
 
     path: Path
@@ -124,7 +154,6 @@ class ImageLoad:
 
     def as_dict(self) -> dict[str, object]:
         meta = self.meta.kv()
-        meta.pop("file")
         major, minor, sub = self.meta.version
         meta["version"] = f"{major}.{minor}.{sub}"
         for key in ("version_major", "version_minor", "version_sub"):
@@ -137,9 +166,51 @@ class ImageLoad:
             "dry_run": self.dry_run,
         }
 
-    def run(self, store: Store) -> ImageSummary:
+    @classmethod
+    def from_dict(cls, body: Mapping[str, object]) -> ImageLoad:
+        """Back from ``as_dict`` (a REST body), checking every value as the CLI does.
+
+        ``file`` (the name stored in the root's kv) defaults to the path's last part.
+        """
+
+        def need(key: str) -> str:
+            value = body.get(key)
+            if value is None:
+                raise InputError("is required for an image load", field=key)
+            return str(value)
+
+        path = Path(need("path"))
+        kind = str(body.get("kind") or "image")
+        meta = ImageMeta.build(
+            file=str(body.get("file") or path.name),
+            edition=need("edition"),
+            version=need("version"),
+            release=need("release"),
+            platform=str(body.get("platform") or ""),
+            variant=need("variant"),
+            flavor=str(body.get("flavor") or ""),
+            arch=need("arch"),
+            branch=need("branch"),
+            date=need("date"),
+            url=need("url"),
+            image_type="iso" if kind == "iso" else need("image_type"),
+        )
+        return cls(
+            path=path, meta=meta, force=bool(body.get("force")), dry_run=bool(body.get("dry_run"))
+        )
+
+    @property
+    def branch(self) -> str:
+        return self.meta.branch
+
+    def run(self, store: Store, progress: LoadProgress | None = None) -> ImageSummary:
         return load_image(
-            store, path=self.path, meta=self.meta, force=self.force, dry_run=self.dry_run
+            store,
+            path=self.path,
+            meta=self.meta,
+            force=self.force,
+            dry_run=self.dry_run,
+            progress=progress,
         )
 
 
@@ -151,8 +222,13 @@ def load_image(
     force: bool = False,
     dry_run: bool = False,
     workdir: Path | None = None,
+    progress: LoadProgress | None = None,
 ) -> ImageSummary:
     """Load the image at ``path`` described by ``meta``; see the module docstring for the order.
+
+    ``progress`` (a service job's) counts the MiB of the digest pass, plus one step
+    just before anything is written: where a job asked to stop raises, with nothing
+    stored.
 
     Raises ConflictError when the tag and date are loaded (without ``force``),
     InputError naming the image for an unreadable image, an unmatched branch or
@@ -167,7 +243,11 @@ def load_image(
     log.info("image load started", extra={"image": str(path), "tag": meta.tag})
     with tempfile.TemporaryDirectory(prefix="repotrack-image-", dir=workdir) as tmp:
         children, extra_kv, iso = _read(path, meta, Path(tmp), store)
-    digests = image_digests(path)
+    step = None
+    if progress is not None:
+        progress.start(total=-(-path.stat().st_size // CHUNK) + 1)
+        step = lambda: progress.advance(new=False)  # noqa: E731 - bound to this load
+    digests = image_digests(path, step)
     all_hashes = sorted({h for child in children for h in child.hashes})
     exempt = {h for child in children for h in child.exempt}
     match = guess_branch(store, branch=meta.branch, hashes=all_hashes)
@@ -180,6 +260,8 @@ def load_image(
     unknown = sorted(set(missing) - known_hashes(store, missing))
     if unknown and not (force or dry_run):
         raise InputError(_missing_message(unknown, children), path=str(path))
+    if step is not None:
+        step()  # the last point to stop before writing
     root: uuid.UUID | None = None
     if not dry_run:
         if iso is not None:

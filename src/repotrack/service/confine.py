@@ -21,9 +21,13 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repotrack.errors import InputError
 from repotrack.ingest.repo import RepoLoad
+
+if TYPE_CHECKING:
+    from repotrack.ingest.image import ImageLoad
 
 __all__ = ["Confinement"]
 
@@ -50,10 +54,18 @@ class Confinement:
         if not self._inside(Path(os.path.realpath(path))):
             raise InputError(_OUTSIDE, field="path")
 
-    def check_tree(self, params: RepoLoad) -> None:
-        """The root check again, then every symlink under the tree (followed once each)."""
+    def check_tree(self, params: RepoLoad | ImageLoad) -> None:
+        """The root check again, then every symlink under the tree (followed once each).
+
+        An image load reads one file, by repotrack's own readers (nothing inside the
+        image is looked up on this machine): the file must be a regular one.
+        """
         self.check_root(params.path)
         root = Path(os.path.realpath(params.path))
+        if not isinstance(params, RepoLoad):
+            if not root.is_file():
+                _refuse_special(root, root.name)
+            return
         seen = {root}
         pending = [("", root)]
         while pending:

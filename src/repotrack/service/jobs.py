@@ -4,7 +4,9 @@ Why a runner in the service at all: an embedded chDB store can be open in one pr
 only, and while ``repotrack serve`` runs that process is the service. A CLI load
 therefore hands its parameters to the service (``POST /api/v1/loads``), and the
 service runs the same core function the CLI would, ``repotrack.ingest.load_repo``,
-against the store it already holds.
+against the store it already holds (for jobs of kind ``image``/``iso``,
+``repotrack.ingest.image.load_image``, whose progress counts the MiB of its digest
+pass: that is where it stops when asked, before anything is written).
 
 Why one thread: loads into one store run one at a time, in submission order (the
 parallelism lives inside ``load_repo``'s worker processes). A second load of the same
@@ -38,13 +40,14 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from repotrack.errors import ConflictError, InputError, NotFoundError, RepotrackError, StoreError
 from repotrack.ingest.repo import RepoLoad
 
 if TYPE_CHECKING:
     from repotrack.ingest import LoadSummary
+    from repotrack.ingest.image import ImageLoad, ImageSummary
     from repotrack.store import Store
 
 __all__ = [
@@ -90,6 +93,8 @@ def timed_out(seconds: float) -> str:
 
 #: A queued load's arguments: the ingest layer's own request type.
 RepoLoadParams = RepoLoad
+#: Any job's arguments: a repository load, or an image/ISO load (``kind`` image|iso).
+LoadParams: TypeAlias = "RepoLoad | ImageLoad"
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class Job:
 
     id: str
     kind: str
-    params: RepoLoadParams
+    params: LoadParams
     submitted_at: datetime
     state: JobState = "queued"
     started_at: datetime | None = None
@@ -184,7 +189,7 @@ class LoadRunner:
         keep: int = KEEP_JOBS,
         job_timeout: float = DEFAULT_JOB_TIMEOUT,
         stop_grace: float = STOP_GRACE,
-        check: Callable[[RepoLoadParams], None] | None = None,
+        check: Callable[[LoadParams], None] | None = None,
     ) -> None:
         self._store = store
         self._migrate = migrate_store
@@ -211,7 +216,25 @@ class LoadRunner:
             raise InputError(
                 f"no such directory on the service's machine: {params.path}", field="path"
             )
-        job = Job(id=str(uuid.uuid4()), kind="repo", params=params, submitted_at=datetime.now(UTC))
+        return self._enqueue(
+            Job(id=str(uuid.uuid4()), kind="repo", params=params, submitted_at=datetime.now(UTC))
+        )
+
+    def submit_image_load(self, params: ImageLoad) -> Job:
+        """Queue an image or ISO load; raises ``InputError`` when ``path`` is not usable here."""
+        if not params.path.is_absolute():
+            raise InputError("must be an absolute path on the service's machine", field="path")
+        if not params.path.is_file():
+            raise InputError(
+                f"no such image file on the service's machine: {params.path}", field="path"
+            )
+        kind = "iso" if params.meta.image_type == "iso" else "image"
+        return self._enqueue(
+            Job(id=str(uuid.uuid4()), kind=kind, params=params, submitted_at=datetime.now(UTC))
+        )
+
+    def _enqueue(self, job: Job) -> Job:
+        params = job.params
         with self._lock:
             if self._stopping.is_set():
                 raise ConflictError("the service is stopping; submit the load again later")
@@ -365,7 +388,7 @@ class LoadRunner:
         control.ended.set()
         control.wake.set()
 
-    def _load(self, control: _Control) -> LoadSummary:
+    def _load(self, control: _Control) -> LoadSummary | ImageSummary:
         from repotrack.store import migrate
 
         if self._check is not None:
@@ -407,7 +430,11 @@ def _job_error(job: Job, exc: RepotrackError) -> JobError:
     return JobError(type(exc).__name__, message, exc.exit_code)
 
 
-def _summary_dict(summary: LoadSummary) -> dict[str, Any]:
+def _summary_dict(summary: LoadSummary | ImageSummary) -> dict[str, Any]:
+    from repotrack.ingest.image import ImageSummary
+
+    if isinstance(summary, ImageSummary):
+        return summary.as_dict()
     return {
         "branch": summary.branch,
         "date": summary.date.isoformat(),

@@ -174,13 +174,14 @@ def has_control_characters(text: str) -> bool:
 
 
 class LoadCreate(_Input):
-    """A load for the service to run: the arguments of ``repotrack load repo``.
+    """A load for the service to run: the arguments of ``repotrack load repo``, or
+    (``kind`` ``image``/``iso``) of ``repotrack load image|iso``.
 
     ``path`` is read by the service, so it must be absolute and exist on the
-    service's machine.
+    service's machine. The image fields are checked as the CLI checks its options.
     """
 
-    kind: Literal["repo"] = "repo"
+    kind: Literal["repo", "image", "iso"] = "repo"
     branch: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^\s/\\]+$", examples=["p10"])
     path: str = Field(min_length=1, max_length=4096, examples=["/srv/mirror/p10/date/2024-05-01"])
     date: dt.date = Field(
@@ -197,11 +198,26 @@ class LoadCreate(_Input):
     verify_known: bool = Field(
         default=False, description="Re-read packages the store holds and check them"
     )
+    # kind image/iso: the options of ``repotrack load image|iso`` (altrepo §4.1).
+    file: str | None = Field(default=None, max_length=NAME_MAX, description="Stored file name")
+    edition: str | None = Field(default=None, max_length=NAME_MAX, examples=["alt-workstation"])
+    version: str | None = Field(default=None, max_length=NAME_MAX, examples=["10.1.0"])
+    release: str | None = Field(default=None, max_length=NAME_MAX, examples=["release"])
+    platform: str | None = Field(default=None, max_length=NAME_MAX)
+    variant: str | None = Field(default=None, max_length=NAME_MAX, examples=["install"])
+    flavor: str | None = Field(default=None, max_length=NAME_MAX)
+    arch: str | None = Field(default=None, max_length=NAME_MAX, examples=["x86_64"])
+    url: str | None = Field(default=None, max_length=URL_MAX)
+    image_type: str | None = Field(default=None, max_length=NAME_MAX, examples=["qcow"])
+    dry_run: bool = Field(default=False, description="Image loads: check, store nothing")
 
-    @field_validator("branch", "tag", "path")
+    @field_validator(
+        "branch", "tag", "path", "file", "edition", "version", "release", "platform",
+        "variant", "flavor", "arch", "url", "image_type",
+    )  # fmt: skip
     @classmethod
-    def _no_controls(cls, value: str) -> str:
-        if has_control_characters(value):
+    def _no_controls(cls, value: str | None) -> str | None:
+        if value is not None and has_control_characters(value):
             raise PydanticCustomError("control_character", "must not contain control characters")
         return value
 
@@ -271,6 +287,27 @@ class LoadSummaryOut(BaseModel):
     line: str
 
 
+class ImageLoadSummaryOut(BaseModel):
+    """What a finished image or ISO load did; ``line`` is the summary line the CLI prints.
+
+    ``unknown``: packages the store holds no row for (loaded with ``force``); ``base``:
+    the branch snapshot that holds most of them (``null`` when none does);
+    ``root_uuid`` is empty for a dry run.
+    """
+
+    branch: str
+    date: dt.date
+    tag: str
+    kind: str
+    root_uuid: str
+    packages: int
+    unknown: int
+    base: dict[str, str | int] | None
+    dry_run: bool
+    seconds: float
+    line: str
+
+
 class LoadErrorOut(BaseModel):
     """Why a load failed: the error class (``ConflictError``, ``InputError``...), its
     one-line message, and the exit status the CLI gives for it."""
@@ -299,6 +336,26 @@ class LoadParamsOut(BaseModel):
     verify_known: bool = False
 
 
+class ImageLoadParamsOut(BaseModel):
+    """An image or ISO load's arguments (``kind`` image|iso)."""
+
+    branch: str
+    path: str
+    date: dt.date
+    file: str
+    edition: str
+    version: str
+    release: str
+    platform: str
+    variant: str
+    flavor: str
+    arch: str
+    url: str
+    image_type: str
+    force: bool
+    dry_run: bool
+
+
 class LoadJobOut(BaseModel):
     """A load job: ``queued``, ``running``, then ``done`` (with ``summary``) or ``failed``
     (with ``error``). ``params`` and ``error`` name server paths and file contents, so
@@ -307,11 +364,11 @@ class LoadJobOut(BaseModel):
     id: str
     kind: str
     state: Literal["queued", "running", "done", "failed"]
-    params: LoadParamsOut | None
+    params: LoadParamsOut | ImageLoadParamsOut | None
     submitted_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
     progress: LoadProgressOut
-    summary: LoadSummaryOut | None
+    summary: LoadSummaryOut | ImageLoadSummaryOut | None
     error: LoadErrorOut | None
     links: dict[str, str]

@@ -181,3 +181,24 @@ def test_altinst_walk_checks_the_md5_of_alt_packages(store: Store, tmp_path: Pat
         {"h": orphan},
     )
     assert files == [("/usr/lib/squid/cert_tool",)]
+
+
+@pytest.mark.parametrize(("live", "altinst"), [("lzo", "lz4"), ("lz4", "lzo")])
+def test_iso_with_lzo_and_lz4_squashfs_loads_the_same(
+    store: Store, tmp_path: Path, live: str, altinst: str
+) -> None:
+    """The rpmdb read from one image and the file walk (paths and MD5s) of the other, with
+    each of the two compressors read only since this session."""
+    rootfs = make_rootfs(tmp_path / "root")
+    iso = make_iso(alt_iso_tree(tmp_path, rootfs, live=live, altinst=altinst), tmp_path / "a.iso")
+    load_repo(store, branch="p10", path=DATA / "rpms", date=DAY)
+    summary = load_image(store, path=iso, meta=_meta(iso))
+    nodes = _nodes(store, summary.root_uuid)
+    assert _members(store, summary.root_uuid, "live") == binary_hashes()
+    orphan = int(nodes["altinst"]["hash"])
+    assert _members(store, summary.root_uuid, "altinst") == {
+        _hash_of("rt-hello-libs"),
+        _hash_of("rt-tilde"),
+        orphan,
+    }
+    assert nodes["altinst"]["orphaned_files"] == "3"

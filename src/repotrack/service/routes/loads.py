@@ -2,7 +2,8 @@
 
 While ``repotrack serve`` runs it holds the embedded chDB store, so a CLI load cannot
 open it; ``repotrack load repo`` then submits its job here and follows it. The
-service runs ``repotrack.ingest.load_repo`` in its job runner (``service.jobs``), one
+service runs ``repotrack.ingest.load_repo`` (for ``kind`` ``image``/``iso``,
+``repotrack.ingest.image.load_image``) in its job runner (``service.jobs``), one
 load at a time, in submission order, each within ``[loads] job_timeout``. Submitting
 and cancelling need the account (like every ``/api/v1`` write), and the path must lie
 under ``[loads] allowed_roots``; reading jobs follows ``require_auth_for_reads``, but
@@ -24,6 +25,14 @@ Examples::
     (or "state": "failed", "error": {"type": "ConflictError", "message":
      "p10 2024-05-01 is already loaded (use --force to load it again)", "exit_code": 1})
 
+    POST /api/v1/loads  (an ISO; ``kind`` "image" takes ``image_type`` tar|img|qcow)
+    {"kind": "iso", "path": "/srv/images/alt-p10.iso", "branch": "p10",
+     "date": "2024-05-02", "edition": "alt-workstation", "version": "10.1",
+     "release": "release", "variant": "install", "arch": "x86_64",
+     "url": "https://example.org/alt-p10.iso"}
+    -> 202, then "summary": {"tag": "p10:alt-workstation:::...", "packages": 6,
+       "unknown": 0, "line": "...", ...}; progress counts MiB of the image read
+
     GET /api/v1/loads?limit=20 -> 200 {"items": [...newest first...], "total": 3, ...}
 
     DELETE /api/v1/loads/4b0c...  (Basic auth)
@@ -44,6 +53,8 @@ from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
 from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
 from repotrack.service.params import Offset
 from repotrack.service.schemas import (
+    ImageLoadParamsOut,
+    ImageLoadSummaryOut,
     LoadCreate,
     LoadErrorOut,
     LoadJobOut,
@@ -79,6 +90,15 @@ def submit_load(
     """Queue a load; follow it at ``links.self`` (also the ``Location`` header)."""
     confinement: Confinement = request.app.state.confinement
     confinement.check_root(Path(body.path))
+    if body.kind != "repo":
+        from repotrack.ingest.image import ImageLoad
+
+        plain = body.model_dump(exclude={"tag", "workers", "skip_bad", "verify_known"})
+        job = runner.submit_image_load(
+            ImageLoad.from_dict({**plain, "date": body.date.isoformat()})
+        )
+        response.headers["Location"] = _self(job)
+        return job_out(job, full=True)
     job = runner.submit_repo_load(
         RepoLoadParams(
             branch=body.branch,
@@ -130,16 +150,21 @@ def _self(job: Job) -> str:
 
 def job_out(job: Job, *, full: bool) -> LoadJobOut:
     """The job as the API shows it; without ``full``, no parameters and no error."""
+    image = job.kind != "repo"
+    params = (ImageLoadParamsOut if image else LoadParamsOut).model_validate(job.params.as_dict())
+    summary = None
+    if job.summary:
+        summary = (ImageLoadSummaryOut if image else LoadSummaryOut).model_validate(job.summary)
     return LoadJobOut(
         id=job.id,
         kind=job.kind,
         state=job.state,
-        params=LoadParamsOut.model_validate(job.params.as_dict()) if full else None,
+        params=params if full else None,
         submitted_at=job.submitted_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         progress=LoadProgressOut(packages=job.done, new=job.new, total=job.total),
-        summary=LoadSummaryOut.model_validate(job.summary) if job.summary else None,
+        summary=summary,
         error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error and full else None,
         links={"self": _self(job)},
     )

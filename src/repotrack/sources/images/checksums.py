@@ -15,6 +15,7 @@ import hashlib
 import logging
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -72,8 +73,12 @@ class _Gost:
             self._proc.wait()
 
 
-def image_digests(path: Path) -> ImageDigests:
-    """MD5, SHA-256 and GOST-256 of ``path``, read once; raises InputError if unreadable."""
+def image_digests(path: Path, on_chunk: Callable[[], None] | None = None) -> ImageDigests:
+    """MD5, SHA-256 and GOST-256 of ``path``, read once; raises InputError if unreadable.
+
+    ``on_chunk`` is called after each ``CHUNK`` bytes (a progress report, and where a
+    load that was asked to stop raises).
+    """
     md5 = hashlib.md5(usedforsecurity=False)
     sha256 = hashlib.sha256()
     gost = _Gost()
@@ -86,6 +91,8 @@ def image_digests(path: Path) -> ImageDigests:
                 if gost.stdin is not None:
                     gost.stdin.write(chunk)
                 size += len(chunk)
+                if on_chunk is not None:
+                    on_chunk()
         gost_hex = gost.finish()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc

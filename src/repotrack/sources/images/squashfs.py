@@ -10,8 +10,12 @@ entries (offset in that block, inode number delta, type, name length - 1, name).
 A file's data is a run of blocks (sizes listed in its inode; bit 24 = stored
 uncompressed, 0 = a sparse block) and an optional tail in a fragment block.
 
-Compressors read with what Python has: gzip (zlib), xz, lzma and zstd (the
-``zstandard`` package). lzo and lz4 images are refused by name. Any structure that
+Compressors: gzip (zlib), xz and lzma (the standard library), zstd (``zstandard``),
+lz4 (``lz4``: raw LZ4 blocks, as squashfs-tools writes them, HC or not) and lzo
+(LZO1X blocks, decoded by our own ``lzo`` module). Each block is decompressed into
+at most the size it may have (8 KiB of metadata, one data block), so a crafted block
+cannot grow past it.
+Any structure that
 does not add up (an inode of unknown type, an offset outside its table, a block
 that decompresses to too much) is an InputError naming the image.
 """
@@ -25,9 +29,11 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
+import lz4.block  # type: ignore[import-untyped]
 import zstandard
 
 from repotrack.errors import InputError
+from repotrack.sources.images.lzo import LzoError, lzo1x_decompress
 from repotrack.sources.images.tree import TreeEntry, resolve_path
 
 __all__ = ["SQUASHFS_MAGIC", "SquashFs", "is_squashfs"]
@@ -37,6 +43,7 @@ _META_MAX = 8192
 _NO_FRAGMENT = 0xFFFFFFFF
 _UNCOMPRESSED_BLOCK = 1 << 24
 _COMPRESSORS = {1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
+_SUPPORTED = ("gzip", "lzma", "xz", "zstd", "lz4", "lzo")
 _DIR_TYPES = frozenset({1, 8})
 _FILE_TYPES = frozenset({2, 9})
 _LINK_TYPES = frozenset({3, 10})
@@ -140,7 +147,7 @@ class SquashFs:
         if not 4096 <= self.block_size <= 1 << 20:
             raise InputError(f"bad SquashFS block size {self.block_size}", path=name)
         self.compressor = _COMPRESSORS.get(compressor, f"#{compressor}")
-        if self.compressor not in ("gzip", "lzma", "xz", "zstd"):
+        if self.compressor not in _SUPPORTED:
             raise InputError(f"{self.compressor} compression is not supported", path=name)
         for table in (self.inode_table, self.dir_table, self.id_table):
             if table >= self.bytes_used:
@@ -160,10 +167,21 @@ class SquashFs:
                 out = lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(data, limit + 1)
             elif self.compressor == "lzma":
                 out = lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(data, limit + 1)
+            elif self.compressor == "lz4":
+                # into a buffer of ``limit`` bytes: a longer block is an error, not a copy
+                out = lz4.block.decompress(data, uncompressed_size=limit)
+            elif self.compressor == "lzo":
+                out = lzo1x_decompress(data, limit)
             else:
                 assert self._zstd is not None
                 out = self._zstd.decompress(data, max_output_size=limit + 1)
-        except (zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
+        except (
+            zlib.error,
+            lzma.LZMAError,
+            zstandard.ZstdError,
+            lz4.block.LZ4BlockError,
+            LzoError,
+        ) as exc:
             raise InputError(f"corrupt {self.compressor} block: {exc}", path=self.name) from exc
         if len(out) > limit:
             raise InputError("a SquashFS block decompresses past its size limit", path=self.name)

@@ -142,10 +142,13 @@ def make_qcow2(raw: Path, target: Path) -> Path:
     return target
 
 
-def make_squashfs(root: Path, target: Path, *, comp: str = "xz") -> Path:
+def make_squashfs(
+    root: Path, target: Path, *, comp: str = "xz", options: tuple[str, ...] = ()
+) -> Path:
     mksquashfs = need_tool("mksquashfs")
+    quiet = ("-noappend", "-quiet", "-no-progress")
     subprocess.run(
-        [mksquashfs, str(root), str(target), "-comp", comp, "-noappend", "-quiet", "-no-progress"],
+        [mksquashfs, str(root), str(target), "-comp", comp, *options, *quiet],
         check=True,
         capture_output=True,
     )
@@ -179,7 +182,7 @@ def make_iso(tree: Path, target: Path, *, volume: str = "ALT Workstation 10.1 x8
     return target
 
 
-def alt_iso_tree(base: Path, rootfs: Path) -> Path:
+def alt_iso_tree(base: Path, rootfs: Path, *, live: str = "xz", altinst: str = "xz") -> Path:
     """An ALT-style ISO tree: .disk/*, ALTLinux/RPMS.main, a ``live`` SquashFS with an
     rpmdb, and an ``altinst`` SquashFS without one (files of rt-hello-libs and rt-tilde,
     plus three files no package owns)."""
@@ -197,13 +200,13 @@ def alt_iso_tree(base: Path, rootfs: Path) -> Path:
     for rpm in BINARY_RPMS:
         if rpm.name.startswith(("rt-hello-1", "rt-bz")):
             (rpms_dir / rpm.name).write_bytes(rpm.read_bytes())
-    make_squashfs(rootfs, tree / "live")
-    altinst = base / "altinst"
+    make_squashfs(rootfs, tree / "live", comp=live)
+    altinst_root = base / "altinst"
     wanted = [p for p in BINARY_RPMS if p.name.startswith(("rt-hello-libs", "rt-tilde"))]
-    extract_payload(wanted, altinst)
-    (altinst / "etc").mkdir(parents=True, exist_ok=True)
-    (altinst / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
-    (altinst / "etc/group").write_text("root:x:0:\n")
-    (altinst / "etc/installer.conf").write_text("orphan\n")
-    make_squashfs(altinst, tree / "altinst")
+    extract_payload(wanted, altinst_root)
+    (altinst_root / "etc").mkdir(parents=True, exist_ok=True)
+    (altinst_root / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\n")
+    (altinst_root / "etc/group").write_text("root:x:0:\n")
+    (altinst_root / "etc/installer.conf").write_text("orphan\n")
+    make_squashfs(altinst_root, tree / "altinst", comp=altinst)
     return tree

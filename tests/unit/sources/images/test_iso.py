@@ -72,3 +72,50 @@ def test_joliet_only_iso(rootfs: Path, tmp_path: Path) -> None:
         assert fs.joliet and not fs.rock_ridge
         assert disk_info(fs)["commit"] == "c0ffee"
         assert {i.name for i in iso_squashfs(fs)} == {"live", "altinst"}
+
+
+@pytest.mark.slow
+def test_a_file_over_4_gib_is_read_across_its_extents(tmp_path: Path) -> None:
+    """ISO 9660 level 3: xorriso records a file over 4 GiB as several directory records of
+    one name (flag 0x80 on all but the last), one extent each. The file here is sparse;
+    the ISO is not (4 GiB written, about a minute), so the test needs that much room."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    xorriso = need_tool("xorriso")
+    if shutil.disk_usage(tmp_path).free < 10 << 30:
+        pytest.skip("needs 10 GiB free for a 4 GiB ISO")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    size = (4 << 30) + (3 << 20)
+    marks = {0: b"HEAD", (4 << 30) - 2048 - 4: b"EDGE1234", size - 4: b"TAIL"}
+    with (tree / "huge.bin").open("wb") as f:
+        for offset, mark in marks.items():
+            f.seek(offset)
+            f.write(mark)
+    (tree / "after.txt").write_text("after\n")
+    target = tmp_path / "huge.iso"
+    try:
+        subprocess.run(
+            [xorriso, "-as", "mkisofs", "-iso-level", "3", "-R", "-o", str(target), str(tree)],
+            check=True,
+            capture_output=True,
+        )
+        (tree / "huge.bin").unlink()
+        with target.open("rb") as f:
+            fs = IsoFileSystem(f, name=str(target))
+            entry = fs.lookup("huge.bin")
+            assert entry is not None and entry.size == size
+            assert [e.path for e in fs.walk()] == ["/after.txt", "/huge.bin"]
+            window = fs.open_file("huge.bin")
+            for offset, mark in marks.items():
+                window.seek(offset)
+                assert window.read(len(mark)) == mark, offset
+            assert window.read(1) == b""
+            out = io.BytesIO()
+            fs.copy_out("after.txt", out)
+            assert out.getvalue() == b"after\n"
+    finally:
+        target.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""SquashFS: every compressor mksquashfs and Python share, big and sparse files, damage."""
+"""SquashFS: every compressor mksquashfs offers (gzip, xz, zstd, lzma, lz4, lzo), big and
+sparse files, damage."""
 
 from __future__ import annotations
 
@@ -31,10 +32,25 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("comp", ["gzip", "xz", "zstd", "lzma"])
-def test_contents_match_the_directory(tree: Path, tmp_path: Path, comp: str) -> None:
+@pytest.mark.parametrize(
+    ("comp", "options"),
+    [
+        ("gzip", ()),
+        ("xz", ()),
+        ("zstd", ()),
+        ("lzma", ()),
+        ("lz4", ()),
+        ("lz4", ("-Xhc",)),
+        ("lzo", ()),  # lzo1x_999, level 8
+        ("lzo", ("-Xalgorithm", "lzo1x_1")),
+        ("lzo", ("-Xalgorithm", "lzo1x_999", "-Xcompression-level", "1")),
+    ],
+)
+def test_contents_match_the_directory(
+    tree: Path, tmp_path: Path, comp: str, options: tuple[str, ...]
+) -> None:
     need_tool("mksquashfs")
-    image = make_squashfs(tree, tmp_path / f"t.{comp}", comp=comp)
+    image = make_squashfs(tree, tmp_path / f"t.{comp}", comp=comp, options=options)
     with image.open("rb") as f:
         fs = SquashFs(f, name=str(image))
         walked = {e.path: e for e in fs.walk()}
@@ -48,9 +64,33 @@ def test_contents_match_the_directory(tree: Path, tmp_path: Path, comp: str) -> 
 
 
 def test_unsupported_compressor_is_named(tree: Path, tmp_path: Path) -> None:
-    image = make_squashfs(tree, tmp_path / "t.lz4", comp="lz4")
-    with image.open("rb") as f, pytest.raises(InputError, match="lz4 compression is not supported"):
+    raw = bytearray(make_squashfs(tree, tmp_path / "t.sqfs", comp="gzip").read_bytes())
+    struct.pack_into("<H", raw, 20, 7)  # the superblock's compressor id: none known
+    image = tmp_path / "t7.sqfs"
+    image.write_bytes(bytes(raw))
+    with image.open("rb") as f, pytest.raises(InputError, match="#7 compression is not supported"):
         SquashFs(f, name=str(image))
+
+
+@pytest.mark.parametrize("comp", ["lzo", "lz4"])
+def test_a_damaged_block_is_a_clear_error(tmp_path: Path, comp: str) -> None:
+    """A compressed metadata block whose bytes are cut short names the image and the codec."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    for i in range(300):
+        (root / f"file-with-a-long-name-{i:04d}").write_text("x" * i)
+    raw = bytearray(make_squashfs(root, tmp_path / "t.sqfs", comp=comp).read_bytes())
+    inode_table = struct.unpack_from("<Q", raw, 64)[0]
+    header = struct.unpack_from("<H", raw, inode_table)[0]
+    assert not header & 0x8000  # compressed
+    size = header & 0x7FFF
+    # The block's second half zeroed: a back-reference or a run that does not add up.
+    raw[inode_table + 2 + size // 2 : inode_table + 2 + size] = bytes(size - size // 2)
+    bad = tmp_path / "bad.sqfs"
+    bad.write_bytes(bytes(raw))
+    with bad.open("rb") as f, pytest.raises(InputError, match=rf"bad\.sqfs: corrupt {comp} block"):
+        fs = SquashFs(f, name="bad.sqfs")
+        list(fs.walk())
 
 
 def test_bad_inode_truncation_and_magic(tree: Path, tmp_path: Path) -> None:
