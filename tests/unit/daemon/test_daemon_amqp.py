@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -261,4 +262,83 @@ def test_connection_closed_by_the_broker_reconnects(pfx: str, tmp_path: Path) ->
     assert len(seen) == 51  # the one in hand when the link dropped was redelivered, once
     done = sorted(json.loads(o.body)["n"] for o in run.outcomes if o.action == "done")
     assert done == list(range(50))
+    assert depth(f"{pfx}repo-loader-q") == 0
+
+
+def _rabbitmqctl() -> str:
+    """rabbitmqctl that can talk to the local broker, or skip saying why not."""
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl is None:
+        pytest.skip("rabbitmqctl is not here: the broker is not local, it cannot be restarted")
+    probe = subprocess.run(
+        [rabbitmqctl, "-q", "status"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"rabbitmqctl cannot reach the broker: {probe.stderr.strip()[:200]}")
+    return rabbitmqctl
+
+
+def test_broker_restart_mid_stream(pfx: str, tmp_path: Path) -> None:
+    """``rabbitmqctl stop_app`` / ``start_app`` under 1 000 messages: each one's effect once.
+
+    The broker is shared with other tests, so the outage is kept to about three
+    seconds and ``start_app`` runs in a ``finally`` whatever happens.
+    """
+    rabbitmqctl = _rabbitmqctl()
+    config = write_config(
+        tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "max_redeliver_count": 5}
+    )
+    stored: dict[int, int] = {}  # the effect: n -> times written (an idempotent loader: once)
+    calls: list[int] = []
+    outage_done = threading.Event()
+    outage_errors: list[str] = []
+
+    def start_app() -> None:
+        subprocess.run([rabbitmqctl, "-q", "start_app"], capture_output=True, timeout=120)
+
+    def outage() -> None:
+        try:
+            subprocess.run(
+                [rabbitmqctl, "-q", "stop_app"], capture_output=True, check=True, timeout=120
+            )
+            time.sleep(3)
+        except (subprocess.SubprocessError, OSError) as exc:
+            outage_errors.append(repr(exc))
+        finally:
+            start_app()
+            outage_done.set()
+
+    outage_thread = threading.Thread(target=outage)
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        n = int(payload["n"])
+        calls.append(n)
+        if n not in stored:  # what the loaders do: already stored means nothing to add
+            stored[n] = 1
+        if len(calls) == 300:
+            outage_thread.start()  # the broker goes away while this message is in hand
+            time.sleep(0.5)
+        return "ok"
+
+    try:
+        with running(config, lambda name: work) as run:
+            publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(1000)])
+            run.wait_for(
+                lambda got: (
+                    len({json.loads(o.body)["n"] for o in got if o.action == "done"}) >= 1000
+                ),
+                timeout=300,
+            )
+    finally:
+        if outage_thread.is_alive() or outage_thread.ident is None:
+            outage_done.wait(120)
+        start_app()  # a no-op when the broker is up; never leave it stopped
+    assert outage_done.is_set() and not outage_errors, outage_errors
+    assert sorted(stored) == list(range(1000)) and set(stored.values()) == {1}
+    done = [json.loads(o.body)["n"] for o in run.outcomes if o.action == "done"]
+    assert sorted(set(done)) == list(range(1000))
+    assert not [o for o in run.outcomes if o.action in ("failed", "rejected")]
+    # only what was unacked when the link broke came back, and at most once each
+    redone = len(calls) - 1000
+    assert 0 <= redone <= 2 and len(calls) - len(set(calls)) == redone
     assert depth(f"{pfx}repo-loader-q") == 0
