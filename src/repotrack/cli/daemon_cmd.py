@@ -26,9 +26,22 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="The original's config.json."),
 ]
+DaemonConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The original's config.json (default: the daemon section of repotrack.toml, "
+        "else /etc/uploaderd/config.json).",
+    ),
+]
 ServiceDirOption = Annotated[
-    Path,
-    typer.Option("--service-dir", "-s", help="Folder of the services' <name>.json files."),
+    Path | None,
+    typer.Option(
+        "--service-dir",
+        "-s",
+        help="Folder of the services' <name>.json files (default: /etc/uploaderd/services.d).",
+    ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", "-D", help="Debug logging.")]
 
@@ -51,8 +64,8 @@ def _setup_logging(debug: bool) -> None:
 @handle_errors
 def daemon_cmd(
     ctx: typer.Context,
-    config: ConfigOption = Path("/etc/uploaderd/config.json"),
-    service_dir: ServiceDirOption = Path("/etc/uploaderd/services.d"),
+    config: DaemonConfigOption = None,
+    service_dir: ServiceDirOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Run the configured services until SIGTERM (the message in hand is finished first)."""
@@ -61,14 +74,15 @@ def daemon_cmd(
     import signal
 
     from repotrack.cli.task_cmd import open_migrated
-    from repotrack.daemon.config import load_daemon_config
+    from repotrack.daemon.config import resolve_daemon_config
     from repotrack.daemon.handlers import work_for
     from repotrack.daemon.service import Daemon
     from repotrack.daemon.status import status_path
     from repotrack.daemon.systemd import notify
 
     settings = get_settings(ctx)
-    daemon_config = load_daemon_config(config, service_dir)
+    source = str(settings.config_file) if settings.config_file else None
+    daemon_config = resolve_daemon_config(settings.daemon, source, config, service_dir)
     _setup_logging(debug)
     with open_migrated(settings.store_url) as store:
         daemon = Daemon(
