@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,13 @@ def daemon_cmd(
     ctx: typer.Context,
     config: DaemonConfigOption = None,
     service_dir: ServiceDirOption = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Run the load jobs the service sends to the job queue (queue.url) instead.",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Run the configured services until SIGTERM (the message in hand is finished first)."""
@@ -75,21 +83,43 @@ def daemon_cmd(
 
     from repotrack.cli.task_cmd import open_migrated
     from repotrack.daemon.config import resolve_daemon_config
+    from repotrack.daemon.consumer import Work
     from repotrack.daemon.handlers import work_for
     from repotrack.daemon.service import Daemon
     from repotrack.daemon.status import status_path
     from repotrack.daemon.systemd import notify
+    from repotrack.errors import StoreLockedError
+    from repotrack.store import Store
 
     settings = get_settings(ctx)
-    source = str(settings.config_file) if settings.config_file else None
-    daemon_config = resolve_daemon_config(settings.daemon, source, config, service_dir)
+    if worker:
+        from repotrack.daemon.worker import broker_of, job_work, worker_config
+
+        broker = broker_of(settings)
+        daemon_config = worker_config(broker)
+
+        def works(store: Store) -> Callable[[str], Work | None]:
+            work = job_work(store, settings, broker)
+            return lambda name: work
+
+    else:
+        source = str(settings.config_file) if settings.config_file else None
+        daemon_config = resolve_daemon_config(settings.daemon, source, config, service_dir)
+
+        def works(store: Store) -> Callable[[str], Work | None]:
+            return lambda name: work_for(name, daemon_config.services[name], store, settings)
+
     _setup_logging(debug)
-    with open_migrated(settings.store_url) as store:
-        daemon = Daemon(
-            daemon_config,
-            lambda name: work_for(name, daemon_config.services[name], store, settings),
-            status_file=status_path(settings.home),
-        )
+    try:
+        opened = open_migrated(settings.store_url)
+    except StoreLockedError as exc:
+        if not worker:
+            raise
+        from repotrack.daemon.worker import worker_store_locked
+
+        raise worker_store_locked(exc) from exc
+    with opened as store:
+        daemon = Daemon(daemon_config, works(store), status_file=status_path(settings.home))
 
         def stop(signum: int, _frame: object) -> None:
             logging.getLogger(__name__).info("signal %d: stopping", signum)
