@@ -142,8 +142,8 @@ class QueuedLoadRunner:
     workers' events into the jobs kept here.
     """
 
-    #: Jobs go to the queue: the service does not open the store for loads.
-    queued = True
+    #: Seconds a first submit waits for the link that receives the workers' events.
+    listen_timeout = 10.0
 
     def __init__(self, broker: BrokerURL, *, keep: int = KEEP_JOBS) -> None:
         self._broker = broker
@@ -260,7 +260,7 @@ class QueuedLoadRunner:
                     target=self._listen, name="repotrack-job-events", daemon=True
                 )
                 self._thread.start()
-        if not self._listening.wait(10.0):
+        if not self._listening.wait(self.listen_timeout):
             raise StoreError("the job queue ([queue] url) is not reachable; try again later")
 
     def _listen(self) -> None:
