@@ -83,8 +83,8 @@ def daemon_cmd(
 
     from repotrack.cli.task_cmd import open_migrated
     from repotrack.daemon.config import resolve_daemon_config
-    from repotrack.daemon.consumer import Work
-    from repotrack.daemon.handlers import work_for
+    from repotrack.daemon.consumer import BatchWork, Work
+    from repotrack.daemon.handlers import batch_work_for, work_for
     from repotrack.daemon.service import Daemon
     from repotrack.daemon.status import status_path
     from repotrack.daemon.systemd import notify
@@ -102,12 +102,18 @@ def daemon_cmd(
             work = job_work(store, settings, broker)
             return lambda name: work
 
+        def batches(store: Store) -> Callable[[str], BatchWork | None] | None:
+            return None
+
     else:
         source = str(settings.config_file) if settings.config_file else None
         daemon_config = resolve_daemon_config(settings.daemon, source, config, service_dir)
 
         def works(store: Store) -> Callable[[str], Work | None]:
             return lambda name: work_for(name, daemon_config.services[name], store, settings)
+
+        def batches(store: Store) -> Callable[[str], BatchWork | None] | None:
+            return lambda name: batch_work_for(name, daemon_config.services[name], store, settings)
 
     _setup_logging(debug)
     try:
@@ -119,7 +125,12 @@ def daemon_cmd(
 
         raise worker_store_locked(exc) from exc
     with opened as store:
-        daemon = Daemon(daemon_config, works(store), status_file=status_path(settings.home))
+        daemon = Daemon(
+            daemon_config,
+            works(store),
+            status_file=status_path(settings.home),
+            batch_work=batches(store),
+        )
 
         def stop(signum: int, _frame: object) -> None:
             logging.getLogger(__name__).info("signal %d: stopping", signum)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +26,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from repotrack import __version__
 from repotrack.daemon.config import AmqpConfig, ServiceConfig
-from repotrack.daemon.rules import Action, decide
+from repotrack.daemon.rules import Action, Decision, decide
 from repotrack.errors import InputError
 
 
@@ -34,7 +34,13 @@ class NotAvailableError(InputError):
     """The message asks for work repotrack has no loader for (yet)."""
 
 
-__all__ = ["NotAvailableError", "Outcome", "ServiceConsumer", "connection_parameters"]
+__all__ = [
+    "BatchWork",
+    "NotAvailableError",
+    "Outcome",
+    "ServiceConsumer",
+    "connection_parameters",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,10 @@ class Outcome:
 
 #: Runs the work of one message: (routing key, payload) -> summary line.
 Work = Callable[[str, Mapping[str, Any]], str]
+#: What a loader returned: its summary line, or the exception it raised.
+_Result = tuple[str, Exception | None]
+#: Runs the work of several messages in one call: one result per message, in order.
+BatchWork = Callable[[Sequence[tuple[str, Mapping[str, Any]]]], Sequence[_Result]]
 
 
 def connection_parameters(
@@ -98,6 +108,7 @@ class ServiceConsumer:
         on_start: Callable[[], None] | None = None,
         on_link_lost: Callable[[str], None] | None = None,
         on_finished: Callable[[], None] | None = None,
+        batch_work: BatchWork | None = None,
     ) -> None:
         self.name = name
         self._on_start = on_start
@@ -111,6 +122,7 @@ class ServiceConsumer:
         self._declared_exchange = False
         self._retry_at = 0.0
         self._on_finished = on_finished
+        self._batch_work = batch_work
         #: Messages whose loaders run (or have returned and wait to be settled).
         self._running: list[_Delivery] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -202,8 +214,11 @@ class ServiceConsumer:
                 if method is None:
                     break
                 batch.append(_Delivery(channel, method, properties, body))
-            for delivery in batch:
-                self._take(delivery)
+            if len(batch) > 1 and self.config.workers_count == 1:
+                self._take_batch(batch)
+            else:
+                for delivery in batch:
+                    self._take(delivery)
             return busy or bool(batch)
         except LINK_ERRORS as exc:
             self._link_lost(exc)
@@ -237,19 +252,12 @@ class ServiceConsumer:
 
     def _take(self, delivery: _Delivery) -> None:
         """Settle by the rules, or start the loader (inline, or on a worker thread)."""
+        decision = decide(
+            self.name, self.config, delivery.key, delivery.properties.headers, delivery.body
+        )
+        if decision.action is not Action.WORK:
+            return self._settle_decision(delivery, decision)
         channel, key, tag, body = delivery.channel, delivery.key, delivery.tag, delivery.body
-        decision = decide(self.name, self.config, key, delivery.properties.headers, body)
-        if decision.action is Action.REJECT:
-            channel.basic_reject(tag, requeue=False)
-            return self._report(key, "rejected", decision.reason, body)
-        if decision.action is Action.DROP:
-            channel.basic_ack(tag)
-            return self._report(key, "dropped", decision.reason, body)
-        if decision.action is Action.LEAVE:
-            log.warning(
-                "message left unacked", extra={"service": self.name, "reason": decision.reason}
-            )
-            return self._report(key, "left", decision.reason, body)
         work = self._work
         if work is None:
             channel.basic_reject(tag, requeue=False)
@@ -269,6 +277,49 @@ class ServiceConsumer:
         if self._on_finished is not None:
             delivery.future.add_done_callback(lambda _f: self._on_finished())  # type: ignore[misc]
         return None
+
+    def _settle_decision(self, delivery: _Delivery, decision: Decision) -> None:
+        """A message no loader runs for: rejected, dropped or left, by the rules."""
+        channel, key, tag, body = delivery.channel, delivery.key, delivery.tag, delivery.body
+        if decision.action is Action.REJECT:
+            channel.basic_reject(tag, requeue=False)
+            return self._report(key, "rejected", decision.reason, body)
+        if decision.action is Action.DROP:
+            channel.basic_ack(tag)
+            return self._report(key, "dropped", decision.reason, body)
+        log.warning("message left unacked", extra={"service": self.name, "reason": decision.reason})
+        return self._report(key, "left", decision.reason, body)
+
+    def _take_batch(self, batch: list[_Delivery]) -> None:
+        """A batch through the service's batch loader, in one call; settled in order.
+
+        Used with ``workers_count`` 1 when the service has a batch loader (the task
+        service loads several task directories in one pass, as the original's batched
+        task service does). Each message still gets its own outcome.
+        """
+        decided = [
+            (d, decide(self.name, self.config, d.key, d.properties.headers, d.body)) for d in batch
+        ]
+        work = [(d, dec) for d, dec in decided if dec.action is Action.WORK]
+        if self._work is None or self._batch_work is None or len(work) < 2:
+            for delivery in batch:
+                self._take(delivery)
+            return
+        self._running.extend(d for d, _ in work)
+        if self._on_start is not None:
+            self._on_start()
+        try:
+            results = list(self._batch_work([(d.key, dec.payload) for d, dec in work]))
+        except Exception as exc:  # each message then fails with it (bounded retries)
+            results = [("", exc)] * len(work)
+        for (delivery, _), result in zip(work, results, strict=True):
+            delivery.result = result
+        for delivery, decision in decided:
+            if decision.action is Action.WORK:
+                self._running.remove(delivery)
+                self._settle(delivery)
+            else:
+                self._settle_decision(delivery, decision)
 
     def _settle_finished(self, channel: BlockingChannel) -> bool:
         """Ack or reject every message whose loader has returned; True if any."""
@@ -312,10 +363,6 @@ class ServiceConsumer:
         log.info("%s %s: %s %s", self.name, key, action, reason)
         if self._on_outcome is not None:
             self._on_outcome(Outcome(self.name, key, action, reason, body))
-
-
-#: What a loader returned: its summary line, or the exception it raised.
-_Result = tuple[str, Exception | None]
 
 
 def _run(work: Work, key: str, payload: Mapping[str, Any]) -> _Result:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from repotrack.daemon.config import DaemonConfig, NotifierConfig
-from repotrack.daemon.consumer import LINK_ERRORS, Outcome, ServiceConsumer, Work
+from repotrack.daemon.consumer import LINK_ERRORS, BatchWork, Outcome, ServiceConsumer, Work
 
 __all__ = ["Daemon", "DaemonStatus", "Notifier"]
 
@@ -111,6 +111,7 @@ class Daemon:
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
         status_file: Path | None = None,
+        batch_work: Callable[[str], BatchWork | None] | None = None,
     ) -> None:
         self.config = config
         self.status_file = status_file
@@ -131,6 +132,7 @@ class Daemon:
                 on_start=self._started_one,
                 on_link_lost=functools.partial(self._link_lost, name),
                 on_finished=self._wake.set,
+                batch_work=batch_work(name) if batch_work is not None else None,
             )
             for name, service in config.services.items()
         ]
