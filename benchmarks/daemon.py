@@ -18,7 +18,8 @@ into a fresh embedded store whose schema was made beforehand (untimed):
 * ``daemon``: ``task.state`` DONE messages for every task already waiting on the queue,
   then ``repotrack daemon`` started; timed from the start of the process to the last
   settled message (read from its log), and separately from ``daemon ready``; then
-  SIGTERM.
+  SIGTERM. Once with ``amqp_batch_size`` 1 (one load per message) and once with 10
+  (the original's example: a batch's task directories load in one pass).
 
 Each figure is given as wall time and CPU time (user+sys of the child processes, their
 own reader processes included), over ``--repeat`` runs. The machine may be shared:
@@ -150,10 +151,11 @@ def _repotrack(args: list[str], home: Path) -> tuple[float, float]:
     return seconds, _children_cpu() - cpu
 
 
-def _task_daemon_files(root: Path, tasks_dir: Path, exchange: str, queue: str) -> None:
+def _task_daemon_files(root: Path, tasks_dir: Path, exchange: str, queue: str, batch: int) -> None:
     (root / "services.d").mkdir()
     service = {
         "idle_loop_sleep": 0.1,
+        "amqp_batch_size": batch,
         "max_redeliver_count": 2,
         "tasks_dir": str(tasks_dir),
         "amqp": {
@@ -171,11 +173,13 @@ def _task_daemon_files(root: Path, tasks_dir: Path, exchange: str, queue: str) -
     )
 
 
-def daemon_tasks(task_ids: list[int], tasks_dir: Path, home: Path) -> tuple[float, float, float]:
+def daemon_tasks(
+    task_ids: list[int], tasks_dir: Path, home: Path, batch: int
+) -> tuple[float, float, float]:
     """(wall from start, wall from ready, CPU) of ``repotrack daemon`` loading the tasks."""
     tag = uuid.uuid4().hex[:8]
     exchange, queue = f"bench-girar-{tag}", f"bench-tasks-{tag}"
-    _task_daemon_files(home, tasks_dir, exchange, queue)
+    _task_daemon_files(home, tasks_dir, exchange, queue, batch)
     ch = _channel()
     ch.exchange_declare(exchange, exchange_type="topic", durable=True)
     ch.queue_declare(queue, durable=True, arguments={"x-queue-type": "quorum"})
@@ -232,27 +236,31 @@ def tasks_benchmark(count: int, repeat: int) -> None:
     tasks = make_tasks(count) / "tasks"
     dirs = sorted(p for p in tasks.iterdir() if p.name.isdigit())
     ids = [int(p.name) for p in dirs]
-    rows: dict[str, list[tuple[float, float]]] = {"load task": [], "daemon": [], "ready": []}
+    rows: dict[str, list[tuple[float, float]]] = {}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="daemon-bench-") as tmp:
-            cli_home, daemon_home = Path(tmp) / "cli", Path(tmp) / "daemon"
-            for home in (cli_home, daemon_home):
-                _repotrack(["db", "init"], home)  # untimed: the schema of a fresh store
-            rows["load task"].append(
+            cli_home = Path(tmp) / "cli"
+            _repotrack(["db", "init"], cli_home)  # untimed: the schema of a fresh store
+            rows.setdefault("load task", []).append(
                 _repotrack(["load", "task", *(str(d) for d in dirs)], cli_home)
             )
-            whole, after_ready, cpu = daemon_tasks(ids, tasks, daemon_home)
-            rows["daemon"].append((whole, cpu))
-            rows["ready"].append((after_ready, float("nan")))
+            for batch in (1, 10):
+                home = Path(tmp) / f"daemon-{batch}"
+                _repotrack(["db", "init"], home)
+                whole, after_ready, cpu = daemon_tasks(ids, tasks, home, batch)
+                rows.setdefault(f"daemon {batch}", []).append((whole, cpu))
+                rows.setdefault(f"ready {batch}", []).append((after_ready, float("nan")))
     print(f"{count} small task loads (10 packages each), whole processes, {repeat} runs:")
     for label, name in (
         ("repotrack load task, one process", "load task"),
-        ("repotrack daemon, start to last", "daemon"),
-        ("repotrack daemon, ready to last", "ready"),
+        ("daemon, batch 1, start to last", "daemon 1"),
+        ("daemon, batch 1, ready to last", "ready 1"),
+        ("daemon, batch 10, start to last", "daemon 10"),
+        ("daemon, batch 10, ready to last", "ready 10"),
     ):
         walls = sorted(w for w, _ in rows[name])
         cpus = sorted(c for _, c in rows[name])
-        cpu_text = "" if name == "ready" else f"  CPU {cpus[0]:6.2f}-{cpus[-1]:6.2f} s"
+        cpu_text = "" if name.startswith("ready") else f"  CPU {cpus[0]:6.2f}-{cpus[-1]:6.2f} s"
         print(
             f"  {label:34s} {walls[0]:6.2f}-{walls[-1]:6.2f} s  "
             f"{count / walls[-1]:6.1f}-{count / walls[0]:6.1f} tasks/s{cpu_text}"
