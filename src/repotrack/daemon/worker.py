@@ -144,7 +144,26 @@ def job_work(store: Store, settings: Settings, broker: BrokerURL) -> Work:
     confinement = Confinement(roots) if roots else None
     migrate_store = settings.store_url.startswith("chdb:")
 
+    tracker: list[Any] = []  # made on the first scan job: the state database is opened then
+
+    def scan() -> str:
+        from repotrack.state import StateDB
+        from repotrack.tracking.gc import prune_caches
+        from repotrack.tracking.pipeline import Tracker
+
+        if not tracker:
+            tracker.append(Tracker(settings, StateDB(settings.state_url)))
+        results = tracker[0].scan()
+        failed = sum(1 for r in results if r.outcome == "failed")
+        try:
+            prune_caches(settings, tracker[0].db)
+        except Exception:  # the next scan prunes again
+            log.exception("pruning git caches failed")
+        return f"tracking scan: {len(results)} items, {failed} failed"
+
     def work(routing_key: str, payload: Mapping[str, Any]) -> str:
+        if payload.get("kind") == "scan":
+            return scan()
         try:
             job_id = str(payload["id"])
             reply_to = str(payload["reply_to"])

@@ -29,7 +29,11 @@ from repotrack.service.body_limits import BodyGuard
 from repotrack.service.confine import Confinement
 from repotrack.service.docs import install_offline_docs
 from repotrack.service.errors import install_error_handlers
-from repotrack.service.job_queue import QueuedLoadRunner, parse_broker_url
+from repotrack.service.job_queue import (
+    QueuedLoadRunner,
+    parse_broker_url,
+    start_queued_scans,
+)
 from repotrack.service.jobs import LoadRunner
 from repotrack.service.routes import ROUTERS
 from repotrack.service.store_holder import StoreHolder
@@ -129,6 +133,12 @@ def _start_tracker(app: FastAPI) -> Callable[[], None] | None:
     the failure is visible: logged with its traceback and reported as
     ``"tracker": "failed"`` by ``/healthz``.
     """
+    settings: Settings = app.state.settings
+    broker = parse_broker_url(settings.queue.url)
+    if broker is not None:  # [queue] url: the scans go to repotrack daemon --worker
+        app.state.tracker = "running"
+        log.info("tracking scans go to the job queue")
+        return start_queued_scans(broker, float(settings.tracking.scan_interval))
     try:
         start = _find_scheduler()
         if start is None:

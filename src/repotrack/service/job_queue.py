@@ -32,6 +32,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,8 @@ __all__ = [
     "QueuedLoadRunner",
     "job_message",
     "parse_broker_url",
+    "scan_message",
+    "start_queued_scans",
 ]
 
 log = logging.getLogger(__name__)
@@ -151,8 +154,7 @@ class QueuedLoadRunner:
         self.reply_to = f"repotrack-results-{uuid.uuid4().hex[:12]}"
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._publish_lock = threading.Lock()
-        self._channel: Any = None
+        self._publisher = _Publisher(broker, "repotrack service jobs")
         self._stopping = threading.Event()
         self._listening = threading.Event()
         self._thread: threading.Thread | None = None
@@ -201,55 +203,20 @@ class QueuedLoadRunner:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(POLL + 5.0)
-        with self._publish_lock:
-            self._close(self._channel)
-            self._channel = None
+        self._publisher.close()
         return True
 
     # -- publishing -----------------------------------------------------------------
 
     def _publish(self, body: bytes) -> None:
-        import pika
-        import pika.exceptions
-
-        with self._publish_lock:
-            for attempt in (1, 2):  # a link that dropped since the last job: once more
-                try:
-                    if self._channel is None or not self._channel.is_open:
-                        self._channel = self._open("repotrack service jobs")
-                        self._channel.confirm_delivery()
-                    self._channel.basic_publish(
-                        "",
-                        self._broker.queue,
-                        body,
-                        pika.BasicProperties(content_type="application/json", delivery_mode=2),
-                        mandatory=True,
-                    )
-                    return
-                except (pika.exceptions.AMQPError, OSError) as exc:
-                    self._close(self._channel)
-                    self._channel = None
-                    if attempt == 2:
-                        log.error("cannot publish a load job: %s", exc)
-                        raise StoreError(
-                            "the job queue ([queue] url) is not reachable; try again later"
-                        ) from exc
+        self._publisher.publish(body)
 
     def _open(self, name: str) -> Any:
-        import pika
-
-        connection = pika.BlockingConnection(self._broker.parameters(name))
-        channel = connection.channel()
-        channel.queue_declare(self._broker.queue, durable=True, arguments=QUEUE_ARGUMENTS)
-        return channel
+        return _open(self._broker, name)
 
     @staticmethod
     def _close(channel: Any) -> None:
-        if channel is not None and channel.connection.is_open:
-            try:
-                channel.connection.close()
-            except Exception:  # closing a broken link: nothing left to save
-                log.debug("closing a broken broker link", exc_info=True)
+        _close(channel)
 
     # -- the workers' events ----------------------------------------------------------
 
@@ -334,3 +301,102 @@ class QueuedLoadRunner:
                 break
             del self._jobs[job_id]
             excess -= 1
+
+
+def _open(broker: BrokerURL, name: str) -> Any:
+    """A channel on a new connection, with the jobs queue declared."""
+    import pika
+
+    connection = pika.BlockingConnection(broker.parameters(name))
+    channel = connection.channel()
+    channel.queue_declare(broker.queue, durable=True, arguments=QUEUE_ARGUMENTS)
+    return channel
+
+
+def _close(channel: Any) -> None:
+    if channel is not None and channel.connection.is_open:
+        try:
+            channel.connection.close()
+        except Exception:  # closing a broken link: nothing left to save
+            log.debug("closing a broken broker link", exc_info=True)
+
+
+class _Publisher:
+    """Publishes to the jobs queue with confirms, from any thread (one link, a lock)."""
+
+    def __init__(self, broker: BrokerURL, name: str) -> None:
+        self._broker = broker
+        self._name = name
+        self._lock = threading.Lock()
+        self._channel: Any = None
+
+    def publish(self, body: bytes, *, expiration: float | None = None) -> None:
+        """Publish ``body`` (persistent); ``expiration`` seconds drops it unread after that."""
+        import pika
+        import pika.exceptions
+
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=2,
+            expiration=str(int(expiration * 1000)) if expiration else None,
+        )
+        with self._lock:
+            for attempt in (1, 2):  # a link that dropped since the last job: once more
+                try:
+                    if self._channel is None or not self._channel.is_open:
+                        self._channel = _open(self._broker, self._name)
+                        self._channel.confirm_delivery()
+                    self._channel.basic_publish(
+                        "", self._broker.queue, body, properties, mandatory=True
+                    )
+                    return
+                except (pika.exceptions.AMQPError, OSError) as exc:
+                    _close(self._channel)
+                    self._channel = None
+                    if attempt == 2:
+                        log.error("cannot publish a job: %s", exc)
+                        raise StoreError(
+                            "the job queue ([queue] url) is not reachable; try again later"
+                        ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            _close(self._channel)
+            self._channel = None
+
+
+def scan_message() -> bytes:
+    return json.dumps({"id": str(uuid.uuid4()), "kind": "scan"}).encode()
+
+
+def start_queued_scans(broker: BrokerURL, interval: float) -> Callable[[], None]:
+    """Instead of scanning: send a scan job every ``interval`` seconds; returns the stop.
+
+    The first goes out at once, as the in-process scheduler's first scan does. A scan
+    job not taken within ``interval`` expires on the queue (the next one replaces it),
+    so slow or absent workers never face a pile of scans. The worker that takes it
+    runs ``Tracker.scan``; the per-item locks keep two scans (two workers, or a
+    ``repotrack track run``) from running one item twice, and the runs are recorded in
+    the state database, where the API reads them.
+    """
+    publisher = _Publisher(broker, "repotrack service scans")
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                publisher.publish(scan_message(), expiration=interval)
+                log.info("tracking scan sent to the job queue")
+            except StoreError:
+                log.warning("tracking scan not sent: the job queue is not reachable")
+            stop.wait(interval)
+
+    thread = threading.Thread(target=loop, name="repotrack-scan-jobs", daemon=True)
+    thread.start()
+
+    def stop_scans() -> None:
+        stop.set()
+        thread.join(10.0)
+        publisher.close()
+
+    return stop_scans

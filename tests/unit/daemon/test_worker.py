@@ -151,3 +151,35 @@ def test_no_broker_is_a_clear_error(amqp_url: str, tmp_path: Path) -> None:
     finally:
         runner.shutdown()
     assert runner.recent() == []
+
+
+@pytest.mark.services
+def test_scan_jobs_run_the_tracker_on_a_worker(
+    broker: BrokerURL, store: Store, tmp_path: Path
+) -> None:
+    """With a broker the service sends scans; a worker runs them into the state database."""
+    from repotrack.service.job_queue import start_queued_scans
+    from tests.unit.tracking.pipeline_world import add_commits, branches
+    from tests.unit.tracking.test_pipeline import FULL_NAME, _make_world
+
+    worlds = _make_world(tmp_path)
+    world = next(worlds)
+    try:
+        add_commits(world.upstream, 2)
+        stop = start_queued_scans(broker, 3600.0)  # the first scan job goes out at once
+        try:
+            config = worker_config(broker, idle_loop_sleep=0.1)
+            work = job_work(store, world.settings, broker)
+            with running(config, lambda name: work) as run:
+                run.wait_for(lambda got: len(got) == 1, timeout=120)
+        finally:
+            stop()
+        assert [(o.action, o.reason) for o in run.outcomes] == [
+            ("done", "tracking scan: 1 items, 0 failed")
+        ]
+        # the run is recorded in the state database, where the API and track status read it
+        assert [(r.outcome, r.commits_processed) for r in world.runs()] == [("success", 2)]
+        assert len(branches(world.bare)) == 1 and len(world.forge.pulls(FULL_NAME)) == 1
+        assert depth(broker.queue) == 0
+    finally:
+        next(worlds, None)
