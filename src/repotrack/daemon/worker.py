@@ -1,4 +1,8 @@
-"""``repotrack daemon --worker``: run the load jobs the service sent to ``[queue] url``.
+"""``repotrack daemon --worker``: run the jobs the service sent to ``[queue] url``.
+
+Two kinds of job: a repository load (``POST /api/v1/loads``), reported back to the
+service, and a tracking scan (sent every ``scan_interval`` by a service that would
+otherwise scan itself), whose runs are recorded in the state database.
 
 The worker is the daemon's loop over one more service, ``repotrack_jobs``, whose queue
 is ``repotrack-jobs`` (``service.job_queue`` describes the messages). So it has the
