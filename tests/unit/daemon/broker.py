@@ -79,6 +79,21 @@ def depth(queue: str) -> int:
     return count
 
 
+def wait_depth(queue: str, count: int, timeout: float = 10.0) -> int:
+    """The queue's ready count once it is ``count`` (or at ``timeout``).
+
+    A closed connection's unacked messages go back to the queue asynchronously (a
+    quorum queue commits the return through its log), so a count read at once may
+    be short.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        got = depth(queue)
+        if got == count or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 def cleanup(pfx: str) -> None:
     """Delete every queue and exchange named with ``pfx``."""
     ch = channel()

@@ -27,6 +27,7 @@ from tests.unit.daemon.broker import (
     publish,
     publish_all,
     running,
+    wait_depth,
     write_config,
 )
 
@@ -137,7 +138,7 @@ def test_task_filters_and_message_without_taskid(pfx: str, tmp_path: Path) -> No
     assert sorted(o.action for o in run.outcomes) == ["done", "dropped", "dropped", "left"]
     assert [c[1] for c in calls] == ["task.progress"]
     # left unacked: back on the queue once the daemon's link is closed
-    assert depth(f"{pfx}task-loader-q") == 1
+    assert wait_depth(f"{pfx}task-loader-q", 1) == 1
 
 
 def test_service_without_loader_dead_letters(pfx: str, tmp_path: Path) -> None:
