@@ -205,6 +205,20 @@ class QueueSettings(_Section):
     url: str = "memory://"
 
 
+class DaemonSettings(_Section):
+    """``repotrack daemon``: the original's files, or the same said here (``services``).
+
+    ``services`` maps a service name to what its ``services.d/<name>.json`` holds, and
+    ``notifier`` is ``config.json``'s notifier; the daemon checks both when it starts,
+    refusing unknown keys as it does in the original's files.
+    """
+
+    config: Path | None = None
+    service_dir: Path | None = None
+    services: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    notifier: dict[str, Any] | None = None
+
+
 class ForgeSettings(_Section):
     """One downstream forge: its kind, where it lives, and its credentials.
 
@@ -339,6 +353,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     store: StoreSettings = StoreSettings()
     queue: QueueSettings = QueueSettings()
+    daemon: DaemonSettings = DaemonSettings()
     tracking: TrackingSettings = TrackingSettings()
     loads: LoadsSettings = LoadsSettings()
     vulns: VulnSettings = VulnSettings()

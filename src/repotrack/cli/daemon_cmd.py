@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -26,9 +27,22 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="The original's config.json."),
 ]
+DaemonConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The original's config.json (default: the daemon section of repotrack.toml, "
+        "else /etc/uploaderd/config.json).",
+    ),
+]
 ServiceDirOption = Annotated[
-    Path,
-    typer.Option("--service-dir", "-s", help="Folder of the services' <name>.json files."),
+    Path | None,
+    typer.Option(
+        "--service-dir",
+        "-s",
+        help="Folder of the services' <name>.json files (default: /etc/uploaderd/services.d).",
+    ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", "-D", help="Debug logging.")]
 
@@ -51,8 +65,15 @@ def _setup_logging(debug: bool) -> None:
 @handle_errors
 def daemon_cmd(
     ctx: typer.Context,
-    config: ConfigOption = Path("/etc/uploaderd/config.json"),
-    service_dir: ServiceDirOption = Path("/etc/uploaderd/services.d"),
+    config: DaemonConfigOption = None,
+    service_dir: ServiceDirOption = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker",
+            help="Run the load jobs the service sends to the job queue (queue.url) instead.",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Run the configured services until SIGTERM (the message in hand is finished first)."""
@@ -61,20 +82,54 @@ def daemon_cmd(
     import signal
 
     from repotrack.cli.task_cmd import open_migrated
-    from repotrack.daemon.config import load_daemon_config
-    from repotrack.daemon.handlers import work_for
+    from repotrack.daemon.config import resolve_daemon_config
+    from repotrack.daemon.consumer import BatchWork, Work
+    from repotrack.daemon.handlers import batch_work_for, work_for
     from repotrack.daemon.service import Daemon
     from repotrack.daemon.status import status_path
     from repotrack.daemon.systemd import notify
+    from repotrack.errors import StoreLockedError
+    from repotrack.store import Store
 
     settings = get_settings(ctx)
-    daemon_config = load_daemon_config(config, service_dir)
+    if worker:
+        from repotrack.daemon.worker import broker_of, job_work, worker_config
+
+        broker = broker_of(settings)
+        daemon_config = worker_config(broker)
+
+        def works(store: Store) -> Callable[[str], Work | None]:
+            work = job_work(store, settings, broker)
+            return lambda name: work
+
+        def batches(store: Store) -> Callable[[str], BatchWork | None] | None:
+            return None
+
+    else:
+        source = str(settings.config_file) if settings.config_file else None
+        daemon_config = resolve_daemon_config(settings.daemon, source, config, service_dir)
+
+        def works(store: Store) -> Callable[[str], Work | None]:
+            return lambda name: work_for(name, daemon_config.services[name], store, settings)
+
+        def batches(store: Store) -> Callable[[str], BatchWork | None] | None:
+            return lambda name: batch_work_for(name, daemon_config.services[name], store, settings)
+
     _setup_logging(debug)
-    with open_migrated(settings.store_url) as store:
+    try:
+        opened = open_migrated(settings.store_url)
+    except StoreLockedError as exc:
+        if not worker:
+            raise
+        from repotrack.daemon.worker import worker_store_locked
+
+        raise worker_store_locked(exc) from exc
+    with opened as store:
         daemon = Daemon(
             daemon_config,
-            lambda name: work_for(name, daemon_config.services[name], store, settings),
+            works(store),
             status_file=status_path(settings.home),
+            batch_work=batches(store),
         )
 
         def stop(signum: int, _frame: object) -> None:

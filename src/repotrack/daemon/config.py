@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from repotrack.config import DaemonSettings
 from repotrack.errors import ConfigError
 
 __all__ = [
@@ -38,7 +39,10 @@ __all__ = [
     "StrictModel",
     "load_daemon_config",
     "load_service_config",
+    "native_daemon_config",
     "read_json_model",
+    "resolve_daemon_config",
+    "validate_model",
 ]
 
 DEFAULT_CONFIG = Path("/etc/uploaderd/config.json")
@@ -212,10 +216,81 @@ def read_json_model(model: type[M], path: Path) -> M:
         raise ConfigError(f"is not valid JSON ({exc})", source=str(path)) from exc
     if not isinstance(data, dict):
         raise ConfigError("must hold a JSON object", source=str(path))
+    return validate_model(model, data, str(path))
+
+
+def validate_model(model: type[M], data: Any, source: str | None, prefix: str = "") -> M:
+    """``data`` as ``model``; a problem is one ``ConfigError`` naming ``source`` and the key."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or None
+        key = ".".join([prefix, *(str(part) for part in first["loc"])]).strip(".") or None
         message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(message, source=str(path), key=key) from exc
+        raise ConfigError(message, source=source, key=key) from exc
+
+
+def native_daemon_config(daemon: DaemonSettings, source: str | None) -> DaemonConfig:
+    """``[daemon.services.<name>]`` and ``[daemon.notifier]`` of ``repotrack.toml``.
+
+    The same keys as the original's files, checked the same way; errors name
+    ``source`` (the settings file) and the key (``daemon.services.task_loader.x``).
+    """
+    services: dict[str, ServiceConfig] = {}
+    for name, body in daemon.services.items():
+        where = f"daemon.services.{name}"
+        if name not in SERVICE_NAMES:
+            raise ConfigError(
+                f"unknown service {name!r}; services are {', '.join(SERVICE_NAMES)}",
+                source=source,
+                key=where,
+            )
+        service = validate_model(ServiceConfig, body, source, where)
+        if service.amqp.queue is None:
+            raise ConfigError(
+                "is required: the queue this service consumes",
+                source=source,
+                key=f"{where}.amqp.queue",
+            )
+        services[name] = service
+    notifier = None
+    if daemon.notifier is not None:
+        notifier = validate_model(NotifierConfig, daemon.notifier, source, "daemon.notifier")
+    return DaemonConfig(services=services, notifier=notifier)
+
+
+def resolve_daemon_config(
+    daemon: DaemonSettings,
+    source: str | None,
+    config: Path | None = None,
+    service_dir: Path | None = None,
+) -> DaemonConfig:
+    """What ``repotrack daemon`` runs, from the command line or ``[daemon]``.
+
+    ``-c``/``-s`` on the command line win; then ``[daemon] services`` (native) or
+    ``[daemon] config``/``service_dir`` (the original's files), which exclude each
+    other; then the original's default paths.
+    """
+    if config is not None or service_dir is not None:
+        return load_daemon_config(
+            config or daemon.config or DEFAULT_CONFIG,
+            service_dir or daemon.service_dir or DEFAULT_SERVICE_DIR,
+        )
+    if daemon.services:
+        if daemon.config is not None or daemon.service_dir is not None:
+            raise ConfigError(
+                "give the services here or name the original's files "
+                "(daemon.config, daemon.service_dir), not both",
+                source=source,
+                key="daemon.services",
+            )
+        return native_daemon_config(daemon, source)
+    if daemon.notifier is not None:
+        raise ConfigError(
+            "goes with daemon.services; with the original's files, config.json's notifier is used",
+            source=source,
+            key="daemon.notifier",
+        )
+    return load_daemon_config(
+        daemon.config or DEFAULT_CONFIG, daemon.service_dir or DEFAULT_SERVICE_DIR
+    )

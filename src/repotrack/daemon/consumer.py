@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from repotrack import __version__
 from repotrack.daemon.config import AmqpConfig, ServiceConfig
-from repotrack.daemon.rules import Action, decide
+from repotrack.daemon.rules import Action, Decision, decide
 from repotrack.errors import InputError
 
 
@@ -33,7 +34,13 @@ class NotAvailableError(InputError):
     """The message asks for work repotrack has no loader for (yet)."""
 
 
-__all__ = ["NotAvailableError", "Outcome", "ServiceConsumer", "connection_parameters"]
+__all__ = [
+    "BatchWork",
+    "NotAvailableError",
+    "Outcome",
+    "ServiceConsumer",
+    "connection_parameters",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,10 @@ class Outcome:
 
 #: Runs the work of one message: (routing key, payload) -> summary line.
 Work = Callable[[str, Mapping[str, Any]], str]
+#: What a loader returned: its summary line, or the exception it raised.
+_Result = tuple[str, Exception | None]
+#: Runs the work of several messages in one call: one result per message, in order.
+BatchWork = Callable[[Sequence[tuple[str, Mapping[str, Any]]]], Sequence[_Result]]
 
 
 def connection_parameters(
@@ -96,6 +107,8 @@ class ServiceConsumer:
         on_outcome: Callable[[Outcome], None] | None = None,
         on_start: Callable[[], None] | None = None,
         on_link_lost: Callable[[str], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
+        batch_work: BatchWork | None = None,
     ) -> None:
         self.name = name
         self._on_start = on_start
@@ -108,7 +121,11 @@ class ServiceConsumer:
         self._channel: BlockingChannel | None = None
         self._declared_exchange = False
         self._retry_at = 0.0
-        self.in_flight: str | None = None
+        self._on_finished = on_finished
+        self._batch_work = batch_work
+        #: Messages whose loaders run (or have returned and wait to be settled).
+        self._running: list[_Delivery] = []
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- connection ----------------------------------------------------------------------
     def connect(self) -> BlockingChannel:
@@ -174,62 +191,162 @@ class ServiceConsumer:
             self._on_link_lost(reason)
         self._down = True
 
-    # -- one message ---------------------------------------------------------------------
+    # -- messages ------------------------------------------------------------------------
     def poll(self) -> bool:
-        """Take and settle one message; False when the queue was empty or the broker away."""
+        """Settle finished work, then take a batch if a worker is free; False when idle.
+
+        A poll takes up to ``amqp_batch_size`` messages. With ``workers_count`` 1 their
+        loaders run here, one after the other, each settled when it returns. With more,
+        they run on ``workers_count`` threads and are settled (acked, rejected,
+        republished: always on this thread, which owns the channel) at the next polls;
+        a batch is taken only while fewer than ``workers_count`` loaders run.
+        """
         if time.monotonic() < self._retry_at:
             return False
         try:
             channel = self.connect()
-            method, properties, body = channel.basic_get(self.config.queue.name)
-            if method is None:
-                return False
-            self._settle(channel, method, properties, body)
-            return True
+            busy = self._settle_finished(channel)
+            if len(self._running) >= self.config.workers_count:
+                return busy
+            batch = []
+            for _ in range(self.config.amqp_batch_size):
+                method, properties, body = channel.basic_get(self.config.queue.name)
+                if method is None:
+                    break
+                batch.append(_Delivery(channel, method, properties, body))
+            if len(batch) > 1 and self.config.workers_count == 1:
+                self._take_batch(batch)
+            else:
+                for delivery in batch:
+                    self._take(delivery)
+            return busy or bool(batch)
         except LINK_ERRORS as exc:
             self._link_lost(exc)
             return False
 
-    def _settle(
-        self,
-        channel: BlockingChannel,
-        method: Any,
-        properties: pika.BasicProperties,
-        body: bytes,
-    ) -> None:
-        key = str(method.routing_key)
-        tag = method.delivery_tag
-        decision = decide(self.name, self.config, key, properties.headers, body)
+    @property
+    def in_flight(self) -> str | None:
+        """The routing keys of the messages whose loaders run now, or None."""
+        keys = [d.key for d in self._running]
+        return ", ".join(keys) if keys else None
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def drain(self) -> None:
+        """Wait for every running loader and settle its message (before closing)."""
+        while self._running:
+            wait([d.future for d in self._running if d.future is not None], timeout=1.0)
+            try:
+                channel = self._channel
+                if channel is None or not channel.is_open:
+                    raise pika.exceptions.ChannelClosed(0, "closed while loaders ran")
+                self._settle_finished(channel)
+            except LINK_ERRORS as exc:
+                self._link_lost(exc)
+                self._running = [d for d in self._running if not d.done]
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _take(self, delivery: _Delivery) -> None:
+        """Settle by the rules, or start the loader (inline, or on a worker thread)."""
+        decision = decide(
+            self.name, self.config, delivery.key, delivery.properties.headers, delivery.body
+        )
+        if decision.action is not Action.WORK:
+            return self._settle_decision(delivery, decision)
+        channel, key, tag, body = delivery.channel, delivery.key, delivery.tag, delivery.body
+        work = self._work
+        if work is None:
+            channel.basic_reject(tag, requeue=False)
+            return self._report(key, "rejected", f"{self.name}: loader not available", body)
+        self._running.append(delivery)
+        if self._on_start is not None:
+            self._on_start()
+        if self.config.workers_count == 1:
+            delivery.result = _run(work, key, decision.payload)
+            self._settle_finished(channel)
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.config.workers_count, thread_name_prefix=f"repotrack-{self.name}"
+            )
+        delivery.future = self._pool.submit(_run, work, key, decision.payload)
+        if self._on_finished is not None:
+            delivery.future.add_done_callback(lambda _f: self._on_finished())  # type: ignore[misc]
+        return None
+
+    def _settle_decision(self, delivery: _Delivery, decision: Decision) -> None:
+        """A message no loader runs for: rejected, dropped or left, by the rules."""
+        channel, key, tag, body = delivery.channel, delivery.key, delivery.tag, delivery.body
         if decision.action is Action.REJECT:
             channel.basic_reject(tag, requeue=False)
             return self._report(key, "rejected", decision.reason, body)
         if decision.action is Action.DROP:
             channel.basic_ack(tag)
             return self._report(key, "dropped", decision.reason, body)
-        if decision.action is Action.LEAVE:
-            log.warning(
-                "message left unacked", extra={"service": self.name, "reason": decision.reason}
-            )
-            return self._report(key, "left", decision.reason, body)
-        if self._work is None:
-            channel.basic_reject(tag, requeue=False)
-            return self._report(key, "rejected", f"{self.name}: loader not available", body)
-        self.in_flight = key
+        log.warning("message left unacked", extra={"service": self.name, "reason": decision.reason})
+        return self._report(key, "left", decision.reason, body)
+
+    def _take_batch(self, batch: list[_Delivery]) -> None:
+        """A batch through the service's batch loader, in one call; settled in order.
+
+        Used with ``workers_count`` 1 when the service has a batch loader (the task
+        service loads several task directories in one pass, as the original's batched
+        task service does). Each message still gets its own outcome.
+        """
+        decided = [
+            (d, decide(self.name, self.config, d.key, d.properties.headers, d.body)) for d in batch
+        ]
+        work = [(d, dec) for d, dec in decided if dec.action is Action.WORK]
+        if self._work is None or self._batch_work is None or len(work) < 2:
+            for delivery in batch:
+                self._take(delivery)
+            return
+        self._running.extend(d for d, _ in work)
         if self._on_start is not None:
             self._on_start()
         try:
-            summary = self._work(key, decision.payload)
-        except NotAvailableError as exc:  # no loader will ever take it: dead-letter
+            results = list(self._batch_work([(d.key, dec.payload) for d, dec in work]))
+        except Exception as exc:  # each message then fails with it (bounded retries)
+            results = [("", exc)] * len(work)
+        for (delivery, _), result in zip(work, results, strict=True):
+            delivery.result = result
+        for delivery, decision in decided:
+            if decision.action is Action.WORK:
+                self._running.remove(delivery)
+                self._settle(delivery)
+            else:
+                self._settle_decision(delivery, decision)
+
+    def _settle_finished(self, channel: BlockingChannel) -> bool:
+        """Ack or reject every message whose loader has returned; True if any."""
+        settled = False
+        while True:
+            finished = next((d for d in self._running if d.done), None)
+            if finished is None:
+                return settled
+            self._running.remove(finished)
+            settled = True
+            if finished.channel is not channel:  # taken on a link since lost
+                log.warning("%s %s: done on a lost link; redelivered", self.name, finished.key)
+                continue
+            self._settle(finished)
+
+    def _settle(self, delivery: _Delivery) -> None:
+        channel, key, tag, body = delivery.channel, delivery.key, delivery.tag, delivery.body
+        summary, error = delivery.outcome()
+        if isinstance(error, NotAvailableError):  # no loader will ever take it: dead-letter
             channel.basic_reject(tag, requeue=False)
-            return self._report(key, "rejected", f"{type(exc).__name__}: {exc}", body)
-        except Exception as exc:  # the original's FAILED, bad input included (bounded retries)
-            log.exception("loader failed", extra={"service": self.name})
+            return self._report(key, "rejected", f"{type(error).__name__}: {error}", body)
+        if error is not None:  # the original's FAILED, bad input included (bounded retries)
+            log.error("loader failed", exc_info=error, extra={"service": self.name})
             channel.basic_reject(tag, requeue=self.config.requeue_on_reject)
-            return self._report(key, "failed", f"{type(exc).__name__}: {exc}", body)
-        finally:
-            self.in_flight = None
+            return self._report(key, "failed", f"{type(error).__name__}: {error}", body)
         if self.config.publish_on_done:
-            self._publish(channel, key, properties, body)
+            self._publish(channel, key, delivery.properties, body)
         channel.basic_ack(tag)
         return self._report(key, "done", summary, body)
 
@@ -246,3 +363,40 @@ class ServiceConsumer:
         log.info("%s %s: %s %s", self.name, key, action, reason)
         if self._on_outcome is not None:
             self._on_outcome(Outcome(self.name, key, action, reason, body))
+
+
+def _run(work: Work, key: str, payload: Mapping[str, Any]) -> _Result:
+    try:
+        return work(key, payload), None
+    except Exception as exc:  # settled by the consumer's thread; see ``_settle``
+        return "", exc
+
+
+@dataclass
+class _Delivery:
+    """A message taken from the queue and not yet settled."""
+
+    channel: BlockingChannel
+    method: Any
+    properties: pika.BasicProperties
+    body: bytes
+    result: _Result | None = None
+    future: Future[_Result] | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.method.routing_key)
+
+    @property
+    def tag(self) -> int:
+        return int(self.method.delivery_tag)
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None or (self.future is not None and self.future.done())
+
+    def outcome(self) -> _Result:
+        if self.result is None and self.future is not None:
+            self.result = self.future.result()
+        assert self.result is not None  # only finished deliveries are settled
+        return self.result

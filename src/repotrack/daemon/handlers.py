@@ -13,7 +13,7 @@ already published counts as done, a task directory already loaded adds no rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,12 +21,22 @@ from typing import Any
 
 from repotrack.config import Settings
 from repotrack.daemon.config import ServiceConfig
-from repotrack.daemon.consumer import NotAvailableError
+from repotrack.daemon.consumer import BatchWork, NotAvailableError
 from repotrack.daemon.rules import DEFAULT_TASK_KEYS
 from repotrack.errors import ConflictError, InputError
 from repotrack.store import Store
 
-__all__ = ["HANDLERS", "Handler", "Job", "NotAvailableError", "task_dir_of", "work_for"]
+__all__ = [
+    "BATCH_HANDLERS",
+    "HANDLERS",
+    "Handler",
+    "Job",
+    "NotAvailableError",
+    "batch_work_for",
+    "task_batch",
+    "task_dir_of",
+    "work_for",
+]
 
 DELETED_MESSAGE = "task deleted"
 
@@ -222,6 +232,90 @@ HANDLERS: Mapping[str, Handler] = {
     "repocop_loader": handle_feed,
     "watch_loader": handle_feed,
 }
+
+
+def _task_path(job: Job) -> Path | None:
+    """The directory a task message loads, or None (approvals, deletion, a bad id)."""
+    keys = job.config.routing_keys_dict or DEFAULT_TASK_KEYS
+    if job.routing_key in (keys.get("TASK_APPROVE"), keys.get("TASK_DISAPPROVE")):
+        return None
+    state = str(job.payload.get("state", "")).lower()
+    try:
+        task_id = int(job.payload["taskid"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None if state == "deleted" else task_dir_of(job.config, task_id, state)
+
+
+def task_batch(jobs: Sequence[Job]) -> list[tuple[str, Exception | None]]:
+    """Several task messages: each run of directory loads in one ``load_tasks`` pass.
+
+    Order is kept: approvals and deletions run on their own between the runs, and a
+    task named twice starts a new run. A run that fails (one unreadable task stops
+    ``load_tasks``) is done again message by message, so each gets its own outcome;
+    loads are idempotent, so what the failed pass stored is not stored twice.
+    """
+    from repotrack.ingest.task import load_tasks
+
+    results: list[tuple[str, Exception | None]] = [("", None)] * len(jobs)
+    run: list[tuple[int, Path]] = []
+
+    def one(index: int) -> None:
+        try:
+            results[index] = (handle_task(jobs[index]), None)
+        except Exception as exc:  # the consumer settles it as a failed message
+            results[index] = ("", exc)
+
+    def flush() -> None:
+        if len(run) == 1:
+            one(run[0][0])
+        elif run:
+            try:
+                paths = [path for _, path in run]
+                summaries = load_tasks(
+                    jobs[0].store, paths=paths, approvals=False, logs_for_new=False
+                )
+            except Exception:
+                for index, _ in run:
+                    one(index)
+            else:
+                for (index, _), summary in zip(run, summaries, strict=True):
+                    results[index] = (summary.line(), None)
+        run.clear()
+
+    for index, job in enumerate(jobs):
+        path = _task_path(job)
+        if path is None:
+            flush()
+            one(index)
+            continue
+        if any(p == path for _, p in run):
+            flush()
+        run.append((index, path))
+    flush()
+    return results
+
+
+#: Service name -> loader of several messages at once (``amqp_batch_size``).
+BATCH_HANDLERS: Mapping[str, Callable[[Sequence[Job]], list[tuple[str, Exception | None]]]] = {
+    "task_loader": task_batch,
+}
+
+
+def batch_work_for(
+    service: str, config: ServiceConfig, store: Store, settings: Settings
+) -> BatchWork | None:
+    """The consumer's batch work function for ``service``, or None when it has none."""
+    handler = BATCH_HANDLERS.get(service)
+    if handler is None:
+        return None
+
+    def work(items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, Exception | None]]:
+        return handler(
+            [Job(service, config, key, payload, store, settings) for key, payload in items]
+        )
+
+    return work
 
 
 def work_for(

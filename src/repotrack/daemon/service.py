@@ -2,13 +2,15 @@
 
 The original runs each service in its own process with worker processes and a state
 machine that restarts dead ones (§7.1). repotrack keeps the guarantees with less:
-one loop in one process takes one message at a time from each service's queue, runs
-its loader in-process and settles it before taking the next. A message is acked only
-after its loader returned, so a daemon that dies (SIGKILL, a crash) loses nothing: the
-broker redelivers what was unacked, and the loaders are idempotent. A lost broker link
-is retried on the next poll. ``stop()`` (SIGTERM) lets the message in hand finish and
-settle, then closes the links and returns. The supervisor that restarts a dead daemon
-is systemd (``Restart=on-failure``), not a second process of ours.
+one loop in one process polls each service's queue in turn, taking up to
+``amqp_batch_size`` messages at a time, and runs their loaders in-process, on
+``workers_count`` threads of that service (inline when it is 1). A message is acked
+only after its loader returned, so a daemon that dies (SIGKILL, a crash) loses
+nothing: the broker redelivers what was unacked, and the loaders are idempotent. A
+lost broker link is retried on the next poll. ``stop()`` (SIGTERM) lets the messages
+in hand finish and settle, then closes the links and returns. The supervisor that
+restarts a dead daemon is systemd (``Restart=on-failure``), not a second process of
+ours.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from repotrack.daemon.config import DaemonConfig, NotifierConfig
-from repotrack.daemon.consumer import LINK_ERRORS, Outcome, ServiceConsumer, Work
+from repotrack.daemon.consumer import LINK_ERRORS, BatchWork, Outcome, ServiceConsumer, Work
 
 __all__ = ["Daemon", "DaemonStatus", "Notifier"]
 
@@ -109,6 +111,7 @@ class Daemon:
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
         status_file: Path | None = None,
+        batch_work: Callable[[str], BatchWork | None] | None = None,
     ) -> None:
         self.config = config
         self.status_file = status_file
@@ -116,6 +119,8 @@ class Daemon:
         self._status_written = 0.0
         self.status = DaemonStatus()
         self._stop = threading.Event()
+        #: Set when a loader on a worker thread returns (or on stop): poll again now.
+        self._wake = threading.Event()
         self._on_outcome = on_outcome
         self.notifier = Notifier(config.notifier) if config.notifier else None
         self.consumers = [
@@ -126,6 +131,8 @@ class Daemon:
                 on_outcome=self._settled,
                 on_start=self._started_one,
                 on_link_lost=functools.partial(self._link_lost, name),
+                on_finished=self._wake.set,
+                batch_work=batch_work(name) if batch_work is not None else None,
             )
             for name, service in config.services.items()
         ]
@@ -140,6 +147,7 @@ class Daemon:
         idle = min((c.config.idle_loop_sleep for c in self.consumers), default=1.0)
         try:
             while not self._stop.is_set():
+                self._wake.clear()
                 busy = False
                 for consumer in self.consumers:
                     if self._stop.is_set():
@@ -147,9 +155,10 @@ class Daemon:
                     busy = consumer.poll() or busy
                 self._write_status("running")
                 if not busy:
-                    self._stop.wait(idle)
+                    self._wake.wait(idle)
         finally:
             for consumer in self.consumers:
+                consumer.drain()  # loaders running on worker threads finish and settle
                 consumer.close()
             self._write_status("stopped", force=True)
             if self.notifier is not None:
@@ -157,6 +166,7 @@ class Daemon:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
     def _write_status(self, state: str, *, force: bool = False) -> None:
         """At most once a second (``force`` at start and stop); never fatal."""

@@ -29,6 +29,11 @@ from repotrack.service.body_limits import BodyGuard
 from repotrack.service.confine import Confinement
 from repotrack.service.docs import install_offline_docs
 from repotrack.service.errors import install_error_handlers
+from repotrack.service.job_queue import (
+    QueuedLoadRunner,
+    parse_broker_url,
+    start_queued_scans,
+)
 from repotrack.service.jobs import LoadRunner
 from repotrack.service.routes import ROUTERS
 from repotrack.service.store_holder import StoreHolder
@@ -68,11 +73,16 @@ def create_app(
     app.state.state_db = db
     app.state.store_holder = StoreHolder(settings.store_url)
     app.state.confinement = Confinement(settings.loads.allowed_roots)
-    app.state.loads = LoadRunner(
-        _job_store(app),
-        migrate_store=settings.store_url.startswith("chdb:"),
-        job_timeout=settings.loads.job_timeout,
-        check=app.state.confinement.check_tree,
+    broker = parse_broker_url(settings.queue.url)
+    app.state.loads = (
+        QueuedLoadRunner(broker)  # [queue] url: loads go to repotrack daemon --worker
+        if broker is not None
+        else LoadRunner(
+            _job_store(app),
+            migrate_store=settings.store_url.startswith("chdb:"),
+            job_timeout=settings.loads.job_timeout,
+            check=app.state.confinement.check_tree,
+        )
     )
     app.state.auth = BasicAuth.from_settings(settings.service)
     app.state.tracker = "off"
@@ -123,6 +133,12 @@ def _start_tracker(app: FastAPI) -> Callable[[], None] | None:
     the failure is visible: logged with its traceback and reported as
     ``"tracker": "failed"`` by ``/healthz``.
     """
+    settings: Settings = app.state.settings
+    broker = parse_broker_url(settings.queue.url)
+    if broker is not None:  # [queue] url: the scans go to repotrack daemon --worker
+        app.state.tracker = "running"
+        log.info("tracking scans go to the job queue")
+        return start_queued_scans(broker, float(settings.tracking.scan_interval))
     try:
         start = _find_scheduler()
         if start is None:

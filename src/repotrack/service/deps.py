@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from repotrack.config import Settings
 from repotrack.service.auth import BasicAuth
+from repotrack.service.job_queue import QueuedLoadRunner
 from repotrack.service.jobs import LoadRunner
 from repotrack.state import StateDB
 
@@ -58,8 +59,8 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _loads(request: Request) -> LoadRunner:
-    runner: LoadRunner = request.app.state.loads
+def _loads(request: Request) -> LoadRunner | QueuedLoadRunner:
+    runner: LoadRunner | QueuedLoadRunner = request.app.state.loads
     return runner
 
 
@@ -113,7 +114,7 @@ async def _api_optional(request: Request) -> bool:
 
 StateDep = Annotated[StateDB, Depends(_state_db)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
-LoadsDep = Annotated[LoadRunner, Depends(_loads)]
+LoadsDep = Annotated[LoadRunner | QueuedLoadRunner, Depends(_loads)]
 CompatWrite = Depends(_compat_write)
 CompatRead = Depends(_compat_read)
 ApiWrite = Depends(_api_write)

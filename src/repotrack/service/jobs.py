@@ -124,6 +124,8 @@ class Job:
     total: int | None = None
     summary: dict[str, Any] | None = None
     error: JobError | None = None
+    #: The worker that ran it, for jobs sent to the job queue (``service.job_queue``).
+    worker: str | None = None
 
 
 class _Stopped(Exception):  # noqa: N818 - a signal between our own frames, not an error

@@ -371,4 +371,7 @@ class LoadJobOut(BaseModel):
     progress: LoadProgressOut
     summary: LoadSummaryOut | ImageLoadSummaryOut | None
     error: LoadErrorOut | None
+    #: The ``repotrack daemon --worker`` that ran it (``<host> pid <n>``), for jobs sent to the
+    #: job queue; ``null`` for loads the service runs itself.
+    worker: str | None = None
     links: dict[str, str]

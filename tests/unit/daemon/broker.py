@@ -14,7 +14,7 @@ from typing import Any
 import pika
 
 from repotrack.daemon.config import DaemonConfig, load_daemon_config
-from repotrack.daemon.consumer import Outcome, Work
+from repotrack.daemon.consumer import BatchWork, Outcome, Work
 from repotrack.daemon.service import Daemon
 from tests.unit.daemon.examples import service_files, write_examples
 
@@ -79,6 +79,21 @@ def depth(queue: str) -> int:
     return count
 
 
+def wait_depth(queue: str, count: int, timeout: float = 10.0) -> int:
+    """The queue's ready count once it is ``count`` (or at ``timeout``).
+
+    A closed connection's unacked messages go back to the queue asynchronously (a
+    quorum queue commits the return through its log), so a count read at once may
+    be short.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        got = depth(queue)
+        if got == count or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 def cleanup(pfx: str) -> None:
     """Delete every queue and exchange named with ``pfx``."""
     ch = channel()
@@ -109,10 +124,15 @@ def write_config(root: Path, pfx: str, only: list[str], **changes: Any) -> Daemo
 class Running:
     """A daemon in a thread that records every outcome."""
 
-    def __init__(self, config: DaemonConfig, work: Callable[[str], Work | None]) -> None:
+    def __init__(
+        self,
+        config: DaemonConfig,
+        work: Callable[[str], Work | None],
+        batch_work: Callable[[str], BatchWork | None] | None = None,
+    ) -> None:
         self.outcomes: list[Outcome] = []
         self._lock = threading.Lock()
-        self.daemon = Daemon(config, work, on_outcome=self._record)
+        self.daemon = Daemon(config, work, on_outcome=self._record, batch_work=batch_work)
         self._ready = threading.Event()
         self.thread = threading.Thread(target=self.daemon.run, args=(self._ready.set,))
 
@@ -131,8 +151,12 @@ class Running:
 
 
 @contextmanager
-def running(config: DaemonConfig, work: Callable[[str], Work | None]) -> Iterator[Running]:
-    run = Running(config, work)
+def running(
+    config: DaemonConfig,
+    work: Callable[[str], Work | None],
+    batch_work: Callable[[str], BatchWork | None] | None = None,
+) -> Iterator[Running]:
+    run = Running(config, work, batch_work)
     run.thread.start()
     run._ready.wait(30)
     try:

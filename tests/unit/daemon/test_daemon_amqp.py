@@ -9,14 +9,15 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from repotrack.daemon.config import load_daemon_config
-from repotrack.daemon.consumer import Work
+from repotrack.daemon.config import DaemonConfig, load_daemon_config
+from repotrack.daemon.consumer import ServiceConsumer, Work
 from tests.unit.daemon.broker import (
     cleanup,
     depth,
@@ -26,6 +27,7 @@ from tests.unit.daemon.broker import (
     publish,
     publish_all,
     running,
+    wait_depth,
     write_config,
 )
 
@@ -136,7 +138,7 @@ def test_task_filters_and_message_without_taskid(pfx: str, tmp_path: Path) -> No
     assert sorted(o.action for o in run.outcomes) == ["done", "dropped", "dropped", "left"]
     assert [c[1] for c in calls] == ["task.progress"]
     # left unacked: back on the queue once the daemon's link is closed
-    assert depth(f"{pfx}task-loader-q") == 1
+    assert wait_depth(f"{pfx}task-loader-q", 1) == 1
 
 
 def test_service_without_loader_dead_letters(pfx: str, tmp_path: Path) -> None:
@@ -262,3 +264,174 @@ def test_connection_closed_by_the_broker_reconnects(pfx: str, tmp_path: Path) ->
     done = sorted(json.loads(o.body)["n"] for o in run.outcomes if o.action == "done")
     assert done == list(range(50))
     assert depth(f"{pfx}repo-loader-q") == 0
+
+
+def declare(config: DaemonConfig) -> None:
+    """Declare every service's queue and bindings, as the daemon does on start."""
+    for name, service in config.services.items():
+        consumer = ServiceConsumer(name, service, None)
+        consumer.connect()
+        consumer.close()
+
+
+def _rabbitmqctl() -> str:
+    """rabbitmqctl that can talk to the local broker, or skip saying why not."""
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    if rabbitmqctl is None:
+        pytest.skip("rabbitmqctl is not here: the broker is not local, it cannot be restarted")
+    probe = subprocess.run(
+        [rabbitmqctl, "-q", "status"], capture_output=True, text=True, timeout=60, check=False
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"rabbitmqctl cannot reach the broker: {probe.stderr.strip()[:200]}")
+    return rabbitmqctl
+
+
+def test_broker_restart_mid_stream(pfx: str, tmp_path: Path) -> None:
+    """``rabbitmqctl stop_app`` / ``start_app`` under 1 000 messages: each one's effect once.
+
+    The broker is shared with other tests, so the outage is kept to about three
+    seconds and ``start_app`` runs in a ``finally`` whatever happens.
+    """
+    rabbitmqctl = _rabbitmqctl()
+    config = write_config(
+        tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "max_redeliver_count": 5}
+    )
+    stored: dict[int, int] = {}  # the effect: n -> times written (an idempotent loader: once)
+    calls: list[int] = []
+    outage_done = threading.Event()
+    outage_errors: list[str] = []
+
+    def start_app() -> None:
+        subprocess.run([rabbitmqctl, "-q", "start_app"], capture_output=True, timeout=120)
+
+    def outage() -> None:
+        try:
+            subprocess.run(
+                [rabbitmqctl, "-q", "stop_app"], capture_output=True, check=True, timeout=120
+            )
+            time.sleep(3)
+        except (subprocess.SubprocessError, OSError) as exc:
+            outage_errors.append(repr(exc))
+        finally:
+            start_app()
+            outage_done.set()
+
+    outage_thread = threading.Thread(target=outage)
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        n = int(payload["n"])
+        calls.append(n)
+        if n not in stored:  # what the loaders do: already stored means nothing to add
+            stored[n] = 1
+        if len(calls) == 300:
+            outage_thread.start()  # the broker goes away while this message is in hand
+            time.sleep(0.5)
+        return "ok"
+
+    try:
+        with running(config, lambda name: work) as run:
+            publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(1000)])
+            run.wait_for(
+                lambda got: (
+                    len({json.loads(o.body)["n"] for o in got if o.action == "done"}) >= 1000
+                ),
+                timeout=300,
+            )
+    finally:
+        if outage_thread.is_alive() or outage_thread.ident is None:
+            outage_done.wait(120)
+        start_app()  # a no-op when the broker is up; never leave it stopped
+    assert outage_done.is_set() and not outage_errors, outage_errors
+    assert sorted(stored) == list(range(1000)) and set(stored.values()) == {1}
+    done = [json.loads(o.body)["n"] for o in run.outcomes if o.action == "done"]
+    assert sorted(set(done)) == list(range(1000))
+    assert not [o for o in run.outcomes if o.action in ("failed", "rejected")]
+    # only what was unacked when the link broke came back, and at most once each
+    redone = len(calls) - 1000
+    assert 0 <= redone <= 2 and len(calls) - len(set(calls)) == redone
+    assert depth(f"{pfx}repo-loader-q") == 0
+
+
+def test_amqp_batch_size_takes_that_many_at_once(pfx: str, tmp_path: Path) -> None:
+    """``amqp_batch_size`` 5: one poll takes 5 messages (unacked), then runs their loaders."""
+    config = write_config(
+        tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "amqp_batch_size": 5}
+    )
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        calls.append(int(payload["n"]))
+        started.set()
+        release.wait(60)
+        return "ok"
+
+    declare(config)  # the queue and its binding exist before the daemon's first poll
+    publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(10)])
+    with running(config, lambda name: work) as run:
+        assert started.wait(60)
+        assert depth(f"{pfx}repo-loader-q") == 5  # 5 taken by the first poll, 5 ready
+        release.set()
+        run.wait_for(lambda got: sum(o.action == "done" for o in got) == 10)
+    assert calls == list(range(10))  # one worker: in queue order
+    assert depth(f"{pfx}repo-loader-q") == 0
+
+
+def test_workers_count_runs_loaders_side_by_side(pfx: str, tmp_path: Path) -> None:
+    """``workers_count`` 3: three loaders run at once (each waits for the other two)."""
+    config = write_config(tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "workers_count": 3})
+    together = threading.Barrier(3, timeout=30)
+    lock = threading.Lock()
+    running_now, most = 0, 0
+    seen: list[int] = []
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        nonlocal running_now, most
+        with lock:
+            running_now += 1
+            most = max(most, running_now)
+            seen.append(int(payload["n"]))
+        try:
+            if int(payload["n"]) < 3:
+                together.wait()  # raises BrokenBarrierError if fewer than 3 run at once
+            else:
+                time.sleep(0.01)
+        finally:
+            with lock:
+                running_now -= 1
+        return "ok"
+
+    with running(config, lambda name: work) as run:
+        publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(30)])
+        run.wait_for(lambda got: sum(o.action == "done" for o in got) == 30)
+        assert run.daemon.in_flight() == {}
+    assert most == 3  # never more than workers_count
+    assert sorted(seen) == list(range(30))  # each once
+    assert not [o for o in run.outcomes if o.action != "done"]
+    assert depth(f"{pfx}repo-loader-q") == 0
+
+
+def test_stop_waits_for_every_worker(pfx: str, tmp_path: Path) -> None:
+    """stop() with two loaders running on worker threads: both finish and are acked."""
+    config = write_config(tmp_path, pfx, ["repo_loader"], repo_loader={**FAST, "workers_count": 2})
+    both = threading.Barrier(3, timeout=30)
+    release = threading.Event()
+
+    def work(key: str, payload: Mapping[str, Any]) -> str:
+        both.wait()
+        release.wait(60)
+        return "ok"
+
+    declare(config)
+    publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(3)])
+    with running(config, lambda name: work) as run:
+        both.wait()  # two loaders are in hand
+        assert run.daemon.in_flight() == {"repo_loader": "repo.load, repo.load"}
+        run.daemon.stop()
+        release.set()
+        run.thread.join(60)
+        assert not run.thread.is_alive()
+    assert sorted(json.loads(o.body)["n"] for o in run.outcomes) == [0, 1]
+    assert {o.action for o in run.outcomes} == {"done"}
+    assert depth(f"{pfx}repo-loader-q") == 1  # the third was never taken

@@ -31,3 +31,12 @@ def test_unit_file_is_type_notify() -> None:
     text = unit.read_text()
     assert "Type=notify" in text and "Restart=on-failure" in text
     assert "repotrack daemon -c /etc/uploaderd/config.json -s /etc/uploaderd/services.d" in text
+
+
+def test_worker_unit_file() -> None:
+    unit = (
+        Path(__file__).resolve().parents[3] / "packaging" / "systemd" / "repotrack-worker@.service"
+    )
+    text = unit.read_text()
+    assert "Type=notify" in text and "Restart=on-failure" in text
+    assert "ExecStart=/usr/bin/repotrack daemon --worker\n" in text

@@ -102,3 +102,75 @@ def test_task_messages_load_once(
         ("approve", 1, "2024-06-12 14:00:00", ""),
     ]
     assert states(store) == [(1100, "DONE"), (2001, "FAILED"), (2002, "DELETED")]
+
+
+def test_a_batch_of_task_messages_loads_in_one_pass(
+    pfx: str,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``amqp_batch_size`` 10: runs of directory loads go through one ``load_tasks`` call.
+
+    Order is kept (the deletion runs between the runs), a task named twice starts a new
+    run, and a run with an unreadable task is done again message by message.
+    """
+    import repotrack.ingest.task as task_module
+    from repotrack.daemon.handlers import batch_work_for
+    from tests.unit.daemon.test_daemon_amqp import declare
+
+    passes: list[list[str]] = []
+    real = task_module.load_tasks
+
+    def counting(store: Store, *, paths: list[Path], **kwargs: object) -> object:
+        passes.append([Path(p).name for p in paths])
+        return real(store, paths=paths, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(task_module, "load_tasks", counting)
+    tasks = task_tree(tmp_path_factory.mktemp("girar"), tmp_path / "tasks")
+    root = tasks["root"]
+    config = write_config(
+        tmp_path / "cfg",
+        pfx,
+        ["task_loader"],
+        task_loader={
+            "idle_loop_sleep": 0.1,
+            "amqp_batch_size": 10,
+            "requeue_on_reject": False,
+            "tasks_dir": str(root),
+            "tasks_archive_dir": str(root / "archive"),
+        },
+    )
+    settings = load_settings(None)
+    service = config.services["task_loader"]
+    girar = f"{pfx}girar-ex"
+    declare(config)  # all six wait on the queue: the first poll takes them together
+    for body in (
+        {"taskid": 1100, "state": "DONE"},
+        {"taskid": 2001, "state": "FAILED"},
+        {"taskid": 2002, "state": "NEW"},
+        {"taskid": 2002, "state": "DELETED"},
+        {"taskid": 3333, "state": "NEW"},  # no such directory
+        {"taskid": 1100, "state": "DONE"},
+    ):
+        publish(girar, "task.state", body)
+    with running(
+        config,
+        lambda name: work_for(name, service, store, settings),
+        lambda name: batch_work_for(name, service, store, settings),
+    ) as run:
+        run.wait_for(lambda got: len(got) >= 6, timeout=240)
+    outcomes = [(o.action, o.reason) for o in run.outcomes]
+    assert [a for a, _ in outcomes] == ["done"] * 4 + ["failed", "done"]
+    assert outcomes[0][1].startswith("task 1100 DONE: 9 packages (9 new)")
+    assert outcomes[3][1] == "task 2002: marked deleted"
+    assert outcomes[4][1].startswith("TaskDataError: task 3333: ")
+    assert "already loaded" in outcomes[5][1]
+    assert passes == [["1100", "2001", "2002"], ["3333", "1100"], ["3333"], ["1100"]]
+    assert sorted(states(store)) == [
+        (1100, "DONE"),
+        (2001, "FAILED"),
+        (2002, "DELETED"),
+        (2002, "NEW"),
+    ]

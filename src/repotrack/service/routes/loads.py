@@ -166,5 +166,6 @@ def job_out(job: Job, *, full: bool) -> LoadJobOut:
         progress=LoadProgressOut(packages=job.done, new=job.new, total=job.total),
         summary=summary,
         error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error and full else None,
+        worker=job.worker if full else None,
         links={"self": _self(job)},
     )
