@@ -180,6 +180,15 @@ class QueuedLoadRunner:
         log.info("load job sent to the queue", extra={"job": job.id, "branch": params.branch})
         return self.get(job.id)
 
+    def submit_image_load(self, params: object) -> Job:
+        """Image and ISO loads are not sent to the queue: workers run repository loads."""
+        del params
+        raise InputError(
+            "image and ISO loads are not sent to the job queue: run them on a machine "
+            "that holds the store (repotrack load image|iso), or without [queue] url",
+            field="kind",
+        )
+
     def get(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs.get(job_id)

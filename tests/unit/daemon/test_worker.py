@@ -18,7 +18,7 @@ import pytest
 
 from repotrack.config import Settings
 from repotrack.daemon.worker import job_work, worker_config
-from repotrack.errors import ConfigError, ConflictError, StoreError
+from repotrack.errors import ConfigError, ConflictError, InputError, StoreError
 from repotrack.ingest.repo import RepoLoad
 from repotrack.service.job_queue import BrokerURL, QueuedLoadRunner, parse_broker_url
 from repotrack.service.jobs import Job
@@ -183,3 +183,14 @@ def test_scan_jobs_run_the_tracker_on_a_worker(
         assert depth(broker.queue) == 0
     finally:
         next(worlds, None)
+
+
+def test_image_loads_are_refused_by_the_queue_with_a_reason() -> None:
+    """Workers run repository loads only: an image job is refused, not lost in the queue."""
+    runner = QueuedLoadRunner(BrokerURL("127.0.0.1", 1, "/", "guest", "guest"))
+    try:
+        with pytest.raises(InputError, match="not sent to the job queue"):
+            runner.submit_image_load(object())
+    finally:
+        runner.shutdown()
+    assert runner.recent() == []
