@@ -220,6 +220,9 @@ class ForgeSettings(_Section):
     api_url: str | None = None
     #: User name for git pushes over HTTPS (some forges want a specific one).
     username: str | None = None
+    #: Fork mode: push to the token owner's fork (created if missing) and open pull
+    #: requests from ``fork:branch``, for repositories the token may not push to.
+    fork: bool = False
 
     def resolved_token(self, name: str) -> SecretStr | None:
         if self.token_file is not None:

@@ -9,7 +9,9 @@ One run, in order (reference §5.2, with its defects fixed):
 3. build the ``git format-patch`` series, prepare the downstream checkout, edit the
    spec and check that the series applies;
 4. push branch ``patch-tracking/<time>`` (or find it already pushed), open the issue
-   (or find it by its marker), open the pull request (or find it by head branch);
+   (or find it by its marker), open the pull request (or find it by head branch); in
+   fork mode (``[forges.<name>] fork = true``) the branch goes to the token owner's
+   fork, made first if missing (``forks``), and the pull request comes from it;
 5. only then advance ``scm_commit`` with a conditional single-column UPDATE
    (``WHERE id = ? AND scm_commit IS NOT DISTINCT FROM <old>``) and record the issue
    row in the same transaction.
@@ -50,6 +52,7 @@ from repotrack.state import Issue, StateDB, Tracking
 from repotrack.tracking import report
 from repotrack.tracking.downstream import Downstream
 from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
+from repotrack.tracking.forks import ensure_fork, fork_mode
 from repotrack.tracking.hosts import HostPolicy
 from repotrack.tracking.locks import DEFAULT_LOCK_TTL, LockKeeper, try_lock
 from repotrack.tracking.parking import ForgeParking
@@ -232,11 +235,15 @@ class _Steps:
         self._set_behind(len(commits))
         work = self.work = self._plan(commits)
         target, forge = self._forge()
+        fork = None
+        if fork_mode(self.settings, target):
+            self._step("fork")
+            fork = ensure_fork(forge, target)
         self._step("build")
         patches = build_series(mirror, work.commits)
-        self._push(mirror, target, patches, work)
+        self._push(mirror, target, patches, work, fork)
         self._open_issue(target, forge, work)
-        self._open_pull(target, forge, work)
+        self._open_pull(target, forge, work, fork)
         self._advance(work)
         return replace(
             result,
@@ -344,7 +351,14 @@ class _Steps:
         )
         return target, forge
 
-    def _push(self, mirror: Mirror, target: ForgeTarget, patches: list[Patch], work: _Work) -> None:
+    def _push(
+        self,
+        mirror: Mirror,
+        target: ForgeTarget,
+        patches: list[Patch],
+        work: _Work,
+        fork: ForgeTarget | None,
+    ) -> None:
         token, username = self._credentials(target)
         downstream = Downstream(
             self.settings.git_cache_dir / "downstream",
@@ -352,6 +366,7 @@ class _Steps:
             token=token,
             username=username,
             timeout=self.settings.tracking.git_timeout,
+            push_url=fork.clone_url if fork is not None else None,
         )
         self._step("prepare")
         worktree = downstream.prepare(self.snap.branch)
@@ -438,10 +453,12 @@ class _Steps:
         work.issue = found.number
         update_run(self.db, self.run_id, issue_number=found.number)
 
-    def _open_pull(self, target: ForgeTarget, forge: Forge, work: _Work) -> None:
+    def _open_pull(
+        self, target: ForgeTarget, forge: Forge, work: _Work, fork: ForgeTarget | None
+    ) -> None:
         self._step("pull")
         assert work.issue is not None
-        found = forge.find_pull_request(target, head=work.branch)
+        found = forge.find_pull_request(target, head=work.branch, fork=fork)
         if found is None:
             found = forge.create_pull_request(
                 target,
@@ -454,6 +471,7 @@ class _Steps:
                 ),
                 head=work.branch,
                 base=self.snap.branch,
+                fork=fork,
             )
         work.pr_url = found.url
         update_run(self.db, self.run_id, pr_number=found.number, pr_url=found.url)
