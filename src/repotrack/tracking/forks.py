@@ -56,9 +56,7 @@ def ensure_fork(
         return fork
     if fork is None:
         fork = forge.create_fork(target)
-        log.info(
-            "fork requested", extra={"target": target.full_name, "fork": fork.full_name}
-        )
+        log.info("fork requested", extra={"target": target.full_name, "fork": fork.full_name})
     deadline = clock() + wait
     delay = _POLL_FIRST
     while not forge.fork_ready(fork):

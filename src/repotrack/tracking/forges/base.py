@@ -19,7 +19,7 @@ pipeline stores and prints them, it never does arithmetic on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Forge", "ForgeTarget", "IssueRef", "PullRef"]
 
@@ -113,6 +113,9 @@ class Forge(Protocol):
         """Open a pull request from ``head`` (of ``fork`` when given) into ``base``; when
         one is already open for that head (a duplicate refused by the forge), that one is
         returned."""
+
+    def repo_info(self, target: ForgeTarget) -> dict[str, Any] | None:
+        """The forge's record of the repository (its JSON object), or None on 404."""
 
     def token_owner(self) -> str:
         """The login of the token's owner (``GET /user``), the namespace forks go to."""
