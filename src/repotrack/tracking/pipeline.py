@@ -40,9 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
@@ -51,7 +50,7 @@ from repotrack.errors import InputError, RateLimitError, RepotrackError
 from repotrack.state import Issue, StateDB, Tracking
 from repotrack.tracking import report
 from repotrack.tracking.downstream import Downstream
-from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
+from repotrack.tracking.forges import Forge, ForgeTarget, parse_downstream
 from repotrack.tracking.forks import ensure_fork, fork_mode
 from repotrack.tracking.hosts import HostPolicy
 from repotrack.tracking.locks import DEFAULT_LOCK_TTL, LockKeeper, try_lock
@@ -71,6 +70,9 @@ from repotrack.tracking.scanning import Snapshot as _Snapshot
 from repotrack.tracking.specfile import find_spec, spec_patches, update_spec
 from repotrack.tracking.upstream import CommitInfo, Mirror, redact_url, resolve_upstream_url
 from repotrack.tracking.verify import EarlierPatch, check_series
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OUTCOMES", "ItemResult", "Tracker"]
 
@@ -340,6 +342,8 @@ class _Steps:
             raise RateLimitError(
                 f"rate limited until {until.isoformat()} (parked)", forge=name, retry_at=until
             )
+        from repotrack.tracking.forges.registry import make_forge  # the HTTP client, when needed
+
         token, _ = self._credentials(target)
         forge = make_forge(
             target.kind,

@@ -4,7 +4,7 @@ Most scans find nothing new. Running the whole pipeline for such an item cost fo
 processes (fetch, two rev-parse, check-ref-format) and six commits; 200 items took
 5.2 s. Here a scan first asks every distinct upstream URL for its branch heads, once
 and concurrently (``git ls-remote --heads``, which reads only the ref advertisement;
-for HTTP(S) upstreams the same advertisement is read in-process, see ``refads``), and
+for HTTP(S) and local upstreams the same list is read in-process, see ``refads``), and
 compares each item's ``scm_commit`` with its branch head:
 
 - equal: nothing new. All such items are recorded in **one transaction**: a
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from repotrack.errors import RepotrackError
 from repotrack.state import Run, StateDB, Tracking, utcnow
 from repotrack.tracking.locks import held_lock_ids
+from repotrack.tracking.refads import local_heads
 from repotrack.tracking.upstream import is_local_url, redact_url, run_git
 
 __all__ = ["Candidate", "list_heads", "remote_heads", "settle_quiet", "split_quiet"]
@@ -70,8 +71,9 @@ def remote_heads(
 ) -> dict[str, dict[str, str] | None]:
     """Heads of each URL, asked concurrently; ``None`` for a URL that could not be read.
 
-    HTTP(S) upstreams are asked in-process over one kept-alive client (``refads``);
-    other URLs, and any answer that client cannot read, go to ``git ls-remote``.
+    HTTP(S) upstreams are asked in-process over one kept-alive client, local ones are
+    read from their files (``refads``); other URLs, and anything ``refads`` cannot read,
+    go to ``git ls-remote``.
     """
     unique = sorted(set(urls))
     if not unique:
@@ -83,12 +85,15 @@ def remote_heads(
         client = http_client(timeout=timeout, workers=workers)
 
     def ask(url: str) -> tuple[str, dict[str, str] | None]:
+        found = None
         if client is not None and url.startswith(("https://", "http://")):
             from repotrack.tracking.refads import http_heads
 
             found = http_heads(client, url)
-            if found is not None:
-                return url, found
+        elif is_local_url(url):
+            found = local_heads(url)
+        if found is not None:
+            return url, found
         try:
             return url, list_heads(url, timeout=timeout)
         except RepotrackError as exc:

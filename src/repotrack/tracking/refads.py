@@ -15,6 +15,12 @@ The protocol (git's ``gitprotocol-http`` and ``gitprotocol-v2`` documents):
 2. Version 2 only: ``POST <url>/git-upload-pack`` with ``command=ls-refs``, a delimiter
    and ``ref-prefix refs/heads/``, which lists just the branches.
 
+A local upstream (a path or ``file://``, allowed by ``allow_local_upstreams`` for local
+mirrors) is read the same way ``git upload-pack`` would list it, from the repository's
+files: loose refs under ``refs/heads`` over ``packed-refs`` (:func:`local_heads`). A
+repository in another ref format (reftable), a ``.git`` file pointing elsewhere, a
+symbolic ref or anything unreadable is left to git.
+
 Anything unexpected (another content type, as from a "dumb" HTTP server; a redirect; an
 HTTP error; a TLS failure; a malformed line; an oversized answer) returns ``None`` and the
 caller asks ``git ls-remote`` instead, which then reports the problem in git's words. The
@@ -23,14 +29,18 @@ in-process path is an optimisation, never a second opinion.
 
 from __future__ import annotations
 
+import os
 import ssl
-from typing import Final
-
-import httpx
+import urllib.parse
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from repotrack import __version__
 
-__all__ = ["MAX_ADVERTISEMENT", "http_client", "http_heads", "parse_pkt_lines"]
+if TYPE_CHECKING:  # imported when an HTTP upstream is asked: a local scan does without
+    import httpx
+
+__all__ = ["MAX_ADVERTISEMENT", "http_client", "http_heads", "local_heads", "parse_pkt_lines"]
 
 #: Answers larger than this are left to git (a v0 advertisement of a huge repository).
 MAX_ADVERTISEMENT: Final = 16 * 1024 * 1024
@@ -49,6 +59,8 @@ def http_client(*, timeout: float, workers: int) -> httpx.Client:
     connections for ``workers`` threads, environment proxies as git honours them, no
     redirects (git's default follows only the first request's, and the host checks were
     made on the URL as given)."""
+    import httpx
+
     return httpx.Client(
         timeout=timeout,
         verify=ssl.create_default_context(),
@@ -60,6 +72,8 @@ def http_client(*, timeout: float, workers: int) -> httpx.Client:
 
 def http_heads(client: httpx.Client, url: str) -> dict[str, str] | None:
     """``refs/heads/<name>`` -> sha of the upstream at ``url``, or None: ask git."""
+    import httpx
+
     base = url.rstrip("/")
     try:
         lines = _get_advertisement(client, base)
@@ -170,3 +184,89 @@ def parse_pkt_lines(data: bytes) -> list[list[bytes]]:
     if current:
         sections.append(current)
     return sections
+
+
+# -- local repositories ---------------------------------------------------------------------
+_MAX_PACKED_REFS: Final = 64 * 1024 * 1024
+
+
+def local_heads(url: str) -> dict[str, str] | None:
+    """Branch heads of the local repository at ``url`` (a path or ``file://``), or None:
+    ask git (not a repository we can read this simply)."""
+    if url.lower().startswith("file://"):
+        split = urllib.parse.urlsplit(url)
+        if split.netloc not in ("", "localhost"):
+            return None
+        path = Path(urllib.parse.unquote(split.path))
+    else:
+        path = Path(url)
+    try:
+        git_dir = _git_dir(path)
+        if git_dir is None:
+            return None
+        heads = _packed_heads(git_dir / "packed-refs")
+        if heads is None:
+            return None
+        loose = _loose_heads(git_dir)
+        if loose is None:
+            return None
+        heads.update(loose)
+        return heads
+    except (OSError, UnicodeDecodeError, _MalformedError):
+        return None
+
+
+def _git_dir(path: Path) -> Path | None:
+    """The repository directory: ``path/.git`` (a directory) or a bare ``path``."""
+    dot_git = path / ".git"
+    if dot_git.is_dir():
+        git_dir = dot_git
+    elif dot_git.exists():  # a "gitdir:" file (worktree, submodule): git knows best
+        return None
+    else:
+        git_dir = path
+    if not (git_dir / "HEAD").is_file() or not (git_dir / "objects").is_dir():
+        return None
+    if (git_dir / "reftable").exists() or not (git_dir / "refs").is_dir():
+        return None
+    if (git_dir / "commondir").exists():
+        return None
+    return git_dir
+
+
+def _packed_heads(packed: Path) -> dict[str, str] | None:
+    heads: dict[str, str] = {}
+    try:
+        if packed.stat().st_size > _MAX_PACKED_REFS:
+            return None
+        text = packed.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return heads
+    for line in text.splitlines():
+        if not line or line.startswith(("#", "^")):
+            continue
+        sha, _, ref = line.partition(" ")
+        _check_sha(sha.encode("ascii"))
+        if ref.startswith("refs/heads/"):
+            heads[ref] = sha
+    return heads
+
+
+def _loose_heads(git_dir: Path) -> dict[str, str] | None:
+    heads: dict[str, str] = {}
+    root = git_dir / "refs" / "heads"
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".lock"):
+                continue  # a ref being written; the rename makes the new value visible
+            file = Path(folder, name)
+            if file.is_symlink():
+                return None
+            content = file.read_bytes().strip()
+            if content.startswith(b"ref:"):
+                return None  # a symbolic ref: git resolves it
+            _check_sha(content)
+            ref = file.relative_to(git_dir).as_posix()
+            heads[ref] = content.decode("ascii")
+    return heads
