@@ -106,3 +106,36 @@ def test_a_dumb_http_server_is_left_to_git(tmp_path: Path) -> None:
 def test_malformed_pkt_lines_raise(data: bytes) -> None:
     with pytest.raises(ValueError):
         refads.parse_pkt_lines(data)
+
+
+# -- local repositories ----------------------------------------------------------------------
+def test_local_heads_equal_git_ls_remote_loose_packed_and_mixed(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    make_upstream(work)
+    git(work, "branch", "feature/x")
+    assert refads.local_heads(str(work)) == _ls_remote(str(work))
+    git(work, "pack-refs", "--all")  # every ref in packed-refs now
+    assert not (work / ".git" / "refs" / "heads" / "main").exists()
+    assert refads.local_heads(str(work)) == _ls_remote(str(work))
+    add_commits(work, 1)  # main loose again, newer than its packed line
+    heads = refads.local_heads(str(work))
+    assert heads == _ls_remote(str(work))
+    assert heads is not None and heads["refs/heads/main"] == git(work, "rev-parse", "HEAD")
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(work), str(bare))
+    assert refads.local_heads(f"file://{bare}") == _ls_remote(str(bare)) == heads
+
+
+def test_what_git_knows_better_is_left_to_git(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    make_upstream(work)
+    assert refads.local_heads(str(tmp_path / "nothing")) is None
+    assert refads.local_heads(str(tmp_path)) is None  # not a repository
+    git(work, "worktree", "add", "--quiet", str(tmp_path / "wt"), "-b", "side")
+    assert refads.local_heads(str(tmp_path / "wt")) is None  # a .git file
+    git(work, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    assert refads.local_heads(str(work)) is None  # a symbolic ref
+    # And the scan still gets git's answer for each.
+    found = remote_heads([str(work), str(tmp_path / "wt")], workers=1, timeout=10)
+    assert found[str(work)] == _ls_remote(str(work))
+    assert found[str(tmp_path / "wt")] == _ls_remote(str(tmp_path / "wt"))
