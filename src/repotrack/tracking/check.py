@@ -239,7 +239,10 @@ def _downstream_findings(
             except AuthError as exc:
                 hint, _ = _fork_possible(settings, target, name)
                 if hint.startswith("fork possible"):
-                    hint += f"; set fork = true under [forges.{name}]"
+                    hint += (
+                        f'; set fork = true (or fork_repos = ["{target.full_name}"])'
+                        f" under [forges.{name}]"
+                    )
                 raise AuthError(f"{exc}; {hint}") from exc
             return "the token may push branches"
 

@@ -12,7 +12,9 @@ door's ``create_guarded``). A repository of that name that is *not* a fork of th
 target is an error, not a fork to push to.
 
 Whether an item runs in fork mode is :func:`fork_mode`: ``fork = true`` under
-``[forges.<name>]``; direct-branch mode stays the default.
+``[forges.<name>]`` for every repository of that forge, or ``fork_repos`` naming the
+repositories (``owner/name`` patterns) whose items fork; direct-branch mode stays the
+default.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from typing import Final
 
 from repotrack.config import Settings
@@ -37,8 +40,10 @@ _POLL_MAX: Final = 5.0
 
 
 def fork_mode(settings: Settings, target: ForgeTarget) -> bool:
-    """Whether ``target``'s forge is configured for fork mode."""
-    return settings.forge(target.forge_name or target.kind).fork
+    """Whether items on ``target`` run in fork mode (the forge's ``fork`` or one of its
+    ``fork_repos`` patterns, matched case-sensitively against ``owner/name``)."""
+    forge = settings.forge(target.forge_name or target.kind)
+    return forge.fork or any(fnmatchcase(target.full_name, p) for p in forge.fork_repos)
 
 
 def ensure_fork(

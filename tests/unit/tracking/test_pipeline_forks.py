@@ -195,7 +195,9 @@ def test_check_says_fork_possible_where_push_rights_are_missing(tmp_path: Path, 
         push = {f.what: f for f in item.findings}["push"]
         assert not push.ok
         assert f"fork possible: {BOT}/hello would be created" in push.detail
-        assert f"set fork = true under [forges.{kind}]" in push.detail
+        assert f'set fork = true (or fork_repos = ["{FULL_NAME}"]) under [forges.{kind}]' in (
+            push.detail
+        )
 
         world.settings.forges[kind].fork = True
         (item,) = check_items(world.settings, world.db)
@@ -210,3 +212,14 @@ def test_check_says_fork_possible_where_push_rights_are_missing(tmp_path: Path, 
         push = {f.what: f for f in item.findings}["push"]
         assert push.ok and "the token may push there" in push.detail, push
         assert len(world.fork_branches()) == 1  # the dry run pushed nothing
+
+
+def test_fork_repos_choose_fork_mode_per_repository(tmp_path: Path) -> None:
+    for world in _world(tmp_path, "gitea", fork=False):
+        world.settings.forges["gitea"].fork_repos = ["other/*"]
+        add_commits(world.upstream, 1)
+        assert "AuthError" in world.run()  # not named: direct mode, no push rights
+        assert world.forge.forks() == {}
+        world.settings.forges["gitea"].fork_repos = ["other/*", "src-openeuler/*"]
+        assert world.run() == "success"
+        _assert_one_of_each(world)
