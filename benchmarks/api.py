@@ -9,7 +9,9 @@ this process. Measured:
 * ``GET /tracking``  the whole list of 10 000 items (the original has no pagination).
 
 The baseline answers the same requests with a fixed small envelope, so the ratio is
-the cost of repotrack's work per request on this machine.
+the cost of repotrack's work per request on this machine. Beside the rates, the CPU
+time (user + system) the server process spent per request, read from ``/proc``, which
+the other load on a shared machine disturbs less than the wall-clock rate.
 
 Run: ``uv run python benchmarks/api.py [--items 10000] [--posts 300] [--gets 300] [--lists 10]``
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -117,18 +120,31 @@ def server(kind: str, home: Path) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        _SERVER["pid"] = child.pid
         yield base
     finally:
         child.terminate()
         child.wait(timeout=30)
 
 
-def rate(requests: int, call: Callable[[int], httpx.Response]) -> float:
+_SERVER: dict[str, int] = {}
+_CPU_MS: dict[str, float] = {}
+
+
+def server_cpu() -> float:
+    """CPU seconds (user + system) of the server process so far."""
+    fields = Path(f"/proc/{_SERVER['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rate(requests: int, call: Callable[[int], httpx.Response], name: str = "") -> float:
     call(0)  # warm-up: first auth check, caches, connection
     start = time.perf_counter()
+    cpu = server_cpu()
     for n in range(requests):
         answer = call(n)
         assert answer.status_code == 200, answer.text[:200]
+    _CPU_MS[name] = (server_cpu() - cpu) / requests * 1000
     return requests / (time.perf_counter() - start)
 
 
@@ -137,16 +153,17 @@ def measure(base: str, home: Path, args: argparse.Namespace) -> dict[str, float]
     with httpx.Client(base_url=base, verify=context, auth=(USER, PASSWORD), timeout=120) as http:
         return {
             "POST /tracking": rate(
-                args.posts, lambda n: http.post("/tracking", json=item(n % args.items))
+                args.posts, lambda n: http.post("/tracking", json=item(n % args.items)), "post"
             ),
             "GET /tracking?repo&branch": rate(
                 args.gets,
                 lambda n: http.get(
                     "/tracking", params={"repo": item(n % args.items)["repo"], "branch": "master"}
                 ),
+                "get",
             ),
             f"GET /tracking ({args.items} items)": rate(
-                args.lists, lambda n: http.get("/tracking")
+                args.lists, lambda n: http.get("/tracking"), "list"
             ),
         }
 
@@ -178,13 +195,24 @@ def main() -> None:
         (home / "settings.json").write_text(json.dumps(dumped))
         seed(settings.state_url, args.items)
         results = {}
+        cpu_ms = {}
         for kind in ("baseline", "repotrack"):
             with server(kind, home) as base:
                 results[kind] = measure(base, home, args)
-    print(f"{'request':34} {'repotrack req/s':>16} {'baseline req/s':>15} {'ratio':>7}")
-    for name, value in results["repotrack"].items():
+                cpu_ms[kind] = dict(_CPU_MS)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"{'request':34} {'repotrack req/s':>16} {'baseline req/s':>15} {'ratio':>7}"
+        f" {'server CPU ms/req':>18} {'baseline':>9}"
+    )
+    for (name, value), key in zip(
+        results["repotrack"].items(), ("post", "get", "list"), strict=True
+    ):
         base_value = results["baseline"][name]
-        print(f"{name:34} {value:16.1f} {base_value:15.1f} {value / base_value:7.3f}")
+        print(
+            f"{name:34} {value:16.1f} {base_value:15.1f} {value / base_value:7.3f}"
+            f" {cpu_ms['repotrack'][key]:18.2f} {cpu_ms['baseline'][key]:9.2f}"
+        )
 
 
 if __name__ == "__main__":

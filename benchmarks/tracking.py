@@ -13,16 +13,24 @@ and N tracking items, then measures:
 4. with ``--full``: a scan after C new commits per upstream (patches, spec,
    verification, push, issue and PR per item; minutes for 200 items).
 
-Each process figure is the fastest of ``--repeat`` runs, the one least disturbed by
-other load on the machine. Run from the repository root::
+With ``--http`` the upstreams are served over git's smart HTTP (``git http-backend``
+behind the fake forge's HTTP door, in a separate server process) and both the scan and
+the baseline ask them at ``http://127.0.0.1``, as a scan asks github.com; without it
+they are local paths.
 
-    uv run python benchmarks/tracking.py [--items 200] [--commits 5] [--workers 4] [--full]
+Each process figure is the fastest of ``--repeat`` runs, the one least disturbed by
+other load on the machine, with its CPU time (user + system of the process and the git
+processes it waited for, from ``getrusage(RUSAGE_CHILDREN)``). Run from the repository
+root::
+
+    uv run python benchmarks/tracking.py [--items 200] [--commits 5] [--workers 4] [--http] [--full]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,13 +73,13 @@ def _build(tmp: Path, forge: ForgeServer, items: int, commits: int) -> tuple[lis
     return upstreams, base
 
 
-def _add_items(db: StateDB, forge: ForgeServer, upstreams: list[Path], base: str) -> None:
+def _add_items(db: StateDB, forge: ForgeServer, upstreams: list[str], base: str) -> None:
     with db.session() as session:
         for n, path in enumerate(upstreams):
             session.add(
                 Tracking(
                     version_control="git",
-                    scm_repo=str(path),
+                    scm_repo=path,
                     scm_branch="main",
                     scm_commit=base,
                     repo=forge.repo_url(f"bench/pkg{n:04d}"),
@@ -100,17 +108,29 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="tracking.max_parallel_fetches")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timed process")
     parser.add_argument("--full", action="store_true", help="also time a scan with new commits")
+    parser.add_argument("--http", action="store_true", help="serve the upstreams over HTTP")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the upstream server
     args = parser.parse_args()
+    if args.serve is not None:
+        _serve(args.serve)
+        return
     print(f"{args.items} items, {args.commits} new commits each, {args.workers} workers, "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+          f"{os.cpu_count()} CPUs, upstreams {'over HTTP' if args.http else 'local paths'}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="repotrack-bench-") as scratch:
         tmp = Path(scratch)
         with ForgeServer("gitee", token="bench-token", git_root=tmp / "forge-git") as forge:
             started = time.perf_counter()
-            upstreams, base = _build(tmp, forge, args.items, args.commits)
+            paths, base = _build(tmp, forge, args.items, args.commits)
+            server = _start_server(tmp / "upstreams") if args.http else None
+            upstreams = [f"{server[1]}/{path.name}/.git" if server else str(path) for path in paths]
             settings = Settings(
                 home=tmp / "home",
-                tracking={"allow_local_upstreams": True, "max_parallel_fetches": args.workers},
+                tracking={
+                    "allow_local_upstreams": True,
+                    "max_parallel_fetches": args.workers,
+                    "upstream_allow_hosts": ["127.0.0.1"],
+                },
                 forges={"gitee": forge.forge_settings()},
             )
             db = StateDB(settings.state_url)
@@ -123,14 +143,18 @@ def main() -> None:
             process = _best(args.repeat, lambda: _repotrack(tmp, config, "track", "run", "--once"))
             floor = _best(args.repeat, lambda: _baseline_ls_remote(upstreams, args.workers))
             print(
-                f"whole process `repotrack track run --once`, nothing new: {process:.2f} s; "
+                f"whole process `repotrack track run --once`, nothing new: {_show(process)}; "
                 f"baseline `git ls-remote` of the {len(upstreams)} upstreams with "
-                f"{args.workers} workers: {floor:.2f} s; ratio {process / floor:.2f}"
+                f"{args.workers} workers: {_show(floor)}; ratio {process[0] / floor[0]:.2f} "
+                f"(CPU {process[1] / floor[1]:.2f})"
             )
             helps = _best(args.repeat, lambda: _repotrack(tmp, config, "--help"))
-            print(f"`repotrack --help`: {helps:.2f} s")
+            print(f"`repotrack --help`: {_show(helps)}")
+            if server is not None:
+                server[0].stdin.close()  # type: ignore[union-attr]
+                server[0].wait(timeout=30)
             if args.full:
-                for path in upstreams:
+                for path in paths:
                     git(path, "update-ref", "refs/heads/main", "refs/heads/next")
                 full, _ = _timed_scan(tracker, "full scan")
                 total = args.items * args.commits
@@ -138,9 +162,41 @@ def main() -> None:
             db.close()
 
 
-def _best(repeat: int, timed: Callable[[], float]) -> float:
-    """The fastest of ``repeat`` runs: the figure least disturbed by other load."""
-    return min(timed() for _ in range(max(1, repeat)))
+def _best(repeat: int, timed: Callable[[], float]) -> tuple[float, float]:
+    """(wall, CPU) of the fastest of ``repeat`` runs: the one least disturbed by other load.
+
+    CPU is user + system time of the child processes waited for during the run.
+    """
+    runs = []
+    for _ in range(max(1, repeat)):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall = timed()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        runs.append((wall, cpu))
+    return min(runs)
+
+
+def _show(figure: tuple[float, float]) -> str:
+    return f"{figure[0]:.2f} s (CPU {figure[1]:.2f} s)"
+
+
+def _start_server(root: Path) -> tuple[subprocess.Popen[str], str]:
+    """The upstreams over smart HTTP, served by a separate process (its CPU is not ours)."""
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    return server, server.stdout.readline().strip()
+
+
+def _serve(root: Path) -> None:
+    with ForgeServer("gitea", git_root=root) as upstreams:
+        print(upstreams.web_url, flush=True)
+        sys.stdin.read()  # until the benchmark closes our stdin
 
 
 def _write_config(tmp: Path, forge: ForgeServer, workers: int) -> Path:
@@ -149,6 +205,7 @@ def _write_config(tmp: Path, forge: ForgeServer, workers: int) -> Path:
     config.write_text(
         f'home = "{tmp / "home"}"\n'
         "[tracking]\nallow_local_upstreams = true\n"
+        'upstream_allow_hosts = ["127.0.0.1"]\n'
         f"max_parallel_fetches = {workers}\n"
         f'[forges.gitee]\nkind = "gitee"\nweb_url = "{settings.web_url}"\n'
         f'api_url = "{settings.api_url}"\n',
@@ -176,9 +233,9 @@ def _repotrack(tmp: Path, config: Path, *args: str) -> float:
     return elapsed
 
 
-def _baseline_ls_remote(upstreams: list[Path], workers: int) -> float:
-    def ask(path: Path) -> None:
-        subprocess.run(["git", "ls-remote", "--heads", str(path)], check=True, capture_output=True)
+def _baseline_ls_remote(upstreams: list[str], workers: int) -> float:
+    def ask(url: str) -> None:
+        subprocess.run(["git", "ls-remote", "--heads", url], check=True, capture_output=True)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:

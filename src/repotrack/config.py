@@ -234,6 +234,12 @@ class ForgeSettings(_Section):
     api_url: str | None = None
     #: User name for git pushes over HTTPS (some forges want a specific one).
     username: str | None = None
+    #: Fork mode: push to the token owner's fork (created if missing) and open pull
+    #: requests from ``fork:branch``, for repositories the token may not push to.
+    fork: bool = False
+    #: Fork mode for these repositories only (``owner/name`` shell patterns such as
+    #: ``src-openeuler/*``): push rights belong to a repository, so this is per item.
+    fork_repos: list[str] = Field(default_factory=list)
 
     def resolved_token(self, name: str) -> SecretStr | None:
         if self.token_file is not None:

@@ -96,7 +96,15 @@ class Dialect:
             return FakeIssue(**vars(issue))
 
     def seed_pull(
-        self, full_name: str, *, title: str, body: str, head: str, base: str, state: str
+        self,
+        full_name: str,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        state: str,
+        head_repo: str = "",
     ) -> FakePull:
         with self.forge.locked():
             repo = self.forge.repo_state(full_name)
@@ -110,6 +118,7 @@ class Dialect:
                 state=state,
                 url=self.pull_url(full_name, number),
                 id=self.forge.new_id(),
+                head_repo=head_repo if head_repo != full_name else "",
             )
             repo.pulls.append(pull)
             return FakePull(**vars(pull))
@@ -123,10 +132,24 @@ class Dialect:
         return issue
 
     def create_pull(
-        self, full_name: str, *, title: str, body: str, head: str, base: str, fields: dict[str, Any]
+        self,
+        full_name: str,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        fields: dict[str, Any],
+        head_repo: str = "",
     ) -> FakePull:
         pull = self.seed_pull(
-            full_name, title=title, body=body, head=head, base=base, state=self.open_state
+            full_name,
+            title=title,
+            body=body,
+            head=head,
+            base=base,
+            state=self.open_state,
+            head_repo=head_repo,
         )
         with self.forge.locked():
             stored = self.forge.repo_state(full_name).pulls[-1]
@@ -134,11 +157,61 @@ class Dialect:
         pull.fields = dict(fields)
         return pull
 
-    def open_pull_for(self, full_name: str, head: str, base: str) -> FakePull | None:
+    def open_pull_for(
+        self, full_name: str, head: str, base: str, head_repo: str = ""
+    ) -> FakePull | None:
+        where = "" if head_repo == full_name else head_repo
         for pull in self.forge.pulls(full_name):
-            if pull.head == head and pull.base == base and pull.state == self.open_state:
+            if (pull.head, pull.base, pull.head_repo) == (head, base, where) and (
+                pull.state == self.open_state
+            ):
                 return pull
         return None
+
+    # -- forks ------------------------------------------------------------------------------
+    def split_head(self, full_name: str, head: str) -> tuple[str, str] | None:
+        """``owner:branch`` -> (the owner's fork of ``full_name``, branch); a bare branch
+        is the base repository's. None when ``owner`` has no fork of it."""
+        if ":" not in head:
+            return full_name, head
+        owner, branch = head.split(":", 1)
+        repo = f"{owner}/{full_name.rsplit('/', 1)[1]}"
+        if repo == full_name:
+            return full_name, branch
+        if self.forge.fork_parent(repo) != full_name:
+            return None
+        return repo, branch
+
+    def repo_json(self, full_name: str) -> dict[str, Any]:
+        """``GET /repos/{owner}/{name}``: GitHub, Gitee and Gitea all carry ``fork`` and
+        ``parent``."""
+        parent = self.forge.fork_parent(full_name)
+        return {
+            "id": self.forge.project_id(full_name),
+            "full_name": full_name,
+            "name": full_name.rsplit("/", 1)[1],
+            "owner": {"login": full_name.split("/")[0]},
+            "default_branch": "master",
+            "html_url": f"{self.forge.web_url}/{full_name}",
+            "fork": parent is not None,
+            "parent": None if parent is None else {"full_name": parent},
+        }
+
+    def get_repo(self, full_name: str) -> Reply:
+        if self.forge.fork_parent(full_name) is not None and self.forge.fork_copying(full_name):
+            return Reply(404, {"message": "Not Found"})  # GitHub: still being forked
+        return Reply(200, self.repo_json(full_name))
+
+    def post_fork(self, full_name: str, status: int) -> Reply:
+        fork, _ = self.forge.make_fork(full_name, self.forge.login)
+        return Reply(status, self.repo_json(fork))
+
+    def head_json(self, full_name: str, pull: FakePull, label: str) -> dict[str, Any]:
+        return {
+            "ref": pull.head,
+            "label": label,
+            "repo": {"full_name": pull.head_repo or full_name},
+        }
 
     def missing_branch(self, full_name: str, branch: str) -> bool:
         """With git enabled, a PR head or base must be a branch of the bare repository."""
@@ -241,7 +314,11 @@ class Gitee(Dialect):
                 return missing
             rest = s[3:]
             if rest == [] and m == "GET":
-                return Reply(200, {"full_name": full_name, "default_branch": "master"})
+                return self.get_repo(full_name)
+            if rest == ["forks"] and m == "POST":
+                if req.content_type not in ("form", "json", ""):
+                    return Reply(400, {"message": "unsupported body"})
+                return self.post_fork(full_name, 201)
             if rest == ["issues"] and m == "GET":
                 return self.list_issues(req, full_name)
             if rest == ["pulls"] and m == "POST":
@@ -289,7 +366,7 @@ class Gitee(Dialect):
             "state": pull.state,
             "title": pull.title,
             "body": pull.body,
-            "head": {"ref": pull.head, "label": pull.head, "repo": {"full_name": full_name}},
+            "head": self.head_json(full_name, pull, _head_label(pull)),
             "base": {"ref": pull.base, "label": pull.base, "repo": {"full_name": full_name}},
             "labels": [],
             "prune_source_branch": str(pull.fields.get("prune_source_branch")).lower() == "true",
@@ -316,10 +393,15 @@ class Gitee(Dialect):
         missing = _missing(req.fields, "title", "head", "base")
         if missing:
             return Reply(400, {"message": f"{missing} is missing"})
-        head, base = req.fields["head"], req.fields["base"]
-        if head == base or self.missing_branch(full_name, head):
+        source = self.split_head(full_name, req.fields["head"])
+        base = req.fields["base"]
+        if source is None:
+            return Reply(400, {"message": "源仓库不存在"})
+        head_repo, head = source
+        same = head_repo == full_name
+        if (same and head == base) or self.missing_branch(head_repo, head):
             return Reply(400, {"message": "源分支不存在或与目标分支相同"})
-        if self.open_pull_for(full_name, head, base) is not None:
+        if self.open_pull_for(full_name, head, base, head_repo) is not None:
             return Reply(400, {"message": "不能重复创建 Pull Request"})
         pull = self.create_pull(
             full_name,
@@ -328,6 +410,7 @@ class Gitee(Dialect):
             head=head,
             base=base,
             fields=req.fields,
+            head_repo=head_repo,
         )
         return Reply(201, self.pull_json(full_name, pull))
 
@@ -339,7 +422,7 @@ class Gitee(Dialect):
             p
             for p in self.forge.pulls(full_name)
             if state in ("all", p.state)
-            and (head is None or head in (p.head, f"{full_name.split('/')[0]}:{p.head}"))
+            and (head is None or head in (_head_label(p), f"{_head_owner(full_name, p)}:{p.head}"))
             and (base is None or base == p.base)
         ]
         paged = self.paginate(req, pulls, size_param="per_page", default=20, maximum=100)
@@ -385,7 +468,9 @@ class GitHub(Dialect):
                 return missing
             rest = s[3:]
             if rest == [] and m == "GET":
-                return Reply(200, {"full_name": full_name, "default_branch": "main"})
+                return self.get_repo(full_name)
+            if rest == ["forks"] and m == "POST":
+                return self.post_fork(full_name, 202)  # forked in the background
             if rest == ["issues"] and m == "POST":
                 return self.post_issue(req, full_name)
             if rest == ["issues"] and m == "GET":
@@ -417,11 +502,7 @@ class GitHub(Dialect):
             "state": pull.state,
             "title": pull.title,
             "body": pull.body,
-            "head": {
-                "ref": pull.head,
-                "label": f"{owner}:{pull.head}",
-                "repo": {"full_name": full_name},
-            },
+            "head": self.head_json(full_name, pull, f"{_head_owner(full_name, pull)}:{pull.head}"),
             "base": {
                 "ref": pull.base,
                 "label": f"{owner}:{pull.base}",
@@ -459,12 +540,15 @@ class GitHub(Dialect):
         missing = _missing(req.fields, "head", "base", "title")
         if missing:
             return _github_422("PullRequest", missing, "missing_field")
-        head, base = req.fields["head"], req.fields["base"]
-        branch = head.split(":", 1)[1] if ":" in head else head
-        if branch == base or self.missing_branch(full_name, branch):
+        source = self.split_head(full_name, req.fields["head"])
+        base = req.fields["base"]
+        if source is None:
             return _github_422("PullRequest", "head", "invalid")
-        if self.open_pull_for(full_name, branch, base) is not None:
-            owner = full_name.split("/")[0]
+        head_repo, branch = source
+        if (head_repo == full_name and branch == base) or self.missing_branch(head_repo, branch):
+            return _github_422("PullRequest", "head", "invalid")
+        if self.open_pull_for(full_name, branch, base, head_repo) is not None:
+            owner = head_repo.split("/")[0]
             return Reply(
                 422,
                 {
@@ -486,6 +570,7 @@ class GitHub(Dialect):
             head=branch,
             base=base,
             fields=req.fields,
+            head_repo=head_repo,
         )
         return Reply(201, self.pull_json(full_name, pull))
 
@@ -493,12 +578,11 @@ class GitHub(Dialect):
         state = req.query.get("state", "open")
         head = req.query.get("head")
         base = req.query.get("base")
-        owner = full_name.split("/")[0]
         pulls = [
             p
             for p in self.forge.pulls(full_name)
             if state in ("all", p.state)
-            and (head is None or head == f"{owner}:{p.head}")
+            and (head is None or head == f"{_head_owner(full_name, p)}:{p.head}")
             and (base is None or base == p.base)
         ]
         pulls.reverse()
@@ -560,14 +644,11 @@ class GitLab(Dialect):
                 return Reply(404, {"message": "404 Project Not Found"})
             rest = s[2:]
             if rest == [] and m == "GET":
-                return Reply(
-                    200,
-                    {
-                        "path_with_namespace": full_name,
-                        "default_branch": "main",
-                        "web_url": f"{req.base_url}/{full_name}",
-                    },
-                )
+                return Reply(200, self.project_json(full_name))
+            if rest == ["fork"] and m == "POST":
+                fork, _ = self.forge.make_fork(full_name, self.forge.login)
+                return Reply(201, {**self.project_json(fork, lookup=False),
+                                   "import_status": "scheduled"})  # fmt: skip
             if rest == ["issues"] and m == "POST":
                 return self.post_issue(req, full_name)
             if rest == ["issues"] and m == "GET":
@@ -577,6 +658,25 @@ class GitLab(Dialect):
             if rest == ["merge_requests"] and m == "GET":
                 return self.list_mrs(req, full_name)
         return Reply(404, {"error": "404 Not Found"})
+
+    def project_json(self, full_name: str, *, lookup: bool = True) -> dict[str, Any]:
+        """A project; a fork reports ``import_status: started`` while it is being copied."""
+        parent = self.forge.fork_parent(full_name)
+        status = "none"
+        if parent is not None:
+            status = "started" if lookup and self.forge.fork_copying(full_name) else "finished"
+        return {
+            "id": self.forge.project_id(full_name),
+            "path_with_namespace": full_name,
+            "default_branch": "main",
+            "web_url": f"{self.forge.web_url}/{full_name}",
+            "import_status": status,
+            "forked_from_project": (
+                None
+                if parent is None
+                else {"id": self.forge.project_id(parent), "path_with_namespace": parent}
+            ),
+        }
 
     def issue_json(self, full_name: str, issue: FakeIssue) -> dict[str, Any]:
         return {
@@ -599,6 +699,8 @@ class GitLab(Dialect):
             "state": pull.state,
             "source_branch": pull.head,
             "target_branch": pull.base,
+            "source_project_id": self.forge.project_id(pull.head_repo or full_name),
+            "target_project_id": self.forge.project_id(full_name),
             "web_url": pull.url,
             "references": {"full": f"{full_name}!{pull.number}"},
         }
@@ -653,9 +755,16 @@ class GitLab(Dialect):
         if missing:
             return Reply(400, {"error": f"{missing} is missing"})
         head, base = req.fields["source_branch"], req.fields["target_branch"]
-        if head == base or self.missing_branch(full_name, head):
+        source = full_name
+        target_id = req.fields.get("target_project_id")
+        if target_id is not None:  # from a fork: the MR lives on the target project
+            parent = self.forge.fork_parent(full_name)
+            if parent is None or self.forge.project_id(parent) != int(target_id):
+                return Reply(422, {"message": ["Target project is invalid"]})
+            full_name = parent
+        if (source == full_name and head == base) or self.missing_branch(source, head):
             return Reply(422, {"message": ["Source branch is invalid"]})
-        existing = self.open_pull_for(full_name, head, base)
+        existing = self.open_pull_for(full_name, head, base, source)
         if existing is not None:
             return Reply(
                 409,
@@ -673,6 +782,7 @@ class GitLab(Dialect):
             head=head,
             base=base,
             fields=req.fields,
+            head_repo=source,
         )
         return Reply(201, self.mr_json(full_name, pull))
 
@@ -716,14 +826,9 @@ class Gitea(Dialect):
                 return missing
             rest = s[3:]
             if rest == [] and m == "GET":
-                return Reply(
-                    200,
-                    {
-                        "full_name": full_name,
-                        "default_branch": "main",
-                        "html_url": f"{req.base_url}/{full_name}",
-                    },
-                )
+                return self.get_repo(full_name)
+            if rest == ["forks"] and m == "POST":
+                return self.post_fork(full_name, 202)
             if rest == ["issues"] and m == "POST":
                 return self.post_issue(req, full_name)
             if rest == ["issues"] and m == "GET":
@@ -757,7 +862,7 @@ class Gitea(Dialect):
             "state": pull.state,
             "html_url": pull.url,
             "merged": False,
-            "head": {"ref": pull.head, "label": pull.head, "repo": {"full_name": full_name}},
+            "head": self.head_json(full_name, pull, _head_label(pull)),
             "base": {"ref": pull.base, "label": pull.base, "repo": {"full_name": full_name}},
         }
 
@@ -802,10 +907,14 @@ class Gitea(Dialect):
         missing = _missing(req.fields, "head", "base", "title")
         if missing:
             return Reply(422, {"message": f"[{missing.capitalize()}]: Required", "url": ""})
-        head, base = req.fields["head"], req.fields["base"]
-        if head == base or self.missing_branch(full_name, head):
+        source = self.split_head(full_name, req.fields["head"])
+        base = req.fields["base"]
+        if source is None:
             return Reply(404, {"message": "The target couldn't be found.", "errors": []})
-        existing = self.open_pull_for(full_name, head, base)
+        head_repo, head = source
+        if (head_repo == full_name and head == base) or self.missing_branch(head_repo, head):
+            return Reply(404, {"message": "The target couldn't be found.", "errors": []})
+        existing = self.open_pull_for(full_name, head, base, head_repo)
         if existing is not None:
             return Reply(
                 409,
@@ -825,6 +934,7 @@ class Gitea(Dialect):
             head=head,
             base=base,
             fields=req.fields,
+            head_repo=head_repo,
         )
         return Reply(201, self.pull_json(full_name, pull))
 
@@ -845,6 +955,15 @@ class Gitea(Dialect):
             if pull.base == base and pull.head == head:
                 return Reply(200, self.pull_json(full_name, pull))
         return Reply(404, {"message": "The target couldn't be found.", "errors": []})
+
+
+def _head_owner(full_name: str, pull: FakePull) -> str:
+    return (pull.head_repo or full_name).split("/")[0]
+
+
+def _head_label(pull: FakePull) -> str:
+    """Gitee's and Gitea's label: the bare branch, or ``owner:branch`` from a fork."""
+    return f"{pull.head_repo.split('/')[0]}:{pull.head}" if pull.head_repo else pull.head
 
 
 def _base36(number: int) -> str:

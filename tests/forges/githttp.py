@@ -43,6 +43,22 @@ def init_repo(forge: ForgeServer, full_name: str, *, branch: str = "master") -> 
     return path
 
 
+def clone_repo(forge: ForgeServer, parent: str, full_name: str) -> Path:
+    """A bare copy of ``parent``'s repository as ``full_name`` (what a fork starts with)."""
+    path = repo_path(forge, full_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = repo_path(forge, parent)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--bare", str(source), str(path)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["git", "--git-dir", str(path), "config", "http.receivepack", "true"], check=True
+    )
+    return path
+
+
 def branch_exists(forge: ForgeServer, full_name: str, branch: str) -> bool:
     path = repo_path(forge, full_name)
     if not path.is_dir():
@@ -81,8 +97,11 @@ def serve_git(
     )
     call = Call(method, split.path, split.geturl(), query, headers, "git", body, {})
     user = _basic_user(headers, forge.token)
+    name = urllib.parse.unquote(split.path).split(".git/")[0].strip("/")
     if pushing and user is None:
         reply = Reply(401, "authentication required\n", {"WWW-Authenticate": 'Basic realm="fake"'})
+    elif pushing and forge.push_denied(name):
+        reply = Reply(403, "You do not have permission to push to this repository\n")
     else:
         reply = _run_backend(forge, method, split, headers, body, user)
     call.status = reply.status

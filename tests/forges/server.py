@@ -61,6 +61,7 @@ class FakePull:
     url: str
     id: int
     fields: dict[str, Any] = field(default_factory=dict)
+    head_repo: str = ""  # full name of the repository the head branch is in ("" = the base)
 
 
 @dataclass
@@ -140,6 +141,13 @@ class ForgeServer:
         self._faults: list[_Fault] = []
         self._repos: dict[str, _RepoState] = {}
         self._next_id = 1000
+        self._forks: dict[str, str] = {}  # fork full name -> parent full name
+        self._fork_polls: dict[str, int] = {}  # fork -> lookups left before it is ready
+        self._push_denied: set[str] = set()
+        self._project_ids: dict[str, int] = {}
+        #: Lookups of a new fork that still answer "not there yet" (GitHub) or
+        #: ``import_status: started`` (GitLab): the forge's background copy.
+        self.fork_delay = 0
         self._dialect = make_dialect(kind, self)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +242,67 @@ class ForgeServer:
         with self._lock:
             self._known_repos.add(full_name)
 
+    # -- forks and push rights ------------------------------------------------------------
+    def deny_push(self, full_name: str) -> None:
+        """Refuse git pushes to ``full_name`` with 403 (a token without write access)."""
+        with self._lock:
+            self._push_denied.add(full_name)
+
+    def push_denied(self, full_name: str) -> bool:
+        with self._lock:
+            return full_name in self._push_denied
+
+    def forks(self) -> dict[str, str]:
+        """Every fork made so far: fork full name -> parent full name."""
+        with self._lock:
+            return dict(self._forks)
+
+    def fork_parent(self, full_name: str) -> str | None:
+        with self._lock:
+            return self._forks.get(full_name)
+
+    def make_fork(self, parent: str, owner: str) -> tuple[str, bool]:
+        """Fork ``parent`` into ``owner``'s namespace (a bare clone when git is served).
+
+        Returns the fork's full name and whether it was created now; a second request
+        for the same fork returns the existing one, as the forges do.
+        """
+        name = parent.rsplit("/", 1)[1]
+        full_name = f"{owner}/{name}"
+        with self._lock:
+            if full_name in self._forks:
+                return full_name, False
+        if self.git_root is not None:
+            from tests.forges.githttp import clone_repo
+
+            clone_repo(self, parent, full_name)
+        with self._lock:
+            self._known_repos.add(full_name)
+            self._forks[full_name] = parent
+            self._fork_polls[full_name] = self.fork_delay
+        return full_name, True
+
+    def add_plain_repo(self, full_name: str) -> None:
+        """A repository that exists and is not a fork (a name clash for fork mode)."""
+        with self._lock:
+            self._known_repos.add(full_name)
+
+    def fork_copying(self, full_name: str) -> bool:
+        """Whether the fork's background copy still runs; each call is one lookup."""
+        with self._lock:
+            left = self._fork_polls.get(full_name, 0)
+            if left <= 0:
+                return False
+            self._fork_polls[full_name] = left - 1
+            return True
+
+    def project_id(self, full_name: str) -> int:
+        """A stable numeric id per repository (GitLab's project ``id``)."""
+        with self._lock:
+            if full_name not in self._project_ids:
+                self._project_ids[full_name] = 7 + len(self._project_ids)
+            return self._project_ids[full_name]
+
     def add_issue(self, full_name: str, *, title: str, body: str, state: str = "open") -> FakeIssue:
         """Seed an issue as if a human had opened it (pagination and matching tests)."""
         if state == "open":
@@ -319,8 +388,13 @@ class ForgeServer:
             self._calls.append(call)
 
     def repo_exists(self, full_name: str) -> bool:
+        """Known repositories; without a list, any ``owner/name`` except in the token
+        owner's own namespace, which holds only the forks (and repositories) made there."""
         with self._lock:
-            return not self._strict_repos or full_name in self._known_repos
+            if full_name in self._known_repos:
+                return True
+            own = full_name.split("/", 1)[0] == self.login
+            return not self._strict_repos and not own
 
     def locked(self) -> threading.Lock:
         return self._lock

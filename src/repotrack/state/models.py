@@ -67,8 +67,9 @@ class Tracking(Base):
     branch: Mapped[str] = mapped_column(String(NAME_MAX))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Indexed: ``listing_fingerprint`` reads its maximum on every ``GET /tracking``.
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
     )
     #: Health, maintained by the tracker after each run.
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)

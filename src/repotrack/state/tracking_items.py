@@ -280,10 +280,17 @@ def listing_fingerprint(session: Session) -> tuple[Any, ...]:
 
     ``(count, max id, max updated_at)``: an insert raises the id and the newest
     ``updated_at``, an update (ORM or Core: the column's ``onupdate``) the latter, a
-    delete the count. One aggregate query; callers cache a rendered listing against it.
+    delete the count. One query of three scalar subqueries, so that each reads an index
+    (the count the smallest one, the maxima one end of the primary key and of
+    ``ix_tracking_updated_at``) instead of the three aggregates scanning the table
+    together; callers cache a rendered listing against it.
     """
     row = session.execute(
-        select(func.count(Tracking.id), func.max(Tracking.id), func.max(Tracking.updated_at))
+        select(
+            select(func.count()).select_from(Tracking).scalar_subquery(),
+            select(func.max(Tracking.id)).scalar_subquery(),
+            select(func.max(Tracking.updated_at)).scalar_subquery(),
+        )
     ).one()
     return tuple(row)
 

@@ -10,7 +10,11 @@ its scheduler with one log line. For every item this answers, one line per quest
 - ``downstream``: the tracked branch can be fetched from the downstream repository;
 - ``spec``: that branch holds the spec file the run would edit;
 - ``push``: the token may push a branch there (``git push --dry-run``: the forge checks
-  write access when git asks for the receive-pack advertisement).
+  write access when git asks for the receive-pack advertisement). Where it may not, the
+  line says whether a fork is possible (the target is visible to the token and its
+  owner has no other repository of that name). In fork mode (``[forges.<name>] fork =
+  true``) the question is asked of the fork instead, or, before the first run made it,
+  answered by "fork possible".
 
 Nothing is written anywhere but the local clone cache. ``check_tokens`` is the token
 question alone, which the service asks for every configured forge when it starts.
@@ -21,15 +25,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from repotrack.config import Settings
-from repotrack.errors import RepotrackError
+from repotrack.errors import AuthError, RepotrackError
 from repotrack.state import StateDB, Tracking
 from repotrack.tracking.downstream import Downstream
-from repotrack.tracking.forges import ForgeTarget, default_api_url, make_forge, parse_downstream
+from repotrack.tracking.forges import (
+    Forge,
+    ForgeTarget,
+    default_api_url,
+    make_forge,
+    parse_downstream,
+)
 from repotrack.tracking.forges.targets import default_web_url
+from repotrack.tracking.forks import fork_mode
 from repotrack.tracking.hosts import HostPolicy
 from repotrack.tracking.quickscan import list_heads
 from repotrack.tracking.specfile import find_spec
@@ -96,7 +108,7 @@ def _token_question(settings: Settings, name: str, kind: str) -> Callable[[], st
     return question
 
 
-def _token_ok(settings: Settings, name: str, kind: str, target: ForgeTarget | None) -> str:
+def _client(settings: Settings, name: str, kind: str, target: ForgeTarget | None) -> Forge:
     forge_settings = settings.forge(name)
     token = forge_settings.resolved_token(name)
     if token is None:
@@ -104,15 +116,33 @@ def _token_ok(settings: Settings, name: str, kind: str, target: ForgeTarget | No
     api_url = target.api_url if target is not None else forge_settings.api_url
     if not api_url:
         api_url = default_api_url(kind, default_web_url(name, settings.forges))
-    client = make_forge(
+    return make_forge(
         kind,
         token=token,
         api_url=api_url,
         timeout=settings.tracking.http_timeout,
         max_retries=settings.tracking.max_retries,
     )
-    client.check_token()
+
+
+def _token_ok(settings: Settings, name: str, kind: str, target: ForgeTarget | None) -> str:
+    _client(settings, name, kind, target).check_token()
     return f"accepted by {name}"
+
+
+def _fork_possible(settings: Settings, target: ForgeTarget, name: str) -> tuple[str, str | None]:
+    """ "fork possible: ..." or "no fork possible: ...", and the existing fork's clone URL."""
+    try:
+        forge = _client(settings, name, target.kind, target)
+        owner = forge.token_owner()
+        fork = forge.find_fork(target, owner)
+        if fork is not None:
+            return f"fork possible: {fork.html_url} exists", fork.clone_url
+        if forge.repo_info(target) is None:
+            return f"no fork possible: the token does not see {target.full_name}", None
+        return f"fork possible: {owner}/{target.name} would be created", None
+    except RepotrackError as exc:
+        return f"no fork possible: {type(exc).__name__}: {exc}", None
 
 
 def check_items(settings: Settings, db: StateDB, *, repo: str | None = None) -> list[ItemCheck]:
@@ -202,10 +232,43 @@ def _downstream_findings(
         )
 
         def push() -> str:
-            downstream.check_push(worktree, branch=PROBE_BRANCH)
+            if fork_mode(settings, target):
+                return _fork_push(settings, target, name, downstream, worktree)
+            try:
+                downstream.check_push(worktree, branch=PROBE_BRANCH)
+            except AuthError as exc:
+                hint, _ = _fork_possible(settings, target, name)
+                if hint.startswith("fork possible"):
+                    hint += (
+                        f'; set fork = true (or fork_repos = ["{target.full_name}"])'
+                        f" under [forges.{name}]"
+                    )
+                raise AuthError(f"{exc}; {hint}") from exc
             return "the token may push branches"
 
         findings.append(_answer("push", push))
         return findings
     finally:
         downstream.release(worktree)
+
+
+def _fork_push(
+    settings: Settings, target: ForgeTarget, name: str, downstream: Downstream, worktree: Path
+) -> str:
+    """Fork mode's push question: may the token push to its fork, or make one?"""
+    hint, fork_url = _fork_possible(settings, target, name)
+    if fork_url is None:
+        if not hint.startswith("fork possible"):
+            raise RepotrackError(f"fork mode: {hint}")
+        return f"fork mode: {hint} by the first run"
+    forge = settings.forge(name)
+    to_fork = Downstream(
+        settings.git_cache_dir / "downstream",
+        target.clone_url,
+        token=forge.resolved_token(name),
+        username=forge.username,
+        timeout=settings.tracking.git_timeout,
+        push_url=fork_url,
+    )
+    to_fork.check_push(worktree, branch=PROBE_BRANCH)
+    return f"fork mode: {hint}; the token may push there"

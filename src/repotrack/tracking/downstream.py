@@ -78,9 +78,14 @@ class Downstream:
         token: SecretStr | None = None,
         username: str | None = None,
         timeout: float = DEFAULT_GIT_TIMEOUT,
+        push_url: str | None = None,
     ) -> None:
         check_git_url(clone_url, allow_local=True, field="repo")
+        if push_url is not None:
+            check_git_url(push_url, allow_local=True, field="repo")
         self.url = clone_url
+        #: Where branches go: the repository itself, or in fork mode the token owner's fork.
+        self.push_url = push_url or clone_url
         self.cache_dir = Path(cache_dir)
         self.timeout = timeout
         self._token = token
@@ -129,7 +134,9 @@ class Downstream:
     def remote_branch_exists(self, branch: str) -> str | None:
         """The sha ``branch`` points at on the remote, or None when it does not exist."""
         check_branch_name(branch, field="branch")
-        out = self._network("ls-remote", "--heads", "--", self.url, f"refs/heads/{branch}")
+        out = self._network(
+            "ls-remote", "--heads", "--", self.push_url, f"refs/heads/{branch}", url=self.push_url
+        )
         for line in out.decode("utf-8", "replace").splitlines():
             sha, _, ref = line.partition("\t")
             if ref == f"refs/heads/{branch}":
@@ -145,7 +152,8 @@ class Downstream:
         """
         check_branch_name(branch, field="branch")
         self._network("-C", str(worktree), "push", "--dry-run", "--quiet", "--no-verify",
-                      "--", self.url, f"HEAD:refs/heads/{branch}")  # fmt: skip
+                      "--", self.push_url, f"HEAD:refs/heads/{branch}",
+                      url=self.push_url)  # fmt: skip
 
     def commit_and_push(
         self, worktree: Path, *, branch: str, files: dict[str, bytes], message: str, author: str
@@ -180,8 +188,8 @@ class Downstream:
         self._local(*in_tree, "commit", "--quiet", "--no-verify", "--no-gpg-sign",
                     "--file=-", stdin=message.encode("utf-8"), env=env)  # fmt: skip
         sha = self._local(*in_tree, "rev-parse", "HEAD").decode().strip()
-        self._network(*in_tree, "push", "--quiet", "--no-verify", "--", self.url,
-                      f"HEAD:refs/heads/{branch}")  # fmt: skip
+        self._network(*in_tree, "push", "--quiet", "--no-verify", "--", self.push_url,
+                      f"HEAD:refs/heads/{branch}", url=self.push_url)  # fmt: skip
         return sha
 
     # -- git plumbing
@@ -194,23 +202,24 @@ class Downstream:
         except GitCommandError as exc:
             raise ForgeError(str(exc), forge="git") from exc
 
-    def _network(self, *args: str, missing: str | None = None) -> bytes:
+    def _network(self, *args: str, missing: str | None = None, url: str | None = None) -> bytes:
         secrets = [self._token.get_secret_value()] if self._token else []
+        remote = url or self.url
         try:
             return run_git(
                 ["-c", "credential.helper=", *args],
                 timeout=self.timeout,
                 env=self._auth_env(),
-                url=self.url,
+                url=remote,
                 secrets=secrets,
-                allow_file=is_local_url(self.url),
+                allow_file=is_local_url(remote),
             )
         except GitCommandError as exc:
-            raise self._translate(exc, missing) from exc
+            raise self._translate(exc, missing, remote) from exc
 
-    def _translate(self, exc: GitCommandError, missing: str | None) -> RepotrackError:
+    def _translate(self, exc: GitCommandError, missing: str | None, url: str) -> RepotrackError:
         stderr = exc.stderr
-        shown = redact_url(self.url)
+        shown = redact_url(url)
         if missing and "couldn't find remote ref" in stderr:
             return NotFoundError(f"{shown}: {missing}")
         if "[rejected]" in stderr or "non-fast-forward" in stderr or "fetch first" in stderr:

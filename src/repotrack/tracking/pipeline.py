@@ -9,7 +9,9 @@ One run, in order (reference §5.2, with its defects fixed):
 3. build the ``git format-patch`` series, prepare the downstream checkout, edit the
    spec and check that the series applies;
 4. push branch ``patch-tracking/<time>`` (or find it already pushed), open the issue
-   (or find it by its marker), open the pull request (or find it by head branch);
+   (or find it by its marker), open the pull request (or find it by head branch); in
+   fork mode (``[forges.<name>] fork = true``) the branch goes to the token owner's
+   fork, made first if missing (``forks``), and the pull request comes from it;
 5. only then advance ``scm_commit`` with a conditional single-column UPDATE
    (``WHERE id = ? AND scm_commit IS NOT DISTINCT FROM <old>``) and record the issue
    row in the same transaction.
@@ -38,9 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
@@ -49,7 +50,8 @@ from repotrack.errors import InputError, RateLimitError, RepotrackError
 from repotrack.state import Issue, StateDB, Tracking
 from repotrack.tracking import report
 from repotrack.tracking.downstream import Downstream
-from repotrack.tracking.forges import Forge, ForgeTarget, make_forge, parse_downstream
+from repotrack.tracking.forges import Forge, ForgeTarget, parse_downstream
+from repotrack.tracking.forks import ensure_fork, fork_mode
 from repotrack.tracking.hosts import HostPolicy
 from repotrack.tracking.locks import DEFAULT_LOCK_TTL, LockKeeper, try_lock
 from repotrack.tracking.parking import ForgeParking
@@ -68,6 +70,9 @@ from repotrack.tracking.scanning import Snapshot as _Snapshot
 from repotrack.tracking.specfile import find_spec, spec_patches, update_spec
 from repotrack.tracking.upstream import CommitInfo, Mirror, redact_url, resolve_upstream_url
 from repotrack.tracking.verify import EarlierPatch, check_series
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OUTCOMES", "ItemResult", "Tracker"]
 
@@ -232,11 +237,15 @@ class _Steps:
         self._set_behind(len(commits))
         work = self.work = self._plan(commits)
         target, forge = self._forge()
+        fork = None
+        if fork_mode(self.settings, target):
+            self._step("fork")
+            fork = ensure_fork(forge, target)
         self._step("build")
         patches = build_series(mirror, work.commits)
-        self._push(mirror, target, patches, work)
+        self._push(mirror, target, patches, work, fork)
         self._open_issue(target, forge, work)
-        self._open_pull(target, forge, work)
+        self._open_pull(target, forge, work, fork)
         self._advance(work)
         return replace(
             result,
@@ -333,6 +342,8 @@ class _Steps:
             raise RateLimitError(
                 f"rate limited until {until.isoformat()} (parked)", forge=name, retry_at=until
             )
+        from repotrack.tracking.forges.registry import make_forge  # the HTTP client, when needed
+
         token, _ = self._credentials(target)
         forge = make_forge(
             target.kind,
@@ -344,7 +355,14 @@ class _Steps:
         )
         return target, forge
 
-    def _push(self, mirror: Mirror, target: ForgeTarget, patches: list[Patch], work: _Work) -> None:
+    def _push(
+        self,
+        mirror: Mirror,
+        target: ForgeTarget,
+        patches: list[Patch],
+        work: _Work,
+        fork: ForgeTarget | None,
+    ) -> None:
         token, username = self._credentials(target)
         downstream = Downstream(
             self.settings.git_cache_dir / "downstream",
@@ -352,6 +370,7 @@ class _Steps:
             token=token,
             username=username,
             timeout=self.settings.tracking.git_timeout,
+            push_url=fork.clone_url if fork is not None else None,
         )
         self._step("prepare")
         worktree = downstream.prepare(self.snap.branch)
@@ -438,10 +457,12 @@ class _Steps:
         work.issue = found.number
         update_run(self.db, self.run_id, issue_number=found.number)
 
-    def _open_pull(self, target: ForgeTarget, forge: Forge, work: _Work) -> None:
+    def _open_pull(
+        self, target: ForgeTarget, forge: Forge, work: _Work, fork: ForgeTarget | None
+    ) -> None:
         self._step("pull")
         assert work.issue is not None
-        found = forge.find_pull_request(target, head=work.branch)
+        found = forge.find_pull_request(target, head=work.branch, fork=fork)
         if found is None:
             found = forge.create_pull_request(
                 target,
@@ -454,6 +475,7 @@ class _Steps:
                 ),
                 head=work.branch,
                 base=self.snap.branch,
+                fork=fork,
             )
         work.pr_url = found.url
         update_run(self.db, self.run_id, pr_number=found.number, pr_url=found.url)

@@ -164,3 +164,52 @@ def test_status_and_runs_newest_first(db: StateDB) -> None:
         assert items.list_runs(s, item_id=item.id, limit=1).total == 2
         with pytest.raises(NotFoundError):
             items.item_status(s, item_id=item.id + 100)
+
+
+def test_listing_fingerprint_follows_every_write_and_reads_indexes(db: StateDB) -> None:
+    """``GET /tracking`` serves a cached listing while this value holds (issue 11)."""
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from repotrack.state import Base
+
+    def fingerprint() -> tuple[Any, ...]:
+        with db.session() as s:
+            return items.listing_fingerprint(s)
+
+    def independent() -> tuple[int, int | None, Any]:
+        with db.session() as s:
+            rows = list(s.scalars(sa.select(Tracking)))
+            return (
+                len(rows),
+                max((r.id for r in rows), default=None),
+                max((r.updated_at for r in rows), default=None),
+            )
+
+    seen = [fingerprint()]
+    assert seen[0] == (0, None, None)
+    with db.session() as s:
+        for n in range(3):
+            items.upsert_item(s, fields=fields(n))
+    seen.append(fingerprint())
+    with db.session() as s:
+        items.upsert_item(s, fields=fields(1, scm_branch="dev"))  # an ORM update
+    seen.append(fingerprint())
+    with db.session() as s:  # a Core update, as the tracker writes health
+        s.execute(sa.update(Tracking).where(Tracking.id == 1).values(commits_behind=4))
+    seen.append(fingerprint())
+    with db.session() as s:
+        items.delete_items(s, repo=fields(2)["repo"], branch="master")
+    seen.append(fingerprint())
+    assert len(set(seen)) == len(seen), seen
+    count, top, newest = fingerprint()
+    want_count, want_top, want_newest = independent()
+    assert (count, top) == (want_count, want_top) == (2, 2)
+    assert newest is not None and want_newest is not None
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("tracking")}
+    assert [d for d in diff if "ix_tracking" in str(d)] == []  # the model says the same
+    assert "ix_tracking_updated_at" in indexes

@@ -1,4 +1,8 @@
-"""A scan asks each upstream once (``git ls-remote``) and settles quiet items in one go.
+"""A scan asks each upstream once and settles quiet items in one go.
+
+Local upstreams are read in-process from their ref files (``refads``); one that
+``refads`` leaves to git (here: a symbolic ref among its branches) costs exactly one
+``git ls-remote``.
 
 git processes are counted through a logging ``git`` placed first on ``PATH`` (it runs
 the real git), so the test sees exactly what a scan starts.
@@ -81,9 +85,17 @@ def test_quiet_scan_is_one_ls_remote_per_upstream_and_no_fetch(world: World, git
     assert [(r.item_id, r.outcome) for r in results] == [
         (world.item_id, "nothing-new"), (same, "nothing-new"), (other, "nothing-new"),
     ]  # fmt: skip
-    assert sorted(commands(git_log)) == ["ls-remote", "ls-remote"]
+    assert commands(git_log) == []  # both upstreams read in-process, nothing fetched
     assert runs_by_item(world) == {i: ["nothing-new"] for i in (world.item_id, same, other)}
     assert world.item().commits_behind == 0
+
+    # An upstream refads leaves to git: one ls-remote for it, the other still in-process.
+    with (second / ".git" / "refs" / "heads" / "alias").open("w") as alias:
+        alias.write("ref: refs/heads/main\n")
+    git_log.write_text("")
+    results = world.tracker().scan()
+    assert {r.outcome for r in results} == {"nothing-new"}
+    assert commands(git_log) == ["ls-remote"]
 
 
 def test_moved_branch_takes_the_full_pipeline_others_stay_quiet(
@@ -97,7 +109,7 @@ def test_moved_branch_takes_the_full_pipeline_others_stay_quiet(
     assert results[world.item_id].outcome == "success"
     assert results[other].outcome == "nothing-new"
     assert world.item().scm_commit == shas[-1]
-    assert commands(git_log)[:4] == ["ls-remote", "ls-remote", "init", "fetch"]
+    assert commands(git_log)[:2] == ["init", "fetch"]  # heads read in-process, then the fetch
     cache = world.settings.git_cache_dir
     assert Mirror(cache, str(world.upstream)).path.is_dir()
     assert not Mirror(cache, str(second)).path.exists()  # never fetched: it did not move

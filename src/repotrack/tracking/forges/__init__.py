@@ -5,34 +5,33 @@
 token, API URL), never settings or ORM rows; the call policy (timeouts, retries,
 rate limits, token redaction) is in :mod:`repotrack.tracking.forges.http`.
 
-``FORGES`` is the explicit registry (pinned by a test): ``gitee`` (Gitee API v5, as
+``FORGES`` (in ``registry``, loaded with the HTTP client on first use) is the
+explicit registry (pinned by a test): ``gitee`` (Gitee API v5, as
 openEuler's patch-tracking spoke it), ``github`` (REST), ``gitlab`` (REST v4) and
 ``gitea`` (Gitea and Forgejo API v1).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from pydantic import SecretStr
-
-from repotrack.errors import ConfigError
 from repotrack.tracking.forges.base import Forge, ForgeTarget, IssueRef, PullRef
-from repotrack.tracking.forges.common import HttpForge
-from repotrack.tracking.forges.gitea import GiteaForge
-from repotrack.tracking.forges.gitee import GiteeForge
-from repotrack.tracking.forges.github import GitHubForge
-from repotrack.tracking.forges.gitlab import GitLabForge
-from repotrack.tracking.forges.http import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_WAIT,
-    DEFAULT_TIMEOUT,
-    UncertainOutcomeError,
-    redact,
-)
 from repotrack.tracking.forges.targets import KNOWN_HOSTS, default_api_url, parse_downstream
+
+if TYPE_CHECKING:
+    from repotrack.tracking.forges.common import HttpForge
+    from repotrack.tracking.forges.gitea import GiteaForge
+    from repotrack.tracking.forges.gitee import GiteeForge
+    from repotrack.tracking.forges.github import GitHubForge
+    from repotrack.tracking.forges.gitlab import GitLabForge
+    from repotrack.tracking.forges.http import (
+        DEFAULT_MAX_RETRIES,
+        DEFAULT_MAX_WAIT,
+        DEFAULT_TIMEOUT,
+        UncertainOutcomeError,
+        redact,
+    )
+    from repotrack.tracking.forges.registry import FORGES, make_forge
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -56,42 +55,29 @@ __all__ = [
     "redact",
 ]
 
-FORGES: dict[str, type[HttpForge]] = {
-    "gitee": GiteeForge,
-    "github": GitHubForge,
-    "gitlab": GitLabForge,
-    "gitea": GiteaForge,
+#: Names whose modules import the HTTP client: loaded on first use.
+_LAZY = {
+    "FORGES": "registry",
+    "make_forge": "registry",
+    "HttpForge": "common",
+    "GiteaForge": "gitea",
+    "GiteeForge": "gitee",
+    "GitHubForge": "github",
+    "GitLabForge": "gitlab",
+    "DEFAULT_MAX_RETRIES": "http",
+    "DEFAULT_MAX_WAIT": "http",
+    "DEFAULT_TIMEOUT": "http",
+    "UncertainOutcomeError": "http",
+    "redact": "http",
 }
 
 
-def make_forge(
-    kind: str,
-    *,
-    token: SecretStr | None,
-    api_url: str,
-    timeout: float = DEFAULT_TIMEOUT,
-    max_retries: int = DEFAULT_MAX_RETRIES,
-    transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    max_wait: float = DEFAULT_MAX_WAIT,
-) -> Forge:
-    """The adapter for ``kind``, talking to ``api_url`` with ``token``.
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
 
-    ``sleep`` and ``max_wait`` bound rate-limit waits (a longer wait raises
-    ``RateLimitError``); tests inject a recording ``sleep`` so nothing sleeps for long.
-    """
-    try:
-        cls = FORGES[kind]
-    except KeyError:
-        raise ConfigError(
-            f"unknown forge kind {kind!r} (known: {', '.join(sorted(FORGES))})", key="kind"
-        ) from None
-    return cls(
-        token=token,
-        api_url=api_url,
-        timeout=timeout,
-        max_retries=max_retries,
-        transport=transport,
-        sleep=sleep,
-        max_wait=max_wait,
-    )
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

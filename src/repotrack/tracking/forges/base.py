@@ -5,6 +5,12 @@ find or create a pull request. Finding comes first in every case because a run m
 idempotent: a run that failed after opening the issue finds it again by a marker in its
 body instead of opening a second one, and a pull request is found by its head branch.
 
+**Fork mode.** A bot rarely has push rights on a distribution's package repositories
+(openEuler's ``src-openeuler/*`` take pull requests from forks). Then the branch goes to
+the token owner's fork (``fork_of``, created when missing) and the pull request is opened
+on the target from ``fork:branch``: every pull-request method takes ``fork``, the
+:class:`ForgeTarget` of that fork, or None for a branch of the target itself.
+
 Numbers are strings on purpose: Gitee issue numbers are strings (``I1ABCD``) while its
 PR numbers, and everything on GitHub, GitLab (``iid``) and Gitea, are integers; the
 pipeline stores and prints them, it never does arithmetic on them.
@@ -13,7 +19,7 @@ pipeline stores and prints them, it never does arithmetic on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Forge", "ForgeTarget", "IssueRef", "PullRef"]
 
@@ -88,12 +94,45 @@ class Forge(Protocol):
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef:
         """Open an issue; a retried request never opens a second one."""
 
-    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        """The pull request, open or closed, whose source branch is ``head`` (same
-        repository): a closed one is not opened again."""
+    def find_pull_request(
+        self, target: ForgeTarget, *, head: str, fork: ForgeTarget | None = None
+    ) -> PullRef | None:
+        """The pull request, open or closed, whose source branch is ``head`` (of ``fork``
+        when given, else of ``target``): a closed one is not opened again."""
 
     def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+        self,
+        target: ForgeTarget,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        fork: ForgeTarget | None = None,
     ) -> PullRef:
-        """Open a pull request from ``head`` into ``base``; when one is already open for
-        ``head`` (a duplicate refused by the forge), that one is returned."""
+        """Open a pull request from ``head`` (of ``fork`` when given) into ``base``; when
+        one is already open for that head (a duplicate refused by the forge), that one is
+        returned."""
+
+    def repo_info(self, target: ForgeTarget) -> dict[str, Any] | None:
+        """The forge's record of the repository (its JSON object), or None on 404."""
+
+    def token_owner(self) -> str:
+        """The login of the token's owner (``GET /user``), the namespace forks go to."""
+
+    def find_fork(self, target: ForgeTarget, owner: str) -> ForgeTarget | None:
+        """``owner``'s fork of ``target`` (same name), or None when there is none.
+
+        Raises ``ConflictError`` when ``owner`` has a repository of that name that is not
+        a fork of ``target``: pushing there would open pull requests from the wrong place.
+        """
+
+    def create_fork(self, target: ForgeTarget) -> ForgeTarget:
+        """Ask the forge to fork ``target`` into the token owner's namespace.
+
+        GitHub and GitLab fork in the background: the answer comes before the fork is
+        usable, so callers wait with :meth:`fork_ready`.
+        """
+
+    def fork_ready(self, fork: ForgeTarget) -> bool:
+        """Whether the fork exists and has finished copying (GitLab's ``import_status``)."""

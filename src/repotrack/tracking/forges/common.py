@@ -12,12 +12,13 @@ import time
 import urllib.parse
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
 
-from repotrack.errors import ForgeError
+from repotrack.errors import ConflictError, ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
 from repotrack.tracking.forges.http import DEFAULT_MAX_WAIT, ForgeHttp
 
@@ -90,12 +91,91 @@ class HttpForge(ABC):
     def create_issue(self, target: ForgeTarget, *, title: str, body: str) -> IssueRef: ...
 
     @abstractmethod
-    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None: ...
+    def find_pull_request(
+        self, target: ForgeTarget, *, head: str, fork: ForgeTarget | None = None
+    ) -> PullRef | None: ...
 
     @abstractmethod
     def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+        self,
+        target: ForgeTarget,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        fork: ForgeTarget | None = None,
     ) -> PullRef: ...
+
+    # -- forks: GitHub, Gitee and Gitea share the shapes (GitLab overrides) --------------
+    #: The key of the login in ``GET /user``.
+    login_key = "login"
+
+    def auth_params(self) -> dict[str, str]:
+        """Query (and form) parameters carrying the token; only Gitee has any."""
+        return {}
+
+    def token_owner(self) -> str:
+        response = self.http.request("GET", "/user", params=self.auth_params() or None)
+        return str(self.field(self.http.json(response), self.login_key))
+
+    def repo_info(self, target: ForgeTarget) -> dict[str, Any] | None:
+        """``GET /repos/{owner}/{name}``, or None when the forge answers 404."""
+        try:
+            response = self.http.request(
+                "GET", self.repo_path(target), params=self.auth_params() or None
+            )
+        except ForgeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        item = self.http.json(response)
+        return item if isinstance(item, dict) else None
+
+    def find_fork(self, target: ForgeTarget, owner: str) -> ForgeTarget | None:
+        fork = replace(target, owner=owner)
+        item = self.repo_info(fork)
+        if item is None:
+            return None
+        parent = (item.get("parent") or {}).get("full_name") or ""
+        if not item.get("fork") or parent.lower() != target.full_name.lower():
+            raise ConflictError(
+                f"{fork.html_url} exists and is not a fork of {target.full_name}; "
+                "rename it or turn fork mode off"
+            )
+        return fork
+
+    def create_fork(self, target: ForgeTarget) -> ForgeTarget:
+        def post() -> ForgeTarget:
+            path = f"{self.repo_path(target)}/forks"
+            auth = self.auth_params()
+            if auth:  # Gitee: form-encoded, token in the body as for its other writes
+                response = self.http.request("POST", path, data=auth, expect=(201, 202))
+            else:
+                response = self.http.request("POST", path, json_body={}, expect=(201, 202))
+            full_name = str(self.field(self.http.json(response), "full_name"))
+            owner, _, name = full_name.rpartition("/")
+            return replace(target, owner=owner, name=name)
+
+        return self.http.create_guarded(post, lambda: self.find_fork(target, self.token_owner()))
+
+    def fork_ready(self, fork: ForgeTarget) -> bool:
+        return self.repo_info(fork) is not None
+
+    @staticmethod
+    def head_matches(
+        item: Mapping[str, Any], head: str, target: ForgeTarget, fork: ForgeTarget | None
+    ) -> bool:
+        """A listed pull request's head is ``head`` of ``fork`` (or of ``target``).
+
+        A head without ``repo`` (some older answers) counts as the target's own branch.
+        """
+        got = item.get("head") or {}
+        if got.get("ref") != head:
+            return False
+        repo = (got.get("repo") or {}).get("full_name")
+        where = fork if fork is not None else target
+        return (repo or target.full_name).lower() == where.full_name.lower()
 
     def close(self) -> None:
         self.http.close()
@@ -174,20 +254,32 @@ class JsonIssueForge(HttpForge):
         return None
 
     def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+        self,
+        target: ForgeTarget,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        fork: ForgeTarget | None = None,
     ) -> PullRef:
+        def find() -> PullRef | None:
+            return self.find_pull_request(target, head=head, fork=fork)
+
         def post() -> PullRef:
-            payload = {"title": title, "head": head, "base": base, "body": body}
+            # A fork's branch is named ``owner:branch`` (GitHub, Gitea alike).
+            source = f"{fork.owner}:{head}" if fork is not None else head
+            payload = {"title": title, "head": source, "base": base, "body": body}
             path = f"{self.repo_path(target)}/pulls"
             try:
                 response = self.http.request("POST", path, json_body=payload, expect=(201,))
             except ForgeError as exc:
                 # The forge already has an open PR for this head: reuse it.
                 duplicate = exc.status == self.duplicate_pull_status
-                existing = self.find_pull_request(target, head=head) if duplicate else None
+                existing = find() if duplicate else None
                 if existing is None:
                     raise
                 return existing
             return self.pull_ref(self.http.json(response))
 
-        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))
+        return self.http.create_guarded(post, find)

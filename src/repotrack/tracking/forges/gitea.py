@@ -7,6 +7,10 @@ found by listing open ones and matching ``head.ref``: the ``/pulls/{base}/{head}
 endpoint exists only on Gitea 1.22+ and is unconfirmed on Forgejo, and it needs the base
 branch, which the contract does not give. A duplicate pull request is refused with 409;
 the open one is then found and returned.
+
+Fork mode: ``POST /repos/{owner}/{repo}/forks`` forks into the token owner's namespace
+(202, done when it answers); pull requests come from ``login:branch`` and are matched on
+``head.repo.full_name``.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ class GiteaForge(JsonIssueForge):
     def auth_headers(self, token: str) -> Mapping[str, str]:
         return {"Authorization": f"token {token}"} if token else {}
 
-    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
+    def find_pull_request(
+        self, target: ForgeTarget, *, head: str, fork: ForgeTarget | None = None
+    ) -> PullRef | None:
         path = f"{self.repo_path(target)}/pulls"
         params = {"state": "all"}
         for item in self.http.paginate(path, params, size_param="limit", size=GITEA_PAGE_SIZE):
-            if (item.get("head") or {}).get("ref") == head:
+            if self.head_matches(item, head, target, fork):
                 return self.pull_ref(item)
         return None

@@ -7,6 +7,10 @@ at the *owner* level, ``POST /repos/{owner}/issues`` with the repository in the 
 field; pull requests at ``POST /repos/{owner}/{repo}/pulls`` with
 ``prune_source_branch=true`` so Gitee deletes the tracking branch once merged.
 
+Fork mode: ``POST /repos/{owner}/{repo}/forks`` (the token as a form field) forks into
+the token owner's namespace and answers 201 once the fork exists; the pull request's
+``head`` is then ``login:branch``.
+
 Gitee documents no error for a duplicate pull request, so :meth:`create_pull_request`
 looks for an open one with the same head first. Its issue list has no text filter: the
 marker is matched client-side over the ``open`` and ``progressing`` issues (an issue a
@@ -32,6 +36,9 @@ class GiteeForge(HttpForge):
 
     def _auth(self) -> dict[str, str]:
         return {"access_token": self._token} if self._token else {}
+
+    def auth_params(self) -> dict[str, str]:
+        return self._auth()
 
     def check_token(self) -> None:
         self.http.request("GET", "/user", params=self._auth())
@@ -62,25 +69,37 @@ class GiteeForge(HttpForge):
                 return self.issue_ref(item)
         return None
 
-    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        params = {**self._auth(), "state": "all", "head": head}
+    def find_pull_request(
+        self, target: ForgeTarget, *, head: str, fork: ForgeTarget | None = None
+    ) -> PullRef | None:
+        source = f"{fork.owner}:{head}" if fork is not None else head
+        params = {**self._auth(), "state": "all", "head": source}
         for item in self.http.paginate(f"{self.repo_path(target)}/pulls", params):
-            if (item.get("head") or {}).get("ref") == head:
+            if self.head_matches(item, head, target, fork):
                 return self.pull_ref(item)
         return None
 
     def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+        self,
+        target: ForgeTarget,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        fork: ForgeTarget | None = None,
     ) -> PullRef:
         # The pipeline has just looked for it (find_pull_request), so no listing first;
         # Gitee refuses a second PR for a head with a 400, and only then is it looked up.
+        def find() -> PullRef | None:
+            return self.find_pull_request(target, head=head, fork=fork)
 
         def post() -> PullRef:
             form = {
                 **self._auth(),
                 "repo": target.name,
                 "title": title,
-                "head": head,
+                "head": f"{fork.owner}:{head}" if fork is not None else head,
                 "base": base,
                 "body": body,
                 "prune_source_branch": "true",
@@ -89,10 +108,10 @@ class GiteeForge(HttpForge):
             try:
                 response = self.http.request("POST", path, data=form, expect=(201,))
             except ForgeError as exc:
-                existing = self.find_pull_request(target, head=head) if exc.status == 400 else None
+                existing = find() if exc.status == 400 else None
                 if existing is None:
                     raise
                 return existing
             return self.pull_ref(self.http.json(response))
 
-        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))
+        return self.http.create_guarded(post, find)

@@ -7,6 +7,11 @@ header would get whatever default GitHub picks). Existing pull requests are foun
 ``head.ref``. Issues are found by listing open issues, skipping pull requests (which the
 issue list includes); the search API is an index that lags behind a just-created issue,
 which is exactly the case a retry must see.
+
+Fork mode: ``POST /repos/{owner}/{repo}/forks`` answers 202 and forks in the background
+("you may have to wait a short period before you can access the git objects"); the fork
+is ready once ``GET /repos/{login}/{name}`` finds it. Pull requests then come from
+``login:branch``.
 """
 
 from __future__ import annotations
@@ -36,9 +41,12 @@ class GitHubForge(JsonIssueForge):
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
-        params = {"state": "all", "head": f"{target.owner}:{head}"}
+    def find_pull_request(
+        self, target: ForgeTarget, *, head: str, fork: ForgeTarget | None = None
+    ) -> PullRef | None:
+        owner = fork.owner if fork is not None else target.owner
+        params = {"state": "all", "head": f"{owner}:{head}"}
         for item in self.http.paginate(f"{self.repo_path(target)}/pulls", params):
-            if (item.get("head") or {}).get("ref") == head:
+            if self.head_matches(item, head, target, fork):
                 return self.pull_ref(item)
         return None

@@ -7,14 +7,21 @@ the number returned. Merge requests carry ``source_branch``/``target_branch`` an
 ``remove_source_branch=true`` (Gitee's ``prune_source_branch``). Lists default to
 ``state=all`` on GitLab, so ``state=opened`` is always sent. A duplicate merge request is
 refused with 409; the open one is then found and returned.
+
+Fork mode: ``POST /projects/:id/fork`` answers 201 at once but copies the repository in
+a background job; the fork is ready when its ``import_status`` says ``finished``. A merge
+request from a fork is created on the *fork* (``POST /projects/<fork>/merge_requests``)
+with ``target_project_id`` set to the target's numeric id, and found on the target's list
+by ``source_project_id``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from repotrack.errors import ForgeError
+from repotrack.errors import ConflictError, ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, IssueRef, PullRef
 from repotrack.tracking.forges.common import HttpForge, issue_matcher, quote_segment
 
@@ -23,6 +30,7 @@ __all__ = ["GitLabForge"]
 
 class GitLabForge(HttpForge):
     kind = "gitlab"
+    login_key = "username"
 
     def auth_headers(self, token: str) -> Mapping[str, str]:
         return {"PRIVATE-TOKEN": token} if token else {}
@@ -70,33 +78,105 @@ class GitLabForge(HttpForge):
                 return self.issue_ref(item, number="iid", url="web_url")
         return None
 
-    def find_pull_request(self, target: ForgeTarget, *, head: str) -> PullRef | None:
+    # -- projects and forks -------------------------------------------------------------
+    def repo_info(self, target: ForgeTarget) -> dict[str, Any] | None:
+        try:
+            response = self.http.request("GET", self._project(target))
+        except ForgeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        item = self.http.json(response)
+        return item if isinstance(item, dict) else None
+
+    def _project_id(self, target: ForgeTarget) -> int:
+        item = self.repo_info(target)
+        if item is None:
+            raise ForgeError(f"project {target.full_name} not found", forge=self.kind, status=404)
+        return int(self.field(item, "id"))
+
+    def find_fork(self, target: ForgeTarget, owner: str) -> ForgeTarget | None:
+        fork = replace(target, owner=owner)
+        item = self.repo_info(fork)
+        if item is None:
+            return None
+        parent = (item.get("forked_from_project") or {}).get("path_with_namespace") or ""
+        if parent.lower() != target.full_name.lower():
+            raise ConflictError(
+                f"{fork.html_url} exists and is not a fork of {target.full_name}; "
+                "rename it or turn fork mode off"
+            )
+        return fork
+
+    def create_fork(self, target: ForgeTarget) -> ForgeTarget:
+        def post() -> ForgeTarget:
+            path = f"{self._project(target)}/fork"
+            response = self.http.request("POST", path, json_body={}, expect=(201, 202))
+            full_name = str(self.field(self.http.json(response), "path_with_namespace"))
+            owner, _, name = full_name.rpartition("/")
+            return replace(target, owner=owner, name=name)
+
+        return self.http.create_guarded(post, lambda: self.find_fork(target, self.token_owner()))
+
+    def fork_ready(self, fork: ForgeTarget) -> bool:
+        item = self.repo_info(fork)
+        if item is None:
+            return False
+        status = item.get("import_status") or "none"
+        if status == "failed":
+            error = item.get("import_error") or "no detail"
+            raise ForgeError(f"forking into {fork.full_name} failed: {error}", forge=self.kind)
+        return status in ("finished", "none")
+
+    # -- merge requests -----------------------------------------------------------------
+    def find_pull_request(
+        self, target: ForgeTarget, *, head: str, fork: ForgeTarget | None = None
+    ) -> PullRef | None:
+        source_id = self._project_id(fork) if fork is not None else None
         params = {"state": "all", "source_branch": head}
         for item in self.http.paginate(f"{self._project(target)}/merge_requests", params):
-            if item.get("source_branch") == head:
+            if item.get("source_branch") != head:
+                continue
+            source = item.get("source_project_id")
+            same = source is None or item.get("target_project_id") in (None, source)
+            if (source_id is None and same) or (source_id is not None and source == source_id):
                 return self.pull_ref(item, number="iid", url="web_url")
         return None
 
     def create_pull_request(
-        self, target: ForgeTarget, *, title: str, body: str, head: str, base: str
+        self,
+        target: ForgeTarget,
+        *,
+        title: str,
+        body: str,
+        head: str,
+        base: str,
+        fork: ForgeTarget | None = None,
     ) -> PullRef:
+        def find() -> PullRef | None:
+            return self.find_pull_request(target, head=head, fork=fork)
+
         def post() -> PullRef:
-            payload = {
+            payload: dict[str, Any] = {
                 "source_branch": head,
                 "target_branch": base,
                 "title": title,
                 "description": body,
                 "remove_source_branch": True,
             }
-            path = f"{self._project(target)}/merge_requests"
+            source = target
+            if fork is not None:  # created on the fork, aimed at the target
+                payload["target_project_id"] = self._project_id(target)
+                source = fork
+            path = f"{self._project(source)}/merge_requests"
             try:
                 response = self.http.request("POST", path, json_body=payload, expect=(201,))
             except ForgeError as exc:
                 # 409 "Another open merge request already exists for this source branch".
-                existing = self.find_pull_request(target, head=head) if exc.status == 409 else None
+                existing = find() if exc.status == 409 else None
                 if existing is None:
                     raise
                 return existing
             return self.pull_ref(self.http.json(response), number="iid", url="web_url")
 
-        return self.http.create_guarded(post, lambda: self.find_pull_request(target, head=head))
+        return self.http.create_guarded(post, find)
