@@ -25,6 +25,7 @@ import os
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ from repotrack.errors import (
     UpstreamError,
 )
 from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 
 if TYPE_CHECKING:
     import httpx
@@ -73,10 +75,14 @@ def store_held_elsewhere(exc: StoreError) -> bool:
 
 #: What a hand-off sends: the same arguments a local load takes.
 LoadRequest = RepoLoad
+#: Any job a hand-off may send: a repository load, or a task-side command.
+AnyLoadRequest = RepoLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest
 
 
-def request_body(request: RepoLoad) -> dict[str, object]:
-    """The ``POST /api/v1/loads`` body: the path made absolute (the service reads it)."""
+def request_body(request: AnyLoadRequest) -> dict[str, object]:
+    """The ``POST /api/v1/loads`` body: the paths made absolute (the service reads them)."""
+    if not isinstance(request, RepoLoad):
+        return request.resolved().as_dict()
     body = request.as_dict()
     body["branch"] = request.branch.strip()
     body["path"] = str(request.path.resolve())
@@ -129,13 +135,16 @@ class HandOff:
     """How a load face reaches the service; ``always`` is ``--via-service``.
 
     ``hint`` tells a user whose load met a locked store how to hand it over (each
-    face names its own options).
+    face names its own options). ``show`` prints a finished job's summary (the body's
+    ``summary``) as the command prints a local result; by default, a repository load's
+    summary line and the packages it left out.
     """
 
     settings: Settings
     options: ServiceOptions
     always: bool = False
     hint: str = "to hand the load to the service, set REPOTRACK_USER and REPOTRACK_PASSWORD"
+    show: Callable[[dict[str, Any]], None] | None = None
 
     def base_url(self) -> str:
         from repotrack.cli.tracking_client import server_base_url
@@ -144,12 +153,12 @@ class HandOff:
             return server_base_url(self.options.server)
         return service_url(self.settings)
 
-    def run(self, request: LoadRequest) -> None:
+    def run(self, request: AnyLoadRequest) -> None:
         """``--via-service``: hand the load over (prompting for a password on a terminal)."""
         password = self.options.known_password() or _prompt_password()
         _Session(self, password).load(request)
 
-    def after_lock(self, locked: StoreError, request: LoadRequest) -> None:
+    def after_lock(self, locked: StoreError, request: AnyLoadRequest) -> None:
         """The store is held elsewhere: hand the load over if we can log in, else say how."""
         password = self.options.known_password()
         if password is None:
@@ -182,11 +191,12 @@ class _Session:
         )
         self._verify = service_tls_verify(handoff.settings, handoff.options)
         self._password = password
+        self._show = handoff.show or _show_repo_summary
 
-    def load(self, request: LoadRequest) -> None:
+    def load(self, request: AnyLoadRequest) -> None:
         self.follow(self.submit(request))
 
-    def submit(self, request: LoadRequest) -> dict[str, Any]:
+    def submit(self, request: AnyLoadRequest) -> dict[str, Any]:
         with self._client() as http:
             job = self._call(http, "POST", "/api/v1/loads", json=request_body(request))
         err_console.print(
@@ -215,11 +225,7 @@ class _Session:
                 f"{exc}; the load may still be running: follow it at {self.base_url}{path}"
             ) from exc
         if job["state"] == "done":
-            from repotrack.cli.load import print_summary
-
-            summary = job["summary"]
-            bad = [(item["file"], item["reason"]) for item in summary.get("bad", [])]
-            print_summary(summary["line"], bad)
+            self._show(job["summary"])
             return
         error = job.get("error") or {}
         raise RemoteJobError(
@@ -290,6 +296,13 @@ class _Session:
                 f"the service no longer knows {path} (was it restarted?)", url=self.base_url
             )
         raise UpstreamError(f"HTTP {status} for {method} {path}: {detail}", url=self.base_url)
+
+
+def _show_repo_summary(summary: dict[str, Any]) -> None:
+    from repotrack.cli.load import print_summary
+
+    bad = [(item["file"], item["reason"]) for item in summary.get("bad", [])]
+    print_summary(summary["line"], bad)
 
 
 def service_tls_verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:

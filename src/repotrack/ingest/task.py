@@ -46,6 +46,7 @@ from repotrack.ingest.task_stored import StoredTasks
 from repotrack.sources.task import TaskRecord, fingerprint, read_task, task_id_of
 
 if TYPE_CHECKING:
+    from repotrack.ingest.repo import LoadProgress
     from repotrack.store import Store
 
 __all__ = [
@@ -193,6 +194,7 @@ def load_tasks(
     on_read: Callable[[TaskRecord], object] | None = None,
     skip_unchanged: bool = True,
     now: datetime | None = None,
+    progress: LoadProgress | None = None,
 ) -> list[TaskLoadSummary]:
     """``load_task`` for many tasks, in batches of ``TASK_BATCH`` (a few queries each).
 
@@ -206,6 +208,8 @@ def load_tasks(
         raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
     options = _Options(force, workers, approvals, logs_for_new, now or datetime.now(UTC))
     repair(store)  # what a killed earlier load left half-written (``journal``)
+    if progress is not None:
+        progress.start(total=len(paths))
     done: list[TaskLoadSummary] = []
     for start in range(0, len(paths), TASK_BATCH):
         chunk = [Path(p) for p in paths[start : start + TASK_BATCH]]
@@ -231,7 +235,11 @@ def load_tasks(
                 on_read(record)
             slots.append(len(batch))
             batch.append(record)
-        done.extend(_fill(slots, _load_batch(store, batch, options, marks)))
+        finished = _fill(slots, _load_batch(store, batch, options, marks))
+        done.extend(finished)
+        if progress is not None:
+            for summary in finished:
+                progress.advance(new=not summary.unchanged)
     if flush:
         flush_task_buffers(store)
     return done

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from repotrack.errors import InputError
 from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 
 __all__ = ["Confinement"]
 
@@ -50,10 +51,35 @@ class Confinement:
         if not self._inside(Path(os.path.realpath(path))):
             raise InputError(_OUTSIDE, field="path")
 
-    def check_tree(self, params: RepoLoad) -> None:
-        """The root check again, then every symlink under the tree (followed once each)."""
-        self.check_root(params.path)
-        root = Path(os.path.realpath(params.path))
+    def check_job(
+        self, params: RepoLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest
+    ) -> None:
+        """What a job reads, checked in the job before it starts.
+
+        A repository tree and each task directory are walked (``check_tree``); a source
+        package must be a regular file under a root. ``tasks clean`` only looks whether
+        each open task's directory exists and reads its one-word ``task/state`` (never
+        echoing anything else), so its tasks tree, possibly huge, is not walked.
+        """
+        if isinstance(params, RepoLoad):
+            self.check_tree(params.path)
+        elif isinstance(params, TaskLoadRequest):
+            for path in params.paths:
+                self.check_tree(path, names_only=_TASK_NAME_LINKS)
+        elif isinstance(params, PackageLoadRequest):
+            self.check_root(params.path)
+            _refuse_special(Path(os.path.realpath(params.path)), params.path.name)
+        else:
+            self.check_root(params.tasks_dir)
+
+    def check_tree(self, path: Path, *, names_only: frozenset[str] = frozenset()) -> None:
+        """The root check again, then every symlink under the tree (followed once each).
+
+        ``names_only``: links (relative to the tree) whose target the loader only reads
+        as a name, never opens, so they may point anywhere and are not followed.
+        """
+        self.check_root(path)
+        root = Path(os.path.realpath(path))
         seen = {root}
         pending = [("", root)]
         while pending:
@@ -64,6 +90,8 @@ class Confinement:
                 raise InputError(f"cannot list: {exc.strerror or exc}", path=prefix or ".") from exc
             for entry in entries:
                 rel = prefix + entry.name
+                if rel in names_only and entry.is_symlink():
+                    continue
                 real = Path(os.path.realpath(entry.path)) if entry.is_symlink() else None
                 if real is not None and not self._inside(real):
                     raise InputError(f"symlink {rel} leads outside [loads] allowed_roots")
@@ -74,6 +102,11 @@ class Confinement:
                         pending.append((rel + "/", target))
                 elif not entry.is_file():
                     _refuse_special(target, rel)
+
+
+#: girar's ``build/repo/prev`` names the previous repository (``/tasks/archive/_1/2000``):
+#: the task reader takes the id from the link's text and never follows it.
+_TASK_NAME_LINKS = frozenset({"build/repo/prev"})
 
 
 def _refuse_special(path: Path, rel: str) -> None:

@@ -42,6 +42,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from repotrack.errors import ConflictError, InputError, NotFoundError, RepotrackError, StoreError
 from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.task_jobs import (
+    PackageLoadRequest,
+    TaskCleanRequest,
+    TaskJobSummary,
+    TaskLoadRequest,
+)
 
 if TYPE_CHECKING:
     from repotrack.ingest import LoadSummary
@@ -53,6 +59,7 @@ __all__ = [
     "STOP_GRACE",
     "Job",
     "JobError",
+    "JobParams",
     "JobState",
     "LoadRunner",
     "RepoLoadParams",
@@ -90,6 +97,9 @@ def timed_out(seconds: float) -> str:
 
 #: A queued load's arguments: the ingest layer's own request type.
 RepoLoadParams = RepoLoad
+#: Any job's arguments: a repository load, or a task-side command (``load task``,
+#: ``load package``, ``tasks clean``); ``kind`` tells them apart.
+JobParams = RepoLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,7 @@ class Job:
 
     id: str
     kind: str
-    params: RepoLoadParams
+    params: JobParams
     submitted_at: datetime
     state: JobState = "queued"
     started_at: datetime | None = None
@@ -184,7 +194,7 @@ class LoadRunner:
         keep: int = KEEP_JOBS,
         job_timeout: float = DEFAULT_JOB_TIMEOUT,
         stop_grace: float = STOP_GRACE,
-        check: Callable[[RepoLoadParams], None] | None = None,
+        check: Callable[[JobParams], None] | None = None,
     ) -> None:
         self._store = store
         self._migrate = migrate_store
@@ -211,7 +221,24 @@ class LoadRunner:
             raise InputError(
                 f"no such directory on the service's machine: {params.path}", field="path"
             )
-        job = Job(id=str(uuid.uuid4()), kind="repo", params=params, submitted_at=datetime.now(UTC))
+        return self._queue_job(params, "repo")
+
+    def submit_task_job(
+        self, params: TaskLoadRequest | PackageLoadRequest | TaskCleanRequest
+    ) -> Job:
+        """Queue ``load task``, ``load package`` or ``tasks clean``; ``InputError`` when a
+        path is not absolute or does not exist here (a file for ``package``, else a directory)."""
+        for path in params.read_paths():
+            if not path.is_absolute():
+                raise InputError("must be an absolute path on the service's machine", field="path")
+            usable = path.is_file() if params.kind == "package" else path.is_dir()
+            if not usable:
+                what = "file" if params.kind == "package" else "directory"
+                raise InputError(f"no such {what} on the service's machine: {path}", field="path")
+        return self._queue_job(params, params.kind)
+
+    def _queue_job(self, params: JobParams, kind: str) -> Job:
+        job = Job(id=str(uuid.uuid4()), kind=kind, params=params, submitted_at=datetime.now(UTC))
         with self._lock:
             if self._stopping.is_set():
                 raise ConflictError("the service is stopping; submit the load again later")
@@ -224,7 +251,7 @@ class LoadRunner:
             self._start_supervisor()
             self._queued.notify()
             snapshot = dataclasses.replace(job)
-        log.info("load job queued", extra={"job": job.id, "branch": params.branch})
+        log.info("load job queued", extra={"job": job.id, "kind": job.kind})
         return snapshot
 
     def get(self, job_id: str) -> Job:
@@ -357,7 +384,7 @@ class LoadRunner:
                     self._finish(job, summary=_summary_dict(summary))
             control.ended.set()
             control.wake.set()
-            log.info("load job done", extra={"job": job.id, "summary": summary.line()})
+            log.info("load job done", extra={"job": job.id, "summary": _summary_line(summary)})
             return
         with self._lock:
             if job.state == "running":  # not abandoned meanwhile
@@ -365,7 +392,7 @@ class LoadRunner:
         control.ended.set()
         control.wake.set()
 
-    def _load(self, control: _Control) -> LoadSummary:
+    def _load(self, control: _Control) -> LoadSummary | TaskJobSummary:
         from repotrack.store import migrate
 
         if self._check is not None:
@@ -407,7 +434,13 @@ def _job_error(job: Job, exc: RepotrackError) -> JobError:
     return JobError(type(exc).__name__, message, exc.exit_code)
 
 
-def _summary_dict(summary: LoadSummary) -> dict[str, Any]:
+def _summary_line(summary: LoadSummary | TaskJobSummary) -> str:
+    return "; ".join(summary.lines) if isinstance(summary, TaskJobSummary) else summary.line()
+
+
+def _summary_dict(summary: LoadSummary | TaskJobSummary) -> dict[str, Any]:
+    if isinstance(summary, TaskJobSummary):
+        return summary.as_dict()
     return {
         "branch": summary.branch,
         "date": summary.date.isoformat(),

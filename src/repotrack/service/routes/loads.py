@@ -39,18 +39,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
+from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 from repotrack.service.confine import Confinement
 from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
 from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
 from repotrack.service.params import Offset
 from repotrack.service.schemas import (
+    AnyLoadCreate,
     LoadCreate,
     LoadErrorOut,
     LoadJobOut,
     LoadParamsOut,
     LoadProgressOut,
     LoadSummaryOut,
+    PackageLoadCreate,
     PageOut,
+    TaskCleanCreate,
+    TaskJobParamsOut,
+    TaskJobSummaryOut,
+    TaskLoadCreate,
 )
 
 __all__ = ["router"]
@@ -74,23 +81,33 @@ JobId = Annotated[str, PathParam(max_length=64, description="The job id (a UUID)
 
 @router.post("", status_code=202, dependencies=[ApiWrite], responses=_RESPONSES)
 def submit_load(
-    request: Request, runner: LoadsDep, body: LoadCreate, response: Response
+    request: Request, runner: LoadsDep, body: AnyLoadCreate, response: Response
 ) -> LoadJobOut:
-    """Queue a load; follow it at ``links.self`` (also the ``Location`` header)."""
+    """Queue a load; follow it at ``links.self`` (also the ``Location`` header).
+
+    ``kind`` says which: ``repo`` (the default), ``task`` (girar task directories),
+    ``package`` (one source RPM) or ``task-clean`` (close the tasks girar removed).
+    """
     confinement: Confinement = request.app.state.confinement
-    confinement.check_root(Path(body.path))
-    job = runner.submit_repo_load(
-        RepoLoadParams(
-            branch=body.branch,
-            path=Path(body.path),
-            date=body.date,
-            tag=body.tag,
-            force=body.force,
-            workers=body.workers,
-            skip_bad=body.skip_bad,
-            verify_known=body.verify_known,
+    if isinstance(body, LoadCreate):
+        confinement.check_root(Path(body.path))
+        job = runner.submit_repo_load(
+            RepoLoadParams(
+                branch=body.branch,
+                path=Path(body.path),
+                date=body.date,
+                tag=body.tag,
+                force=body.force,
+                workers=body.workers,
+                skip_bad=body.skip_bad,
+                verify_known=body.verify_known,
+            )
         )
-    )
+    else:
+        params = _task_params(body)
+        for path in params.read_paths():
+            confinement.check_root(path)
+        job = runner.submit_task_job(params)
     response.headers["Location"] = _self(job)
     return job_out(job, full=True)
 
@@ -124,22 +141,47 @@ def cancel_load(runner: LoadsDep, job_id: JobId) -> LoadJobOut:
     return job_out(runner.cancel(job_id), full=True)
 
 
+def _task_params(
+    body: TaskLoadCreate | PackageLoadCreate | TaskCleanCreate,
+) -> TaskLoadRequest | PackageLoadRequest | TaskCleanRequest:
+    if isinstance(body, TaskLoadCreate):
+        return TaskLoadRequest(
+            tuple(Path(p) for p in body.paths), body.force, body.workers, body.flush
+        )
+    if isinstance(body, PackageLoadCreate):
+        return PackageLoadRequest(Path(body.path), body.force, body.flush)
+    return TaskCleanRequest(Path(body.tasks_dir), body.task, body.dry_run)
+
+
 def _self(job: Job) -> str:
     return f"{PREFIX}/{job.id}"
 
 
 def job_out(job: Job, *, full: bool) -> LoadJobOut:
     """The job as the API shows it; without ``full``, no parameters and no error."""
+    params: LoadParamsOut | TaskJobParamsOut | None = None
+    summary: LoadSummaryOut | TaskJobSummaryOut | None = None
+    if job.kind == "repo":
+        if full:
+            params = LoadParamsOut.model_validate(job.params.as_dict())
+        if job.summary:
+            summary = LoadSummaryOut.model_validate(job.summary)
+    else:
+        if full:
+            given = {k: v for k, v in job.params.as_dict().items() if k != "kind"}
+            params = TaskJobParamsOut.model_validate(given)
+        if job.summary:
+            summary = TaskJobSummaryOut.model_validate(job.summary)
     return LoadJobOut(
         id=job.id,
         kind=job.kind,
         state=job.state,
-        params=LoadParamsOut.model_validate(job.params.as_dict()) if full else None,
+        params=params,
         submitted_at=job.submitted_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         progress=LoadProgressOut(packages=job.done, new=job.new, total=job.total),
-        summary=LoadSummaryOut.model_validate(job.summary) if job.summary else None,
+        summary=summary,
         error=LoadErrorOut(**dataclasses.asdict(job.error)) if job.error and full else None,
         links={"self": _self(job)},
     )
