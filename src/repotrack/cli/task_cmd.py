@@ -231,21 +231,31 @@ def load_task_cmd(
     """Load girar build task directories (state, subtasks, builds, plan, approvals, logs).
 
     Each task is stored whole or not at all; tasks before a failing one stay loaded.
-    While `repotrack serve` holds the embedded store, the load is handed to the service
-    when a password is given (--password or $REPOTRACK_PASSWORD); --via-service always
-    hands it over. -J then writes the dumps here, once the service has loaded the tasks.
+    When every directory is unchanged since it was loaded, that is answered without
+    starting the store (from the marks file beside it). While `repotrack serve` holds
+    the embedded store, the load is handed to the service when a password is given
+    (--password or $REPOTRACK_PASSWORD); --via-service always hands it over. -J then
+    writes the dumps here, once the service has loaded the tasks.
     """
-    from repotrack.ingest.task import load_tasks
     from repotrack.ingest.task_jobs import TaskLoadRequest
-    from repotrack.sources.task import task_id_of
+    from repotrack.ingest.task_marks import unchanged_line, unchanged_tasks
+    from repotrack.sources.task.stamp import task_id_of
 
     for path in paths:
         task_id_of(path)  # every name checked before anything is loaded
+    store_url = get_settings(ctx).store_url
+    if not (force or flush or via_service):
+        unchanged = unchanged_tasks(store_url, paths)  # without starting the store
+        if unchanged is not None:
+            _print_lines(unchanged_line(task_id) for task_id in unchanged)
+            return
 
     def dump(record: TaskRecord) -> None:
         console.print(f"wrote {dump_task_json(record)}", markup=False, highlight=False)
 
     def local(store: Store) -> None:
+        from repotrack.ingest.task import load_tasks
+
         summaries = load_tasks(
             store,
             paths=paths,
@@ -274,7 +284,7 @@ def load_task_cmd(
     _interruptible(
         lambda: run_task_job(
             request,
-            store_url=handoff.settings.store_url,
+            store_url=store_url,
             handoff=handoff,
             local=local,
             remote=remote,

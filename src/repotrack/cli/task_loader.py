@@ -125,6 +125,8 @@ def _work(
     from repotrack.cli.task_cmd import run_task_job
     from repotrack.config import load_settings
     from repotrack.errors import InputError
+    from repotrack.ingest.task_jobs import TaskLoadRequest
+    from repotrack.ingest.task_marks import unchanged_line, unchanged_tasks
 
     url = store_url_from_args(args)
     handoff = None
@@ -137,6 +139,12 @@ def _work(
             "hands the job to repotrack's service; it does not mix with -c/-d/-s/-p/-u/-P",
             field="--via-service",
         )
+    if isinstance(request, TaskLoadRequest) and not (
+        request.force or request.flush or args.via_service
+    ):
+        unchanged = unchanged_tasks(url, request.paths)  # without starting the store
+        if unchanged is not None:
+            return "\n".join(unchanged_line(task_id) for task_id in unchanged)
     return run_task_job(
         request,
         store_url=url,
@@ -148,7 +156,7 @@ def _work(
 
 def _task_request(args: argparse.Namespace) -> TaskJobRequest:
     from repotrack.ingest.task_jobs import TaskLoadRequest
-    from repotrack.sources.task import task_id_of
+    from repotrack.sources.task.stamp import task_id_of
 
     task_id_of(args.path)
     return TaskLoadRequest(
