@@ -4,7 +4,9 @@ Why a runner in the service at all: an embedded chDB store can be open in one pr
 only, and while ``repotrack serve`` runs that process is the service. A CLI load
 therefore hands its parameters to the service (``POST /api/v1/loads``), and the
 service runs the same core function the CLI would, ``repotrack.ingest.load_repo``,
-against the store it already holds.
+against the store it already holds. ``load task``, ``load package`` and ``tasks
+clean`` are jobs too (kinds ``task``, ``package``, ``task-clean``: the request types
+of ``ingest.task_jobs``); their summary carries the lines the command prints.
 
 Why one thread: loads into one store run one at a time, in submission order (the
 parallelism lives inside ``load_repo``'s worker processes). A second load of the same

@@ -7,7 +7,8 @@ load at a time, in submission order, each within ``[loads] job_timeout``. Submit
 and cancelling need the account (like every ``/api/v1`` write), and the path must lie
 under ``[loads] allowed_roots``; reading jobs follows ``require_auth_for_reads``, but
 a job's ``params`` and ``error`` (server paths, file contents) are shown to the
-account only.
+account only. ``kind`` picks the job: ``repo`` (the default), ``task``, ``package``
+or ``task-clean`` (``repotrack load task|package``, ``repotrack tasks clean``).
 
 Examples::
 
