@@ -18,9 +18,10 @@ own fresh embedded store:
    started);
 4. the same reload with ``--flush-buffers``, which always opens the store: the reload
    as it was before the marks file, for comparison (the flush itself is cheap);
-5. ``repotrack --version`` (interpreter and CLI start-up only) and ``repotrack query
-   tasks --limit 1`` (start-up plus opening the store and one query): how much of a
-   reload is process start-up.
+5. ``repotrack --version`` (interpreter and CLI start-up only), ``repotrack load task
+   --help`` (the same plus building the command, no settings, no work) and
+   ``repotrack query tasks --limit 1`` (start-up plus opening the store and one
+   query): how much of a reload is process start-up.
 
 Every process is timed in wall seconds and in CPU seconds (user + system of the
 process and all its children, from ``getrusage(RUSAGE_CHILDREN)``); with several runs
@@ -126,6 +127,7 @@ def main() -> None:
         again = min(sum("already loaded" in line for line in r[2].splitlines()) for r in reloads)
         opened = [run(["load", "task", "-f", "-w", w, *dirs], home) for _ in range(args.repeat)]
         version = [run(["--version"], home) for _ in range(args.repeat)]
+        helped = [run(["load", "task", "--help"], home) for _ in range(args.repeat)]
         query = [run(["query", "tasks", "--limit", "1"], home) for _ in range(args.repeat)]
     load_after = os.getloadavg()
     print(
@@ -140,6 +142,7 @@ def main() -> None:
         ("load task, reload", [r[0] for r in reloads], [r[1] for r in reloads]),
         ("load task -f, reload (store open)", [r[0] for r in opened], [r[1] for r in opened]),
         ("repotrack --version", [r[0] for r in version], [r[1] for r in version]),
+        ("repotrack load task --help", [r[0] for r in helped], [r[1] for r in helped]),
         ("query tasks --limit 1", [r[0] for r in query], [r[1] for r in query]),
     ]
     for label, walls, cpus in rows:
@@ -152,12 +155,13 @@ def main() -> None:
         f"(with the store opened: {_pct([r[0] for r in opened], first_s)} wall, "
         f"{_pct([r[1] for r in opened], first_c)} CPU)"
     )
-    start_w, start_c = min(r[0] for r in version), min(r[1] for r in version)
-    print(
-        f"  of the reload, process start-up (repotrack --version) is "
-        f"{_span([100 * start_w / w_ for w_ in reload_w]).strip()} % of its wall time and "
-        f"{_span([100 * start_c / c_ for c_ in reload_c]).strip()} % of its CPU time"
-    )
+    for what, runs in (("repotrack --version", version), ("load task --help", helped)):
+        start_w, start_c = min(r[0] for r in runs), min(r[1] for r in runs)
+        print(
+            f"  of the reload, start-up as in {what} is "
+            f"{_span([100 * start_w / w_ for w_ in reload_w]).strip()} % of its wall time and "
+            f"{_span([100 * start_c / c_ for c_ in reload_c]).strip()} % of its CPU time"
+        )
     print(f"  tasks loaded {loaded}, reported already loaded on every reload {again}")
 
 
