@@ -132,11 +132,14 @@ def _wait_ready_http(service: Service, proc: subprocess.Popen[bytes], log: Path)
     raise RuntimeError(f"repotrack serve did not start:\n{log.read_text()}")
 
 
-def both(sides: tuple[Side, Side, Service], *args: str) -> tuple[int, str, str]:
+def both(
+    sides: tuple[Side, Side, Service], *args: str, handed_over: bool = True
+) -> tuple[int, str, str]:
     """Run ``args`` on both sides (``{name}`` is a task path of that side); they must agree.
 
     Returns the handed-over run's exit status, stdout and stderr (without the
-    "handed the load" line, which it must begin with).
+    "handed the load" line, which it must begin with unless ``handed_over`` is False:
+    then it must not hand anything over).
     """
     local, served, _ = sides
     results = []
@@ -145,8 +148,8 @@ def both(sides: tuple[Side, Side, Service], *args: str) -> tuple[int, str, str]:
         results.append(side.run(*argv))
     (code_l, out_l, err_l), (code_s, out_s, err_s) = results
     handed = HANDED.match(err_s)
-    assert handed, err_s
-    err_s = err_s[handed.end() :]
+    assert bool(handed) == handed_over, err_s
+    err_s = err_s[handed.end() :] if handed else err_s
     assert code_s == code_l, (err_l, err_s)
     assert served.normal(out_s) == local.normal(out_l)
     assert served.normal(err_s) == local.normal(err_l)
@@ -160,24 +163,32 @@ def test_load_task_is_handed_over_with_the_same_output(
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("task 2001 FAILED: ") and lines[1].startswith("task 2002 NEW: ")
-    code, out, _ = both(sides, "repotrack", "load", "task", "{failed}", "{new}")
+    # Unchanged: answered from the marks file beside the store, which the service's
+    # job wrote; nothing to hand over.
+    code, out, _ = both(sides, "repotrack", "load", "task", "{failed}", "{new}", handed_over=False)
     assert (code, out) == (
         0,
         "task 2001: already loaded, directory unchanged\n"
         "task 2002: already loaded, directory unchanged\n",
     )
+    # With --force the tasks are read again: by the service.
+    code, out, _ = both(sides, "repotrack", "load", "task", "-F", "{failed}", "{new}")
+    assert code == 0 and out.splitlines()[0].startswith("task 2001 FAILED: ")
     service = sides[2]
     with httpx.Client(base_url=service.base_url, timeout=30.0) as http:
         body = http.get("/api/v1/tasks/2001").json()
         assert (body["task_id"], body["state"]) == (2001, "FAILED")
         http.auth = ("admin", PASSWORD)
         jobs = http.get("/api/v1/loads").json()["items"]
-        assert [j["kind"] for j in jobs[:2]] == ["task", "task"]
+        assert [(j["kind"], j["params"]["force"]) for j in jobs] == [
+            ("task", True),
+            ("task", False),
+        ]
         assert jobs[1]["params"]["paths"] == [
             str(sides[1].tasks["failed"]),
             str(sides[1].tasks["new"]),
         ]
-        assert jobs[1]["summary"]["read"] == [2001, 2002] and jobs[0]["summary"]["read"] == []
+        assert jobs[1]["summary"]["read"] == [2001, 2002] == jobs[0]["summary"]["read"]
 
 
 def test_dumpjson_is_written_where_the_command_runs(sides: tuple[Side, Side, Service]) -> None:
@@ -209,7 +220,7 @@ def test_load_package_and_the_aliases(sides: tuple[Side, Side, Service]) -> None
     assert code == 0 and out.startswith("rt-epsilon-3.1-alt1.src.rpm: already loaded, pkg_hash ")
     code, out, _ = both(sides, "package_loader", "{rpms}/alpha/rt-alpha-1.0-alt1.src.rpm")
     assert code == 0 and "already loaded" in out
-    code, out, _ = both(sides, "task_loader", "{done}")
+    code, out, _ = both(sides, "task_loader", "{done}", handed_over=False)
     assert (code, out) == (0, "task 1100: already loaded, directory unchanged\n")
     binary = "{rpms}/epsilon/x86_64/rt-epsilon-3.1-alt1.x86_64.rpm"
     code, _, err = both(sides, "repotrack", "load", "package", binary)
@@ -233,13 +244,22 @@ def test_tasks_clean_is_handed_over_and_writes_its_log_here(
         assert (side.cwd / "unclear_state_tasks.log").read_text() == "2001\tFAILED\tAWAITING\n"
     with httpx.Client(base_url=sides[2].base_url, timeout=30.0) as http:
         assert http.get("/api/v1/tasks/2002").json()["state"] == "DELETED"
+    root = str(served.tasks["root"])
+    code, out, err = served.run("repotrack", "tasks", "clean", root, "--via-service", "-x")
+    assert code == 0 and HANDED.match(err), err
+    assert out.splitlines()[-1] == (
+        "1 open task(s) checked, would mark 0 deleted, 1 with another state on disk"
+    )
 
 
 def test_without_a_password_the_command_says_how(sides: tuple[Side, Side, Service]) -> None:
     served = sides[1]
     env = {k: v for k, v in served.env.items() if k != "REPOTRACK_PASSWORD"}
     bare = Side(env, served.tasks, served.cwd)
-    code, out, err = bare.run("repotrack", "load", "task", str(served.tasks["done"]))
+    done = str(served.tasks["done"])
+    code, out, err = bare.run("repotrack", "load", "task", done)  # unchanged: no store needed
+    assert (code, out, err) == (0, "task 1100: already loaded, directory unchanged\n", "")
+    code, out, err = bare.run("repotrack", "load", "task", "--force", done)
     assert (code, out) == (1, "")
     line = err.strip().splitlines()[-1]
     assert line.startswith("StoreError: chDB store ") and "is locked by another process" in line
