@@ -23,6 +23,13 @@ appending while this reads) is ignored. A mark the store has and the file lacks 
 store loaded before this file existed, or a failed append) is copied into the file
 the next time ``load_tasks`` finds it, so the file catches up. A ClickHouse server
 has no such file: several machines may load into it.
+
+The file grows by a line each time a task changes. Once it is over ``COMPACT_MIN``
+bytes and twice its size after the last compaction (its ``#compacted N`` first line),
+the writer, which holds the store, rewrites it with the last mark of each task only
+(a new file renamed over the old one, so a reader sees one or the other). A task
+whose directory came back to an earlier fingerprint then misses the file and is
+answered by the store, as before.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ __all__ = [
 ]
 
 MARKS_FILE = "repotrack-task-marks"
+#: Below this size the file is never rewritten.
+COMPACT_MIN = 1 << 20
+_HEADER = b"#compacted "
 
 
 def unchanged_line(task_id: int) -> str:
@@ -58,22 +68,32 @@ def marks_file(store_url: str) -> Path | None:
     return Path(path) / MARKS_FILE if path.startswith("/") else None
 
 
-def read_marks(path: Path) -> set[tuple[int, int]]:
-    """The (task id, fingerprint) pairs in the file; complete, well-formed lines only."""
+def _lines(path: Path) -> list[bytes]:
+    """The complete lines (the part after the last newline is unfinished)."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes().split(b"\n")[:-1]
     except OSError:
-        return set()
-    marks = set()
-    for line in data.split(b"\n")[:-1]:  # the part after the last newline is unfinished
+        return []
+
+
+def _parse(lines: Iterable[bytes]) -> Iterable[tuple[int, int]]:
+    for line in lines:
         task, _, print_ = line.partition(b" ")
         with contextlib.suppress(ValueError):
-            marks.add((int(task), int(print_)))
-    return marks
+            yield int(task), int(print_)
+
+
+def read_marks(path: Path) -> set[tuple[int, int]]:
+    """The (task id, fingerprint) pairs in the file; complete, well-formed lines only."""
+    return set(_parse(_lines(path)))
 
 
 def append_marks(path: Path, marks: Iterable[tuple[int, int]]) -> None:
-    """Append marks the store already holds, in one write; never fails the load."""
+    """Append marks the store already holds, in one write; never fails the load.
+
+    Only a process holding the store calls this (it has just stored the marks), so
+    there is one writer at a time, which may also compact the file.
+    """
     text = "".join(f"{task} {print_}\n" for task, print_ in marks)
     if not text:
         return
@@ -81,8 +101,28 @@ def append_marks(path: Path, marks: Iterable[tuple[int, int]]) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, text.encode())
+            size = os.fstat(fd).st_size
         finally:
             os.close(fd)
+        if size >= COMPACT_MIN:
+            _compact(path, size)
+
+
+def _compact(path: Path, size: int) -> None:
+    """Rewrite the file with each task's last mark, once it has doubled since the last time."""
+    with path.open("rb") as f:
+        head = f.readline(64)
+    if head.startswith(_HEADER):
+        with contextlib.suppress(ValueError):
+            if size < 2 * int(head[len(_HEADER) :]):
+                return
+    latest = dict(_parse(_lines(path)))  # later lines win
+    body = "".join(f"{task} {print_}\n" for task, print_ in latest.items()).encode()
+    new = path.with_name(path.name + ".new")
+    with new.open("wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(_HEADER + b"%d\n" % len(body) + body)
+    new.replace(path)
 
 
 def unchanged_tasks(store_url: str, paths: Sequence[Path]) -> list[int] | None:
@@ -97,16 +137,16 @@ def unchanged_tasks(store_url: str, paths: Sequence[Path]) -> list[int] | None:
     file = marks_file(store_url)
     if file is None or not paths:
         return None
-    stored = read_marks(file)
+    stored = set(_lines(file))  # compared as text: no need to parse every line
     if not stored:
         return None
     ids = []
     for path in paths:
         try:
-            mark = (task_id_of(path), fingerprint(path, True, True))
+            task_id, print_ = task_id_of(path), fingerprint(path, True, True)
         except (InputError, OSError):
             return None  # the load reports it
-        if mark not in stored:
+        if b"%d %d" % (task_id, print_) not in stored:
             return None
-        ids.append(mark[0])
+        ids.append(task_id)
     return ids

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from repotrack.errors import StoreError
+from repotrack.ingest import task_marks
 from repotrack.ingest.task import load_tasks
 from repotrack.ingest.task_marks import (
     MARKS_FILE,
@@ -110,6 +111,26 @@ def test_unfinished_or_foreign_lines_are_ignored(tmp_path: Path) -> None:
     assert read_marks(file) == {(7, 1), (8, 2**64 - 1)}
     assert oct(file.stat().st_mode & 0o777) == "0o600"
     assert read_marks(tmp_path / "absent") == set()
+
+
+def test_a_grown_file_keeps_the_last_mark_of_each_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(task_marks, "COMPACT_MIN", 200)
+    file = tmp_path / MARKS_FILE
+    for fingerprint_ in range(1, 40):  # two tasks changing again and again
+        append_marks(file, [(7, fingerprint_), (8, 100 + fingerprint_)])
+    assert read_marks(file) >= {(7, 39), (8, 139)}
+    assert len(read_marks(file)) < 40  # rewritten along the way
+    text = file.read_text()
+    assert text.startswith("#compacted ")
+    assert file.stat().st_size < max(200, 2 * int(text.split()[1]))  # not due again
+    assert oct(file.stat().st_mode & 0o777) == "0o600"
+    assert not (tmp_path / (MARKS_FILE + ".new")).exists()
+    task = tmp_path / "7"
+    task.mkdir()
+    append_marks(file, [(7, fingerprint(task, True, True))])
+    assert unchanged_tasks(f"chdb://{tmp_path}", [task]) == [7]
 
 
 def test_only_an_embedded_store_has_the_file(tmp_path: Path) -> None:
