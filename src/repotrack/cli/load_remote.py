@@ -25,6 +25,7 @@ import os
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -41,6 +42,7 @@ from repotrack.errors import (
     UpstreamError,
 )
 from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 
 if TYPE_CHECKING:
     import httpx
@@ -79,12 +81,17 @@ def store_held_elsewhere(exc: StoreError) -> bool:
 
 #: What a repository load's hand-off sends: the same arguments a local load takes.
 LoadRequest = RepoLoad
-#: Any load a hand-off may send: a repository load, or an image or ISO load.
-AnyLoadRequest: TypeAlias = "RepoLoad | ImageLoad"
+#: Any job a hand-off may send: a repository load, an image or ISO load, or a
+#: task-side command.
+AnyLoadRequest: TypeAlias = (
+    "RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest"
+)
 
 
 def request_body(request: AnyLoadRequest) -> dict[str, object]:
-    """The ``POST /api/v1/loads`` body: the path made absolute (the service reads it)."""
+    """The ``POST /api/v1/loads`` body: the paths made absolute (the service reads them)."""
+    if isinstance(request, TaskLoadRequest | PackageLoadRequest | TaskCleanRequest):
+        return request.resolved().as_dict()
     body = request.as_dict()
     body["branch"] = request.branch.strip()
     body["path"] = str(request.path.resolve())
@@ -137,13 +144,16 @@ class HandOff:
     """How a load face reaches the service; ``always`` is ``--via-service``.
 
     ``hint`` tells a user whose load met a locked store how to hand it over (each
-    face names its own options).
+    face names its own options). ``show`` prints a finished job's summary (the body's
+    ``summary``) as the command prints a local result; by default, a repository load's
+    summary line and the packages it left out.
     """
 
     settings: Settings
     options: ServiceOptions
     always: bool = False
     hint: str = "to hand the load to the service, set REPOTRACK_USER and REPOTRACK_PASSWORD"
+    show: Callable[[dict[str, Any]], None] | None = None
 
     def base_url(self) -> str:
         from repotrack.cli.tracking_client import server_base_url
@@ -194,6 +204,7 @@ class _Session:
         )
         self._verify = service_tls_verify(handoff.settings, handoff.options)
         self._password = password
+        self._show = handoff.show or _show_repo_summary
 
     def load(self, request: AnyLoadRequest) -> None:
         self.follow(self.submit(request))
@@ -234,11 +245,7 @@ class _Session:
                 f"{exc}; the load may still be running: follow it at {self.base_url}{path}"
             ) from exc
         if job["state"] == "done":
-            from repotrack.cli.load import print_summary
-
-            summary = job["summary"]
-            bad = [(item["file"], item["reason"]) for item in summary.get("bad", [])]
-            print_summary(summary["line"], bad)
+            self._show(job["summary"])
             return
         error = job.get("error") or {}
         raise RemoteJobError(
@@ -309,6 +316,13 @@ class _Session:
                 f"the service no longer knows {path} (was it restarted?)", url=self.base_url
             )
         raise UpstreamError(f"HTTP {status} for {method} {path}: {detail}", url=self.base_url)
+
+
+def _show_repo_summary(summary: dict[str, Any]) -> None:
+    from repotrack.cli.load import print_summary
+
+    bad = [(item["file"], item["reason"]) for item in summary.get("bad", [])]
+    print_summary(summary["line"], bad)
 
 
 def service_tls_verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:

@@ -10,21 +10,28 @@ queries ask the service while ``repotrack serve`` holds the store (``cli.store_r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.cli.common import console, fail, get_settings, handle_errors
 
 if TYPE_CHECKING:
+    from repotrack.cli.load_remote import HandOff
     from repotrack.cli.store_reads import ServiceReader
+    from repotrack.ingest.task_jobs import TaskJobRequest, TaskJobSummary
     from repotrack.sources.task import TaskRecord
     from repotrack.store import Store
 
-__all__ = ["dump_task_json", "open_migrated", "register"]
+__all__ = ["dump_read_tasks", "dump_task_json", "open_migrated", "register", "run_task_job"]
+
+#: Ctrl-C during a local task load: the tasks already stored stay (each is whole).
+INTERRUPTED = (
+    "interrupted: the tasks loaded so far are stored; run the same command again to finish"
+)
 
 T = TypeVar("T")
 
@@ -73,6 +80,131 @@ def _json_value(value: object) -> object:
 
 
 # -- load --------------------------------------------------------------------------------------
+#: How a user whose command met the service's store hands it over.
+HANDOFF_HINT = (
+    "to hand the command to the service, give its password with --password or "
+    "REPOTRACK_PASSWORD (and --user or REPOTRACK_USER unless it is service.user), "
+    "or pass --via-service"
+)
+
+ViaServiceOption = Annotated[
+    bool,
+    typer.Option(
+        "--via-service",
+        help="Hand the command to the running service (which reads the paths) without "
+        "trying the store first.",
+    ),
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="REPOTRACK_SERVER",
+        help="Service URL for a hand-off (default: from service.listen and its TLS files).",
+    ),
+]
+UserOption = Annotated[
+    str | None,
+    typer.Option(
+        "--user", envvar="REPOTRACK_USER", help="Service account (default: service.user)."
+    ),
+]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        help="Service password; default $REPOTRACK_PASSWORD (--via-service: else a prompt).",
+    ),
+]
+CacertOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cacert", envvar="REPOTRACK_CACERT", help="PEM CA file to trust for the service."
+    ),
+]
+InsecureOption = Annotated[
+    bool, typer.Option("--insecure", help="Do not verify the service's TLS certificate.")
+]
+
+
+def run_task_job(
+    request: TaskJobRequest,
+    *,
+    store_url: str,
+    handoff: HandOff | None,
+    local: Callable[[Store], T],
+    remote: Callable[[TaskJobSummary], T],
+) -> T:
+    """``local`` on the store, or the job handed to the service that holds it.
+
+    The same rule as ``load repo`` (``cli/load.py``): with ``handoff.always``
+    (``--via-service``) the store is not tried; otherwise a store locked by another
+    process is handed over when a password is at hand. ``remote`` turns the finished
+    job's summary into what ``local`` would have printed or returned.
+    """
+    import dataclasses
+
+    from repotrack.cli.load_remote import store_held_elsewhere
+    from repotrack.errors import StoreError
+    from repotrack.ingest.task_jobs import TaskJobSummary
+    from repotrack.store import migrate, open_store
+
+    done: list[T] = []
+    if handoff is not None:
+        handoff = dataclasses.replace(
+            handoff, show=lambda body: done.append(remote(TaskJobSummary.from_dict(body)))
+        )
+        if handoff.always:
+            handoff.run(request)
+            return done[0]
+    try:
+        store = open_store(store_url)
+    except StoreError as exc:
+        if handoff is None or not store_held_elsewhere(exc):
+            raise
+        handoff.after_lock(exc, request)
+        return done[0]
+    with store:
+        if store_url.startswith("chdb:"):
+            migrate(store)
+        return local(store)
+
+
+def _handoff(
+    ctx: typer.Context,
+    *,
+    via_service: bool,
+    server: str | None,
+    user: str | None,
+    password: str | None,
+    cacert: Path | None,
+    insecure: bool,
+) -> HandOff:
+    from repotrack.cli.load_remote import HandOff, ServiceOptions
+
+    options = ServiceOptions(
+        server=server, cacert=cacert, insecure=insecure, user=user, password=password
+    )
+    return HandOff(get_settings(ctx), options, always=via_service, hint=HANDOFF_HINT)
+
+
+def _print_lines(lines: Iterable[str]) -> None:
+    """Each line as it is (tabs kept: scripts split ``tasks clean``'s lines on them)."""
+    for line in lines:
+        typer.echo(line)
+
+
+def dump_read_tasks(
+    paths: Sequence[Path], read: Iterable[int], dump: Callable[[TaskRecord], object]
+) -> None:
+    """``-J`` after a handed-over load: the tasks the service read, dumped here, in order."""
+    from repotrack.sources.task import read_task, task_id_of
+
+    by_id = {task_id_of(p): p for p in paths}
+    for task_id in read:
+        dump(read_task(by_id[task_id]))
+
+
 @handle_errors
 def load_task_cmd(
     ctx: typer.Context,
@@ -89,21 +221,41 @@ def load_task_cmd(
     flush: Annotated[
         bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
     ] = False,
+    via_service: ViaServiceOption = False,
+    server: ServerOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
     """Load girar build task directories (state, subtasks, builds, plan, approvals, logs).
 
     Each task is stored whole or not at all; tasks before a failing one stay loaded.
+    When every directory is unchanged since it was loaded, that is answered without
+    starting the store (from the marks file beside it). While `repotrack serve` holds
+    the embedded store, the load is handed to the service when a password is given
+    (--password or $REPOTRACK_PASSWORD); --via-service always hands it over. -J then
+    writes the dumps here, once the service has loaded the tasks.
     """
-    from repotrack.ingest.task import load_tasks
-    from repotrack.sources.task import task_id_of
+    from repotrack.ingest.task_jobs import TaskLoadRequest
+    from repotrack.ingest.task_marks import unchanged_line, unchanged_tasks
+    from repotrack.sources.task.stamp import task_id_of
 
     for path in paths:
         task_id_of(path)  # every name checked before anything is loaded
+    store_url = get_settings(ctx).store_url
+    if not (force or flush or via_service):
+        unchanged = unchanged_tasks(store_url, paths)  # without starting the store
+        if unchanged is not None:
+            _print_lines(unchanged_line(task_id) for task_id in unchanged)
+            return
 
     def dump(record: TaskRecord) -> None:
         console.print(f"wrote {dump_task_json(record)}", markup=False, highlight=False)
 
-    with open_migrated(get_settings(ctx).store_url) as store:
+    def local(store: Store) -> None:
+        from repotrack.ingest.task import load_tasks
+
         summaries = load_tasks(
             store,
             paths=paths,
@@ -112,8 +264,45 @@ def load_task_cmd(
             flush=flush,
             on_read=dump if dumpjson else None,
         )
-    for summary in summaries:
-        console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
+        _print_lines(s.line() for s in summaries)
+
+    def remote(summary: TaskJobSummary) -> None:
+        if dumpjson:
+            dump_read_tasks(paths, summary.read, dump)
+        _print_lines(summary.lines)
+
+    handoff = _handoff(
+        ctx,
+        via_service=via_service,
+        server=server,
+        user=user,
+        password=password,
+        cacert=cacert,
+        insecure=insecure,
+    )
+    request = TaskLoadRequest(tuple(paths), force=force, workers=workers, flush=flush)
+    _interruptible(
+        lambda: run_task_job(
+            request,
+            store_url=store_url,
+            handoff=handoff,
+            local=local,
+            remote=remote,
+        )
+    )
+
+
+def _interruptible(work: Callable[[], object]) -> None:
+    """Ctrl-C: a local load stops (tasks already stored stay); a handed-over one goes on."""
+    from repotrack.cli.load import EXIT_INTERRUPTED
+    from repotrack.cli.load_remote import Detached
+
+    try:
+        work()
+    except Detached as exc:
+        raise fail(str(exc), code=EXIT_INTERRUPTED) from None
+    except KeyboardInterrupt:
+        raise fail(INTERRUPTED, code=EXIT_INTERRUPTED) from None
 
 
 @handle_errors
@@ -124,13 +313,38 @@ def load_package_cmd(
     flush: Annotated[
         bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
     ] = False,
+    via_service: ViaServiceOption = False,
+    server: ServerOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
-    """Load one source RPM (outside any task or repository)."""
-    from repotrack.ingest.package import load_package
+    """Load one source RPM (outside any task or repository).
 
-    with open_migrated(get_settings(ctx).store_url) as store:
-        summary = load_package(store, path=path, force=force, flush=flush)
-    console.print(summary.line(), markup=False, highlight=False, soft_wrap=True)
+    Handed to the running service as `load task` is.
+    """
+    from repotrack.ingest.task_jobs import PackageLoadRequest
+
+    handoff = _handoff(
+        ctx,
+        via_service=via_service,
+        server=server,
+        user=user,
+        password=password,
+        cacert=cacert,
+        insecure=insecure,
+    )
+    request = PackageLoadRequest(path, force=force, flush=flush)
+    _interruptible(
+        lambda: run_task_job(
+            request,
+            store_url=handoff.settings.store_url,
+            handoff=handoff,
+            local=lambda store: _print_lines(request.run(store).lines),
+            remote=lambda summary: _print_lines(summary.lines),
+        )
+    )
 
 
 @tasks_app.command("clean")
@@ -142,19 +356,47 @@ def tasks_clean(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-x", help="Report only; store nothing.")
     ] = False,
+    via_service: ViaServiceOption = False,
+    server: ServerOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
-    """Mark open tasks whose directory is gone as DELETED; list state mismatches."""
-    from repotrack.ingest.task_cleaner import UNCLEAR_LOG, clean_tasks
+    """Mark open tasks whose directory is gone as DELETED; list state mismatches.
 
-    with open_migrated(get_settings(ctx).store_url) as store:
-        result = clean_tasks(store, tasks_dir=tasks_dir, task_id=task, dry_run=dry_run)
-    for tid in result.deleted:
-        typer.echo(f"{tid}\tDELETED")
-    for tid, stored, disk in result.unclear:
-        typer.echo(f"{tid}\t{stored} stored, {disk or '-'} on disk")
-    if result.unclear:
-        console.print(f"mismatches written to {UNCLEAR_LOG}", markup=False, highlight=False)
-    console.print(result.line(), markup=False, highlight=False)
+    Handed to the running service as `load task` is; the mismatches are written to
+    unclear_state_tasks.log here either way.
+    """
+    from repotrack.ingest.task_cleaner import UNCLEAR_LOG, write_unclear_log
+    from repotrack.ingest.task_jobs import TaskCleanRequest
+
+    handoff = _handoff(
+        ctx,
+        via_service=via_service,
+        server=server,
+        user=user,
+        password=password,
+        cacert=cacert,
+        insecure=insecure,
+    )
+    request = TaskCleanRequest(tasks_dir, task, dry_run)
+
+    def remote(summary: TaskJobSummary) -> None:
+        if summary.unclear:
+            write_unclear_log(summary.unclear, Path(UNCLEAR_LOG))
+        _print_lines(summary.lines)
+
+    local = TaskCleanRequest(tasks_dir, task, dry_run, unclear_log=Path(UNCLEAR_LOG))
+    _interruptible(
+        lambda: run_task_job(
+            request,
+            store_url=handoff.settings.store_url,
+            handoff=handoff,
+            local=lambda store: _print_lines(local.run(store).lines),
+            remote=remote,
+        )
+    )
 
 
 # -- queries -----------------------------------------------------------------------------------

@@ -7,7 +7,9 @@
 
 Where the data goes is decided as for ``repo_loader``: ``-c`` (ALTRepo's
 ``config.ini``) or any of ``-d/-s/-p/-u/-P`` name a ClickHouse server, otherwise
-repotrack's own store. Exit status: 0, 1 for a failed load (a missing or malformed
+repotrack's own store. While ``repotrack serve`` holds that store, the job is handed
+to the service as ``repo_loader``'s is (``$REPOTRACK_PASSWORD``, ``--via-service``),
+with the same output. Exit status: 0, 1 for a failed load (a missing or malformed
 task file), 2 for bad usage (a task directory not named by its integer id).
 """
 
@@ -17,10 +19,15 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repotrack.errors import RepotrackError
+
+if TYPE_CHECKING:
+    from repotrack.ingest.task_jobs import TaskJobRequest, TaskJobSummary
+    from repotrack.store import Store
 
 __all__ = ["package_loader_main", "task_cleaner_main", "task_loader_main"]
 
@@ -35,6 +42,11 @@ def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-u", "--user", help="database user")
     parser.add_argument("-P", "--password", help="database password")
     parser.add_argument("-D", "--debug", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--via-service",
+        action="store_true",
+        help="hand the job to the running repotrack service without trying the store",
+    )
 
 
 def task_loader_parser() -> argparse.ArgumentParser:
@@ -66,46 +78,113 @@ def task_cleaner_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _store_url(args: argparse.Namespace) -> str:
-    from repotrack.cli.repo_loader import store_url_from_args
-    from repotrack.config import load_settings
+#: How a user whose command met the service's store hands it over.
+HANDOFF_HINT = (
+    "to hand the command to the service, set REPOTRACK_PASSWORD (and REPOTRACK_USER "
+    "unless it is service.user), or pass --via-service"
+)
 
-    return store_url_from_args(args) or load_settings().store_url
 
-
-def _run(args: argparse.Namespace, work: Callable[[argparse.Namespace, str], str]) -> None:
+def _run(
+    args: argparse.Namespace,
+    request: Callable[[argparse.Namespace], TaskJobRequest],
+    local: Callable[[argparse.Namespace, Store], str],
+    remote: Callable[[argparse.Namespace, TaskJobSummary], str],
+) -> None:
+    """Run the job here or hand it to the service; print its text; errors as one line."""
     os.environ["LANG"] = "C"
     logging.basicConfig(
         format="%(asctime)s: %(message)s", level=logging.DEBUG if args.debug else logging.WARNING
     )
     try:
-        print(work(args, _store_url(args)))
+        print(_work(args, request(args), local, remote))
     except RepotrackError as exc:
         from repotrack.cli.common import error_line
 
         print(error_line(exc), file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to finish", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        from repotrack.cli.load_remote import Detached
+
+        message = str(exc) if isinstance(exc, Detached) else INTERRUPTED
+        print(message, file=sys.stderr)
         sys.exit(130)
 
 
-def _load_task(args: argparse.Namespace, url: str) -> str:
-    from repotrack.cli.task_cmd import dump_task_json, open_migrated
-    from repotrack.ingest.task import load_tasks
-    from repotrack.sources.task import task_id_of
+INTERRUPTED = "interrupted: run the same command again to finish"
+
+
+def _work(
+    args: argparse.Namespace,
+    request: TaskJobRequest,
+    local: Callable[[argparse.Namespace, Store], str],
+    remote: Callable[[argparse.Namespace, TaskJobSummary], str],
+) -> str:
+    from repotrack.cli.load_remote import HandOff, ServiceOptions
+    from repotrack.cli.repo_loader import store_url_from_args
+    from repotrack.cli.task_cmd import run_task_job
+    from repotrack.config import load_settings
+    from repotrack.errors import InputError
+    from repotrack.ingest.task_jobs import TaskLoadRequest
+    from repotrack.ingest.task_marks import unchanged_line, unchanged_tasks
+
+    url = store_url_from_args(args)
+    handoff = None
+    if url is None:
+        settings = load_settings()
+        url = settings.store_url
+        handoff = HandOff(settings, ServiceOptions(), always=args.via_service, hint=HANDOFF_HINT)
+    elif args.via_service:
+        raise InputError(
+            "hands the job to repotrack's service; it does not mix with -c/-d/-s/-p/-u/-P",
+            field="--via-service",
+        )
+    if isinstance(request, TaskLoadRequest) and not (
+        request.force or request.flush or args.via_service
+    ):
+        unchanged = unchanged_tasks(url, request.paths)  # without starting the store
+        if unchanged is not None:
+            return "\n".join(unchanged_line(task_id) for task_id in unchanged)
+    return run_task_job(
+        request,
+        store_url=url,
+        handoff=handoff,
+        local=lambda store: local(args, store),
+        remote=lambda summary: remote(args, summary),
+    )
+
+
+def _task_request(args: argparse.Namespace) -> TaskJobRequest:
+    from repotrack.ingest.task_jobs import TaskLoadRequest
+    from repotrack.sources.task.stamp import task_id_of
 
     task_id_of(args.path)
-    with open_migrated(url) as store:
-        (summary,) = load_tasks(
-            store,
-            paths=[args.path],
-            force=args.force,
-            workers=_workers(args),
-            flush=args.flush_buffers,
-            on_read=dump_task_json if args.dumpjson else None,
-        )
+    return TaskLoadRequest(
+        (args.path,), force=args.force, workers=_workers(args), flush=args.flush_buffers
+    )
+
+
+def _load_task(args: argparse.Namespace, store: Store) -> str:
+    from repotrack.cli.task_cmd import dump_task_json
+    from repotrack.ingest.task import load_tasks
+
+    (summary,) = load_tasks(
+        store,
+        paths=[args.path],
+        force=args.force,
+        workers=_workers(args),
+        flush=args.flush_buffers,
+        on_read=dump_task_json if args.dumpjson else None,
+    )
     return summary.line()
+
+
+def _task_handed(args: argparse.Namespace, summary: TaskJobSummary) -> str:
+    from repotrack.cli.task_cmd import dump_read_tasks, dump_task_json
+
+    if args.dumpjson:
+        dump_read_tasks([args.path], summary.read, dump_task_json)
+    return "\n".join(summary.lines)
 
 
 def _workers(args: argparse.Namespace) -> int:
@@ -128,35 +207,55 @@ def _workers(args: argparse.Namespace) -> int:
     return max(1, min(64, max(configured, int(args.workers))))
 
 
-def _load_package(args: argparse.Namespace, url: str) -> str:
-    from repotrack.cli.task_cmd import open_migrated
+def _package_request(args: argparse.Namespace) -> TaskJobRequest:
+    from repotrack.ingest.task_jobs import PackageLoadRequest
+
+    return PackageLoadRequest(args.path, force=args.force, flush=args.flush_buffers)
+
+
+def _load_package(args: argparse.Namespace, store: Store) -> str:
     from repotrack.ingest.package import load_package
 
-    with open_migrated(url) as store:
-        return load_package(
-            store, path=args.path, force=args.force, flush=args.flush_buffers
-        ).line()
+    return load_package(store, path=args.path, force=args.force, flush=args.flush_buffers).line()
 
 
-def _clean(args: argparse.Namespace, url: str) -> str:
-    from repotrack.cli.task_cmd import open_migrated
+def _package_handed(args: argparse.Namespace, summary: TaskJobSummary) -> str:
+    return "\n".join(summary.lines)
+
+
+def _clean_request(args: argparse.Namespace) -> TaskJobRequest:
+    from repotrack.ingest.task_jobs import TaskCleanRequest
+
+    return TaskCleanRequest(args.tasks_dir, args.task, args.dry_run)
+
+
+def _clean(args: argparse.Namespace, store: Store) -> str:
     from repotrack.ingest.task_cleaner import clean_tasks
 
-    with open_migrated(url) as store:
-        result = clean_tasks(
-            store, tasks_dir=args.tasks_dir, task_id=args.task, dry_run=args.dry_run
-        )
-    lines = [f"{tid}\tDELETED" for tid in result.deleted]
-    return "\n".join([*lines, result.line()])
+    result = clean_tasks(store, tasks_dir=args.tasks_dir, task_id=args.task, dry_run=args.dry_run)
+    return _clean_text(result.deleted, result.line())
+
+
+def _clean_handed(args: argparse.Namespace, summary: TaskJobSummary) -> str:
+    from repotrack.ingest.task_cleaner import UNCLEAR_LOG, write_unclear_log
+
+    if summary.unclear:
+        write_unclear_log(summary.unclear, Path(UNCLEAR_LOG))
+    return _clean_text(summary.deleted, summary.lines[-1])
+
+
+def _clean_text(deleted: Sequence[int], last: str) -> str:
+    """The original's output: each task marked, then the count line."""
+    return "\n".join([*(f"{tid}\tDELETED" for tid in deleted), last])
 
 
 def task_loader_main(argv: list[str] | None = None) -> None:
-    _run(task_loader_parser().parse_args(argv), _load_task)
+    _run(task_loader_parser().parse_args(argv), _task_request, _load_task, _task_handed)
 
 
 def package_loader_main(argv: list[str] | None = None) -> None:
-    _run(package_loader_parser().parse_args(argv), _load_package)
+    _run(package_loader_parser().parse_args(argv), _package_request, _load_package, _package_handed)
 
 
 def task_cleaner_main(argv: list[str] | None = None) -> None:
-    _run(task_cleaner_parser().parse_args(argv), _clean)
+    _run(task_cleaner_parser().parse_args(argv), _clean_request, _clean, _clean_handed)

@@ -190,7 +190,7 @@ def job_work(store: Store, settings: Settings, broker: BrokerURL) -> Work:
         progress = _Progress(events, reply_to, job_id)
         try:
             if confinement is not None:
-                confinement.check_tree(load)
+                confinement.check_job(load)
             if migrate_store:
                 migrate(store)
             summary = load.run(store, progress)

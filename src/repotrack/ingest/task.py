@@ -6,6 +6,8 @@ Tasks are taken in batches of ``TASK_BATCH``; for each batch:
 
 0. skip the directories whose fingerprint (every entry's path, size and mtime) an
    earlier load recorded in ``TaskLoadMarks``: they are unchanged (not with ``force``);
+   an embedded store also keeps the marks in a file beside it, which lets the CLI
+   answer a reload of unchanged tasks without opening the store (``task_marks``);
 1. read each remaining directory whole (``sources.task.read_task``): a missing or
    malformed file stops here, naming the task and the file, with nothing of it written;
 2. read the packages the tasks built (``ingest.task_packages``), stored once under the
@@ -41,11 +43,13 @@ from repotrack.ingest import task_rows as tr
 from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.filedeps import patch_file_provides
 from repotrack.ingest.journal import forget, repair
+from repotrack.ingest.task_marks import append_marks, marks_file, read_marks, unchanged_line
 from repotrack.ingest.task_packages import PackageError, read_task_packages, task_files
 from repotrack.ingest.task_stored import StoredTasks
 from repotrack.sources.task import TaskRecord, fingerprint, read_task, task_id_of
 
 if TYPE_CHECKING:
+    from repotrack.ingest.repo import LoadProgress
     from repotrack.store import Store
 
 __all__ = [
@@ -99,7 +103,7 @@ class TaskLoadSummary:
 
     def line(self) -> str:
         if self.unchanged:
-            return f"task {self.task_id}: already loaded, directory unchanged"
+            return unchanged_line(self.task_id)
         if not self.added and not self.new_packages:
             return f"task {self.task_id} {self.state}: already loaded, nothing new"
         tables = ", ".join(f"{k} {v}" for k, v in self.rows.items() if v)
@@ -193,6 +197,7 @@ def load_tasks(
     on_read: Callable[[TaskRecord], object] | None = None,
     skip_unchanged: bool = True,
     now: datetime | None = None,
+    progress: LoadProgress | None = None,
 ) -> list[TaskLoadSummary]:
     """``load_task`` for many tasks, in batches of ``TASK_BATCH`` (a few queries each).
 
@@ -206,6 +211,8 @@ def load_tasks(
         raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
     options = _Options(force, workers, approvals, logs_for_new, now or datetime.now(UTC))
     repair(store)  # what a killed earlier load left half-written (``journal``)
+    if progress is not None:
+        progress.start(total=len(paths))
     done: list[TaskLoadSummary] = []
     for start in range(0, len(paths), TASK_BATCH):
         chunk = [Path(p) for p in paths[start : start + TASK_BATCH]]
@@ -231,7 +238,11 @@ def load_tasks(
                 on_read(record)
             slots.append(len(batch))
             batch.append(record)
-        done.extend(_fill(slots, _load_batch(store, batch, options, marks)))
+        finished = _fill(slots, _load_batch(store, batch, options, marks))
+        done.extend(finished)
+        if progress is not None:
+            for summary in finished:
+                progress.advance(new=not summary.unchanged)
     if flush:
         flush_task_buffers(store)
     return done
@@ -272,6 +283,9 @@ def _marks(store: Store, chunk: list[Path], options: _Options) -> dict[int, _Mar
             {"t": sorted({t for t, _ in found.values()})},
         )
     }
+    file = marks_file(store.url)
+    if file is not None:  # the store's marks the file lacks (an older store): copied over
+        append_marks(file, sorted(set(found.values()) & stored - read_marks(file)))
     return {i: (t, f, (t, f) in stored) for i, (t, f) in found.items()}
 
 
@@ -355,6 +369,9 @@ def _write_marks(store: Store, tasks: list[TaskRecord], marks: dict[int, _Mark])
     rows = sorted({(t, f) for t, f, stored in marks.values() if t in loaded and not stored})
     if rows:
         store.insert("TaskLoadMarks", ("task_id", "tlm_fingerprint"), rows)
+        file = marks_file(store.url)
+        if file is not None:  # only now: the file never claims a mark the store lacks
+            append_marks(file, rows)
 
 
 _WRITE_ORDER = (

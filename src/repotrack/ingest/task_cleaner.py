@@ -9,6 +9,8 @@ line per task: id, stored state, state on disk); loading it again settles it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +22,20 @@ from repotrack.ingest import task_rows as tr
 if TYPE_CHECKING:
     from repotrack.store import Store
 
-__all__ = ["DELETED_MESSAGE", "UNCLEAR_LOG", "CleanResult", "clean_tasks"]
+__all__ = [
+    "DELETED_MESSAGE",
+    "UNCLEAR_LOG",
+    "CleanResult",
+    "clean_tasks",
+    "write_unclear_log",
+]
 
 DELETED_MESSAGE = "task found as deleted by task_cleaner"
 UNCLEAR_LOG = "unclear_state_tasks.log"
+#: What a mismatch shows for a state file that holds no state word.
+NOT_A_STATE = "(not a task state)"
+_STATE = re.compile(r"[A-Z][A-Z_-]*")
+_STATE_MAX = 32
 
 
 @dataclass
@@ -66,16 +78,31 @@ def clean_tasks(
             rows.append(_deleted_row(tid, when))
             continue
         state_file = task_dir / "task" / "state"
-        on_disk = state_file.read_text(errors="replace").strip() if state_file.is_file() else ""
+        on_disk = _disk_state(state_file)
         if on_disk != state:
             result.unclear.append((tid, state, on_disk))
     if rows and not dry_run:
         store.insert(tr.STATES, tr.STATES_COLUMNS, rows)
     if result.unclear and unclear_log is not None:
-        with Path(unclear_log).open("w", encoding="utf-8") as out:
-            for tid, stored, disk in result.unclear:
-                out.write(f"{tid}\t{stored}\t{disk}\n")
+        write_unclear_log(result.unclear, Path(unclear_log))
     return result
+
+
+def write_unclear_log(unclear: Sequence[tuple[int, str, str]], path: Path) -> None:
+    """``unclear_state_tasks.log``: one TSV line per task, id, stored state, state on disk."""
+    with path.open("w", encoding="utf-8") as out:
+        for tid, stored, disk in unclear:
+            out.write(f"{tid}\t{stored}\t{disk}\n")
+
+
+def _disk_state(state_file: Path) -> str:
+    """The state girar wrote, or ``NOT_A_STATE`` (never a file's bytes: the service
+    sends this line back to its caller); "" when there is no state file."""
+    if not state_file.is_file():
+        return ""
+    with state_file.open("rb") as f:
+        text = f.read(_STATE_MAX + 1).decode("ascii", errors="replace").strip()
+    return text if len(text) <= _STATE_MAX and _STATE.fullmatch(text) else NOT_A_STATE
 
 
 def _open_tasks(store: Store, task_id: int | None) -> list[tuple[int, str]]:

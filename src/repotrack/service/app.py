@@ -81,7 +81,7 @@ def create_app(
             _job_store(app),
             migrate_store=settings.store_url.startswith("chdb:"),
             job_timeout=settings.loads.job_timeout,
-            check=app.state.confinement.check_tree,
+            check=app.state.confinement.check_job,
         )
     )
     app.state.auth = BasicAuth.from_settings(settings.service)

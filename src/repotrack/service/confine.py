@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from repotrack.errors import InputError
 from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 
 if TYPE_CHECKING:
     from repotrack.ingest.image import ImageLoad
@@ -54,18 +55,43 @@ class Confinement:
         if not self._inside(Path(os.path.realpath(path))):
             raise InputError(_OUTSIDE, field="path")
 
-    def check_tree(self, params: RepoLoad | ImageLoad) -> None:
-        """The root check again, then every symlink under the tree (followed once each).
+    def check_job(
+        self,
+        params: RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest,
+    ) -> None:
+        """What a job reads, checked in the job before it starts.
 
-        An image load reads one file, by repotrack's own readers (nothing inside the
-        image is looked up on this machine): the file must be a regular one.
+        A repository tree and each task directory are walked (``check_tree``); a source
+        package must be a regular file under a root. ``tasks clean`` only looks whether
+        each open task's directory exists and reads its one-word ``task/state`` (never
+        echoing anything else), so its tasks tree, possibly huge, is not walked. An image
+        load reads one file, by repotrack's own readers (nothing inside the image is
+        looked up on this machine): the file must be a regular one.
         """
-        self.check_root(params.path)
-        root = Path(os.path.realpath(params.path))
-        if not isinstance(params, RepoLoad):
+        if isinstance(params, RepoLoad):
+            self.check_tree(params.path)
+        elif isinstance(params, TaskLoadRequest):
+            for path in params.paths:
+                self.check_tree(path, names_only=_TASK_NAME_LINKS)
+        elif isinstance(params, PackageLoadRequest):
+            self.check_root(params.path)
+            _refuse_special(Path(os.path.realpath(params.path)), params.path.name)
+        elif isinstance(params, TaskCleanRequest):
+            self.check_root(params.tasks_dir)
+        else:
+            self.check_root(params.path)
+            root = Path(os.path.realpath(params.path))
             if not root.is_file():
                 _refuse_special(root, root.name)
-            return
+
+    def check_tree(self, path: Path, *, names_only: frozenset[str] = frozenset()) -> None:
+        """The root check again, then every symlink under the tree (followed once each).
+
+        ``names_only``: links (relative to the tree) whose target the loader only reads
+        as a name, never opens, so they may point anywhere and are not followed.
+        """
+        self.check_root(path)
+        root = Path(os.path.realpath(path))
         seen = {root}
         pending = [("", root)]
         while pending:
@@ -76,6 +102,8 @@ class Confinement:
                 raise InputError(f"cannot list: {exc.strerror or exc}", path=prefix or ".") from exc
             for entry in entries:
                 rel = prefix + entry.name
+                if rel in names_only and entry.is_symlink():
+                    continue
                 real = Path(os.path.realpath(entry.path)) if entry.is_symlink() else None
                 if real is not None and not self._inside(real):
                     raise InputError(f"symlink {rel} leads outside [loads] allowed_roots")
@@ -86,6 +114,11 @@ class Confinement:
                         pending.append((rel + "/", target))
                 elif not entry.is_file():
                     _refuse_special(target, rel)
+
+
+#: girar's ``build/repo/prev`` names the previous repository (``/tasks/archive/_1/2000``):
+#: the task reader takes the id from the link's text and never follows it.
+_TASK_NAME_LINKS = frozenset({"build/repo/prev"})
 
 
 def _refuse_special(path: Path, rel: str) -> None:

@@ -59,10 +59,18 @@ def _validation(_request: Request, exc: Exception) -> Response:
     )
 
 
+#: The tags of ``POST /api/v1/loads``'s body union, which pydantic puts in an error's
+#: ``loc`` (``body.repo.path``); dropped, so a field is named as in a one-kind body.
+_LOAD_KINDS = frozenset({"repo", "task", "package", "task-clean"})
+
+
 def _one_error(error: Any) -> dict[str, Any]:
     """loc, msg and type only: the offending input is not echoed back."""
+    loc = [str(part) for part in error.get("loc", ())]
+    if len(loc) > 2 and loc[0] == "body" and loc[1] in _LOAD_KINDS:
+        del loc[1]
     return {
-        "loc": [str(part) for part in error.get("loc", ())],
+        "loc": loc,
         "msg": str(error.get("msg", "invalid")),
         "type": str(error.get("type", "value_error")),
     }

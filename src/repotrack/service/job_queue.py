@@ -189,6 +189,16 @@ class QueuedLoadRunner:
             field="kind",
         )
 
+    def submit_task_job(self, params: object) -> Job:
+        """Task-side jobs are not sent to the queue either (see ``submit_image_load``)."""
+        del params
+        raise InputError(
+            "task, package and task-clean jobs are not sent to the job queue: the daemon's "
+            "task_loader service takes girar's task messages; run the command on a machine "
+            "that holds the store, or without [queue] url",
+            field="kind",
+        )
+
     def get(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs.get(job_id)

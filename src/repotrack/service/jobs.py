@@ -6,7 +6,10 @@ therefore hands its parameters to the service (``POST /api/v1/loads``), and the
 service runs the same core function the CLI would, ``repotrack.ingest.load_repo``,
 against the store it already holds (for jobs of kind ``image``/``iso``,
 ``repotrack.ingest.image.load_image``, whose progress counts the MiB of its digest
-pass: that is where it stops when asked, before anything is written).
+pass: that is where it stops when asked, before anything is written). ``load task``,
+``load package`` and ``tasks clean`` are jobs too (kinds ``task``, ``package``,
+``task-clean``: the request types of ``ingest.task_jobs``); their summary carries the
+lines the command prints.
 
 Why one thread: loads into one store run one at a time, in submission order (the
 parallelism lives inside ``load_repo``'s worker processes). A second load of the same
@@ -44,6 +47,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from repotrack.errors import ConflictError, InputError, NotFoundError, RepotrackError, StoreError
 from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.task_jobs import (
+    PackageLoadRequest,
+    TaskCleanRequest,
+    TaskJobSummary,
+    TaskLoadRequest,
+)
 
 if TYPE_CHECKING:
     from repotrack.ingest import LoadSummary
@@ -56,6 +65,7 @@ __all__ = [
     "STOP_GRACE",
     "Job",
     "JobError",
+    "JobParams",
     "JobState",
     "LoadRunner",
     "RepoLoadParams",
@@ -93,8 +103,13 @@ def timed_out(seconds: float) -> str:
 
 #: A queued load's arguments: the ingest layer's own request type.
 RepoLoadParams = RepoLoad
-#: Any job's arguments: a repository load, or an image/ISO load (``kind`` image|iso).
-LoadParams: TypeAlias = "RepoLoad | ImageLoad"
+#: Any job's arguments: a repository load, an image/ISO load (``kind`` image|iso), or a
+#: task-side command (``load task``, ``load package``, ``tasks clean``); ``kind`` tells
+#: them apart.
+JobParams: TypeAlias = (
+    "RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest"
+)
+LoadParams: TypeAlias = JobParams
 
 
 @dataclass(frozen=True)
@@ -112,7 +127,7 @@ class Job:
 
     id: str
     kind: str
-    params: LoadParams
+    params: JobParams
     submitted_at: datetime
     state: JobState = "queued"
     started_at: datetime | None = None
@@ -191,7 +206,7 @@ class LoadRunner:
         keep: int = KEEP_JOBS,
         job_timeout: float = DEFAULT_JOB_TIMEOUT,
         stop_grace: float = STOP_GRACE,
-        check: Callable[[LoadParams], None] | None = None,
+        check: Callable[[JobParams], None] | None = None,
     ) -> None:
         self._store = store
         self._migrate = migrate_store
@@ -218,9 +233,7 @@ class LoadRunner:
             raise InputError(
                 f"no such directory on the service's machine: {params.path}", field="path"
             )
-        return self._enqueue(
-            Job(id=str(uuid.uuid4()), kind="repo", params=params, submitted_at=datetime.now(UTC))
-        )
+        return self._queue_job(params, "repo")
 
     def submit_image_load(self, params: ImageLoad) -> Job:
         """Queue an image or ISO load; raises ``InputError`` when ``path`` is not usable here."""
@@ -230,13 +243,24 @@ class LoadRunner:
             raise InputError(
                 f"no such image file on the service's machine: {params.path}", field="path"
             )
-        kind = "iso" if params.meta.image_type == "iso" else "image"
-        return self._enqueue(
-            Job(id=str(uuid.uuid4()), kind=kind, params=params, submitted_at=datetime.now(UTC))
-        )
+        return self._queue_job(params, "iso" if params.meta.image_type == "iso" else "image")
 
-    def _enqueue(self, job: Job) -> Job:
-        params = job.params
+    def submit_task_job(
+        self, params: TaskLoadRequest | PackageLoadRequest | TaskCleanRequest
+    ) -> Job:
+        """Queue ``load task``, ``load package`` or ``tasks clean``; ``InputError`` when a
+        path is not absolute or does not exist here (a file for ``package``, else a directory)."""
+        for path in params.read_paths():
+            if not path.is_absolute():
+                raise InputError("must be an absolute path on the service's machine", field="path")
+            usable = path.is_file() if params.kind == "package" else path.is_dir()
+            if not usable:
+                what = "file" if params.kind == "package" else "directory"
+                raise InputError(f"no such {what} on the service's machine: {path}", field="path")
+        return self._queue_job(params, params.kind)
+
+    def _queue_job(self, params: JobParams, kind: str) -> Job:
+        job = Job(id=str(uuid.uuid4()), kind=kind, params=params, submitted_at=datetime.now(UTC))
         with self._lock:
             if self._stopping.is_set():
                 raise ConflictError("the service is stopping; submit the load again later")
@@ -249,7 +273,7 @@ class LoadRunner:
             self._start_supervisor()
             self._queued.notify()
             snapshot = dataclasses.replace(job)
-        log.info("load job queued", extra={"job": job.id, "branch": params.branch})
+        log.info("load job queued", extra={"job": job.id, "kind": job.kind})
         return snapshot
 
     def get(self, job_id: str) -> Job:
@@ -382,7 +406,7 @@ class LoadRunner:
                     self._finish(job, summary=_summary_dict(summary))
             control.ended.set()
             control.wake.set()
-            log.info("load job done", extra={"job": job.id, "summary": summary.line()})
+            log.info("load job done", extra={"job": job.id, "summary": _summary_line(summary)})
             return
         with self._lock:
             if job.state == "running":  # not abandoned meanwhile
@@ -390,7 +414,7 @@ class LoadRunner:
         control.ended.set()
         control.wake.set()
 
-    def _load(self, control: _Control) -> LoadSummary | ImageSummary:
+    def _load(self, control: _Control) -> LoadSummary | ImageSummary | TaskJobSummary:
         from repotrack.store import migrate
 
         if self._check is not None:
@@ -432,10 +456,14 @@ def _job_error(job: Job, exc: RepotrackError) -> JobError:
     return JobError(type(exc).__name__, message, exc.exit_code)
 
 
-def _summary_dict(summary: LoadSummary | ImageSummary) -> dict[str, Any]:
+def _summary_line(summary: LoadSummary | ImageSummary | TaskJobSummary) -> str:
+    return "; ".join(summary.lines) if isinstance(summary, TaskJobSummary) else summary.line()
+
+
+def _summary_dict(summary: LoadSummary | ImageSummary | TaskJobSummary) -> dict[str, Any]:
     from repotrack.ingest.image import ImageSummary
 
-    if isinstance(summary, ImageSummary):
+    if isinstance(summary, ImageSummary | TaskJobSummary):
         return summary.as_dict()
     return {
         "branch": summary.branch,

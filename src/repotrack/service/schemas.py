@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from repotrack.state.models import NAME_MAX, SHA_MAX, URL_MAX
@@ -173,6 +181,18 @@ def has_control_characters(text: str) -> bool:
     return any(ch < " " or "\x7f" <= ch <= "\x9f" or "\ud800" <= ch <= "\udfff" for ch in text)
 
 
+def within_cores(value: int) -> int:
+    """Load workers: at most the service machine's cores (more would not help)."""
+    cores = machine_cores()
+    if value > cores:
+        raise PydanticCustomError(
+            "too_many_workers",
+            "must be at most {cores} (the service machine's cores)",
+            {"cores": cores},
+        )
+    return value
+
+
 class LoadCreate(_Input):
     """A load for the service to run: the arguments of ``repotrack load repo``, or
     (``kind`` ``image``/``iso``) of ``repotrack load image|iso``.
@@ -224,14 +244,7 @@ class LoadCreate(_Input):
     @field_validator("workers")
     @classmethod
     def _within_cores(cls, value: int) -> int:
-        cores = machine_cores()
-        if value > cores:
-            raise PydanticCustomError(
-                "too_many_workers",
-                "must be at most {cores} (the service machine's cores)",
-                {"cores": cores},
-            )
-        return value
+        return within_cores(value)
 
     @field_validator("date")
     @classmethod
@@ -261,6 +274,109 @@ class LoadCreate(_Input):
                 "absolute_path", "must be an absolute path on the service's machine"
             )
         return value
+
+
+#: Task directories one ``load task`` job may name (girar's queue rarely holds more).
+TASK_PATHS_MAX = 1000
+
+
+def _service_path(value: str) -> str:
+    """An absolute path on the service's machine, free of control characters."""
+    if has_control_characters(value) or not PurePosixPath(value).is_absolute():
+        raise PydanticCustomError(
+            "absolute_path", "must be an absolute path on the service's machine"
+        )
+    return value
+
+
+ServicePath = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_service_path)]
+
+
+class TaskLoadCreate(_Input):
+    """``repotrack load task``: girar task directories, loaded in turn."""
+
+    kind: Literal["task"]
+    paths: list[ServicePath] = Field(
+        min_length=1, max_length=TASK_PATHS_MAX, examples=[["/srv/girar/tasks/345678"]]
+    )
+    force: bool = False
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=LOAD_WORKERS_MAX,
+        description="Package readers; more than the service machine's cores count as its cores "
+        "(task_loader's default is 4, the original's)",
+    )
+    flush: bool = Field(default=False, description="Flush the store's buffers afterwards")
+
+    @field_validator("workers")
+    @classmethod
+    def _at_most_cores(cls, value: int) -> int:
+        return min(value, machine_cores())
+
+
+class PackageLoadCreate(_Input):
+    """``repotrack load package``: one source RPM."""
+
+    kind: Literal["package"]
+    path: ServicePath = Field(examples=["/srv/uploads/foo-1.0-alt1.src.rpm"])
+    force: bool = False
+    flush: bool = False
+
+
+class TaskCleanCreate(_Input):
+    """``repotrack tasks clean``: open tasks whose directory is gone become DELETED."""
+
+    kind: Literal["task-clean"]
+    tasks_dir: ServicePath = Field(examples=["/srv/girar/tasks"])
+    task: int | None = Field(default=None, gt=0, lt=2**32, description="Only this task")
+    dry_run: bool = False
+
+
+def _load_kind(value: Any) -> str:
+    """The ``kind`` of a load body; a body without one is a repository load (as before)."""
+    kind = value.get("kind", "repo") if isinstance(value, dict) else getattr(value, "kind", "")
+    if kind in ("image", "iso"):  # LoadCreate holds repository, image and ISO loads
+        return "repo"
+    return kind if isinstance(kind, str) else ""
+
+
+#: ``POST /api/v1/loads``: one of the load kinds, told apart by ``kind``.
+AnyLoadCreate = Annotated[
+    Annotated[LoadCreate, Tag("repo")]
+    | Annotated[TaskLoadCreate, Tag("task")]
+    | Annotated[PackageLoadCreate, Tag("package")]
+    | Annotated[TaskCleanCreate, Tag("task-clean")],
+    Discriminator(_load_kind),
+]
+
+
+class TaskJobSummaryOut(BaseModel):
+    """What a finished ``task``, ``package`` or ``task-clean`` job did: ``lines`` is what
+    the command prints (``line``: the same, joined by newlines)."""
+
+    kind: str
+    lines: list[str]
+    line: str
+    seconds: float
+    read: list[int] = Field(default_factory=list, description="task: the tasks read")
+    deleted: list[int] = Field(default_factory=list, description="task-clean: marked DELETED")
+    unclear: list[tuple[int, str, str]] = Field(
+        default_factory=list, description="task-clean: task id, state stored, state on disk"
+    )
+
+
+class TaskJobParamsOut(BaseModel):
+    """A task-side job's arguments (each kind fills its own)."""
+
+    paths: list[str] | None = None
+    path: str | None = None
+    tasks_dir: str | None = None
+    task: int | None = None
+    force: bool = False
+    workers: int | None = None
+    flush: bool = False
+    dry_run: bool = False
 
 
 class BadPackageOut(BaseModel):
@@ -364,12 +480,12 @@ class LoadJobOut(BaseModel):
     id: str
     kind: str
     state: Literal["queued", "running", "done", "failed"]
-    params: LoadParamsOut | ImageLoadParamsOut | None
+    params: LoadParamsOut | ImageLoadParamsOut | TaskJobParamsOut | None
     submitted_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
     progress: LoadProgressOut
-    summary: LoadSummaryOut | ImageLoadSummaryOut | None
+    summary: LoadSummaryOut | ImageLoadSummaryOut | TaskJobSummaryOut | None
     error: LoadErrorOut | None
     #: The ``repotrack daemon --worker`` that ran it (``<host> pid <n>``), for jobs sent to the
     #: job queue; ``null`` for loads the service runs itself.

@@ -194,3 +194,13 @@ def test_image_loads_are_refused_by_the_queue_with_a_reason() -> None:
     finally:
         runner.shutdown()
     assert runner.recent() == []
+
+
+def test_task_jobs_are_refused_by_the_queue_with_a_reason() -> None:
+    runner = QueuedLoadRunner(BrokerURL("127.0.0.1", 1, "/", "guest", "guest"))
+    try:
+        with pytest.raises(InputError, match="not sent to the job queue"):
+            runner.submit_task_job(object())
+    finally:
+        runner.shutdown()
+    assert runner.recent() == []

@@ -8,7 +8,8 @@ load at a time, in submission order, each within ``[loads] job_timeout``. Submit
 and cancelling need the account (like every ``/api/v1`` write), and the path must lie
 under ``[loads] allowed_roots``; reading jobs follows ``require_auth_for_reads``, but
 a job's ``params`` and ``error`` (server paths, file contents) are shown to the
-account only.
+account only. ``kind`` picks the job: ``repo`` (the default), ``task``, ``package``
+or ``task-clean`` (``repotrack load task|package``, ``repotrack tasks clean``).
 
 Examples::
 
@@ -48,11 +49,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
 
+from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 from repotrack.service.confine import Confinement
 from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
 from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
 from repotrack.service.params import Offset
 from repotrack.service.schemas import (
+    AnyLoadCreate,
     ImageLoadParamsOut,
     ImageLoadSummaryOut,
     LoadCreate,
@@ -61,7 +64,12 @@ from repotrack.service.schemas import (
     LoadParamsOut,
     LoadProgressOut,
     LoadSummaryOut,
+    PackageLoadCreate,
     PageOut,
+    TaskCleanCreate,
+    TaskJobParamsOut,
+    TaskJobSummaryOut,
+    TaskLoadCreate,
 )
 
 __all__ = ["router"]
@@ -85,32 +93,44 @@ JobId = Annotated[str, PathParam(max_length=64, description="The job id (a UUID)
 
 @router.post("", status_code=202, dependencies=[ApiWrite], responses=_RESPONSES)
 def submit_load(
-    request: Request, runner: LoadsDep, body: LoadCreate, response: Response
+    request: Request, runner: LoadsDep, body: AnyLoadCreate, response: Response
 ) -> LoadJobOut:
-    """Queue a load; follow it at ``links.self`` (also the ``Location`` header)."""
+    """Queue a load; follow it at ``links.self`` (also the ``Location`` header).
+
+    ``kind`` says which: ``repo`` (the default), ``image`` or ``iso`` (one image file),
+    ``task`` (girar task directories), ``package`` (one source RPM) or ``task-clean``
+    (close the tasks girar removed).
+    """
     confinement: Confinement = request.app.state.confinement
-    confinement.check_root(Path(body.path))
-    if body.kind != "repo":
+    if isinstance(body, LoadCreate) and body.kind != "repo":
         from repotrack.ingest.image import ImageLoad
 
+        confinement.check_root(Path(body.path))
         plain = body.model_dump(exclude={"tag", "workers", "skip_bad", "verify_known"})
         job = runner.submit_image_load(
             ImageLoad.from_dict({**plain, "date": body.date.isoformat()})
         )
         response.headers["Location"] = _self(job)
         return job_out(job, full=True)
-    job = runner.submit_repo_load(
-        RepoLoadParams(
-            branch=body.branch,
-            path=Path(body.path),
-            date=body.date,
-            tag=body.tag,
-            force=body.force,
-            workers=body.workers,
-            skip_bad=body.skip_bad,
-            verify_known=body.verify_known,
+    if isinstance(body, LoadCreate):
+        confinement.check_root(Path(body.path))
+        job = runner.submit_repo_load(
+            RepoLoadParams(
+                branch=body.branch,
+                path=Path(body.path),
+                date=body.date,
+                tag=body.tag,
+                force=body.force,
+                workers=body.workers,
+                skip_bad=body.skip_bad,
+                verify_known=body.verify_known,
+            )
         )
-    )
+    else:
+        params = _task_params(body)
+        for path in params.read_paths():
+            confinement.check_root(path)
+        job = runner.submit_task_job(params)
     response.headers["Location"] = _self(job)
     return job_out(job, full=True)
 
@@ -144,22 +164,47 @@ def cancel_load(runner: LoadsDep, job_id: JobId) -> LoadJobOut:
     return job_out(runner.cancel(job_id), full=True)
 
 
+def _task_params(
+    body: TaskLoadCreate | PackageLoadCreate | TaskCleanCreate,
+) -> TaskLoadRequest | PackageLoadRequest | TaskCleanRequest:
+    if isinstance(body, TaskLoadCreate):
+        return TaskLoadRequest(
+            tuple(Path(p) for p in body.paths), body.force, body.workers, body.flush
+        )
+    if isinstance(body, PackageLoadCreate):
+        return PackageLoadRequest(Path(body.path), body.force, body.flush)
+    return TaskCleanRequest(Path(body.tasks_dir), body.task, body.dry_run)
+
+
 def _self(job: Job) -> str:
     return f"{PREFIX}/{job.id}"
 
 
 def job_out(job: Job, *, full: bool) -> LoadJobOut:
     """The job as the API shows it; without ``full``, no parameters and no error."""
-    image = job.kind != "repo"
-    params = (ImageLoadParamsOut if image else LoadParamsOut).model_validate(job.params.as_dict())
-    summary = None
-    if job.summary:
-        summary = (ImageLoadSummaryOut if image else LoadSummaryOut).model_validate(job.summary)
+    params: LoadParamsOut | ImageLoadParamsOut | TaskJobParamsOut | None = None
+    summary: LoadSummaryOut | ImageLoadSummaryOut | TaskJobSummaryOut | None = None
+    if job.kind == "repo":
+        if full:
+            params = LoadParamsOut.model_validate(job.params.as_dict())
+        if job.summary:
+            summary = LoadSummaryOut.model_validate(job.summary)
+    elif job.kind in ("image", "iso"):
+        if full:
+            params = ImageLoadParamsOut.model_validate(job.params.as_dict())
+        if job.summary:
+            summary = ImageLoadSummaryOut.model_validate(job.summary)
+    else:
+        if full:
+            given = {k: v for k, v in job.params.as_dict().items() if k != "kind"}
+            params = TaskJobParamsOut.model_validate(given)
+        if job.summary:
+            summary = TaskJobSummaryOut.model_validate(job.summary)
     return LoadJobOut(
         id=job.id,
         kind=job.kind,
         state=job.state,
-        params=params if full else None,
+        params=params,
         submitted_at=job.submitted_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

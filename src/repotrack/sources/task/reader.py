@@ -38,6 +38,7 @@ from repotrack.sources.task.records import (
     TaskRecord,
     TaskState,
 )
+from repotrack.sources.task.stamp import fingerprint, task_id_of
 
 __all__ = [
     "SUBTASK_TYPES",
@@ -56,18 +57,6 @@ _APPROVAL = re.compile(r"^(\d{4}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2}) :: (.*\S
 _ARCH_ORDER = {"x86_64": 0, "i586": 1}
 
 
-def task_id_of(path: Path) -> int:
-    """The task id a directory is named by (its last component must be an integer)."""
-    from repotrack.errors import InputError
-
-    name = Path(path).name
-    if not name.isdigit() or int(name) == 0:
-        raise InputError(
-            f"the task directory must be named by its integer id, got {name!r}", path=str(path)
-        )
-    return int(name)
-
-
 def find_task_dir(tasks_dir: Path, task_id: int, archive_dir: Path | None = None) -> Path:
     """``<tasks_dir>/<id>``, or girar's archive of DONE tasks ``<archive>/_<id//1024>/<id>``."""
     live = Path(tasks_dir) / str(task_id)
@@ -75,33 +64,6 @@ def find_task_dir(tasks_dir: Path, task_id: int, archive_dir: Path | None = None
         return live
     archived = Path(archive_dir) / f"_{task_id // 1024}" / str(task_id)
     return archived if archived.is_dir() else live
-
-
-def fingerprint(path: Path, *extra: object) -> int:
-    """A 64-bit digest of every entry's path, type, size and mtime under ``path`` (and ``extra``).
-
-    girar changes a task only by writing files in its directory, so an equal
-    fingerprint means an unchanged task; it costs one ``stat`` per entry, far less
-    than reading and parsing the task.
-    """
-    parts = [repr(extra), f"d . {os.lstat(path).st_mtime_ns}"]
-    _fingerprint_dir(str(path), "", parts)
-    return mmhash("\n".join(parts))
-
-
-def _fingerprint_dir(directory: str, rel: str, parts: list[str]) -> None:
-    with os.scandir(directory) as scan:
-        entries = sorted(scan, key=lambda e: e.name)
-    for entry in entries:
-        st = entry.stat(follow_symlinks=False)
-        name = f"{rel}/{entry.name}"
-        if entry.is_symlink():
-            parts.append(f"l {name} {os.readlink(entry.path)}")  # noqa: PTH115 - a DirEntry
-        elif entry.is_dir(follow_symlinks=False):
-            parts.append(f"d {name} {st.st_mtime_ns}")
-            _fingerprint_dir(entry.path, name, parts)
-        else:
-            parts.append(f"f {name} {st.st_size} {st.st_mtime_ns}")
 
 
 def read_task(path: Path) -> TaskRecord:
