@@ -48,11 +48,11 @@ def test_walk_follows_links_inside_and_refuses_links_outside(tmp_path: Path) -> 
     (tree / "loop").symlink_to(tree)  # a loop is walked once
     (tree / "dangling.rpm").symlink_to(allowed / "gone")
     confinement = Confinement([allowed])
-    confinement.check_tree(load(tree))
+    confinement.check_job(load(tree))
     (tree / "files" / "deep").mkdir()
     (tree / "files" / "deep" / "passwd.rpm").symlink_to("/etc/passwd")
     with pytest.raises(InputError) as caught:
-        confinement.check_tree(load(tree))
+        confinement.check_job(load(tree))
     assert str(caught.value) == "symlink files/deep/passwd.rpm leads outside [loads] allowed_roots"
     assert "/etc/passwd" not in str(caught.value)
 
@@ -62,10 +62,10 @@ def test_walk_refuses_special_files(tmp_path: Path) -> None:
     tree.mkdir()
     os.mkfifo(tree / "fifo.rpm")
     with pytest.raises(InputError, match=r"fifo\.rpm is a FIFO, device or socket"):
-        Confinement([tmp_path]).check_tree(load(tree))
+        Confinement([tmp_path]).check_job(load(tree))
     (tree / "fifo.rpm").unlink()
     (tree / "zero.rpm").symlink_to("/dev/zero")
     with pytest.raises(InputError, match="leads outside"):
-        Confinement([tmp_path]).check_tree(load(tree))
+        Confinement([tmp_path]).check_job(load(tree))
     with pytest.raises(InputError, match=r"zero\.rpm is a FIFO, device or socket"):
-        Confinement([tmp_path, Path("/dev")]).check_tree(load(tree))
+        Confinement([tmp_path, Path("/dev")]).check_job(load(tree))

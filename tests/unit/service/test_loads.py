@@ -157,7 +157,7 @@ def test_a_bad_tree_fails_with_the_input_error(client: httpx.Client, tmp_path: P
         ({"workers": 0}, "body.workers", "greater than or equal to 1"),
         ({"workers": "2"}, "body.workers", "integer"),
         ({"force": "yes"}, "body.force", "boolean"),
-        ({"kind": "image"}, "body", "'repo'"),
+        ({"kind": "rpm-tree"}, "body", "'repo'"),
         ({"extra": 1}, "body.extra", "Extra inputs"),
     ],
 )
