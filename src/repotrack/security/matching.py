@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
-from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL
+from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL, evidence_sql
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -95,6 +95,8 @@ WITH
             SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
             FROM PackageVersionKeys WHERE vk_order = {{order:String}} GROUP BY pkg_hash
         ) AS K ON K.pkg_hash = S.pkg_hash
+        WHERE {{everything:UInt8}}
+            OR S.pkg_hash IN (SELECT pkg_hash FROM {{packages:Identifier}} WHERE change = 'added')
     )
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
     S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
@@ -106,14 +108,74 @@ SELECT {{branch:String}}, {{targets:DateTime64(3)}}, pkg_hash, pkg_name, pkg_ver
 FROM sources
 """  # noqa: S608
 
+#: The packages an incremental run rematches against every range: the source packages of
+#: the new package set that the previous targets generation lacks (``added``), and those
+#: it had that the new set lacks (``removed``; their verdicts become ``unmatched``).
+_PACKAGE_CHANGES: Final = f"""
+CREATE SCRATCH TABLE {{packages:Identifier}} ENGINE = Memory AS
+SELECT pkg_hash, 'added' AS change FROM ({_SET_SOURCES})
+WHERE pkg_hash NOT IN (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+    AND vmt_run = {{previous:DateTime64(3)}} AND pkg_cpe = '' AND vendor = '' AND product = '')
+UNION ALL
+SELECT pkg_hash, 'removed' FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+    AND vmt_run = {{previous:DateTime64(3)}} AND pkg_cpe = '' AND vendor = '' AND product = ''
+    AND pkg_hash NOT IN (SELECT pkg_hash FROM ({_SET_SOURCES}))
+"""  # noqa: S608
+
+_NO_PACKAGE_CHANGES: Final = """
+CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String)
+    ENGINE = Memory
+"""
+
+#: An incremental run after a package-set change: the new targets generation is the
+#: previous one without the removed packages, plus the added ones' rows (``_TARGETS``
+#: restricted to them); the same for the changelog and patch mentions.
+_KEPT_TARGETS: Final = """
+INSERT INTO VulnMatchTargets (pkgset_name, vmt_run, pkg_hash, pkg_name, pkg_version,
+    pkg_release, vkey, ekey, pkg_cpe, vendor, product, target_sw)
+SELECT pkgset_name, {targets:DateTime64(3)}, pkg_hash, pkg_name, pkg_version, pkg_release,
+    vkey, ekey, pkg_cpe, vendor, product, target_sw
+FROM VulnMatchTargets
+WHERE pkgset_name = {branch:String} AND vmt_run = {previous:DateTime64(3)}
+    AND pkg_hash NOT IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed')
+"""
+
+_KEPT_MENTIONS: Final = """
+INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
+SELECT pkgset_name, {targets:DateTime64(3)}, vuln_id, pkg_hash, kind, ref, detail
+FROM VulnMatchMentions
+WHERE pkgset_name = {branch:String} AND vmt_run = {previous:DateTime64(3)}
+    AND pkg_hash NOT IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed')
+"""
+
+#: The vulnerabilities an incremental run rematches against every package: written since
+#: the previous run, or named by triage rows or errata of the branch written since then.
+_VULN_CHANGES: Final = """
+CREATE SCRATCH TABLE {changes:Identifier} ENGINE = Memory AS
+SELECT DISTINCT vuln_id FROM
+(
+    SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}
+    UNION ALL
+    SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}
+    UNION ALL
+    SELECT link FROM ErrataHistory
+    ARRAY JOIN eh_references.type AS kind, eh_references.link AS link
+    WHERE pkgset_name = {branch:String} AND ts >= {last_run:DateTime64(3)} AND kind = 'vuln'
+)
+WHERE NOT {everything:UInt8}
+"""
+
+#: The package × range pairs of the run: every pair (full), or the pairs of a changed
+#: vulnerability or of an added package (incremental).
 _MATCH: Final = """
-CREATE TABLE {scratch:Identifier} ENGINE = Memory AS
+CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS
 WITH
     current AS
     (
         SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
         FROM Vulnerabilities
-        WHERE {everything:UInt8} OR vuln_id IN {changed:Array(String)}
+        WHERE {everything:UInt8} OR {new_packages:UInt8}
+            OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
         GROUP BY vuln_id
         HAVING argMax(vuln_rejected, ts) = 0
     )
@@ -131,7 +193,9 @@ SELECT
         0) AS position
 FROM
 (
-    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey
+    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey,
+        {everything:UInt8} OR pkg_hash IN
+            (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added') AS every_range
     FROM VulnMatchTargets
     WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND pkg_cpe != ''
 ) AS P
@@ -141,12 +205,16 @@ INNER JOIN
         cpm_key_kind, cpm_unknown, cpm_not_affected, cpm_version_start, cpm_version_end,
         cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
         if({order:String} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
-        if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
+        if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key,
+        vuln_id IN (SELECT vuln_id FROM {changes:Identifier}) AS changed
     FROM CpeMatch
-    WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
+    WHERE ({everything:UInt8} OR {new_packages:UInt8}
+            OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier}))
+        AND (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
         AND cpm_version_start != '-'
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
+WHERE P.every_range OR R.changed
 """
 
 _CVE_MATCH_ROWS: Final = """
@@ -158,8 +226,12 @@ SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
 FROM {scratch:Identifier}
 """
 
+#: Pairs of the branch's previous verdicts that the run covers (every pair, a changed
+#: vulnerability's, a removed package's) and no longer finds: ``unknown``/``unmatched``.
+#: A pair whose package name got a verdict in this run for another build is left out:
+#: that verdict replaces it (queries read the latest verdict per package name).
 _UNMATCHED: Final = """
-INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
+INSERT INTO {verdicts:Identifier} (pkgset_name, pkg_hash, pkg_name, pkg_version,
     pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, ts)
 SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash,
     'unknown', 'unmatched', {ts:DateTime64(3)}
@@ -167,23 +239,42 @@ FROM
 (
     SELECT pkgset_name, pkg_hash, pkg_name, vuln_id, argMax(pkg_version, ts) AS pkg_version,
         argMax(pkg_release, ts) AS pkg_release, argMax(vuln_hash, ts) AS vuln_hash,
-        argMax(pvv_reason, ts) AS reason, max(ts) AS last
+        argMax(pvv_reason, ts) AS reason
     FROM PackagesVulnerabilityVerdict
     WHERE pkgset_name = {branch:String}
-        AND ({everything:UInt8} OR vuln_id IN {changed:Array(String)})
+        AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
+            OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'))
     GROUP BY pkgset_name, pkg_hash, pkg_name, vuln_id
 )
-WHERE reason != 'unmatched' AND last < {ts:DateTime64(3)}
+WHERE reason != 'unmatched'
+    AND (pkg_name, vuln_id) NOT IN (SELECT pkg_name, vuln_id FROM {verdicts:Identifier})
 """
+
+_VERDICT_COLUMNS: Final = (
+    "pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash, pvv_status,"
+    " pvv_reason, `pvv_evidence.kind`, `pvv_evidence.ref`, `pvv_evidence.detail`, ts"
+)
+
+_VERDICT_ROWS: Final = f"""
+INSERT INTO PackagesVulnerabilityVerdict ({_VERDICT_COLUMNS})
+SELECT {_VERDICT_COLUMNS} FROM {{verdicts:Identifier}}
+"""  # noqa: S608
 
 _STATUS_ROWS: Final = """
 INSERT INTO PackagesVulnerabilityStatus (pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash,
     is_vulnerable, is_fixed, ts)
 SELECT pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash, pvv_status = 'vulnerable',
     pvv_status = 'fixed', ts
-FROM PackagesVulnerabilityVerdict
-WHERE pkgset_name = {branch:String} AND ts = {ts:DateTime64(3)}
+FROM {verdicts:Identifier}
 """
+
+_COUNTS: Final = """
+SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch:Identifier}),
+    (SELECT countIf(pvv_reason != 'unmatched') FROM {verdicts:Identifier}),
+    (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
+"""
+
+_SCRATCH: Final = ("changes", "packages", "scratch", "evidence", "verdicts")
 
 
 @dataclass(frozen=True)
@@ -197,6 +288,7 @@ class MatchRun:
     matches: int  # package × range pairs that share a CPE triplet
     verdicts: int
     seconds: float
+    packages: int = 0  # source packages matched against every range (incremental runs)
 
 
 def rematch_branch(
@@ -206,58 +298,87 @@ def rematch_branch(
     now = datetime.now(UTC)
     started = now.replace(microsecond=now.microsecond // 1000 * 1000)
     package_set = find_package_set(store, branch=branch)
-    ((vuln_ts,),) = store.query("SELECT max(ts) FROM Vulnerabilities")
-    last = None if full else _incremental_base(store, branch, package_set.uuid, order)
+    base = _incremental_base(store, branch, package_set.uuid, order)
+    last = None if full else base.last
+    new_packages = last is not None and last.root != package_set.uuid
+    run = uuid.uuid4().hex
     params: dict[str, Any] = {
         "root": package_set.uuid,
         "order": order.value,
         "branch": branch,
         "everything": last is None,
-        "changed": last.changed if last else [],
+        "new_packages": new_packages,
         "ts": _ms(started),
-        "targets": _ms(last.targets if last else started),
-        "scratch": f"vuln_match_{uuid.uuid4().hex}",
+        "targets": _ms(last.targets if last and not new_packages else started),
+        "previous": _ms(last.targets if last else started),
+        "vuln_ts": _ms(last.vuln_ts if last else started),
+        "last_run": _ms(last.ran if last else started),
+        **{name: f"vuln_{name}_{run}" for name in _SCRATCH},
     }
-    if last is None:
-        ensure_version_keys(store, root=package_set.uuid, order=order)
-        store.command(_TARGETS, params)
-        store.command(MENTIONS_SQL, params)
+    # The run's scratch tables: temporary ones on the embedded store (one connection per
+    # thread keeps them for the run; creating one costs a fraction of a Memory table's
+    # catalog entry), Memory tables on a server (its HTTP queries share no session).
+    create = "CREATE TEMPORARY TABLE" if store.url.startswith("chdb:") else "CREATE TABLE"
+
+    def run_sql(*statements: str) -> None:
+        for sql in statements:
+            store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
+
     try:
-        store.command(_MATCH, params)
-        ((matches,),) = store.query("SELECT count() FROM {scratch:Identifier}", params)
-        store.command(_CVE_MATCH_ROWS, params)
-        store.command(VERDICT_SQL, params)
-        store.command(_UNMATCHED, params)
-        store.command(_STATUS_ROWS, params)
+        run_sql(_VULN_CHANGES, _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES)
+        if last is None or new_packages:
+            ensure_version_keys(store, root=package_set.uuid, order=order)
+        if new_packages:
+            run_sql(_KEPT_TARGETS, _KEPT_MENTIONS)
+        if last is None or new_packages:
+            run_sql(_TARGETS, MENTIONS_SQL)
+        run_sql(_MATCH, _CVE_MATCH_ROWS, evidence_sql(errata=base.errata, triage=base.triage))
+        run_sql(VERDICT_SQL, _UNMATCHED)
+        run_sql(_VERDICT_ROWS, _STATUS_ROWS)
+        ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
     finally:
-        store.command("DROP TABLE IF EXISTS {scratch:Identifier}", params)
-    ((verdicts,),) = store.query(
-        "SELECT count() FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {branch:String} "
-        "AND ts = {ts:DateTime64(3)} AND pvv_reason != 'unmatched'",
-        params,
-    )
+        store.command(
+            "DROP TABLE IF EXISTS " + ", ".join(f"{{{name}:Identifier}}" for name in _SCRATCH),
+            params,
+        )
     kind = "full" if last is None else "incremental"
+    targets = started if last is None or new_packages else last.targets
     store.insert(
         "VulnMatchRuns",
         ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
          "vmr_verdicts", "ts"),
-        [(branch, package_set.uuid, order.value, kind, vuln_ts, last.targets if last else started,
+        [(branch, package_set.uuid, order.value, kind, base.vuln_ts, targets,
           int(verdicts), started)],
     )  # fmt: skip
-    if last is None:
-        _drop_old_targets(store, params)
-    considered = len(last.changed) if last else _count_current(store)
+    if last is None or new_packages:
+        _drop_old_targets(store, {**params, "targets": _ms(targets)})
+    considered = int(changed) if last else _count_current(store)
     seconds = (datetime.now(UTC) - started).total_seconds()
     log.info("branch rematched", extra={"branch": branch, "kind": kind, "seconds": seconds})
-    return MatchRun(branch, order, kind, considered, int(matches), int(verdicts), seconds)
+    return MatchRun(
+        branch, order, kind, considered, int(matches), int(verdicts), seconds, int(added)
+    )
+
+
+@dataclass(frozen=True)
+class _Last:
+    """The previous run an incremental one builds on."""
+
+    root: uuid.UUID
+    targets: datetime
+    vuln_ts: datetime
+    ran: datetime
 
 
 @dataclass(frozen=True)
 class _Base:
-    """What an incremental run builds on: the targets generation and the changed ids."""
+    """The newest vulnerability row now, and the previous run if an incremental run may
+    build on it."""
 
-    targets: datetime
-    changed: list[str]
+    vuln_ts: datetime
+    last: _Last | None
+    errata: bool  # the branch has errata (else their evidence is not looked for)
+    triage: bool  # triage rows exist
 
 
 def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
@@ -287,38 +408,31 @@ def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -
     return len(keys)
 
 
-def _incremental_base(
-    store: Store, branch: str, root: uuid.UUID, order: VersionOrder
-) -> _Base | None:
-    """What to rematch incrementally, or None when only a full rematch is right."""
-    last = store.query(
-        "SELECT vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets FROM VulnMatchRuns "
-        "WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1",
-        {"branch": branch},
+_PRELUDE: Final = """
+WITH (SELECT max(ts) FROM VulnMatchRuns WHERE pkgset_name = {branch:String}) AS last_run
+SELECT (SELECT max(ts) FROM Vulnerabilities),
+    (SELECT groupArray(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets)) FROM
+        (SELECT * FROM VulnMatchRuns WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1)),
+    (SELECT count() FROM PackagesNameConversion WHERE ts >= last_run),
+    (SELECT count() FROM ErrataChangeHistory WHERE ts >= last_run AND ec_type = 'discard'),
+    (SELECT count() FROM ErrataHistory WHERE pkgset_name = {branch:String}),
+    (SELECT count() FROM VulnerabilityStatus)
+"""
+
+
+def _incremental_base(store: Store, branch: str, root: uuid.UUID, order: VersionOrder) -> _Base:
+    """What the store holds now, and the previous run to build on (None when only a full
+    rematch is right: none yet, another version order, mappings changed since or an
+    erratum discarded since, after which any pair may change)."""
+    ((vuln_ts, runs, mappings_changed, discards, errata, triage),) = store.query(
+        _PRELUDE, {"branch": branch}
     )
-    if not last:
-        return None
-    last_root, last_order, last_vuln_ts, last_run, targets = last[0]
-    if last_root != root or last_order != order.value:
-        return None
-    ((mappings_changed, discards),) = store.query(
-        "SELECT (SELECT count() FROM PackagesNameConversion WHERE ts >= {t:DateTime64(3)}), "
-        "(SELECT count() FROM ErrataChangeHistory WHERE ts >= {t:DateTime64(3)} "
-        "AND ec_type = 'discard')",
-        {"t": _ms(last_run)},
-    )
-    if mappings_changed or discards:
-        return None  # any pair may change: only a full rematch is right
-    rows = store.query(
-        "SELECT DISTINCT vuln_id FROM Vulnerabilities WHERE ts > {vt:DateTime64(3)} "
-        "UNION DISTINCT SELECT DISTINCT vuln_id FROM VulnerabilityStatus "
-        "WHERE ts >= {t:DateTime64(3)} "
-        "UNION DISTINCT SELECT DISTINCT link AS vuln_id FROM ErrataHistory "
-        "ARRAY JOIN eh_references.type AS kind, eh_references.link AS link "
-        "WHERE pkgset_name = {b:String} AND ts >= {t:DateTime64(3)} AND kind = 'vuln'",
-        {"vt": _ms(last_vuln_ts), "t": _ms(last_run), "b": branch},
-    )
-    return _Base(targets, sorted(str(v) for (v,) in rows))
+    last = None
+    if runs and not mappings_changed and not discards:
+        last_root, last_order, last_vuln_ts, last_run, targets = runs[0]
+        if last_order == order.value:
+            last = _Last(last_root, targets, last_vuln_ts, last_run)
+    return _Base(vuln_ts, last, errata > 0, triage > 0)
 
 
 def _ms(when: datetime) -> str:
