@@ -62,6 +62,21 @@ _SET_SOURCES: Final = """
     GROUP BY pkg_hash
 """
 
+#: The source packages whose targets a run writes: the set's (full run) or the added ones.
+_ADDED: Final = "(SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added')"
+_RUN_SOURCES: Final = f"""
+    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
+        any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
+    FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+    (
+        SELECT pkg_hash FROM PackageSet_buffer WHERE {{everything:UInt8}} AND pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {{root:UUID}})
+        UNION ALL SELECT pkg_hash FROM {_ADDED}
+    )
+    GROUP BY pkg_hash
+"""  # noqa: S608
+
 #: Unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a mapping's CPE.
 _ATTR = (
     "replaceRegexpAll(replaceAll(splitByChar(':', replaceAll(pnc_result, '\\\\:', '\\x01'))[{n}],"
@@ -81,7 +96,8 @@ WITH
             if(pnc_type = 'cpe', {_ATTR.format(n=5)}, pnc_result) AS product,
             if(pnc_type = 'cpe', {_ATTR.format(n=11)}, '') AS target_sw
         FROM PackagesNameConversion
-        WHERE pnc_type IN ('cpe', 'osv')
+        WHERE pnc_type IN ('cpe', 'osv') AND ({{everything:UInt8}}
+            OR pkg_name IN (SELECT pkg_name FROM Packages_buffer WHERE pkg_hash IN {_ADDED}))
         GROUP BY pkg_name, pnc_type, pnc_result
         HAVING argMax(pnc_state, ts) = 'active'
     ),
@@ -89,14 +105,14 @@ WITH
     (
         SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
             S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
-        FROM ({_SET_SOURCES}) AS S
+        FROM ({_RUN_SOURCES}) AS S
         INNER JOIN
         (
             SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
-            FROM PackageVersionKeys WHERE vk_order = {{order:String}} GROUP BY pkg_hash
+            FROM PackageVersionKeys WHERE vk_order = {{order:String}}
+                AND pkg_hash IN (SELECT pkg_hash FROM ({_RUN_SOURCES}))
+            GROUP BY pkg_hash
         ) AS K ON K.pkg_hash = S.pkg_hash
-        WHERE {{everything:UInt8}}
-            OR S.pkg_hash IN (SELECT pkg_hash FROM {{packages:Identifier}} WHERE change = 'added')
     )
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
     S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
@@ -111,16 +127,26 @@ FROM sources
 #: The packages an incremental run rematches against every range: the source packages of
 #: the new package set that the previous targets generation lacks (``added``), and those
 #: it had that the new set lacks (``removed``; their verdicts become ``unmatched``).
-_PACKAGE_CHANGES: Final = f"""
-CREATE SCRATCH TABLE {{packages:Identifier}} ENGINE = Memory AS
-SELECT pkg_hash, 'added' AS change FROM ({_SET_SOURCES})
-WHERE pkg_hash NOT IN (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
-    AND vmt_run = {{previous:DateTime64(3)}} AND pkg_cpe = '' AND vendor = '' AND product = '')
+_PACKAGE_CHANGES: Final = """
+CREATE SCRATCH TABLE {packages:Identifier} ENGINE = Memory AS
+WITH
+    in_set AS
+    (
+        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
+    ),
+    before AS
+    (
+        SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
+            AND vmt_run = {previous:DateTime64(3)} AND vendor = '' AND product = ''
+            AND pkg_cpe = ''
+    )
+SELECT DISTINCT pkg_hash, 'added' AS change FROM Packages_buffer
+WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+    (SELECT pkg_hash FROM in_set WHERE pkg_hash NOT IN (SELECT pkg_hash FROM before))
 UNION ALL
-SELECT pkg_hash, 'removed' FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
-    AND vmt_run = {{previous:DateTime64(3)}} AND pkg_cpe = '' AND vendor = '' AND product = ''
-    AND pkg_hash NOT IN (SELECT pkg_hash FROM ({_SET_SOURCES}))
-"""  # noqa: S608
+SELECT pkg_hash, 'removed' FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM in_set)
+"""
 
 _NO_PACKAGE_CHANGES: Final = """
 CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String)
@@ -165,20 +191,18 @@ SELECT DISTINCT vuln_id FROM
 WHERE NOT {everything:UInt8}
 """
 
-#: The package × range pairs of the run: every pair (full), or the pairs of a changed
-#: vulnerability or of an added package (incremental).
-_MATCH: Final = """
-CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS
-WITH
-    current AS
-    (
-        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
-        FROM Vulnerabilities
-        WHERE {everything:UInt8} OR {new_packages:UInt8}
-            OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
-        GROUP BY vuln_id
-        HAVING argMax(vuln_rejected, ts) = 0
-    )
+_CURRENT: Final = """
+    SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
+    FROM Vulnerabilities
+    WHERE {everything:UInt8} OR {new_packages:UInt8}
+        OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
+    GROUP BY vuln_id
+    HAVING argMax(vuln_rejected, ts) = 0
+"""
+
+#: Pairs of targets (``{targets_filter}``) and current ranges (``{ranges_filter}``) that
+#: share a (vendor, product, target_sw) triplet, each with its position (ALTRepo §6.3).
+_PAIRS: Final = """
 SELECT
     P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_cpe AS pkg_cpe,
     R.vuln_id AS vuln_id, R.vuln_hash AS vuln_hash, R.cpe_hash AS cpe_hash, R.cpm_cpe AS cpm_cpe,
@@ -193,29 +217,51 @@ SELECT
         0) AS position
 FROM
 (
-    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey,
-        {everything:UInt8} OR pkg_hash IN
-            (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added') AS every_range
+    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey
     FROM VulnMatchTargets
-    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND pkg_cpe != ''
+    WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}} AND pkg_cpe != ''
+        AND {targets_filter}
 ) AS P
 INNER JOIN
 (
     SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
         cpm_key_kind, cpm_unknown, cpm_not_affected, cpm_version_start, cpm_version_end,
         cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
-        if({order:String} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
-        if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key,
-        vuln_id IN (SELECT vuln_id FROM {changes:Identifier}) AS changed
+        if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
+        if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
     FROM CpeMatch
-    WHERE ({everything:UInt8} OR {new_packages:UInt8}
-            OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier}))
-        AND (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
-        AND cpm_version_start != '-'
+    WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
+        AND cpm_version_start != '-' AND {ranges_filter}
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
-WHERE P.every_range OR R.changed
 """
+
+_IN_CHANGES: Final = "vuln_id IN (SELECT vuln_id FROM {changes:Identifier})"
+_ADDED_PRODUCTS: Final = f"""
+    NOT {_IN_CHANGES} AND (cpm_vendor, cpm_product) IN (SELECT vendor, product
+        FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+            AND vmt_run = {{targets:DateTime64(3)}} AND pkg_hash IN {_ADDED})
+"""  # noqa: S608
+
+
+def _match_sql(*, full: bool, new_packages: bool) -> str:
+    """The statement that writes the run's pairs into its scratch table ``{scratch}``:
+    every pair (full run); the changed vulnerabilities' ranges × every target; after a
+    package-set change also every other range × the added packages' targets (the ranges
+    read are only those of the products the added packages map to)."""
+    head = (
+        "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
+        f"WITH current AS ({_CURRENT})"
+    )
+    if full:
+        return head + _PAIRS.format(targets_filter="1", ranges_filter="1")
+    statement = head + _PAIRS.format(targets_filter="1", ranges_filter=_IN_CHANGES)
+    if new_packages:
+        statement += "UNION ALL" + _PAIRS.format(
+            targets_filter=f"pkg_hash IN {_ADDED}", ranges_filter=_ADDED_PRODUCTS
+        )
+    return statement
+
 
 _CVE_MATCH_ROWS: Final = """
 INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
@@ -326,13 +372,19 @@ def rematch_branch(
 
     try:
         run_sql(_VULN_CHANGES, _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES)
-        if last is None or new_packages:
+        if last is None:
             ensure_version_keys(store, root=package_set.uuid, order=order)
+        elif new_packages:
+            _added_version_keys(store, params, order)
         if new_packages:
             run_sql(_KEPT_TARGETS, _KEPT_MENTIONS)
         if last is None or new_packages:
             run_sql(_TARGETS, MENTIONS_SQL)
-        run_sql(_MATCH, _CVE_MATCH_ROWS, evidence_sql(errata=base.errata, triage=base.triage))
+        run_sql(
+            _match_sql(full=last is None, new_packages=new_packages),
+            _CVE_MATCH_ROWS,
+            evidence_sql(errata=base.errata, triage=base.triage),
+        )
         run_sql(VERDICT_SQL, _UNMATCHED)
         run_sql(_VERDICT_ROWS, _STATUS_ROWS)
         ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
@@ -392,6 +444,19 @@ def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
         )
 
 
+_ADDED_WITHOUT_KEYS: Final = f"""
+    SELECT pkg_hash, any(pkg_epoch), any(pkg_version), any(pkg_release) FROM Packages_buffer
+    WHERE pkg_hash IN {_ADDED} AND pkg_hash NOT IN
+        (SELECT pkg_hash FROM PackageVersionKeys WHERE vk_order = {{order:String}})
+    GROUP BY pkg_hash
+"""  # noqa: S608
+
+
+def _added_version_keys(store: Store, params: dict[str, Any], order: VersionOrder) -> None:
+    rows = store.query(_ADDED_WITHOUT_KEYS, params)
+    _write_keys(store, rows, order)
+
+
 def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -> int:
     """Compute the keys of the set's source packages that have none yet; returns how many."""
     rows = store.query(
@@ -400,6 +465,10 @@ def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -
         "WHERE vk_order = {order:String})",
         {"root": root, "order": order.value},
     )
+    return _write_keys(store, rows, order)
+
+
+def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) -> int:
     keys = [
         (int(h), order.value, version_key(v, order), evr_key(e, v, r, order)) for h, e, v, r in rows
     ]
