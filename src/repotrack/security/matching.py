@@ -201,7 +201,10 @@ _CURRENT: Final = """
 """
 
 #: Pairs of targets (``{targets_filter}``) and current ranges (``{ranges_filter}``) that
-#: share a (vendor, product, target_sw) triplet, each with its position (ALTRepo §6.3).
+#: share a (vendor, product, target_sw) triplet, each with its position (ALTRepo §6.3):
+#: -1 below the range, 0 in it, 1 above it, 2 bounds that are no version, 3 in a vendor's
+#: not-affected statement (one without bounds covers every version), 4 outside such a
+#: statement or in one whose bounds are no version (no evidence either way).
 _PAIRS: Final = """
 SELECT
     P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_cpe AS pkg_cpe,
@@ -210,10 +213,12 @@ SELECT
         if(R.end_excluded, ')', ']')) AS bounds,
     if(R.cpm_key_kind = 'evr', P.ekey, P.vkey) AS k,
     multiIf(
+        R.cpm_unknown = 1, if(R.cpm_not_affected = 1, 4, 2),
+        R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)),
+            if(R.cpm_not_affected = 1, 4, -1),
+        R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)),
+            if(R.cpm_not_affected = 1, 4, 1),
         R.cpm_not_affected = 1, 3,
-        R.cpm_unknown = 1, 2,
-        R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)), -1,
-        R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)), 1,
         0) AS position
 FROM
 (

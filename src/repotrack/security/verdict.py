@@ -12,7 +12,8 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
   when it has no tasks; not discarded) for the package naming the vulnerability, whose
   build is not newer than the branch's (ref = the errata id, detail = its build);
 - ``vex``: a vendor statement that the package is not affected (CSAF VEX
-  ``known_not_affected``; ref = the statement's product, detail = empty bounds);
+  ``known_not_affected``, OVAL, or a CVE record's ``unaffected`` versions when they
+  include the package's; ref = the statement's product, detail = its bounds);
 - ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
   and branch (or every branch).
 
@@ -65,6 +66,7 @@ _RANGE_EVIDENCE: Final = """
             'range_below', position = 3, 'vex', 'range_unknown') AS kind,
         cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
     FROM {scratch:Identifier}
+    WHERE position != 4
 """
 
 _CHANGELOG_EVIDENCE: Final = f"""

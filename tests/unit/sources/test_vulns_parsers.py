@@ -172,11 +172,37 @@ def test_cve5_changes_split_a_range() -> None:
     record = cve5("CVE-2021-44228")
     # version 2.0-beta9, lessThan log4j-core*, changes at 2.3.1 (off), 2.4 (on),
     # 2.12.2 (off), 2.13.0 (on), 2.15.0 (off).
-    assert [(r.start, r.end, r.end_excluded) for r in record.ranges] == [
+    assert [(r.start, r.end, r.end_excluded) for r in record.ranges if not r.not_affected] == [
         ("2.0-beta9", "2.3.1", True),
         ("2.4", "2.12.2", True),
         ("2.13.0", "2.15.0", True),
     ]
+    # The "off" stretches are unaffected statements; "log4j-core*" means "any later".
+    assert [(r.start, r.end, r.end_excluded) for r in record.ranges if r.not_affected] == [
+        ("2.3.1", "2.4", True),
+        ("2.12.2", "2.13.0", True),
+        ("2.15.0", "", False),
+    ]
+
+
+def test_cve5_unaffected_entries_are_not_affected_statements() -> None:
+    """Kernel CNA style: defaultStatus affected, the fixed branches listed as unaffected
+    (CVE-2025-21631): every other version is affected, the listed ones are not."""
+    kernel = cve5("CVE-2025-21631")
+    listed = {
+        (r.start, r.end, r.end_excluded, r.not_affected)
+        for r in kernel.ranges
+        if r.criteria == "cpe:2.3:a:linux:linux:*:*:*:*:*:*:*:*"
+    }
+    assert listed == {
+        ("", "", False, False),  # defaultStatus affected: every version not listed
+        ("", "6.12", True, True),  # 0 up to 6.12
+        ("5.15.177", "5.16", True, True),  # 5.15.177 up to 5.15.*
+        ("6.1.125", "6.2", True, True),
+        ("6.6.72", "6.7", True, True),
+        ("6.12.10", "6.13", True, True),
+        ("6.13", "", False, True),  # 6.13 and any later
+    }
 
 
 def test_cve5_free_text_versions_are_unknown_not_guessed() -> None:
