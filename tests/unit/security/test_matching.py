@@ -150,9 +150,7 @@ def test_a_vendor_not_affected_statement_and_an_evr_range(store: Store, tmp_path
     assert after[("xz", "RHSA-2025:23414")] == ("vulnerable", "range")
 
 
-def test_cve5_unaffected_versions_are_not_affected_statements(
-    store: Store, tmp_path: Path
-) -> None:
+def test_cve5_unaffected_versions_are_not_affected_statements(store: Store, tmp_path: Path) -> None:
     """A CVE record with defaultStatus affected lists its fixed versions as unaffected
     (the kernel CNA's style): a package in one of them is not affected, one outside them
     is vulnerable."""
