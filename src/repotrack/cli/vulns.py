@@ -2,7 +2,8 @@
 
 Thin faces over ``ingest.vulns`` and ``security``: parse options, call, render as a table
 or as JSON (``--format json``, the shapes ``/api/v1/vulns`` returns). The read-only
-queries ask the service while ``repotrack serve`` holds the store (``cli.store_reads``).
+queries and ``vulns match`` ask the service while ``repotrack serve`` holds the store
+(``cli.store_reads``; the rematch needs the service account, ``REPOTRACK_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from repotrack.cli.common import console, get_settings, handle_errors
 
 if TYPE_CHECKING:
     from repotrack.cli.store_reads import ServiceReader
+    from repotrack.rpm import VersionOrder
+    from repotrack.security import MatchRun
     from repotrack.security.queries import Verdict
     from repotrack.store import Store
 
@@ -180,13 +183,30 @@ def match(
     from repotrack.security import rematch_branch
 
     chosen = VersionOrder(order.value if order else get_settings(ctx).vulns.order(branch))
-    with _open(ctx, store) as opened:
-        run = rematch_branch(opened, branch=branch, order=chosen, full=full)
+    run = _read(
+        ctx,
+        store,
+        local=lambda opened: rematch_branch(opened, branch=branch, order=chosen, full=full),
+        remote=lambda service: _rematch_by_service(service, branch, chosen, full=full),
+    )
     typer.echo(
         f"{branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
         f"vulnerabilities: {run.matches} range match(es), {run.verdicts} verdict(s) "
         f"in {run.seconds:.2f} s"
     )
+
+
+def _rematch_by_service(
+    service: ServiceReader, branch: str, order: VersionOrder, *, full: bool
+) -> MatchRun:
+    """The rematch made by the running service, which holds the store."""
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security import MatchRun
+
+    body = {"branch": branch, "full": full, "order": order.value}
+    run: MatchRun = from_plain(MatchRun, service.post("/api/v1/vulns/match", body))
+    typer.echo(f"rematched by the repotrack service at {service.base_url}", err=True)
+    return run
 
 
 # -- mapping ---------------------------------------------------------------------------
