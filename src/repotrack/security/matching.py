@@ -4,30 +4,38 @@ Order of work (``rematch_branch``):
 
 1. pick the branch's newest package set and the version order configured for it
    (``rpm`` or ``alt``);
-2. decide full or incremental: incremental when the previous run saw the same package
-   set, order and mappings and no erratum was discarded since; it then rematches only
-   the vulnerabilities written since that run and those named by new triage rows or
-   errata of the branch. A full run first makes sure every source package of
-   the set has its sortable version keys in ``PackageVersionKeys`` (computed in Python
-   once per package) and writes the branch's match targets (``VulnMatchTargets``: each
-   source package with its keys, and each active mapping with its parsed CPE triplet),
-   and the CVE ids its changelogs and patch names mention (``VulnMatchMentions``),
-   which incremental runs then read by index;
-3. match in one SQL statement into a per-run scratch table: the targets →
-   ``CpeMatch`` rows of current, non-rejected
-   vulnerabilities with the same (vendor, product, target_sw) — ALTRepo §6.3 — and the
-   package's key compared with the bounds' keys by plain ``<``/``>``. Each pair gets a
-   position: below the range, in it, above it, unknown (bounds that are no version), or
-   a vendor's not-affected statement;
+2. decide full or incremental. Full the first time, after the order or a mapping
+   changed, or after an erratum was discarded (any pair may change then). Otherwise
+   incremental, against the previous run: the vulnerabilities written since, and those
+   named by new triage rows or errata of the branch (the run's ``changes`` table), are
+   rematched against every package; after a new package set, its added source packages
+   (new builds included) are also matched against every range, and the removed ones'
+   verdicts become ``unmatched`` (the run's ``packages`` table). A full run makes sure
+   every source package of the set has its sortable version keys in
+   ``PackageVersionKeys`` (computed in Python once per package) and writes the branch's
+   match targets (``VulnMatchTargets``: each source package with its keys, and each
+   active mapping with its parsed CPE triplet) and the CVE ids its changelogs and patch
+   names mention (``VulnMatchMentions``); an incremental run after a new package set
+   copies the kept packages' rows to a new generation and adds the added ones';
+3. match in one SQL statement into the run's scratch table: the targets →
+   ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
+   product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
+   keys by plain ``<``/``>``. Each pair gets a position (``_PAIRS``);
 4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
 5. gather the evidence per (package, vulnerability) in SQL — the ranges and vendor
    statements, errata, changelog entries naming the CVE, patch file names of the spec
-   naming it, manual triage rows — and write one ``PackagesVulnerabilityVerdict`` row
-   per pair (``verdict.py`` says how a status is decided), then
-   ``PackagesVulnerabilityStatus`` from it;
-6. pairs of the previous verdicts that this run no longer finds are written again as
-   ``unknown``/``unmatched``; the ``VulnMatchRuns`` row is written last (after a full
-   run, older target generations of the branch are deleted).
+   naming it, manual triage rows — and one verdict per pair (``verdict.py`` says how a
+   status is decided) into scratch tables;
+6. pairs of the previous verdicts that the run covers and no longer finds are added as
+   ``unknown``/``unmatched``; the verdicts are written to
+   ``PackagesVulnerabilityVerdict`` and ``PackagesVulnerabilityStatus``, and the
+   ``VulnMatchRuns`` row last (then older target generations of the branch are deleted).
+
+An incremental run leaves the result tables as a full run of the same state would
+(tests/unit/security/test_incremental.py compares them table by table).
+
+Scratch tables are temporary tables on the embedded store (the thread's connection
+keeps them for the run) and Memory tables with unique names on a ClickHouse server.
 
 Empty bounds: §6.3 leaves open how an empty start or end behaves; here an empty bound
 means "no bound on that side" (NVD writes ``*`` and no bounds for "every version").
@@ -369,7 +377,8 @@ def rematch_branch(
     # The run's scratch tables: temporary ones on the embedded store (one connection per
     # thread keeps them for the run; creating one costs a fraction of a Memory table's
     # catalog entry), Memory tables on a server (its HTTP queries share no session).
-    create = "CREATE TEMPORARY TABLE" if store.url.startswith("chdb:") else "CREATE TABLE"
+    temporary = store.url.startswith("chdb:")
+    create = "CREATE TEMPORARY TABLE" if temporary else "CREATE TABLE"
 
     def run_sql(*statements: str) -> None:
         for sql in statements:
@@ -394,10 +403,9 @@ def rematch_branch(
         run_sql(_VERDICT_ROWS, _STATUS_ROWS)
         ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
     finally:
-        store.command(
-            "DROP TABLE IF EXISTS " + ", ".join(f"{{{name}:Identifier}}" for name in _SCRATCH),
-            params,
-        )
+        names = [f"{{{name}:Identifier}}" for name in _SCRATCH]
+        for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
+            store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
     kind = "full" if last is None else "incremental"
     targets = started if last is None or new_packages else last.targets
     store.insert(
