@@ -18,6 +18,7 @@ from tests.functional.test_query_via_service import _env, _run, _serving
 from tests.unit.security.world import BRANCH, build_world
 from tests.unit.store.storeutil import fresh_store_url
 
+MC_CPE = "cpe:2.3:a:midnight-commander:midnight_commander:*:*:*:*:*:*:*:*"
 LINE = re.compile(
     rf"^{BRANCH}: (full|incremental) rematch \((rpm|alt) order\) of (\d+) vulnerabilities: "
     r"\d+ range match\(es\), (\d+) verdict\(s\) in [\d.]+ s$"
@@ -57,3 +58,17 @@ def test_the_service_rematches_while_it_holds_the_store(
         code, out, err = _run(env, ("vulns", "match", "-b", BRANCH))
         assert (code, out) == (1, "")
         assert "wants an account for changes; set REPOTRACK_USER and REPOTRACK_PASSWORD" in err
+        # Mapping and triage changes go to the service too; the next rematch applies them.
+        code, out, err = _run(with_account, ("vulns", "map", "unset", "mc", MC_CPE))
+        assert (code, out.strip()) == (0, f"mc ↛ {MC_CPE}"), err
+        assert "recorded by the repotrack service" in err
+        triage = ("vulns", "triage", "CVE-2024-3094", "xz", "-s", "fixed", "-b", BRANCH)
+        code, out, err = _run(with_account, triage)
+        assert (code, out.strip()) == (0, f"CVE-2024-3094 xz [{BRANCH}]: fixed"), err
+        code, out, err = _run(with_account, ("vulns", "match", "-b", BRANCH))
+        after = LINE.match(out.strip())
+        assert code == 0 and after and after.group(1) == "full", err  # a mapping changed
+        code, out, _ = _run(env, ("vulns", "open", "-b", BRANCH))
+        assert code == 0 and "xz" not in out and "mc" not in out and "tukit" in out
+        code, out, err = _run(env, ("vulns", "map", "set", "mc", MC_CPE))
+        assert (code, out) == (1, "") and "wants an account for changes" in err
