@@ -16,7 +16,7 @@ Order of work (``rematch_branch``):
    match targets (``VulnMatchTargets``: each source package with its keys, and each
    active mapping with its parsed CPE triplet) and the CVE ids its changelogs and patch
    names mention (``VulnMatchMentions``); an incremental run after a new package set
-   copies the kept packages' rows to a new generation and adds the added ones';
+   keeps that generation, adds the added packages' rows and deletes the removed ones';
 3. match in one SQL statement into the run's scratch table: the targets →
    ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
    product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
@@ -80,7 +80,10 @@ _RUN_SOURCES: Final = f"""
     (
         SELECT pkg_hash FROM PackageSet_buffer WHERE {{everything:UInt8}} AND pkgset_uuid IN
             (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {{root:UUID}})
-        UNION ALL SELECT pkg_hash FROM {_ADDED}
+        UNION ALL SELECT pkg_hash FROM {_ADDED} WHERE pkg_hash NOT IN
+            (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+                AND vmt_run = {{targets:DateTime64(3)}} AND vendor = '' AND product = ''
+                AND pkg_cpe = '')
     )
     GROUP BY pkg_hash
 """  # noqa: S608
@@ -90,6 +93,22 @@ _ATTR = (
     "replaceRegexpAll(replaceAll(splitByChar(':', replaceAll(pnc_result, '\\\\:', '\\x01'))[{n}],"
     " '\\x01', ':'), '\\\\\\\\(.)', '\\\\1')"
 )
+
+#: The source packages whose targets a run writes, with their version keys (read twice
+#: by ``_TARGETS``, so computed once).
+_TARGET_SOURCES: Final = f"""
+CREATE SCRATCH TABLE {{sources:Identifier}} ENGINE = Memory AS
+SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
+    S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
+FROM ({_RUN_SOURCES}) AS S
+INNER JOIN
+(
+    SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
+    FROM PackageVersionKeys WHERE vk_order = {{order:String}}
+        AND ({{everything:UInt8}} OR pkg_hash IN {_ADDED})
+    GROUP BY pkg_hash
+) AS K ON K.pkg_hash = S.pkg_hash
+"""  # noqa: S608
 
 #: The match targets of a full run: one row per source package of the set with its keys
 #: (``pkg_cpe`` empty), and one more per active mapping with the parsed CPE triplet.
@@ -109,19 +128,7 @@ WITH
         GROUP BY pkg_name, pnc_type, pnc_result
         HAVING argMax(pnc_state, ts) = 'active'
     ),
-    sources AS
-    (
-        SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
-            S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
-        FROM ({_RUN_SOURCES}) AS S
-        INNER JOIN
-        (
-            SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
-            FROM PackageVersionKeys WHERE vk_order = {{order:String}}
-                AND pkg_hash IN (SELECT pkg_hash FROM ({_RUN_SOURCES}))
-            GROUP BY pkg_hash
-        ) AS K ON K.pkg_hash = S.pkg_hash
-    )
+    sources AS (SELECT * FROM {{sources:Identifier}})
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
     S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
 FROM sources AS S
@@ -132,9 +139,11 @@ SELECT {{branch:String}}, {{targets:DateTime64(3)}}, pkg_hash, pkg_name, pkg_ver
 FROM sources
 """  # noqa: S608
 
-#: The packages an incremental run rematches against every range: the source packages of
-#: the new package set that the previous targets generation lacks (``added``), and those
-#: it had that the new set lacks (``removed``; their verdicts become ``unmatched``).
+#: The packages an incremental run after a new package set matches against every range
+#: (``added``: source packages of the new set that the previous run's set lacks) and the
+#: ones whose verdicts become ``unmatched`` (``removed``: source packages of the previous
+#: set, or with match targets, that the new set lacks). Both come from the sets, not from
+#: the targets alone, so a run that stopped half-way is made good by the next one.
 _PACKAGE_CHANGES: Final = """
 CREATE SCRATCH TABLE {packages:Identifier} ENGINE = Memory AS
 WITH
@@ -145,15 +154,23 @@ WITH
     ),
     before AS
     (
-        SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
-            AND vmt_run = {previous:DateTime64(3)} AND vendor = '' AND product = ''
-            AND pkg_cpe = ''
+        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {previous_root:UUID})
     )
 SELECT DISTINCT pkg_hash, 'added' AS change FROM Packages_buffer
 WHERE pkg_sourcepackage = 1 AND pkg_hash IN
     (SELECT pkg_hash FROM in_set WHERE pkg_hash NOT IN (SELECT pkg_hash FROM before))
 UNION ALL
-SELECT pkg_hash, 'removed' FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM in_set)
+SELECT DISTINCT pkg_hash, 'removed' FROM
+(
+    SELECT pkg_hash FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+        (SELECT pkg_hash FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM in_set))
+    UNION ALL
+    SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
+        AND vmt_run = {targets:DateTime64(3)} AND vendor = '' AND product = '' AND pkg_cpe = ''
+        AND pkg_hash NOT IN (SELECT pkg_hash FROM in_set)
+)
 """
 
 _NO_PACKAGE_CHANGES: Final = """
@@ -161,25 +178,11 @@ CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String)
     ENGINE = Memory
 """
 
-#: An incremental run after a package-set change: the new targets generation is the
-#: previous one without the removed packages, plus the added ones' rows (``_TARGETS``
-#: restricted to them); the same for the changelog and patch mentions.
-_KEPT_TARGETS: Final = """
-INSERT INTO VulnMatchTargets (pkgset_name, vmt_run, pkg_hash, pkg_name, pkg_version,
-    pkg_release, vkey, ekey, pkg_cpe, vendor, product, target_sw)
-SELECT pkgset_name, {targets:DateTime64(3)}, pkg_hash, pkg_name, pkg_version, pkg_release,
-    vkey, ekey, pkg_cpe, vendor, product, target_sw
-FROM VulnMatchTargets
-WHERE pkgset_name = {branch:String} AND vmt_run = {previous:DateTime64(3)}
-    AND pkg_hash NOT IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed')
-"""
-
-_KEPT_MENTIONS: Final = """
-INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
-SELECT pkgset_name, {targets:DateTime64(3)}, vuln_id, pkg_hash, kind, ref, detail
-FROM VulnMatchMentions
-WHERE pkgset_name = {branch:String} AND vmt_run = {previous:DateTime64(3)}
-    AND pkg_hash NOT IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed')
+#: An incremental run after a new package set keeps the targets generation: the removed
+#: packages' rows are deleted and the added ones' written (those not there already).
+_GONE: Final = """
+DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String}
+    AND vmt_run = {targets:DateTime64(3)} AND pkg_hash IN {removed:Array(UInt64)}
 """
 
 #: The vulnerabilities an incremental run rematches against every package: written since
@@ -333,7 +336,7 @@ SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch
     (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
 """
 
-_SCRATCH: Final = ("changes", "packages", "scratch", "evidence", "verdicts")
+_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
 
 
 @dataclass(frozen=True)
@@ -368,8 +371,8 @@ def rematch_branch(
         "everything": last is None,
         "new_packages": new_packages,
         "ts": _ms(started),
-        "targets": _ms(last.targets if last and not new_packages else started),
-        "previous": _ms(last.targets if last else started),
+        "targets": _ms(last.targets if last else started),
+        "previous_root": last.root if last else package_set.uuid,
         "vuln_ts": _ms(last.vuln_ts if last else started),
         "last_run": _ms(last.ran if last else started),
         **{name: f"vuln_{name}_{run}" for name in _SCRATCH},
@@ -390,10 +393,10 @@ def rematch_branch(
             ensure_version_keys(store, root=package_set.uuid, order=order)
         elif new_packages:
             _added_version_keys(store, params, order)
-        if new_packages:
-            run_sql(_KEPT_TARGETS, _KEPT_MENTIONS)
         if last is None or new_packages:
-            run_sql(_TARGETS, MENTIONS_SQL)
+            run_sql(_TARGET_SOURCES, _TARGETS, MENTIONS_SQL)
+        if new_packages:
+            _drop_removed(store, params)
         run_sql(
             _match_sql(full=last is None, new_packages=new_packages),
             _CVE_MATCH_ROWS,
@@ -407,7 +410,7 @@ def rematch_branch(
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
             store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
     kind = "full" if last is None else "incremental"
-    targets = started if last is None or new_packages else last.targets
+    targets = started if last is None else last.targets
     store.insert(
         "VulnMatchRuns",
         ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
@@ -415,8 +418,8 @@ def rematch_branch(
         [(branch, package_set.uuid, order.value, kind, base.vuln_ts, targets,
           int(verdicts), started)],
     )  # fmt: skip
-    if last is None or new_packages:
-        _drop_old_targets(store, {**params, "targets": _ms(targets)})
+    if last is None:
+        _drop_old_targets(store, params)
     considered = int(changed) if last else _count_current(store)
     seconds = (datetime.now(UTC) - started).total_seconds()
     log.info("branch rematched", extra={"branch": branch, "kind": kind, "seconds": seconds})
@@ -444,6 +447,16 @@ class _Base:
     last: _Last | None
     errata: bool  # the branch has errata (else their evidence is not looked for)
     triage: bool  # triage rows exist
+
+
+def _drop_removed(store: Store, params: dict[str, Any]) -> None:
+    """The removed packages' match targets and mentions, out of the kept generation."""
+    rows = store.query(
+        "SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'", params
+    )
+    removed = [int(h) for (h,) in rows]
+    for table in ("VulnMatchTargets", "VulnMatchMentions") if removed else ():
+        store.command(_GONE, {**params, "table": table, "removed": removed})
 
 
 def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:

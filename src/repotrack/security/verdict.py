@@ -55,9 +55,11 @@ _SOURCES: Final = """
 """
 
 #: The source packages whose changelog and patch mentions a run writes: every one (full)
-#: or the added ones (incremental after a package-set change).
+#: or the added ones (incremental after a package-set change), less those written already.
 _MENTIONED: Final = f"""
-    (SELECT pkg_hash FROM {_SOURCES} WHERE {{everything:UInt8}} OR pkg_hash IN {_ADDED})
+    (SELECT pkg_hash FROM {_SOURCES} WHERE ({{everything:UInt8}} OR pkg_hash IN {_ADDED})
+        AND pkg_hash NOT IN (SELECT pkg_hash FROM VulnMatchMentions
+            WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}}))
 """  # noqa: S608
 
 _RANGE_EVIDENCE: Final = """
@@ -168,7 +170,7 @@ _TRIAGE_EVIDENCE: Final = f"""
 
 #: A full rematch stores the branch's changelog and patch mentions once (the package set
 #: is the same for the incremental runs that follow, so are the mentions); an incremental
-#: run after a package-set change adds those of the added packages.
+#: run after a package-set change adds those of the added packages to the same generation.
 MENTIONS_SQL: Final = f"""
 INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, vuln_id, pkg_hash, kind, ref, detail

@@ -8,6 +8,7 @@ wrong or kept by mistake shows up as a difference.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -139,3 +140,44 @@ def test_an_updated_package_gets_the_verdict_of_its_new_build(store: Store, tmp_
     for _ in range(3):
         rematch_branch(store, branch=BRANCH, full=True)
         assert latest_verdicts(store)[("mc", "CVE-2021-36370")] == ("fixed", "newer_version")
+
+
+class _StopsAtTheMatch:
+    """The store, but the match statement fails once: a run that stops half-way, after
+    the match targets of the new package set were written."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.failed = store, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def command(self, sql: str, params: Any = None) -> None:
+        if "{scratch:Identifier} ENGINE = Memory AS" in sql and not self.failed:
+            self.failed = True
+            raise RuntimeError("stopped")
+        self.store.command(sql, params)
+
+
+def test_a_run_that_stopped_half_way_is_made_good_by_the_next(store: Store, tmp_path: Path) -> None:
+    """The next snapshot's run stops after writing its targets; a later snapshot (one
+    package of the first one gone again, another one added) is then matched
+    incrementally and still equals a full rematch."""
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    first = [package(h, n, v, source=True) for h, n, v, _ in PACKAGES if n != "xz"]
+    first.append(package(301, "xz", "5.6.2", source=True))
+    load_branch_snapshot(store, BRANCH, DAY + timedelta(days=1), first, [])
+    stopping = _StopsAtTheMatch(store)
+    with contextlib.suppress(RuntimeError):
+        rematch_branch(stopping, branch=BRANCH)
+    assert stopping.failed
+    second = [package(h, n, v, source=True) for h, n, v, _ in PACKAGES if n not in ("xz", "mc")]
+    second.append(package(201, "mc", "4.8.27", source=True))
+    load_branch_snapshot(store, BRANCH, DAY + timedelta(days=2), second, [])
+    run = rematch_branch(store, branch=BRANCH)
+    assert (run.kind, run.packages) == ("incremental", 1)
+    assert_same_as_full(store)
+    found = latest_verdicts(store)
+    assert found[("xz", "CVE-2024-3094")] == ("unknown", "unmatched")
+    assert found[("mc", "CVE-2021-36370")] == ("fixed", "newer_version")
