@@ -84,6 +84,7 @@ def test_triage_and_mapping_writes_need_the_account(client: httpx.Client) -> Non
         ),
         ("post", "/api/v1/vulns/mappings", {"package": "mc", "result": "cpe:/a:b"}, 422, "result"),
         ("post", "/api/v1/vulns/match", {"branch": "p9"}, 404, "no package set of branch p9"),
+        ("post", "/api/v1/vulns/match", {"branch": BRANCH, "order": "deb"}, 422, "order"),
         ("get", "/api/v1/vulns/branch", {"branch": BRANCH, "status": "bad"}, 422, "status"),
         ("get", "/api/v1/vulns/fixed/CVE-1999-0001", None, 404, "no verdict names"),
     ],

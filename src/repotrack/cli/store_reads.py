@@ -115,6 +115,7 @@ def from_plain(kind: Any, data: Any) -> Any:
     """
     import dataclasses
     import datetime as dt
+    import enum
     import types
     import typing
     import uuid
@@ -140,6 +141,8 @@ def from_plain(kind: Any, data: Any) -> Any:
             return None
         (inner,) = [a for a in typing.get_args(kind) if a is not type(None)]
         return from_plain(inner, data)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
     if kind in (dt.datetime, dt.date) and isinstance(data, str):
         return kind.fromisoformat(data)
     if kind is uuid.UUID and isinstance(data, str):
@@ -160,13 +163,20 @@ class ServiceReader:
         self.base_url = service_url(settings)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        return self._request("GET", path, params=query)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        """A write the service makes on its store (a route behind the account)."""
+        return self._request("POST", path, json=body)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
 
         from repotrack import __version__
         from repotrack.cli.load_remote import CONNECT_TIMEOUT, READ_TIMEOUT, USER_ENV
         from repotrack.cli.tracking_client import transport_reason
 
-        query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             with httpx.Client(
                 base_url=self.base_url,
@@ -175,7 +185,7 @@ class ServiceReader:
                 timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                 headers={"User-Agent": f"repotrack/{__version__}"},
             ) as http:
-                response = http.get(path, params=query)
+                response = http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise StoreError(
                 f"{self.locked}; asking the service at {self.base_url} failed: "
@@ -211,8 +221,9 @@ class ServiceReader:
         if status == 422:
             raise InputError(detail)
         if status in (401, 403):
+            what = "reads" if response.request.method == "GET" else "changes"
             raise AuthError(
-                f"{self.base_url}: the service wants an account for reads; set "
+                f"{self.base_url}: the service wants an account for {what}; set "
                 "REPOTRACK_USER and REPOTRACK_PASSWORD"
             )
         if status == 503:

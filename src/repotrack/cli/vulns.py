@@ -2,7 +2,9 @@
 
 Thin faces over ``ingest.vulns`` and ``security``: parse options, call, render as a table
 or as JSON (``--format json``, the shapes ``/api/v1/vulns`` returns). The read-only
-queries ask the service while ``repotrack serve`` holds the store (``cli.store_reads``).
+queries ask the service while ``repotrack serve`` holds the store (``cli.store_reads``);
+``vulns match``, ``vulns map set|unset`` and ``vulns triage`` hand the change to it
+(``POST /api/v1/vulns/...``, with the service account: ``REPOTRACK_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from repotrack.cli.common import console, get_settings, handle_errors
 
 if TYPE_CHECKING:
     from repotrack.cli.store_reads import ServiceReader
+    from repotrack.rpm import VersionOrder
+    from repotrack.security import MatchRun
     from repotrack.security.queries import Verdict
     from repotrack.store import Store
 
@@ -79,6 +83,40 @@ def _read(
     from repotrack.cli.store_reads import read_store
 
     return read_store(get_settings(ctx), url, local=local, remote=remote)
+
+
+def _write(
+    ctx: typer.Context,
+    url: str | None,
+    local: Callable[[Store], T],
+    remote: Callable[[ServiceReader], T],
+) -> T:
+    """``local`` on the store, or ``remote`` (a write the service makes) while
+    ``repotrack serve`` holds the configured store."""
+    from repotrack.cli.store_reads import ServiceReader
+    from repotrack.errors import StoreLockedError
+    from repotrack.store import open_store
+
+    settings = get_settings(ctx)
+    target = url or settings.store_url
+    try:
+        opened = open_store(target)
+    except StoreLockedError as locked:
+        if target != settings.store_url:
+            raise
+        return remote(ServiceReader(settings, locked))
+    with opened:
+        return local(opened)
+
+
+def _handed(service: ServiceReader, path: str, body: dict[str, Any]) -> Any:
+    """POST a change to the service; say on stderr who made it."""
+    answer = service.post(path, body)
+    typer.echo(
+        f"recorded by the repotrack service at {service.base_url} (the history names its account)",
+        err=True,
+    )
+    return answer
 
 
 def _need(value: str, field: str) -> None:
@@ -180,13 +218,30 @@ def match(
     from repotrack.security import rematch_branch
 
     chosen = VersionOrder(order.value if order else get_settings(ctx).vulns.order(branch))
-    with _open(ctx, store) as opened:
-        run = rematch_branch(opened, branch=branch, order=chosen, full=full)
+    run = _write(
+        ctx,
+        store,
+        local=lambda opened: rematch_branch(opened, branch=branch, order=chosen, full=full),
+        remote=lambda service: _rematch_by_service(service, branch, chosen, full=full),
+    )
     typer.echo(
         f"{branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
         f"vulnerabilities: {run.matches} range match(es), {run.verdicts} verdict(s) "
         f"in {run.seconds:.2f} s"
     )
+
+
+def _rematch_by_service(
+    service: ServiceReader, branch: str, order: VersionOrder, *, full: bool
+) -> MatchRun:
+    """The rematch made by the running service, which holds the store."""
+    from repotrack.cli.store_reads import from_plain
+    from repotrack.security import MatchRun
+
+    body = {"branch": branch, "full": full, "order": order.value}
+    run: MatchRun = from_plain(MatchRun, service.post("/api/v1/vulns/match", body))
+    typer.echo(f"rematched by the repotrack service at {service.base_url}", err=True)
+    return run
 
 
 # -- mapping ---------------------------------------------------------------------------
@@ -205,8 +260,18 @@ def map_set(
     """Map a package to a CPE (or an OSV package); the next rematch uses it."""
     from repotrack.security import set_mapping
 
-    with _open(ctx, store) as opened:
-        set_mapping(opened, pkg_name=package, result=result, user=_user(user), reason=reason)
+    _write(
+        ctx,
+        store,
+        local=lambda opened: set_mapping(
+            opened, pkg_name=package, result=result, user=_user(user), reason=reason
+        ),
+        remote=lambda service: _handed(
+            service,
+            "/api/v1/vulns/mappings",
+            {"package": package, "result": result, "action": "set", "reason": reason},
+        ),
+    )
     console.print(f"{package} → {result}", markup=False, highlight=False)
 
 
@@ -223,8 +288,18 @@ def map_unset(
     """Drop a mapping (the change history keeps it)."""
     from repotrack.security import unset_mapping
 
-    with _open(ctx, store) as opened:
-        unset_mapping(opened, pkg_name=package, result=result, user=_user(user), reason=reason)
+    _write(
+        ctx,
+        store,
+        local=lambda opened: unset_mapping(
+            opened, pkg_name=package, result=result, user=_user(user), reason=reason
+        ),
+        remote=lambda service: _handed(
+            service,
+            "/api/v1/vulns/mappings",
+            {"package": package, "result": result, "action": "unset", "reason": reason},
+        ),
+    )
     console.print(f"{package} ↛ {result}", markup=False, highlight=False)
 
 
@@ -311,8 +386,10 @@ def triage(
     """Record a manual decision; it outweighs every other evidence at the next rematch."""
     from repotrack.security import record_triage
 
-    with _open(ctx, store) as opened:
-        record_triage(
+    _write(
+        ctx,
+        store,
+        local=lambda opened: record_triage(
             opened,
             vuln_id=vuln_id,
             pkg_name=package,
@@ -320,7 +397,19 @@ def triage(
             status=status,
             author=_user(user),
             reason=reason,
-        )
+        ),
+        remote=lambda service: _handed(
+            service,
+            "/api/v1/vulns/triage",
+            {
+                "vuln_id": vuln_id,
+                "package": package,
+                "branch": branch,
+                "status": status,
+                "reason": reason,
+            },
+        ),
+    )
     typer.echo(f"{vuln_id} {package} [{branch}]: {status}")
 
 

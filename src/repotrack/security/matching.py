@@ -4,30 +4,38 @@ Order of work (``rematch_branch``):
 
 1. pick the branch's newest package set and the version order configured for it
    (``rpm`` or ``alt``);
-2. decide full or incremental: incremental when the previous run saw the same package
-   set, order and mappings and no erratum was discarded since; it then rematches only
-   the vulnerabilities written since that run and those named by new triage rows or
-   errata of the branch. A full run first makes sure every source package of
-   the set has its sortable version keys in ``PackageVersionKeys`` (computed in Python
-   once per package) and writes the branch's match targets (``VulnMatchTargets``: each
-   source package with its keys, and each active mapping with its parsed CPE triplet),
-   and the CVE ids its changelogs and patch names mention (``VulnMatchMentions``),
-   which incremental runs then read by index;
-3. match in one SQL statement into a per-run scratch table: the targets →
-   ``CpeMatch`` rows of current, non-rejected
-   vulnerabilities with the same (vendor, product, target_sw) — ALTRepo §6.3 — and the
-   package's key compared with the bounds' keys by plain ``<``/``>``. Each pair gets a
-   position: below the range, in it, above it, unknown (bounds that are no version), or
-   a vendor's not-affected statement;
+2. decide full or incremental. Full the first time, after the order or a mapping
+   changed, or after an erratum was discarded (any pair may change then). Otherwise
+   incremental, against the previous run: the vulnerabilities written since, and those
+   named by new triage rows or errata of the branch (the run's ``changes`` table), are
+   rematched against every package; after a new package set, its added source packages
+   (new builds included) are also matched against every range, and the removed ones'
+   verdicts become ``unmatched`` (the run's ``packages`` table). A full run makes sure
+   every source package of the set has its sortable version keys in
+   ``PackageVersionKeys`` (computed in Python once per package) and writes the branch's
+   match targets (``VulnMatchTargets``: each source package with its keys, and each
+   active mapping with its parsed CPE triplet) and the CVE ids its changelogs and patch
+   names mention (``VulnMatchMentions``); an incremental run after a new package set
+   keeps that generation, adds the added packages' rows and deletes the removed ones';
+3. match in one SQL statement into the run's scratch table: the targets →
+   ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
+   product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
+   keys by plain ``<``/``>``. Each pair gets a position (``_PAIRS``);
 4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
 5. gather the evidence per (package, vulnerability) in SQL — the ranges and vendor
    statements, errata, changelog entries naming the CVE, patch file names of the spec
-   naming it, manual triage rows — and write one ``PackagesVulnerabilityVerdict`` row
-   per pair (``verdict.py`` says how a status is decided), then
-   ``PackagesVulnerabilityStatus`` from it;
-6. pairs of the previous verdicts that this run no longer finds are written again as
-   ``unknown``/``unmatched``; the ``VulnMatchRuns`` row is written last (after a full
-   run, older target generations of the branch are deleted).
+   naming it, manual triage rows — and one verdict per pair (``verdict.py`` says how a
+   status is decided) into scratch tables;
+6. pairs of the previous verdicts that the run covers and no longer finds are added as
+   ``unknown``/``unmatched``; the verdicts are written to
+   ``PackagesVulnerabilityVerdict`` and ``PackagesVulnerabilityStatus``, and the
+   ``VulnMatchRuns`` row last (then older target generations of the branch are deleted).
+
+An incremental run leaves the result tables as a full run of the same state would
+(tests/unit/security/test_incremental.py compares them table by table).
+
+Scratch tables are temporary tables on the embedded store (the thread's connection
+keeps them for the run) and Memory tables with unique names on a ClickHouse server.
 
 Empty bounds: §6.3 leaves open how an empty start or end behaves; here an empty bound
 means "no bound on that side" (NVD writes ``*`` and no bounds for "every version").
@@ -42,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
-from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL
+from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL, evidence_sql
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -62,11 +70,45 @@ _SET_SOURCES: Final = """
     GROUP BY pkg_hash
 """
 
+#: The source packages whose targets a run writes: the set's (full run) or the added ones.
+_ADDED: Final = "(SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added')"
+_RUN_SOURCES: Final = f"""
+    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
+        any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
+    FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+    (
+        SELECT pkg_hash FROM PackageSet_buffer WHERE {{everything:UInt8}} AND pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {{root:UUID}})
+        UNION ALL SELECT pkg_hash FROM {_ADDED} WHERE pkg_hash NOT IN
+            (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+                AND vmt_run = {{targets:DateTime64(3)}} AND vendor = '' AND product = ''
+                AND pkg_cpe = '')
+    )
+    GROUP BY pkg_hash
+"""  # noqa: S608
+
 #: Unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a mapping's CPE.
 _ATTR = (
     "replaceRegexpAll(replaceAll(splitByChar(':', replaceAll(pnc_result, '\\\\:', '\\x01'))[{n}],"
     " '\\x01', ':'), '\\\\\\\\(.)', '\\\\1')"
 )
+
+#: The source packages whose targets a run writes, with their version keys (read twice
+#: by ``_TARGETS``, so computed once).
+_TARGET_SOURCES: Final = f"""
+CREATE SCRATCH TABLE {{sources:Identifier}} ENGINE = Memory AS
+SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
+    S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
+FROM ({_RUN_SOURCES}) AS S
+INNER JOIN
+(
+    SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
+    FROM PackageVersionKeys WHERE vk_order = {{order:String}}
+        AND ({{everything:UInt8}} OR pkg_hash IN {_ADDED})
+    GROUP BY pkg_hash
+) AS K ON K.pkg_hash = S.pkg_hash
+"""  # noqa: S608
 
 #: The match targets of a full run: one row per source package of the set with its keys
 #: (``pkg_cpe`` empty), and one more per active mapping with the parsed CPE triplet.
@@ -81,21 +123,12 @@ WITH
             if(pnc_type = 'cpe', {_ATTR.format(n=5)}, pnc_result) AS product,
             if(pnc_type = 'cpe', {_ATTR.format(n=11)}, '') AS target_sw
         FROM PackagesNameConversion
-        WHERE pnc_type IN ('cpe', 'osv')
+        WHERE pnc_type IN ('cpe', 'osv') AND ({{everything:UInt8}}
+            OR pkg_name IN (SELECT pkg_name FROM Packages_buffer WHERE pkg_hash IN {_ADDED}))
         GROUP BY pkg_name, pnc_type, pnc_result
         HAVING argMax(pnc_state, ts) = 'active'
     ),
-    sources AS
-    (
-        SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
-            S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
-        FROM ({_SET_SOURCES}) AS S
-        INNER JOIN
-        (
-            SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
-            FROM PackageVersionKeys WHERE vk_order = {{order:String}} GROUP BY pkg_hash
-        ) AS K ON K.pkg_hash = S.pkg_hash
-    )
+    sources AS (SELECT * FROM {{sources:Identifier}})
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
     S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
 FROM sources AS S
@@ -106,17 +139,84 @@ SELECT {{branch:String}}, {{targets:DateTime64(3)}}, pkg_hash, pkg_name, pkg_ver
 FROM sources
 """  # noqa: S608
 
-_MATCH: Final = """
-CREATE TABLE {scratch:Identifier} ENGINE = Memory AS
+#: The packages an incremental run after a new package set matches against every range
+#: (``added``: source packages of the new set that the previous run's set lacks) and the
+#: ones whose verdicts become ``unmatched`` (``removed``: source packages of the previous
+#: set, or with match targets, that the new set lacks). Both come from the sets, not from
+#: the targets alone, so a run that stopped half-way is made good by the next one.
+_PACKAGE_CHANGES: Final = """
+CREATE SCRATCH TABLE {packages:Identifier} ENGINE = Memory AS
 WITH
-    current AS
+    in_set AS
     (
-        SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
-        FROM Vulnerabilities
-        WHERE {everything:UInt8} OR vuln_id IN {changed:Array(String)}
-        GROUP BY vuln_id
-        HAVING argMax(vuln_rejected, ts) = 0
+        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
+    ),
+    before AS
+    (
+        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {previous_root:UUID})
     )
+SELECT DISTINCT pkg_hash, 'added' AS change FROM Packages_buffer
+WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+    (SELECT pkg_hash FROM in_set WHERE pkg_hash NOT IN (SELECT pkg_hash FROM before))
+UNION ALL
+SELECT DISTINCT pkg_hash, 'removed' FROM
+(
+    SELECT pkg_hash FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
+        (SELECT pkg_hash FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM in_set))
+    UNION ALL
+    SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
+        AND vmt_run = {targets:DateTime64(3)} AND vendor = '' AND product = '' AND pkg_cpe = ''
+        AND pkg_hash NOT IN (SELECT pkg_hash FROM in_set)
+)
+"""
+
+_NO_PACKAGE_CHANGES: Final = """
+CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String)
+    ENGINE = Memory
+"""
+
+#: An incremental run after a new package set keeps the targets generation: the removed
+#: packages' rows are deleted and the added ones' written (those not there already).
+_GONE: Final = """
+DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String}
+    AND vmt_run = {targets:DateTime64(3)} AND pkg_hash IN {removed:Array(UInt64)}
+"""
+
+#: The vulnerabilities an incremental run rematches against every package: written since
+#: the previous run, or named by triage rows or errata of the branch written since then.
+_VULN_CHANGES: Final = """
+CREATE SCRATCH TABLE {changes:Identifier} ENGINE = Memory AS
+SELECT DISTINCT vuln_id FROM
+(
+    SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}
+    UNION ALL
+    SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}
+    UNION ALL
+    SELECT link FROM ErrataHistory
+    ARRAY JOIN eh_references.type AS kind, eh_references.link AS link
+    WHERE pkgset_name = {branch:String} AND ts >= {last_run:DateTime64(3)} AND kind = 'vuln'
+)
+WHERE NOT {everything:UInt8}
+"""
+
+_CURRENT: Final = """
+    SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
+    FROM Vulnerabilities
+    WHERE {everything:UInt8} OR {new_packages:UInt8}
+        OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
+    GROUP BY vuln_id
+    HAVING argMax(vuln_rejected, ts) = 0
+"""
+
+#: Pairs of targets (``{targets_filter}``) and current ranges (``{ranges_filter}``) that
+#: share a (vendor, product, target_sw) triplet, each with its position (ALTRepo §6.3):
+#: -1 below the range, 0 in it, 1 above it, 2 bounds that are no version, 3 in a vendor's
+#: not-affected statement (one without bounds covers every version), 4 outside such a
+#: statement or in one whose bounds are no version (no evidence either way).
+_PAIRS: Final = """
 SELECT
     P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_cpe AS pkg_cpe,
     R.vuln_id AS vuln_id, R.vuln_hash AS vuln_hash, R.cpe_hash AS cpe_hash, R.cpm_cpe AS cpm_cpe,
@@ -124,30 +224,60 @@ SELECT
         if(R.end_excluded, ')', ']')) AS bounds,
     if(R.cpm_key_kind = 'evr', P.ekey, P.vkey) AS k,
     multiIf(
+        R.cpm_unknown = 1, if(R.cpm_not_affected = 1, 4, 2),
+        R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)),
+            if(R.cpm_not_affected = 1, 4, -1),
+        R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)),
+            if(R.cpm_not_affected = 1, 4, 1),
         R.cpm_not_affected = 1, 3,
-        R.cpm_unknown = 1, 2,
-        R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)), -1,
-        R.end_key != '' AND (if(R.end_excluded, k >= R.end_key, k > R.end_key)), 1,
         0) AS position
 FROM
 (
     SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey
     FROM VulnMatchTargets
-    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)} AND pkg_cpe != ''
+    WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}} AND pkg_cpe != ''
+        AND {targets_filter}
 ) AS P
 INNER JOIN
 (
     SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
         cpm_key_kind, cpm_unknown, cpm_not_affected, cpm_version_start, cpm_version_end,
         cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
-        if({order:String} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
-        if({order:String} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
+        if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
+        if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
     FROM CpeMatch
     WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
-        AND cpm_version_start != '-'
+        AND cpm_version_start != '-' AND {ranges_filter}
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
 """
+
+_IN_CHANGES: Final = "vuln_id IN (SELECT vuln_id FROM {changes:Identifier})"
+_ADDED_PRODUCTS: Final = f"""
+    NOT {_IN_CHANGES} AND (cpm_vendor, cpm_product) IN (SELECT vendor, product
+        FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+            AND vmt_run = {{targets:DateTime64(3)}} AND pkg_hash IN {_ADDED})
+"""  # noqa: S608
+
+
+def _match_sql(*, full: bool, new_packages: bool) -> str:
+    """The statement that writes the run's pairs into its scratch table ``{scratch}``:
+    every pair (full run); the changed vulnerabilities' ranges × every target; after a
+    package-set change also every other range × the added packages' targets (the ranges
+    read are only those of the products the added packages map to)."""
+    head = (
+        "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
+        f"WITH current AS ({_CURRENT})"
+    )
+    if full:
+        return head + _PAIRS.format(targets_filter="1", ranges_filter="1")
+    statement = head + _PAIRS.format(targets_filter="1", ranges_filter=_IN_CHANGES)
+    if new_packages:
+        statement += "UNION ALL" + _PAIRS.format(
+            targets_filter=f"pkg_hash IN {_ADDED}", ranges_filter=_ADDED_PRODUCTS
+        )
+    return statement
+
 
 _CVE_MATCH_ROWS: Final = """
 INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
@@ -158,8 +288,12 @@ SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
 FROM {scratch:Identifier}
 """
 
+#: Pairs of the branch's previous verdicts that the run covers (every pair, a changed
+#: vulnerability's, a removed package's) and no longer finds: ``unknown``/``unmatched``.
+#: A pair whose package name got a verdict in this run for another build is left out:
+#: that verdict replaces it (queries read the latest verdict per package name).
 _UNMATCHED: Final = """
-INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
+INSERT INTO {verdicts:Identifier} (pkgset_name, pkg_hash, pkg_name, pkg_version,
     pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, ts)
 SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash,
     'unknown', 'unmatched', {ts:DateTime64(3)}
@@ -167,23 +301,42 @@ FROM
 (
     SELECT pkgset_name, pkg_hash, pkg_name, vuln_id, argMax(pkg_version, ts) AS pkg_version,
         argMax(pkg_release, ts) AS pkg_release, argMax(vuln_hash, ts) AS vuln_hash,
-        argMax(pvv_reason, ts) AS reason, max(ts) AS last
+        argMax(pvv_reason, ts) AS reason
     FROM PackagesVulnerabilityVerdict
     WHERE pkgset_name = {branch:String}
-        AND ({everything:UInt8} OR vuln_id IN {changed:Array(String)})
+        AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
+            OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'))
     GROUP BY pkgset_name, pkg_hash, pkg_name, vuln_id
 )
-WHERE reason != 'unmatched' AND last < {ts:DateTime64(3)}
+WHERE reason != 'unmatched'
+    AND (pkg_name, vuln_id) NOT IN (SELECT pkg_name, vuln_id FROM {verdicts:Identifier})
 """
+
+_VERDICT_COLUMNS: Final = (
+    "pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash, pvv_status,"
+    " pvv_reason, `pvv_evidence.kind`, `pvv_evidence.ref`, `pvv_evidence.detail`, ts"
+)
+
+_VERDICT_ROWS: Final = f"""
+INSERT INTO PackagesVulnerabilityVerdict ({_VERDICT_COLUMNS})
+SELECT {_VERDICT_COLUMNS} FROM {{verdicts:Identifier}}
+"""  # noqa: S608
 
 _STATUS_ROWS: Final = """
 INSERT INTO PackagesVulnerabilityStatus (pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash,
     is_vulnerable, is_fixed, ts)
 SELECT pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash, pvv_status = 'vulnerable',
     pvv_status = 'fixed', ts
-FROM PackagesVulnerabilityVerdict
-WHERE pkgset_name = {branch:String} AND ts = {ts:DateTime64(3)}
+FROM {verdicts:Identifier}
 """
+
+_COUNTS: Final = """
+SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch:Identifier}),
+    (SELECT countIf(pvv_reason != 'unmatched') FROM {verdicts:Identifier}),
+    (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
+"""
+
+_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
 
 
 @dataclass(frozen=True)
@@ -197,6 +350,7 @@ class MatchRun:
     matches: int  # package × range pairs that share a CPE triplet
     verdicts: int
     seconds: float
+    packages: int = 0  # source packages matched against every range (incremental runs)
 
 
 def rematch_branch(
@@ -206,58 +360,103 @@ def rematch_branch(
     now = datetime.now(UTC)
     started = now.replace(microsecond=now.microsecond // 1000 * 1000)
     package_set = find_package_set(store, branch=branch)
-    ((vuln_ts,),) = store.query("SELECT max(ts) FROM Vulnerabilities")
-    last = None if full else _incremental_base(store, branch, package_set.uuid, order)
+    base = _incremental_base(store, branch, package_set.uuid, order)
+    last = None if full else base.last
+    new_packages = last is not None and last.root != package_set.uuid
+    run = uuid.uuid4().hex
     params: dict[str, Any] = {
         "root": package_set.uuid,
         "order": order.value,
         "branch": branch,
         "everything": last is None,
-        "changed": last.changed if last else [],
+        "new_packages": new_packages,
         "ts": _ms(started),
         "targets": _ms(last.targets if last else started),
-        "scratch": f"vuln_match_{uuid.uuid4().hex}",
+        "previous_root": last.root if last else package_set.uuid,
+        "vuln_ts": _ms(last.vuln_ts if last else started),
+        "last_run": _ms(last.ran if last else started),
+        **{name: f"vuln_{name}_{run}" for name in _SCRATCH},
     }
-    if last is None:
-        ensure_version_keys(store, root=package_set.uuid, order=order)
-        store.command(_TARGETS, params)
-        store.command(MENTIONS_SQL, params)
+    # The run's scratch tables: temporary ones on the embedded store (one connection per
+    # thread keeps them for the run; creating one costs a fraction of a Memory table's
+    # catalog entry), Memory tables on a server (its HTTP queries share no session).
+    temporary = store.url.startswith("chdb:")
+    create = "CREATE TEMPORARY TABLE" if temporary else "CREATE TABLE"
+
+    def run_sql(*statements: str) -> None:
+        for sql in statements:
+            store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
+
     try:
-        store.command(_MATCH, params)
-        ((matches,),) = store.query("SELECT count() FROM {scratch:Identifier}", params)
-        store.command(_CVE_MATCH_ROWS, params)
-        store.command(VERDICT_SQL, params)
-        store.command(_UNMATCHED, params)
-        store.command(_STATUS_ROWS, params)
+        run_sql(_VULN_CHANGES, _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES)
+        if last is None:
+            ensure_version_keys(store, root=package_set.uuid, order=order)
+        elif new_packages:
+            _added_version_keys(store, params, order)
+        if last is None or new_packages:
+            run_sql(_TARGET_SOURCES, _TARGETS, MENTIONS_SQL)
+        if new_packages:
+            _drop_removed(store, params)
+        run_sql(
+            _match_sql(full=last is None, new_packages=new_packages),
+            _CVE_MATCH_ROWS,
+            evidence_sql(errata=base.errata, triage=base.triage),
+        )
+        run_sql(VERDICT_SQL, _UNMATCHED)
+        run_sql(_VERDICT_ROWS, _STATUS_ROWS)
+        ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
     finally:
-        store.command("DROP TABLE IF EXISTS {scratch:Identifier}", params)
-    ((verdicts,),) = store.query(
-        "SELECT count() FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {branch:String} "
-        "AND ts = {ts:DateTime64(3)} AND pvv_reason != 'unmatched'",
-        params,
-    )
+        names = [f"{{{name}:Identifier}}" for name in _SCRATCH]
+        for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
+            store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
     kind = "full" if last is None else "incremental"
+    targets = started if last is None else last.targets
     store.insert(
         "VulnMatchRuns",
         ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
          "vmr_verdicts", "ts"),
-        [(branch, package_set.uuid, order.value, kind, vuln_ts, last.targets if last else started,
+        [(branch, package_set.uuid, order.value, kind, base.vuln_ts, targets,
           int(verdicts), started)],
     )  # fmt: skip
     if last is None:
         _drop_old_targets(store, params)
-    considered = len(last.changed) if last else _count_current(store)
+    considered = int(changed) if last else _count_current(store)
     seconds = (datetime.now(UTC) - started).total_seconds()
     log.info("branch rematched", extra={"branch": branch, "kind": kind, "seconds": seconds})
-    return MatchRun(branch, order, kind, considered, int(matches), int(verdicts), seconds)
+    return MatchRun(
+        branch, order, kind, considered, int(matches), int(verdicts), seconds, int(added)
+    )
+
+
+@dataclass(frozen=True)
+class _Last:
+    """The previous run an incremental one builds on."""
+
+    root: uuid.UUID
+    targets: datetime
+    vuln_ts: datetime
+    ran: datetime
 
 
 @dataclass(frozen=True)
 class _Base:
-    """What an incremental run builds on: the targets generation and the changed ids."""
+    """The newest vulnerability row now, and the previous run if an incremental run may
+    build on it."""
 
-    targets: datetime
-    changed: list[str]
+    vuln_ts: datetime
+    last: _Last | None
+    errata: bool  # the branch has errata (else their evidence is not looked for)
+    triage: bool  # triage rows exist
+
+
+def _drop_removed(store: Store, params: dict[str, Any]) -> None:
+    """The removed packages' match targets and mentions, out of the kept generation."""
+    rows = store.query(
+        "SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'", params
+    )
+    removed = [int(h) for (h,) in rows]
+    for table in ("VulnMatchTargets", "VulnMatchMentions") if removed else ():
+        store.command(_GONE, {**params, "table": table, "removed": removed})
 
 
 def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
@@ -271,6 +470,19 @@ def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
         )
 
 
+_ADDED_WITHOUT_KEYS: Final = f"""
+    SELECT pkg_hash, any(pkg_epoch), any(pkg_version), any(pkg_release) FROM Packages_buffer
+    WHERE pkg_hash IN {_ADDED} AND pkg_hash NOT IN
+        (SELECT pkg_hash FROM PackageVersionKeys WHERE vk_order = {{order:String}})
+    GROUP BY pkg_hash
+"""  # noqa: S608
+
+
+def _added_version_keys(store: Store, params: dict[str, Any], order: VersionOrder) -> None:
+    rows = store.query(_ADDED_WITHOUT_KEYS, params)
+    _write_keys(store, rows, order)
+
+
 def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -> int:
     """Compute the keys of the set's source packages that have none yet; returns how many."""
     rows = store.query(
@@ -279,6 +491,10 @@ def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -
         "WHERE vk_order = {order:String})",
         {"root": root, "order": order.value},
     )
+    return _write_keys(store, rows, order)
+
+
+def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) -> int:
     keys = [
         (int(h), order.value, version_key(v, order), evr_key(e, v, r, order)) for h, e, v, r in rows
     ]
@@ -287,38 +503,31 @@ def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -
     return len(keys)
 
 
-def _incremental_base(
-    store: Store, branch: str, root: uuid.UUID, order: VersionOrder
-) -> _Base | None:
-    """What to rematch incrementally, or None when only a full rematch is right."""
-    last = store.query(
-        "SELECT vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets FROM VulnMatchRuns "
-        "WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1",
-        {"branch": branch},
+_PRELUDE: Final = """
+WITH (SELECT max(ts) FROM VulnMatchRuns WHERE pkgset_name = {branch:String}) AS last_run
+SELECT (SELECT max(ts) FROM Vulnerabilities),
+    (SELECT groupArray(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets)) FROM
+        (SELECT * FROM VulnMatchRuns WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1)),
+    (SELECT count() FROM PackagesNameConversion WHERE ts >= last_run),
+    (SELECT count() FROM ErrataChangeHistory WHERE ts >= last_run AND ec_type = 'discard'),
+    (SELECT count() FROM ErrataHistory WHERE pkgset_name = {branch:String}),
+    (SELECT count() FROM VulnerabilityStatus)
+"""
+
+
+def _incremental_base(store: Store, branch: str, root: uuid.UUID, order: VersionOrder) -> _Base:
+    """What the store holds now, and the previous run to build on (None when only a full
+    rematch is right: none yet, another version order, mappings changed since or an
+    erratum discarded since, after which any pair may change)."""
+    ((vuln_ts, runs, mappings_changed, discards, errata, triage),) = store.query(
+        _PRELUDE, {"branch": branch}
     )
-    if not last:
-        return None
-    last_root, last_order, last_vuln_ts, last_run, targets = last[0]
-    if last_root != root or last_order != order.value:
-        return None
-    ((mappings_changed, discards),) = store.query(
-        "SELECT (SELECT count() FROM PackagesNameConversion WHERE ts >= {t:DateTime64(3)}), "
-        "(SELECT count() FROM ErrataChangeHistory WHERE ts >= {t:DateTime64(3)} "
-        "AND ec_type = 'discard')",
-        {"t": _ms(last_run)},
-    )
-    if mappings_changed or discards:
-        return None  # any pair may change: only a full rematch is right
-    rows = store.query(
-        "SELECT DISTINCT vuln_id FROM Vulnerabilities WHERE ts > {vt:DateTime64(3)} "
-        "UNION DISTINCT SELECT DISTINCT vuln_id FROM VulnerabilityStatus "
-        "WHERE ts >= {t:DateTime64(3)} "
-        "UNION DISTINCT SELECT DISTINCT link AS vuln_id FROM ErrataHistory "
-        "ARRAY JOIN eh_references.type AS kind, eh_references.link AS link "
-        "WHERE pkgset_name = {b:String} AND ts >= {t:DateTime64(3)} AND kind = 'vuln'",
-        {"vt": _ms(last_vuln_ts), "t": _ms(last_run), "b": branch},
-    )
-    return _Base(targets, sorted(str(v) for (v,) in rows))
+    last = None
+    if runs and not mappings_changed and not discards:
+        last_root, last_order, last_vuln_ts, last_run, targets = runs[0]
+        if last_order == order.value:
+            last = _Last(last_root, targets, last_vuln_ts, last_run)
+    return _Base(vuln_ts, last, errata > 0, triage > 0)
 
 
 def _ms(when: datetime) -> str:

@@ -12,7 +12,8 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
   when it has no tasks; not discarded) for the package naming the vulnerability, whose
   build is not newer than the branch's (ref = the errata id, detail = its build);
 - ``vex``: a vendor statement that the package is not affected (CSAF VEX
-  ``known_not_affected``; ref = the statement's product, detail = empty bounds);
+  ``known_not_affected``, OVAL, or a CVE record's ``unaffected`` versions when they
+  include the package's; ref = the statement's product, detail = its bounds);
 - ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
   and branch (or every branch).
 
@@ -34,9 +35,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MENTIONS_SQL", "STATUSES", "VERDICT_SQL"]
+__all__ = ["MENTIONS_SQL", "STATUSES", "VERDICT_SQL", "evidence_sql"]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
+
+#: The vulnerabilities an incremental run rematches (matching.py fills the run's table).
+_CHANGED: Final = "(SELECT vuln_id FROM {changes:Identifier})"
+
+#: The source packages an incremental run matches against everything (new in the set).
+_ADDED: Final = "(SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added')"
 
 _CVE_PATTERN: Final = "CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+"
 
@@ -47,12 +54,21 @@ _SOURCES: Final = """
         AND product = '' AND pkg_cpe = '')
 """
 
+#: The source packages whose changelog and patch mentions a run writes: every one (full)
+#: or the added ones (incremental after a package-set change), less those written already.
+_MENTIONED: Final = f"""
+    (SELECT pkg_hash FROM {_SOURCES} WHERE ({{everything:UInt8}} OR pkg_hash IN {_ADDED})
+        AND pkg_hash NOT IN (SELECT pkg_hash FROM VulnMatchMentions
+            WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}}))
+"""  # noqa: S608
+
 _RANGE_EVIDENCE: Final = """
     SELECT pkg_hash, vuln_id,
         multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
             'range_below', position = 3, 'vex', 'range_unknown') AS kind,
         cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
     FROM {scratch:Identifier}
+    WHERE position != 4
 """
 
 _CHANGELOG_EVIDENCE: Final = f"""
@@ -64,17 +80,16 @@ _CHANGELOG_EVIDENCE: Final = f"""
         SELECT pkg_hash, entry.1 AS chash, entry.2 AS cdate, entry.3 AS evr
         FROM Packages_buffer
         ARRAY JOIN arrayZip(pkg_changelog.hash, pkg_changelog.date, pkg_changelog.evr) AS entry
-        WHERE pkg_sourcepackage = 1 AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES})
+        WHERE pkg_sourcepackage = 1 AND pkg_hash IN {_MENTIONED}
     ) AS E
     INNER JOIN
     (
         SELECT chlog_hash, any(chlog_text) AS text,
-            arrayFilter(c -> {{everything:UInt8}} OR has({{changed:Array(String)}}, c),
-                arrayDistinct(extractAll(text, '{_CVE_PATTERN}'))) AS cves
+            arrayDistinct(extractAll(text, '{_CVE_PATTERN}')) AS cves
         FROM Changelog_buffer
         WHERE chlog_hash IN (SELECT arrayJoin(pkg_changelog.hash) FROM Packages_buffer
             WHERE pkg_sourcepackage = 1
-                AND pkg_hash IN (SELECT pkg_hash FROM {_SOURCES}))
+                AND pkg_hash IN {_MENTIONED})
         GROUP BY chlog_hash
         HAVING notEmpty(cves)
     ) AS C ON C.chlog_hash = E.chash
@@ -88,11 +103,10 @@ _PATCH_EVIDENCE: Final = f"""
     FROM
     (
         SELECT pkg_hash, specfile_name, specfile_content FROM Specfiles_buffer
-        WHERE pkg_hash IN (SELECT pkg_hash FROM {_SOURCES})
+        WHERE pkg_hash IN {_MENTIONED}
     ) AS F
     ARRAY JOIN extractAll(F.specfile_content, '(?im)^Patch[0-9]*:[^\\n]*CVE-[^\\n]*') AS line
     ARRAY JOIN extractAll(line, '{_CVE_PATTERN}') AS cve
-    WHERE {{everything:UInt8}} OR cve IN {{changed:Array(String)}}
 """  # noqa: S608
 
 #: Errata of the branch (not discarded; task errata only of DONE tasks) naming the
@@ -130,9 +144,10 @@ _ERRATA_EVIDENCE: Final = f"""
         ) AS EK ON EK.pkg_hash = L.pkg_hash
         WHERE ref_type = 'vuln' AND (L.etype = 'branch' OR L.tstate = 'DONE')
             AND L.errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas)
-            AND ({{everything:UInt8}} OR link IN {{changed:Array(String)}})
+            AND ({{everything:UInt8}} OR {{new_packages:UInt8}} OR link IN {_CHANGED})
     ) AS E ON E.pkg_name = S.pkg_name
-    WHERE E.errata_key = '' OR S.ekey >= E.errata_key
+    WHERE (E.errata_key = '' OR S.ekey >= E.errata_key)
+        AND ({{everything:UInt8}} OR E.link IN {_CHANGED} OR S.pkg_hash IN {_ADDED})
 """  # noqa: S608
 
 _TRIAGE_EVIDENCE: Final = f"""
@@ -148,46 +163,61 @@ _TRIAGE_EVIDENCE: Final = f"""
         FROM VulnerabilityStatus
         GROUP BY vuln_id, pkg_name, branch
         HAVING branch IN ({{branch:String}}, '*')
-            AND ({{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}})
+            AND ({{everything:UInt8}} OR {{new_packages:UInt8}} OR vuln_id IN {_CHANGED})
     ) AS T ON T.pkg_name = S.pkg_name
+    WHERE {{everything:UInt8}} OR T.vuln_id IN {_CHANGED} OR S.pkg_hash IN {_ADDED}
 """  # noqa: S608
 
 #: A full rematch stores the branch's changelog and patch mentions once (the package set
-#: is the same for the incremental runs that follow, so are the mentions).
+#: is the same for the incremental runs that follow, so are the mentions); an incremental
+#: run after a package-set change adds those of the added packages to the same generation.
 MENTIONS_SQL: Final = f"""
 INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, vuln_id, pkg_hash, kind, ref, detail
 FROM ({_CHANGELOG_EVIDENCE} UNION ALL {_PATCH_EVIDENCE})
 """  # noqa: S608
 
-_MENTION_EVIDENCE: Final = """
+_MENTION_EVIDENCE: Final = f"""
     SELECT pkg_hash, vuln_id, kind, ref, detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
     FROM VulnMatchMentions
-    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)}
-        AND ({everything:UInt8} OR vuln_id IN {changed:Array(String)})
-"""
+    WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}}
+        AND ({{everything:UInt8}} OR vuln_id IN {_CHANGED} OR pkg_hash IN {_ADDED})
+"""  # noqa: S608
 
+
+def evidence_sql(*, errata: bool = True, triage: bool = True) -> str:
+    """The statement that writes every evidence row of the run's pairs into the run's
+    scratch table ``{evidence}``; ``errata``/``triage`` False leaves out the part that looks
+    for errata or triage rows (matching.py knows when the store holds none)."""
+    parts = [_RANGE_EVIDENCE, _MENTION_EVIDENCE]
+    parts += [_ERRATA_EVIDENCE] if errata else []
+    parts += [_TRIAGE_EVIDENCE] if triage else []
+    return "CREATE SCRATCH TABLE {evidence:Identifier} ENGINE = Memory AS\n" + "\nUNION ALL\n".join(
+        parts
+    )
+
+
+#: One verdict per pair of ``{evidence}``, into the run's scratch table ``{verdicts}``
+#: (columns as ``PackagesVulnerabilityVerdict``); matching.py copies it to the store.
 VERDICT_SQL: Final = f"""
-INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, pkg_version,
-    pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, `pvv_evidence.kind`,
-    `pvv_evidence.ref`, `pvv_evidence.detail`, ts)
+CREATE SCRATCH TABLE {{verdicts:Identifier}} ENGINE = Memory AS
 WITH
-    evidence AS
-    (
-        {_RANGE_EVIDENCE}
-        UNION ALL {_MENTION_EVIDENCE}
-        UNION ALL {_ERRATA_EVIDENCE}
-        UNION ALL {_TRIAGE_EVIDENCE}
-    ),
     current AS
     (
         SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities
-        WHERE {{everything:UInt8}} OR vuln_id IN {{changed:Array(String)}}
+        WHERE {{everything:UInt8}} OR vuln_id IN (SELECT vuln_id FROM {{evidence:Identifier}})
         GROUP BY vuln_id
     )
-SELECT {{branch:String}}, A.pkg_hash, S.pkg_name, S.pkg_version, S.pkg_release, A.vuln_id,
-    C.vuln_hash, A.status, A.reason, A.kinds, A.refs, A.details, {{ts:DateTime64(3)}}
-FROM {_SOURCES} AS S
+SELECT {{branch:String}} AS pkgset_name, A.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name,
+    S.pkg_version AS pkg_version, S.pkg_release AS pkg_release, A.vuln_id AS vuln_id,
+    C.vuln_hash AS vuln_hash, A.status AS pvv_status, A.reason AS pvv_reason,
+    A.kinds AS `pvv_evidence.kind`, A.refs AS `pvv_evidence.ref`,
+    A.details AS `pvv_evidence.detail`, {{ts:DateTime64(3)}} AS ts
+FROM
+(
+    SELECT pkg_hash, pkg_name, pkg_version, pkg_release FROM {_SOURCES}
+    WHERE {{everything:UInt8}} OR pkg_hash IN (SELECT pkg_hash FROM {{evidence:Identifier}})
+) AS S
 INNER JOIN
 (
     SELECT pkg_hash, vuln_id,
@@ -208,7 +238,7 @@ INNER JOIN
             patch > 0, 'patch',
             inside > 0, 'range', unclear > 0, 'unknown_bounds', above > 0, 'newer_version',
             'before_range') AS reason
-    FROM evidence
+    FROM {{evidence:Identifier}}
     GROUP BY pkg_hash, vuln_id
 ) AS A ON A.pkg_hash = S.pkg_hash
 LEFT JOIN current AS C ON C.vuln_id = A.vuln_id

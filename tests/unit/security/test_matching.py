@@ -148,3 +148,51 @@ def test_a_vendor_not_affected_statement_and_an_evr_range(store: Store, tmp_path
     assert after[("samba", "RHSA-2025:23414")] == ("not_affected", "vex")
     # xz 0:5.6.1-alt1 is below epoch 32: inside the EVR range.
     assert after[("xz", "RHSA-2025:23414")] == ("vulnerable", "range")
+
+
+def test_cve5_unaffected_versions_are_not_affected_statements(store: Store, tmp_path: Path) -> None:
+    """A CVE record with defaultStatus affected lists its fixed versions as unaffected
+    (the kernel CNA's style): a package in one of them is not affected, one outside them
+    is vulnerable."""
+    build_world(store, tmp_path)
+    record = {
+        "dataType": "CVE_RECORD",
+        "dataVersion": "5.1",
+        "cveMetadata": {
+            "cveId": "CVE-2099-0002",
+            "state": "PUBLISHED",
+            "datePublished": "2099-01-01T00:00:00Z",
+            "dateUpdated": "2099-01-01T00:00:00Z",
+        },
+        "containers": {
+            "cna": {
+                "descriptions": [{"lang": "en", "value": "made up"}],
+                "affected": [
+                    {
+                        "vendor": "midnight-commander",
+                        "product": "midnight_commander",
+                        "defaultStatus": "affected",
+                        "versions": [
+                            {"version": "4.8.20", "lessThanOrEqual": "4.8.*",
+                             "status": "unaffected", "versionType": "semver"},
+                        ],
+                    },
+                    {
+                        "vendor": "tukaani",
+                        "product": "xz",
+                        "defaultStatus": "affected",
+                        "versions": [
+                            {"version": "5.6.2", "lessThan": "*", "status": "unaffected",
+                             "versionType": "semver"},
+                        ],
+                    },
+                ],
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "CVE-2099-0002.json").write_text(json.dumps(record))
+    assert load_vulns(store, source="cve5", paths=[tmp_path / "CVE-2099-0002.json"]).written == 1
+    rematch_branch(store, branch=BRANCH)
+    found = verdicts(store)
+    assert found[("mc", "CVE-2099-0002")] == ("not_affected", "vex")
+    assert found[("xz", "CVE-2099-0002")] == ("vulnerable", "range")

@@ -172,11 +172,37 @@ def test_cve5_changes_split_a_range() -> None:
     record = cve5("CVE-2021-44228")
     # version 2.0-beta9, lessThan log4j-core*, changes at 2.3.1 (off), 2.4 (on),
     # 2.12.2 (off), 2.13.0 (on), 2.15.0 (off).
-    assert [(r.start, r.end, r.end_excluded) for r in record.ranges] == [
+    assert [(r.start, r.end, r.end_excluded) for r in record.ranges if not r.not_affected] == [
         ("2.0-beta9", "2.3.1", True),
         ("2.4", "2.12.2", True),
         ("2.13.0", "2.15.0", True),
     ]
+    # The "off" stretches are unaffected statements; "log4j-core*" means "any later".
+    assert [(r.start, r.end, r.end_excluded) for r in record.ranges if r.not_affected] == [
+        ("2.3.1", "2.4", True),
+        ("2.12.2", "2.13.0", True),
+        ("2.15.0", "", False),
+    ]
+
+
+def test_cve5_unaffected_entries_are_not_affected_statements() -> None:
+    """Kernel CNA style: defaultStatus affected, the fixed branches listed as unaffected
+    (CVE-2025-21631): every other version is affected, the listed ones are not."""
+    kernel = cve5("CVE-2025-21631")
+    listed = {
+        (r.start, r.end, r.end_excluded, r.not_affected)
+        for r in kernel.ranges
+        if r.criteria == "cpe:2.3:a:linux:linux:*:*:*:*:*:*:*:*"
+    }
+    assert listed == {
+        ("", "", False, False),  # defaultStatus affected: every version not listed
+        ("", "6.12", True, True),  # 0 up to 6.12
+        ("5.15.177", "5.16", True, True),  # 5.15.177 up to 5.15.*
+        ("6.1.125", "6.2", True, True),
+        ("6.6.72", "6.7", True, True),
+        ("6.12.10", "6.13", True, True),
+        ("6.13", "", False, True),  # 6.13 and any later
+    }
 
 
 def test_cve5_free_text_versions_are_unknown_not_guessed() -> None:
@@ -356,6 +382,69 @@ def test_oval_hand_edited_suse_file_reports_each_broken_definition() -> None:
     assert any("missing test" in p for p in problems)
     (good,) = [i for i in items if isinstance(i, VulnRecord)]
     assert good.ranges and all(r.not_affected for r in good.ranges)  # "is not affected"
+
+
+def test_oval_greater_than_is_the_lower_bound_of_its_and_group() -> None:
+    """Azure Linux: golang "earlier than 1.20.7-1" AND "greater than 0.0.0" is one range
+    with both bounds; rubygem-rexml has only the upper one."""
+    records = oval("azurelinux", "oval", "azurelinux-3.0-oval.xml")
+    by_id = {r.vuln_id: r for r in records if isinstance(r, VulnRecord)}
+    assert by_id["OVAL:CVE-2023-29409"].ranges == (
+        AffectedRange(
+            "osv:Azure Linux/golang",
+            start="0:0.0.0.azl3",
+            start_excluded=True,
+            end="0:1.20.7-1.azl3",
+            end_excluded=True,
+        ),
+    )
+    assert by_id["OVAL:CVE-2024-35176"].ranges == (
+        AffectedRange("osv:Azure Linux/rubygem-rexml", end="0:3.2.8-1.azl3", end_excluded=True),
+    )
+
+
+def test_oval_or_equal_bounds_and_a_lone_lower_bound() -> None:
+    """Per AND group: "less than or equal" is an inclusive end; a "greater than or equal"
+    test with no upper bound of its package in the group is a range open above, and one
+    in another group does not bound this group's range."""
+    doc = b"""<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5"
+      xmlns:l="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
+     <definitions><definition class="vulnerability" id="oval:x:def:1" version="1">
+      <metadata><title>t</title><affected family="unix"><platform>P</platform></affected>
+       <reference source="CVE" ref_id="CVE-2099-0003" ref_url="https://x.invalid"/></metadata>
+      <criteria operator="OR">
+       <criteria operator="AND">
+        <criterion test_ref="oval:x:tst:1" comment="a earlier than or equal 2.0"/>
+       </criteria>
+       <criteria operator="AND">
+        <criterion test_ref="oval:x:tst:2" comment="a at least 3.0"/>
+        <criterion test_ref="oval:x:tst:3" comment="b at least 1.0"/>
+       </criteria>
+      </criteria></definition></definitions>
+     <tests>
+      <l:rpminfo_test id="oval:x:tst:1" check="at least one"><l:object object_ref="oval:x:obj:a"/>
+       <l:state state_ref="oval:x:ste:1"/></l:rpminfo_test>
+      <l:rpminfo_test id="oval:x:tst:2" check="at least one"><l:object object_ref="oval:x:obj:a"/>
+       <l:state state_ref="oval:x:ste:2"/></l:rpminfo_test>
+      <l:rpminfo_test id="oval:x:tst:3" check="at least one"><l:object object_ref="oval:x:obj:b"/>
+       <l:state state_ref="oval:x:ste:3"/></l:rpminfo_test>
+     </tests>
+     <objects><l:rpminfo_object id="oval:x:obj:a"><l:name>a</l:name></l:rpminfo_object>
+      <l:rpminfo_object id="oval:x:obj:b"><l:name>b</l:name></l:rpminfo_object></objects>
+     <states>
+      <l:rpminfo_state id="oval:x:ste:1"><l:evr operation="less than or equal">0:2.0-1</l:evr>
+      </l:rpminfo_state>
+      <l:rpminfo_state id="oval:x:ste:2"><l:evr operation="greater than or equal">0:3.0-1</l:evr>
+      </l:rpminfo_state>
+      <l:rpminfo_state id="oval:x:ste:3"><l:evr operation="greater than">0:1.0-1</l:evr>
+      </l:rpminfo_state>
+     </states></oval_definitions>"""
+    record = only(list(PARSERS["oval"](doc, path="x.xml")))
+    assert record.ranges == (
+        AffectedRange("osv:P/a", end="0:2.0-1"),
+        AffectedRange("osv:P/a", start="0:3.0-1"),
+        AffectedRange("osv:P/b", start="0:1.0-1", start_excluded=True),
+    )
 
 
 def test_oval_refuses_a_dtd_and_non_oval() -> None:

@@ -73,6 +73,8 @@ class Rematch(BaseModel):
 
     branch: str = Field(min_length=1, max_length=200)
     full: bool = False
+    #: rpm or alt; the configured order of the branch (vulns.branch_orders) when left out
+    order: Literal["rpm", "alt"] | None = None
 
 
 @router.get("/package", dependencies=[ApiRead])
@@ -207,5 +209,5 @@ def post_triage(store: StoreDep, settings: SettingsDep, decision: TriageDecision
 @router.post("/match", dependencies=[ApiWrite])
 def post_match(store: StoreDep, settings: SettingsDep, request: Rematch) -> Any:
     """Rematch a branch in the configured version order (full or incremental)."""
-    order = VersionOrder(settings.vulns.order(request.branch))
+    order = VersionOrder(request.order or settings.vulns.order(request.branch))
     return to_plain(rematch_branch(store, branch=request.branch, order=order, full=request.full))

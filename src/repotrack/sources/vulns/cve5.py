@@ -18,7 +18,9 @@ Bounds that are free text ("n/a", "unspecified", ``log4j-core*``) give ranges ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, Final
 
 from repotrack.errors import InputError
@@ -124,8 +126,10 @@ def _affected(products: list[Any]) -> Iterator[AffectedRange]:
             need_dict(v, "versions[]") for v in need_list(entry.get("versions"), "versions")
         ]
         found = [r for v in versions for r in _version_ranges(criteria, v)]
-        if not found and entry.get("defaultStatus") == "affected":
-            found = [AffectedRange(criteria)]
+        if entry.get("defaultStatus") == "affected":
+            # Versions no entry lists are affected; the listed unaffected ones are kept
+            # as not-affected statements, which outrank a range in the verdict.
+            found = [AffectedRange(criteria), *(r for r in found if r.not_affected)]
         yield from found
 
 
@@ -152,23 +156,45 @@ def _version_ranges(criteria: str, version: dict[str, Any]) -> Iterator[Affected
     start = str(version.get("version", ""))
     start = "" if start == "0" else start
     limit = version.get("lessThan") or version.get("lessThanOrEqual")
-    inclusive_end = "lessThan" not in version
     status = version.get("status")
     if not limit:
-        if status == "affected":
-            yield AffectedRange.checked(criteria, start=start, end=start)
+        if status in _KEPT:
+            yield _segment(criteria, status, start, start, end_excluded=False)
         return
+    end, end_excluded = _limit(str(limit), inclusive="lessThan" not in version)
     # Walk the changes: each "at" switches the status from there on.
     current, segment_start = status, start
     changes = [need_dict(c, "changes[]") for c in need_list(version.get("changes"), "changes")]
     for change in changes:
         at = str(change.get("at", ""))
-        if current == "affected" and change.get("status") != "affected":
-            yield AffectedRange.checked(criteria, start=segment_start, end=at, end_excluded=True)
-        if current != "affected" and change.get("status") == "affected":
+        if change.get("status") != current:
+            if current in _KEPT:
+                yield _segment(criteria, current, segment_start, at, end_excluded=True)
             segment_start = at
         current = change.get("status")
-    if current == "affected":
-        yield AffectedRange.checked(
-            criteria, start=segment_start, end=str(limit), end_excluded=not inclusive_end
-        )
+    if current in _KEPT:
+        yield _segment(criteria, current, segment_start, end, end_excluded=end_excluded)
+
+
+#: The statuses a version entry is kept for: affected ranges, and unaffected ones as
+#: not-affected statements (with ``defaultStatus: affected`` they are all there is).
+_KEPT: Final = ("affected", "unaffected")
+_WILDCARD_END: Final = re.compile(r"^(.*?)(\d+)\.\*$")
+
+
+def _segment(
+    criteria: str, status: Any, start: str, end: str, *, end_excluded: bool
+) -> AffectedRange:
+    found = AffectedRange.checked(criteria, start=start, end=end, end_excluded=end_excluded)
+    return replace(found, not_affected=True) if status == "unaffected" else found
+
+
+def _limit(limit: str, *, inclusive: bool) -> tuple[str, bool]:
+    """The end bound and whether it is excluded. A trailing ``*`` means "any later":
+    ``5.15.*`` is everything below 5.16, any other (``*``, ``log4j-core*``) no bound."""
+    wildcard = _WILDCARD_END.match(limit)
+    if wildcard:
+        return f"{wildcard.group(1)}{int(wildcard.group(2)) + 1}", True
+    if limit.endswith("*"):
+        return "", False
+    return limit, not inclusive

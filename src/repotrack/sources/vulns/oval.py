@@ -92,12 +92,20 @@ class _Tables:
 
 
 @dataclass
+class _Group:
+    """A ``criteria`` element: its operator and its criteria (test ref, comment) and groups."""
+
+    operator: str
+    items: list[_Group | tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class _Definition:
     element_text: dict[str, object]
     klass: str
     def_id: str
     deprecated: bool
-    criteria: list[tuple[str, str]]  # (test ref, comment)
+    criteria: _Group
 
 
 def parse_oval(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]:
@@ -173,11 +181,8 @@ def _definition(element: ET.Element) -> _Definition:
                 info["cpes"].append(child.text.strip())  # type: ignore[attr-defined]
             elif name in ("severity", "issued", "updated"):
                 info[name] = (child.text or child.get("date") or "").strip()
-    criteria = [
-        (c.get("test_ref", ""), c.get("comment", ""))
-        for c in element.iter()
-        if local_name(c.tag) == "criterion"
-    ]
+    top = _child(element, "criteria")
+    criteria = _group(top) if top is not None else _Group("AND")
     return _Definition(
         element_text=info,
         klass=element.get("class", ""),
@@ -185,6 +190,17 @@ def _definition(element: ET.Element) -> _Definition:
         deprecated=element.get("deprecated") == "true",
         criteria=criteria,
     )
+
+
+def _group(element: ET.Element) -> _Group:
+    group = _Group(element.get("operator", "AND").upper())
+    for child in element:
+        name = local_name(child.tag)
+        if name == "criteria":
+            group.items.append(_group(child))
+        elif name == "criterion":
+            group.items.append((child.get("test_ref", ""), child.get("comment", "")))
+    return group
 
 
 def _record(definition: _Definition, tables: _Tables) -> VulnRecord:
@@ -230,33 +246,89 @@ def _day(text: str) -> datetime | None:
 
 
 def _ranges(definition: _Definition, tables: _Tables, stream: str) -> Iterator[AffectedRange]:
-    for test_ref, comment in definition.criteria:
-        test = tables.tests.get(test_ref)
-        if test is None:
-            raise ValueError(f"criterion points at a missing test {test_ref}")
-        tag, object_ref, state_ref = test
-        if tag != "rpminfo_test":
-            continue  # file checks: the platform, not a package
-        name = tables.objects.get(object_ref)
-        if not name:
-            raise ValueError(f"test {test_ref} points at a missing or empty object {object_ref!r}")
-        if name.endswith("-release"):
-            continue  # the product release package: the platform
-        criteria = f"osv:{stream}/{name}"
-        if not state_ref:
-            if "not affected" in comment:
-                yield AffectedRange.statement(criteria)
-            elif definition.klass == "vulnerability":
-                yield AffectedRange(criteria)
+    yield from _group_ranges(definition.criteria, definition.klass, tables, stream)
+
+
+def _group_ranges(
+    group: _Group, klass: str, tables: _Tables, stream: str
+) -> Iterator[AffectedRange]:
+    """The ranges of one criteria group. Inside an AND group a ``greater than`` test of a
+    package is the lower bound of that package's ``less than`` range (Azure Linux writes
+    ``golang`` earlier than 1.20.7-1 AND greater than 0.0.0); alone it is a range open
+    above."""
+    lower: dict[str, _State] = {}
+    found: list[tuple[str, AffectedRange]] = []
+    for item in group.items:
+        if isinstance(item, _Group):
+            yield from _group_ranges(item, klass, tables, stream)
             continue
-        state = tables.states.get(state_ref)
+        resolved = _criterion(item, tables)
+        if resolved is None:
+            continue
+        name, state, comment = resolved
+        criteria = f"osv:{stream}/{name}"
+        if state is not None and state.operation in _LOWER and state.kind in ("evr", "version"):
+            if group.operator == "AND":
+                lower[name] = state
+            else:
+                found.append((name, _lower_only(criteria, state)))
+            continue
         if state is None:
-            raise ValueError(f"test {test_ref} points at a missing state {state_ref}")
-        if state.operation not in _OPERATIONS:
-            raise ValueError(f"state {state_ref} has an unknown operation {state.operation!r}")
-        found = _range(criteria, state, comment)
-        if found is not None:
-            yield found
+            if "not affected" in comment:
+                found.append((name, AffectedRange.statement(criteria)))
+            elif klass == "vulnerability":
+                found.append((name, AffectedRange(criteria)))
+            continue
+        one = _range(criteria, state, comment)
+        if one is not None:
+            found.append((name, one))
+    for name, one in found:
+        low = lower.pop(name, None)
+        if low is not None and not one.not_affected and not one.start:
+            one = AffectedRange.checked(
+                one.criteria,
+                start=low.value,
+                start_excluded=low.operation == "greater than",
+                end=one.end,
+                end_excluded=one.end_excluded,
+            )
+        yield one
+    for name, low in lower.items():  # a lower bound with no upper one in the group
+        yield _lower_only(f"osv:{stream}/{name}", low)
+
+
+_LOWER: Final = ("greater than", "greater than or equal")
+
+
+def _lower_only(criteria: str, state: _State) -> AffectedRange:
+    return AffectedRange.checked(
+        criteria, start=state.value, start_excluded=state.operation == "greater than"
+    )
+
+
+def _criterion(item: tuple[str, str], tables: _Tables) -> tuple[str, _State | None, str] | None:
+    """The package name, version state (None: "is installed") and comment of a criterion,
+    or None for one that names no package (file checks, the release package)."""
+    test_ref, comment = item
+    test = tables.tests.get(test_ref)
+    if test is None:
+        raise ValueError(f"criterion points at a missing test {test_ref}")
+    tag, object_ref, state_ref = test
+    if tag != "rpminfo_test":
+        return None  # file checks: the platform, not a package
+    name = tables.objects.get(object_ref)
+    if not name:
+        raise ValueError(f"test {test_ref} points at a missing or empty object {object_ref!r}")
+    if name.endswith("-release"):
+        return None  # the product release package: the platform
+    if not state_ref:
+        return name, None, comment
+    state = tables.states.get(state_ref)
+    if state is None:
+        raise ValueError(f"test {test_ref} points at a missing state {state_ref}")
+    if state.operation not in _OPERATIONS:
+        raise ValueError(f"state {state_ref} has an unknown operation {state.operation!r}")
+    return name, state, comment
 
 
 def _range(criteria: str, state: _State, comment: str) -> AffectedRange | None:
@@ -266,6 +338,11 @@ def _range(criteria: str, state: _State, comment: str) -> AffectedRange | None:
         return AffectedRange.statement(criteria)  # a version that never exists
     if "not affected" in comment:
         return AffectedRange.statement(criteria)
-    if state.kind in ("evr", "version") and state.operation == "less than" and state.value:
-        return AffectedRange.checked(criteria, end=state.value, end_excluded=True)
+    if state.kind in ("evr", "version") and state.operation in _UPPER and state.value:
+        return AffectedRange.checked(
+            criteria, end=state.value, end_excluded=state.operation == "less than"
+        )
     return None
+
+
+_UPPER: Final = ("less than", "less than or equal")
