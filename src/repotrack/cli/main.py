@@ -116,11 +116,7 @@ class _LazyRoot(TyperGroup):
         if self._listing:
             return TyperCommand(cmd_name, help=help_line)
         _mount(areas)
-        import typer.main
-
-        built = typer.main.get_command(_root)
-        assert isinstance(built, TyperGroup)
-        self.commands[cmd_name] = built.commands[cmd_name]
+        self.commands[cmd_name] = _build(cmd_name)
         return self.commands[cmd_name]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
@@ -129,6 +125,65 @@ class _LazyRoot(TyperGroup):
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
+
+
+class _LazyGroup(TyperGroup):
+    """A sub-group (``load``, ``query``, ...) whose commands are built when first asked
+    for: ``load task`` builds one command, not the fifteen of ``load``."""
+
+    _pending: dict[str, Any]
+    _order: list[str]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self._order)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        info = self._pending.pop(cmd_name, None)
+        if info is not None:
+            import typer.main
+
+            self.commands[cmd_name] = typer.main.get_command_from_info(
+                info,
+                pretty_exceptions_short=_root.pretty_exceptions_short,
+                rich_markup_mode=_root.rich_markup_mode,
+            )
+        return self.commands.get(cmd_name)
+
+
+def _build(name: str) -> Any:
+    """The click command of a top-level command whose areas are mounted.
+
+    A group is built without its own commands, which it builds one by one as they are
+    asked for (the registration order is kept for help listings).
+    """
+    import typer.main
+
+    group = next((g for g in _root.registered_groups if g.name == name), None)
+    if group is None or group.typer_instance is None:
+        built = typer.main.get_command(_root)
+        assert isinstance(built, TyperGroup)
+        return built.commands[name]
+    sub = group.typer_instance
+    infos = sub.registered_commands
+    sub.registered_commands = []
+    try:
+        shell = typer.main.get_group_from_info(
+            group,
+            pretty_exceptions_short=_root.pretty_exceptions_short,
+            suggest_commands=_root.suggest_commands,
+            rich_markup_mode=_root.rich_markup_mode,
+        )
+    finally:
+        sub.registered_commands = infos
+    lazy = _LazyGroup.__new__(_LazyGroup)
+    lazy.__dict__.update(shell.__dict__)
+    pending = {}
+    for info in infos:
+        assert info.callback is not None
+        pending[info.name or typer.main.get_command_name(info.callback.__name__)] = info
+    lazy._pending = pending
+    lazy._order = [*pending, *(n for n in lazy.commands if n not in pending)]
+    return lazy
 
 
 _root = typer.Typer(

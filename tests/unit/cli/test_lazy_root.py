@@ -22,7 +22,9 @@ def _tree(command: Any) -> dict[str, Any]:
         "params": [[p.name, list(getattr(p, "opts", []))] for p in command.params],
     }
     if isinstance(command, TyperGroup):
-        node["commands"] = {n: _tree(c) for n, c in sorted(command.commands.items())}
+        names = command.list_commands(None)  # type: ignore[arg-type]
+        node["order"] = names
+        node["commands"] = {n: _tree(command.get_command(None, n)) for n in names}  # type: ignore[arg-type]
     return node
 
 
