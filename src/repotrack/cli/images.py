@@ -19,6 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from repotrack.cli.common import console, fail, get_settings, handle_errors
+from repotrack.cli.handoff_options import (
+    CacertOption,
+    InsecureOption,
+    PasswordOption,
+    ServerOption,
+    UserOption,
+    ViaServiceOption,
+    handoff,
+)
 from repotrack.cli.query import Day, Format, FormatOption, StoreOption, parse_day
 from repotrack.errors import InputError, StoreError
 
@@ -46,44 +55,6 @@ Force = Annotated[
 ]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", "-t", help="Read and check the image; store nothing.")
-]
-ViaService = Annotated[
-    bool,
-    typer.Option(
-        "--via-service",
-        help="Hand the load to the running service (which reads PATH) without trying the "
-        "store first.",
-    ),
-]
-Server = Annotated[
-    str | None,
-    typer.Option(
-        "--server",
-        envvar="REPOTRACK_SERVER",
-        help="Service URL for a hand-off (default: from service.listen and its TLS files).",
-    ),
-]
-ServiceUser = Annotated[
-    str | None,
-    typer.Option(
-        "--user", envvar="REPOTRACK_USER", help="Service account (default: service.user)."
-    ),
-]
-ServicePassword = Annotated[
-    str | None,
-    typer.Option(
-        "--password",
-        help="Service password; default $REPOTRACK_PASSWORD (--via-service: else a prompt).",
-    ),
-]
-CaCert = Annotated[
-    Path | None,
-    typer.Option(
-        "--cacert", envvar="REPOTRACK_CACERT", help="PEM CA file to trust for the service."
-    ),
-]
-Insecure = Annotated[
-    bool, typer.Option("--insecure", help="Do not verify the service's TLS certificate.")
 ]
 
 
@@ -127,23 +98,10 @@ def run_image_load(
     print_summary(summary.line(), ())
 
 
-def _handoff(
-    ctx: typer.Context,
-    *,
-    via_service: bool,
-    server: str | None,
-    user: str | None,
-    password: str | None,
-    cacert: Path | None,
-    insecure: bool,
-) -> HandOff:
+def _handoff(ctx: typer.Context, **options: Any) -> HandOff:
     from repotrack.cli.load import HANDOFF_HINT
-    from repotrack.cli.load_remote import HandOff, ServiceOptions
 
-    options = ServiceOptions(
-        server=server, cacert=cacert, insecure=insecure, user=user, password=password
-    )
-    return HandOff(get_settings(ctx), options, always=via_service, hint=HANDOFF_HINT)
+    return handoff(ctx, hint=HANDOFF_HINT, **options)
 
 
 def _interrupted(exc: KeyboardInterrupt) -> typer.Exit:
@@ -178,12 +136,12 @@ def load_image_command(
     force: Force = False,
     dry_run: DryRun = False,
     store: StoreOption = None,
-    via_service: ViaService = False,
-    server: Server = None,
-    user: ServiceUser = None,
-    password: ServicePassword = None,
-    cacert: CaCert = None,
-    insecure: Insecure = False,
+    via_service: ViaServiceOption = False,
+    server: ServerOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
     """Load a file system image's installed packages (no mounting, no root needed).
 
@@ -248,12 +206,12 @@ def load_iso_command(
     force: Force = False,
     dry_run: DryRun = False,
     store: StoreOption = None,
-    via_service: ViaService = False,
-    server: Server = None,
-    user: ServiceUser = None,
-    password: ServicePassword = None,
-    cacert: CaCert = None,
-    insecure: Insecure = False,
+    via_service: ViaServiceOption = False,
+    server: ServerOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
     """Load an ISO image: its RPMs, and the SquashFS images (live, rescue, altinst) inside.
 

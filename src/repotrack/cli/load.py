@@ -23,6 +23,15 @@ import typer
 from rich.console import Console
 
 from repotrack.cli.common import console, err_console, fail, get_settings, handle_errors
+from repotrack.cli.handoff_options import (
+    CacertOption,
+    InsecureOption,
+    PasswordOption,
+    ServerOption,
+    UserOption,
+    ViaServiceOption,
+)
+from repotrack.cli.handoff_options import handoff as service_handoff
 from repotrack.errors import InputError, StoreError
 
 if TYPE_CHECKING:
@@ -180,44 +189,12 @@ def repo(
             "sound and is the one stored under its id.",
         ),
     ] = False,
-    via_service: Annotated[
-        bool,
-        typer.Option(
-            "--via-service",
-            help="Hand the load to the running service (which reads PATH) without "
-            "trying the store first.",
-        ),
-    ] = False,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server",
-            envvar="REPOTRACK_SERVER",
-            help="Service URL for a hand-off (default: from service.listen and its TLS files).",
-        ),
-    ] = None,
-    user: Annotated[
-        str | None,
-        typer.Option(
-            "--user", envvar="REPOTRACK_USER", help="Service account (default: service.user)."
-        ),
-    ] = None,
-    password: Annotated[
-        str | None,
-        typer.Option(
-            "--password",
-            help="Service password; default $REPOTRACK_PASSWORD (--via-service: else a prompt).",
-        ),
-    ] = None,
-    cacert: Annotated[
-        Path | None,
-        typer.Option(
-            "--cacert", envvar="REPOTRACK_CACERT", help="PEM CA file to trust for the service."
-        ),
-    ] = None,
-    insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify the service's TLS certificate.")
-    ] = False,
+    via_service: ViaServiceOption = False,
+    server: ServerOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
     """Load a repository snapshot: ALT apt-rpm date tree, createrepo tree or RPM directory.
 
@@ -225,15 +202,15 @@ def repo(
     when a password is given (--password or $REPOTRACK_PASSWORD); --via-service always
     hands it over.
     """
-    from repotrack.cli.load_remote import HandOff, ServiceOptions
-
     settings = get_settings(ctx)
-    handoff = HandOff(
-        settings,
-        ServiceOptions(
-            server=server, cacert=cacert, insecure=insecure, user=user, password=password
-        ),
-        always=via_service,
+    handing = service_handoff(
+        ctx,
+        via_service=via_service,
+        server=server,
+        user=user,
+        password=password,
+        cacert=cacert,
+        insecure=insecure,
         hint=HANDOFF_HINT,
     )
     try:
@@ -247,7 +224,7 @@ def repo(
             workers=workers,
             skip_bad=skip_bad,
             verify_known=verify_known,
-            handoff=handoff,
+            handoff=handing,
         )
     except KeyboardInterrupt as exc:
         raise fail(interrupted_message(exc), code=EXIT_INTERRUPTED) from None

@@ -18,6 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from repotrack.cli.common import console, fail, get_settings, handle_errors
+from repotrack.cli.handoff_options import (
+    CacertOption,
+    InsecureOption,
+    PasswordOption,
+    ServerOption,
+    UserOption,
+    handoff,
+)
 
 if TYPE_CHECKING:
     from repotrack.cli.load_remote import HandOff
@@ -87,43 +95,13 @@ HANDOFF_HINT = (
     "or pass --via-service"
 )
 
-ViaServiceOption = Annotated[
+TaskViaServiceOption = Annotated[
     bool,
     typer.Option(
         "--via-service",
         help="Hand the command to the running service (which reads the paths) without "
         "trying the store first.",
     ),
-]
-ServerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--server",
-        envvar="REPOTRACK_SERVER",
-        help="Service URL for a hand-off (default: from service.listen and its TLS files).",
-    ),
-]
-UserOption = Annotated[
-    str | None,
-    typer.Option(
-        "--user", envvar="REPOTRACK_USER", help="Service account (default: service.user)."
-    ),
-]
-PasswordOption = Annotated[
-    str | None,
-    typer.Option(
-        "--password",
-        help="Service password; default $REPOTRACK_PASSWORD (--via-service: else a prompt).",
-    ),
-]
-CacertOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--cacert", envvar="REPOTRACK_CACERT", help="PEM CA file to trust for the service."
-    ),
-]
-InsecureOption = Annotated[
-    bool, typer.Option("--insecure", help="Do not verify the service's TLS certificate.")
 ]
 
 
@@ -170,22 +148,8 @@ def run_task_job(
         return local(store)
 
 
-def _handoff(
-    ctx: typer.Context,
-    *,
-    via_service: bool,
-    server: str | None,
-    user: str | None,
-    password: str | None,
-    cacert: Path | None,
-    insecure: bool,
-) -> HandOff:
-    from repotrack.cli.load_remote import HandOff, ServiceOptions
-
-    options = ServiceOptions(
-        server=server, cacert=cacert, insecure=insecure, user=user, password=password
-    )
-    return HandOff(get_settings(ctx), options, always=via_service, hint=HANDOFF_HINT)
+def _handoff(ctx: typer.Context, **options: Any) -> HandOff:
+    return handoff(ctx, hint=HANDOFF_HINT, **options)
 
 
 def _print_lines(lines: Iterable[str]) -> None:
@@ -224,7 +188,7 @@ def load_task_cmd(
     flush: Annotated[
         bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
     ] = False,
-    via_service: ViaServiceOption = False,
+    via_service: TaskViaServiceOption = False,
     server: ServerOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -317,7 +281,7 @@ def load_package_cmd(
     flush: Annotated[
         bool, typer.Option("--flush-buffers", "-f", help="Flush the store's buffers afterwards.")
     ] = False,
-    via_service: ViaServiceOption = False,
+    via_service: TaskViaServiceOption = False,
     server: ServerOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
@@ -360,7 +324,7 @@ def tasks_clean(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", "-x", help="Report only; store nothing.")
     ] = False,
-    via_service: ViaServiceOption = False,
+    via_service: TaskViaServiceOption = False,
     server: ServerOption = None,
     user: UserOption = None,
     password: PasswordOption = None,
