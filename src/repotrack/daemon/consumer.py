@@ -8,6 +8,13 @@ A message stays unacked until its loader returns: acked when done (and republish
 rejected without requeue when no loader can ever take it (``NotAvailableError``).
 A lost connection is not an error of the message: the broker puts unacked messages
 back, and the service connects again on its next poll.
+
+A request the broker never answers counts as a lost link too. Under heavy disk load,
+RabbitMQ 3.10's quorum queues were seen to drop a ``basic.get`` (the channel waited
+on the queue's Raft leader for good, with the queue empty and idle), and pika waits
+for a reply with no time limit, so one stuck request would hold its service forever.
+Each ``basic.get`` and each confirmed publish therefore has ``REPLY_TIMEOUT`` seconds
+to be answered; past that the connection is dropped and made again.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +55,8 @@ log = logging.getLogger(__name__)
 #: Errors that mean the link to the broker is gone, not that the message is bad.
 LINK_ERRORS = (pika.exceptions.AMQPError, OSError)
 RECONNECT_DELAY = 2.0
+#: Seconds the broker has to answer a ``basic.get`` or confirm a publish (see above).
+REPLY_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,8 @@ class ServiceConsumer:
                 return busy
             batch = []
             for _ in range(self.config.amqp_batch_size):
-                method, properties, body = channel.basic_get(self.config.queue.name)
+                with self._reply_deadline("basic.get"):
+                    method, properties, body = channel.basic_get(self.config.queue.name)
                 if method is None:
                     break
                 batch.append(_Delivery(channel, method, properties, body))
@@ -357,7 +368,35 @@ class ServiceConsumer:
         if not self._declared_exchange and not exchange.startswith("amq."):
             channel.exchange_declare(exchange, exchange_type="topic", durable=True)
             self._declared_exchange = True
-        channel.basic_publish(exchange, key, body, properties)
+        with self._reply_deadline("publish"):
+            channel.basic_publish(exchange, key, body, properties)
+
+    @contextmanager
+    def _reply_deadline(self, what: str) -> Iterator[None]:
+        """Drop the connection if the broker has not answered within ``REPLY_TIMEOUT``.
+
+        pika's blocking calls wait without a limit; the timer runs inside that wait (on
+        this thread, in the connection's I/O loop) and ends the stream the way pika's
+        heartbeat checker does, so the call raises ``StreamLostError``, handled as any
+        lost link.
+        """
+        connection = self._connection
+        if connection is None:
+            yield
+            return
+        impl = connection._impl  # pika has no public per-request deadline
+
+        def abandon() -> None:
+            reason = f"the broker did not answer {what} in {REPLY_TIMEOUT:g} s"
+            log.warning("%s: %s; dropping the link", self.name, reason)
+            # as pika's own heartbeat checker ends a silent link
+            impl._terminate_stream(pika.exceptions.StreamLostError(reason))
+
+        timer = impl.ioloop.call_later(REPLY_TIMEOUT, abandon)
+        try:
+            yield
+        finally:
+            impl.ioloop.remove_timeout(timer)
 
     def _report(self, key: str, action: str, reason: str, body: bytes) -> None:
         log.info("%s %s: %s %s", self.name, key, action, reason)

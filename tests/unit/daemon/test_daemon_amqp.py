@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from repotrack.daemon import consumer
 from repotrack.daemon.config import DaemonConfig, load_daemon_config
 from repotrack.daemon.consumer import ServiceConsumer, Work
 from tests.unit.daemon.broker import (
@@ -179,8 +180,15 @@ def test_daemon_comes_up_with_the_broker_away(pfx: str, tmp_path: Path) -> None:
     assert note["payload"].startswith("{'state': 'FAILED', 'reason': 'AMQPConnectionError")
 
 
-def test_two_workers_share_one_queue(pfx: str, tmp_path: Path) -> None:
-    """200 messages, two daemons on one queue: each message done exactly once."""
+def test_two_workers_share_one_queue(
+    pfx: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 messages, two daemons on one queue: each message done exactly once.
+
+    A ``basic.get`` the broker leaves unanswered (seen under load) is dropped after
+    ``REPLY_TIMEOUT``; 10 s here keeps the recovery inside the wait below.
+    """
+    monkeypatch.setattr(consumer, "REPLY_TIMEOUT", 10.0)
     config = write_config(tmp_path, pfx, ["repo_loader"], repo_loader=dict(FAST))
     seen: list[int] = []
 
@@ -329,9 +337,10 @@ def test_broker_restart_mid_stream(pfx: str, tmp_path: Path) -> None:
             time.sleep(0.5)
         return "ok"
 
+    declare(config)  # all 1000 confirmed on the queue before the outage can start
+    publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(1000)])
     try:
         with running(config, lambda name: work) as run:
-            publish_all(f"{pfx}repodb-ex", "repo.load", [{"n": n} for n in range(1000)])
             run.wait_for(
                 lambda got: (
                     len({json.loads(o.body)["n"] for o in got if o.action == "done"}) >= 1000
