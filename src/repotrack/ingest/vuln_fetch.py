@@ -20,13 +20,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
-
-import httpx
 
 from repotrack.errors import UpstreamError
 from repotrack.store.base import Store
+
+if TYPE_CHECKING:  # imported when a URL is read: a local load (or a hand-off) never needs it
+    import httpx
 
 __all__ = ["FeedRead", "is_url", "read_feed", "save_feed_state"]
 
@@ -60,6 +61,8 @@ def is_url(text: str) -> bool:
 
 def read_feed(store: Store, url: str, *, client: httpx.Client | None = None) -> FeedRead:
     """Fetch ``url`` (conditionally, or page by page for the NVD API)."""
+    import httpx
+
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:
@@ -154,6 +157,8 @@ def _get(
     headers: dict[str, str] | None = None,
     params: dict[str, str | int] | None = None,
 ) -> httpx.Response:
+    import httpx
+
     for attempt in range(MAX_RETRIES + 1):
         try:
             response = http.get(url, headers=headers, params=params)

@@ -39,7 +39,6 @@ from repotrack.rpm import VersionOrder, evr_key, mmhash, parse_evr, version_key
 from repotrack.sources.vulns import (
     PARSERS,
     AffectedRange,
-    Parser,
     RecordProblem,
     VulnRecord,
     parse_cpe,
@@ -209,6 +208,8 @@ class VulnJobSummary:
         )
 
 
+#: A parser of any source: ``VulnRecord``s, or ``MatchString``s for ``cpematch``.
+AnyParser = Callable[..., Iterator[Any]]
 #: Writes one batch of parsed items and counts what it did in the summary.
 Writer = Callable[[Store, list[Any], VulnLoadSummary], None]
 
@@ -226,7 +227,7 @@ def load_vulns(
     ``progress`` counts the local files read (``advance`` after each: a service job
     that is asked to stop ends there, with the records read so far stored whole).
     """
-    parser: Parser
+    parser: AnyParser
     writer: Writer
     if source == CPE_MATCH_SOURCE:
         from repotrack.ingest.vuln_cpematch import write_match_strings
@@ -273,7 +274,7 @@ def load_vulns(
 
 def _take(
     store: Store,
-    parser: Parser,
+    parser: AnyParser,
     writer: Writer,
     data: bytes,
     name: str,
