@@ -217,7 +217,7 @@ _PRODUCT_COUNTS: Final = """
 SELECT vendor, product, sum(r), sum(c), sum(n) FROM
 (
     SELECT cpm_vendor AS vendor, cpm_product AS product, count() AS r, 0 AS c, 0 AS n
-    FROM CpeMatch WHERE (cpm_vendor, cpm_product) IN {products:Array(Tuple(String, String))}
+    FROM CpeMatch WHERE concat(cpm_vendor, '\t', cpm_product) IN {products:Array(String)}
     GROUP BY vendor, product
     UNION ALL
     SELECT mcs_vendor, mcs_product, 0, count(), sum(length(names)) FROM
@@ -226,7 +226,7 @@ SELECT vendor, product, sum(r), sum(c), sum(n) FROM
             argMax(mcs_cpe_names, ts) AS names
         FROM CpeMatchStrings GROUP BY mcs_id
     )
-    WHERE (mcs_vendor, mcs_product) IN {products:Array(Tuple(String, String))}
+    WHERE concat(mcs_vendor, '\t', mcs_product) IN {products:Array(String)}
     GROUP BY mcs_vendor, mcs_product
 )
 GROUP BY vendor, product
@@ -240,7 +240,8 @@ def check_mappings(store: Store, *, pkg_name: str | None = None) -> list[Mapping
     products = sorted({(c.vendor, c.product) for c in parsed.values()})
     counts: dict[tuple[str, str], tuple[int, int, int]] = {}
     if products:
-        for vendor, product, r, c, n in store.query(_PRODUCT_COUNTS, {"products": products}):
+        keys = [f"{vendor}\t{product}" for vendor, product in products]
+        for vendor, product, r, c, n in store.query(_PRODUCT_COUNTS, {"products": keys}):
             counts[(str(vendor), str(product))] = (int(r), int(c), int(n))
     return [
         MappingCheck(
