@@ -46,8 +46,7 @@ def test_a_handed_over_load_prints_what_a_local_one_does(
     assert local[0][1].startswith("nvd: 3 file(s), 2 record(s): 2 written")
     assert "2 already loaded" in local[1][1]
     assert _problems(local[0][2]) == [
-        f"InputError: {feed / 'broken.json'}: malformed JSON at line 1 column 22: "
-        "Expecting value"
+        f"InputError: {feed / 'broken.json'}: malformed JSON at line 1 column 22: Expecting value"
     ]
 
     port = _free_port()
@@ -59,9 +58,7 @@ def test_a_handed_over_load_prints_what_a_local_one_does(
     with_account = dict(env, REPOTRACK_PASSWORD=PASSWORD)
     with _serving(env, port, tmp_path / "serve.log"):
         served = [_run(with_account, args), _run(with_account, args)]
-        for (code, out, err), (local_code, local_out, local_err) in zip(
-            served, local, strict=True
-        ):
+        for (code, out, err), (local_code, local_out, local_err) in zip(served, local, strict=True):
             assert (code, out) == (local_code, local_out), err
             assert _problems(err) == _problems(local_err)
             assert f"handed the load to the repotrack service at http://127.0.0.1:{port}" in err

@@ -427,8 +427,9 @@ def map_repology(
     """Map packages to their repology project's CPEs (after `repotrack load repology`).
 
     A package named differently from its project gets the project's active CPEs (source
-    repology); a package with a manual mapping (set or unset) is left to it. Changes go
-    to the mapping history; a re-run writes nothing.
+    repology); a package mapped by hand is left to its manual mappings, and a CPE unset
+    by hand is not written for it. Changes go to the mapping history; a re-run writes
+    nothing.
     """
     from repotrack.security.mapping import sync_repology
 

@@ -14,9 +14,10 @@ each ALT package belongs to (``pnc_type`` = the repology repo, ``alt_p10``;
 source package name; the sync bridges the two: for a package whose project is named
 differently and has active CPEs (mappings of the project's name, set by hand or from
 the dictionary), it writes the same CPEs for the package with source ``repology``.
-Overrides win: a package with any manual mapping (set or unset) takes nothing from
-repology, and its repology rows become inactive. A re-run writes nothing; every change
-(new, dropped, replaced CPE) is also written to ``PncChangeHistory``.
+Overrides win: a package with an active manual mapping takes nothing from repology (its
+repology rows become inactive), and a CPE unset by hand for a package is not written
+for it. A re-run writes nothing; every change (new, dropped, replaced CPE) is also
+written to ``PncChangeHistory``.
 
 The check (``check_mappings``): a mapped CPE whose (vendor, product) no loaded range
 and no NVD match criteria (``CpeMatchStrings``, the CPE match feed) names can never
@@ -137,9 +138,10 @@ GROUP BY pkg_name, pnc_result, pnc_source
 HAVING argMax(pnc_state, ts) = 'active'
 """
 
-_MANUAL_PACKAGES: Final = """
-SELECT DISTINCT pkg_name, pnc_result FROM PackagesNameConversion
+_MANUAL_ROWS: Final = """
+SELECT pkg_name, pnc_result, argMax(pnc_state, ts) FROM PackagesNameConversion
 WHERE pnc_source = 'manual' AND pnc_type IN ('cpe', 'osv')
+GROUP BY pkg_name, pnc_type, pnc_result
 """
 
 _SYNCED: Final = """
@@ -161,8 +163,9 @@ def sync_repology(
     cpes: dict[str, list[str]] = {}
     for name, cpe in store.query(_NAME_CPES, {"names": projects}) if projects else []:
         cpes.setdefault(str(name), []).append(str(cpe))
-    manual_rows = {(str(n), str(r)) for n, r in store.query(_MANUAL_PACKAGES)}
-    manual = {n for n, _ in manual_rows}
+    manual_state = {(str(n), str(r)): str(state) for n, r, state in store.query(_MANUAL_ROWS)}
+    manual_rows = set(manual_state)
+    manual = {n for (n, _), state in manual_state.items() if state == "active"}
     wanted: dict[tuple[str, str], str] = {}
     overridden: set[str] = set()
     for name, project, repo in pairs:
@@ -172,7 +175,8 @@ def sync_repology(
             overridden.add(name)
             continue
         for cpe in cpes[project]:
-            wanted.setdefault((name, cpe), f"repology {repo}: project {project}")
+            if (name, cpe) not in manual_rows:  # unset by hand: not from repology either
+                wanted.setdefault((name, cpe), f"repology {repo}: project {project}")
     synced = {(str(n), str(r)) for n, r in store.query(_SYNCED)}
     activated = sorted(set(wanted) - synced)
     # A pair that also has a manual row is left to it: the matcher takes the newest row
@@ -196,7 +200,7 @@ def sync_repology(
 class MappingCheck:
     """An active CPE mapping and what the loaded NVD data knows of its product.
 
-    ``ranges``: ``CpeMatch`` rows of current records naming the (vendor, product);
+    ``ranges``: ``CpeMatch`` rows naming the (vendor, product) (of every stored version);
     ``criteria`` and ``names``: NVD match criteria of the product and the concrete CPE
     names they list (the CPE match feed). All zero: the mapping can never match.
     """

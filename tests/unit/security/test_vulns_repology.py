@@ -122,3 +122,23 @@ def test_a_manual_set_of_the_same_pair_is_not_undone(store: Store, tmp_path: Pat
         {"c": OPENSSL},
     )
     assert state == "active"
+
+
+def test_the_matcher_uses_a_mapping_from_repology(store: Store, tmp_path: Path) -> None:
+    """A package the world does not map, named differently from its repology project,
+    gets the project's CPE, and the next rematch finds the project's vulnerability."""
+    from datetime import timedelta
+
+    from repotrack.security import rematch_branch
+    from tests.unit.security.world import BRANCH, DAY, build_world, verdicts
+    from tests.unit.store.rows import load_branch_snapshot, package
+
+    build_world(store, tmp_path)  # mc is mapped by hand to midnight_commander
+    rematch_branch(store, branch=BRANCH)
+    tui = package(301, "mc-tui", "4.8.21", source=True)
+    load_branch_snapshot(store, BRANCH, DAY + timedelta(days=1), [tui], [])
+    _repology(store, tmp_path, {"mc": _alt("mc-tui")})
+    assert sync_repology(store).activated == [("mc-tui", MC)]
+    run = rematch_branch(store, branch=BRANCH)
+    assert run.kind == "full"  # a mapping changed
+    assert verdicts(store)[("mc-tui", "CVE-2021-36370")] == ("vulnerable", "range")

@@ -126,7 +126,9 @@ def _test(n: int, obj: str, state: str = "") -> bytes:
 
 
 def _object(name: str) -> bytes:
-    return f'<l:rpminfo_object id="oval:x:obj:{name}"><l:name>{name}</l:name></l:rpminfo_object>'.encode()
+    return (
+        f'<l:rpminfo_object id="oval:x:obj:{name}"><l:name>{name}</l:name></l:rpminfo_object>'
+    ).encode()
 
 
 def _state(n: str, kind: str, operation: str, value: str) -> bytes:
@@ -192,15 +194,18 @@ def test_suse_product_groups_give_their_packages_every_product() -> None:
       <criteria operator="OR">
        <criteria operator="AND">
         <criteria operator="OR">
-         <criterion test_ref="oval:x:tst:1" comment="SUSE Linux Enterprise Server 15 SP1 is installed"/>
-         <criterion test_ref="oval:x:tst:2" comment="SUSE Linux Enterprise Desktop 15 SP1 is installed"/>
+         <criterion test_ref="oval:x:tst:1"
+          comment="SUSE Linux Enterprise Server 15 SP1 is installed"/>
+         <criterion test_ref="oval:x:tst:2"
+          comment="SUSE Linux Enterprise Desktop 15 SP1 is installed"/>
         </criteria>
         <criteria operator="OR">
          <criterion test_ref="oval:x:tst:4" comment="krb5-1.15.2-4.25 is installed"/>
         </criteria>
        </criteria>
        <criteria operator="AND">
-        <criterion test_ref="oval:x:tst:3" comment="SUSE Linux Enterprise Server 12 SP5 is installed"/>
+        <criterion test_ref="oval:x:tst:3"
+         comment="SUSE Linux Enterprise Server 12 SP5 is installed"/>
         <criterion test_ref="oval:x:tst:5" comment="krb5-1.12.5-40.43.1 is installed"/>
         <criterion test_ref="oval:x:tst:6" comment="kernel-default is not affected"/>
        </criteria>
