@@ -43,6 +43,7 @@ from repotrack.errors import (
 )
 from repotrack.ingest.repo import RepoLoad
 from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
+from repotrack.ingest.vulns import VulnLoad
 
 if TYPE_CHECKING:
     import httpx
@@ -84,13 +85,13 @@ LoadRequest = RepoLoad
 #: Any job a hand-off may send: a repository load, an image or ISO load, or a
 #: task-side command.
 AnyLoadRequest: TypeAlias = (
-    "RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest"
+    "RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest | VulnLoad"
 )
 
 
 def request_body(request: AnyLoadRequest) -> dict[str, object]:
     """The ``POST /api/v1/loads`` body: the paths made absolute (the service reads them)."""
-    if isinstance(request, TaskLoadRequest | PackageLoadRequest | TaskCleanRequest):
+    if isinstance(request, TaskLoadRequest | PackageLoadRequest | TaskCleanRequest | VulnLoad):
         return request.resolved().as_dict()
     body = request.as_dict()
     body["branch"] = request.branch.strip()

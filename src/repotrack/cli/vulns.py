@@ -19,9 +19,18 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.cli.handoff_options import (
+    CacertOption,
+    InsecureOption,
+    PasswordOption,
+    ServerOption,
+)
+from repotrack.cli.handoff_options import UserOption as HandOffUserOption
 
 if TYPE_CHECKING:
+    from repotrack.cli.load_remote import HandOff
     from repotrack.cli.store_reads import ServiceReader
+    from repotrack.ingest.vulns import VulnJobSummary, VulnLoad
     from repotrack.rpm import VersionOrder
     from repotrack.security import MatchRun
     from repotrack.security.queries import Verdict
@@ -36,7 +45,9 @@ vulns_app = typer.Typer(
 )
 map_app = typer.Typer(help="Package → CPE / OSV package mapping.", no_args_is_help=True)
 vulns_app.add_typer(map_app, name="map")
-errata_app = typer.Typer(help="Errata (ALT-PU, ALT-BU, ALT-EC) of a branch.", no_args_is_help=True)
+errata_app = typer.Typer(
+    help="Errata (ALT-PU, ALT-BU, ALT-SA, ALT-EC) of a branch.", no_args_is_help=True
+)
 vulns_app.add_typer(errata_app, name="errata")
 
 
@@ -165,37 +176,106 @@ def _user(user: str | None) -> str:
 
 # -- repotrack load vulns --------------------------------------------------------------
 
+#: How a user whose load met the service's store hands it over.
+LOAD_HANDOFF_HINT = (
+    "to hand the load to the service, give its password with --password or "
+    "REPOTRACK_PASSWORD (and --user or REPOTRACK_USER unless it is service.user), "
+    "or pass --via-service"
+)
+
 
 @handle_errors
 def load_vulns_command(
     ctx: typer.Context,
     source: Annotated[
-        str, typer.Argument(help="Feed format: nvd, cve5, osv, ghsa, csaf, oval or bdu.")
+        str,
+        typer.Argument(
+            help="Feed format: nvd, cve5, osv, ghsa, csaf, oval, bdu, or cpematch (the NVD "
+            "CPE match feed)."
+        ),
     ],
     paths: Annotated[
         list[str], typer.Argument(help="Files, directories (read recursively) or http(s) URLs.")
     ],
     store: StoreOption = None,
+    via_service: Annotated[
+        bool,
+        typer.Option(
+            "--via-service",
+            help="Hand the load to the running service (which reads the paths) without "
+            "trying the store first.",
+        ),
+    ] = False,
+    server: ServerOption = None,
+    service_user: HandOffUserOption = None,
+    password: PasswordOption = None,
+    cacert: CacertOption = None,
+    insecure: InsecureOption = False,
 ) -> None:
     """Load vulnerability records (idempotent: records already stored are skipped).
 
     Unreadable records are listed on stderr and the rest loads; the exit status is
-    then 2.
+    then 2. While `repotrack serve` holds the store, the load is handed to it (with
+    REPOTRACK_PASSWORD) and prints the same.
     """
-    from repotrack.ingest.vulns import load_vulns
+    from repotrack.cli.handoff_options import handoff
+    from repotrack.ingest.vulns import VulnLoad
 
-    with _open(ctx, store) as opened:
-        summary = load_vulns(opened, source=source, paths=paths)
-    typer.echo(
-        f"{source}: {summary.files} file(s), {summary.records} record(s): {summary.written} "
-        f"written ({summary.rejected} rejected/withdrawn), {summary.unchanged} already "
-        f"loaded, {summary.kept} kept from a stronger source"
-        + (f", {summary.not_modified} URL(s) not modified" if summary.not_modified else "")
+    request = VulnLoad(source, tuple(paths))
+    summary = _run_vuln_load(
+        request,
+        store_url=store or get_settings(ctx).store_url,
+        handoff=handoff(
+            ctx,
+            via_service=via_service,
+            server=server,
+            user=service_user,
+            password=password,
+            cacert=cacert,
+            insecure=insecure,
+            hint=LOAD_HANDOFF_HINT,
+        )
+        if store is None
+        else None,
     )
+    for line in summary.lines:
+        typer.echo(line)
     for problem in summary.problems:
         typer.echo(f"InputError: {problem}", err=True)
     if summary.problems:
         raise typer.Exit(2)
+
+
+def _run_vuln_load(request: VulnLoad, *, store_url: str, handoff: HandOff | None) -> VulnJobSummary:
+    """The load on the store, or handed to the service that holds it (as ``load task``:
+    ``--via-service`` skips the store; a store locked by another process is handed over
+    when a password is at hand). A store given with ``--store`` is never handed over."""
+    import dataclasses
+
+    from repotrack.cli.load_remote import store_held_elsewhere
+    from repotrack.errors import StoreError
+    from repotrack.ingest.vulns import VulnJobSummary
+    from repotrack.store import migrate, open_store
+
+    done: list[VulnJobSummary] = []
+    if handoff is not None:
+        handoff = dataclasses.replace(
+            handoff, show=lambda body: done.append(VulnJobSummary.from_dict(body))
+        )
+        if handoff.always:
+            handoff.run(request)
+            return done[0]
+    try:
+        opened = open_store(store_url)
+    except StoreError as exc:
+        if handoff is None or not store_held_elsewhere(exc):
+            raise
+        handoff.after_lock(exc, request)
+        return done[0]
+    with opened:
+        if store_url.startswith("chdb:"):
+            migrate(opened)
+        return request.run(opened)
 
 
 # -- matching --------------------------------------------------------------------------
@@ -331,6 +411,65 @@ def map_list(
         return
     for m in mappings:
         typer.echo(f"{m.pkg_name}\t{m.kind}\t{m.result}\t{m.source}")
+
+
+@map_app.command("repology")
+@handle_errors
+def map_repology(
+    ctx: typer.Context,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", "-r", help="Only this repology repo, e.g. alt_p10 (repeatable)."),
+    ] = None,
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Map packages to their repology project's CPEs (after `repotrack load repology`).
+
+    A package named differently from its project gets the project's active CPEs (source
+    repology); a package mapped by hand is left to its manual mappings, and a CPE unset
+    by hand is not written for it. Changes go to the mapping history; a re-run writes
+    nothing.
+    """
+    from repotrack.security.mapping import sync_repology
+
+    with _open(ctx, store) as opened:
+        done = sync_repology(opened, repos=repo or (), user=_user(user))
+    for name, cpe in done.activated:
+        typer.echo(f"+ {name}\t{cpe}")
+    for name, cpe in done.deactivated:
+        typer.echo(f"- {name}\t{cpe}")
+    typer.echo(done.line())
+
+
+@map_app.command("check")
+@handle_errors
+def map_check(
+    ctx: typer.Context,
+    package: Annotated[
+        str | None, typer.Option("--package", "-p", help="Only this package.")
+    ] = None,
+    fmt: FormatOption = Format.table,
+    store: StoreOption = None,
+) -> None:
+    """Each active CPE mapping with what the loaded NVD data knows of its product: ranges,
+    match criteria and their concrete CPE names (`load vulns cpematch`). A mapping NVD
+    names nowhere can never match: it is marked `unknown`."""
+    from repotrack.security.mapping import check_mappings
+
+    with _open(ctx, store) as opened:
+        checks = check_mappings(opened, pkg_name=package)
+    if fmt is Format.json:
+        _print_json(checks)
+        return
+    for c in checks:
+        state = "known" if c.known else "unknown"
+        typer.echo(
+            f"{c.pkg_name}\t{c.result}\t{state}\t{c.ranges} range(s), {c.criteria} "
+            f"criteria, {c.names} CPE name(s)"
+        )
+    unknown = sum(1 for c in checks if not c.known)
+    typer.echo(f"{len(checks)} mapping(s), {unknown} naming a product NVD does not list")
 
 
 @map_app.command("suggest")
@@ -627,7 +766,8 @@ def errata_build(
         built = build_branch_errata(opened, branch=branch, user=_user(user))
     typer.echo(
         f"{branch}: {len(built.created)} new, {len(built.updated)} new version(s), "
-        f"{built.unchanged} unchanged; bulletin {built.bulletin or '-'}"
+        f"{built.unchanged} unchanged; bulletin {built.bulletin or '-'}; advisories: "
+        f"{len(built.advisories_created)} new, {len(built.advisories_updated)} new version(s)"
     )
 
 

@@ -2,9 +2,10 @@
 
 Files served over HTTP(S) are fetched with the ``ETag`` / ``Last-Modified`` of the copy
 read last time (``VulnFeedState``); a ``304 Not Modified`` reads nothing. The NVD CVE
-API 2.0 (a URL whose path ends in ``/cves/2.0``) is paged with ``startIndex`` and
-``resultsPerPage`` until ``totalResults``; when the previous read is less than 120 days
-old (the API's longest window) only records modified since then are asked for, with
+API 2.0 (a URL whose path ends in ``/cves/2.0``) and the NVD CPE Match Criteria API 2.0
+(``/cpematch/2.0``) are paged with ``startIndex`` and ``resultsPerPage`` (at most 2000
+and 500 items) until ``totalResults``; when the previous read is less than 120 days old
+(the APIs' longest window) only records modified since then are asked for, with
 ``lastModStartDate`` / ``lastModEndDate``.
 
 Every request has a timeout; a 429 or 503 waits as the ``Retry-After`` header says (or
@@ -19,13 +20,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
-
-import httpx
 
 from repotrack.errors import UpstreamError
 from repotrack.store.base import Store
+
+if TYPE_CHECKING:  # imported when a URL is read: a local load (or a hand-off) never needs it
+    import httpx
 
 __all__ = ["FeedRead", "is_url", "read_feed", "save_feed_state"]
 
@@ -33,6 +35,11 @@ TIMEOUT: Final = 60.0
 MAX_RETRIES: Final = 4
 MAX_WAIT: Final = 120.0
 NVD_PAGE: Final = 2000
+#: The paged NVD APIs: URL path suffix → (largest page, the key of a page's items).
+NVD_APIS: Final = {
+    "/cves/2.0": (NVD_PAGE, "vulnerabilities"),
+    "/cpematch/2.0": (500, "matchStrings"),
+}
 NVD_WINDOW: Final = timedelta(days=120)
 
 
@@ -54,12 +61,16 @@ def is_url(text: str) -> bool:
 
 def read_feed(store: Store, url: str, *, client: httpx.Client | None = None) -> FeedRead:
     """Fetch ``url`` (conditionally, or page by page for the NVD API)."""
+    import httpx
+
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:
         previous = _state(store, url)
-        if urlsplit(url).path.rstrip("/").endswith("/cves/2.0"):
-            return _read_nvd_api(http, url, previous)
+        path = urlsplit(url).path.rstrip("/")
+        for suffix, (page, key) in NVD_APIS.items():
+            if path.endswith(suffix):
+                return _read_nvd_api(http, url, previous, page=page, key=key)
         return _read_file(http, url, previous)
     finally:
         if own:
@@ -108,24 +119,29 @@ def _read_file(
 
 
 def _read_nvd_api(
-    http: httpx.Client, url: str, previous: tuple[str, str, datetime] | None
+    http: httpx.Client,
+    url: str,
+    previous: tuple[str, str, datetime] | None,
+    *,
+    page: int,
+    key: str,
 ) -> FeedRead:
     now = datetime.now(UTC).replace(microsecond=0)
-    params: dict[str, str | int] = {"resultsPerPage": NVD_PAGE}
+    params: dict[str, str | int] = {"resultsPerPage": page}
     if previous is not None and now - previous[2] < NVD_WINDOW:
         params["lastModStartDate"] = previous[2].strftime("%Y-%m-%dT%H:%M:%S.000Z")
         params["lastModEndDate"] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return FeedRead(url, list(_pages(http, url, params)), fetched=now)
+    return FeedRead(url, list(_pages(http, url, params, key)), fetched=now)
 
 
-def _pages(http: httpx.Client, url: str, params: dict[str, str | int]) -> Iterator[bytes]:
+def _pages(http: httpx.Client, url: str, params: dict[str, str | int], key: str) -> Iterator[bytes]:
     start = 0
     while True:
         response = _get(http, url, params={**params, "startIndex": start})
         try:
             body = response.json()
             total = int(body["totalResults"])
-            count = len(body["vulnerabilities"])
+            count = len(body[key])
         except (ValueError, KeyError, TypeError) as exc:
             raise UpstreamError(f"{url}: not an NVD API page ({exc})") from exc
         yield response.content
@@ -141,6 +157,8 @@ def _get(
     headers: dict[str, str] | None = None,
     params: dict[str, str | int] | None = None,
 ) -> httpx.Response:
+    import httpx
+
     for attempt in range(MAX_RETRIES + 1):
         try:
             response = http.get(url, headers=headers, params=params)

@@ -16,6 +16,10 @@ Order of work, per batch of records:
 
 The raw source record is kept in ``vuln_json``. Rejected and withdrawn records are
 written with ``vuln_rejected = 1`` and their ranges, and the matcher skips them.
+
+The source ``cpematch`` (the NVD CPE match feed) goes the same way into
+``CpeMatchStrings`` instead (``ingest.vuln_cpematch``): one row per match criteria
+whose content changed.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from __future__ import annotations
 import bz2
 import gzip
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from repotrack.errors import InputError
 from repotrack.ingest.vuln_fetch import is_url, read_feed, save_feed_state
@@ -34,18 +39,30 @@ from repotrack.rpm import VersionOrder, evr_key, mmhash, parse_evr, version_key
 from repotrack.sources.vulns import (
     PARSERS,
     AffectedRange,
-    Parser,
     RecordProblem,
     VulnRecord,
     parse_cpe,
 )
 from repotrack.store.base import Store
 
-__all__ = ["VulnLoad", "VulnLoadSummary", "cpe_match_row", "load_vulns"]
+if TYPE_CHECKING:
+    from repotrack.ingest.repo import LoadProgress
+
+__all__ = [
+    "CPE_MATCH_SOURCE",
+    "VulnJobSummary",
+    "VulnLoad",
+    "VulnLoadSummary",
+    "cpe_match_row",
+    "load_vulns",
+    "source_names",
+]
 
 log = logging.getLogger(__name__)
 
 BATCH_RECORDS: Final = 1000
+#: The NVD CPE match feed: match criteria → concrete CPE names (``CpeMatchStrings``).
+CPE_MATCH_SOURCE: Final = "cpematch"
 #: A record of a source never replaces the current record of a stronger one.
 SOURCE_RANK: Final = {"nvd": 3, "cve5": 2}
 
@@ -84,21 +101,51 @@ CPM_COLUMNS: Final = (
     "cpm_end_key_alt",
     "cpm_unknown",
     "cpm_not_affected",
+    "cpm_match_criteria_id",
 )
+
+
+def source_names() -> list[str]:
+    """Every ``SOURCE`` of ``repotrack load vulns``."""
+    return sorted([*PARSERS, CPE_MATCH_SOURCE])
 
 
 @dataclass(frozen=True)
 class VulnLoad:
-    """The arguments of one feed load, as every face receives them."""
+    """The arguments of one feed load, as every face receives them.
 
+    ``paths`` are files, directories or http(s) URLs (kept as text: a URL is no path).
+    The CLI runs it itself or, while ``repotrack serve`` holds the store, hands
+    ``as_dict`` to ``POST /api/v1/loads`` (kind ``vulns``), whose job runner calls the
+    same ``run``.
+    """
+
+    kind: ClassVar[str] = "vulns"
     source: str
-    paths: tuple[Path, ...]
+    paths: tuple[str, ...]
+
+    def read_paths(self) -> tuple[Path, ...]:
+        """The local files and directories the load reads (URLs are fetched)."""
+        return tuple(Path(p) for p in self.paths if not is_url(p))
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": "vulns", "source": self.source, "paths": [str(p) for p in self.paths]}
+        return {"kind": self.kind, "source": self.source, "paths": list(self.paths)}
 
-    def run(self, store: Store) -> VulnLoadSummary:
-        return load_vulns(store, source=self.source, paths=self.paths)
+    def resolved(self) -> VulnLoad:
+        """Local paths made absolute (the service reads them from its own directory)."""
+        return VulnLoad(
+            self.source, tuple(p if is_url(p) else str(Path(p).resolve()) for p in self.paths)
+        )
+
+    def run(self, store: Store, progress: LoadProgress | None = None) -> VulnJobSummary:
+        started = time.monotonic()
+        summary = load_vulns(store, source=self.source, paths=self.paths, progress=progress)
+        return VulnJobSummary(
+            kind=self.kind,
+            lines=(summary.line(),),
+            problems=tuple(summary.problems),
+            seconds=time.monotonic() - started,
+        )
 
 
 @dataclass
@@ -115,48 +162,126 @@ class VulnLoadSummary:
     not_modified: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def line(self) -> str:
+        """The summary line ``repotrack load vulns`` prints."""
+        not_modified = f", {self.not_modified} URL(s) not modified" if self.not_modified else ""
+        if self.source == CPE_MATCH_SOURCE:
+            return (
+                f"{self.source}: {self.files} file(s), {self.records} match string(s): "
+                f"{self.written} written ({self.rejected} inactive), {self.unchanged} already "
+                f"loaded{not_modified}"
+            )
+        return (
+            f"{self.source}: {self.files} file(s), {self.records} record(s): {self.written} "
+            f"written ({self.rejected} rejected/withdrawn), {self.unchanged} already "
+            f"loaded, {self.kept} kept from a stronger source{not_modified}"
+        )
+
+
+@dataclass(frozen=True)
+class VulnJobSummary:
+    """A load as the command prints it: ``lines`` on stdout, ``problems`` on stderr (each
+    as ``InputError: …``; the exit status is then 2). The service sends it back whole, so
+    a handed-over load prints what a local one does."""
+
+    kind: str
+    lines: tuple[str, ...]
+    problems: tuple[str, ...]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "lines": list(self.lines),
+            "line": "\n".join(self.lines),
+            "seconds": round(self.seconds, 3),
+            "problems": list(self.problems),
+        }
+
+    @classmethod
+    def from_dict(cls, body: dict[str, Any]) -> VulnJobSummary:
+        return cls(
+            kind=str(body.get("kind") or "vulns"),
+            lines=tuple(str(line) for line in body.get("lines") or ()),
+            problems=tuple(str(p) for p in body.get("problems") or ()),
+            seconds=float(body.get("seconds") or 0.0),
+        )
+
+
+#: A parser of any source: ``VulnRecord``s, or ``MatchString``s for ``cpematch``.
+AnyParser = Callable[..., Iterator[Any]]
+#: Writes one batch of parsed items and counts what it did in the summary.
+Writer = Callable[[Store, list[Any], VulnLoadSummary], None]
+
 
 def load_vulns(
-    store: Store, *, source: str, paths: Sequence[Path | str], batch: int = BATCH_RECORDS
+    store: Store,
+    *,
+    source: str,
+    paths: Sequence[Path | str],
+    batch: int = BATCH_RECORDS,
+    progress: LoadProgress | None = None,
 ) -> VulnLoadSummary:
-    """Load every record of ``paths``: files, directories (read recursively) or URLs."""
-    parser = PARSERS.get(source)
-    if parser is None:
-        known = ", ".join(sorted(PARSERS))
+    """Load every record of ``paths``: files, directories (read recursively) or URLs.
+
+    ``progress`` counts the local files read (``advance`` after each: a service job
+    that is asked to stop ends there, with the records read so far stored whole).
+    """
+    parser: AnyParser
+    writer: Writer
+    if source == CPE_MATCH_SOURCE:
+        from repotrack.ingest.vuln_cpematch import write_match_strings
+        from repotrack.sources.vulns.cpe_match import parse_cpe_match
+
+        parser, writer = parse_cpe_match, write_match_strings
+    elif source in PARSERS:
+        parser, writer = PARSERS[source], _write_batch
+    else:
+        known = ", ".join(source_names())
         raise InputError(
             f"unknown vulnerability source {source!r} (known: {known})", field="source"
         )
     summary = VulnLoadSummary(source)
-    pending: list[VulnRecord] = []
+    pending: list[Any] = []
     urls = [str(p) for p in paths if is_url(str(p))]
     local = [Path(p) for p in paths if not is_url(str(p))]
+    files = list(_files(local, source))
+    if progress is not None:
+        progress.start(total=len(files))
     for url in urls:
         read = read_feed(store, url)
         summary.not_modified += int(read.not_modified)
         for page in read.documents:
             summary.files += 1
-            pending = _take(store, parser, page, url, pending, summary, batch)
+            pending = _take(store, parser, writer, page, url, pending, summary, batch)
         if pending:
-            _write_batch(store, pending, summary)
+            writer(store, pending, summary)
             pending = []
         save_feed_state(store, read)  # only after its records are stored
-    for path in _files(local, source):
+    for path in files:
         summary.files += 1
-        pending = _take(store, parser, _read(path), str(path), pending, summary, batch)
+        written = summary.written
+        pending = _take(store, parser, writer, _read(path), str(path), pending, summary, batch)
+        if progress is not None:
+            if pending:  # a stop request ends the load here: write what was read first
+                writer(store, pending, summary)
+                pending = []
+            progress.advance(new=summary.written > written)
     if pending:
-        _write_batch(store, pending, summary)
+        writer(store, pending, summary)
     return summary
 
 
 def _take(
     store: Store,
-    parser: Parser,
+    parser: AnyParser,
+    writer: Writer,
     data: bytes,
     name: str,
-    pending: list[VulnRecord],
+    pending: list[Any],
     summary: VulnLoadSummary,
     batch: int,
-) -> list[VulnRecord]:
+) -> list[Any]:
     """Parse one document into ``pending``, writing full batches; returns what is left."""
     try:
         items = list(parser(data, path=name))
@@ -170,7 +295,7 @@ def _take(
         summary.records += 1
         pending.append(item)
         if len(pending) >= batch:
-            _write_batch(store, pending, summary)
+            writer(store, pending, summary)
             pending = []
     return pending
 
@@ -309,6 +434,7 @@ def cpe_match_row(vuln_id: str, vuln_hash: int, found: AffectedRange) -> tuple[A
         _bound_key(found.end, kind, VersionOrder.ALT, found),
         int(found.unknown),
         int(found.not_affected),
+        found.match_id,
     )
 
 

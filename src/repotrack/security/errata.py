@@ -18,9 +18,12 @@ Errata are built from tasks when the branch has task data: one ``ALT-PU`` (``eh_
 Branches without tasks get one ``ALT-PU`` (``branch``) per source package of the
 newest set whose latest changelog entry names CVE ids. One ``ALT-BU`` bulletin
 (``bulletin``) per package set
-referencing the PU errata of that set; every new erratum or new version also gets an
-``ALT-EC`` change record in ``ErrataChangeHistory``. Re-running changes nothing unless
-the references changed, in which case the erratum gets its next version.
+referencing the PU errata of that set; one ``ALT-SA`` security advisory (``advisory``)
+per vulnerability the branch's PU errata name, referencing the vulnerability, the PU
+errata that fix it and (``eh_json``) their packages; every new erratum or new version
+also gets an ``ALT-EC`` change record in ``ErrataChangeHistory``. Re-running changes
+nothing unless the references changed, in which case the erratum gets its next version
+(an advisory: when another PU erratum, or a new version of one, fixes its vulnerability).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -177,6 +180,9 @@ class ErrataBuild:
     updated: list[str]
     unchanged: int
     bulletin: str
+    #: ALT-SA advisories written new and bumped to a new version (not in created/updated).
+    advisories_created: list[str] = field(default_factory=list)
+    advisories_updated: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -258,11 +264,13 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
     rows: list[tuple[Any, ...]] = []
     changes: list[tuple[str, str]] = []
     created, updated, unchanged, pu_ids = [], [], 0, []
+    fixes: list[tuple[_Update, str]] = []  # every update with its current PU id
     for update in updates:
         old = current.get(update.key)
         if old is not None and list(old[5]) == [link for _, link in update.refs]:
             unchanged += 1
             pu_ids.append(str(old[1]))
+            fixes.append((update, str(old[1])))
             continue
         if old is None:
             errata = allocate_errata_id(store, prefix="ALT-PU", year=now.year, owner=user)
@@ -271,6 +279,7 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
             errata = ErrataId.parse(str(old[1])).bumped()
             updated.append(str(errata))
         pu_ids.append(str(errata))
+        fixes.append((update, str(errata)))
         body = {
             "package": update.name,
             "version": update.version,
@@ -286,10 +295,11 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
         rows.append(row)
         changes.append((str(errata), "create" if old is None else "update"))
     bulletin = _bulletin(store, branch, package_set.uuid, sorted(pu_ids), now, user, rows, changes)
+    advisories = _advisories(store, branch, fixes, now, user, rows, changes)
     if rows:
         store.insert("ErrataHistory", _COLUMNS, rows)
         _change_records(store, changes, now, user)
-    return ErrataBuild(branch, created, updated, unchanged, bulletin)
+    return ErrataBuild(branch, created, updated, unchanged, bulletin, *advisories)
 
 
 def _key(row: tuple[Any, ...], kind: str) -> tuple[str, ...]:
@@ -381,6 +391,54 @@ def _bulletin(
     rows.append(_row(errata, "bulletin", now, refs, {"pkgset": str(root)}, branch))
     changes.append((str(errata), "update" if existing else "create"))
     return str(errata)
+
+
+def _advisories(
+    store: Store,
+    branch: str,
+    fixes: list[tuple[_Update, str]],
+    now: datetime,
+    user: str,
+    rows: list[tuple[Any, ...]],
+    changes: list[tuple[str, str]],
+) -> tuple[list[str], list[str]]:
+    """One ALT-SA per vulnerability the branch's PU errata name: new, bumped when the PU
+    errata fixing it changed, or as it was. An advisory whose vulnerability no PU names
+    any more is left as it was (it still says what was fixed then)."""
+    by_vuln: dict[str, list[tuple[_Update, str]]] = {}
+    for update, pu_id in fixes:
+        for kind, link in update.refs:
+            if kind == "vuln":
+                by_vuln.setdefault(link, []).append((update, pu_id))
+    existing = {
+        str(json.loads(r[6]).get("vulnerability")): r
+        for r in store.query(_CURRENT, {"branch": branch, "kind": "advisory"})
+    }
+    created: list[str] = []
+    updated: list[str] = []
+    for vuln_id in sorted(by_vuln):
+        fixed_by = sorted({pu_id: (u, pu_id) for u, pu_id in by_vuln[vuln_id]}.values(),
+                          key=lambda f: ErrataId.parse(f[1]).key)  # fmt: skip
+        refs = [("vuln", vuln_id)] + [("errata", pu_id) for _, pu_id in fixed_by]
+        old = existing.get(vuln_id)
+        if old is not None and list(old[5]) == [link for _, link in refs]:
+            continue
+        if old is None:
+            errata = allocate_errata_id(store, prefix="ALT-SA", year=now.year, owner=user)
+            created.append(str(errata))
+        else:
+            errata = ErrataId.parse(str(old[1])).bumped()
+            updated.append(str(errata))
+        body = {
+            "vulnerability": vuln_id,
+            "packages": [
+                {"name": u.name, "version": u.version, "release": u.release, "errata": pu_id}
+                for u, pu_id in fixed_by
+            ],
+        }
+        rows.append(_row(errata, "advisory", now, refs, body, branch))
+        changes.append((str(errata), "create" if old is None else "update"))
+    return created, updated
 
 
 def _change_records(store: Store, changes: list[tuple[str, str]], now: datetime, user: str) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from repotrack.errors import InputError
 from repotrack.ingest.repo import RepoLoad
 from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
+from repotrack.ingest.vulns import VulnLoad
 
 if TYPE_CHECKING:
     from repotrack.ingest.image import ImageLoad
@@ -57,14 +58,21 @@ class Confinement:
 
     def check_job(
         self,
-        params: RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest,
+        params: RepoLoad
+        | ImageLoad
+        | TaskLoadRequest
+        | PackageLoadRequest
+        | TaskCleanRequest
+        | VulnLoad,
     ) -> None:
         """What a job reads, checked in the job before it starts.
 
         A repository tree and each task directory are walked (``check_tree``); a source
         package must be a regular file under a root. ``tasks clean`` only looks whether
         each open task's directory exists and reads its one-word ``task/state`` (never
-        echoing anything else), so its tasks tree, possibly huge, is not walked. An image
+        echoing anything else), so its tasks tree, possibly huge, is not walked. A
+        vulnerability load's directories are walked and its files must be regular ones
+        under a root (its URLs are the job's to fetch). An image
         load reads one file, by repotrack's own readers (nothing inside the image is
         looked up on this machine): the file must be a regular one.
         """
@@ -78,6 +86,13 @@ class Confinement:
             _refuse_special(Path(os.path.realpath(params.path)), params.path.name)
         elif isinstance(params, TaskCleanRequest):
             self.check_root(params.tasks_dir)
+        elif isinstance(params, VulnLoad):
+            for path in params.read_paths():  # URLs are fetched, not read here
+                if Path(os.path.realpath(path)).is_dir():
+                    self.check_tree(path)
+                else:
+                    self.check_root(path)
+                    _refuse_special(Path(os.path.realpath(path)), path.name)
         else:
             self.check_root(params.path)
             root = Path(os.path.realpath(params.path))

@@ -199,6 +199,16 @@ class QueuedLoadRunner:
             field="kind",
         )
 
+    def submit_vuln_load(self, params: object) -> Job:
+        """Vulnerability feed loads are not sent to the queue either: workers run
+        repository loads only."""
+        del params
+        raise InputError(
+            "vulnerability feed loads are not sent to the job queue: run repotrack load "
+            "vulns on a machine that holds the store, or without [queue] url",
+            field="kind",
+        )
+
     def get(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs.get(job_id)

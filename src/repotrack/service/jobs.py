@@ -9,7 +9,8 @@ against the store it already holds (for jobs of kind ``image``/``iso``,
 pass: that is where it stops when asked, before anything is written). ``load task``,
 ``load package`` and ``tasks clean`` are jobs too (kinds ``task``, ``package``,
 ``task-clean``: the request types of ``ingest.task_jobs``); their summary carries the
-lines the command prints.
+lines the command prints. ``load vulns`` is one too (kind ``vulns``,
+``ingest.vulns.VulnLoad``), its summary adding the records it could not read.
 
 Why one thread: loads into one store run one at a time, in submission order (the
 parallelism lives inside ``load_repo``'s worker processes). A second load of the same
@@ -57,6 +58,7 @@ from repotrack.ingest.task_jobs import (
 if TYPE_CHECKING:
     from repotrack.ingest import LoadSummary
     from repotrack.ingest.image import ImageLoad, ImageSummary
+    from repotrack.ingest.vulns import VulnJobSummary, VulnLoad
     from repotrack.store import Store
 
 __all__ = [
@@ -107,7 +109,7 @@ RepoLoadParams = RepoLoad
 #: task-side command (``load task``, ``load package``, ``tasks clean``); ``kind`` tells
 #: them apart.
 JobParams: TypeAlias = (
-    "RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest"
+    "RepoLoad | ImageLoad | TaskLoadRequest | PackageLoadRequest | TaskCleanRequest | VulnLoad"
 )
 LoadParams: TypeAlias = JobParams
 
@@ -257,6 +259,18 @@ class LoadRunner:
             if not usable:
                 what = "file" if params.kind == "package" else "directory"
                 raise InputError(f"no such {what} on the service's machine: {path}", field="path")
+        return self._queue_job(params, params.kind)
+
+    def submit_vuln_load(self, params: VulnLoad) -> Job:
+        """Queue ``load vulns``; ``InputError`` when a local path is not absolute or does
+        not exist here (URLs are fetched by the job)."""
+        for path in params.read_paths():
+            if not path.is_absolute():
+                raise InputError("must be an absolute path on the service's machine", field="path")
+            if not path.exists():
+                raise InputError(
+                    f"no such file or directory on the service's machine: {path}", field="path"
+                )
         return self._queue_job(params, params.kind)
 
     def _queue_job(self, params: JobParams, kind: str) -> Job:
@@ -414,7 +428,9 @@ class LoadRunner:
         control.ended.set()
         control.wake.set()
 
-    def _load(self, control: _Control) -> LoadSummary | ImageSummary | TaskJobSummary:
+    def _load(
+        self, control: _Control
+    ) -> LoadSummary | ImageSummary | TaskJobSummary | VulnJobSummary:
         from repotrack.store import migrate
 
         if self._check is not None:
@@ -456,14 +472,21 @@ def _job_error(job: Job, exc: RepotrackError) -> JobError:
     return JobError(type(exc).__name__, message, exc.exit_code)
 
 
-def _summary_line(summary: LoadSummary | ImageSummary | TaskJobSummary) -> str:
-    return "; ".join(summary.lines) if isinstance(summary, TaskJobSummary) else summary.line()
+def _summary_line(summary: LoadSummary | ImageSummary | TaskJobSummary | VulnJobSummary) -> str:
+    from repotrack.ingest.vulns import VulnJobSummary
+
+    if isinstance(summary, TaskJobSummary | VulnJobSummary):
+        return "; ".join(summary.lines)
+    return summary.line()
 
 
-def _summary_dict(summary: LoadSummary | ImageSummary | TaskJobSummary) -> dict[str, Any]:
+def _summary_dict(
+    summary: LoadSummary | ImageSummary | TaskJobSummary | VulnJobSummary,
+) -> dict[str, Any]:
     from repotrack.ingest.image import ImageSummary
+    from repotrack.ingest.vulns import VulnJobSummary
 
-    if isinstance(summary, ImageSummary | TaskJobSummary):
+    if isinstance(summary, ImageSummary | TaskJobSummary | VulnJobSummary):
         return summary.as_dict()
     return {
         "branch": summary.branch,

@@ -333,6 +333,34 @@ class TaskCleanCreate(_Input):
     dry_run: bool = False
 
 
+def _feed_location(value: str) -> str:
+    """An absolute path on the service's machine, or an http(s) URL the job fetches."""
+    if has_control_characters(value):
+        raise PydanticCustomError("feed_location", "must not hold control characters")
+    if value.startswith(("http://", "https://")):
+        return value
+    return _service_path(value)
+
+
+FeedLocation = Annotated[str, Field(min_length=1, max_length=4096), AfterValidator(_feed_location)]
+
+
+class VulnLoadCreate(_Input):
+    """``repotrack load vulns``: vulnerability feed files, directories or URLs."""
+
+    kind: Literal["vulns"]
+    source: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[a-z0-9]+$",
+        examples=["nvd"],
+        description="nvd, cve5, osv, ghsa, csaf, oval, bdu or cpematch",
+    )
+    paths: list[FeedLocation] = Field(
+        min_length=1, max_length=TASK_PATHS_MAX, examples=[["/srv/feeds/nvdcve-2.0-2024.json"]]
+    )
+
+
 def _load_kind(value: Any) -> str:
     """The ``kind`` of a load body; a body without one is a repository load (as before)."""
     kind = value.get("kind", "repo") if isinstance(value, dict) else getattr(value, "kind", "")
@@ -346,14 +374,15 @@ AnyLoadCreate = Annotated[
     Annotated[LoadCreate, Tag("repo")]
     | Annotated[TaskLoadCreate, Tag("task")]
     | Annotated[PackageLoadCreate, Tag("package")]
-    | Annotated[TaskCleanCreate, Tag("task-clean")],
+    | Annotated[TaskCleanCreate, Tag("task-clean")]
+    | Annotated[VulnLoadCreate, Tag("vulns")],
     Discriminator(_load_kind),
 ]
 
 
 class TaskJobSummaryOut(BaseModel):
-    """What a finished ``task``, ``package`` or ``task-clean`` job did: ``lines`` is what
-    the command prints (``line``: the same, joined by newlines)."""
+    """What a finished ``task``, ``package``, ``task-clean`` or ``vulns`` job did: ``lines``
+    is what the command prints (``line``: the same, joined by newlines)."""
 
     kind: str
     lines: list[str]
@@ -364,6 +393,9 @@ class TaskJobSummaryOut(BaseModel):
     unclear: list[tuple[int, str, str]] = Field(
         default_factory=list, description="task-clean: task id, state stored, state on disk"
     )
+    problems: list[str] = Field(
+        default_factory=list, description="vulns: the records that could not be read"
+    )
 
 
 class TaskJobParamsOut(BaseModel):
@@ -371,6 +403,7 @@ class TaskJobParamsOut(BaseModel):
 
     paths: list[str] | None = None
     path: str | None = None
+    source: str | None = None
     tasks_dir: str | None = None
     task: int | None = None
     force: bool = False

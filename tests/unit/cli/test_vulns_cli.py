@@ -114,12 +114,15 @@ def test_mapping_round_trip(world_url: str) -> None:
 def test_errata_build_and_list(world_url: str) -> None:
     code, out, _ = run("vulns", "errata", "build", "-b", BRANCH, "--store", world_url)
     assert code == 0 and out.startswith(f"{BRANCH}: 1 new, 0 new version(s), 0 unchanged")
+    assert out.rstrip().endswith("advisories: 1 new, 0 new version(s)")
     code, out, _ = run(
         "vulns", "errata", "list", "-b", BRANCH, "--from", "2000-01-01", "--to", "2100-01-01",
         "--store", world_url,
     )  # fmt: skip
     lines = out.splitlines()
-    assert len(lines) == 2 and "squid 6.10-alt1\tCVE-2025-62168" in out
+    assert len(lines) == 3 and "squid 6.10-alt1\tCVE-2025-62168" in out  # PU, BU, SA
+    (advisory,) = [line for line in lines if "\tALT-SA-" in line]
+    assert advisory.endswith("\tCVE-2025-62168 ALT-PU-" + lines[1].split("ALT-PU-")[1].split()[0])
     code, _, err = run(
         "vulns", "errata", "list", "-b", BRANCH, "--from", "2024-13-01", "--to", "2025-01-01",
         "--store", world_url,
@@ -154,3 +157,29 @@ def test_show_links_bdu_and_advisories_to_the_cve(world_url: str) -> None:
     assert code == 0 and "linked: CVE-2025-62168" in out
     code, _, err = run("vulns", "show", "CVE-1999-0001", "--store", world_url)
     assert code == 1 and err.startswith("NotFoundError: no vulnerability CVE-1999-0001")
+
+
+def test_cpe_match_feed_and_the_mapping_check(world_url: str) -> None:
+    page = Path(__file__).parents[2] / "data" / "vulns" / "cpematch-2.0-page.json"
+    code, out, err = run("load", "vulns", "cpematch", str(page), "--store", world_url)
+    assert code == 2  # one entry without criteria
+    assert out.strip() == (
+        "cpematch: 1 file(s), 3 match string(s): 3 written (1 inactive), 0 already loaded"
+    )
+    assert err.strip() == (f"InputError: {page}: match[2]: criteria is missing or not a string")
+    code, out, _ = run("vulns", "map", "check", "-p", "squid", "--store", world_url)
+    assert (code, out.splitlines()) == (
+        0,
+        [
+            "squid\tcpe:2.3:a:squid-cache:squid:*:*:*:*:*:*:*:*\tknown\t1 range(s), 1 criteria, "
+            "2 CPE name(s)",
+            "1 mapping(s), 0 naming a product NVD does not list",
+        ],
+    )
+    code, out, _ = run("vulns", "map", "repology", "--store", world_url)
+    assert (code, out.strip()) == (
+        0,
+        "repology: 0 mapping(s) added, 0 dropped, 0 package(s) kept to their manual mappings",
+    )
+    code, _, err = run("load", "vulns", "nope", str(page), "--store", world_url)
+    assert code == 2 and "cpematch" in err

@@ -80,7 +80,7 @@ def test_errata_from_changelogs_are_idempotent_and_versioned(store: Store, tmp_p
     ((history, changes),) = store.query(
         "SELECT (SELECT count() FROM ErrataHistory), (SELECT count() FROM ErrataChangeHistory)"
     )
-    assert (history, changes) == (2, 2)  # PU + BU, one ALT-EC record each
+    assert (history, changes) == (3, 3)  # PU + BU + SA, one ALT-EC record each
 
     # A new snapshot where the same squid build names a second CVE: the PU gets version 2.
     text = "- fix CVE-2025-62168 and CVE-2025-99999."

@@ -8,8 +8,9 @@ load at a time, in submission order, each within ``[loads] job_timeout``. Submit
 and cancelling need the account (like every ``/api/v1`` write), and the path must lie
 under ``[loads] allowed_roots``; reading jobs follows ``require_auth_for_reads``, but
 a job's ``params`` and ``error`` (server paths, file contents) are shown to the
-account only. ``kind`` picks the job: ``repo`` (the default), ``task``, ``package``
-or ``task-clean`` (``repotrack load task|package``, ``repotrack tasks clean``).
+account only. ``kind`` picks the job: ``repo`` (the default), ``task``, ``package``,
+``task-clean`` or ``vulns`` (``repotrack load task|package``, ``repotrack tasks clean``,
+``repotrack load vulns``: its ``paths`` may also be http(s) URLs, which the job fetches).
 
 Examples::
 
@@ -44,7 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi import Path as PathParam
@@ -70,7 +71,11 @@ from repotrack.service.schemas import (
     TaskJobParamsOut,
     TaskJobSummaryOut,
     TaskLoadCreate,
+    VulnLoadCreate,
 )
+
+if TYPE_CHECKING:
+    from repotrack.ingest.vulns import VulnLoad
 
 __all__ = ["router"]
 
@@ -126,6 +131,11 @@ def submit_load(
                 verify_known=body.verify_known,
             )
         )
+    elif isinstance(body, VulnLoadCreate):
+        vulns = _vuln_params(body)
+        for path in vulns.read_paths():
+            confinement.check_root(path)
+        job = runner.submit_vuln_load(vulns)
     else:
         params = _task_params(body)
         for path in params.read_paths():
@@ -162,6 +172,19 @@ def cancel_load(runner: LoadsDep, job_id: JobId) -> LoadJobOut:
     seconds (stuck on its input) is abandoned and the next job starts.
     """
     return job_out(runner.cancel(job_id), full=True)
+
+
+def _vuln_params(body: VulnLoadCreate) -> VulnLoad:
+    from repotrack.ingest.vulns import VulnLoad, source_names
+
+    if body.source not in source_names():
+        from repotrack.errors import InputError
+
+        raise InputError(
+            f"unknown vulnerability source {body.source!r} (known: {', '.join(source_names())})",
+            field="source",
+        )
+    return VulnLoad(body.source, tuple(body.paths))
 
 
 def _task_params(

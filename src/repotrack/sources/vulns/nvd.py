@@ -128,14 +128,18 @@ def cpe_match_ranges(match: dict[str, Any]) -> AffectedRange | None:
     if cpe.part != "a" and (cpe.part != "o" or (cpe.vendor, cpe.product) != _KERNEL):
         return None
     bounds = {k: match.get(k) or "" for k in _BOUND_KEYS}
+    match_id = str(match.get("matchCriteriaId") or "")
     if not any(bounds.values()) and cpe.version not in ("*", ""):
-        return AffectedRange.checked(criteria, start=cpe.version, end=cpe.version)
+        return AffectedRange.checked(
+            criteria, start=cpe.version, end=cpe.version, match_id=match_id
+        )
     return AffectedRange.checked(
         criteria,
         start=bounds["versionStartIncluding"] or bounds["versionStartExcluding"],
         start_excluded=bool(bounds["versionStartExcluding"]),
         end=bounds["versionEndIncluding"] or bounds["versionEndExcluding"],
         end_excluded=bool(bounds["versionEndExcluding"]),
+        match_id=match_id,
     )
 
 

@@ -11,7 +11,14 @@ one record:
   references. ``deprecated="true"`` definitions are kept and marked rejected.
 - stream: the advisory's first ``affected_cpe_list/cpe``, else the first
   ``affected/platform``; every package range of the definition uses it, as
-  ``osv:<stream>/<package>``.
+  ``osv:<stream>/<package>``. Except when the criteria group packages under two or more
+  platforms (a Red Hat definition covering RHEL 8 and RHEL 9, a SUSE one covering
+  several products): then each package test takes the platform of its own group, the
+  release-package criterion beside it ("Red Hat Enterprise Linux 8 is installed",
+  "SUSE Linux Enterprise Server 15 SP1 is installed": the comment without "is
+  installed", which is how ``affected/platform`` names it too; a group of several such
+  criteria under OR gives its packages every one of them). Tests outside every
+  platform group keep the definition's stream.
 - each criterion's test: a state ``evr`` / ``version`` with ``less than`` → affected
   below that EVR (end excluded); a ``version equals 0`` state or a comment "… is not
   affected" → a not-affected statement; a test with no state in a ``vulnerability``
@@ -25,6 +32,7 @@ outside the OVAL vocabulary, is reported as a ``RecordProblem``; the others load
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Iterator
@@ -246,12 +254,76 @@ def _day(text: str) -> datetime | None:
 
 
 def _ranges(definition: _Definition, tables: _Tables, stream: str) -> Iterator[AffectedRange]:
-    yield from _group_ranges(definition.criteria, definition.klass, tables, stream)
+    per_group = len(set(_all_platforms(definition.criteria, tables))) >= 2
+    yield from _platform_ranges(definition.criteria, definition.klass, tables, [stream], per_group)
+
+
+_INSTALLED: Final = re.compile(r"\s+is\s+installed\s*$", re.IGNORECASE)
+
+
+def _platform(item: tuple[str, str], tables: _Tables) -> str | None:
+    """The platform a release-package criterion names, or None for any other criterion."""
+    test = tables.tests.get(item[0])
+    if test is None or test[0] != "rpminfo_test":
+        return None
+    name = tables.objects.get(test[1], "")
+    if not name.endswith("-release"):
+        return None
+    label = _INSTALLED.sub("", item[1].strip())
+    if not label:
+        state = tables.states.get(test[2])
+        label = f"{name} {state.value}".strip() if state is not None else name
+    return label
+
+
+def _platforms(group: _Group, tables: _Tables) -> list[str]:
+    """The platforms a group's packages run on: its own release-package criteria, and
+    those of a child group that holds nothing else (SUSE: OR of products)."""
+    labels: list[str] = []
+    for item in group.items:
+        if isinstance(item, _Group):
+            inner = [i for i in item.items if not isinstance(i, _Group)]
+            found = [_platform(i, tables) for i in inner]
+            if inner and len(inner) == len(item.items) and all(found):
+                labels += [label for label in found if label]
+        else:
+            label = _platform(item, tables)
+            if label:
+                labels.append(label)
+    return list(dict.fromkeys(labels))
+
+
+def _all_platforms(group: _Group, tables: _Tables) -> Iterator[str]:
+    yield from _platforms(group, tables)
+    for item in group.items:
+        if isinstance(item, _Group):
+            yield from _all_platforms(item, tables)
+
+
+def _platform_ranges(
+    group: _Group, klass: str, tables: _Tables, streams: list[str], per_group: bool
+) -> Iterator[AffectedRange]:
+    """The group's ranges once per platform its packages run on."""
+    if per_group:
+        streams = _platforms(group, tables) or streams
+    first = f"osv:{streams[0]}/"
+    for nested, one in _group_ranges(group, klass, tables, streams[0], per_group, streams):
+        if nested:  # a nested group's, already placed on its platforms
+            yield one
+            continue
+        name = one.criteria[len(first) :]
+        for stream in streams:
+            yield dataclasses.replace(one, criteria=f"osv:{stream}/{name}")
 
 
 def _group_ranges(
-    group: _Group, klass: str, tables: _Tables, stream: str
-) -> Iterator[AffectedRange]:
+    group: _Group,
+    klass: str,
+    tables: _Tables,
+    stream: str,
+    per_group: bool = False,
+    streams: list[str] | None = None,
+) -> Iterator[tuple[bool, AffectedRange]]:
     """The ranges of one criteria group. Inside an AND group a ``greater than`` test of a
     package is the lower bound of that package's ``less than`` range (Azure Linux writes
     ``golang`` earlier than 1.20.7-1 AND greater than 0.0.0); alone it is a range open
@@ -260,7 +332,8 @@ def _group_ranges(
     found: list[tuple[str, AffectedRange]] = []
     for item in group.items:
         if isinstance(item, _Group):
-            yield from _group_ranges(item, klass, tables, stream)
+            for placed in _platform_ranges(item, klass, tables, streams or [stream], per_group):
+                yield True, placed
             continue
         resolved = _criterion(item, tables)
         if resolved is None:
@@ -292,9 +365,9 @@ def _group_ranges(
                 end=one.end,
                 end_excluded=one.end_excluded,
             )
-        yield one
+        yield False, one
     for name, low in lower.items():  # a lower bound with no upper one in the group
-        yield _lower_only(f"osv:{stream}/{name}", low)
+        yield False, _lower_only(f"osv:{stream}/{name}", low)
 
 
 _LOWER: Final = ("greater than", "greater than or equal")

@@ -39,6 +39,8 @@ class AffectedRange:
     ``unknown`` marks a range whose bounds are free text rather than versions: the
     matcher reports such a package as ``unknown`` instead of guessing. ``not_affected``
     marks a vendor statement (CSAF VEX ``known_not_affected``) rather than a range.
+    ``match_id`` is NVD's ``matchCriteriaId`` (the key of the CPE match feed); it is
+    not part of a range's identity.
     """
 
     criteria: str
@@ -48,6 +50,7 @@ class AffectedRange:
     end_excluded: bool = False
     unknown: bool = False
     not_affected: bool = False
+    match_id: str = field(default="", compare=False)
 
     @classmethod
     def checked(
@@ -58,10 +61,13 @@ class AffectedRange:
         start_excluded: bool = False,
         end: str = "",
         end_excluded: bool = False,
+        match_id: str = "",
     ) -> AffectedRange:
         """A range whose bounds are checked for being versions at all."""
         unknown = any(b and _NOT_A_VERSION.search(b) for b in (start, end))
-        return cls(criteria, start, start_excluded, end, end_excluded, bool(unknown))
+        return cls(
+            criteria, start, start_excluded, end, end_excluded, bool(unknown), match_id=match_id
+        )
 
     @classmethod
     def statement(cls, criteria: str) -> AffectedRange:
