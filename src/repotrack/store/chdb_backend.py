@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from repotrack.errors import StoreError, StoreLockedError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
+from repotrack.store.chdb_memory import release_startup_pages
 from repotrack.store.chtypes import result_converter
 from repotrack.store.columns import ColumnTypes
 from repotrack.store.identifiers import quote_string
@@ -57,6 +58,8 @@ LOCK_FILE = "repotrack.lock"
 STORE_DATABASE = "repotrack"
 #: The database each open directory's tables are in, decided at its first connection.
 _databases: dict[Path, str] = {}
+#: Whether an embedded server has started in this process (see ``_server_started``).
+_started = False
 
 
 class ChdbStore:
@@ -76,6 +79,7 @@ class ChdbStore:
         except BaseException:
             self._release()
             raise
+        _server_started()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -306,6 +310,17 @@ def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
     return names, rows
 
 
+def _server_started() -> None:
+    """Once per process, after the first store opened: start-up pages of chDB go back
+    (``chdb_memory``; its import released the library's initializers already)."""
+    global _started
+    with _registry_lock:
+        if _started:
+            return
+        _started = True
+    release_startup_pages()
+
+
 def _import_chdb() -> Any:
     """``import chdb`` without pyarrow.
 
@@ -322,9 +337,11 @@ def _import_chdb() -> Any:
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
     try:
         import chdb
+        import chdb.state  # what chdb.connect imports: it tries pyarrow too
     finally:
         if hidden and sys.modules.get("pyarrow", False) is None:
             del sys.modules["pyarrow"]
+    release_startup_pages()
     return chdb
 
 
