@@ -327,8 +327,12 @@ def _import_chdb() -> Any:
     chDB imports pyarrow (and through it numpy) when it is installed, for its Arrow
     result formats; the store uses none of them, and the import cost 0.3 s of every
     command's start (0.45 s for ``import chdb`` in all, 0.15 s without). chDB treats
-    pyarrow as optional, so it is hidden while chDB is imported; a later ``import
-    pyarrow`` elsewhere in the process works as usual.
+    pyarrow as optional, so it is hidden while chDB is imported, and while
+    ``chdb.state`` (the module ``chdb.connect`` imports on first use) is: that import
+    otherwise brought pyarrow and numpy in at the first store open, 38 MiB of every
+    process's resident memory. A later ``import pyarrow`` elsewhere in the process
+    works as usual. The library's start-up pages are then given back
+    (``chdb_memory``).
     """
     if "chdb" in sys.modules:
         return sys.modules["chdb"]
