@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import mmap
 import os
 import sys
 from collections.abc import Callable
@@ -43,7 +44,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MADV_DONTNEED = 4  # Linux, every architecture
+#: The platform's value, as Python's mmap module names it (Linux: 4, Alpha: 6).
+MADV_DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 SMAPS = Path("/proc/self/smaps")
 
 
@@ -97,7 +99,7 @@ def _mapping(fields: dict[str, int | str]) -> Mapping:
 def drop_clean_pages(path: str) -> int:
     """``MADV_DONTNEED`` over every droppable mapping of ``path``; the KiB they held."""
     madvise = _madvise()
-    if madvise is None:
+    if madvise is None or MADV_DONTNEED is None:
         return 0
     released = 0
     for mapping in file_mappings(path):
