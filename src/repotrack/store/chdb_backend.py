@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from repotrack.errors import StoreError, StoreLockedError
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row
+from repotrack.store.chdb_memory import release_startup_pages
 from repotrack.store.chtypes import result_converter
 from repotrack.store.columns import ColumnTypes
 from repotrack.store.identifiers import quote_string
@@ -57,6 +58,8 @@ LOCK_FILE = "repotrack.lock"
 STORE_DATABASE = "repotrack"
 #: The database each open directory's tables are in, decided at its first connection.
 _databases: dict[Path, str] = {}
+#: Whether an embedded server has started in this process (see ``_server_started``).
+_started = False
 
 
 class ChdbStore:
@@ -76,6 +79,7 @@ class ChdbStore:
         except BaseException:
             self._release()
             raise
+        _server_started()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -306,14 +310,29 @@ def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
     return names, rows
 
 
+def _server_started() -> None:
+    """Once per process, after the first store opened: start-up pages of chDB go back
+    (``chdb_memory``; its import released the library's initializers already)."""
+    global _started
+    with _registry_lock:
+        if _started:
+            return
+        _started = True
+    release_startup_pages()
+
+
 def _import_chdb() -> Any:
     """``import chdb`` without pyarrow.
 
     chDB imports pyarrow (and through it numpy) when it is installed, for its Arrow
     result formats; the store uses none of them, and the import cost 0.3 s of every
     command's start (0.45 s for ``import chdb`` in all, 0.15 s without). chDB treats
-    pyarrow as optional, so it is hidden while chDB is imported; a later ``import
-    pyarrow`` elsewhere in the process works as usual.
+    pyarrow as optional, so it is hidden while chDB is imported, and while
+    ``chdb.state`` (the module ``chdb.connect`` imports on first use) is: that import
+    otherwise brought pyarrow and numpy in at the first store open, 38 MiB of every
+    process's resident memory. A later ``import pyarrow`` elsewhere in the process
+    works as usual. The library's start-up pages are then given back
+    (``chdb_memory``).
     """
     if "chdb" in sys.modules:
         return sys.modules["chdb"]
@@ -322,9 +341,11 @@ def _import_chdb() -> Any:
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
     try:
         import chdb
+        import chdb.state  # what chdb.connect imports: it tries pyarrow too
     finally:
         if hidden and sys.modules.get("pyarrow", False) is None:
             del sys.modules["pyarrow"]
+    release_startup_pages()
     return chdb
 
 
