@@ -26,9 +26,9 @@ from tests.unit.store.rows import load_branch_snapshot, package
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
-def snapshot(store: Store) -> Snapshot:
+def snapshot(store: Store, branch: str = BRANCH) -> Snapshot:
     """The latest row per key of each result table, without the write times."""
-    params = {"b": BRANCH}
+    params = {"b": branch}
     return {
         "PackagesVulnerabilityVerdict": store.query(
             "SELECT pkg_name, vuln_id, argMax(pkg_hash, ts), argMax(pkg_version, ts),"
