@@ -110,12 +110,13 @@ class World:
 
     def write_records(self, ids: list[str], *, rejected: bool = False) -> None:
         self.generation += 1
-        vulns, ranges = [], []
+        vulns: list[tuple[Any, ...]] = []
+        ranges: list[tuple[Any, ...]] = []
         for vuln_id in ids:
             vuln_hash = mmhash(f"{vuln_id}/{self.generation}")
             vulns.append((vuln_id, vuln_hash, "CVE", "generated", 5.0, "MEDIUM", "", DAY, DAY,
                           "{}", [], [], int(rejected), "nvd"))  # fmt: skip
-            seen = set()
+            seen: set[int] = set()
             for _ in range(self.rng.randint(1, 4)):
                 product = self.rng.randrange(PACKAGES + FUTURE + 4)  # some map to nothing
                 row = cpe_match_row(vuln_id, vuln_hash, affected(self.rng, product))
