@@ -190,29 +190,40 @@ DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String}
 #: each with its current record's hash and rejected flag (hash 0 for an id that only a
 #: triage row or an erratum names), read once here by the primary key, so the statements
 #: that follow filter by this small table instead of grouping ``Vulnerabilities``.
-_VULN_CHANGES: Final = """
-CREATE SCRATCH TABLE {changes:Identifier} ENGINE = Memory AS
-WITH ids AS
-(
-    SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}
-    UNION ALL
-    SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}
-    UNION ALL
-    SELECT link FROM ErrataHistory
+_WRITTEN_SINCE: Final = "SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}"
+_TRIAGED_SINCE: Final = (
+    "SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}"
+)
+_ERRATA_SINCE: Final = """
+    SELECT link AS vuln_id FROM ErrataHistory
     ARRAY JOIN eh_references.type AS kind, eh_references.link AS link
     WHERE pkgset_name = {branch:String} AND ts >= {last_run:DateTime64(3)} AND kind = 'vuln'
-)
+"""
+
+
+def _changes_sql(*, errata: bool, triage: bool) -> str:
+    """The statement that fills the run's ``{changes}`` table (empty in a full run); the
+    parts that look for triage rows and errata are left out when the store has none."""
+    named = [_TRIAGED_SINCE] if triage else []
+    named += [_ERRATA_SINCE] if errata else []
+    ids = " UNION ALL ".join([_WRITTEN_SINCE, *named])
+    unknown = "".join(
+        f" UNION ALL SELECT vuln_id, 0, 0, toDateTime64(0, 3) FROM ({part})"  # noqa: S608
+        for part in named
+    )
+    return f"""
+CREATE SCRATCH TABLE {{changes:Identifier}} ENGINE = Memory AS
 SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash, argMax(vuln_rejected, ts) AS rejected
 FROM
 (
     SELECT vuln_id, vuln_hash, vuln_rejected, ts FROM Vulnerabilities
-    WHERE vuln_id IN (SELECT vuln_id FROM ids)
-    UNION ALL
-    SELECT vuln_id, 0, 0, toDateTime64(0, 3) FROM ids
+    WHERE NOT {{everything:UInt8}} AND vuln_id IN ({ids})
+    {unknown}
 )
-WHERE NOT {everything:UInt8}
+WHERE NOT {{everything:UInt8}}
 GROUP BY vuln_id
-"""
+"""  # noqa: S608
+
 
 #: Every current, non-rejected vulnerability (a full run, and the ranges an incremental
 #: run after a package-set change matches against the added packages).
@@ -334,6 +345,14 @@ SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch
     (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
 """
 
+#: The run's row, written last: the next run builds on it.
+_RUN_ROW: Final = """
+INSERT INTO VulnMatchRuns (pkgset_name, vmr_root, vmr_order, vmr_kind, vmr_vuln_ts,
+    vmr_targets, vmr_verdicts, vmr_format, ts)
+SELECT {branch:String}, {root:UUID}, {order:String}, {kind:String}, {vuln_now:DateTime64(3)},
+    {targets:DateTime64(3)}, {verdicts:UInt64}, {format:UInt8}, {ts:DateTime64(3)}
+"""
+
 _SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
 
 
@@ -386,7 +405,10 @@ def rematch_branch(
             store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
 
     try:
-        run_sql(_VULN_CHANGES, _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES)
+        run_sql(
+            _changes_sql(errata=base.errata, triage=base.triage),
+            _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES,
+        )
         if last is None:
             ensure_version_keys(store, root=root, order=order)
         elif new_packages:
@@ -408,14 +430,16 @@ def rematch_branch(
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
             store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
     kind = "full" if last is None else "incremental"
-    targets = started if last is None else last.targets
-    store.insert(
-        "VulnMatchRuns",
-        ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
-         "vmr_verdicts", "vmr_format", "ts"),
-        [(branch, root, order.value, kind, base.vuln_ts, targets,
-          int(verdicts), _FORMAT, started)],
-    )  # fmt: skip
+    store.command(
+        _RUN_ROW,
+        {
+            **params,
+            "kind": kind,
+            "vuln_now": _ms(base.vuln_ts),
+            "verdicts": int(verdicts),
+            "format": _FORMAT,
+        },
+    )
     if last is None:
         _drop_old_targets(store, params)
     considered = int(changed) if last else _count_current(store)
@@ -508,17 +532,21 @@ def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) 
 _FORMAT: Final = 1
 
 _PRELUDE: Final = """
-WITH (SELECT max(ts) FROM VulnMatchRuns WHERE pkgset_name = {branch:String}) AS last_run
+WITH
+    (
+        SELECT tuple(max(ts), argMaxIf(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets),
+            ts, vmr_format >= {format:UInt8}), countIf(vmr_format >= {format:UInt8}))
+        FROM VulnMatchRuns WHERE pkgset_name = {branch:String}
+    ) AS runs,
+    runs.1 AS last_run
 SELECT (SELECT max(ts) FROM Vulnerabilities),
     (SELECT groupArray(pkgset_uuid) FROM (SELECT pkgset_uuid FROM PackageSetName
         WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String}
         ORDER BY pkgset_date DESC LIMIT 1)),
-    (SELECT groupArray(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets)) FROM
-        (SELECT * FROM VulnMatchRuns WHERE pkgset_name = {branch:String}
-            AND vmr_format >= {format:UInt8} ORDER BY ts DESC LIMIT 1)),
+    if(runs.3 > 0, [runs.2], []),
     (SELECT count() FROM PackagesNameConversion WHERE ts >= last_run),
     (SELECT count() FROM ErrataChangeHistory WHERE ts >= last_run AND ec_type = 'discard'),
-    (SELECT count() FROM ErrataHistory WHERE pkgset_name = {branch:String}),
+    (SELECT count() > 0 FROM ErrataHistory WHERE pkgset_name = {branch:String}),
     (SELECT count() FROM VulnerabilityStatus)
 """
 
