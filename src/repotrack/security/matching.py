@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
-from repotrack.security.verdict import MENTIONS_SQL, VERDICT_SQL, evidence_sql
+from repotrack.security.verdict import MENTIONS_SQL, evidence_sql, verdict_sql
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -186,27 +186,50 @@ DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String}
 """
 
 #: The vulnerabilities an incremental run rematches against every package: written since
-#: the previous run, or named by triage rows or errata of the branch written since then.
-_VULN_CHANGES: Final = """
-CREATE SCRATCH TABLE {changes:Identifier} ENGINE = Memory AS
-SELECT DISTINCT vuln_id FROM
-(
-    SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}
-    UNION ALL
-    SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}
-    UNION ALL
-    SELECT link FROM ErrataHistory
+#: the previous run, or named by triage rows or errata of the branch written since then;
+#: each with its current record's hash and rejected flag (hash 0 for an id that only a
+#: triage row or an erratum names), read once here by the primary key, so the statements
+#: that follow filter by this small table instead of grouping ``Vulnerabilities``.
+_WRITTEN_SINCE: Final = "SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}"
+_TRIAGED_SINCE: Final = (
+    "SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}"
+)
+_ERRATA_SINCE: Final = """
+    SELECT link AS vuln_id FROM ErrataHistory
     ARRAY JOIN eh_references.type AS kind, eh_references.link AS link
     WHERE pkgset_name = {branch:String} AND ts >= {last_run:DateTime64(3)} AND kind = 'vuln'
-)
-WHERE NOT {everything:UInt8}
 """
 
+
+def _changes_sql(*, errata: bool, triage: bool) -> str:
+    """The statement that fills the run's ``{changes}`` table (empty in a full run); the
+    parts that look for triage rows and errata are left out when the store has none."""
+    named = [_TRIAGED_SINCE] if triage else []
+    named += [_ERRATA_SINCE] if errata else []
+    ids = " UNION ALL ".join([_WRITTEN_SINCE, *named])
+    unknown = "".join(
+        f" UNION ALL SELECT vuln_id, 0, 0, toDateTime64(0, 3) FROM ({part})"  # noqa: S608
+        for part in named
+    )
+    return f"""
+CREATE SCRATCH TABLE {{changes:Identifier}} ENGINE = Memory AS
+SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash, argMax(vuln_rejected, ts) AS rejected
+FROM
+(
+    SELECT vuln_id, vuln_hash, vuln_rejected, ts FROM Vulnerabilities
+    WHERE NOT {{everything:UInt8}} AND vuln_id IN ({ids})
+    {unknown}
+)
+WHERE NOT {{everything:UInt8}}
+GROUP BY vuln_id
+"""  # noqa: S608
+
+
+#: Every current, non-rejected vulnerability (a full run, and the ranges an incremental
+#: run after a package-set change matches against the added packages).
 _CURRENT: Final = """
     SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash
     FROM Vulnerabilities
-    WHERE {everything:UInt8} OR {new_packages:UInt8}
-        OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
     GROUP BY vuln_id
     HAVING argMax(vuln_rejected, ts) = 0
 """
@@ -218,7 +241,8 @@ _CURRENT: Final = """
 #: statement or in one whose bounds are no version (no evidence either way).
 _PAIRS: Final = """
 SELECT
-    P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_cpe AS pkg_cpe,
+    P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_version AS pkg_version,
+    P.pkg_release AS pkg_release, P.pkg_cpe AS pkg_cpe,
     R.vuln_id AS vuln_id, R.vuln_hash AS vuln_hash, R.cpe_hash AS cpe_hash, R.cpm_cpe AS cpm_cpe,
     concat(if(R.start_excluded, '(', '['), R.cpm_version_start, ', ', R.cpm_version_end,
         if(R.end_excluded, ')', ']')) AS bounds,
@@ -233,7 +257,8 @@ SELECT
         0) AS position
 FROM
 (
-    SELECT pkg_hash, pkg_name, pkg_cpe, vendor, product, target_sw, vkey, ekey
+    SELECT pkg_hash, pkg_name, pkg_version, pkg_release, pkg_cpe, vendor, product, target_sw,
+        vkey, ekey
     FROM VulnMatchTargets
     WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}} AND pkg_cpe != ''
         AND {targets_filter}
@@ -246,15 +271,23 @@ INNER JOIN
         if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
         if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
     FROM CpeMatch
-    WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)
-        AND cpm_version_start != '-' AND {ranges_filter}
+    WHERE cpm_version_start != '-' AND {ranges_filter}
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
 """
 
-_IN_CHANGES: Final = "vuln_id IN (SELECT vuln_id FROM {changes:Identifier})"
+#: The ranges of the current records (a full run).
+_OF_CURRENT: Final = "(vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)"
+#: The ranges of the changed vulnerabilities' current records: the plain ``vuln_id IN``
+#: lets the primary key of ``CpeMatch`` skip every other vulnerability's rows.
+_OF_CHANGES: Final = """
+    vuln_id IN (SELECT vuln_id FROM {changes:Identifier} WHERE rejected = 0)
+        AND (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM {changes:Identifier})
+"""
 _ADDED_PRODUCTS: Final = f"""
-    NOT {_IN_CHANGES} AND (cpm_vendor, cpm_product) IN (SELECT vendor, product
+    {_OF_CURRENT}
+    AND vuln_id NOT IN (SELECT vuln_id FROM {{changes:Identifier}})
+    AND (cpm_vendor, cpm_product) IN (SELECT vendor, product
         FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
             AND vmt_run = {{targets:DateTime64(3)}} AND pkg_hash IN {_ADDED})
 """  # noqa: S608
@@ -265,18 +298,18 @@ def _match_sql(*, full: bool, new_packages: bool) -> str:
     every pair (full run); the changed vulnerabilities' ranges × every target; after a
     package-set change also every other range × the added packages' targets (the ranges
     read are only those of the products the added packages map to)."""
-    head = (
-        "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
-        f"WITH current AS ({_CURRENT})"
-    )
+    head = "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
     if full:
-        return head + _PAIRS.format(targets_filter="1", ranges_filter="1")
-    statement = head + _PAIRS.format(targets_filter="1", ranges_filter=_IN_CHANGES)
-    if new_packages:
-        statement += "UNION ALL" + _PAIRS.format(
-            targets_filter=f"pkg_hash IN {_ADDED}", ranges_filter=_ADDED_PRODUCTS
+        return (
+            head
+            + f"WITH current AS ({_CURRENT})"
+            + _PAIRS.format(targets_filter="1", ranges_filter=_OF_CURRENT)
         )
-    return statement
+    statement = _PAIRS.format(targets_filter="1", ranges_filter=_OF_CHANGES)
+    if not new_packages:
+        return head + statement
+    added = _PAIRS.format(targets_filter=f"pkg_hash IN {_ADDED}", ranges_filter=_ADDED_PRODUCTS)
+    return head + f"WITH current AS ({_CURRENT})" + statement + "UNION ALL" + added
 
 
 _CVE_MATCH_ROWS: Final = """
@@ -286,30 +319,6 @@ SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
     murmurHash3_64(pkg_cpe), vuln_id, vuln_hash, cpm_cpe, murmurHash3_64(cpm_cpe), cpe_hash,
     position = 0, {ts:DateTime64(3)}
 FROM {scratch:Identifier}
-"""
-
-#: Pairs of the branch's previous verdicts that the run covers (every pair, a changed
-#: vulnerability's, a removed package's) and no longer finds: ``unknown``/``unmatched``.
-#: A pair whose package name got a verdict in this run for another build is left out:
-#: that verdict replaces it (queries read the latest verdict per package name).
-_UNMATCHED: Final = """
-INSERT INTO {verdicts:Identifier} (pkgset_name, pkg_hash, pkg_name, pkg_version,
-    pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, ts)
-SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash,
-    'unknown', 'unmatched', {ts:DateTime64(3)}
-FROM
-(
-    SELECT pkgset_name, pkg_hash, pkg_name, vuln_id, argMax(pkg_version, ts) AS pkg_version,
-        argMax(pkg_release, ts) AS pkg_release, argMax(vuln_hash, ts) AS vuln_hash,
-        argMax(pvv_reason, ts) AS reason
-    FROM PackagesVulnerabilityVerdict
-    WHERE pkgset_name = {branch:String}
-        AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
-            OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'))
-    GROUP BY pkgset_name, pkg_hash, pkg_name, vuln_id
-)
-WHERE reason != 'unmatched'
-    AND (pkg_name, vuln_id) NOT IN (SELECT pkg_name, vuln_id FROM {verdicts:Identifier})
 """
 
 _VERDICT_COLUMNS: Final = (
@@ -336,6 +345,14 @@ SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch
     (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
 """
 
+#: The run's row, written last: the next run builds on it.
+_RUN_ROW: Final = """
+INSERT INTO VulnMatchRuns (pkgset_name, vmr_root, vmr_order, vmr_kind, vmr_vuln_ts,
+    vmr_targets, vmr_verdicts, vmr_format, ts)
+SELECT {branch:String}, {root:UUID}, {order:String}, {kind:String}, {vuln_now:DateTime64(3)},
+    {targets:DateTime64(3)}, {verdicts:UInt64}, {format:UInt8}, {ts:DateTime64(3)}
+"""
+
 _SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
 
 
@@ -359,20 +376,20 @@ def rematch_branch(
     """Recompute matches, verdicts and statuses of ``branch`` (incrementally when possible)."""
     now = datetime.now(UTC)
     started = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    package_set = find_package_set(store, branch=branch)
-    base = _incremental_base(store, branch, package_set.uuid, order)
+    base = _incremental_base(store, branch, order)
+    root = base.root or find_package_set(store, branch=branch).uuid  # (raises: no such set)
     last = None if full else base.last
-    new_packages = last is not None and last.root != package_set.uuid
+    new_packages = last is not None and last.root != root
     run = uuid.uuid4().hex
     params: dict[str, Any] = {
-        "root": package_set.uuid,
+        "root": root,
         "order": order.value,
         "branch": branch,
         "everything": last is None,
         "new_packages": new_packages,
         "ts": _ms(started),
         "targets": _ms(last.targets if last else started),
-        "previous_root": last.root if last else package_set.uuid,
+        "previous_root": last.root if last else root,
         "vuln_ts": _ms(last.vuln_ts if last else started),
         "last_run": _ms(last.ran if last else started),
         **{name: f"vuln_{name}_{run}" for name in _SCRATCH},
@@ -388,9 +405,12 @@ def rematch_branch(
             store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
 
     try:
-        run_sql(_VULN_CHANGES, _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES)
+        run_sql(
+            _changes_sql(errata=base.errata, triage=base.triage),
+            _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES,
+        )
         if last is None:
-            ensure_version_keys(store, root=package_set.uuid, order=order)
+            ensure_version_keys(store, root=root, order=order)
         elif new_packages:
             _added_version_keys(store, params, order)
         if last is None or new_packages:
@@ -402,7 +422,7 @@ def rematch_branch(
             _CVE_MATCH_ROWS,
             evidence_sql(errata=base.errata, triage=base.triage),
         )
-        run_sql(VERDICT_SQL, _UNMATCHED)
+        run_sql(verdict_sql(changes_only=last is not None and not new_packages))
         run_sql(_VERDICT_ROWS, _STATUS_ROWS)
         ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
     finally:
@@ -410,14 +430,16 @@ def rematch_branch(
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
             store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
     kind = "full" if last is None else "incremental"
-    targets = started if last is None else last.targets
-    store.insert(
-        "VulnMatchRuns",
-        ("pkgset_name", "vmr_root", "vmr_order", "vmr_kind", "vmr_vuln_ts", "vmr_targets",
-         "vmr_verdicts", "ts"),
-        [(branch, package_set.uuid, order.value, kind, base.vuln_ts, targets,
-          int(verdicts), started)],
-    )  # fmt: skip
+    store.command(
+        _RUN_ROW,
+        {
+            **params,
+            "kind": kind,
+            "vuln_now": _ms(base.vuln_ts),
+            "verdicts": int(verdicts),
+            "format": _FORMAT,
+        },
+    )
     if last is None:
         _drop_old_targets(store, params)
     considered = int(changed) if last else _count_current(store)
@@ -444,6 +466,7 @@ class _Base:
     build on it."""
 
     vuln_ts: datetime
+    root: uuid.UUID | None  # the branch's newest package set (None: the branch has none)
     last: _Last | None
     errata: bool  # the branch has errata (else their evidence is not looked for)
     triage: bool  # triage rows exist
@@ -503,31 +526,45 @@ def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) 
     return len(keys)
 
 
+#: What a run writes into its targets generation (``VulnMatchRuns.vmr_format``): 1 =
+#: mentions carry their package's name and version (migration 0012). A run builds
+#: incrementally only on a run of this format (an older generation lacks what it reads).
+_FORMAT: Final = 1
+
 _PRELUDE: Final = """
-WITH (SELECT max(ts) FROM VulnMatchRuns WHERE pkgset_name = {branch:String}) AS last_run
+WITH
+    (
+        SELECT tuple(max(ts), argMaxIf(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets),
+            ts, vmr_format >= {format:UInt8}), countIf(vmr_format >= {format:UInt8}))
+        FROM VulnMatchRuns WHERE pkgset_name = {branch:String}
+    ) AS runs,
+    runs.1 AS last_run
 SELECT (SELECT max(ts) FROM Vulnerabilities),
-    (SELECT groupArray(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets)) FROM
-        (SELECT * FROM VulnMatchRuns WHERE pkgset_name = {branch:String} ORDER BY ts DESC LIMIT 1)),
+    (SELECT groupArray(pkgset_uuid) FROM (SELECT pkgset_uuid FROM PackageSetName
+        WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String}
+        ORDER BY pkgset_date DESC LIMIT 1)),
+    if(runs.3 > 0, [runs.2], []),
     (SELECT count() FROM PackagesNameConversion WHERE ts >= last_run),
     (SELECT count() FROM ErrataChangeHistory WHERE ts >= last_run AND ec_type = 'discard'),
-    (SELECT count() FROM ErrataHistory WHERE pkgset_name = {branch:String}),
+    (SELECT count() > 0 FROM ErrataHistory WHERE pkgset_name = {branch:String}),
     (SELECT count() FROM VulnerabilityStatus)
 """
 
 
-def _incremental_base(store: Store, branch: str, root: uuid.UUID, order: VersionOrder) -> _Base:
-    """What the store holds now, and the previous run to build on (None when only a full
-    rematch is right: none yet, another version order, mappings changed since or an
-    erratum discarded since, after which any pair may change)."""
-    ((vuln_ts, runs, mappings_changed, discards, errata, triage),) = store.query(
-        _PRELUDE, {"branch": branch}
+def _incremental_base(store: Store, branch: str, order: VersionOrder) -> _Base:
+    """What the store holds now (the branch's newest package set as ``find_package_set``
+    picks it, read in the same query), and the previous run to build on (None when only
+    a full rematch is right: none yet, another version order, mappings changed since or
+    an erratum discarded since, after which any pair may change)."""
+    ((vuln_ts, roots, runs, mappings_changed, discards, errata, triage),) = store.query(
+        _PRELUDE, {"branch": branch, "format": _FORMAT}
     )
     last = None
     if runs and not mappings_changed and not discards:
         last_root, last_order, last_vuln_ts, last_run, targets = runs[0]
         if last_order == order.value:
             last = _Last(last_root, targets, last_vuln_ts, last_run)
-    return _Base(vuln_ts, last, errata > 0, triage > 0)
+    return _Base(vuln_ts, roots[0] if roots else None, last, errata > 0, triage > 0)
 
 
 def _ms(when: datetime) -> str:

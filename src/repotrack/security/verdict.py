@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MENTIONS_SQL", "STATUSES", "VERDICT_SQL", "evidence_sql"]
+__all__ = ["MENTIONS_SQL", "STATUSES", "evidence_sql", "verdict_sql"]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
 
@@ -66,7 +66,8 @@ _RANGE_EVIDENCE: Final = """
     SELECT pkg_hash, vuln_id,
         multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
             'range_below', position = 3, 'vex', 'range_unknown') AS kind,
-        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
+        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts,
+        pkg_name, pkg_version, pkg_release
     FROM {scratch:Identifier}
     WHERE position != 4
 """
@@ -114,7 +115,8 @@ _PATCH_EVIDENCE: Final = f"""
 _ERRATA_EVIDENCE: Final = f"""
     SELECT S.pkg_hash AS pkg_hash, E.link AS vuln_id, 'errata' AS kind, E.errata_id AS ref,
         concat(E.pkg_version, '-', E.pkg_release) AS detail, '' AS hint,
-        toDateTime64(0, 3) AS hint_ts
+        toDateTime64(0, 3) AS hint_ts, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
+        S.pkg_release AS pkg_release
     FROM {_SOURCES} AS S
     INNER JOIN
     (
@@ -153,7 +155,8 @@ _ERRATA_EVIDENCE: Final = f"""
 _TRIAGE_EVIDENCE: Final = f"""
     SELECT S.pkg_hash AS pkg_hash, T.vuln_id AS vuln_id, 'triage' AS kind, T.author AS ref,
         concat(T.status, if(T.reason != '', concat(': ', T.reason), '')) AS detail,
-        T.status AS hint, T.updated AS hint_ts
+        T.status AS hint, T.updated AS hint_ts, S.pkg_name AS pkg_name,
+        S.pkg_version AS pkg_version, S.pkg_release AS pkg_release
     FROM {_SOURCES} AS S
     INNER JOIN
     (
@@ -172,17 +175,24 @@ _TRIAGE_EVIDENCE: Final = f"""
 #: is the same for the incremental runs that follow, so are the mentions); an incremental
 #: run after a package-set change adds those of the added packages to the same generation.
 MENTIONS_SQL: Final = f"""
-INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail)
-SELECT {{branch:String}}, {{targets:DateTime64(3)}}, vuln_id, pkg_hash, kind, ref, detail
-FROM ({_CHANGELOG_EVIDENCE} UNION ALL {_PATCH_EVIDENCE})
+INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail,
+    pkg_name, pkg_version, pkg_release)
+SELECT {{branch:String}}, {{targets:DateTime64(3)}}, M.vuln_id, M.pkg_hash, M.kind, M.ref,
+    M.detail, S.pkg_name, S.pkg_version, S.pkg_release
+FROM ({_CHANGELOG_EVIDENCE} UNION ALL {_PATCH_EVIDENCE}) AS M
+INNER JOIN {_SOURCES} AS S ON S.pkg_hash = M.pkg_hash
 """  # noqa: S608
 
-_MENTION_EVIDENCE: Final = f"""
-    SELECT pkg_hash, vuln_id, kind, ref, detail, '' AS hint, toDateTime64(0, 3) AS hint_ts
+#: The run's mentions (all, or the changed vulnerabilities' and the added packages'), each
+#: with its package's name and version as the targets generation has them.
+_MENTION_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id, kind, ref, detail, '' AS hint, toDateTime64(0, 3) AS hint_ts,
+        pkg_name, pkg_version, pkg_release
     FROM VulnMatchMentions
-    WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}}
-        AND ({{everything:UInt8}} OR vuln_id IN {_CHANGED} OR pkg_hash IN {_ADDED})
-"""  # noqa: S608
+    WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)}
+        AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
+            OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added'))
+"""
 
 
 def evidence_sql(*, errata: bool = True, triage: bool = True) -> str:
@@ -197,49 +207,88 @@ def evidence_sql(*, errata: bool = True, triage: bool = True) -> str:
     )
 
 
-#: One verdict per pair of ``{evidence}``, into the run's scratch table ``{verdicts}``
-#: (columns as ``PackagesVulnerabilityVerdict``); matching.py copies it to the store.
-VERDICT_SQL: Final = f"""
-CREATE SCRATCH TABLE {{verdicts:Identifier}} ENGINE = Memory AS
-WITH
-    current AS
+#: The current record's hash of each vulnerability of ``{evidence}`` (0 for an id no record
+#: has, such as one only a triage row names): read from ``Vulnerabilities``, or, in an
+#: incremental run for changed vulnerabilities only, from the run's ``{changes}`` table,
+#: which holds them already.
+_HASHES: Final = """
     (
         SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities
-        WHERE {{everything:UInt8}} OR vuln_id IN (SELECT vuln_id FROM {{evidence:Identifier}})
+        WHERE {everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {evidence:Identifier})
         GROUP BY vuln_id
     )
-SELECT {{branch:String}} AS pkgset_name, A.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name,
-    S.pkg_version AS pkg_version, S.pkg_release AS pkg_release, A.vuln_id AS vuln_id,
+"""
+_CHANGED_HASHES: Final = "(SELECT vuln_id, vuln_hash FROM {changes:Identifier})"
+
+
+#: Pairs of the branch's previous verdicts that the run covers (every pair, a changed
+#: vulnerability's, a removed package's) and no longer finds: ``unknown``/``unmatched``.
+#: A pair whose package name has evidence in this run for another build is left out:
+#: that build's verdict replaces it (queries read the latest verdict per package name).
+#: The previous verdicts are read from their copy sorted by vulnerability (migration
+#: 0012), so an incremental run reads the index ranges of its changed vulnerabilities;
+#: ``FINAL`` keeps the latest row per pair (the table's key) and costs less than grouping.
+_UNMATCHED: Final = """
+SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash,
+    'unknown', 'unmatched', CAST([] AS Array(String)), CAST([] AS Array(String)),
+    CAST([] AS Array(String)), {ts:DateTime64(3)}
+FROM VulnVerdictsByVuln FINAL
+WHERE pkgset_name = {branch:String}
+    AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
+        OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'))
+    AND pvv_reason != 'unmatched'
+    AND (pkg_name, vuln_id) NOT IN (SELECT pkg_name, vuln_id FROM {evidence:Identifier})
+"""
+
+
+#: The evidence kinds in the order of the rules above (the first kind a pair has decides),
+#: each with the status and the reason it gives (a triage row gives its own status).
+_RULES: Final = (
+    ("triage", "", "triage"),
+    ("vex", "not_affected", "vex"),
+    ("errata", "fixed", "errata"),
+    ("changelog", "fixed", "changelog"),
+    ("patch", "fixed", "patch"),
+    ("range", "vulnerable", "range"),
+    ("range_unknown", "unknown", "unknown_bounds"),
+    ("range_above", "fixed", "newer_version"),
+    ("range_below", "not_affected", "before_range"),
+)
+_KINDS: Final = [kind for kind, _, _ in _RULES]
+_RANKS: Final = list(range(1, len(_RULES) + 1))
+_STATUSES: Final = [status for _, status, _ in _RULES]
+_REASONS: Final = [reason for _, _, reason in _RULES]
+
+
+def verdict_sql(*, changes_only: bool = False) -> str:
+    """The statement that writes one verdict per pair of ``{evidence}``, and the
+    ``unmatched`` ones, into the run's scratch table ``{verdicts}`` (columns as
+    ``PackagesVulnerabilityVerdict``; matching.py copies it to the store). Each evidence
+    row carries its package's name and version, so the verdicts are made from the
+    evidence alone; ``changes_only`` takes the records' hashes from ``{changes}`` (every
+    vulnerability of the run is in it)."""
+    hashes = _CHANGED_HASHES if changes_only else _HASHES
+    return f"""
+CREATE SCRATCH TABLE {{verdicts:Identifier}} ENGINE = Memory AS
+SELECT {{branch:String}} AS pkgset_name, A.pkg_hash AS pkg_hash, A.pkg_name AS pkg_name,
+    A.pkg_version AS pkg_version, A.pkg_release AS pkg_release, A.vuln_id AS vuln_id,
     C.vuln_hash AS vuln_hash, A.status AS pvv_status, A.reason AS pvv_reason,
     A.kinds AS `pvv_evidence.kind`, A.refs AS `pvv_evidence.ref`,
     A.details AS `pvv_evidence.detail`, {{ts:DateTime64(3)}} AS ts
 FROM
 (
-    SELECT pkg_hash, pkg_name, pkg_version, pkg_release FROM {_SOURCES}
-    WHERE {{everything:UInt8}} OR pkg_hash IN (SELECT pkg_hash FROM {{evidence:Identifier}})
-) AS S
-INNER JOIN
-(
-    SELECT pkg_hash, vuln_id,
+    SELECT pkg_hash, vuln_id, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version,
+        any(pkg_release) AS pkg_release,
         groupArray(kind) AS kinds, groupArray(ref) AS refs, groupArray(detail) AS details,
-        countIf(kind = 'triage') AS triaged,
+        min(transform(kind, {_KINDS}, {_RANKS}, {len(_REASONS)})) AS best,
         argMaxIf(hint, hint_ts, kind = 'triage') AS triage_status,
-        countIf(kind = 'changelog') AS changelog,
-        countIf(kind = 'patch') AS patch,
-        countIf(kind = 'range') AS inside,
-        countIf(kind = 'range_unknown') AS unclear,
-        countIf(kind = 'range_above') AS above,
-        multiIf(triaged > 0, triage_status, countIf(kind = 'vex') > 0, 'not_affected',
-            changelog + patch + countIf(kind = 'errata') > 0, 'fixed',
-            inside > 0, 'vulnerable', unclear > 0, 'unknown', above > 0, 'fixed',
-            countIf(kind = 'range_below') > 0, 'not_affected', 'unknown') AS status,
-        multiIf(triaged > 0, 'triage', countIf(kind = 'vex') > 0, 'vex',
-            countIf(kind = 'errata') > 0, 'errata', changelog > 0, 'changelog',
-            patch > 0, 'patch',
-            inside > 0, 'range', unclear > 0, 'unknown_bounds', above > 0, 'newer_version',
-            'before_range') AS reason
+        if(best = 1, triage_status, transform(best, {_RANKS}, {_STATUSES}, 'unknown'))
+            AS status,
+        transform(best, {_RANKS}, {_REASONS}, 'before_range') AS reason
     FROM {{evidence:Identifier}}
     GROUP BY pkg_hash, vuln_id
-) AS A ON A.pkg_hash = S.pkg_hash
-LEFT JOIN current AS C ON C.vuln_id = A.vuln_id
+) AS A
+LEFT JOIN {hashes} AS C ON C.vuln_id = A.vuln_id
+UNION ALL
+{_UNMATCHED}
 """  # noqa: S608

@@ -26,9 +26,9 @@ from tests.unit.store.rows import load_branch_snapshot, package
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
-def snapshot(store: Store) -> Snapshot:
+def snapshot(store: Store, branch: str = BRANCH) -> Snapshot:
     """The latest row per key of each result table, without the write times."""
-    params = {"b": BRANCH}
+    params = {"b": branch}
     return {
         "PackagesVulnerabilityVerdict": store.query(
             "SELECT pkg_name, vuln_id, argMax(pkg_hash, ts), argMax(pkg_version, ts),"
@@ -181,3 +181,18 @@ def test_a_run_that_stopped_half_way_is_made_good_by_the_next(store: Store, tmp_
     found = latest_verdicts(store)
     assert found[("xz", "CVE-2024-3094")] == ("unknown", "unmatched")
     assert found[("mc", "CVE-2021-36370")] == ("fixed", "newer_version")
+
+
+def test_a_run_before_migration_0012_is_followed_by_a_full_one(
+    store: Store, tmp_path: Path
+) -> None:
+    """Runs before 0012 wrote mentions without the package's name and version: the next
+    rematch does not build on them."""
+    build_world(store, tmp_path)
+    assert rematch_branch(store, branch=BRANCH).kind == "full"
+    assert rematch_branch(store, branch=BRANCH).kind == "incremental"
+    store.command(
+        "ALTER TABLE VulnMatchRuns UPDATE vmr_format = 0 WHERE 1 SETTINGS mutations_sync = 1"
+    )
+    assert rematch_branch(store, branch=BRANCH).kind == "full"
+    assert rematch_branch(store, branch=BRANCH).kind == "incremental"
