@@ -313,15 +313,18 @@ def _import_chdb() -> Any:
     result formats; the store uses none of them, and the import cost 0.3 s of every
     command's start (0.45 s for ``import chdb`` in all, 0.15 s without). chDB treats
     pyarrow as optional, so it is hidden while chDB is imported; a later ``import
-    pyarrow`` elsewhere in the process works as usual.
+    pyarrow`` elsewhere in the process works as usual. chDB imports its connection
+    module (``chdb.state``, which asks for pyarrow too) only on the first
+    ``chdb.connect``, so that module is imported here as well, while pyarrow is hidden.
     """
-    if "chdb" in sys.modules:
+    if "chdb.state" in sys.modules:
         return sys.modules["chdb"]
     hidden = "pyarrow" not in sys.modules
     if hidden:
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
     try:
         import chdb
+        import chdb.state  # the connection module: see above
     finally:
         if hidden and sys.modules.get("pyarrow", False) is None:
             del sys.modules["pyarrow"]
