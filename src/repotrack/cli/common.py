@@ -48,12 +48,29 @@ class _LazyConsole:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def resolve(self) -> Console:
+        """The Console itself, made now if not yet (for Rich objects that take one)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
+
+    # Special methods are looked up on the type, never through __getattr__: Rich's live
+    # display (the progress bar) enters its console as a context manager.
+    def __enter__(self) -> Console:
+        return self.resolve().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.resolve().__exit__(*exc)
+
+
+def real_console(console: Console) -> Console:
+    """``console`` itself, or the Console behind one of the consoles above."""
+    return console.resolve() if isinstance(console, _LazyConsole) else console
 
 
 console = cast("Console", _LazyConsole())

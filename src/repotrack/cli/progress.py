@@ -171,7 +171,9 @@ def bar_columns() -> tuple[object, ...]:
 def bar(console: Console) -> Iterator[BarProgress]:
     from rich.progress import Progress
 
-    with Progress(*bar_columns(), console=console, transient=True) as progress:  # type: ignore[arg-type]
+    from repotrack.cli.common import real_console
+
+    with Progress(*bar_columns(), console=real_console(console), transient=True) as progress:  # type: ignore[arg-type]
         yield BarProgress(progress)
 
 
