@@ -24,12 +24,8 @@ from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
 
+from repotrack.config_env import deep_merge, env_values
 from repotrack.errors import ConfigError
 
 __all__ = [
@@ -343,15 +339,15 @@ class VulnSettings(BaseModel):
         return self.branch_orders.get(branch, self.default_order)
 
 
-class Settings(BaseSettings):
-    """Every setting of repotrack; see the README's configuration reference."""
+class Settings(BaseModel):
+    """Every setting of repotrack; see the README's configuration reference.
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter="__",
-        extra="forbid",
-        case_sensitive=False,
-    )
+    A plain model: ``load_settings`` merges the file and the environment
+    (``config_env``) into the values it validates. Built directly (tests, embedding),
+    it takes exactly the values given.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     home: Path = Field(default_factory=_default_home, validate_default=True)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -375,17 +371,6 @@ class Settings(BaseSettings):
 
     # Set by load_settings; not a setting a user gives.
     _config_file: Path | None = None
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
 
     @property
     def config_file(self) -> Path | None:
@@ -465,39 +450,14 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"malformed TOML: {exc}", source=str(path)) from exc
     try:
-        settings = _with_file(file_data)(**overrides)
+        values = deep_merge(file_data, env_values(Settings, ENV_PREFIX), overrides)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc), source=str(path) if path else None) from exc
     except ConfigError as exc:
         raise ConfigError(str(exc), source=str(path) if path else None) from exc
     settings._config_file = path
     return settings
-
-
-def _with_file(file_data: dict[str, Any]) -> type[Settings]:
-    """A Settings subclass whose lowest-priority source is the already-parsed file."""
-
-    class _FileSource(PydanticBaseSettingsSource):
-        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-            return file_data.get(field_name), field_name, False
-
-        def __call__(self) -> dict[str, Any]:
-            return dict(file_data)
-
-    class _Settings(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (init_settings, env_settings, _FileSource(settings_cls))
-
-    _Settings.__name__ = "Settings"
-    return _Settings
 
 
 def _validation_message(exc: ValidationError) -> str:

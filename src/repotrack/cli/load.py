@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from repotrack.cli.common import console, err_console, fail, get_settings, handle_errors
 from repotrack.cli.handoff_options import (
@@ -35,6 +34,8 @@ from repotrack.cli.handoff_options import handoff as service_handoff
 from repotrack.errors import InputError, StoreError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from repotrack.cli.load_remote import HandOff, LoadRequest
     from repotrack.ingest import LoadProgress
     from repotrack.store import Store

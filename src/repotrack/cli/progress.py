@@ -13,17 +13,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:  # Rich's progress is imported when a bar is drawn, not for plain lines
+    from rich.console import Console
+    from rich.progress import Progress
 
 __all__ = [
     "PLAIN_INTERVAL",
@@ -154,6 +148,14 @@ class EveryNProgress(LoadMeter):
 
 
 def bar_columns() -> tuple[object, ...]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -167,7 +169,11 @@ def bar_columns() -> tuple[object, ...]:
 
 @contextmanager
 def bar(console: Console) -> Iterator[BarProgress]:
-    with Progress(*bar_columns(), console=console, transient=True) as progress:  # type: ignore[arg-type]
+    from rich.progress import Progress
+
+    from repotrack.cli.common import real_console
+
+    with Progress(*bar_columns(), console=real_console(console), transient=True) as progress:  # type: ignore[arg-type]
         yield BarProgress(progress)
 
 

@@ -334,7 +334,7 @@ def _import_chdb() -> Any:
     works as usual. The library's start-up pages are then given back
     (``chdb_memory``).
     """
-    if "chdb" in sys.modules:
+    if "chdb.state" in sys.modules:
         return sys.modules["chdb"]
     hidden = "pyarrow" not in sys.modules
     if hidden:

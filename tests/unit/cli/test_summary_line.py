@@ -16,3 +16,20 @@ def test_an_image_tag_with_an_emoji_code_is_printed_as_is() -> None:
     with console.capture() as captured:
         print_summary(line, [])
     assert captured.get() == line + "\n"
+
+
+def test_the_shared_consoles_draw_a_progress_bar() -> None:
+    """The consoles of ``cli.common`` are made on first use; Rich's live display uses
+    a console as a context manager, which must work through them as on a Console."""
+    import io
+
+    from repotrack.cli.common import _LazyConsole
+    from repotrack.cli.progress import bar
+
+    screen = io.StringIO()
+    lazy = _LazyConsole(file=screen, force_terminal=True, width=120)
+    with bar(lazy) as shown:  # type: ignore[arg-type]
+        shown.start(total=2)
+        shown.advance(new=True)
+        shown.advance(new=False)
+    assert "2/2" in screen.getvalue()
