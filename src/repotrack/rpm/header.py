@@ -274,6 +274,30 @@ class Header:
         _, off, count, bound, data = entry
         return data[off:bound].split(b"\0", count)[:count]
 
+    def get_utf8_strings(self, tag: int) -> list[bytes] | None:
+        """What ``get_strings`` gives, each string as its UTF-8 bytes, without decoding.
+
+        Only when every string is valid UTF-8 (then decoding and encoding again would
+        give back the same bytes); None otherwise, and for an entry that is not a
+        string entry, so that the caller takes ``get_strings`` and its rules (latin-1
+        for other bytes, an error for a non-string entry). ``[]`` when absent.
+        """
+        entry = self._entries.get(tag)
+        if entry is None:
+            return []
+        kind, off, count, bound, data = entry
+        if kind not in _STRINGS:
+            return None
+        area = data[off:bound]
+        items = area.split(b"\0", count)[:count]
+        if not area.isascii():
+            try:
+                for item in items:
+                    item.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return items
+
     def get_bytes(self, tag: int) -> bytes | None:
         """The raw data bytes of an entry (BIN values; strings without their NULs)."""
         entry = self._entries.get(tag)

@@ -42,6 +42,7 @@ __all__ = [
     "encode_block",
     "encode_columns",
     "encode_strings",
+    "encode_utf8",
     "string_column",
     "varint",
     "wire_structure",
@@ -74,9 +75,11 @@ def varint(n: int) -> bytes:
 class RawColumn(NamedTuple):
     """A column whose payload the caller already laid out in the wire type's form.
 
-    For the few columns a producer can lay out faster than the encoder (a
-    ``FixedString(16)`` column of digests made with one ``bytes.fromhex``); the
-    caller answers for the layout, ``encode_block`` only checks the size.
+    For the columns a producer can lay out faster than the encoder (a
+    ``FixedString(16)`` column of digests made with one ``bytes.fromhex``, a String
+    column straight from a header's UTF-8 bytes, see :func:`encode_utf8`); the caller
+    answers for the layout. ``encode_block`` checks the size of fixed-width columns
+    (rows times the width); a String column's size says nothing about its rows.
     """
 
     rows: int
@@ -123,7 +126,7 @@ def encode_columns(
     for name, type_text, values in zip(columns, types, data, strict=True):
         _, encode = column_encoder(type_text)
         if isinstance(values, RawColumn):
-            payloads.append(_raw(values, rows, table, name))
+            payloads.append(_raw(values, rows, table, name, type_text))
             continue
         if len(values) != rows:
             raise InputError(f"column has {len(values)} values, not {rows}", path=table, field=name)
@@ -167,10 +170,26 @@ def _rows(values: Sequence[Any] | RawColumn) -> int:
     return values.rows if isinstance(values, RawColumn) else len(values)
 
 
-def _raw(column: RawColumn, rows: int, table: str, name: str) -> bytes:
-    if column.rows != rows or (rows and len(column.payload) % rows):
+def _raw(column: RawColumn, rows: int, table: str, name: str, type_text: str) -> bytes:
+    width = _wire_width(type_text)
+    size = len(column.payload)
+    if column.rows != rows or (size != rows * width if width else rows == 0 and size):
         raise InputError(f"raw column does not hold {rows} values", path=table, field=name)
     return column.payload
+
+
+@lru_cache(maxsize=256)
+def _wire_width(type_text: str) -> int:
+    """Bytes per value of a fixed-width wire type; 0 when values vary in size."""
+    wire, _ = column_encoder(type_text)
+    code = "B" if wire == "Bool" else _INT_CODES.get(wire)
+    if code is not None:
+        return array(code).itemsize
+    if wire.startswith("FixedString("):
+        return int(wire[len("FixedString(") : -1])
+    return {"DateTime('UTC')": 4, "Date": 2, "Date32": 4, "UUID": 16}.get(wire) or (
+        8 if wire.startswith("DateTime64(") else 0
+    )
 
 
 @lru_cache(maxsize=256)
@@ -310,6 +329,29 @@ def string_column(values: Sequence[Any]) -> bytes:
     except (TypeError, UnicodeEncodeError, IndexError):
         return _string_column_slow(values)
     return b"".join(chain.from_iterable(zip(prefixes, raw, strict=True)))
+
+
+def encode_utf8(values: Sequence[bytes]) -> bytes:
+    """A String column of values that are UTF-8 bytes already (no decoding, no encoding).
+
+    The loader's per-file strings come straight from a header's bytes this way once
+    they are known to be valid UTF-8 (``Header.get_utf8_strings``). Columns of few
+    distinct values are encoded once per distinct value, as in :func:`encode_strings`.
+    """
+    if not values:
+        return b""
+    if len(values) > 8:
+        distinct = set(values)
+        if len(distinct) * 4 <= len(values):
+            if len(distinct) == 1:
+                return _string_column_slow((values[0],)) * len(values)
+            table = {v: _string_column_slow((v,)) for v in distinct}
+            return b"".join(map(table.__getitem__, values))
+    try:
+        prefixes = list(map(_SHORT.__getitem__, map(len, values)))
+    except IndexError:  # a value of 128 bytes or more
+        return _string_column_slow(values)
+    return b"".join(chain.from_iterable(zip(prefixes, values, strict=True)))
 
 
 def _string_column_slow(values: Sequence[Any]) -> bytes:
