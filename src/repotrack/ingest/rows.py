@@ -31,7 +31,13 @@ from typing import Any, cast
 
 from repotrack.ingest import tables
 from repotrack.rpm import Header, Tag, mmhash
-from repotrack.store.native import EncodedColumns, RawColumn, encode_columns, encode_utf8
+from repotrack.store.native import (
+    EncodedColumns,
+    RawColumn,
+    encode_columns,
+    encode_utf8,
+    encode_utf8_joined,
+)
 
 __all__ = [
     "Digests",
@@ -327,12 +333,14 @@ def header_file_block(header: Header, pkg_hash: int) -> RowBlock:
     (latin-1 names) takes the decoding path, alone. A test checks that both paths
     give the same block for every test package.
     """
-    raw_names = _utf8_file_names(header)
-    if raw_names is None:
+    names = _utf8_file_names(header)
+    if names is None:
         return file_block(header_file_columns(header, pkg_hash))
-    count = len(raw_names)
-    names = RawColumn(count, encode_utf8(raw_names))
-    return file_block(_file_columns(header, pkg_hash, names, count, _utf8_strings))
+    count = names.rows
+    columns = _file_columns(header, pkg_hash, names, count, _utf8_strings)
+    classes = columns[-1]  # numbers from a fixed table, all valid: no check value by value
+    columns[-1] = RawColumn(count, bytes(classes))
+    return file_block(columns)
 
 
 #: How ``_file_columns`` gets a per-file string column: decoded values, or encoded.
@@ -442,23 +450,25 @@ def spec_row(package: dict[str, Any], *, name: str, mtime: int, content: bytes) 
     )
 
 
-def _utf8_file_names(header: Header) -> list[bytes] | None:
-    """``_file_names`` as UTF-8 bytes, or None when some name is not UTF-8 (or the
-    arrays disagree), for ``_file_names`` to decide."""
+def _utf8_file_names(header: Header) -> RawColumn | None:
+    """The ``file_name`` column of ``_file_names``, encoded from the header's bytes; None
+    when some name is not UTF-8 (or the arrays disagree), for ``_file_names`` to decide."""
     basenames = header.get_utf8_strings(Tag.BASENAMES)
     if basenames is None:
         return None
     if not basenames:
-        return header.get_utf8_strings(Tag.OLDFILENAMES)
+        old = header.get_utf8_strings(Tag.OLDFILENAMES)
+        return None if old is None else RawColumn(len(old), encode_utf8(old))
     dirnames = header.get_utf8_strings(Tag.DIRNAMES)
     indexes = header.get_array(Tag.DIRINDEXES)
-    if dirnames is None or indexes is None or len(indexes) < len(basenames):
+    count = len(basenames)
+    if dirnames is None or indexes is None or len(indexes) < count:
         return None
-    if len(indexes) > len(basenames):
-        indexes = indexes[: len(basenames)]
-    if indexes and max(indexes) >= len(dirnames):
+    if len(indexes) > count:
+        indexes = indexes[:count]
+    if max(indexes) >= len(dirnames):
         return None
-    return list(map(bytes.__add__, map(dirnames.__getitem__, indexes), basenames))
+    return RawColumn(count, encode_utf8_joined(list(map(dirnames.__getitem__, indexes)), basenames))
 
 
 def _file_names(header: Header) -> list[str]:
