@@ -19,6 +19,7 @@ from repotrack.store.native import (
     encode_columns,
     encode_strings,
     encode_utf8,
+    encode_utf8_joined,
     string_column,
 )
 
@@ -186,6 +187,14 @@ def test_string_paths_agree(values: list[str | bytes]) -> None:
 )
 def test_utf8_columns_are_string_columns(values: list[bytes]) -> None:
     assert encode_utf8(values) == string_column(values)
+
+
+def test_joined_values_encode_as_the_values() -> None:
+    heads = [b"/usr/bin/", b"/etc/", b"/" + b"d" * 130 + b"/"]
+    tails = [b"a", "\u00e9".encode(), b"x"]
+    joined = [h + t for h, t in zip(heads, tails, strict=True)]
+    assert encode_utf8_joined(heads[:2], tails[:2]) == string_column(joined[:2])
+    assert encode_utf8_joined(heads, tails) == string_column(joined)  # one over 127 bytes
 
 
 def test_a_raw_string_column_goes_as_it_is(typed: Store) -> None:
