@@ -17,8 +17,9 @@ repo`` into a fresh embedded store (first load), then the same command for the n
 date (reload: every package already known), each store's schema having been made
 beforehand (``repotrack db init``, untimed). Printed per run: wall and CPU seconds
 (user + system of the process and its children), packages/s and file rows/s, the
-ratios the project's targets are stated in, and the peak resident memory of the
-loader (which hosts chDB) and of its largest worker, sampled from /proc.
+ratios the project's targets are stated in, the peak resident memory of the
+loader (which hosts chDB) and of its largest worker, sampled from /proc, and the
+machine's load average (wall times mean little on a busy machine; CPU times less so).
 """
 
 from __future__ import annotations
@@ -282,7 +283,8 @@ def main() -> None:
         finally:
             shutil.rmtree(home, ignore_errors=True)
         files = int(first[2].split(" file rows")[0].rsplit(" ", 1)[1])
-        print(f"run {run}:")
+        load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+        print(f"run {run} (machine load average {load}):")
         print(f"  createrepo_c   {base_wall:6.2f} s wall {base_cpu:6.2f} s cpu")
         print(
             f"  first load     {first[0]:6.2f} s wall {first[1]:6.2f} s cpu  "

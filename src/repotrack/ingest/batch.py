@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from repotrack.ingest import journal, tables
 from repotrack.ingest.rows import PackageRows, RowBlock
-from repotrack.store.native import assemble_block, wire_structure
+from repotrack.store.native import EncodedColumns, assemble_block, wire_structure
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -36,6 +36,8 @@ __all__ = ["DEFAULT_BATCH_ROWS", "RowBatcher"]
 
 #: Rows (mostly file rows) held before a flush.
 DEFAULT_BATCH_ROWS = 100_000
+#: Where ``file_name`` is among the per-file columns.
+_NAME = tables.FILE_INPUT_COLUMNS.index(tables.FILE_NAME_INPUT_COLUMNS[0])
 
 
 class RowBatcher:
@@ -107,13 +109,23 @@ class RowBatcher:
             store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, self._changelog.items())
         if self._files:
             columns, types = tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES
-            block = assemble_block(columns, types, self._files)
-            structure = wire_structure(columns, types)
-            for table, names, select in (
-                (tables.FILES, tables.FILES_COLUMNS, tables.FILES_SELECT),
-                (tables.FILE_NAMES, tables.FILE_NAMES_COLUMNS, tables.FILE_NAMES_SELECT),
-            ):
-                store.insert_select(table, names, select, structure, block)
+            store.insert_select(
+                tables.FILES,
+                tables.FILES_COLUMNS,
+                tables.FILES_SELECT,
+                wire_structure(columns, types),
+                assemble_block(columns, types, self._files),
+            )
+            # FileNames needs the names alone: a block of that one column.
+            names, name_types = tables.FILE_NAME_INPUT_COLUMNS, tables.FILE_NAME_INPUT_TYPES
+            parts = [EncodedColumns(p.rows, p.payloads[_NAME : _NAME + 1]) for p in self._files]
+            store.insert_select(
+                tables.FILE_NAMES,
+                tables.FILE_NAMES_COLUMNS,
+                tables.FILE_NAMES_SELECT,
+                wire_structure(names, name_types),
+                assemble_block(names, name_types, parts),
+            )
             self.files_written += self._file_rows
         if self._depends:
             block = assemble_block(tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, self._depends)

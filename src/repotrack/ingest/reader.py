@@ -23,16 +23,15 @@ from repotrack.ingest.rows import (
     Digests,
     PackageRows,
     depend_block,
-    file_block,
     header_changelog,
     header_depend_columns,
-    header_file_columns,
+    header_file_block,
     header_package,
     set_changelog,
     spec_row,
 )
-from repotrack.rpm import extract_spec, quick_pkg_hash, read_rpm
-from repotrack.rpm.integrity import package_digests
+from repotrack.rpm import RpmFile, extract_spec, quick_pkg_hash, read_rpm
+from repotrack.rpm.integrity import read_checked
 from repotrack.sources import MetaPackage
 
 NO_DIGESTS = Digests()
@@ -131,8 +130,7 @@ def check_known_package(check: KnownCheck) -> None:
     sync) would go unnoticed. This re-reads it and compares the whole file's SHA-256
     with the stored ``PackageHash`` row.
     """
-    rpm = read_rpm(check.path)
-    digests = package_digests(rpm)
+    rpm, digests = read_checked(check.path)
     if rpm.pkg_hash != check.pkg_hash:
         raise InputError("its header changed while it was read", path=check.path)
     if check.stored_sha256 and digests.sha256 != check.stored_sha256:
@@ -149,8 +147,7 @@ def read_package(job: PackageJob) -> PackageRows:
         if job.meta is None:
             raise InputError("neither a file nor metadata", path=job.filename)
         return metadata_rows(job.meta)
-    rpm = read_rpm(job.path)
-    computed = package_digests(rpm)
+    rpm, computed = read_checked(job.path)
     digests = Digests(
         md5=computed.md5, sha256=computed.sha256, blake2b=computed.blake2b, sha1=rpm.sha1header
     )
@@ -177,20 +174,20 @@ def read_package(job: PackageJob) -> PackageRows:
         sourcerpm=package["pkg_sourcerpm"],
         digests=digests,
         package=package,
-        files=file_block(header_file_columns(header, pkg_hash)),
+        files=header_file_block(header, pkg_hash),
         depends=depend_block(header_depend_columns(header, pkg_hash)),
         changelogs=changelogs,
     )
     if source:
-        rows.spec = _spec(job.path, package)
+        rows.spec = _spec(rpm, package)
     return rows
 
 
-def _spec(path: str, package: dict[str, object]) -> tuple[object, ...] | None:
-    spec = extract_spec(path)
+def _spec(rpm: RpmFile, package: dict[str, object]) -> tuple[object, ...] | None:
+    spec = extract_spec(rpm)
     if spec is None:
         # The original aborted the whole load here; one odd SRPM should not.
-        log.warning("no spec file in source package", extra={"path": path})
+        log.warning("no spec file in source package", extra={"path": rpm.path})
         return None
     return spec_row(package, name=spec.name, mtime=spec.mtime, content=spec.content)
 

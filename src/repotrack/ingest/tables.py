@@ -43,6 +43,8 @@ __all__ = [
     "FILE_NAMES",
     "FILE_NAMES_COLUMNS",
     "FILE_NAMES_SELECT",
+    "FILE_NAME_INPUT_COLUMNS",
+    "FILE_NAME_INPUT_TYPES",
     "PACKAGES",
     "PACKAGES_COLUMNS",
     "PACKAGE_HASH",
@@ -104,17 +106,35 @@ _DIRECTORY: Final = "arrayStringConcat(arrayPopBack(splitByChar('/', file_name))
 FILES: Final = "Files"
 FILES_COLUMNS: Final = ("pkg_hash", "file_hashname", "file_hashdir", *FILE_INPUT_COLUMNS[2:])
 
+#: Settings of the two inserts below. ``optimize_on_insert`` collapses the rows of one
+#: block that share a sorting key before they are written, which a load never has to
+#: do: a block holds each package once, each file once, and each name once (DISTINCT);
+#: switched off, the insert skips that pass (measured: a quarter of the ``Files``
+#: insert's CPU). Rows repeated across blocks are left to merges, as before.
+_INSERT_SETTINGS: Final = " SETTINGS optimize_on_insert = 0"
+
 #: ``Files`` rows from a block in the ``FILE_INPUT_COLUMNS`` layout (``mv_files``'s SELECT).
 FILES_SELECT: Final = (
     "SELECT pkg_hash, murmurHash3_64(file_name), "  # noqa: S608 - constant text
-    f"murmurHash3_64({_DIRECTORY}), " + ", ".join(FILE_INPUT_COLUMNS[2:]) + " FROM {source}"
+    f"murmurHash3_64({_DIRECTORY}), "
+    + ", ".join(FILE_INPUT_COLUMNS[2:])
+    + " FROM {source}"
+    + _INSERT_SETTINGS
 )
 
 FILE_NAMES: Final = "FileNames"
 FILE_NAMES_COLUMNS: Final = ("fn_name",)
+#: The block ``FILE_NAMES_SELECT`` reads: the ``file_name`` column of the per-file
+#: block alone (the other fourteen columns would be written, read and parsed again
+#: for nothing).
+FILE_NAME_INPUT_COLUMNS: Final = FILE_INPUT_COLUMNS[1:2]
+FILE_NAME_INPUT_TYPES: Final = FILE_INPUT_TYPES[1:2]
 #: ``FileNames`` rows: every path and its directory, once per block (the two
 #: ``mv_filenames_*`` views; the table keeps one row per name after merges).
-FILE_NAMES_SELECT: Final = f"SELECT DISTINCT arrayJoin([file_name, {_DIRECTORY}]) FROM {{source}}"  # noqa: S608
+FILE_NAMES_SELECT: Final = (
+    f"SELECT DISTINCT arrayJoin([file_name, {_DIRECTORY}]) FROM {{source}}"  # noqa: S608
+    + _INSERT_SETTINGS
+)
 
 DEPENDS: Final = "Depends"
 DEPENDS_COLUMNS: Final = ("pkg_hash", "dp_name", "dp_version", "dp_flag", "dp_type")

@@ -12,9 +12,10 @@ from typing import Final
 from repotrack.errors import InputError
 from repotrack.rpm.files_open import open_fd
 
-__all__ = ["FileDigests", "file_digests", "read_chunks"]
+__all__ = ["CHUNK", "FileDigests", "file_digests", "read_chunks", "read_rest"]
 
-_CHUNK: Final = 1 << 20
+#: Bytes read at a time (one buffer, reused).
+CHUNK: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +49,19 @@ def read_chunks(path: str | Path) -> Iterator[tuple[int, memoryview]]:
     position = 0
     try:
         with os.fdopen(open_fd(name), "rb", buffering=0) as f:
-            buf = bytearray(_CHUNK)
-            view = memoryview(buf)
-            while n := f.readinto(buf):
-                yield position, view[:n]
-                position += n
+            for part in read_rest(f.fileno()):
+                yield position, part
+                position += len(part)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
+
+
+def read_rest(fd: int) -> Iterator[memoryview]:
+    """The bytes of ``fd`` from its current position to the end, in ``CHUNK`` pieces.
+
+    One buffer is reused: each piece is valid only until the next is read.
+    """
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while n := os.readv(fd, [buf]):
+        yield view[:n]

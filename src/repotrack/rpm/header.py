@@ -17,6 +17,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any, Final
 
 from repotrack.errors import InputError
@@ -41,6 +42,9 @@ INDEX_ENTRY = struct.Struct(">IIiI")
 _REGION_TAGS: Final = frozenset({61, 62, 63})
 _MAX_ARRAY: Final = 0xFFFFF
 _FIXED_SIZE: Final = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}
+#: ``_FIXED_SIZE`` by type number 0..9; 0 for the string types (and the invalid 0).
+_SIZE_BY_KIND: Final = tuple(_FIXED_SIZE.get(kind, 0) for kind in range(10))
+_OFFSET: Final = itemgetter(2)
 _STRINGS: Final = frozenset({TagType.STRING, TagType.STRING_ARRAY, TagType.I18NSTRING})
 _ARRAY_CODES: Final = {3: "H", 4: "I", 5: "Q"}
 _SWAP: Final = sys.byteorder == "little"
@@ -274,6 +278,30 @@ class Header:
         _, off, count, bound, data = entry
         return data[off:bound].split(b"\0", count)[:count]
 
+    def get_utf8_strings(self, tag: int) -> list[bytes] | None:
+        """What ``get_strings`` gives, each string as its UTF-8 bytes, without decoding.
+
+        Only when every string is valid UTF-8 (then decoding and encoding again would
+        give back the same bytes); None otherwise, and for an entry that is not a
+        string entry, so that the caller takes ``get_strings`` and its rules (latin-1
+        for other bytes, an error for a non-string entry). ``[]`` when absent.
+        """
+        entry = self._entries.get(tag)
+        if entry is None:
+            return []
+        kind, off, count, bound, data = entry
+        if kind not in _STRINGS:
+            return None
+        area = data[off:bound]
+        items = area.split(b"\0", count)[:count]
+        if not area.isascii():
+            try:
+                for item in items:
+                    item.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return items
+
     def get_bytes(self, tag: int) -> bytes | None:
         """The raw data bytes of an entry (BIN values; strings without their NULs)."""
         entry = self._entries.get(tag)
@@ -381,34 +409,50 @@ class _IndexChecker:
         limit: int,
         what: str,
     ) -> dict[int, int]:
-        """Walk entries in data order: alignment, item limits, no overlap, strings ending
+        """Entries in data order: alignment, item limits, no overlap, strings ending
         before the next entry (or ``limit``).
 
         Returns, per data offset, the bound up to which that entry's bytes may reach
-        (the next entry's offset), used to decode strings without rescanning.
+        (the next entry's offset), used to decode strings without rescanning. The
+        checks run as one comprehension over the sorted entries (a header has dozens);
+        the first entry that fails is then explained as it was found.
         """
-        order = sorted(range(len(raw)), key=offs.__getitem__)
-        order.append(-1)
-        bounds: dict[int, int] = {}
-        blob = self.blob
+        ordered = sorted(raw, key=_OFFSET)
+        starts = [entry[2] for entry in ordered]
+        ends = starts[1:]
+        ends.append(limit)
+        size = _SIZE_BY_KIND
+        nuls = self.blob.count
         ds = self.data_start
-        fixed = _FIXED_SIZE
-        for n in range(len(order) - 1):
-            k = order[n]
-            _, kind, off, count = raw[k]
-            after = order[n + 1]
-            nxt = offs[after] if after >= 0 else limit
-            size = fixed.get(kind)
-            if size is not None:
-                bad = (size > 1 and off % size) or (kind != 7 and count > _MAX_ARRAY)
-                if bad or off + size * count > nxt:
-                    self._explain_layout(raw, k, what, "data overlaps the next entry or the end")
+        bad = [
+            (entry, end)
+            for entry, end in zip(ordered, ends, strict=True)
+            if (
+                (
+                    entry[2] % width
+                    or (entry[1] != 7 and entry[3] > _MAX_ARRAY)
+                    or entry[2] + width * entry[3] > end
+                )
+                if (width := size[entry[1]])
+                else (
+                    (entry[1] == 6 and entry[3] != 1)
+                    or entry[3] > _MAX_ARRAY
+                    or nuls(b"\0", ds + entry[2], ds + end) < entry[3]
+                )
+            )
+        ]
+        if bad:
+            entry, _ = bad[0]
+            k = next(i for i, item in enumerate(raw) if item is entry)
+            kind, count = entry[1], entry[3]
+            if size[kind]:
+                reason = "data overlaps the next entry or the end"
             elif (kind == 6 and count != 1) or count > _MAX_ARRAY:
-                self._explain_layout(raw, k, what, "bad string entry")
-            elif blob.count(b"\0", ds + off, ds + nxt) < count:
-                self._explain_layout(raw, k, what, "strings overlap the next entry or the end")
-            bounds[off] = nxt
-        return bounds
+                reason = "bad string entry"
+            else:
+                reason = "strings overlap the next entry or the end"
+            self._explain_layout(raw, k, what, reason)
+        return dict(zip(starts, ends, strict=True))
 
     def _explain_layout(
         self, raw: list[tuple[int, int, int, int]], k: int, what: str, reason: str

@@ -17,17 +17,18 @@ exactly where it is the only thing covering the payload.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from pathlib import Path
+from typing import Any, Final
 
 from repotrack.errors import InputError
-from repotrack.rpm.digests import FileDigests, read_chunks
+from repotrack.rpm.digests import CHUNK, FileDigests, read_chunks, read_rest
+from repotrack.rpm.files_open import open_fd
+from repotrack.rpm.package import HeadReader, RpmFile, read_rpm_stream
 from repotrack.rpm.tags import SigTag, Tag
 
-if TYPE_CHECKING:
-    from repotrack.rpm.package import RpmFile
-
-__all__ = ["package_digests"]
+__all__ = ["package_digests", "read_checked"]
 
 #: OpenPGP hash algorithm ids (RFC 4880 §9.4) as rpm uses them in PAYLOADDIGESTALGO.
 _ALGORITHMS: Final[dict[int, str]] = {
@@ -47,53 +48,120 @@ _HEADER_DIGESTS: Final = (
 )
 
 
+def read_checked(path: str | Path) -> tuple[RpmFile, FileDigests]:
+    """Read the package at ``path`` once: its headers, then its digests, all checked.
+
+    What ``package_digests(read_rpm(path))`` gives, with one open and every byte read
+    once: the file's first megabyte is read in one go, the headers are parsed from it
+    (``HeadReader``) and it is hashed as the first chunk; the rest of the file follows
+    in chunks. Raises InputError naming the file for a malformed or damaged package.
+    """
+    name = os.fspath(path)
+    fd = open_fd(name)
+    try:
+        size = os.fstat(fd).st_size
+        head = _read_head(fd, min(size, CHUNK))
+        rpm = read_rpm_stream(HeadReader(fd, head), source=name, file_size=size)
+        digester = _Digester(rpm)
+        digester.update(0, memoryview(head))
+        position = len(head)
+        if position == size:  # as a rule: the whole file was in ``head``
+            position += len(os.read(fd, 1))  # it must not have grown meanwhile
+        else:
+            for part in read_rest(fd):
+                digester.update(position, part)
+                position += len(part)
+        return rpm, digester.finish(position)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
+    finally:
+        os.close(fd)
+
+
+def _read_head(fd: int, n: int) -> bytes:
+    """Up to ``n`` bytes from the start of ``fd`` (fewer only at an early end of file)."""
+    head = os.read(fd, n)
+    while len(head) < n:
+        more = os.read(fd, n - len(head))
+        if not more:
+            break
+        head += more
+    return head
+
+
 def package_digests(rpm: RpmFile) -> FileDigests:
     """Whole-file digests of ``rpm``'s file, after checking every digest it records.
 
+    Reads the file again from its start (``read_checked`` saves that second read).
     Raises InputError naming the file and the digest that does not match.
     """
-    source = rpm.path
-    _check_header(rpm)
-    size = _recorded_size(rpm)
-    if size is not None and size != rpm.file_size - rpm.header_offset:
-        raise InputError(
-            f"damaged package: header and payload are {rpm.file_size - rpm.header_offset} "
-            f"bytes, the signature says {size} (truncated or extended file)",
-            path=source,
-        )
-    payload = _payload_digest(rpm)
-    legacy_md5 = rpm.signature.get_bytes(SigTag.MD5) if payload is None else None
-    md5 = hashlib.md5(usedforsecurity=False)
-    sha256 = hashlib.sha256()
-    blake = hashlib.blake2b()
-    payload_hash = hashlib.new(payload[0]) if payload else None
-    signed_md5 = hashlib.md5(usedforsecurity=False) if legacy_md5 else None
+    digester = _Digester(rpm)
     position = 0
-    for start, part in read_chunks(source):
-        md5.update(part)
-        sha256.update(part)
-        blake.update(part)
+    for start, part in read_chunks(rpm.path):
+        digester.update(start, part)
         position = start + len(part)
-        if payload_hash is not None:
-            _update_from(payload_hash.update, part, start, position, rpm.payload_offset)
-        if signed_md5 is not None:
-            _update_from(signed_md5.update, part, start, position, rpm.header_offset)
-    if position != rpm.file_size:
-        raise InputError("the file changed while it was read", path=source)
-    if payload is not None and payload_hash is not None:
-        algorithm, want = payload
-        if payload_hash.hexdigest() != want:
+    return digester.finish(position)
+
+
+class _Digester:
+    """The digests of one package file, fed its bytes in order, then checked.
+
+    The header digests and the recorded size are checked first, before any hashing
+    (a damaged header or a cut file is refused without reading the payload).
+    """
+
+    def __init__(self, rpm: RpmFile) -> None:
+        self.rpm = rpm
+        _check_header(rpm)
+        size = _recorded_size(rpm)
+        if size is not None and size != rpm.file_size - rpm.header_offset:
             raise InputError(
-                f"damaged package: payload {algorithm.upper()} digest does not match "
-                "PAYLOADDIGEST (truncated or altered payload)",
-                path=source,
+                f"damaged package: header and payload are {rpm.file_size - rpm.header_offset} "
+                f"bytes, the signature says {size} (truncated or extended file)",
+                path=rpm.path,
             )
-    if signed_md5 is not None and legacy_md5 and signed_md5.digest() != legacy_md5:
-        raise InputError(
-            "damaged package: MD5 of header and payload does not match the signature",
-            path=source,
-        )
-    return FileDigests(md5.digest(), sha256.digest(), blake.digest())
+        self.payload = _payload_digest(rpm)
+        self.legacy_md5 = rpm.signature.get_bytes(SigTag.MD5) if self.payload is None else None
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha256 = hashlib.sha256()
+        self.blake = hashlib.blake2b()
+        self.payload_hash = hashlib.new(self.payload[0]) if self.payload else None
+        self.signed_md5 = hashlib.md5(usedforsecurity=False) if self.legacy_md5 else None
+
+    def update(self, start: int, part: memoryview) -> None:
+        """Feed the file's bytes ``start:start + len(part)``."""
+        self.md5.update(part)
+        self.sha256.update(part)
+        self.blake.update(part)
+        end = start + len(part)
+        if self.payload_hash is not None:
+            _update_from(self.payload_hash.update, part, start, end, self.rpm.payload_offset)
+        if self.signed_md5 is not None:
+            _update_from(self.signed_md5.update, part, start, end, self.rpm.header_offset)
+
+    def finish(self, position: int) -> FileDigests:
+        """The digests, once ``position`` bytes (the whole file) were fed."""
+        rpm = self.rpm
+        if position != rpm.file_size:
+            raise InputError("the file changed while it was read", path=rpm.path)
+        if self.payload is not None and self.payload_hash is not None:
+            algorithm, want = self.payload
+            if self.payload_hash.hexdigest() != want:
+                raise InputError(
+                    f"damaged package: payload {algorithm.upper()} digest does not match "
+                    "PAYLOADDIGEST (truncated or altered payload)",
+                    path=rpm.path,
+                )
+        if (
+            self.signed_md5 is not None
+            and self.legacy_md5
+            and self.signed_md5.digest() != self.legacy_md5
+        ):
+            raise InputError(
+                "damaged package: MD5 of header and payload does not match the signature",
+                path=rpm.path,
+            )
+        return FileDigests(self.md5.digest(), self.sha256.digest(), self.blake.digest())
 
 
 def _update_from(

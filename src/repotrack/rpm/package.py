@@ -28,7 +28,15 @@ from repotrack.rpm.header import (
 )
 from repotrack.rpm.tags import SIGNATURE_TO_MAIN, SigTag, Tag, TagType
 
-__all__ = ["LEAD_MAGIC", "Lead", "RpmFile", "quick_pkg_hash", "read_rpm", "read_rpm_stream"]
+__all__ = [
+    "LEAD_MAGIC",
+    "HeadReader",
+    "Lead",
+    "RpmFile",
+    "quick_pkg_hash",
+    "read_rpm",
+    "read_rpm_stream",
+]
 
 LEAD_MAGIC: Final = b"\xed\xab\xee\xdb"
 LEAD_SIZE: Final = 96
@@ -148,7 +156,7 @@ def read_rpm(path: str | Path) -> RpmFile:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=name) from exc
 
 
-def read_rpm_stream(f: BinaryIO, *, source: str, file_size: int) -> RpmFile:
+def read_rpm_stream(f: BinaryIO | HeadReader, *, source: str, file_size: int) -> RpmFile:
     """Read the metadata of a package from the seekable ``f``, positioned at its start.
 
     ``file_size`` bounds every read; ``source`` names the package in errors.
@@ -192,6 +200,36 @@ def read_rpm_stream(f: BinaryIO, *, source: str, file_size: int) -> RpmFile:
         payload_offset=payload_offset,
         file_size=file_size,
     )
+
+
+class HeadReader:
+    """A file-like view of a package file whose first bytes were read already.
+
+    ``read_rpm_stream`` reads the lead and both headers with a few reads and seeks;
+    served from ``head`` (one read of the file's start, which as a rule holds both
+    headers) they cost no system call, and the caller can hash ``head`` and carry on
+    reading the file from where ``head`` ends, so every byte is read once. Bytes past
+    ``head`` are read from ``fd`` with ``pread``, which leaves the descriptor's own
+    position alone.
+    """
+
+    __slots__ = ("_at", "_fd", "_head")
+
+    def __init__(self, fd: int, head: bytes) -> None:
+        self._fd = fd
+        self._head = head
+        self._at = 0
+
+    def read(self, n: int) -> bytes:
+        at = self._at
+        head = self._head
+        data = head[at : at + n] if at + n <= len(head) else os.pread(self._fd, n, at)
+        self._at = at + len(data)
+        return data
+
+    def seek(self, offset: int) -> int:
+        self._at = offset
+        return offset
 
 
 #: Main-header tags that would override what the signature gives ``pkg_hash``.
@@ -345,7 +383,7 @@ def _need(offset: int, n: int, *, file_size: int, source: str) -> None:
         )
 
 
-def _read(f: BinaryIO, n: int, *, source: str, offset: int, file_size: int) -> bytes:
+def _read(f: BinaryIO | HeadReader, n: int, *, source: str, offset: int, file_size: int) -> bytes:
     """Read exactly ``n`` bytes at ``offset``, refusing first if the file is too short."""
     _need(offset, n, file_size=file_size, source=source)
     chunks = []

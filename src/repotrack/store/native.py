@@ -21,6 +21,7 @@ table and column before anything is sent.
 
 from __future__ import annotations
 
+import operator
 import struct
 import sys
 import uuid
@@ -42,6 +43,8 @@ __all__ = [
     "encode_block",
     "encode_columns",
     "encode_strings",
+    "encode_utf8",
+    "encode_utf8_joined",
     "string_column",
     "varint",
     "wire_structure",
@@ -74,9 +77,11 @@ def varint(n: int) -> bytes:
 class RawColumn(NamedTuple):
     """A column whose payload the caller already laid out in the wire type's form.
 
-    For the few columns a producer can lay out faster than the encoder (a
-    ``FixedString(16)`` column of digests made with one ``bytes.fromhex``); the
-    caller answers for the layout, ``encode_block`` only checks the size.
+    For the columns a producer can lay out faster than the encoder (a
+    ``FixedString(16)`` column of digests made with one ``bytes.fromhex``, a String
+    column straight from a header's UTF-8 bytes, see :func:`encode_utf8`); the caller
+    answers for the layout. ``encode_block`` checks the size of fixed-width columns
+    (rows times the width); a String column's size says nothing about its rows.
     """
 
     rows: int
@@ -120,18 +125,35 @@ def encode_columns(
         raise InputError(f"{len(data)} value columns for {len(columns)} columns", path=table)
     rows = _rows(data[0]) if data else 0
     payloads = []
-    for name, type_text, values in zip(columns, types, data, strict=True):
-        _, encode = column_encoder(type_text)
+    for name, values, (type_text, encode, code) in zip(
+        columns, data, _column_plan(tuple(types)), strict=True
+    ):
         if isinstance(values, RawColumn):
-            payloads.append(_raw(values, rows, table, name))
+            payloads.append(_raw(values, rows, table, name, type_text))
             continue
         if len(values) != rows:
             raise InputError(f"column has {len(values)} values, not {rows}", path=table, field=name)
+        if type(values) is array and values.typecode == code and not _SWAP:
+            payloads.append(values.tobytes())  # the common case of a worker's columns
+            continue
         try:
             payloads.append(encode(values))
         except (ValueError, TypeError, OverflowError, AttributeError, KeyError) as exc:
             raise InputError(f"bad value for {type_text}: {exc}", path=table, field=name) from exc
     return EncodedColumns(rows, tuple(payloads))
+
+
+@lru_cache(maxsize=256)
+def _column_plan(types: tuple[str, ...]) -> tuple[tuple[str, ColumnEncoder, str | None], ...]:
+    """Per column: its type, its encoder, and the ``array`` code of its wire form when
+    that is a plain number or a DateTime (seconds): such an array goes as its bytes."""
+    plan = []
+    for type_text in types:
+        wire, encode = column_encoder(type_text)
+        name = parse_type(type_text).unwrap().name
+        code = "I" if name == "DateTime" else _INT_CODES.get(wire) if name == wire else None
+        plan.append((type_text, encode, code))  # an Enum sent as Int8 is checked value by value
+    return tuple(plan)
 
 
 def assemble_block(
@@ -167,10 +189,26 @@ def _rows(values: Sequence[Any] | RawColumn) -> int:
     return values.rows if isinstance(values, RawColumn) else len(values)
 
 
-def _raw(column: RawColumn, rows: int, table: str, name: str) -> bytes:
-    if column.rows != rows or (rows and len(column.payload) % rows):
+def _raw(column: RawColumn, rows: int, table: str, name: str, type_text: str) -> bytes:
+    width = _wire_width(type_text)
+    size = len(column.payload)
+    if column.rows != rows or (size != rows * width if width else rows == 0 and size):
         raise InputError(f"raw column does not hold {rows} values", path=table, field=name)
     return column.payload
+
+
+@lru_cache(maxsize=256)
+def _wire_width(type_text: str) -> int:
+    """Bytes per value of a fixed-width wire type; 0 when values vary in size."""
+    wire, _ = column_encoder(type_text)
+    code = "B" if wire == "Bool" else _INT_CODES.get(wire)
+    if code is not None:
+        return array(code).itemsize
+    if wire.startswith("FixedString("):
+        return int(wire[len("FixedString(") : -1])
+    return {"DateTime('UTC')": 4, "Date": 2, "Date32": 4, "UUID": 16}.get(wire) or (
+        8 if wire.startswith("DateTime64(") else 0
+    )
 
 
 @lru_cache(maxsize=256)
@@ -310,6 +348,46 @@ def string_column(values: Sequence[Any]) -> bytes:
     except (TypeError, UnicodeEncodeError, IndexError):
         return _string_column_slow(values)
     return b"".join(chain.from_iterable(zip(prefixes, raw, strict=True)))
+
+
+def encode_utf8(values: Sequence[bytes]) -> bytes:
+    """A String column of values that are UTF-8 bytes already (no decoding, no encoding).
+
+    The loader's per-file strings come straight from a header's bytes this way once
+    they are known to be valid UTF-8 (``Header.get_utf8_strings``). A column of one
+    value repeated (owners, languages, empty link targets) is that value's encoding
+    repeated; columns of few distinct values are encoded once per distinct value, as
+    in :func:`encode_strings`.
+    """
+    if not values:
+        return b""
+    if len(values) > 8:
+        if values.count(values[0]) == len(values):
+            return _string_column_slow((values[0],)) * len(values)
+        distinct = set(values)
+        if len(distinct) * 4 <= len(values):
+            table = {v: _string_column_slow((v,)) for v in distinct}
+            return b"".join(map(table.__getitem__, values))
+    return _utf8_column(values)
+
+
+def encode_utf8_joined(heads: Sequence[bytes], tails: Sequence[bytes]) -> bytes:
+    """``encode_utf8`` of the values ``head + tail`` (a directory and a base name),
+    without making them."""
+    try:
+        lengths = map(operator.add, map(len, heads), map(len, tails))
+        prefixes = list(map(_SHORT.__getitem__, lengths))
+    except IndexError:  # a value of 128 bytes or more
+        return _utf8_column(list(map(bytes.__add__, heads, tails)))
+    return b"".join(chain.from_iterable(zip(prefixes, heads, tails, strict=True)))
+
+
+def _utf8_column(values: Sequence[bytes]) -> bytes:
+    try:
+        prefixes = list(map(_SHORT.__getitem__, map(len, values)))
+    except IndexError:  # a value of 128 bytes or more
+        return _string_column_slow(values)
+    return b"".join(chain.from_iterable(zip(prefixes, values, strict=True)))
 
 
 def _string_column_slow(values: Sequence[Any]) -> bytes:

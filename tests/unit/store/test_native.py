@@ -18,6 +18,8 @@ from repotrack.store.native import (
     encode_block,
     encode_columns,
     encode_strings,
+    encode_utf8,
+    encode_utf8_joined,
     string_column,
 )
 
@@ -175,6 +177,47 @@ def test_string_paths_agree(values: list[str | bytes]) -> None:
         prefix.append(n)
         expected += bytes(prefix) + raw
     assert string_column(values) == encode_strings(values) == expected
+    utf8 = [v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v for v in values]
+    assert encode_utf8(utf8) == expected
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [b"x"] * 20, [b"a", b"b"] * 10, [b"a", b"b", b"c"], [b"q" * 200] * 12 + [b"r"]],
+)
+def test_utf8_columns_are_string_columns(values: list[bytes]) -> None:
+    assert encode_utf8(values) == string_column(values)
+
+
+def test_joined_values_encode_as_the_values() -> None:
+    heads = [b"/usr/bin/", b"/etc/", b"/" + b"d" * 130 + b"/"]
+    tails = [b"a", "\u00e9".encode(), b"x"]
+    joined = [h + t for h, t in zip(heads, tails, strict=True)]
+    assert encode_utf8_joined(heads[:2], tails[:2]) == string_column(joined[:2])
+    assert encode_utf8_joined(heads, tails) == string_column(joined)  # one over 127 bytes
+
+
+def test_a_raw_string_column_goes_as_it_is(typed: Store) -> None:
+    names = ("u8", "s")
+    types = [TYPES[n] for n in names]
+    payload = encode_utf8([b"one", "é".encode(), b""])
+    block = encode_block("typed", names, types, [[1, 2, 3], RawColumn(3, payload)])
+    typed.insert_blocks("typed", names, [block])
+    assert typed.query("SELECT u8, s FROM typed ORDER BY u8") == [(1, "one"), (2, "é"), (3, "")]
+
+
+@pytest.mark.parametrize(
+    ("type_text", "column"),
+    [
+        ("FixedString(2)", RawColumn(2, b"abc")),  # 3 bytes for two 2-byte values
+        ("UInt32", RawColumn(2, b"\0" * 4)),  # half of two UInt32s
+        ("Int8", RawColumn(2, b"\0")),
+        ("String", RawColumn(0, b"\1x")),  # bytes for no row
+    ],
+)
+def test_raw_columns_of_the_wrong_size_are_refused(type_text: str, column: RawColumn) -> None:
+    with pytest.raises(InputError, match="raw column does not hold"):
+        encode_columns("t", ("c",), (type_text,), [column])
 
 
 def test_worker_types_match_the_schema(store: Store) -> None:
