@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -382,7 +383,7 @@ def _take_lock(path: Path) -> int:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
-        holder = _read_pid(fd)
+        holder = _holder_pid(fd)
         os.close(fd)
         raise _locked(path, f" (pid {holder})" if holder else "") from exc
     except OSError as exc:
@@ -391,6 +392,19 @@ def _take_lock(path: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
+
+
+#: How long a process that found the store locked waits for the holder's pid to appear.
+PID_WAIT = 1.0
+
+
+def _holder_pid(fd: int) -> str:
+    """The pid in the lock file; the holder writes it just after its ``flock``, so a
+    process arriving in between waits up to ``PID_WAIT`` for it (empty if none came)."""
+    deadline = time.monotonic() + PID_WAIT
+    while not (holder := _read_pid(fd)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return holder
 
 
 def _read_pid(fd: int) -> str:
