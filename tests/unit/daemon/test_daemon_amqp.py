@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,9 @@ from repotrack.daemon import consumer
 from repotrack.daemon.config import DaemonConfig, load_daemon_config
 from repotrack.daemon.consumer import ServiceConsumer, Work
 from tests.unit.daemon.broker import (
-    cleanup,
     depth,
     drain,
     listen,
-    prefix,
     publish,
     publish_all,
     running,
@@ -35,15 +33,6 @@ from tests.unit.daemon.broker import (
 pytestmark = pytest.mark.services
 
 FAST = {"idle_loop_sleep": 0.1}
-
-
-@pytest.fixture
-def pfx(amqp_url: str) -> Iterator[str]:
-    name = prefix()
-    try:
-        yield name
-    finally:
-        cleanup(name)
 
 
 def recorder(calls: list[tuple[str, str, dict[str, Any]]], fail_on: int | None = None) -> Work:

@@ -12,14 +12,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from repotrack.store import open_store
-from tests.unit.daemon.broker import channel, cleanup, depth, prefix
+from tests.unit.daemon.broker import channel, depth
 from tests.unit.daemon.examples import write_examples
 from tests.unit.sources.treeutil import build_trees
 
@@ -31,15 +31,6 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_trees(tmp_path_factory.mktemp("trees"))
-
-
-@pytest.fixture
-def pfx(amqp_url: str) -> Iterator[str]:
-    name = prefix()
-    try:
-        yield name
-    finally:
-        cleanup(name)
 
 
 def _env(home: Path) -> dict[str, str]:

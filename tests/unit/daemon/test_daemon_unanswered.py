@@ -8,7 +8,7 @@ between the daemon and the real broker makes that happen on demand.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,9 @@ import pytest
 from repotrack.daemon import consumer
 from repotrack.daemon.config import load_daemon_config
 from tests.unit.daemon.broker import (
-    cleanup,
     depth,
     drain,
     listen,
-    prefix,
     publish_all,
     running,
     write_config,
@@ -29,15 +27,6 @@ from tests.unit.daemon.broker import (
 from tests.unit.daemon.freezing_proxy import freezing_proxy
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def pfx(amqp_url: str) -> Iterator[str]:
-    name = prefix()
-    try:
-        yield name
-    finally:
-        cleanup(name)
 
 
 def test_unanswered_get_drops_the_link_and_the_daemon_goes_on(

@@ -17,19 +17,10 @@ from repotrack.config import load_settings
 from repotrack.daemon.handlers import work_for
 from repotrack.store import Store
 from tests.fixtures.girar import task_tree
-from tests.unit.daemon.broker import cleanup, prefix, publish, running, write_config
+from tests.unit.daemon.broker import publish, running, write_config
 from tests.unit.store.storeutil import open_fresh_store
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def pfx(amqp_url: str) -> Iterator[str]:
-    name = prefix()
-    try:
-        yield name
-    finally:
-        cleanup(name)
 
 
 @pytest.fixture
