@@ -338,20 +338,7 @@ def map_set(
     store: StoreOption = None,
 ) -> None:
     """Map a package to a CPE (or an OSV package); the next rematch uses it."""
-    from repotrack.security import set_mapping
-
-    _write(
-        ctx,
-        store,
-        local=lambda opened: set_mapping(
-            opened, pkg_name=package, result=result, user=_user(user), reason=reason
-        ),
-        remote=lambda service: _handed(
-            service,
-            "/api/v1/vulns/mappings",
-            {"package": package, "result": result, "action": "set", "reason": reason},
-        ),
-    )
+    _change_mapping(ctx, store, "set", package, result, reason, user)
     console.print(f"{package} → {result}", markup=False, highlight=False)
 
 
@@ -366,21 +353,35 @@ def map_unset(
     store: StoreOption = None,
 ) -> None:
     """Drop a mapping (the change history keeps it)."""
-    from repotrack.security import unset_mapping
+    _change_mapping(ctx, store, "unset", package, result, reason, user)
+    console.print(f"{package} ↛ {result}", markup=False, highlight=False)
 
+
+def _change_mapping(
+    ctx: typer.Context,
+    store: str | None,
+    action: str,
+    package: str,
+    result: str,
+    reason: str,
+    user: str | None,
+) -> None:
+    """``map set``/``map unset``: in the store, or through the service that holds it."""
+    from repotrack.security import set_mapping, unset_mapping
+
+    change = set_mapping if action == "set" else unset_mapping
     _write(
         ctx,
         store,
-        local=lambda opened: unset_mapping(
+        local=lambda opened: change(
             opened, pkg_name=package, result=result, user=_user(user), reason=reason
         ),
         remote=lambda service: _handed(
             service,
             "/api/v1/vulns/mappings",
-            {"package": package, "result": result, "action": "unset", "reason": reason},
+            {"package": package, "result": result, "action": action, "reason": reason},
         ),
     )
-    console.print(f"{package} ↛ {result}", markup=False, highlight=False)
 
 
 @map_app.command("list")
