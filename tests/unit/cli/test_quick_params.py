@@ -38,6 +38,7 @@ _INT_VALUES = ["0", "7", "007", "123456789012345678", "1234567890123456789", "-3
 _INT_VALUES += [" 5", "5 ", "1_000", "", "x", "１２", "٣", "3.0", 4, True, 2.5]
 _STR_VALUES = ["", "p10", "a b", "-", "é", "2024-01-02", b"bytes", 5, None]
 _PATH_VALUES = ["", ".", "/", "/tmp/", "x//y/", "~/x", "-", "a b", "é", "no/such/dir", 5]
+_PATH_VALUES += [Path("/tmp"), Path("rel/x"), Path()]
 _CASES: list[tuple[Any, Any, list[Any]]] = [
     (int, OptionInfo(), _INT_VALUES),
     (int, OptionInfo(min=1), ["0", "1", "5"]),
@@ -54,7 +55,8 @@ _CASES: list[tuple[Any, Any, list[Any]]] = [
     (Colour, OptionInfo(case_sensitive=False), ["red", "GREEN", "blue"]),
     (Literal["table", "json"], OptionInfo(), ["table", "json", "csv", "JSON"]),
     (float, OptionInfo(), ["1.5", "2"]),
-    (list[str], OptionInfo(), [["a", "b"], "a"]),
+    (list[str], OptionInfo(), [["a", "b"], ("a", ""), (), [], "a", ["a", 1], [b"x"]]),
+    (list[int], OptionInfo(), [["1", "2"], ()]),
 ]
 
 
@@ -81,6 +83,7 @@ def test_plain_values_are_taken_and_errors_left_to_typer() -> None:
         (bool, False),
         (Colour, "red"),
         (Literal["table", "json"], "json"),
+        (list[str], ("a", "b")),
     ]
     for annotation, value in taken:
         descriptor = resolve_type_descriptor(annotation, OptionInfo())
