@@ -342,6 +342,14 @@ def _import_chdb() -> Any:
     state = sys.modules.get("chdb.state")
     if state is not None:
         return state
+    with _import_lock:  # two threads opening stores at once: one loads the engine
+        return _import_chdb_once()
+
+
+def _import_chdb_once() -> Any:
+    state = sys.modules.get("chdb.state")
+    if state is not None:
+        return state
     hidden = "pyarrow" not in sys.modules
     if hidden:
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
@@ -359,6 +367,7 @@ def _import_chdb() -> Any:
     return state
 
 
+_import_lock = threading.Lock()
 #: ``dlopen`` flag (Linux): the library resolves its own symbols first.
 _RTLD_DEEPBIND = 0x8
 
