@@ -21,6 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 from repotrack import __version__
 from repotrack.cli import config_cmd
 from repotrack.cli.common import AppState, guarded
+from repotrack.cli.quick_params import QuickParse, with_quick_parse
 
 # ``import httpx`` also imports httpx's own command line (click, Rich's syntax
 # highlighting, Pygments): about 0.06 s of every command that talks HTTP, for a
@@ -96,7 +97,7 @@ def _mount(areas: tuple[str, ...]) -> None:
             importlib.import_module(f"repotrack.cli.{name}").register(_root)
 
 
-class _LazyRoot(TyperGroup):
+class _LazyRoot(QuickParse, TyperGroup):
     """The root group: commands known by name, built when first asked for.
 
     While the root's own help is being written, a command not built yet is stood in
@@ -116,7 +117,7 @@ class _LazyRoot(TyperGroup):
         if self._listing:
             return TyperCommand(cmd_name, help=help_line)
         _mount(areas)
-        self.commands[cmd_name] = _build(cmd_name)
+        self.commands[cmd_name] = with_quick_parse(_build(cmd_name))
         return self.commands[cmd_name]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
@@ -127,7 +128,7 @@ class _LazyRoot(TyperGroup):
             self._listing = False
 
 
-class _LazyGroup(TyperGroup):
+class _LazyGroup(QuickParse, TyperGroup):
     """A sub-group (``load``, ``query``, ...) whose commands are built when first asked
     for: ``load task`` builds one command, not the fifteen of ``load``."""
 
@@ -142,10 +143,12 @@ class _LazyGroup(TyperGroup):
         if info is not None:
             import typer.main
 
-            self.commands[cmd_name] = typer.main.get_command_from_info(
-                info,
-                pretty_exceptions_short=_root.pretty_exceptions_short,
-                rich_markup_mode=_root.rich_markup_mode,
+            self.commands[cmd_name] = with_quick_parse(
+                typer.main.get_command_from_info(
+                    info,
+                    pretty_exceptions_short=_root.pretty_exceptions_short,
+                    rich_markup_mode=_root.rich_markup_mode,
+                )
             )
         return self.commands.get(cmd_name)
 

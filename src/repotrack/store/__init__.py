@@ -9,23 +9,57 @@ the CLI and the REST API alike.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row, Store
 from repotrack.store.migrations import MigrationState, migrate, migration_status
-from repotrack.store.queries import (
-    MAX_LIMIT,
-    PackageDiff,
-    PackageInfo,
-    PackageList,
-    PackageSetRef,
-    PackageSummary,
-    diff_package_sets,
-    find_package_set,
-    list_packages,
-    package_info,
-    to_plain,
-)
-from repotrack.store.seed import seed_license_aliases
 from repotrack.store.urls import open_store, redact_url
+
+if TYPE_CHECKING:
+    from repotrack.store.queries import (
+        MAX_LIMIT,
+        PackageDiff,
+        PackageInfo,
+        PackageList,
+        PackageSetRef,
+        PackageSummary,
+        diff_package_sets,
+        find_package_set,
+        list_packages,
+        package_info,
+        to_plain,
+    )
+    from repotrack.store.seed import seed_license_aliases
+
+#: Names imported from their module when first used (``__getattr__``): the read queries'
+#: two dozen dataclasses and the seed's data access cost about 0.01 s of every process
+#: that imports any part of the store, such as a load, which uses neither.
+_LAZY = {
+    "MAX_LIMIT": "queries",
+    "PackageDiff": "queries",
+    "PackageInfo": "queries",
+    "PackageList": "queries",
+    "PackageSetRef": "queries",
+    "PackageSummary": "queries",
+    "diff_package_sets": "queries",
+    "find_package_set": "queries",
+    "list_packages": "queries",
+    "package_info": "queries",
+    "to_plain": "queries",
+    "seed_license_aliases": "seed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",

@@ -323,7 +323,8 @@ def _server_started() -> None:
 
 
 def _import_chdb() -> Any:
-    """``import chdb`` without pyarrow.
+    """chDB's connection module (``chdb.state``: its ``connect`` is ``chdb.connect``),
+    imported without pyarrow and without the connection ``import chdb`` makes.
 
     chDB imports pyarrow (and through it numpy) when it is installed, for its Arrow
     result formats; the store uses none of them, and the import cost 0.3 s of every
@@ -334,20 +335,95 @@ def _import_chdb() -> Any:
     process's resident memory. A later ``import pyarrow`` elsewhere in the process
     works as usual. The library's start-up pages are then given back
     (``chdb_memory``).
+
+    The engine is loaded as ``_load_engine`` says, or by ``import chdb`` where that
+    does not apply.
     """
-    if "chdb.state" in sys.modules:
-        return sys.modules["chdb"]
+    state = sys.modules.get("chdb.state")
+    if state is not None:
+        return state
+    with _import_lock:  # two threads opening stores at once: one loads the engine
+        return _import_chdb_once()
+
+
+def _import_chdb_once() -> Any:
+    state = sys.modules.get("chdb.state")
+    if state is not None:
+        return state
     hidden = "pyarrow" not in sys.modules
     if hidden:
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
     try:
-        import chdb
-        import chdb.state  # what chdb.connect imports: it tries pyarrow too
+        state = _load_engine()
+        if state is None:
+            import chdb
+            import chdb.state  # what chdb.connect imports: it tries pyarrow too
+
+            state = chdb.state
     finally:
         if hidden and sys.modules.get("pyarrow", False) is None:
             del sys.modules["pyarrow"]
     release_startup_pages()
-    return chdb
+    return state
+
+
+_import_lock = threading.Lock()
+#: ``dlopen`` flag (Linux): the library resolves its own symbols first.
+_RTLD_DEEPBIND = 0x8
+
+
+def _load_engine() -> Any:
+    """``chdb.state`` imported without running ``chdb/__init__.py``; None where chDB's
+    files are not laid out as this expects (then ``import chdb`` does it).
+
+    Why: ``chdb/__init__.py`` (chDB 4.x) starts an in-memory embedded server, asks it
+    for its version and shuts it down, at every import: 0.045 s of every process that
+    opens a store, spent before the store's own server starts. The connection module
+    needs the engine extension (``chdb._chdb``) and two small pure-Python modules of
+    the package only, so those are imported under a package module that is not
+    executed, loaded as ``chdb/__init__.py`` loads the extension: the library opened
+    first with ``RTLD_DEEPBIND`` (its bundled libraries' symbols before the process's)
+    and from the package's directory. That package module is then taken out of
+    ``sys.modules``: a later ``import chdb`` runs chDB's own ``__init__``, which reuses
+    the extension loaded here (and, as with any second in-memory server, fails while a
+    store is open in the process).
+    """
+    import importlib
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("chdb")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None or not spec.submodule_search_locations:
+        return None
+    directory = Path(spec.origin).parent
+    library = directory / "_chdb.abi3.so"
+    if "chdb" in sys.modules or "chdb._chdb" in sys.modules or not library.is_file():
+        return None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["chdb"] = package
+    cwd = Path.cwd()
+    try:
+        os.chdir(directory)
+        try:
+            if sys.platform == "linux":
+                import ctypes
+
+                ctypes.CDLL(str(library), mode=sys.getdlopenflags() | _RTLD_DEEPBIND)
+            importlib.import_module("chdb._chdb")
+        finally:
+            os.chdir(cwd)
+        state = importlib.import_module("chdb.state")
+    except ImportError:
+        for name in [m for m in sys.modules if m == "chdb" or m.startswith("chdb.")]:
+            if name != "chdb._chdb":  # an extension module cannot be loaded twice
+                del sys.modules[name]
+        return None
+    finally:
+        if sys.modules.get("chdb") is package:
+            del sys.modules["chdb"]
+    return state
 
 
 def _ensure_directory(path: Path) -> None:

@@ -37,3 +37,36 @@ def test_opening_and_querying_the_store_imports_no_pyarrow(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+_QUIET = """
+import sys
+from pathlib import Path
+from repotrack.store.chdb_backend import ChdbStore
+
+store = ChdbStore(Path(sys.argv[1]))
+try:
+    assert store.query("SELECT 1 + 1") == [(2,)]
+    # the engine came without chdb/__init__.py, whose import starts a server of its own
+    assert "chdb" not in sys.modules, "chdb/__init__.py ran"
+    assert "chdb._chdb" in sys.modules and "chdb.state" in sys.modules
+finally:
+    store.close()
+import chdb  # chDB's own package still imports, on the extension loaded already
+
+assert chdb._chdb is sys.modules["chdb._chdb"]
+assert chdb.query("SELECT 40 + 2", "CSV").bytes().strip() == b"42"
+print("ok")
+"""
+
+
+def test_opening_the_store_skips_chdbs_import_time_server(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _QUIET, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
