@@ -17,11 +17,24 @@ dedupe looks for), so it goes only after everything else of the same packages. A
 load killed mid-batch leaves journal entries without a ``PackageHash`` row; the next
 load (or ``repotrack db gc``) deletes those packages' partial rows before it starts
 (``repair``), so nothing is ever counted twice or believed complete when it is not.
+
+A repository load flushes in the background (``background=True``): a full batch is
+handed to one writer thread, and the loader goes on collecting the next one while
+chDB writes it (chDB releases the GIL while a statement runs). Why: on 2 CPUs the
+loader's main thread was the slowest part of a first load; while it waited for each
+insert, the workers stopped once their window of jobs was done, so a first load used
+little more than one CPU (wall time close to CPU time). At most one batch is being
+written while the next fills (memory stays bounded by two batches); batches are
+written in order, each in the order above, by the one writer thread; a failed write
+is raised by the next call, and ``flush``/``wait`` return only when everything handed
+over is written.
 """
 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +53,21 @@ DEFAULT_BATCH_ROWS = 100_000
 _NAME = tables.FILE_INPUT_COLUMNS.index(tables.FILE_NAME_INPUT_COLUMNS[0])
 
 
+@dataclass(slots=True)
+class _Batch:
+    """The rows of one batch, per table."""
+
+    changelog: dict[int, str] = field(default_factory=dict)
+    files: list[RowBlock] = field(default_factory=list)
+    file_rows: int = 0
+    depends: list[RowBlock] = field(default_factory=list)
+    depend_rows: int = 0
+    packages: list[tuple[Any, ...]] = field(default_factory=list)
+    specs: list[tuple[Any, ...]] = field(default_factory=list)
+    hashes: list[tuple[Any, ...]] = field(default_factory=list)
+    members: list[tuple[uuid.UUID, int]] = field(default_factory=list)
+
+
 class RowBatcher:
     """Collects rows per table and flushes them all, in a fixed order, when full."""
 
@@ -49,76 +77,106 @@ class RowBatcher:
         *,
         max_rows: int = DEFAULT_BATCH_ROWS,
         load_id: uuid.UUID | None = None,
+        background: bool = False,
     ) -> None:
         self._store = store
         self._max_rows = max_rows
         self.load_id = load_id or uuid.uuid4()
         self.started = datetime.now(UTC).replace(microsecond=0)
-        self._changelog: dict[int, str] = {}
-        self._files: list[RowBlock] = []
-        self._file_rows = 0
-        self._depends: list[RowBlock] = []
-        self._depend_rows = 0
-        self._packages: list[tuple[Any, ...]] = []
-        self._specs: list[tuple[Any, ...]] = []
-        self._hashes: list[tuple[Any, ...]] = []
-        self._members: list[tuple[uuid.UUID, int]] = []
+        self._batch = _Batch()
         self.files_written = 0
+        self._background = background
+        #: One writer thread (so one store connection) for the load's background batches.
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
 
     @property
     def pending(self) -> int:
+        b = self._batch
         return (
-            len(self._changelog)
-            + self._file_rows
-            + self._depend_rows
-            + len(self._packages)
-            + len(self._hashes)
-            + len(self._members)
+            len(b.changelog)
+            + b.file_rows
+            + b.depend_rows
+            + len(b.packages)
+            + len(b.hashes)
+            + len(b.members)
         )
 
     def add_package(self, rows: PackageRows) -> None:
+        b = self._batch
         for digest, text in rows.changelogs:
-            self._changelog.setdefault(digest, text)
+            b.changelog.setdefault(digest, text)
         if rows.files.rows:
-            self._files.append(rows.files)
-            self._file_rows += rows.files.rows
+            b.files.append(rows.files)
+            b.file_rows += rows.files.rows
         if rows.depends.rows:
-            self._depends.append(rows.depends)
-            self._depend_rows += rows.depends.rows
-        self._packages.append(rows.package_row())
+            b.depends.append(rows.depends)
+            b.depend_rows += rows.depends.rows
+        b.packages.append(rows.package_row())
         if rows.spec is not None:
-            self._specs.append(rows.spec)
-        self._hashes.append(rows.hash_row())
+            b.specs.append(rows.spec)
+        b.hashes.append(rows.hash_row())
         self._flush_if_full()
 
     def add_members(self, node: uuid.UUID, hashes: list[int]) -> None:
-        self._members.extend((node, h) for h in hashes)
+        self._batch.members.extend((node, h) for h in hashes)
         self._flush_if_full()
 
     def _flush_if_full(self) -> None:
-        if self.pending >= self._max_rows:
+        if self.pending < self._max_rows:
+            return
+        if not self._background:
             self.flush()
+            return
+        self.wait()  # the previous batch is written before this one starts
+        batch, self._batch = self._batch, _Batch()
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="repotrack-batch-writer")
+        self._writing = self._writer.submit(self._write, batch)
+
+    def wait(self) -> None:
+        """Return once the batch being written in the background is written; raise
+        what its writing raised."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def close(self) -> None:
+        """Wait for the background batch (its failure is not raised here: the caller is
+        already failing, or has called ``flush``) and stop the writer thread."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.exception()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
 
     def flush(self) -> None:
+        """Write every row collected so far (after the background batch, if any)."""
+        self.wait()
+        batch, self._batch = self._batch, _Batch()
+        self._write(batch)
+
+    def _write(self, batch: _Batch) -> None:
         store = self._store
-        if self._hashes:
+        if batch.hashes:
             journal.record_packages(
-                store, self.load_id, self.started, [row[0] for row in self._hashes]
+                store, self.load_id, self.started, [row[0] for row in batch.hashes]
             )
-        if self._changelog:
-            store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, self._changelog.items())
-        if self._files:
+        if batch.changelog:
+            store.insert(tables.CHANGELOG, tables.CHANGELOG_COLUMNS, batch.changelog.items())
+        if batch.files:
             columns, types = tables.FILE_INPUT_COLUMNS, tables.FILE_INPUT_TYPES
             store.insert_select(
                 tables.FILES,
                 tables.FILES_COLUMNS,
                 tables.FILES_SELECT,
                 wire_structure(columns, types),
-                assemble_block(columns, types, self._files),
+                assemble_block(columns, types, batch.files),
             )
             # FileNames needs the names alone: a block of that one column.
             names, name_types = tables.FILE_NAME_INPUT_COLUMNS, tables.FILE_NAME_INPUT_TYPES
-            parts = [EncodedColumns(p.rows, p.payloads[_NAME : _NAME + 1]) for p in self._files]
+            parts = [EncodedColumns(p.rows, p.payloads[_NAME : _NAME + 1]) for p in batch.files]
             store.insert_select(
                 tables.FILE_NAMES,
                 tables.FILE_NAMES_COLUMNS,
@@ -126,19 +184,15 @@ class RowBatcher:
                 wire_structure(names, name_types),
                 assemble_block(names, name_types, parts),
             )
-            self.files_written += self._file_rows
-        if self._depends:
-            block = assemble_block(tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, self._depends)
+            self.files_written += batch.file_rows
+        if batch.depends:
+            block = assemble_block(tables.DEPENDS_COLUMNS, tables.DEPENDS_TYPES, batch.depends)
             store.insert_blocks(tables.DEPENDS, tables.DEPENDS_COLUMNS, [block])
-        if self._specs:
-            store.insert(tables.SPECFILES, tables.SPECFILES_COLUMNS, self._specs)
-        if self._packages:
-            store.insert(tables.PACKAGES, tables.PACKAGES_COLUMNS, self._packages)
-        if self._hashes:
-            store.insert(tables.PACKAGE_HASH, tables.PACKAGE_HASH_COLUMNS, self._hashes)
-        if self._members:
-            store.insert(tables.PACKAGE_SET, tables.PACKAGE_SET_COLUMNS, self._members)
-        self._changelog = {}
-        self._files, self._depends, self._packages = [], [], []
-        self._file_rows = self._depend_rows = 0
-        self._specs, self._hashes, self._members = [], [], []
+        if batch.specs:
+            store.insert(tables.SPECFILES, tables.SPECFILES_COLUMNS, batch.specs)
+        if batch.packages:
+            store.insert(tables.PACKAGES, tables.PACKAGES_COLUMNS, batch.packages)
+        if batch.hashes:
+            store.insert(tables.PACKAGE_HASH, tables.PACKAGE_HASH_COLUMNS, batch.hashes)
+        if batch.members:
+            store.insert(tables.PACKAGE_SET, tables.PACKAGE_SET_COLUMNS, batch.members)

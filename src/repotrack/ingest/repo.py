@@ -6,7 +6,8 @@ Order of work (ALTRepo §2.5, made atomic for readers):
 2. plan the tree (apt-rpm, createrepo or a plain directory of RPMs);
 3. repair what a killed earlier load left half-written (``journal``);
 4. sources, then binaries: dedupe against the store, read only new packages (in
-   parallel), write their rows in bounded batches, PackageHash last per batch;
+   parallel), write their rows in bounded batches, PackageHash last per batch (each
+   batch written by a background thread while the next one is collected);
 5. the PackageSet rows and PackageSetName row of every node;
 6. the root PackageSetName row, last. Until it exists the snapshot is invisible to
    readers (they start from roots), so an interrupted load publishes nothing, and a
@@ -158,20 +159,23 @@ def load_repo(
         progress.start(total=sum(1 for phase in plan.phases for _job in phase()))
     run = _Run(store, plan, progress)
     try:
-        with Pipeline(
-            store, workers=workers, skip_bad=skip_bad, verify_known=verify_known
-        ) as pipeline:
-            for phase in plan.phases:
-                for outcome in pipeline.run(phase()):
-                    run.take(outcome)
-    except InputError:
-        # Packages before the bad one are complete: store them, so a rerun after the
-        # fix does not read them again. The snapshot itself stays unpublished.
+        try:
+            with Pipeline(
+                store, workers=workers, skip_bad=skip_bad, verify_known=verify_known
+            ) as pipeline:
+                for phase in plan.phases:
+                    for outcome in pipeline.run(phase()):
+                        run.take(outcome)
+        except InputError:
+            # Packages before the bad one are complete: store them, so a rerun after
+            # the fix does not read them again. The snapshot itself stays unpublished.
+            run.batcher.flush()
+            forget(store, run.batcher.load_id)
+            raise
         run.batcher.flush()
-        forget(store, run.batcher.load_id)
-        raise
-    run.batcher.flush()
-    root = run.publish(branch=branch, day=date, tag=tag)
+        root = run.publish(branch=branch, day=date, tag=tag)
+    finally:
+        run.batcher.close()  # no batch is still being written when this returns or raises
     forget(store, run.batcher.load_id)
     summary = LoadSummary(
         branch=branch,
@@ -204,7 +208,7 @@ class _Run:
         self.store = store
         self.plan = plan
         self.progress = progress
-        self.batcher = RowBatcher(store)
+        self.batcher = RowBatcher(store, background=True)
         self.members: dict[str, dict[int, None]] = {n.key: {} for n in plan.nodes}
         self.sources: dict[str, int] = {}
         self.new = 0

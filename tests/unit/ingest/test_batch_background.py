@@ -1,0 +1,140 @@
+"""Batches written by the background writer: the same rows, in the same order, and a
+failed write raised to the loader, never lost.
+
+``RowBatcher(background=True)`` (what a repository load uses) hands each full batch
+to one writer thread. Compared here with the synchronous batcher on the same
+packages, over a real chDB store, with batches small enough that a few packages make
+several of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repotrack.errors import StoreError
+from repotrack.ingest.batch import RowBatcher
+from repotrack.ingest.reader import PackageJob, read_package
+from repotrack.ingest.rows import PackageRows
+from repotrack.store import Store
+from tests.conftest import DATA, FIXTURES
+from tests.unit.store.storeutil import open_fresh_store
+
+TABLES = ("Packages", "Files", "FileNames", "Depends", "Changelog", "PackageHash", "Specfiles")
+
+
+@pytest.fixture
+def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Store]:
+    yield from open_fresh_store(tmp_path_factory, tmp_path / "store")
+
+
+def _rows() -> list[PackageRows]:
+    paths = sorted([*(DATA / "rpms").glob("*.rpm"), *(FIXTURES / "rpm").glob("*/*.rpm")])
+    read = [
+        read_package(
+            PackageJob(filename=p.name, source=p.name.endswith(".src.rpm"), node="n", path=str(p))
+        )
+        for p in paths
+    ]
+    unique = {r.pkg_hash: r for r in read}  # one package under two file names: once
+    return list(unique.values())
+
+
+def _dump(store: Store) -> dict[str, Counter[Any]]:
+    return {
+        table: Counter(repr(row) for row in store.query(f"SELECT * FROM {table}"))  # noqa: S608
+        for table in TABLES
+    }
+
+
+def test_background_batches_store_what_synchronous_ones_do(store: Store) -> None:
+    packages = _rows()
+    assert len(packages) > 10
+    synchronous = RowBatcher(store, max_rows=300)
+    for rows in packages:
+        synchronous.add_package(rows)
+    synchronous.flush()
+    expected = _dump(store)
+    assert sum(expected["Files"].values()) > 600  # several batches of 300 rows
+    for table in TABLES:
+        store.command(f"TRUNCATE TABLE {table}")
+
+    background = RowBatcher(store, max_rows=300, background=True)
+    try:
+        for rows in packages:
+            background.add_package(rows)
+        background.flush()
+    finally:
+        background.close()
+    assert _dump(store) == expected
+    assert background.files_written == synchronous.files_written
+
+
+class _FailingStore:
+    """A store whose ``fail_at``-th insert raises (as a full disk would), recording
+    the order of the inserts that went through."""
+
+    def __init__(self, store: Store, fail_at: int) -> None:
+        self._store = store
+        self._fail_at = fail_at
+        self.inserts: list[str] = []
+
+    def insert(self, table: str, columns: Sequence[str], rows: Any, **options: Any) -> int:
+        self._count(table)
+        return self._store.insert(table, columns, rows, **options)
+
+    def insert_blocks(self, table: str, columns: Sequence[str], blocks: Sequence[bytes]) -> None:
+        self._count(table)
+        self._store.insert_blocks(table, columns, blocks)
+
+    def insert_select(self, table: str, *args: Any) -> None:
+        self._count(table)
+        self._store.insert_select(table, *args)
+
+    def _count(self, table: str) -> None:
+        if len(self.inserts) + 1 == self._fail_at:
+            raise StoreError(f"cannot write {table}: no space left on device")
+        self.inserts.append(table)
+
+
+def test_a_failed_background_write_is_raised_and_nothing_after_it_is_written(
+    store: Store,
+) -> None:
+    packages = _rows()
+    failing = _FailingStore(store, fail_at=3)  # the first batch's Files insert
+    batcher = RowBatcher(failing, max_rows=300, background=True)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="no space left"):
+        try:
+            for rows in packages:
+                batcher.add_package(rows)
+            batcher.flush()
+        finally:
+            batcher.close()
+    # The journal and Changelog went in before the failure; no batch after it was
+    # started, so no package is marked stored (no PackageHash row).
+    assert failing.inserts == ["repotrack_load_journal", "Changelog"]
+    assert store.query("SELECT count() FROM PackageHash") == [(0,)]
+
+
+def test_each_batch_is_written_whole_before_the_next_starts(store: Store) -> None:
+    recorder = _FailingStore(store, fail_at=0)
+    batcher = RowBatcher(recorder, max_rows=300, background=True)  # type: ignore[arg-type]
+    try:
+        for rows in _rows():
+            batcher.add_package(rows)
+        batcher.flush()
+    finally:
+        batcher.close()
+    batches: list[list[str]] = []
+    for table in recorder.inserts:
+        if table == "repotrack_load_journal":
+            batches.append([])
+        batches[-1].append(table)
+    assert len(batches) > 2
+    for tables in batches:  # journal first, PackageHash last, in every batch
+        assert tables[0] == "repotrack_load_journal"
+        assert tables[-1] == "PackageHash"
