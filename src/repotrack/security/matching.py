@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
-from repotrack.security.verdict import MENTIONS_SQL, evidence_sql, verdict_sql
+from repotrack.security.verdict import EVIDENCE_ONLY, MENTIONS_SQL, scratch_sql, verdict_sql
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -271,19 +271,22 @@ INNER JOIN
         if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
         if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
     FROM CpeMatch
-    WHERE cpm_version_start != '-' AND {ranges_filter}
+    {ranges_prewhere}WHERE cpm_version_start != '-' AND {ranges_filter}
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
 """
 
 #: The ranges of the current records (a full run).
 _OF_CURRENT: Final = "(vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)"
-#: The ranges of the changed vulnerabilities' current records: the plain ``vuln_id IN``
-#: lets the primary key of ``CpeMatch`` skip every other vulnerability's rows.
-_OF_CHANGES: Final = """
-    vuln_id IN (SELECT vuln_id FROM {changes:Identifier} WHERE rejected = 0)
-        AND (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM {changes:Identifier})
-"""
+#: The ranges of the changed vulnerabilities' current records. The pair (id, hash) names a
+#: record exactly and lets the primary key of ``CpeMatch`` skip every other record's
+#: rows; the granules read still hold other records' rows (older versions of the changed
+#: ones, neighbours), which the ``PREWHERE`` on the hash alone drops first: comparing one
+#: number per row costs a fraction of hashing an (id, hash) pair of every row read.
+_OF_CHANGES: Final = "(vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM {changes:Identifier})"
+_CHANGES_FIRST: Final = (
+    "PREWHERE vuln_hash IN (SELECT vuln_hash FROM {changes:Identifier} WHERE rejected = 0)\n    "
+)
 _ADDED_PRODUCTS: Final = f"""
     {_OF_CURRENT}
     AND vuln_id NOT IN (SELECT vuln_id FROM {{changes:Identifier}})
@@ -293,33 +296,40 @@ _ADDED_PRODUCTS: Final = f"""
 """  # noqa: S608
 
 
-def _match_sql(*, full: bool, new_packages: bool) -> str:
-    """The statement that writes the run's pairs into its scratch table ``{scratch}``:
-    every pair (full run); the changed vulnerabilities' ranges × every target; after a
-    package-set change also every other range × the added packages' targets (the ranges
-    read are only those of the products the added packages map to)."""
-    head = "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
+def _match_sql(*, full: bool, new_packages: bool, errata: bool, triage: bool) -> str:
+    """The statement that writes the run's pairs and evidence into its scratch table
+    ``{scratch}``: every pair (full run); the changed vulnerabilities' ranges × every
+    target; after a package-set change also every other range × the added packages'
+    targets (the ranges read are only those of the products the added packages map to)."""
+    flags = {"full": full, "new_packages": new_packages, "errata": errata, "triage": triage}
     if full:
-        return (
-            head
-            + f"WITH current AS ({_CURRENT})"
-            + _PAIRS.format(targets_filter="1", ranges_filter=_OF_CURRENT)
+        pairs = _PAIRS.format(targets_filter="1", ranges_prewhere="", ranges_filter=_OF_CURRENT)
+        return scratch_sql(pairs, **flags).replace(
+            "SELECT", f"WITH current AS ({_CURRENT})\nSELECT", 1
         )
-    statement = _PAIRS.format(targets_filter="1", ranges_filter=_OF_CHANGES)
+    pairs = _PAIRS.format(
+        targets_filter="1", ranges_prewhere=_CHANGES_FIRST, ranges_filter=_OF_CHANGES
+    )
     if not new_packages:
-        return head + statement
-    added = _PAIRS.format(targets_filter=f"pkg_hash IN {_ADDED}", ranges_filter=_ADDED_PRODUCTS)
-    return head + f"WITH current AS ({_CURRENT})" + statement + "UNION ALL" + added
+        return scratch_sql(pairs, **flags)
+    added = _PAIRS.format(
+        targets_filter=f"pkg_hash IN {_ADDED}", ranges_prewhere="", ranges_filter=_ADDED_PRODUCTS
+    )
+    return scratch_sql(f"{pairs} UNION ALL {added}", **flags).replace(
+        "SELECT", f"WITH current AS ({_CURRENT})\nSELECT", 1
+    )
 
 
-_CVE_MATCH_ROWS: Final = """
+#: The run's package × range pairs (not its other evidence rows).
+_CVE_MATCH_ROWS: Final = f"""
 INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
     vuln_hash, cpm_cpe, cpm_cpe_hash, cpm_version_hash, is_vulnerable, ts)
 SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
     murmurHash3_64(pkg_cpe), vuln_id, vuln_hash, cpm_cpe, murmurHash3_64(cpm_cpe), cpe_hash,
-    position = 0, {ts:DateTime64(3)}
-FROM {scratch:Identifier}
-"""
+    position = 0, {{ts:DateTime64(3)}}
+FROM {{scratch:Identifier}}
+WHERE position != {EVIDENCE_ONLY}
+"""  # noqa: S608
 
 _VERDICT_COLUMNS: Final = (
     "pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash, pvv_status,"
@@ -339,11 +349,21 @@ SELECT pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash, pvv_status = 'vulner
 FROM {verdicts:Identifier}
 """
 
-_COUNTS: Final = """
-SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch:Identifier}),
-    (SELECT countIf(pvv_reason != 'unmatched') FROM {verdicts:Identifier}),
-    (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
-"""
+
+def _counts_sql(*, new_packages: bool) -> str:
+    """What the run considered, found and wrote (the added packages only after a
+    package-set change: other runs make no ``{packages}`` table)."""
+    added = (
+        "(SELECT count() FROM {packages:Identifier} WHERE change = 'added')"
+        if new_packages
+        else "0"
+    )
+    return f"""
+SELECT (SELECT count() FROM {{changes:Identifier}}),
+    (SELECT countIf(position != {EVIDENCE_ONLY}) FROM {{scratch:Identifier}}),
+    (SELECT countIf(pvv_reason != 'unmatched') FROM {{verdicts:Identifier}}), {added}
+"""  # noqa: S608
+
 
 #: The run's row, written last: the next run builds on it.
 _RUN_ROW: Final = """
@@ -353,7 +373,7 @@ SELECT {branch:String}, {root:UUID}, {order:String}, {kind:String}, {vuln_now:Da
     {targets:DateTime64(3)}, {verdicts:UInt64}, {format:UInt8}, {ts:DateTime64(3)}
 """
 
-_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
+_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "verdicts")
 
 
 @dataclass(frozen=True)
@@ -379,6 +399,7 @@ def rematch_branch(
     base = _incremental_base(store, branch, order)
     root = base.root or find_package_set(store, branch=branch).uuid  # (raises: no such set)
     last = None if full else base.last
+    full_run = last is None
     new_packages = last is not None and last.root != root
     run = uuid.uuid4().hex
     params: dict[str, Any] = {
@@ -405,10 +426,11 @@ def rematch_branch(
             store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
 
     try:
-        run_sql(
-            _changes_sql(errata=base.errata, triage=base.triage),
-            _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES,
-        )
+        # The package changes: computed after a new package set, an empty table in a full
+        # run (its target statements name it), none in a run for changed vulnerabilities
+        # only (its statements are written without it).
+        packages = [_PACKAGE_CHANGES] if new_packages else [_NO_PACKAGE_CHANGES] if full_run else []
+        run_sql(_changes_sql(errata=base.errata, triage=base.triage), *packages)
         if last is None:
             ensure_version_keys(store, root=root, order=order)
         elif new_packages:
@@ -417,14 +439,17 @@ def rematch_branch(
             run_sql(_TARGET_SOURCES, _TARGETS, MENTIONS_SQL)
         if new_packages:
             _drop_removed(store, params)
+        flags = {"full": full_run, "new_packages": new_packages}
         run_sql(
-            _match_sql(full=last is None, new_packages=new_packages),
+            _match_sql(**flags, errata=base.errata, triage=base.triage),
             _CVE_MATCH_ROWS,
-            evidence_sql(errata=base.errata, triage=base.triage),
+            verdict_sql(**flags),
+            _VERDICT_ROWS,
+            _STATUS_ROWS,
         )
-        run_sql(verdict_sql(changes_only=last is not None and not new_packages))
-        run_sql(_VERDICT_ROWS, _STATUS_ROWS)
-        ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
+        ((changed, matches, verdicts, added),) = store.query(
+            _counts_sql(new_packages=new_packages), params
+        )
     finally:
         names = [f"{{{name}:Identifier}}" for name in _SCRATCH]
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
