@@ -188,9 +188,11 @@ DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String}
 #: The vulnerabilities an incremental run rematches against every package: written since
 #: the previous run, or named by triage rows or errata of the branch written since then;
 #: each with its current record's hash and rejected flag (hash 0 for an id that only a
-#: triage row or an erratum names), read once here by the primary key, so the statements
-#: that follow filter by this small table instead of grouping ``Vulnerabilities``.
-_WRITTEN_SINCE: Final = "SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}"
+#: triage row or an erratum names), read once here, so the statements that follow filter
+#: by this small table instead of grouping ``Vulnerabilities``. A record written since
+#: has its newest rows among those written since, so those rows alone give its current
+#: hash and flag; an id named by a triage row or an erratum is read whole (primary key).
+_WRITTEN_SINCE: Final = "ts > {vuln_ts:DateTime64(3)}"
 _TRIAGED_SINCE: Final = (
     "SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}"
 )
@@ -206,7 +208,7 @@ def _changes_sql(*, errata: bool, triage: bool) -> str:
     parts that look for triage rows and errata are left out when the store has none."""
     named = [_TRIAGED_SINCE] if triage else []
     named += [_ERRATA_SINCE] if errata else []
-    ids = " UNION ALL ".join([_WRITTEN_SINCE, *named])
+    which = " OR ".join([_WRITTEN_SINCE, *(f"vuln_id IN ({part})" for part in named)])
     unknown = "".join(
         f" UNION ALL SELECT vuln_id, 0, 0, toDateTime64(0, 3) FROM ({part})"  # noqa: S608
         for part in named
@@ -217,7 +219,7 @@ SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash, argMax(vuln_rejected, ts) AS
 FROM
 (
     SELECT vuln_id, vuln_hash, vuln_rejected, ts FROM Vulnerabilities
-    WHERE NOT {{everything:UInt8}} AND vuln_id IN ({ids})
+    WHERE NOT {{everything:UInt8}} AND ({which})
     {unknown}
 )
 WHERE NOT {{everything:UInt8}}
@@ -556,23 +558,30 @@ def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) 
 #: incrementally only on a run of this format (an older generation lacks what it reads).
 _FORMAT: Final = 1
 
+#: What the store holds now and what changed since the branch's previous run, in one
+#: query whose reads are independent subqueries (chDB runs them in parallel; scalar
+#: subqueries would run one after another while the query is analysed). Mappings changed
+#: and errata discarded since are their tables' newest rows compared with that run.
 _PRELUDE: Final = """
-WITH
+SELECT V.vuln_ts, R.roots, if(runs.formatted > 0, [runs.last], []),
+    M.newest >= runs.last_run, D.newest >= runs.last_run, E.errata, T.triage
+FROM (SELECT max(ts) AS vuln_ts FROM Vulnerabilities) AS V,
     (
-        SELECT tuple(max(ts), argMaxIf(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets),
-            ts, vmr_format >= {format:UInt8}), countIf(vmr_format >= {format:UInt8}))
+        SELECT groupArray(pkgset_uuid) AS roots FROM (SELECT pkgset_uuid FROM PackageSetName
+            WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String}
+            ORDER BY pkgset_date DESC LIMIT 1)
+    ) AS R,
+    (
+        SELECT max(ts) AS last_run,
+            argMaxIf(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets), ts,
+                vmr_format >= {format:UInt8}) AS last,
+            countIf(vmr_format >= {format:UInt8}) AS formatted
         FROM VulnMatchRuns WHERE pkgset_name = {branch:String}
     ) AS runs,
-    runs.1 AS last_run
-SELECT (SELECT max(ts) FROM Vulnerabilities),
-    (SELECT groupArray(pkgset_uuid) FROM (SELECT pkgset_uuid FROM PackageSetName
-        WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String}
-        ORDER BY pkgset_date DESC LIMIT 1)),
-    if(runs.3 > 0, [runs.2], []),
-    (SELECT count() FROM PackagesNameConversion WHERE ts >= last_run),
-    (SELECT count() FROM ErrataChangeHistory WHERE ts >= last_run AND ec_type = 'discard'),
-    (SELECT count() > 0 FROM ErrataHistory WHERE pkgset_name = {branch:String}),
-    (SELECT count() FROM VulnerabilityStatus)
+    (SELECT max(ts) AS newest FROM PackagesNameConversion) AS M,
+    (SELECT maxIf(ts, ec_type = 'discard') AS newest FROM ErrataChangeHistory) AS D,
+    (SELECT count() > 0 AS errata FROM ErrataHistory WHERE pkgset_name = {branch:String}) AS E,
+    (SELECT count() AS triage FROM VulnerabilityStatus) AS T
 """
 
 
