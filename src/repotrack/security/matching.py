@@ -20,12 +20,13 @@ Order of work (``rematch_branch``):
 3. match in one SQL statement into the run's scratch table: the targets →
    ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
    product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
-   keys by plain ``<``/``>``. Each pair gets a position (``_PAIRS``);
-4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
-5. gather the evidence per (package, vulnerability) in SQL — the ranges and vendor
-   statements, errata, changelog entries naming the CVE, patch file names of the spec
-   naming it, manual triage rows — and one verdict per pair (``verdict.py`` says how a
-   status is decided) into scratch tables;
+   keys by plain ``<``/``>``. Each pair gets a position (``_PAIRS``) and its evidence
+   columns; the same statement adds the run's other evidence rows — errata, changelog
+   entries naming the CVE, patch file names of the spec naming it, manual triage rows —
+   to the same table (``verdict.scratch_sql``);
+4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``) from the pairs;
+5. one verdict per (package, vulnerability) with evidence (``verdict.py`` says how a
+   status is decided) into another scratch table;
 6. pairs of the previous verdicts that the run covers and no longer finds are added as
    ``unknown``/``unmatched``; the verdicts are written to
    ``PackagesVulnerabilityVerdict`` and ``PackagesVulnerabilityStatus``, and the
