@@ -20,13 +20,12 @@ Order of work (``rematch_branch``):
 3. match in one SQL statement into the run's scratch table: the targets →
    ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
    product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
-   keys by plain ``<``/``>``. Each pair gets a position (``_PAIRS``) and its evidence
-   columns; the same statement adds the run's other evidence rows — errata, changelog
-   entries naming the CVE, patch file names of the spec naming it, manual triage rows —
-   to the same table (``verdict.scratch_sql``);
-4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``) from the pairs;
-5. one verdict per (package, vulnerability) with evidence (``verdict.py`` says how a
-   status is decided) into another scratch table;
+   keys by plain ``<``/``>``. Each pair gets a position (``_PAIRS``);
+4. write ``PackagesCveMatch`` (in range → ``is_vulnerable``);
+5. gather the evidence per (package, vulnerability) in SQL — the ranges and vendor
+   statements, errata, changelog entries naming the CVE, patch file names of the spec
+   naming it, manual triage rows — and one verdict per pair (``verdict.py`` says how a
+   status is decided) into scratch tables;
 6. pairs of the previous verdicts that the run covers and no longer finds are added as
    ``unknown``/``unmatched``; the verdicts are written to
    ``PackagesVulnerabilityVerdict`` and ``PackagesVulnerabilityStatus``, and the
@@ -51,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
-from repotrack.security.verdict import EVIDENCE_ONLY, MENTIONS_SQL, scratch_sql, verdict_sql
+from repotrack.security.verdict import MENTIONS_SQL, evidence_sql, verdict_sql
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -299,40 +298,37 @@ _ADDED_PRODUCTS: Final = f"""
 """  # noqa: S608
 
 
-def _match_sql(*, full: bool, new_packages: bool, errata: bool, triage: bool) -> str:
-    """The statement that writes the run's pairs and evidence into its scratch table
-    ``{scratch}``: every pair (full run); the changed vulnerabilities' ranges × every
-    target; after a package-set change also every other range × the added packages'
-    targets (the ranges read are only those of the products the added packages map to)."""
-    flags = {"full": full, "new_packages": new_packages, "errata": errata, "triage": triage}
+def _match_sql(*, full: bool, new_packages: bool) -> str:
+    """The statement that writes the run's pairs into its scratch table ``{scratch}``:
+    every pair (full run); the changed vulnerabilities' ranges × every target; after a
+    package-set change also every other range × the added packages' targets (the ranges
+    read are only those of the products the added packages map to)."""
+    head = "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
     if full:
-        pairs = _PAIRS.format(targets_filter="1", ranges_prewhere="", ranges_filter=_OF_CURRENT)
-        return scratch_sql(pairs, **flags).replace(
-            "SELECT", f"WITH current AS ({_CURRENT})\nSELECT", 1
+        return (
+            head
+            + f"WITH current AS ({_CURRENT})"
+            + _PAIRS.format(targets_filter="1", ranges_prewhere="", ranges_filter=_OF_CURRENT)
         )
-    pairs = _PAIRS.format(
+    statement = _PAIRS.format(
         targets_filter="1", ranges_prewhere=_CHANGES_FIRST, ranges_filter=_OF_CHANGES
     )
     if not new_packages:
-        return scratch_sql(pairs, **flags)
+        return head + statement
     added = _PAIRS.format(
         targets_filter=f"pkg_hash IN {_ADDED}", ranges_prewhere="", ranges_filter=_ADDED_PRODUCTS
     )
-    return scratch_sql(f"{pairs} UNION ALL {added}", **flags).replace(
-        "SELECT", f"WITH current AS ({_CURRENT})\nSELECT", 1
-    )
+    return head + f"WITH current AS ({_CURRENT})" + statement + "UNION ALL" + added
 
 
-#: The run's package × range pairs (not its other evidence rows).
-_CVE_MATCH_ROWS: Final = f"""
+_CVE_MATCH_ROWS: Final = """
 INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
     vuln_hash, cpm_cpe, cpm_cpe_hash, cpm_version_hash, is_vulnerable, ts)
 SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
     murmurHash3_64(pkg_cpe), vuln_id, vuln_hash, cpm_cpe, murmurHash3_64(cpm_cpe), cpe_hash,
-    position = 0, {{ts:DateTime64(3)}}
-FROM {{scratch:Identifier}}
-WHERE position != {EVIDENCE_ONLY}
-"""  # noqa: S608
+    position = 0, {ts:DateTime64(3)}
+FROM {scratch:Identifier}
+"""
 
 _VERDICT_COLUMNS: Final = (
     "pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_hash, pvv_status,"
@@ -363,7 +359,7 @@ def _counts_sql(*, new_packages: bool) -> str:
     )
     return f"""
 SELECT (SELECT count() FROM {{changes:Identifier}}),
-    (SELECT countIf(position != {EVIDENCE_ONLY}) FROM {{scratch:Identifier}}),
+    (SELECT count() FROM {{scratch:Identifier}}),
     (SELECT countIf(pvv_reason != 'unmatched') FROM {{verdicts:Identifier}}), {added}
 """  # noqa: S608
 
@@ -376,7 +372,7 @@ SELECT {branch:String}, {root:UUID}, {order:String}, {kind:String}, {vuln_now:Da
     {targets:DateTime64(3)}, {verdicts:UInt64}, {format:UInt8}, {ts:DateTime64(3)}
 """
 
-_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "verdicts")
+_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
 
 
 @dataclass(frozen=True)
@@ -444,8 +440,9 @@ def rematch_branch(
             _drop_removed(store, params)
         flags = {"full": full_run, "new_packages": new_packages}
         run_sql(
-            _match_sql(**flags, errata=base.errata, triage=base.triage),
+            _match_sql(**flags),
             _CVE_MATCH_ROWS,
+            evidence_sql(**flags, errata=base.errata, triage=base.triage),
             verdict_sql(**flags),
             _VERDICT_ROWS,
             _STATUS_ROWS,

@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["EVIDENCE_ONLY", "MENTIONS_SQL", "STATUSES", "covered", "scratch_sql", "verdict_sql"]
+__all__ = ["MENTIONS_SQL", "STATUSES", "covered", "evidence_sql", "verdict_sql"]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
 
@@ -180,16 +180,15 @@ _MENTION_EVIDENCE: Final = """
 """
 
 
-#: ``position`` of a scratch row that is evidence only (a mention, an erratum, a triage
-#: row), not a package × range pair (those are -1 to 4, see matching.py).
-EVIDENCE_ONLY: Final = 9
-
-#: A pair's evidence kind by its position; a pair outside a vendor statement (4) is
-#: evidence of nothing ('').
-_RANGE_KIND: Final = (
-    "multiIf(position = 0, 'range', position = 1, 'range_above', position = -1, 'range_below',"
-    " position = 3, 'vex', position = 4, '', 'range_unknown')"
-)
+_RANGE_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id,
+        multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
+            'range_below', position = 3, 'vex', 'range_unknown') AS kind,
+        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts,
+        pkg_name, pkg_version, pkg_release
+    FROM {scratch:Identifier}
+    WHERE position != 4
+"""
 
 
 def covered(*, full: bool, new_packages: bool, vuln: str, package: str, change: str) -> str:
@@ -208,37 +207,23 @@ def covered(*, full: bool, new_packages: bool, vuln: str, package: str, change: 
     )
 
 
-def scratch_sql(pairs: str, *, full: bool, new_packages: bool, errata: bool, triage: bool) -> str:
-    """The statement that writes the run's scratch table ``{scratch}``: the package ×
-    range pairs of the ``pairs`` query, each with its evidence columns (kind, ref, detail),
-    and the run's other evidence rows (mentions, errata, triage rows; ``position``
-    ``EVIDENCE_ONLY``). One table, one statement: ``PackagesCveMatch`` is written from
-    its pairs, the verdicts from its evidence. ``errata``/``triage`` False leaves out the
-    part that looks for errata or triage rows (matching.py knows when the store holds
-    none)."""
-    parts = [_MENTION_EVIDENCE]
+def evidence_sql(*, full: bool, new_packages: bool, errata: bool, triage: bool) -> str:
+    """The statement that writes every evidence row of the run's pairs into the run's
+    scratch table ``{evidence}``; ``errata``/``triage`` False leaves out the part that looks
+    for errata or triage rows (matching.py knows when the store holds none). The filters
+    are written for the run's kind (``covered``)."""
+    parts = [_RANGE_EVIDENCE, _MENTION_EVIDENCE]
     parts += [_ERRATA_EVIDENCE] if errata else []
     parts += [_TRIAGE_EVIDENCE] if triage else []
     links = "1" if full or new_packages else "link IN (SELECT vuln_id FROM {changes:Identifier})"
     ids = "1" if full or new_packages else "vuln_id IN (SELECT vuln_id FROM {changes:Identifier})"
-    evidence = re.sub(
+    return "CREATE SCRATCH TABLE {evidence:Identifier} ENGINE = Memory AS\n" + re.sub(
         r"@COVERED\(([^,]+), ([^)]+)\)@",
         lambda m: covered(
             full=full, new_packages=new_packages, vuln=m[1], package=m[2], change="added"
         ),
         "\nUNION ALL\n".join(parts).replace("@LINKS@", links).replace("@IDS@", ids),
     )
-    return f"""
-CREATE SCRATCH TABLE {{scratch:Identifier}} ENGINE = Memory AS
-SELECT pkg_hash, pkg_name, pkg_version, pkg_release, pkg_cpe, vuln_id, vuln_hash, cpe_hash,
-    cpm_cpe, position, {_RANGE_KIND} AS kind, cpm_cpe AS ref, bounds AS detail, '' AS hint,
-    toDateTime64(0, 3) AS hint_ts
-FROM ({pairs})
-UNION ALL
-SELECT pkg_hash, pkg_name, pkg_version, pkg_release, '', vuln_id, 0, 0, '', {EVIDENCE_ONLY},
-    kind, ref, detail, hint, hint_ts
-FROM ({evidence})
-"""  # noqa: S608
 
 
 #: The current record's hash of each vulnerability with evidence (0 for an id no record
@@ -252,7 +237,7 @@ _HASHES: Final = """
         GROUP BY vuln_id
     )
 """
-_EVIDENCE: Final = "(SELECT @COLUMNS@ FROM {scratch:Identifier} WHERE kind != '')"
+_EVIDENCE: Final = "(SELECT @COLUMNS@ FROM {evidence:Identifier})"
 _CHANGED_HASHES: Final = "(SELECT vuln_id, vuln_hash FROM {changes:Identifier})"
 
 
@@ -293,7 +278,7 @@ _REASONS: Final = [reason for _, _, reason in _RULES]
 
 
 def verdict_sql(*, full: bool, new_packages: bool) -> str:
-    """The statement that writes one verdict per pair with evidence in ``{scratch}``, and
+    """The statement that writes one verdict per pair of ``{evidence}``, and
     the ``unmatched`` ones, into the run's scratch table ``{verdicts}`` (columns as
     ``PackagesVulnerabilityVerdict``; matching.py copies it to the store). Each evidence
     row carries its package's name and version, so the verdicts are made from the
@@ -331,8 +316,7 @@ FROM
         if(best = 1, triage_status, transform(best, {_RANKS}, {_STATUSES}, 'unknown'))
             AS status,
         transform(best, {_RANKS}, {_REASONS}, 'before_range') AS reason
-    FROM {{scratch:Identifier}}
-    WHERE kind != ''
+    FROM {{evidence:Identifier}}
     GROUP BY pkg_hash, vuln_id
 ) AS A
 LEFT JOIN {hashes} AS C ON C.vuln_id = A.vuln_id
