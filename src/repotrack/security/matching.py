@@ -188,9 +188,11 @@ DELETE FROM {table:Identifier} WHERE pkgset_name = {branch:String}
 #: The vulnerabilities an incremental run rematches against every package: written since
 #: the previous run, or named by triage rows or errata of the branch written since then;
 #: each with its current record's hash and rejected flag (hash 0 for an id that only a
-#: triage row or an erratum names), read once here by the primary key, so the statements
-#: that follow filter by this small table instead of grouping ``Vulnerabilities``.
-_WRITTEN_SINCE: Final = "SELECT vuln_id FROM Vulnerabilities WHERE ts > {vuln_ts:DateTime64(3)}"
+#: triage row or an erratum names), read once here, so the statements that follow filter
+#: by this small table instead of grouping ``Vulnerabilities``. A record written since
+#: has its newest rows among those written since, so those rows alone give its current
+#: hash and flag; an id named by a triage row or an erratum is read whole (primary key).
+_WRITTEN_SINCE: Final = "ts > {vuln_ts:DateTime64(3)}"
 _TRIAGED_SINCE: Final = (
     "SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}"
 )
@@ -206,7 +208,7 @@ def _changes_sql(*, errata: bool, triage: bool) -> str:
     parts that look for triage rows and errata are left out when the store has none."""
     named = [_TRIAGED_SINCE] if triage else []
     named += [_ERRATA_SINCE] if errata else []
-    ids = " UNION ALL ".join([_WRITTEN_SINCE, *named])
+    which = " OR ".join([_WRITTEN_SINCE, *(f"vuln_id IN ({part})" for part in named)])
     unknown = "".join(
         f" UNION ALL SELECT vuln_id, 0, 0, toDateTime64(0, 3) FROM ({part})"  # noqa: S608
         for part in named
@@ -217,7 +219,7 @@ SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash, argMax(vuln_rejected, ts) AS
 FROM
 (
     SELECT vuln_id, vuln_hash, vuln_rejected, ts FROM Vulnerabilities
-    WHERE NOT {{everything:UInt8}} AND vuln_id IN ({ids})
+    WHERE NOT {{everything:UInt8}} AND ({which})
     {unknown}
 )
 WHERE NOT {{everything:UInt8}}
@@ -271,19 +273,22 @@ INNER JOIN
         if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
         if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
     FROM CpeMatch
-    WHERE cpm_version_start != '-' AND {ranges_filter}
+    {ranges_prewhere}WHERE cpm_version_start != '-' AND {ranges_filter}
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
 """
 
 #: The ranges of the current records (a full run).
 _OF_CURRENT: Final = "(vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM current)"
-#: The ranges of the changed vulnerabilities' current records: the plain ``vuln_id IN``
-#: lets the primary key of ``CpeMatch`` skip every other vulnerability's rows.
-_OF_CHANGES: Final = """
-    vuln_id IN (SELECT vuln_id FROM {changes:Identifier} WHERE rejected = 0)
-        AND (vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM {changes:Identifier})
-"""
+#: The ranges of the changed vulnerabilities' current records. The pair (id, hash) names a
+#: record exactly and lets the primary key of ``CpeMatch`` skip every other record's
+#: rows; the granules read still hold other records' rows (older versions of the changed
+#: ones, neighbours), which the ``PREWHERE`` on the hash alone drops first: comparing one
+#: number per row costs a fraction of hashing an (id, hash) pair of every row read.
+_OF_CHANGES: Final = "(vuln_id, vuln_hash) IN (SELECT vuln_id, vuln_hash FROM {changes:Identifier})"
+_CHANGES_FIRST: Final = (
+    "PREWHERE vuln_hash IN (SELECT vuln_hash FROM {changes:Identifier} WHERE rejected = 0)\n    "
+)
 _ADDED_PRODUCTS: Final = f"""
     {_OF_CURRENT}
     AND vuln_id NOT IN (SELECT vuln_id FROM {{changes:Identifier}})
@@ -303,12 +308,16 @@ def _match_sql(*, full: bool, new_packages: bool) -> str:
         return (
             head
             + f"WITH current AS ({_CURRENT})"
-            + _PAIRS.format(targets_filter="1", ranges_filter=_OF_CURRENT)
+            + _PAIRS.format(targets_filter="1", ranges_prewhere="", ranges_filter=_OF_CURRENT)
         )
-    statement = _PAIRS.format(targets_filter="1", ranges_filter=_OF_CHANGES)
+    statement = _PAIRS.format(
+        targets_filter="1", ranges_prewhere=_CHANGES_FIRST, ranges_filter=_OF_CHANGES
+    )
     if not new_packages:
         return head + statement
-    added = _PAIRS.format(targets_filter=f"pkg_hash IN {_ADDED}", ranges_filter=_ADDED_PRODUCTS)
+    added = _PAIRS.format(
+        targets_filter=f"pkg_hash IN {_ADDED}", ranges_prewhere="", ranges_filter=_ADDED_PRODUCTS
+    )
     return head + f"WITH current AS ({_CURRENT})" + statement + "UNION ALL" + added
 
 
@@ -339,11 +348,21 @@ SELECT pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash, pvv_status = 'vulner
 FROM {verdicts:Identifier}
 """
 
-_COUNTS: Final = """
-SELECT (SELECT count() FROM {changes:Identifier}), (SELECT count() FROM {scratch:Identifier}),
-    (SELECT countIf(pvv_reason != 'unmatched') FROM {verdicts:Identifier}),
-    (SELECT count() FROM {packages:Identifier} WHERE change = 'added')
-"""
+
+def _counts_sql(*, new_packages: bool) -> str:
+    """What the run considered, found and wrote (the added packages only after a
+    package-set change: other runs make no ``{packages}`` table)."""
+    added = (
+        "(SELECT count() FROM {packages:Identifier} WHERE change = 'added')"
+        if new_packages
+        else "0"
+    )
+    return f"""
+SELECT (SELECT count() FROM {{changes:Identifier}}),
+    (SELECT count() FROM {{scratch:Identifier}}),
+    (SELECT countIf(pvv_reason != 'unmatched') FROM {{verdicts:Identifier}}), {added}
+"""  # noqa: S608
+
 
 #: The run's row, written last: the next run builds on it.
 _RUN_ROW: Final = """
@@ -379,6 +398,7 @@ def rematch_branch(
     base = _incremental_base(store, branch, order)
     root = base.root or find_package_set(store, branch=branch).uuid  # (raises: no such set)
     last = None if full else base.last
+    full_run = last is None
     new_packages = last is not None and last.root != root
     run = uuid.uuid4().hex
     params: dict[str, Any] = {
@@ -405,10 +425,11 @@ def rematch_branch(
             store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
 
     try:
-        run_sql(
-            _changes_sql(errata=base.errata, triage=base.triage),
-            _PACKAGE_CHANGES if new_packages else _NO_PACKAGE_CHANGES,
-        )
+        # The package changes: computed after a new package set, an empty table in a full
+        # run (its target statements name it), none in a run for changed vulnerabilities
+        # only (its statements are written without it).
+        packages = [_PACKAGE_CHANGES] if new_packages else [_NO_PACKAGE_CHANGES] if full_run else []
+        run_sql(_changes_sql(errata=base.errata, triage=base.triage), *packages)
         if last is None:
             ensure_version_keys(store, root=root, order=order)
         elif new_packages:
@@ -417,14 +438,18 @@ def rematch_branch(
             run_sql(_TARGET_SOURCES, _TARGETS, MENTIONS_SQL)
         if new_packages:
             _drop_removed(store, params)
+        flags = {"full": full_run, "new_packages": new_packages}
         run_sql(
-            _match_sql(full=last is None, new_packages=new_packages),
+            _match_sql(**flags),
             _CVE_MATCH_ROWS,
-            evidence_sql(errata=base.errata, triage=base.triage),
+            evidence_sql(**flags, errata=base.errata, triage=base.triage),
+            verdict_sql(**flags),
+            _VERDICT_ROWS,
+            _STATUS_ROWS,
         )
-        run_sql(verdict_sql(changes_only=last is not None and not new_packages))
-        run_sql(_VERDICT_ROWS, _STATUS_ROWS)
-        ((changed, matches, verdicts, added),) = store.query(_COUNTS, params)
+        ((changed, matches, verdicts, added),) = store.query(
+            _counts_sql(new_packages=new_packages), params
+        )
     finally:
         names = [f"{{{name}:Identifier}}" for name in _SCRATCH]
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
@@ -531,23 +556,30 @@ def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) 
 #: incrementally only on a run of this format (an older generation lacks what it reads).
 _FORMAT: Final = 1
 
+#: What the store holds now and what changed since the branch's previous run, in one
+#: query whose reads are independent subqueries (chDB runs them in parallel; scalar
+#: subqueries would run one after another while the query is analysed). Mappings changed
+#: and errata discarded since are their tables' newest rows compared with that run.
 _PRELUDE: Final = """
-WITH
+SELECT V.vuln_ts, R.roots, if(runs.formatted > 0, [runs.last], []),
+    M.newest >= runs.last_run, D.newest >= runs.last_run, E.errata, T.triage
+FROM (SELECT max(ts) AS vuln_ts FROM Vulnerabilities) AS V,
     (
-        SELECT tuple(max(ts), argMaxIf(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets),
-            ts, vmr_format >= {format:UInt8}), countIf(vmr_format >= {format:UInt8}))
+        SELECT groupArray(pkgset_uuid) AS roots FROM (SELECT pkgset_uuid FROM PackageSetName
+            WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String}
+            ORDER BY pkgset_date DESC LIMIT 1)
+    ) AS R,
+    (
+        SELECT max(ts) AS last_run,
+            argMaxIf(tuple(vmr_root, vmr_order, vmr_vuln_ts, ts, vmr_targets), ts,
+                vmr_format >= {format:UInt8}) AS last,
+            countIf(vmr_format >= {format:UInt8}) AS formatted
         FROM VulnMatchRuns WHERE pkgset_name = {branch:String}
     ) AS runs,
-    runs.1 AS last_run
-SELECT (SELECT max(ts) FROM Vulnerabilities),
-    (SELECT groupArray(pkgset_uuid) FROM (SELECT pkgset_uuid FROM PackageSetName
-        WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String}
-        ORDER BY pkgset_date DESC LIMIT 1)),
-    if(runs.3 > 0, [runs.2], []),
-    (SELECT count() FROM PackagesNameConversion WHERE ts >= last_run),
-    (SELECT count() FROM ErrataChangeHistory WHERE ts >= last_run AND ec_type = 'discard'),
-    (SELECT count() > 0 FROM ErrataHistory WHERE pkgset_name = {branch:String}),
-    (SELECT count() FROM VulnerabilityStatus)
+    (SELECT max(ts) AS newest FROM PackagesNameConversion) AS M,
+    (SELECT maxIf(ts, ec_type = 'discard') AS newest FROM ErrataChangeHistory) AS D,
+    (SELECT count() > 0 AS errata FROM ErrataHistory WHERE pkgset_name = {branch:String}) AS E,
+    (SELECT count() AS triage FROM VulnerabilityStatus) AS T
 """
 
 

@@ -33,14 +33,12 @@ Every verdict row stores all its evidence, so a reader sees why, not only what.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
-__all__ = ["MENTIONS_SQL", "STATUSES", "evidence_sql", "verdict_sql"]
+__all__ = ["MENTIONS_SQL", "STATUSES", "covered", "evidence_sql", "verdict_sql"]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
-
-#: The vulnerabilities an incremental run rematches (matching.py fills the run's table).
-_CHANGED: Final = "(SELECT vuln_id FROM {changes:Identifier})"
 
 #: The source packages an incremental run matches against everything (new in the set).
 _ADDED: Final = "(SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added')"
@@ -61,16 +59,6 @@ _MENTIONED: Final = f"""
         AND pkg_hash NOT IN (SELECT pkg_hash FROM VulnMatchMentions
             WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}}))
 """  # noqa: S608
-
-_RANGE_EVIDENCE: Final = """
-    SELECT pkg_hash, vuln_id,
-        multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
-            'range_below', position = 3, 'vex', 'range_unknown') AS kind,
-        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts,
-        pkg_name, pkg_version, pkg_release
-    FROM {scratch:Identifier}
-    WHERE position != 4
-"""
 
 _CHANGELOG_EVIDENCE: Final = f"""
     SELECT DISTINCT E.pkg_hash AS pkg_hash, cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
@@ -146,10 +134,9 @@ _ERRATA_EVIDENCE: Final = f"""
         ) AS EK ON EK.pkg_hash = L.pkg_hash
         WHERE ref_type = 'vuln' AND (L.etype = 'branch' OR L.tstate = 'DONE')
             AND L.errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas)
-            AND ({{everything:UInt8}} OR {{new_packages:UInt8}} OR link IN {_CHANGED})
+            AND @LINKS@
     ) AS E ON E.pkg_name = S.pkg_name
-    WHERE (E.errata_key = '' OR S.ekey >= E.errata_key)
-        AND ({{everything:UInt8}} OR E.link IN {_CHANGED} OR S.pkg_hash IN {_ADDED})
+    WHERE (E.errata_key = '' OR S.ekey >= E.errata_key) AND @COVERED(E.link, S.pkg_hash)@
 """  # noqa: S608
 
 _TRIAGE_EVIDENCE: Final = f"""
@@ -165,10 +152,9 @@ _TRIAGE_EVIDENCE: Final = f"""
             argMax(vs_reason, ts) AS reason, argMax(vs_author, ts) AS author, max(ts) AS updated
         FROM VulnerabilityStatus
         GROUP BY vuln_id, pkg_name, branch
-        HAVING branch IN ({{branch:String}}, '*')
-            AND ({{everything:UInt8}} OR {{new_packages:UInt8}} OR vuln_id IN {_CHANGED})
+        HAVING branch IN ({{branch:String}}, '*') AND @IDS@
     ) AS T ON T.pkg_name = S.pkg_name
-    WHERE {{everything:UInt8}} OR T.vuln_id IN {_CHANGED} OR S.pkg_hash IN {_ADDED}
+    WHERE @COVERED(T.vuln_id, S.pkg_hash)@
 """  # noqa: S608
 
 #: A full rematch stores the branch's changelog and patch mentions once (the package set
@@ -190,34 +176,68 @@ _MENTION_EVIDENCE: Final = """
         pkg_name, pkg_version, pkg_release
     FROM VulnMatchMentions
     WHERE pkgset_name = {branch:String} AND vmt_run = {targets:DateTime64(3)}
-        AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
-            OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added'))
+        AND @COVERED(vuln_id, pkg_hash)@
 """
 
 
-def evidence_sql(*, errata: bool = True, triage: bool = True) -> str:
-    """The statement that writes every evidence row of the run's pairs into the run's
-    scratch table ``{evidence}``; ``errata``/``triage`` False leaves out the part that looks
-    for errata or triage rows (matching.py knows when the store holds none)."""
-    parts = [_RANGE_EVIDENCE, _MENTION_EVIDENCE]
-    parts += [_ERRATA_EVIDENCE] if errata else []
-    parts += [_TRIAGE_EVIDENCE] if triage else []
-    return "CREATE SCRATCH TABLE {evidence:Identifier} ENGINE = Memory AS\n" + "\nUNION ALL\n".join(
-        parts
+_RANGE_EVIDENCE: Final = """
+    SELECT pkg_hash, vuln_id,
+        multiIf(position = 0, 'range', position = 1, 'range_above', position = -1,
+            'range_below', position = 3, 'vex', 'range_unknown') AS kind,
+        cpm_cpe AS ref, bounds AS detail, '' AS hint, toDateTime64(0, 3) AS hint_ts,
+        pkg_name, pkg_version, pkg_release
+    FROM {scratch:Identifier}
+    WHERE position != 4
+"""
+
+
+def covered(*, full: bool, new_packages: bool, vuln: str, package: str, change: str) -> str:
+    """The condition that keeps the rows a run covers: every row (full run), the changed
+    vulnerabilities' (column ``vuln``), and after a package-set change also the added or
+    removed (``change``) packages' (column ``package``). Written for the run's kind, so a
+    statement reads no scratch table the run has not made and builds no set it need not."""
+    if full:
+        return "1"
+    ids = f"{vuln} IN (SELECT vuln_id FROM {{changes:Identifier}})"  # noqa: S608
+    if not new_packages:
+        return ids
+    return (
+        f"({ids} OR {package} IN (SELECT pkg_hash FROM {{packages:Identifier}}"  # noqa: S608
+        f" WHERE change = '{change}'))"
     )
 
 
-#: The current record's hash of each vulnerability of ``{evidence}`` (0 for an id no record
+def evidence_sql(*, full: bool, new_packages: bool, errata: bool, triage: bool) -> str:
+    """The statement that writes every evidence row of the run's pairs into the run's
+    scratch table ``{evidence}``; ``errata``/``triage`` False leaves out the part that looks
+    for errata or triage rows (matching.py knows when the store holds none). The filters
+    are written for the run's kind (``covered``)."""
+    parts = [_RANGE_EVIDENCE, _MENTION_EVIDENCE]
+    parts += [_ERRATA_EVIDENCE] if errata else []
+    parts += [_TRIAGE_EVIDENCE] if triage else []
+    links = "1" if full or new_packages else "link IN (SELECT vuln_id FROM {changes:Identifier})"
+    ids = "1" if full or new_packages else "vuln_id IN (SELECT vuln_id FROM {changes:Identifier})"
+    return "CREATE SCRATCH TABLE {evidence:Identifier} ENGINE = Memory AS\n" + re.sub(
+        r"@COVERED\(([^,]+), ([^)]+)\)@",
+        lambda m: covered(
+            full=full, new_packages=new_packages, vuln=m[1], package=m[2], change="added"
+        ),
+        "\nUNION ALL\n".join(parts).replace("@LINKS@", links).replace("@IDS@", ids),
+    )
+
+
+#: The current record's hash of each vulnerability with evidence (0 for an id no record
 #: has, such as one only a triage row names): read from ``Vulnerabilities``, or, in an
 #: incremental run for changed vulnerabilities only, from the run's ``{changes}`` table,
 #: which holds them already.
 _HASHES: Final = """
     (
         SELECT vuln_id, argMax(vuln_hash, ts) AS vuln_hash FROM Vulnerabilities
-        WHERE {everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {evidence:Identifier})
+        WHERE @WHICH@
         GROUP BY vuln_id
     )
 """
+_EVIDENCE: Final = "(SELECT @COLUMNS@ FROM {evidence:Identifier})"
 _CHANGED_HASHES: Final = "(SELECT vuln_id, vuln_hash FROM {changes:Identifier})"
 
 
@@ -233,11 +253,8 @@ SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, vuln_
     'unknown', 'unmatched', CAST([] AS Array(String)), CAST([] AS Array(String)),
     CAST([] AS Array(String)), {ts:DateTime64(3)}
 FROM VulnVerdictsByVuln FINAL
-WHERE pkgset_name = {branch:String}
-    AND ({everything:UInt8} OR vuln_id IN (SELECT vuln_id FROM {changes:Identifier})
-        OR pkg_hash IN (SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'removed'))
-    AND pvv_reason != 'unmatched'
-    AND (pkg_name, vuln_id) NOT IN (SELECT pkg_name, vuln_id FROM {evidence:Identifier})
+WHERE pkgset_name = {branch:String} AND @COVERED@ AND pvv_reason != 'unmatched'
+    AND (pkg_name, vuln_id) NOT IN @EVIDENCE@
 """
 
 
@@ -260,14 +277,28 @@ _STATUSES: Final = [status for _, status, _ in _RULES]
 _REASONS: Final = [reason for _, _, reason in _RULES]
 
 
-def verdict_sql(*, changes_only: bool = False) -> str:
-    """The statement that writes one verdict per pair of ``{evidence}``, and the
-    ``unmatched`` ones, into the run's scratch table ``{verdicts}`` (columns as
+def verdict_sql(*, full: bool, new_packages: bool) -> str:
+    """The statement that writes one verdict per pair of ``{evidence}``, and
+    the ``unmatched`` ones, into the run's scratch table ``{verdicts}`` (columns as
     ``PackagesVulnerabilityVerdict``; matching.py copies it to the store). Each evidence
     row carries its package's name and version, so the verdicts are made from the
-    evidence alone; ``changes_only`` takes the records' hashes from ``{changes}`` (every
-    vulnerability of the run is in it)."""
-    hashes = _CHANGED_HASHES if changes_only else _HASHES
+    evidence alone; an incremental run for changed vulnerabilities only takes the
+    records' hashes from ``{changes}`` (every vulnerability of the run is in it)."""
+    if full or new_packages:
+        which = "1" if full else "vuln_id IN " + _EVIDENCE.replace("@COLUMNS@", "vuln_id")
+        hashes = _HASHES.replace("@WHICH@", which)
+    else:
+        hashes = _CHANGED_HASHES
+    unmatched = _UNMATCHED.replace(
+        "@COVERED@",
+        covered(
+            full=full,
+            new_packages=new_packages,
+            vuln="vuln_id",
+            package="pkg_hash",
+            change="removed",
+        ),
+    ).replace("@EVIDENCE@", _EVIDENCE.replace("@COLUMNS@", "pkg_name, vuln_id"))
     return f"""
 CREATE SCRATCH TABLE {{verdicts:Identifier}} ENGINE = Memory AS
 SELECT {{branch:String}} AS pkgset_name, A.pkg_hash AS pkg_hash, A.pkg_name AS pkg_name,
@@ -290,5 +321,5 @@ FROM
 ) AS A
 LEFT JOIN {hashes} AS C ON C.vuln_id = A.vuln_id
 UNION ALL
-{_UNMATCHED}
+{unmatched}
 """  # noqa: S608

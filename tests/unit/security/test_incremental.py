@@ -99,6 +99,35 @@ def test_after_changed_vulnerabilities_and_triage(store: Store, tmp_path: Path) 
     assert found[("xz", "CVE-2024-3094")] == ("vulnerable", "range")
 
 
+def test_a_run_for_changed_records_only_reads_no_package_changes(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A run after changed records only (same package set) is written without the package
+    changes: no such table, no set built from one. The record changed twice since the
+    previous run (two rows written since) is matched by its newest version."""
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    for end in ("2.0", "0.9"):  # the second version is the current one
+        assert load_vulns(store, source="nvd", paths=[new_record_version(tmp_path, end)]).written
+    statements: list[str] = []
+    for name in ("command", "query"):
+        original = getattr(store, name)
+
+        def spy(sql: str, params: Any = None, original: Any = original) -> Any:
+            statements.append(sql)
+            return original(sql, params)
+
+        monkeypatch.setattr(store, name, spy)
+    run = rematch_branch(store, branch=BRANCH)
+    monkeypatch.undo()
+    assert (run.kind, run.vulnerabilities, run.packages) == ("incremental", 1, 0)
+    reads = [sql for sql in statements if not sql.startswith("DROP TABLE IF EXISTS")]
+    assert not [sql for sql in reads if "{packages:Identifier}" in sql]
+    full = assert_same_as_full(store)
+    found = {(r[0], r[1]): (r[5], r[6]) for r in full["PackagesVulnerabilityVerdict"]}
+    assert found[("tukit", "CVE-2099-0001")] == ("fixed", "newer_version")
+
+
 def test_after_a_package_set_change(store: Store, tmp_path: Path) -> None:
     """A new snapshot of the branch: one package updated past its range, one removed, one
     added with a changelog naming a CVE; errata built from it; ranges changed too."""
