@@ -9,8 +9,9 @@ the CLI and the REST API alike.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from repotrack.lazy_names import lazy_getattr
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row, Store
 from repotrack.store.migrations import MigrationState, migrate, migration_status
 from repotrack.store.urls import open_store, redact_url
@@ -50,16 +51,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",

@@ -6,8 +6,7 @@ Public names are imported on first use (``__getattr__``), so importing
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from repotrack.lazy_names import lazy_getattr
 
 __all__ = [
     "ItemLock",
@@ -32,8 +31,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'repotrack.tracking' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"repotrack.tracking.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())

@@ -51,25 +51,28 @@ def _dump(store: Store) -> dict[str, Counter[Any]]:
     }
 
 
+def _write_all(batcher: RowBatcher, packages: list[PackageRows]) -> None:
+    """Every package through ``batcher``, then its last rows; the writer stopped."""
+    try:
+        for rows in packages:
+            batcher.add_package(rows)
+        batcher.flush()
+    finally:
+        batcher.close()
+
+
 def test_background_batches_store_what_synchronous_ones_do(store: Store) -> None:
     packages = _rows()
     assert len(packages) > 10
     synchronous = RowBatcher(store, max_rows=300)
-    for rows in packages:
-        synchronous.add_package(rows)
-    synchronous.flush()
+    _write_all(synchronous, packages)
     expected = _dump(store)
     assert sum(expected["Files"].values()) > 600  # several batches of 300 rows
     for table in TABLES:
         store.command(f"TRUNCATE TABLE {table}")
 
     background = RowBatcher(store, max_rows=300, background=True)
-    try:
-        for rows in packages:
-            background.add_package(rows)
-        background.flush()
-    finally:
-        background.close()
+    _write_all(background, packages)
     assert _dump(store) == expected
     assert background.files_written == synchronous.files_written
 
@@ -108,12 +111,7 @@ def test_a_failed_background_write_is_raised_and_nothing_after_it_is_written(
     failing = _FailingStore(store, fail_at=3)  # the first batch's Files insert
     batcher = RowBatcher(failing, max_rows=300, background=True)  # type: ignore[arg-type]
     with pytest.raises(StoreError, match="no space left"):
-        try:
-            for rows in packages:
-                batcher.add_package(rows)
-            batcher.flush()
-        finally:
-            batcher.close()
+        _write_all(batcher, packages)
     # The journal and Changelog went in before the failure; no batch after it was
     # started, so no package is marked stored (no PackageHash row).
     assert failing.inserts == ["repotrack_load_journal", "Changelog"]
@@ -123,12 +121,7 @@ def test_a_failed_background_write_is_raised_and_nothing_after_it_is_written(
 def test_each_batch_is_written_whole_before_the_next_starts(store: Store) -> None:
     recorder = _FailingStore(store, fail_at=0)
     batcher = RowBatcher(recorder, max_rows=300, background=True)  # type: ignore[arg-type]
-    try:
-        for rows in _rows():
-            batcher.add_package(rows)
-        batcher.flush()
-    finally:
-        batcher.close()
+    _write_all(batcher, _rows())
     batches: list[list[str]] = []
     for table in recorder.inserts:
         if table == "repotrack_load_journal":

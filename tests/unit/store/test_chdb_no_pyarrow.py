@@ -27,16 +27,21 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("pyarrow", "numpy", "
 """
 
 
-def test_opening_and_querying_the_store_imports_no_pyarrow(tmp_path: Path) -> None:
+def _run(script: str, store: Path) -> str:
+    """``script`` in a fresh interpreter with the store path as its argument: its output."""
     done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path / "store")],
+        [sys.executable, "-c", script, str(store)],
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    return done.stdout.strip()
+
+
+def test_opening_and_querying_the_store_imports_no_pyarrow(tmp_path: Path) -> None:
+    assert _run(_SCRIPT, tmp_path / "store") == "[]"
 
 
 _QUIET = """
@@ -61,12 +66,4 @@ print("ok")
 
 
 def test_opening_the_store_skips_chdbs_import_time_server(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _QUIET, str(tmp_path / "store")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    assert _run(_QUIET, tmp_path / "store") == "ok"

@@ -13,8 +13,9 @@ openEuler's patch-tracking spoke it), ``github`` (REST), ``gitlab`` (REST v4) an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from repotrack.lazy_names import lazy_getattr
 from repotrack.tracking.forges.base import Forge, ForgeTarget, IssueRef, PullRef
 from repotrack.tracking.forges.targets import KNOWN_HOSTS, default_api_url, parse_downstream
 
@@ -72,12 +73,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
