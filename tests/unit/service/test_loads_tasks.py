@@ -7,7 +7,6 @@ and the job record itself (progress counted in tasks, the summary's lines).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from repotrack.passwords import hash_password
 from tests.fixtures.girar import task_tree
-from tests.functional.server import running_server
-from tests.unit.store.storeutil import fresh_store_url
-
-AUTH = ("admin", "Passw0rd~")
-FAST = {"password_hash": hash_password(AUTH[1], iterations=1000)}
+from tests.unit.service.loads_server import serve_loads, wait
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +31,7 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def client(
     tmp_path_factory: pytest.TempPathFactory, roots: dict[str, Path]
 ) -> Iterator[httpx.Client]:
-    tmp_path = tmp_path_factory.mktemp("task-loads")
-    fresh_store_url(tmp_path_factory, tmp_path / "server-home" / "store")
-    allowed = {"allowed_roots": [str(roots["allowed"])]}
-    with (
-        running_server(tmp_path, tls=False, password=AUTH[1], service=FAST, loads=allowed) as h,
-        h.client(auth=AUTH) as http,
-    ):
-        yield http
-
-
-def wait(client: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.1)
-        job = client.get(f"/api/v1/loads/{job['id']}").json()
-    return job
+    yield from serve_loads(tmp_path_factory, "task-loads", roots["allowed"])
 
 
 def submit(client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
