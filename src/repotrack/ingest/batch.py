@@ -143,13 +143,25 @@ class RowBatcher:
 
     def close(self) -> None:
         """Wait for the background batch (its failure is not raised here: the caller is
-        already failing, or has called ``flush``) and stop the writer thread."""
+        already failing, or has called ``flush``) and stop the writer thread.
+
+        A Ctrl-C during the wait (a user pressing it twice) is held until the batch is
+        written, then raised: the caller closes the store next, which must never
+        happen under a running insert. The wait is one batch's insert at most.
+        """
+        interrupted = False
         writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.exception()
+        while writing is not None:
+            try:
+                writing.exception()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
         if self._writer is not None:
             self._writer.shutdown()
             self._writer = None
+        if interrupted:
+            raise KeyboardInterrupt
 
     def flush(self) -> None:
         """Write every row collected so far (after the background batch, if any)."""

@@ -9,6 +9,9 @@ several of them.
 
 from __future__ import annotations
 
+import _thread
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -131,3 +134,49 @@ def test_each_batch_is_written_whole_before_the_next_starts(store: Store) -> Non
     for tables in batches:  # journal first, PackageHash last, in every batch
         assert tables[0] == "repotrack_load_journal"
         assert tables[-1] == "PackageHash"
+
+
+class _SlowStore:
+    """A store whose inserts wait for ``release`` (a batch being written), then record
+    that they finished."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.finished: list[str] = []
+
+    def insert(self, table: str, columns: Sequence[str], rows: Any, **options: Any) -> int:
+        self.release.wait(30)
+        self.finished.append(table)
+        return 0
+
+    def insert_blocks(self, table: str, *args: Any) -> None:
+        self.insert(table, (), ())
+
+    def insert_select(self, table: str, *args: Any) -> None:
+        self.insert(table, (), ())
+
+
+def test_a_second_ctrl_c_while_closing_still_waits_for_the_batch_being_written() -> None:
+    """Ctrl-C twice: the load stops, but the store is never closed under a running
+    insert (close returns, raising the interrupt, only once the writer is done)."""
+    slow = _SlowStore()
+    batcher = RowBatcher(slow, max_rows=300, background=True)  # type: ignore[arg-type]
+    packages = _rows()
+    for rows in packages:
+        batcher.add_package(rows)
+        if batcher._writing is not None:  # the first batch went to the writer
+            break
+
+    def second_ctrl_c() -> None:
+        while batcher._writing is not None:  # close() takes it first, then waits
+            time.sleep(0.01)
+        time.sleep(0.05)
+        _thread.interrupt_main()  # as SIGINT does
+        time.sleep(0.3)
+        slow.release.set()  # the insert that was running ends
+
+    threading.Thread(target=second_ctrl_c).start()
+    with pytest.raises(KeyboardInterrupt):
+        batcher.close()
+    assert slow.finished[-1] == "PackageHash"  # the batch was written to its end
+    assert batcher._writer is None
