@@ -25,7 +25,7 @@ import pytest
 
 from repotrack.store import open_store
 from tests.conftest import DATA, FIXTURES
-from tests.unit.store.storeutil import template_store
+from tests.unit.store.storeutil import settle_mutations, template_store
 
 HERE = Path(__file__).resolve().parent
 CRASHING = HERE / "crashing_cli.py"
@@ -114,6 +114,7 @@ def _dump(home: Path) -> dict[str, Any]:
             "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_depth = 0)"
         )
         out["last"] = Counter(_rows(store, "SELECT * FROM StaticLastPackages"))
+        settle_mutations(store)  # journal entries are deleted without waiting
         out["journal"] = store.query(
             "SELECT (SELECT count() FROM repotrack_load_journal), "
             "(SELECT count() FROM repotrack_pending_sets)"

@@ -20,7 +20,7 @@ from repotrack.ingest import load_repo
 from repotrack.ingest.journal import collect_garbage, record_packages, record_sets, repair
 from repotrack.store import Store, open_store
 from tests.conftest import DATA
-from tests.unit.store.storeutil import fresh_store_url
+from tests.unit.store.storeutil import fresh_store_url, settle_mutations
 
 DAY = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -121,6 +121,7 @@ def test_the_next_load_repairs_what_the_journal_names(store: Store) -> None:
         "SELECT count() FROM PackageSet WHERE pkgset_uuid = {n:UUID}", {"n": node}
     ) == [(0,)]
     assert _orphan_counts(store)[2:] == (0, 0, 0)
+    settle_mutations(store)  # journal entries are deleted without waiting
     assert store.query("SELECT count() FROM repotrack_load_journal") == [(0,)]
     assert store.query("SELECT count() FROM repotrack_pending_sets") == [(0,)]
 
@@ -150,3 +151,32 @@ def test_db_gc_command(url: str, tmp_path: Path) -> None:
     assert "removed the partial rows of 1 packages, 1 unpublished package-set nodes" in done.stdout
     with open_store(url) as store:
         assert _orphan_counts(store) == (0, 0, 0, 0, 0)
+
+
+def test_a_finished_loads_entries_still_visible_make_repair_delete_nothing(
+    store: Store,
+) -> None:
+    """Loads delete their journal entries without waiting for the delete to apply, so
+    the next load may still see them: they must name nothing to repair (every package
+    has its ``PackageHash`` mark, every root was published)."""
+    load_repo(store, branch="p10", path=DATA / "rpms", date=DAY.date())
+    published = _published(store)
+    hashes = [int(h) for (h,) in store.query("SELECT pkgh_mmh FROM PackageHash")]
+    nodes = [n for (n,) in store.query("SELECT pkgset_uuid FROM PackageSetName")]
+    (root,) = [
+        r for (r,) in store.query("SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_depth = 0")
+    ]
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    finished = uuid.uuid4()  # the entries as the load wrote them, not deleted yet
+    record_packages(store, finished, started, hashes)
+    record_sets(store, finished, started, root, [n for n in nodes if n != root])
+    counts = {
+        table: store.query(f"SELECT count() FROM {table}")  # noqa: S608
+        for table in ("Packages", "Files", "Depends", "PackageSet", "PackageSetName")
+    }
+    assert not repair(store)
+    assert _published(store) == published
+    assert {
+        table: store.query(f"SELECT count() FROM {table}")  # noqa: S608
+        for table in counts
+    } == counts

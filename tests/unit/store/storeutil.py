@@ -57,3 +57,21 @@ def open_fresh_store(factory: pytest.TempPathFactory, target: Path) -> Iterator[
         yield store
     finally:
         store.close()
+
+
+def settle_mutations(store: Store, *, timeout: float = 60.0) -> None:
+    """Wait until every delete the store was given is applied.
+
+    Loads delete their journal entries without waiting (``ingest.journal``); a test
+    that counts those entries waits for the deletes first (chDB applies them in the
+    background, also after the store is opened again).
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while store.query(
+        "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND NOT is_done"
+    ) != [(0,)]:
+        if time.monotonic() > deadline:
+            raise AssertionError("the store's deletes were not applied in time")
+        time.sleep(0.05)
