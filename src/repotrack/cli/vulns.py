@@ -72,6 +72,9 @@ UserOption = Annotated[
     str | None, typer.Option("--user", help="Who makes the change (default: login name).")
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the history).")]
+PackageFilterOption = Annotated[
+    str | None, typer.Option("--package", "-p", help="Only this package.")
+]
 
 
 def _open(ctx: typer.Context, url: str | None) -> Store:
@@ -388,9 +391,7 @@ def _change_mapping(
 @handle_errors
 def map_list(
     ctx: typer.Context,
-    package: Annotated[
-        str | None, typer.Option("--package", "-p", help="Only this package.")
-    ] = None,
+    package: PackageFilterOption = None,
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
@@ -447,9 +448,7 @@ def map_repology(
 @handle_errors
 def map_check(
     ctx: typer.Context,
-    package: Annotated[
-        str | None, typer.Option("--package", "-p", help="Only this package.")
-    ] = None,
+    package: PackageFilterOption = None,
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
