@@ -101,7 +101,8 @@ def test_values_are_converted_like_on_chdb_before_sending() -> None:
             store.insert("h", ("kind",), [(99,)])
         with pytest.raises(InputError, match="parameter name"):
             store.query("SELECT 1", {"a b": 1})
-        assert len(double.requests) == before
+        # No insert was sent (an unknown column makes the table's types be read again).
+        assert not [r for r in double.requests[before:] if "INSERT" in r.sql.upper()]
 
 
 def test_insert_select_sends_the_block_through_input() -> None:
