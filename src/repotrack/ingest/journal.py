@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from repotrack.store.deletes import unwaited
+
 if TYPE_CHECKING:
     from repotrack.store import Store
 
@@ -85,26 +87,19 @@ def record_sets(
     )
 
 
-#: Journal entries are deleted without waiting for the delete to be applied. Why: a
-#: ``DELETE`` waits until its mutation is done, and once a journal table had a few parts
-#: that meant waiting for a merge chDB schedules in the background: every few loads,
-#: a reload of 0.6 s took 1.5-2 s more, all of it in that wait. An entry whose delete is
-#: not applied yet is harmless: ``repair`` deletes only packages without their
+#: Journal entries are deleted without waiting for the delete to be applied
+#: (``store.deletes.unwaited``). Why: once a journal table had a few parts, every few
+#: loads a reload of 0.6 s took 1.5-2 s more, all of it in that wait. An entry whose
+#: delete is not applied yet is harmless: ``repair`` deletes only packages without their
 #: ``PackageHash`` mark and nodes of roots never published, which a finished load's
-#: entries never name, and a delete never touches rows inserted after it. Only on the
-#: embedded store: a ClickHouse server older than 24.4 does not know the setting.
-_NO_WAIT: Final = " SETTINGS lightweight_deletes_sync = 0"
-
-
-def _no_wait(store: Store) -> str:
-    return _NO_WAIT if store.url.startswith("chdb:") else ""
+#: entries never name, and a delete never touches rows inserted after it.
 
 
 def forget(store: Store, load_id: uuid.UUID) -> None:
     """Drop a finished load's entries (its rows are complete or published)."""
     for table in (JOURNAL, PENDING_SETS):
         store.command(
-            f"DELETE FROM {table} WHERE load_id = {{l:UUID}}" + _no_wait(store),  # noqa: S608
+            f"DELETE FROM {table} WHERE load_id = {{l:UUID}}" + unwaited(store),  # noqa: S608
             {"l": load_id},
         )
 
@@ -158,7 +153,7 @@ def repair(store: Store, *, grace: timedelta | None = None) -> RepairReport:
     report = RepairReport(packages=len(stale), nodes=nodes, memberships=memberships + more)
     for table in (JOURNAL, PENDING_SETS):
         store.command(
-            f"DELETE FROM {table} WHERE started < {{c:DateTime}}" + _no_wait(store),  # noqa: S608
+            f"DELETE FROM {table} WHERE started < {{c:DateTime}}" + unwaited(store),  # noqa: S608
             {"c": cutoff},
         )
     if report:
