@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from repotrack.store import Store, migration_status
 from repotrack.store.migrations import available_migrations
-from tests.unit.store.rows import load_snapshot, package, utc
+from tests.unit.store.rows import load_branch_snapshot, load_snapshot, package, utc
 
 FILE_COLUMNS = (
     "pkg_hash",
@@ -90,6 +90,31 @@ def test_root_row_last_fills_static_last_packages(store: Store) -> None:
     assert store.query("SELECT pkgset_name, pkg_cs FROM last_packages") == [("p10", "01" * 20)]
     stage1 = store.query("SELECT pkgset_name FROM last_packages_stage1 ORDER BY pkgset_date")
     assert stage1 == [("p10",), ("p10",)]
+
+
+def test_publishing_a_root_lists_that_snapshot_only(store: Store) -> None:
+    """Migration 0013's view reads only the new root's nodes and their packages: other
+    branches, older snapshots and a package in two nodes of the same snapshot change
+    nothing in what it writes (the hand count: each snapshot's own distinct packages)."""
+    day, later = utc(2024, 5, 1), utc(2024, 6, 1)
+    load_snapshot(store, "p10", day, [package(1, "foo", "1.0"), package(2, "bar", "2.0")])
+    load_snapshot(store, "p11", day, [package(2, "bar", "2.0"), package(4, "baz", "4.0")])
+    sources = [package(5, "foo", "1.1", source=True), package(6, "qux", "6.0", source=True)]
+    binaries = [package(3, "foo", "1.1"), package(5, "foo", "1.1", source=True)]
+    load_branch_snapshot(store, "p10", later, sources, binaries)
+    rows = store.query(
+        "SELECT pkgset_name, toDate(pkgset_date), pkg_hash, pkg_name, pkg_version, "
+        "pkg_sourcepackage FROM StaticLastPackages ORDER BY pkgset_date, pkgset_name, pkg_hash"
+    )
+    assert rows == [
+        ("p10", day.date(), 1, "foo", "1.0", 0),
+        ("p10", day.date(), 2, "bar", "2.0", 0),
+        ("p11", day.date(), 2, "bar", "2.0", 0),
+        ("p11", day.date(), 4, "baz", "4.0", 0),
+        ("p10", later.date(), 3, "foo", "1.1", 0),
+        ("p10", later.date(), 5, "foo", "1.1", 1),
+        ("p10", later.date(), 6, "qux", "6.0", 1),
+    ]
 
 
 def test_source_package_derivations(store: Store) -> None:
@@ -197,4 +222,78 @@ def test_done_task_fills_branch_package_history(store: Store) -> None:
     assert rows == [("p10", 100, "add", 77, "foo")]
     assert store.query("SELECT tplan_hash FROM task_plan_hashes WHERE tplan_arch = 'x86_64'") == [
         (plan_hash,)
+    ]
+
+
+def _planned_task(store: Store, task_id: int, pkg_hash: int, name: str, chlog: int) -> None:
+    """A task of p10 whose plan adds one x86_64 package with a changelog entry."""
+    changed = datetime(2024, 5, 2, 10, tzinfo=UTC)
+    sha = bytes([task_id % 256]) * 32
+    store.insert(
+        "Tasks",
+        ("task_id", "subtask_id", "task_repo", "task_changed"),
+        [(task_id, 1, "p10", changed)],
+    )
+    store.insert(
+        "TaskIterations",
+        ("task_id", "task_changed", "subtask_id", "subtask_arch", "task_try", "task_iter"),
+        [(task_id, changed, 1, "x86_64", 1, 1)],
+    )
+    plan_hash = store.query(f"SELECT murmurHash3_64('{task_id}11x86_64')")[0][0]
+    store.insert(
+        "TaskPlanPkgHash", ("tplan_hash", "tplan_action", "tplan_sha256"), [(plan_hash, "add", sha)]
+    )
+    store.insert("PackageHash", ("pkgh_mmh", "pkgh_sha256"), [(pkg_hash, sha)])
+    store.insert(
+        "Packages",
+        (
+            "pkg_hash",
+            "pkg_name",
+            "pkg_version",
+            "pkg_release",
+            "pkg_arch",
+            "pkg_changelog.date",
+            "pkg_changelog.name",
+            "pkg_changelog.evr",
+            "pkg_changelog.hash",
+        ),
+        [
+            (
+                pkg_hash,
+                name,
+                "1.0",
+                "alt1",
+                "x86_64",
+                [changed],
+                ["A <a at b>"],
+                ["1.0-alt1"],
+                [chlog],
+            )
+        ],
+    )
+    store.insert("Changelog", ("chlog_hash", "chlog_text"), [(chlog, f"- {name} changed")])
+
+
+def test_branch_package_history_has_the_done_tasks_of_the_block_only(store: Store) -> None:
+    """Migration 0013's view reads only the inserted tasks' rows: a task that is not DONE,
+    or was DONE in an earlier block, and other packages and changelog texts in the store
+    add nothing; each row carries its own package's newest changelog text."""
+    for task_id, pkg_hash, name, chlog in (
+        (100, 77, "foo", 7),
+        (200, 88, "bar", 8),
+        (300, 99, "qux", 9),
+    ):
+        _planned_task(store, task_id, pkg_hash, name, chlog)
+    store.insert("Changelog", ("chlog_hash", "chlog_text"), [(1, "- unrelated")])
+    columns = ("task_changed", "task_id", "task_state", "task_message")
+    when = datetime(2024, 5, 2, 11, tzinfo=UTC)
+    store.insert("TaskStates", columns, [(when, 300, "DONE", "earlier")])
+    store.insert("TaskStates", columns, [(when, 100, "DONE", "built"), (when, 200, "FAILED", "")])
+    rows = store.query(
+        "SELECT task_id, task_message, pkg_hash, pkg_name, chlog_nick, chlog_text "
+        "FROM BranchPackageHistory ORDER BY task_id"
+    )
+    assert rows == [
+        (100, "built", 77, "foo", "a", "- foo changed"),
+        (300, "earlier", 99, "qux", "a", "- qux changed"),
     ]
