@@ -22,7 +22,7 @@ __all__ = ["ColumnTypes"]
 Query = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
 
 _ALL: str = (
-    "SELECT table, groupArray(name), groupArray(type) FROM system.columns "
+    "SELECT table, groupArray((name, type)) FROM system.columns "
     "WHERE database = currentDatabase() GROUP BY table"
 )
 _ONE: str = (
@@ -44,8 +44,8 @@ class ColumnTypes:
         """The types of ``columns`` in ``table``, in order."""
         if not self._filled:
             self._tables = {
-                str(name): dict(zip(map(str, names), map(str, types), strict=True))
-                for name, names, types in self._query(_ALL, {})
+                str(table): {str(name): str(type_) for name, type_ in columns}
+                for table, columns in self._query(_ALL, {})
             }
             self._filled = True
         known = self._tables.get(table)
