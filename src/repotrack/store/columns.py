@@ -44,8 +44,8 @@ class ColumnTypes:
         """The types of ``columns`` in ``table``, in order."""
         if not self._filled:
             self._tables = {
-                str(table): {str(name): str(type_) for name, type_ in columns}
-                for table, columns in self._query(_ALL, {})
+                str(name): {str(column): str(type_) for column, type_ in pairs}
+                for name, pairs in self._query(_ALL, {})
             }
             self._filled = True
         known = self._tables.get(table)

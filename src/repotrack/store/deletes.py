@@ -14,9 +14,10 @@ setting, so there the delete waits as before.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from repotrack.store.base import Store
+if TYPE_CHECKING:
+    from repotrack.store.base import Store
 
 __all__ = ["unwaited"]
 
