@@ -6,9 +6,10 @@ from a quick header read or from metadata); only the rest are read in full. The
 quick reads (signature and one main-header entry) run inline: they cost less than a
 round trip to a worker. Full reads run in a pool of worker processes (``workers`` > 1,
 up to ``TASK`` packages per task; forked from a fork server, never from the loader itself)
-or inline, and their results come back in job order. At most ``window`` jobs (one
-lookup chunk, 1024) are in flight, so memory stays bounded however large the
-repository.
+or inline (``workers`` = 1, or the first ``INLINE`` new packages of a load whose first
+chunks hold no more than that), and their results come back in job order. At most
+``window`` jobs (one lookup chunk, 1024) are in flight, so memory stays bounded however
+large the repository.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ CHUNK = 1024
 #: CPU for that where tasks of 8 took 0.16-0.17 s). A chunk with few new packages is
 #: cut into smaller tasks, so that every worker gets some (``_task_size``).
 TASK = 32
+#: New packages a load reads in the loader itself while no worker has been started:
+#: when the store knows all but a handful of a tree's packages (the daily snapshot of a
+#: branch), reading them here (about 0.5 ms each, a few ms for a source package) costs
+#: less than starting the fork server and its workers (0.15-0.2 s). Measured on 2008
+#: packages of which 20 new, whole processes: 1.04 -> 0.98 s wall, 1.22 -> 1.11 s CPU.
+#: A chunk with more new packages than are left of this starts the workers, as before.
+INLINE = 64
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -142,6 +150,7 @@ class Pipeline:
         self._executor: Executor | None = None
         self._window = max(CHUNK, workers * 32)
         self._seen: set[int] = set()
+        self._inline_left = INLINE
 
     def __enter__(self) -> Self:
         return self
@@ -155,8 +164,8 @@ class Pipeline:
         if self._executor is not None:
             self._executor.shutdown(wait=exc_type is None, cancel_futures=True)
 
-    def _submit(self, fn: Callable[[T], R], arg: T) -> Future[R]:
-        if self._workers == 1:
+    def _submit(self, fn: Callable[[T], R], arg: T, *, inline: bool = False) -> Future[R]:
+        if self._workers == 1 or inline:
             return _Ready(fn, arg)
         if self._executor is None:
             # Started on first use: a reload where the store knows every package never
@@ -210,9 +219,12 @@ class Pipeline:
         unknown = [job for job in chunk if id(job) not in known]
         reading: dict[int, tuple[Future[list[PackageRows | InputError]], int]] = {}
         size = self._task_size(len(unknown))
+        inline = self._executor is None and len(unknown) <= self._inline_left
+        if inline:
+            self._inline_left -= len(unknown)
         for start in range(0, len(unknown), size):
             task = unknown[start : start + size]
-            future = self._submit(read_packages, task)
+            future = self._submit(read_packages, task, inline=inline)
             for index, job in enumerate(task):
                 reading[id(job)] = (future, index)
         checking = self._start_checks(chunk, known) if self._verify_known else {}

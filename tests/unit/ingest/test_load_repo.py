@@ -7,11 +7,12 @@ import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from repotrack.errors import ConflictError, InputError
-from repotrack.ingest import METADATA_ID_BIT, load_repo
+from repotrack.ingest import METADATA_ID_BIT, load_repo, pipeline
 from repotrack.rpm import read_rpm
 from repotrack.store import Store
 from tests.conftest import DATA, FIXTURES, need_fixtures
@@ -24,6 +25,20 @@ DAY = date(2024, 5, 1)
 @pytest.fixture
 def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Store]:
     yield from open_fresh_store(tmp_path_factory, tmp_path / "store")
+
+
+@pytest.fixture
+def started_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker pools the test's loads start, recorded (their sizes)."""
+    started: list[int] = []
+
+    class Recorded(pipeline.ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: Any) -> None:
+            started.append(max_workers)
+            super().__init__(max_workers, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recorded)
+    return started
 
 
 def _roots(store: Store) -> list[tuple[object, ...]]:
@@ -148,8 +163,11 @@ def test_digest_mismatch_publishes_nothing(store: Store, trees: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_failure_midway_then_rerun_finishes(store: Store, tmp_path: Path, workers: int) -> None:
+def test_failure_midway_then_rerun_finishes(
+    store: Store, tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A package that cannot be read after others were stored: nothing visible; rerun completes."""
+    monkeypatch.setattr(pipeline, "INLINE", 0)  # workers=2: read in worker processes
     tree = tmp_path / "tree"
     tree.mkdir()
     for rpm in (DATA / "rpms").glob("*.rpm"):
@@ -215,10 +233,34 @@ def test_third_party_repodata(store: Store, name: str) -> None:
     assert _count(store, "SELECT count() FROM Packages_buffer") == summary.new
 
 
-def test_two_workers_give_the_same_rows(store: Store, trees: Path) -> None:
+def test_two_workers_give_the_same_rows(
+    store: Store, trees: Path, monkeypatch: pytest.MonkeyPatch, started_pools: list[int]
+) -> None:
+    monkeypatch.setattr(pipeline, "INLINE", 0)
     summary = load_repo(store, branch="p10", path=trees / "apt", date=DAY, workers=2)
     assert (summary.new, summary.known) == (8, 0)
     assert _count(store, "SELECT count() FROM Specfiles_buffer") == 3
+    assert started_pools == [2]
+
+
+def test_a_handful_of_new_packages_is_read_without_starting_workers(
+    store: Store, trees: Path, started_pools: list[int]
+) -> None:
+    """A daily snapshot brings a few new packages: starting the fork server and its
+    workers would cost more than reading them (``pipeline.INLINE``)."""
+    summary = load_repo(store, branch="p10", path=trees / "apt", date=DAY, workers=2)
+    assert (summary.new, summary.known) == (8, 0)
+    assert _count(store, "SELECT count() FROM Specfiles_buffer") == 3
+    assert started_pools == []
+
+
+def test_more_new_packages_than_that_start_the_workers(
+    store: Store, trees: Path, monkeypatch: pytest.MonkeyPatch, started_pools: list[int]
+) -> None:
+    monkeypatch.setattr(pipeline, "INLINE", 7)
+    summary = load_repo(store, branch="p10", path=trees / "apt", date=DAY, workers=2)
+    assert (summary.new, summary.known) == (8, 0)
+    assert started_pools == [2]
 
 
 @pytest.mark.parametrize(
