@@ -233,34 +233,27 @@ def test_third_party_repodata(store: Store, name: str) -> None:
     assert _count(store, "SELECT count() FROM Packages_buffer") == summary.new
 
 
+@pytest.mark.parametrize(
+    ("inline", "pools"),
+    [(0, [2]), (pipeline.INLINE, []), (7, [2])],
+    ids=["in-workers", "a-handful-inline", "more-start-workers"],
+)
 def test_two_workers_give_the_same_rows(
-    store: Store, trees: Path, monkeypatch: pytest.MonkeyPatch, started_pools: list[int]
+    store: Store,
+    trees: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    started_pools: list[int],
+    inline: int,
+    pools: list[int],
 ) -> None:
-    monkeypatch.setattr(pipeline, "INLINE", 0)
+    """The same rows whoever reads the packages. A load whose first new packages are no
+    more than ``pipeline.INLINE`` (a daily snapshot) reads them without starting the
+    workers: the fork server and its workers would cost more than reading them."""
+    monkeypatch.setattr(pipeline, "INLINE", inline)
     summary = load_repo(store, branch="p10", path=trees / "apt", date=DAY, workers=2)
     assert (summary.new, summary.known) == (8, 0)
     assert _count(store, "SELECT count() FROM Specfiles_buffer") == 3
-    assert started_pools == [2]
-
-
-def test_a_handful_of_new_packages_is_read_without_starting_workers(
-    store: Store, trees: Path, started_pools: list[int]
-) -> None:
-    """A daily snapshot brings a few new packages: starting the fork server and its
-    workers would cost more than reading them (``pipeline.INLINE``)."""
-    summary = load_repo(store, branch="p10", path=trees / "apt", date=DAY, workers=2)
-    assert (summary.new, summary.known) == (8, 0)
-    assert _count(store, "SELECT count() FROM Specfiles_buffer") == 3
-    assert started_pools == []
-
-
-def test_more_new_packages_than_that_start_the_workers(
-    store: Store, trees: Path, monkeypatch: pytest.MonkeyPatch, started_pools: list[int]
-) -> None:
-    monkeypatch.setattr(pipeline, "INLINE", 7)
-    summary = load_repo(store, branch="p10", path=trees / "apt", date=DAY, workers=2)
-    assert (summary.new, summary.known) == (8, 0)
-    assert started_pools == [2]
+    assert started_pools == pools
 
 
 @pytest.mark.parametrize(
