@@ -15,11 +15,14 @@ Every figure is a whole process, timed from start to exit as a user waits for it
 times ``createrepo_c --workers N`` over the tree (the baseline), then ``repotrack load
 repo`` into a fresh embedded store (first load), then the same command for the next
 date (reload: every package already known), each store's schema having been made
-beforehand (``repotrack db init``, untimed). Printed per run: wall and CPU seconds
-(user + system of the process and its children), packages/s and file rows/s, the
-ratios the project's targets are stated in, the peak resident memory of the
-loader (which hosts chDB) and of its largest worker, sampled from /proc, and the
-machine's load average (wall times mean little on a busy machine; CPU times less so).
+beforehand (``repotrack db init``, untimed). Last, the daily case: into another fresh
+store the tree less ``--daily`` of its RPMs is loaded (untimed), then the whole tree for
+the next date (timed: a snapshot with a handful of new packages, most known). Printed
+per run: wall and CPU seconds (user + system of the process and its children),
+packages/s and file rows/s, the ratios the project's targets are stated in, the peak
+resident memory of the loader (which hosts chDB) and of its largest worker, sampled
+from /proc, and the machine's load average (wall times mean little on a busy machine;
+CPU times less so).
 """
 
 from __future__ import annotations
@@ -150,6 +153,20 @@ def make_tree(packages: int, files: int) -> Path:
     return tree
 
 
+def subset_tree(tree: Path, missing: int) -> Path:
+    """The tree less its last ``missing`` RPMs by name (hard links, cached beside it)."""
+    subset = tree.parent / f"{tree.name}-less{missing}"
+    if (subset / ".complete").exists():
+        return subset
+    shutil.rmtree(subset, ignore_errors=True)
+    subset.mkdir()
+    rpms = sorted(tree.glob("*.rpm"))
+    for rpm in rpms[: len(rpms) - missing]:
+        os.link(rpm, subset / rpm.name)
+    (subset / ".complete").write_text("")
+    return subset
+
+
 def _become_subreaper() -> None:
     """Adopt orphaned descendants, so that their CPU time is counted too.
 
@@ -257,6 +274,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=150)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--daily", type=int, default=20, help="New RPMs in the daily case (0: skip it)."
+    )
     args = parser.parse_args()
     for tool in ("rpmbuild", "createrepo_c"):
         if shutil.which(tool) is None:
@@ -280,6 +300,7 @@ def main() -> None:
             with TreePeak() as peak:
                 first = _timed([*command, "--date", "2024-01-01"], env)
             reload = _timed([*command, "--date", "2024-01-02"], env)
+            daily = _daily(command, tree, args.daily, env) if args.daily else None
         finally:
             shutil.rmtree(home, ignore_errors=True)
         files = int(first[2].split(" file rows")[0].rsplit(" ", 1)[1])
@@ -295,10 +316,30 @@ def main() -> None:
             f"  first load / createrepo_c: {first[0] / base_wall:.2f}x wall, "
             f"{first[1] / base_cpu:.2f}x cpu   reload / first load: {reload[0] / first[0]:.1%}"
         )
+        if daily is not None:
+            print(
+                f"  daily ({args.daily} new) {daily[0]:6.2f} s wall {daily[1]:6.2f} s cpu   "
+                f"daily / first load: {daily[0] / first[0]:.1%}"
+            )
         print(
             f"  peak RSS: loader (hosts chDB) {peak.loader_kib / 1024:.0f} MiB, "
             f"largest worker {peak.worker_kib / 1024:.0f} MiB"
         )
+
+
+def _daily(
+    command: list[str], tree: Path, new: int, env: dict[str, str]
+) -> tuple[float, float, str]:
+    """A fresh store holding the tree less ``new`` RPMs; then the whole tree, timed."""
+    home = Path(tempfile.mkdtemp(prefix="bench-daily-"))
+    try:
+        daily_env = {**env, "REPOTRACK_HOME": str(home)}
+        subprocess.run([_repotrack(), "db", "init"], check=True, capture_output=True, env=daily_env)
+        subset = subset_tree(tree, new)
+        _timed([*command[:4], str(subset), *command[5:], "--date", "2024-01-01"], daily_env)
+        return _timed([*command, "--date", "2024-01-02"], daily_env)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
