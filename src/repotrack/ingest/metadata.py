@@ -34,7 +34,7 @@ from repotrack.ingest.rows import (
     split_packager,
 )
 from repotrack.rpm import mmhash32
-from repotrack.sources import MetaPackage
+from repotrack.sources import MetaChangelog, MetaPackage
 
 __all__ = [
     "METADATA_ID_BIT",
@@ -74,13 +74,22 @@ def metadata_digests(meta: MetaPackage) -> Digests:
     return Digests(sha256=sha256)
 
 
+def newest_first(entries: list[MetaChangelog]) -> list[MetaChangelog]:
+    """The entries in a header's order, newest first, as every reader of ``pkg_changelog``
+    expects (entry 1 is the package's latest change: ``SrcPackagesLastChangelog``, errata
+    made from changelogs). ``other.xml`` lists them oldest first (createrepo_c, and yum's
+    createrepo before it), so they are turned around; the stable sort by date after that
+    only reorders a file written the other way round, and keeps the order of entries of
+    the same second."""
+    return sorted(reversed(entries), key=lambda entry: entry.date, reverse=True)
+
+
 def metadata_rows(meta: MetaPackage) -> PackageRows:
     pkg_hash = metadata_pkg_hash(meta)
     package = _package(meta, pkg_hash)
+    entries = newest_first(meta.changelogs)
     nested, changelogs = changelog_rows(
-        [c.date for c in meta.changelogs],
-        [c.author for c in meta.changelogs],
-        [c.text for c in meta.changelogs],
+        [c.date for c in entries], [c.author for c in entries], [c.text for c in entries]
     )
     set_changelog(package, nested)
     return PackageRows(

@@ -225,7 +225,8 @@ def test_metadata_rows_from_fixture() -> None:
     pkg, _, unresolvable = iter_repodata_packages(root)
     rows = metadata_rows(pkg)
     assert rows.digests.sha256 == bytes.fromhex(pkg.pkgid)
-    assert rows.package["pkg_changelog.name"] == ["Joe Black", "Jo White"]
+    # other.xml lists "First change" (2022) before "Second change" (2023); rows are newest first.
+    assert rows.package["pkg_changelog.name"] == ["Jo White", "Joe Black"]
     assert rows.files.rows == 2
     assert metadata_file_columns(pkg, rows.pkg_hash)[1] == ["/etc/pkg.conf", "/etc/pkg.conf.d"]
     kinds = set(metadata_depend_columns(unresolvable, 1)[4])
