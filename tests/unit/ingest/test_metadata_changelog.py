@@ -17,7 +17,6 @@ from pathlib import Path
 from repotrack.ingest import METADATA_ID_BIT, load_repo
 from repotrack.store import Store
 from tests.conftest import need_fixtures, need_tool
-from tests.unit.ingest.test_load_repo import store  # noqa: F401 (the fixture)
 
 #: Real packages with many changelog entries (more than createrepo_c's ten, for some).
 RPMS = (
@@ -44,7 +43,7 @@ def _rpm_changelog(path: Path) -> list[tuple[int, str]]:
     return [(int(when), text) for when, text in entries]
 
 
-def test_metadata_changelog_is_newest_first(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_metadata_changelog_is_newest_first(store: Store, tmp_path: Path) -> None:
     need_tool("rpm")
     createrepo = need_tool("createrepo_c")
     repo = tmp_path / "repo"

@@ -1,11 +1,12 @@
-"""The ``Files`` rows a load stores equal what ``rpm -qp`` prints, file by file.
+"""The ``Files`` and ``Depends`` rows a load stores equal what ``rpm -qp`` prints.
 
 The reader is checked against rpm (tests/unit/rpm/test_rpm_fields.py) and the workers'
 byte-level block against the decoded one (test_file_block.py); this test closes the chain
 end to end: every test and third-party RPM is loaded into a real store, and each stored
 file row (name through ``Files_view``, mode, size, mtime, flags, owner, group, link
 target, verify flags, device, language, rdev, and the digest when the package's file
-digests are MD5) is compared with rpm's own query of the same file.
+digests are MD5) is compared with rpm's own query of the same file, and so is each
+package's list of requires, provides, conflicts and obsoletes with versions and raw flags.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from pathlib import Path
 from repotrack.ingest import load_repo
 from repotrack.store import Store
 from tests.conftest import need_tool
-from tests.unit.ingest.test_load_repo import store  # noqa: F401 (the fixture)
 from tests.unit.rpm.support import all_rpms, run_rpm, text
 
 TAGS = (
@@ -32,10 +32,10 @@ Row = tuple[object, ...]
 
 
 def _rpm_files(path: Path) -> set[Row]:
-    form = "[" + "\x1f".join(f"%{{{tag}}}" for tag in TAGS) + "\x1e]"
-    out = run_rpm("-qp", "--nosignature", "--nodigest", "--qf", form, str(path))
-    algo = text(run_rpm("-qp", "--nosignature", "--nodigest", "--qf", "%{FILEDIGESTALGO}",
-                        str(path)))  # fmt: skip
+    form = "%{FILEDIGESTALGO}\x1d[" + "\x1f".join(f"%{{{tag}}}" for tag in TAGS) + "\x1e]"
+    done = run_rpm("-qp", "--nosignature", "--nodigest", "--qf", form, str(path))
+    head, _, out = done.partition(b"\x1d")
+    algo = text(head)
     rows = set()
     for item in out.split(_ITEM):
         if not item:
@@ -52,7 +52,9 @@ def _rpm_files(path: Path) -> set[Row]:
     return rows
 
 
-def test_stored_files_equal_rpm_query(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def _load_all(store: Store, tmp_path: Path) -> tuple[dict[str, Path], list[str]]:
+    """Every test and third-party RPM loaded as one tree: file name → fixture path, and
+    the file names of the stored packages (a header met twice is stored once)."""
     need_tool("rpm")
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -61,6 +63,13 @@ def test_stored_files_equal_rpm_query(store: Store, tmp_path: Path) -> None:  # 
         names[f"{n:03d}-{path.name}"] = path
         shutil.copy(path, tree / f"{n:03d}-{path.name}")
     summary = load_repo(store, branch="files", path=tree, date=date(2024, 5, 1))
+    packages = [name for (name,) in store.query("SELECT pkg_filename FROM Packages_buffer")]
+    assert len(packages) == summary.new
+    return names, packages
+
+
+def test_stored_files_equal_rpm_query(store: Store, tmp_path: Path) -> None:
+    names, packages = _load_all(store, tmp_path)
     stored: dict[str, set[Row]] = {}
     for filename, *row in store.query(
         "SELECT P.pkg_filename, F.file_name, F.file_mode, F.file_size, "
@@ -70,10 +79,6 @@ def test_stored_files_equal_rpm_query(store: Store, tmp_path: Path) -> None:  # 
         "INNER JOIN Packages_buffer AS P ON P.pkg_hash = F.pkg_hash"
     ):
         stored.setdefault(filename, set()).add(tuple(row))
-    # A package stored once under two file names (the same header twice) has the rows of
-    # one of them; both files list the same.
-    packages = [name for (name,) in store.query("SELECT pkg_filename FROM Packages_buffer")]
-    assert len(packages) == summary.new
     compared = 0
     for filename in packages:
         want = _rpm_files(names[filename])
@@ -87,3 +92,37 @@ def test_stored_files_equal_rpm_query(store: Store, tmp_path: Path) -> None:  # 
 def _digest(stored: object) -> str:
     """rpm prints no digest for a directory or a link, where the row holds zeros."""
     return "" if set(str(stored)) == {"0"} else str(stored)
+
+
+_KINDS = {
+    "require": "REQUIRE",
+    "provide": "PROVIDE",
+    "conflict": "CONFLICT",
+    "obsolete": "OBSOLETE",
+}
+
+
+def test_stored_depends_equal_rpm_query(store: Store, tmp_path: Path) -> None:
+    names, packages = _load_all(store, tmp_path)
+    stored: dict[str, list[Row]] = {}
+    for filename, *row in store.query(
+        "SELECT P.pkg_filename, toString(D.dp_type), D.dp_name, D.dp_version, D.dp_flag "
+        "FROM Depends_buffer AS D INNER JOIN Packages_buffer AS P ON P.pkg_hash = D.pkg_hash"
+    ):
+        stored.setdefault(filename, []).append(tuple(row))
+    compared = 0
+    for filename in packages:
+        # One query for the four kinds, \x1d between them.
+        form = "\x1d".join(
+            f"[%{{{tag}NAME}}\x1f%{{{tag}VERSION}}\x1f%{{{tag}FLAGS}}\x1e]"
+            for tag in _KINDS.values()
+        )
+        out = run_rpm("-qp", "--nosignature", "--nodigest", "--qf", form, str(names[filename]))
+        want: list[Row] = []
+        for kind, part in zip(_KINDS, out.split(b"\x1d"), strict=True):
+            for item in filter(None, part.split(_ITEM)):
+                name, version, flags = item.split(_FIELD)
+                want.append((kind, text(name), text(version), int(flags)))
+        assert sorted(stored.get(filename, [])) == sorted(want), filename
+        compared += len(want)
+    assert compared >= 600
