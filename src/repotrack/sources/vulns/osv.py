@@ -2,9 +2,11 @@
 
 Each ``affected[]`` package becomes the criteria ``osv:<ecosystem>/<name>``; the
 mapping table (``PackagesNameConversion``, type ``osv``) ties a distribution package to
-it. ``ECOSYSTEM`` and ``SEMVER`` ranges are walked event by event: ``introduced``
-opens a range (``0`` = from the beginning), ``fixed`` closes it excluded,
-``last_affected`` closes it included; a range left open runs to the end. Listed
+it. ``ECOSYSTEM`` and ``SEMVER`` ranges are read as the schema's evaluation reads them:
+events sorted by version (rpm's order, which is the order the matcher compares in);
+``introduced`` opens a range (``0`` = from the beginning), ``fixed`` closes it excluded,
+``last_affected`` closes it included; a range left open runs to the end, or to the
+greatest ``limit``. Listed
 ``versions`` without ranges become single-version ranges. ``GIT`` ranges name commits,
 not versions, and are skipped. ``withdrawn`` records are kept and marked rejected.
 CVE ids named in ``aliases``, ``upstream`` and ``related`` become ``CVE`` references.
@@ -12,10 +14,11 @@ CVE ids named in ``aliases``, ``upstream`` and ``related`` become ``CVE`` refere
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from repotrack.errors import InputError
+from repotrack.rpm import evr_key, parse_evr, version_key
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
 from repotrack.sources.vulns.records import (
     AffectedRange,
@@ -96,22 +99,53 @@ def _affected(entries: list[Any]) -> Iterator[AffectedRange]:
 
 
 def _events(criteria: str, events: list[Any]) -> Iterator[AffectedRange]:
-    start: str | None = None
+    """The ranges of one OSV range's events, as the schema's evaluation reads them: the
+    events sorted by version, a version affected from an ``introduced`` at or below it
+    until a ``fixed`` at or below it (or a ``last_affected`` below it), so a second
+    ``introduced`` inside an open range changes nothing; and, with ``limit`` events,
+    only versions below the greatest limit (``*`` = no limit)."""
+    steps: list[tuple[str, str]] = []
     for event in events:
         step = need_dict(event, "events[]")
         if len(step) != 1:
             raise ValueError(f"an OSV event has exactly one key, not {sorted(step)}")
         ((kind, value),) = step.items()
-        if kind == "introduced":
-            start = "" if value == "0" else str(value)
-        elif kind in ("fixed", "last_affected") and start is not None:
-            yield AffectedRange.checked(
-                criteria, start=start, end=str(value), end_excluded=kind == "fixed"
-            )
-            start = None
-        elif kind == "limit":
-            continue
-        elif kind not in ("fixed", "last_affected"):
+        if kind not in _EVENT_ORDER and kind != "limit":
             raise ValueError(f"unknown OSV event {kind!r}")
-    if start is not None:
-        yield AffectedRange.checked(criteria, start=start)
+        steps.append((kind, str(value)))
+    key = _version_key([value for _, value in steps])
+    intervals: list[tuple[str, str, bool]] = []  # (start, end, end included)
+    start: str | None = None
+    for kind, value in sorted(
+        (step for step in steps if step[0] != "limit"),
+        key=lambda step: (b"" if step == ("introduced", "0") else key(step[1]),
+                          _EVENT_ORDER[step[0]]),
+    ):  # fmt: skip
+        if kind == "introduced" and start is None:
+            start = "" if value == "0" else value
+        elif kind != "introduced" and start is not None:
+            intervals.append((start, value, kind == "last_affected"))
+            start = None
+    if start is not None:  # open: no end (written "included", as records always were)
+        intervals.append((start, "", True))
+    limits = [value for kind, value in steps if kind == "limit"]
+    limit = None if not limits or any("*" in v for v in limits) else max(limits, key=key)
+    for low, high, included in intervals:
+        if limit is not None:
+            if low and key(low) >= key(limit):
+                continue
+            if not high or key(high) > key(limit) or (included and key(high) == key(limit)):
+                high, included = limit, False
+        yield AffectedRange.checked(criteria, start=low, end=high, end_excluded=not included)
+
+
+#: Events of the same version: the one that opens a range first.
+_EVENT_ORDER: Final = {"introduced": 0, "fixed": 1, "last_affected": 1}
+
+
+def _version_key(values: list[str]) -> Callable[[str], bytes]:
+    """How the events of one range sort: rpm's order, on whole EVRs when any event
+    names one (as the matcher then compares them: ``ingest.vulns``), else on versions."""
+    if any("-" in value or ":" in value for value in values):
+        return lambda value: evr_key(*parse_evr(value))
+    return version_key
