@@ -6,7 +6,8 @@ and ``product`` (lower case, spaces as ``_``). Ranges:
 
 - ``{version, status: affected}`` alone: that one version;
 - with ``lessThan`` / ``lessThanOrEqual``: [version, limit) / [version, limit], split at
-  each ``changes[].at`` whose status turns the range off and on again;
+  each ``changes[].at`` whose status turns the range off and on again (the changes
+  sorted by version first, as the schema asks of readers);
 - a product with ``defaultStatus: affected`` and no affected versions: every version;
 - ``versionType: git`` entries name commits and are skipped;
 - ``cna.cpeApplicability`` (newer records; the shape of NVD ``configurations``) adds
@@ -24,6 +25,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from repotrack.errors import InputError
+from repotrack.rpm import version_key
 from repotrack.sources.vulns.cpe import parse_cpe, quote_cpe_part
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
 from repotrack.sources.vulns.nvd import cpe_match_ranges
@@ -165,6 +167,9 @@ def _version_ranges(criteria: str, version: dict[str, Any]) -> Iterator[Affected
     # Walk the changes: each "at" switches the status from there on.
     current, segment_start = status, start
     changes = [need_dict(c, "changes[]") for c in need_list(version.get("changes"), "changes")]
+    # The schema applies the changes in increasing order of ``at`` and tells readers to
+    # sort them (a record need not list them sorted): rpm's order, the matcher's.
+    changes.sort(key=lambda change: version_key(str(change.get("at", ""))))
     for change in changes:
         at = str(change.get("at", ""))
         if change.get("status") != current:
