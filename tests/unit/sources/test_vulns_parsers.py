@@ -481,3 +481,22 @@ def test_cve5_cpe_applicability_gives_kernel_ranges() -> None:
     kernel_ranges = [r for r in kernel.ranges if ":o:linux:linux_kernel:" in r.criteria]
     assert all(r.end_excluded for r in kernel_ranges if r.end)
     assert ("6.11.2", "") in ranges  # versionStartIncluding alone: open above
+
+
+def test_nvd_negated_nodes_give_no_range() -> None:
+    # negate: true inverts a node (or a whole configuration): its entries are what is
+    # *not* affected, so only the plain node's entry is a range.
+    def node(product: str, *, negate: bool) -> dict[str, Any]:
+        criteria = f"cpe:2.3:a:acme:{product}:*:*:*:*:*:*:*:*"
+        match = {"vulnerable": True, "criteria": criteria, "versionEndExcluding": "2.0"}
+        return {"operator": "OR", "negate": negate, "cpeMatch": [match]}
+
+    cve = {
+        **GOOD,
+        "configurations": [
+            {"operator": "AND", "nodes": [node("kept", negate=False), node("inner", negate=True)]},
+            {"negate": True, "nodes": [node("whole", negate=False)]},
+        ],
+    }
+    record = only(list(PARSERS["nvd"](_nvd_page(cve), path="page.json")))
+    assert [r.criteria.split(":")[4] for r in record.ranges] == ["kept"]

@@ -28,7 +28,7 @@ from repotrack.errors import InputError
 from repotrack.rpm import version_key
 from repotrack.sources.vulns.cpe import parse_cpe, quote_cpe_part
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
-from repotrack.sources.vulns.nvd import cpe_match_ranges
+from repotrack.sources.vulns.nvd import affirmed_nodes, cpe_match_ranges
 from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
@@ -93,8 +93,8 @@ def _record(item: dict[str, Any]) -> VulnRecord:
 def _all_ranges(cna: dict[str, Any]) -> tuple[AffectedRange, ...]:
     found = list(_affected(need_list(cna.get("affected"), "affected")))
     for config in need_list(cna.get("cpeApplicability"), "cpeApplicability"):
-        for node in need_list(need_dict(config, "cpeApplicability[]").get("nodes"), "nodes"):
-            for match in need_list(need_dict(node, "node").get("cpeMatch"), "cpeMatch"):
+        for node in affirmed_nodes(need_dict(config, "cpeApplicability[]")):
+            for match in need_list(node.get("cpeMatch"), "cpeMatch"):
                 one = cpe_match_ranges(need_dict(match, "cpeMatch"))
                 if one is not None:
                     found.append(one)

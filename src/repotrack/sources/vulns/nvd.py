@@ -6,9 +6,11 @@ keys are ignored (newer records add ``affected`` and ``ssvcV203``).
 
 Ranges: every ``cpeMatch`` with ``vulnerable: true`` whose CPE is an application
 (``cpe:2.3:a:``) or the Linux kernel, as ALTRepo keeps them; ``vulnerable: false``
-entries are platforms, never affected products. A criteria with a concrete version and
-no bounds is the range [version, version]; version ``-`` ("not applicable") keeps
-``-`` as both bounds, which the matcher never matches with a versioned package.
+entries are platforms, never affected products, and so are the entries of a node (or
+configuration) with ``negate: true``, which says what is *not* affected. A criteria
+with a concrete version and no bounds is the range [version, version]; version ``-``
+("not applicable") keeps ``-`` as both bounds, which the matcher never matches with a
+versioned package.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from repotrack.sources.vulns.records import (
     raw_json,
 )
 
-__all__ = ["cpe_match_ranges", "parse_nvd"]
+__all__ = ["affirmed_nodes", "cpe_match_ranges", "parse_nvd"]
 
 SOURCE: Final = "nvd"
 _METRICS: Final = ("cvssMetricV40", "cvssMetricV31", "cvssMetricV30", "cvssMetricV2")
@@ -112,11 +114,21 @@ def _score(metrics: dict[str, Any]) -> tuple[float, str]:
 
 def _ranges(configurations: list[Any]) -> Iterator[AffectedRange]:
     for config in configurations:
-        for node in need_list(need_dict(config, "configuration").get("nodes"), "nodes"):
-            for match in need_list(need_dict(node, "node").get("cpeMatch"), "cpeMatch"):
+        for node in affirmed_nodes(need_dict(config, "configuration")):
+            for match in need_list(node.get("cpeMatch"), "cpeMatch"):
                 found = cpe_match_ranges(need_dict(match, "cpeMatch"))
                 if found is not None:
                     yield found
+
+
+def affirmed_nodes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The nodes of one configuration that name what is affected: ``negate: true``
+    inverts a node (or, on the configuration, all of it), so its ``cpeMatch`` entries say
+    what is *not* affected and give no range."""
+    if config.get("negate") is True:
+        return []
+    nodes = [need_dict(node, "node") for node in need_list(config.get("nodes"), "nodes")]
+    return [node for node in nodes if node.get("negate") is not True]
 
 
 def cpe_match_ranges(match: dict[str, Any]) -> AffectedRange | None:
