@@ -70,23 +70,32 @@ def _load_all(store: Store, tmp_path: Path) -> tuple[dict[str, Path], list[str]]
 
 def test_stored_files_equal_rpm_query(store: Store, tmp_path: Path) -> None:
     names, packages = _load_all(store, tmp_path)
-    stored: dict[str, set[Row]] = {}
-    for filename, *row in store.query(
+    stored = _by_package(
+        store,
         "SELECT P.pkg_filename, F.file_name, F.file_mode, F.file_size, "
         "toUnixTimestamp(F.file_mtime), F.file_flag, F.file_username, F.file_groupname, "
         "F.file_linkto, F.file_verifyflag, F.file_device, F.file_lang, F.file_rdev, "
         "lower(hex(F.file_md5)) FROM Files_view AS F "
-        "INNER JOIN Packages_buffer AS P ON P.pkg_hash = F.pkg_hash"
-    ):
-        stored.setdefault(filename, set()).add(tuple(row))
+        "INNER JOIN Packages_buffer AS P ON P.pkg_hash = F.pkg_hash",
+    )
     compared = 0
     for filename in packages:
         want = _rpm_files(names[filename])
         md5 = any(row[-1] is not None for row in want)
-        got = {(*row[:-1], _digest(row[-1]) if md5 else None) for row in stored.get(filename, ())}
+        rows = stored.get(filename, [])
+        got = {(*row[:-1], _digest(row[-1]) if md5 else None) for row in rows}
+        assert len(got) == len(rows), filename
         assert got == want, filename
         compared += len(want)
     assert compared >= 15_000
+
+
+def _by_package(store: Store, sql: str) -> dict[str, list[Row]]:
+    """The rows of ``sql`` (package file name first) by package file name."""
+    rows: dict[str, list[Row]] = {}
+    for filename, *row in store.query(sql):
+        rows.setdefault(filename, []).append(tuple(row))
+    return rows
 
 
 def _digest(stored: object) -> str:
@@ -104,12 +113,11 @@ _KINDS = {
 
 def test_stored_depends_equal_rpm_query(store: Store, tmp_path: Path) -> None:
     names, packages = _load_all(store, tmp_path)
-    stored: dict[str, list[Row]] = {}
-    for filename, *row in store.query(
+    stored = _by_package(
+        store,
         "SELECT P.pkg_filename, toString(D.dp_type), D.dp_name, D.dp_version, D.dp_flag "
-        "FROM Depends_buffer AS D INNER JOIN Packages_buffer AS P ON P.pkg_hash = D.pkg_hash"
-    ):
-        stored.setdefault(filename, []).append(tuple(row))
+        "FROM Depends_buffer AS D INNER JOIN Packages_buffer AS P ON P.pkg_hash = D.pkg_hash",
+    )
     compared = 0
     for filename in packages:
         # One query for the four kinds, \x1d between them.

@@ -20,24 +20,12 @@ from typing import Any
 
 from repotrack.sources.vulns import AffectedRange, VulnRecord
 from repotrack.sources.vulns.cve5 import parse_cve5
-from tests.unit.rpm.librpm import label_compare
+from tests.unit.sources.librpm_ranges import LibrpmOrder
 
 VERSIONS = ("0.9", "1.0", "1.0.1", "1.1", "1.2~rc1", "1.2", "1.10", "2.0", "2.0a", "3", "10.0")
 
 
-class Librpm:
-    """Version comparisons by librpm, asked for all at once."""
-
-    def __init__(self, values: tuple[str, ...]) -> None:
-        pairs = [(a, b) for a in values for b in values]
-        results = label_compare([(("0", a, None), ("0", b, None)) for a, b in pairs])
-        self.table = dict(zip(pairs, results, strict=True))
-
-    def cmp(self, a: str, b: str) -> int:
-        return self.table[a, b]
-
-
-def schema_status(v: str, product: dict[str, Any], rpm: Librpm) -> str:
+def schema_status(v: str, product: dict[str, Any], rpm: LibrpmOrder) -> str:
     for entry in product["versions"]:
         start = entry["version"]
         limit = entry.get("lessThan") or entry.get("lessThanOrEqual")
@@ -51,15 +39,6 @@ def schema_status(v: str, product: dict[str, Any], rpm: Librpm) -> str:
                     status = change["status"]
             return status
     return str(product.get("defaultStatus", "unknown"))
-
-
-def holds(v: str, found: AffectedRange, rpm: Librpm) -> bool:
-    if found.start and rpm.cmp(v, found.start) < 0:
-        return False
-    if found.end:
-        c = rpm.cmp(v, found.end)
-        return c < 0 if found.end_excluded else c <= 0
-    return True
 
 
 def random_product(rng: random.Random) -> dict[str, Any]:
@@ -98,12 +77,12 @@ def parse(product: dict[str, Any]) -> tuple[AffectedRange, ...]:
 
 
 def test_versions_in_librpm_order() -> None:
-    rpm = Librpm(VERSIONS)
+    rpm = LibrpmOrder(VERSIONS)
     assert all(rpm.cmp(a, b) < 0 for a, b in itertools.pairwise(VERSIONS))
 
 
 def test_ranges_give_the_schema_status() -> None:
-    rpm = Librpm(VERSIONS)
+    rpm = LibrpmOrder(VERSIONS)
     rng = random.Random(5)
     affected = 0
     for _ in range(300):
@@ -111,8 +90,8 @@ def test_ranges_give_the_schema_status() -> None:
         ranges = parse(product)
         for v in VERSIONS:
             expected = schema_status(v, product, rpm) == "affected"
-            in_affected = any(holds(v, r, rpm) for r in ranges if not r.not_affected)
-            in_statement = any(holds(v, r, rpm) for r in ranges if r.not_affected)
+            in_affected = any(rpm.holds(v, r) for r in ranges if not r.not_affected)
+            in_statement = any(rpm.holds(v, r) for r in ranges if r.not_affected)
             assert (in_affected and not in_statement) == expected, (product, v, ranges)
             affected += expected
     assert 0.2 < affected / (300 * len(VERSIONS)) < 0.8
