@@ -36,11 +36,15 @@ __all__ = [
 
 HEADER_MAGIC: Final = b"\x8e\xad\xe8\x01"
 INTRO_SIZE: Final = 16
-_INTRO = struct.Struct(">4s4xII")
+#: Magic, four reserved bytes (zero: librpm compares all eight), index count, data length.
+_INTRO = struct.Struct(">8sII")
+_MAGIC_AND_RESERVED: Final = HEADER_MAGIC + bytes(4)
 #: One index entry: tag, type, offset, count (big-endian; the offset may be negative).
 INDEX_ENTRY = struct.Struct(">IIiI")
 _REGION_TAGS: Final = frozenset({61, 62, 63})
 _MAX_ARRAY: Final = 0xFFFFF
+#: librpm reads a tag number as a signed 32-bit integer: a larger one is negative there.
+_MAX_TAG: Final = 0x7FFFFFFF
 _FIXED_SIZE: Final = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}
 #: ``_FIXED_SIZE`` by type number 0..9; 0 for the string types (and the invalid 0).
 _SIZE_BY_KIND: Final = tuple(_FIXED_SIZE.get(kind, 0) for kind in range(10))
@@ -75,7 +79,7 @@ def parse_intro(intro: bytes, *, limits: HeaderLimits, source: str, offset: int)
             f"truncated {limits.what}: no room for its intro", path=source, offset=offset
         )
     magic, il, dl = _INTRO.unpack_from(intro)
-    if magic != HEADER_MAGIC:
+    if magic != _MAGIC_AND_RESERVED:
         raise InputError(f"bad {limits.what} magic (expected 8eade801)", path=source, offset=offset)
     if il < 1 or il > limits.max_index:
         raise InputError(
@@ -342,6 +346,7 @@ class _IndexChecker:
             min(kinds) >= 1
             and max(kinds) <= 9
             and (len(tags) == first or min(tags[first:]) >= 100)
+            and max(tags) <= _MAX_TAG
             and min(counts) >= 1
             and max(counts) <= dl
             and min(offs) >= 0
@@ -349,6 +354,9 @@ class _IndexChecker:
         ):
             self._explain(raw, has_region)
         limit = self._check_region(raw, exact_region=exact_region, what=what) if has_region else dl
+        data_offs = offs[first:]
+        if list(data_offs) != sorted(data_offs):
+            self._out_of_order(raw, first, what)
         bounds = self._check_layout(raw, offs, limit, what)
         blob = self.blob
         ds = self.data_start
@@ -367,7 +375,7 @@ class _IndexChecker:
     ) -> None:
         if not 1 <= kind <= 9:
             raise self.fail(f"tag {tag}: invalid data type {kind}", position)
-        if tag < 100 and not (i == 0 and has_region):
+        if (tag < 100 and not (i == 0 and has_region)) or tag > _MAX_TAG:
             raise self.fail(f"illegal tag number {tag}", position)
         if count < 1 or count > self.dl:
             raise self.fail(f"tag {tag}: count {count} outside 1..{self.dl}", position)
@@ -390,7 +398,7 @@ class _IndexChecker:
         ttag, tkind, toff, tcount = INDEX_ENTRY.unpack_from(self.blob, self.data_start + off)
         ril = -toff // 16 if toff < 0 and toff % 16 == 0 else 0
         if (
-            ttag not in _REGION_TAGS
+            ttag != tag  # the trailer names the region it ends
             or tkind != TagType.BIN
             or tcount != 16
             or not 1 <= ril <= len(raw)
@@ -453,6 +461,17 @@ class _IndexChecker:
                 reason = "strings overlap the next entry or the end"
             self._explain_layout(raw, k, what, reason)
         return dict(zip(starts, ends, strict=True))
+
+    def _out_of_order(self, raw: list[tuple[int, int, int, int]], first: int, what: str) -> None:
+        """librpm reads the data of the entries (the region's aside) in index order and
+        refuses one whose data starts before the previous one's: so does this reader,
+        which is what notices a damaged signature header (no digest covers it)."""
+        for k in range(first + 1, len(raw)):
+            if raw[k][2] < raw[k - 1][2]:
+                tag = raw[k][0]
+                raise self.fail(
+                    f"{what} tag {tag}: data before the previous entry's", INTRO_SIZE + 16 * k
+                )
 
     def _explain_layout(
         self, raw: list[tuple[int, int, int, int]], k: int, what: str, reason: str

@@ -9,9 +9,11 @@ flipped header byte) as if they were sound. ``package_digests`` reads the file o
 and checks every recorded digest while it computes the whole-file MD5, SHA-256 and
 BLAKE2b that ``PackageHash`` keeps.
 
-The MD5 of header and payload costs a second pass over the payload's bytes; it is
-checked only where the package records no payload digest (rpm < 4.14), which is
-exactly where it is the only thing covering the payload.
+The MD5 of header and payload costs a second MD5 over the payload's bytes. It is
+checked in every package that records one, as ``rpm -K`` does: where the package also
+records a payload digest, a wrong MD5 means a damaged signature header (the rows are
+sound, the file is not, and rpm refuses to install it). Measured: 2008 packages of
+84 MiB, about 0.1 s more CPU in the workers of a first load (about 3%).
 """
 
 from __future__ import annotations
@@ -106,27 +108,27 @@ def package_digests(rpm: RpmFile) -> FileDigests:
 class _Digester:
     """The digests of one package file, fed its bytes in order, then checked.
 
-    The header digests and the recorded size are checked first, before any hashing
-    (a damaged header or a cut file is refused without reading the payload).
+    The header digests are checked first, before any hashing (a damaged header is
+    refused without reading the payload); the payload's, once every byte was fed.
     """
 
     def __init__(self, rpm: RpmFile) -> None:
         self.rpm = rpm
         _check_header(rpm)
-        size = _recorded_size(rpm)
-        if size is not None and size != rpm.file_size - rpm.header_offset:
+        self.payload = _payload_digest(rpm)
+        self.recorded_md5 = rpm.signature.get_bytes(SigTag.MD5)
+        if self.payload is None and not self.recorded_md5:
+            # rpm -K: "DIGESTS NOT OK" when nothing covers the payload.
             raise InputError(
-                f"damaged package: header and payload are {rpm.file_size - rpm.header_offset} "
-                f"bytes, the signature says {size} (truncated or extended file)",
+                "damaged package: no digest covers the payload (no PAYLOADDIGEST in the "
+                "header, no MD5 in the signature)",
                 path=rpm.path,
             )
-        self.payload = _payload_digest(rpm)
-        self.legacy_md5 = rpm.signature.get_bytes(SigTag.MD5) if self.payload is None else None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha256 = hashlib.sha256()
         self.blake = hashlib.blake2b()
         self.payload_hash = hashlib.new(self.payload[0]) if self.payload else None
-        self.signed_md5 = hashlib.md5(usedforsecurity=False) if self.legacy_md5 else None
+        self.signed_md5 = hashlib.md5(usedforsecurity=False) if self.recorded_md5 else None
 
     def update(self, start: int, part: memoryview) -> None:
         """Feed the file's bytes ``start:start + len(part)``."""
@@ -144,23 +146,33 @@ class _Digester:
         rpm = self.rpm
         if position != rpm.file_size:
             raise InputError("the file changed while it was read", path=rpm.path)
+        problem = None
         if self.payload is not None and self.payload_hash is not None:
             algorithm, want = self.payload
             if self.payload_hash.hexdigest() != want:
-                raise InputError(
-                    f"damaged package: payload {algorithm.upper()} digest does not match "
-                    "PAYLOADDIGEST (truncated or altered payload)",
-                    path=rpm.path,
+                problem = (
+                    f"payload {algorithm.upper()} digest does not match PAYLOADDIGEST "
+                    "(truncated or altered payload)"
                 )
         if (
-            self.signed_md5 is not None
-            and self.legacy_md5
-            and self.signed_md5.digest() != self.legacy_md5
+            problem is None
+            and self.signed_md5 is not None
+            and self.recorded_md5
+            and self.signed_md5.digest() != self.recorded_md5
         ):
-            raise InputError(
-                "damaged package: MD5 of header and payload does not match the signature",
-                path=rpm.path,
-            )
+            problem = "MD5 of header and payload does not match the signature"
+        if problem is not None:
+            # A cut or extended file is said so when the recorded size says it too. The
+            # size alone decides nothing: rpm -K ignores it, and a package whose digests
+            # all match is sound whatever its signature's SIZE says.
+            size = _recorded_size(rpm)
+            actual = rpm.file_size - rpm.header_offset
+            if size is not None and size != actual:
+                problem = (
+                    f"header and payload are {actual} bytes, the signature says {size} "
+                    "(truncated or extended file)"
+                )
+            raise InputError(f"damaged package: {problem}", path=rpm.path)
         return FileDigests(self.md5.digest(), self.sha256.digest(), self.blake.digest())
 
 

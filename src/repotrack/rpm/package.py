@@ -356,6 +356,10 @@ def _sig_value(entry: tuple[int, int, int] | None, data: bytes, kind: int) -> by
     return data[off : off + count]
 
 
+#: The lead's signature type of every package since rpm 3: a signature header follows.
+_HEADER_SIGNATURE: Final = 5
+
+
 def check_lead_magic(first: bytes, source: str) -> None:
     """Refuse a file that does not start as an RPM, before any size check.
 
@@ -367,8 +371,15 @@ def check_lead_magic(first: bytes, source: str) -> None:
 
 
 def _parse_lead(first: bytes, source: str) -> Lead:
+    """The lead, checked as librpm checks it: a package of format 3 or 4 whose
+    signature is a header (type 5). The lead is covered by no digest, so these checks
+    are what catches a damaged one; rpm refuses such a file."""
     check_lead_magic(first, source)
     _, major, minor, kind, archnum, name, osnum, sigtype = _LEAD.unpack_from(first)
+    if major not in (3, 4):
+        raise InputError(f"unsupported RPM package version {major} in the lead", path=source)
+    if sigtype != _HEADER_SIGNATURE:
+        raise InputError(f"illegal signature type {sigtype} in the lead (5 expected)", path=source)
     text = name.split(b"\0", 1)[0].decode("latin-1")
     return Lead(major, minor, kind, archnum, text, osnum, sigtype)
 
