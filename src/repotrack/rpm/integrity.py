@@ -12,8 +12,9 @@ BLAKE2b that ``PackageHash`` keeps.
 The MD5 of header and payload costs a second MD5 over the payload's bytes. It is
 checked in every package that records one, as ``rpm -K`` does: where the package also
 records a payload digest, a wrong MD5 means a damaged signature header (the rows are
-sound, the file is not, and rpm refuses to install it). Measured: 2008 packages of
-84 MiB, about 0.1 s more CPU in the workers of a first load (about 3%).
+sound, the file is not, and rpm refuses to install it). Measured on a first load of
+2008 packages (84 MiB), interleaved, medians of 8: 3.20 -> 3.32 s CPU (+4%), 2.18 ->
+2.25 s wall (+3%); reloads read no payload and pay nothing.
 """
 
 from __future__ import annotations
