@@ -1,4 +1,4 @@
-"""The ``Files`` and ``Depends`` rows a load stores equal what ``rpm -qp`` prints.
+"""The ``Packages``, ``Files`` and ``Depends`` rows a load stores equal ``rpm -qp``'s.
 
 The reader is checked against rpm (tests/unit/rpm/test_rpm_fields.py) and the workers'
 byte-level block against the decoded one (test_file_block.py); this test closes the chain
@@ -6,7 +6,9 @@ end to end: every test and third-party RPM is loaded into a real store, and each
 file row (name through ``Files_view``, mode, size, mtime, flags, owner, group, link
 target, verify flags, device, language, rdev, and the digest when the package's file
 digests are MD5) is compared with rpm's own query of the same file, and so is each
-package's list of requires, provides, conflicts and obsoletes with versions and raw flags.
+package's list of requires, provides, conflicts and obsoletes with versions and raw flags,
+and its ``Packages`` columns that come from one header tag each (with the source rule:
+a source package records its own file name as ``pkg_sourcerpm``).
 """
 
 from __future__ import annotations
@@ -134,3 +136,50 @@ def test_stored_depends_equal_rpm_query(store: Store, tmp_path: Path) -> None:
         assert sorted(stored.get(filename, [])) == sorted(want), filename
         compared += len(want)
     assert compared >= 600
+
+
+#: ``Packages`` columns taken from one header tag each, and the tag rpm prints them from
+#: (a missing tag is the empty string or 0 in the row, "(none)" in rpm's output).
+_COLUMNS = {
+    "pkg_name": "NAME", "pkg_version": "VERSION", "pkg_release": "RELEASE",
+    "pkg_buildtime": "BUILDTIME", "pkg_buildhost": "BUILDHOST",
+    "pkg_rpmversion": "RPMVERSION", "pkg_cookie": "COOKIE", "pkg_disttag": "DISTTAG",
+    "pkg_summary": "SUMMARY", "pkg_description": "DESCRIPTION",
+    "pkg_distribution": "DISTRIBUTION", "pkg_vendor": "VENDOR", "pkg_license": "LICENSE",
+    "pkg_group_": "GROUP", "pkg_url": "URL", "pkg_os": "OS", "pkg_prein": "PREIN",
+    "pkg_postin": "POSTIN", "pkg_preun": "PREUN", "pkg_postun": "POSTUN",
+    "pkg_verifyscript": "VERIFYSCRIPT", "pkg_optflags": "OPTFLAGS", "pkg_disturl": "DISTURL",
+    "pkg_payloadformat": "PAYLOADFORMAT", "pkg_payloadcompressor": "PAYLOADCOMPRESSOR",
+    "pkg_payloadflags": "PAYLOADFLAGS", "pkg_platform": "PLATFORM",
+}  # fmt: skip
+
+
+def test_stored_package_columns_equal_rpm_query(store: Store, tmp_path: Path) -> None:
+    names, packages = _load_all(store, tmp_path)
+    columns = ", ".join(_COLUMNS)
+    stored = _by_package(
+        store,
+        f"SELECT pkg_filename, pkg_epoch, pkg_arch, pkg_sourcepackage, pkg_sourcerpm, "  # noqa: S608
+        f"pkg_size, pkg_archivesize, pkg_filesize, {columns} FROM Packages_buffer",
+    )
+    form = "\x1f".join(
+        ["%{EPOCH}", "%{ARCH}", "%{SOURCEPACKAGE}", "%{SOURCERPM}", "%{LONGSIZE}",
+         "%{LONGARCHIVESIZE}", *(f"%{{{tag}}}" for tag in _COLUMNS.values())]
+    )  # fmt: skip
+    for filename in packages:
+        path = names[filename]
+        out = run_rpm("-qp", "--nosignature", "--nodigest", "--qf", form, str(path))
+        epoch, arch, source, srpm, size, archive, *tags = (
+            "" if v == "(none)" else v for v in (text(x) for x in out.split(_FIELD))
+        )
+        ((row),) = stored[filename]
+        got_epoch, got_arch, got_source, got_srpm, got_size, got_archive, got_file, *rest = row
+        is_source = source == "1" or not srpm
+        assert (got_epoch, got_arch, got_source) == (int(epoch or 0), arch, int(is_source))
+        assert got_srpm == (filename if is_source else srpm), filename
+        assert (got_size, got_archive) == (int(size or 0), int(archive or 0)), filename
+        assert got_file == path.stat().st_size
+        want = [
+            int(v or 0) if c == "pkg_buildtime" else v for c, v in zip(_COLUMNS, tags, strict=True)
+        ]
+        assert list(rest) == want, filename
