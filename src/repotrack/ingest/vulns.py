@@ -282,22 +282,35 @@ def _take(
     summary: VulnLoadSummary,
     batch: int,
 ) -> list[Any]:
-    """Parse one document into ``pending``, writing full batches; returns what is left."""
-    try:
-        items = list(parser(data, path=name))
-    except InputError as exc:  # the whole file is unreadable; the other files load
-        items = [RecordProblem(name, exc.reason)]
-    for item in items:
+    """Parse one document into ``pending``, writing full batches; returns what is left.
+
+    Records are taken as the parser reads them (a streamed NVD feed is never whole in
+    memory). A document that cannot be read is one problem naming the file; one that
+    breaks off part-way (a cut download) is that problem after its complete records,
+    which load like any others (a record is written whole or not at all)."""
+    items = parser(data, path=name)
+    while True:
+        try:
+            item = next(items, None)
+        except InputError as exc:  # unreadable from here on; the other files load
+            item = RecordProblem(name, exc.reason)
+            _skipped(summary, item)
+            return pending
+        if item is None:
+            return pending
         if isinstance(item, RecordProblem):
-            summary.problems.append(str(item))
-            log.warning("vulnerability record skipped", extra={"problem": str(item)})
+            _skipped(summary, item)
             continue
         summary.records += 1
         pending.append(item)
         if len(pending) >= batch:
             writer(store, pending, summary)
             pending = []
-    return pending
+
+
+def _skipped(summary: VulnLoadSummary, problem: RecordProblem) -> None:
+    summary.problems.append(str(problem))
+    log.warning("vulnerability record skipped", extra={"problem": str(problem)})
 
 
 def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:

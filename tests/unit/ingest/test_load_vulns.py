@@ -172,3 +172,20 @@ def test_duplicate_records_in_one_feed_keep_the_newest(store: Store, tmp_path: P
     assert (summary.records, summary.written, summary.unchanged) == (2, 1, 1)
     rows = store.query("SELECT vuln_summary FROM Vulnerabilities WHERE vuln_id = 'CVE-2024-0100'")
     assert rows == [("newer",)]
+
+
+def test_load_vulns_keeps_the_records_before_a_cut(store: Store, tmp_path: Path) -> None:
+    """A cut download: its whole records load, the file is one problem, a rerun adds
+    nothing."""
+    page = need_fixtures("cve", "nvd-2.0", "api-responses", "full-page.json").read_bytes()
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    (feed / "cut.json").write_bytes(page[: len(page) * 2 // 3])
+    summary = load_vulns(store, source="nvd", paths=[feed], batch=5)
+    ((stored,),) = store.query("SELECT uniqExact(vuln_id) FROM Vulnerabilities")
+    assert summary.records == stored > 0
+    (problem,) = summary.problems
+    assert problem.startswith(f"{feed / 'cut.json'}: malformed JSON")
+    again = load_vulns(store, source="nvd", paths=[feed], batch=5)
+    ((after,),) = store.query("SELECT count() FROM Vulnerabilities")
+    assert after == stored and again.written == 0

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from repotrack.sources.vulns.cpe import parse_cpe
-from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
+from repotrack.sources.vulns.jsondoc import iter_members, need_dict, need_list, need_str
 from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
@@ -36,16 +36,44 @@ _KERNEL: Final = ("linux", "linux_kernel")
 
 
 def parse_nvd(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]:
-    """The records of one NVD 2.0 document, a ``RecordProblem`` for each unreadable one."""
-    document = load_json(data, path=path)
-    for index, item in enumerate(_items(document, path=path)):
-        where = f"{path}: vulnerabilities[{index}]"
-        try:
-            cve = need_dict(item.get("cve", item) if isinstance(item, dict) else item, "cve")
-            yield _record(cve)
-        except (ValueError, TypeError) as exc:
-            cve_id = item.get("cve", item).get("id") if isinstance(item, dict) else None
-            yield RecordProblem(f"{where} ({cve_id})" if cve_id else where, str(exc))
+    """The records of one NVD 2.0 document, a ``RecordProblem`` for each unreadable one.
+
+    A page or feed file is read one record at a time (``iter_members``): a yearly feed
+    is hundreds of megabytes. A document that breaks off raises its ``InputError`` after
+    the records before the break."""
+    members: dict[str, Any] = {}
+    index = 0
+    for key, value in iter_members(data, path=path, stream="vulnerabilities"):
+        if key != "vulnerabilities[]":
+            members[key] = value
+            continue
+        if index == 0:
+            _check_version(members, path=path)
+        yield _item(value, where=f"{path}: vulnerabilities[{index}]")
+        index += 1
+    if index:
+        _check_version(members, path=path)  # a version written after the records
+        return
+    for item in _items(members.get("", members), path=path):
+        yield _item(item, where=f"{path}: vulnerabilities[{index}]")
+        index += 1
+
+
+def _item(item: Any, *, where: str) -> VulnRecord | RecordProblem:
+    try:
+        cve = need_dict(item.get("cve", item) if isinstance(item, dict) else item, "cve")
+        return _record(cve)
+    except (ValueError, TypeError) as exc:
+        cve_id = item.get("cve", item).get("id") if isinstance(item, dict) else None
+        return RecordProblem(f"{where} ({cve_id})" if cve_id else where, str(exc))
+
+
+def _check_version(members: dict[str, Any], *, path: str) -> None:
+    from repotrack.errors import InputError
+
+    version = str(members.get("version", "2.0"))
+    if not version.startswith("2."):
+        raise InputError(f"unknown NVD schema version {version!r} (2.x is read)", path=path)
 
 
 def _items(document: Any, *, path: str) -> list[Any]:
@@ -54,9 +82,7 @@ def _items(document: Any, *, path: str) -> list[Any]:
     if not isinstance(document, dict):
         raise InputError("an NVD document is a JSON object", path=path)
     if "vulnerabilities" in document:
-        version = str(document.get("version", "2.0"))
-        if not version.startswith("2."):
-            raise InputError(f"unknown NVD schema version {version!r} (2.x is read)", path=path)
+        _check_version(document, path=path)
         items = document["vulnerabilities"]
         if not isinstance(items, list):
             raise InputError("vulnerabilities is not a list", path=path)
