@@ -26,6 +26,7 @@ from repotrack.ingest.reader import PackageJob
 from repotrack.ingest.rows import Digests
 from repotrack.sources import (
     AptTree,
+    MetaPackage,
     is_apt_tree,
     is_repodata_tree,
     iter_header_index,
@@ -173,11 +174,26 @@ def _repodata_jobs(root: Path, sources: bool) -> Iterator[PackageJob]:
     for meta in iter_repodata_packages(root, sources=sources):
         node = SRPM_NODE if sources else meta.arch
         expected = _pkgid_digests(meta.checksum_type, meta.pkgid, root)
-        path = None if meta.location_base else metadata_path(root, meta.location_href)
-        if path is not None and path.is_file():
+        # A base URL (``createrepo_c --baseurl``) says where the files are served from; a
+        # mirror keeps them at ``href`` all the same. A file found there is read (and
+        # checked against the metadata's checksum); only a missing one is stood in for.
+        path = _local_file(root, meta)
+        if path is not None:
             yield PackageJob(meta.filename, sources, node, path=str(path), expected=expected)
         else:
             yield PackageJob(meta.filename, sources, node, meta=meta)
+
+
+def _local_file(root: Path, meta: MetaPackage) -> Path | None:
+    """The package's file under ``root``, if it is there. An ``href`` that leaves the
+    repository is refused, unless a base URL says the files live elsewhere anyway."""
+    try:
+        path = metadata_path(root, meta.location_href)
+    except InputError:
+        if meta.location_base:
+            return None
+        raise
+    return path if path.is_file() else None
 
 
 def _pkgid_digests(kind: str, pkgid: str, root: Path) -> Digests:

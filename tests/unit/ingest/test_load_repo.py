@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from repotrack.errors import ConflictError, InputError
 from repotrack.ingest import METADATA_ID_BIT, load_repo, pipeline
 from repotrack.rpm import read_rpm
 from repotrack.store import Store
-from tests.conftest import DATA, FIXTURES, need_fixtures
+from tests.conftest import DATA, FIXTURES, need_fixtures, need_tool
 from tests.unit.sources.treeutil import build_trees, copy_tree
 from tests.unit.store.storeutil import open_fresh_store
 
@@ -265,3 +266,23 @@ def test_bad_arguments(store: Store, trees: Path, kwargs: dict[str, object], mes
     args.update(kwargs)
     with pytest.raises(InputError, match=message):
         load_repo(store, **args)  # type: ignore[arg-type]
+
+
+def test_files_beside_baseurl_metadata_are_read(store: Store, tmp_path: Path) -> None:
+    """A mirror of a repository whose metadata names a base URL (``createrepo_c
+    --baseurl``) has the files at their ``href``: they are read (real ``pkg_hash``,
+    checked against the metadata's checksum), not stood in for by the metadata."""
+    createrepo = need_tool("createrepo_c")
+    repo = tmp_path / "mirror"
+    repo.mkdir()
+    rpms = [p for p in (DATA / "rpms").glob("*.rpm")]
+    for rpm in rpms:
+        shutil.copy(rpm, repo)
+    subprocess.run(
+        [createrepo, "--quiet", "--baseurl", "http://mirror.example.org/x/", str(repo)],
+        check=True,
+    )
+    summary = load_repo(store, branch="mirror", path=repo, date=DAY)
+    assert summary.new == len(rpms)
+    stored = {int(h) for (h,) in store.query("SELECT pkg_hash FROM Packages_buffer")}
+    assert stored == {read_rpm(p).pkg_hash for p in rpms}
