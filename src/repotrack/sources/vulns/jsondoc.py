@@ -30,8 +30,9 @@ _SPACE: Final = re.compile(r"[ \t\n\r]*")
 def iter_members(data: bytes, *, path: str, stream: str) -> Iterator[tuple[str, Any]]:
     """The members of the JSON object in ``data``, in document order, as ``(key, value)``;
     when the member ``stream`` is an array, its items one by one as ``(stream + "[]",
-    item)`` instead of one list, then ``(stream, [])``. A yearly NVD feed is hundreds of megabytes: parsed whole,
-    its objects took about twelve times the file's size; streamed, one record at a time.
+    item)`` instead of one list, then ``(stream, [])``. A yearly NVD feed is hundreds of
+    megabytes: parsed whole, its objects took about twelve times the file's size;
+    streamed, one record at a time.
 
     A document that is not an object is yielded whole, as ``("", value)``. Malformed or
     non-UTF-8 JSON is an ``InputError`` naming ``path``, as ``load_json`` makes it, raised
