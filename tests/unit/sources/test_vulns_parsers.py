@@ -500,3 +500,70 @@ def test_nvd_negated_nodes_give_no_range() -> None:
     }
     record = only(list(PARSERS["nvd"](_nvd_page(cve), path="page.json")))
     assert [r.criteria.split(":")[4] for r in record.ranges] == ["kept"]
+
+
+def _vex(status: dict[str, list[str]]) -> bytes:
+    """A Red Hat style VEX document (reference/vuln-formats.md §5): unfixed components
+    are bare source names (purl without a version, ``?arch=src``) tied to a stream."""
+
+    def component(name: str) -> dict[str, Any]:
+        purl = f"pkg:rpm/redhat/{name}?arch=src"
+        return {"name": name, "product_id": name,
+                "product_identification_helper": {"purl": purl}}  # fmt: skip
+
+    cpe = "cpe:/o:redhat:enterprise_linux:9"
+    stream = {"name": "Red Hat Enterprise Linux 9", "product_id": "red_hat_enterprise_linux_9",
+              "product_identification_helper": {"cpe": cpe}}  # fmt: skip
+    tree = {
+        "branches": [{"category": "vendor", "name": "Red Hat", "branches": [
+            {"category": "product_family", "name": "RHEL",
+             "branches": [{"category": "product_name", "name": stream["name"], "product": stream}]},
+            {"category": "product_version", "name": "kernel", "product": component("kernel")},
+            {"category": "product_version", "name": "bind", "product": component("bind")},
+        ]}],
+        "relationships": [
+            {"category": "default_component_of", "product_reference": name,
+             "relates_to_product_reference": "red_hat_enterprise_linux_9",
+             "full_product_name": {"name": f"{name} as a component of RHEL 9",
+                                   "product_id": f"red_hat_enterprise_linux_9:{name}"}}
+            for name in ("kernel", "bind")
+        ],
+    }  # fmt: skip
+    document = {
+        "document": {"category": "csaf_vex", "csaf_version": "2.0", "title": "CVE-2030-0001",
+                     "tracking": {"id": "CVE-2030-0001",
+                                  "initial_release_date": "2030-01-01T00:00:00Z",
+                                  "current_release_date": "2030-01-02T00:00:00Z"}},
+        "product_tree": tree,
+        "vulnerabilities": [{"cve": "CVE-2030-0001", "product_status": status}],
+    }  # fmt: skip
+    return json.dumps(document).encode()
+
+
+def test_csaf_vex_unfixed_components_are_affected_and_not_affected_statements() -> None:
+    """Red Hat's VEX names unfixed packages by bare source components (no version): a
+    known_affected one is affected in every version of its stream, a known_not_affected
+    one is a statement for the stream (not the skipped versioned source RPM of an
+    advisory)."""
+    data = _vex({"known_affected": ["red_hat_enterprise_linux_9:kernel"],
+                 "known_not_affected": ["red_hat_enterprise_linux_9:bind"]})  # fmt: skip
+    record = only(list(PARSERS["csaf"](data, path="cve-2030-0001.json")))
+    assert record.vuln_id == "CSAF:CVE-2030-0001"
+    found = {(r.criteria, r.start, r.end, r.not_affected) for r in record.ranges}
+    assert found == {
+        ("osv:cpe:/o:redhat:enterprise_linux:9/kernel", "", "", False),
+        ("osv:cpe:/o:redhat:enterprise_linux:9/bind", "", "", True),
+    }
+
+
+def test_csaf_first_and_last_affected_bound_the_range() -> None:
+    raw = json.loads(need_fixtures("cve", "redhat", "csaf", "rhsa-2025_23414.json").read_bytes())
+    vulnerability = raw["vulnerabilities"][0]
+    product = vulnerability["product_status"]["fixed"][0]
+    for kind, bounds in (("first_affected", ("start", True)), ("last_affected", ("end", False))):
+        raw["vulnerabilities"] = [{**vulnerability, "product_status": {kind: [product]}}]
+        record = only(list(PARSERS["csaf"](json.dumps(raw).encode(), path="x.json")))
+        (found,) = record.ranges
+        side, open_end = bounds
+        assert getattr(found, side).startswith("32:9.") and found.end_excluded is False
+        assert (found.end == "") is open_end and (found.start == "") is not open_end

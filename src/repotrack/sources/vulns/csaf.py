@@ -12,12 +12,16 @@ stream. Each product id in a product status list becomes one range on the criter
 names):
 
 - ``fixed`` / ``first_fixed``: affected below the product's EVR (end excluded);
-- ``known_affected``: every version affected;
-- ``known_not_affected``: a not-affected statement, except for source RPMs: Red Hat
-  lists every ``.src`` product as not affected (a source package is never installed),
-  which says nothing about the binaries built from it.
+- ``first_affected``: affected from the product's EVR on; ``last_affected``: up to it;
+- ``known_affected`` (and the two above without a version): every version affected;
+- ``known_not_affected``: a not-affected statement, except for versioned source RPMs:
+  an advisory lists every ``.src`` build as not affected (a source package is never
+  installed), which says nothing about the binaries built from it.
 
-Products that are no RPM (no ``pkg:rpm`` purl) are skipped.
+A VEX names the packages it has no fix for by bare source components: a purl without a
+version (``pkg:rpm/redhat/kernel?arch=src``), tied to a stream by a relationship. Those
+are read too: affected in every version, or not affected, for their stream. Products
+that are no RPM (no ``pkg:rpm`` purl) are skipped.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from repotrack.sources.vulns.records import (
 __all__ = ["parse_csaf"]
 
 _CVE: Final = re.compile(r"^CVE-\d{4}-\d{4,}$")
-_PURL: Final = re.compile(r"^pkg:rpm/[^/]+/(?P<name>[^@?#]+)@(?P<vr>[^?#]+)(?:\?(?P<q>[^#]*))?")
+_PURL: Final = re.compile(
+    r"^pkg:rpm/[^/]+/(?P<name>[^@?#]+)(?:@(?P<vr>[^?#]+))?(?:\?(?P<q>[^#]*))?"
+)
 _SEVERITIES: Final = ("critical", "important", "high", "moderate", "medium", "low")
 
 
@@ -119,7 +125,8 @@ def _components(tree: dict[str, Any]) -> dict[str, _Component]:
         found[str(full.get("product_id"))] = _Component(
             stream=stream,
             name=unquote(match["name"]),
-            evr=f"{epoch}:{unquote(match['vr'])}",
+            # A VEX's unfixed component is a bare name: no version.
+            evr=f"{epoch}:{unquote(match['vr'])}" if match["vr"] else "",
             arch=query.get("arch", [""])[0],
         )
     return found
@@ -146,11 +153,16 @@ def _ranges(status: dict[str, Any], components: dict[str, _Component]) -> Iterat
             if component is None:
                 continue
             criteria = f"osv:{component.stream}/{component.name}"
-            if kind in ("fixed", "first_fixed"):
-                yield AffectedRange.checked(criteria, end=component.evr, end_excluded=True)
+            evr = component.evr
+            if kind in ("fixed", "first_fixed") and evr:
+                yield AffectedRange.checked(criteria, end=evr, end_excluded=True)
+            elif kind == "first_affected" and evr:
+                yield AffectedRange.checked(criteria, start=evr)
+            elif kind == "last_affected" and evr:
+                yield AffectedRange.checked(criteria, end=evr)
             elif kind in ("known_affected", "first_affected", "last_affected"):
                 yield AffectedRange(criteria)
-            elif kind == "known_not_affected" and component.arch != "src":
+            elif kind == "known_not_affected" and not (component.arch == "src" and evr):
                 yield AffectedRange.statement(criteria)
 
 
