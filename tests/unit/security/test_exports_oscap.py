@@ -111,29 +111,26 @@ def exported(store: Store, tmp_path: Path) -> tuple[Path, dict[str, set[str]]]:
     return oval, statuses
 
 
-def test_a_host_with_the_branch_builds_is_vulnerable_to_what_the_branch_is(
-    exported: tuple[Path, dict[str, set[str]]], tmp_path: Path
+@pytest.mark.parametrize(
+    ("release_package", "release", "vulnerable_to"),
+    [
+        (True, "alt1", ("vulnerable",)),  # the branch's builds: what the branch is
+        (True, "alt0", ("vulnerable", "fixed")),  # older builds: also what it fixed
+        (False, "alt0", ()),  # another distribution: not judged
+    ],
+    ids=["branch-builds", "older-builds", "other-distribution"],
+)
+def test_oscap_finds_the_host_vulnerable_to_what_the_verdicts_say(
+    exported: tuple[Path, dict[str, set[str]]],
+    tmp_path: Path,
+    release_package: bool,
+    release: str,
+    vulnerable_to: tuple[str, ...],
 ) -> None:
     oval, statuses = exported
-    host = Host(tmp_path, "same")
-    host.install([(RELEASE_PACKAGE, "10", "alt1")] + [(n, v, "alt1") for _, n, v, _ in PACKAGES])
     assert statuses["vulnerable"] and statuses["fixed"]
-    assert host.vulnerable(oval) == statuses["vulnerable"]
-
-
-def test_a_host_with_older_builds_is_vulnerable_to_what_the_branch_fixed(
-    exported: tuple[Path, dict[str, set[str]]], tmp_path: Path
-) -> None:
-    oval, statuses = exported
-    host = Host(tmp_path, "older")
-    host.install([(RELEASE_PACKAGE, "10", "alt1")] + [(n, v, "alt0") for _, n, v, _ in PACKAGES])
-    assert host.vulnerable(oval) == statuses["vulnerable"] | statuses["fixed"]
-
-
-def test_another_distribution_is_not_judged(
-    exported: tuple[Path, dict[str, set[str]]], tmp_path: Path
-) -> None:
-    oval, _ = exported
-    host = Host(tmp_path, "other")
-    host.install([(n, v, "alt0") for _, n, v, _ in PACKAGES])
-    assert host.vulnerable(oval) == set()
+    host = Host(tmp_path, "host")
+    packages = [(n, v, release) for _, n, v, _ in PACKAGES]
+    host.install([(RELEASE_PACKAGE, "10", "alt1")] * release_package + packages)
+    expected: set[str] = set().union(*(statuses[s] for s in vulnerable_to))
+    assert host.vulnerable(oval) == expected
