@@ -41,6 +41,7 @@ from repotrack.sources.vulns import (
     AffectedRange,
     RecordProblem,
     VulnRecord,
+    names_evrs,
     parse_cpe,
 )
 from repotrack.store.base import Store
@@ -453,7 +454,7 @@ def cpe_match_row(vuln_id: str, vuln_hash: int, found: AffectedRange) -> tuple[A
 
 def _key_kind(found: AffectedRange) -> str:
     """OSV ranges of RPM ecosystems bound whole EVRs; everything else bounds versions."""
-    evr_like = any("-" in b or ":" in b for b in (found.start, found.end))
+    evr_like = names_evrs((found.start, found.end))
     return "evr" if found.criteria.startswith("osv:") and evr_like else "version"
 
 

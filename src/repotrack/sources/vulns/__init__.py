@@ -16,7 +16,7 @@ from repotrack.sources.vulns.cve5 import parse_cve5
 from repotrack.sources.vulns.nvd import parse_nvd
 from repotrack.sources.vulns.osv import parse_osv
 from repotrack.sources.vulns.oval import parse_oval
-from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord
+from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord, names_evrs
 
 __all__ = [
     "PARSERS",
@@ -25,6 +25,7 @@ __all__ = [
     "Parser",
     "RecordProblem",
     "VulnRecord",
+    "names_evrs",
     "parse_cpe",
 ]
 

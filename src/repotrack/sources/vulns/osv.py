@@ -24,6 +24,7 @@ from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
     VulnRecord,
+    names_evrs,
     parse_timestamp,
     raw_json,
 )
@@ -146,6 +147,6 @@ _EVENT_ORDER: Final = {"introduced": 0, "fixed": 1, "last_affected": 1}
 def _version_key(values: list[str]) -> Callable[[str], bytes]:
     """How the events of one range sort: rpm's order, on whole EVRs when any event
     names one (as the matcher then compares them: ``ingest.vulns``), else on versions."""
-    if any("-" in value or ":" in value for value in values):
+    if names_evrs(values):
         return lambda value: evr_key(*parse_evr(value))
     return version_key

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -21,11 +22,20 @@ __all__ = [
     "AffectedRange",
     "RecordProblem",
     "VulnRecord",
+    "names_evrs",
     "parse_timestamp",
     "vuln_type_of",
 ]
 
 EPOCH_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def names_evrs(bounds: Iterable[str]) -> bool:
+    """Whether OSV-style bounds are whole EVRs (``[E:]V-R``) rather than versions: one
+    of them has an epoch or a release. The matcher then compares whole EVRs (``cpm_key_kind
+    evr``), and the events of an OSV range are sorted the same way."""
+    return any("-" in bound or ":" in bound for bound in bounds)
+
 
 #: Version text that names no version ("n/a", "unspecified", "< 2.0, >= 1.0").
 _NOT_A_VERSION: Final = re.compile(r"^(n/a|unspecified|unknown|all|\*)?$|[\s<>=,]", re.IGNORECASE)
