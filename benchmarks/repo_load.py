@@ -17,7 +17,13 @@ repo`` into a fresh embedded store (first load), then the same command for the n
 date (reload: every package already known), each store's schema having been made
 beforehand (``repotrack db init``, untimed). Last, the daily case: into another fresh
 store the tree less ``--daily`` of its RPMs is loaded (untimed), then the whole tree for
-the next date (timed: a snapshot with a handful of new packages, most known). Printed
+the next date (timed: a snapshot with a handful of new packages, most known). Then,
+unless ``--no-service``, the same first load and reload as a user runs them while
+``repotrack serve`` holds a fresh store (the README's main job; the CLI then hands the
+load to the service): the service is started and has opened its store beforehand
+(untimed), each ``repotrack load repo`` is timed from start to exit, and the CPU is the
+command's plus what the service's processes (the fork server and the workers it
+reaped included) spent meanwhile, read from /proc. Printed
 per run: wall and CPU seconds (user + system of the process and its children),
 packages/s and file rows/s, the ratios the project's targets are stated in, the peak
 resident memory of the loader (which hosts chDB) and of its largest worker, sampled
@@ -31,6 +37,7 @@ import argparse
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -191,14 +198,18 @@ def _reap() -> None:
             return
 
 
-def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+def _timed(
+    argv: list[str], env: dict[str, str] | None = None, *, reap: bool = True
+) -> tuple[float, float, str]:
     """Run a command to completion: (wall seconds, CPU seconds of it and all its
-    descendants, stdout). The wall time ends when the command exits."""
+    descendants, stdout). The wall time ends when the command exits. ``reap=False``
+    while a service runs as our child: waiting for every descendant would wait for it."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
     wall = time.monotonic() - started
-    _reap()
+    if reap:
+        _reap()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, done.stdout
@@ -261,6 +272,121 @@ def _status(entry: Path) -> dict[str, str]:
         return {}
 
 
+class Service:
+    """``repotrack serve`` on a fresh store, for loads handed to it (``--via-service``)."""
+
+    def __init__(self, tree: Path, env: dict[str, str]) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="bench-service-"))
+        port = _free_port()
+        password = "bench-Passw0rd~"  # a throwaway account of this run
+        digest = subprocess.run(
+            [_repotrack(), "hash-password", password],
+            check=True, capture_output=True, text=True, env=env,
+        ).stdout.strip()  # fmt: skip
+        (self.home / "password_hash").write_text(digest + "\n")
+        (self.home / "password_hash").chmod(0o600)
+        config = self.home / "repotrack.toml"
+        config.write_text(
+            f'[service]\nlisten = "127.0.0.1:{port}"\n'
+            f'password_hash_file = "{self.home / "password_hash"}"\n'
+            f'[loads]\nallowed_roots = ["{tree.parent}"]\n'
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {
+            **env,
+            "REPOTRACK_HOME": str(self.home),
+            "REPOTRACK_CONFIG": str(config),
+            "REPOTRACK_USER": "admin",
+            "REPOTRACK_PASSWORD": password,
+        }
+        subprocess.run([_repotrack(), "db", "init"], check=True, capture_output=True, env=self.env)
+        self.process = subprocess.Popen(
+            [_repotrack(), "serve", "--no-tracker"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_until_holding_the_store()
+
+    def _wait_until_holding_the_store(self) -> None:
+        """Until the service answers a store query (which makes it open the store), asked
+        with the account: a service checks a password with 0.4 s of PBKDF2 once, then
+        remembers it, and a service that has run for a while has done that already."""
+        import base64
+        import urllib.error
+        import urllib.request
+
+        account = f"admin:{self.env['REPOTRACK_PASSWORD']}".encode()
+        request = urllib.request.Request(  # noqa: S310 - our own loopback service
+            f"{self.url}/api/v1/packages?branch=none",
+            headers={"Authorization": "Basic " + base64.b64encode(account).decode()},
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"repotrack serve exited with {self.process.returncode}")
+            try:
+                urllib.request.urlopen(request, timeout=5)  # noqa: S310
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:  # "no package set": the store is open
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        sys.exit("repotrack serve did not answer within 60 s")
+
+    def cpu(self) -> float:
+        """CPU seconds of the service's processes so far, reaped children included."""
+        ticks = 0
+        for pid in _tree(self.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def timed(self, argv: list[str]) -> tuple[float, float, str]:
+        before = self.cpu()
+        wall, cpu, out = _timed([*argv, "--via-service"], self.env, reap=False)
+        return wall, cpu + self.cpu() - before, out
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        _reap()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            parent = _status(entry).get("PPid", "").strip()
+            if parent.isdigit():
+                children.setdefault(int(parent), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def _repotrack() -> str:
     found = shutil.which("repotrack", path=str(Path(sys.executable).parent))
     if found is None:
@@ -276,6 +402,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--daily", type=int, default=20, help="New RPMs in the daily case (0: skip it)."
+    )
+    parser.add_argument(
+        "--no-service",
+        action="store_true",
+        help="Do not time the loads handed to a running repotrack serve.",
     )
     args = parser.parse_args()
     for tool in ("rpmbuild", "createrepo_c"):
@@ -325,6 +456,29 @@ def main() -> None:
             f"  peak RSS: loader (hosts chDB) {peak.loader_kib / 1024:.0f} MiB, "
             f"largest worker {peak.worker_kib / 1024:.0f} MiB"
         )
+        if not args.no_service:
+            _through_service(command, tree, env, base_wall, count)
+
+
+def _through_service(
+    command: list[str], tree: Path, env: dict[str, str], base_wall: float, count: int
+) -> None:
+    """First load and reload handed to a running ``repotrack serve`` (see the docstring)."""
+    service = Service(tree, env)
+    try:
+        first = service.timed([*command, "--date", "2024-01-01"])
+        reload = service.timed([*command, "--date", "2024-01-02"])
+    finally:
+        service.stop()
+    print("  while repotrack serve holds the store (the command hands the load to it):")
+    print(
+        f"    first load   {first[0]:6.2f} s wall {first[1]:6.2f} s cpu  "
+        f"{count / first[0]:6.0f} packages/s   / createrepo_c: {first[0] / base_wall:.2f}x wall"
+    )
+    print(
+        f"    reload       {reload[0]:6.2f} s wall {reload[1]:6.2f} s cpu   "
+        f"reload / first load: {reload[0] / first[0]:.1%}"
+    )
 
 
 def _daily(

@@ -2,8 +2,9 @@
 
 Why: the embedded chDB store can be open in one process only. While ``repotrack
 serve`` runs, the service owns it, so ``repotrack load repo`` (and ``repo_loader``)
-cannot open it; instead they submit the job to the service, poll it every
-``POLL_SECONDS`` (a Rich status line on a terminal), and end as a local load would:
+cannot open it; instead they submit the job to the service, follow it (each
+``GET`` asks the service to answer when the job ends, or after ``POLL_SECONDS`` with its
+progress for the status line on a terminal), and end as a local load would:
 the same summary line on stdout and exit 0, or the same ``TypeName: message`` line and
 exit status.
 
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from repotrack import __version__
 from repotrack.cli.common import err_console
@@ -40,7 +41,7 @@ from repotrack.errors import (
     StoreLockedError,
     UpstreamError,
 )
-from repotrack.ingest.repo import RepoLoad
+from repotrack.ingest.repo_request import RepoLoad
 
 if TYPE_CHECKING:
     import ssl
@@ -63,10 +64,11 @@ __all__ = [
     "store_held_elsewhere",
 ]
 
+#: How long one ``GET`` of the job may be held by the service (``?wait=``): it answers
+#: as soon as the job ends, so a load of known packages, which ends in a fraction of a
+#: second, prints its line then rather than at the next poll; the progress shown on a
+#: terminal is at most this old.
 POLL_SECONDS = 0.5
-#: The first polls come sooner: a load of known packages ends in a fraction of a
-#: second, and a user should not wait out a whole polling interval for its line.
-FIRST_POLLS = (0.02, 0.05, 0.1, 0.2)
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 #: Polls in a row that may fail (a busy or restarting service) before giving up.
@@ -93,18 +95,17 @@ AnyLoadRequest: TypeAlias = (
 def request_body(request: AnyLoadRequest) -> dict[str, object]:
     """The ``POST /api/v1/loads`` body: the paths made absolute (the service reads them).
 
-    The task-side and vulnerability requests are imported here, not with the module: a
-    local ``load repo``, which imports this module for its hand-off options, needs
-    neither (0.015 s of its start).
+    The task-side and vulnerability requests make their own (``resolved``); they are
+    told apart by that method rather than by their classes, whose modules a repository
+    load's hand-off would otherwise import (0.02 s of its start).
     """
-    from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
-    from repotrack.ingest.vulns import VulnLoad
-
-    if isinstance(request, TaskLoadRequest | PackageLoadRequest | TaskCleanRequest | VulnLoad):
-        return request.resolved().as_dict()
-    body = request.as_dict()
-    body["branch"] = request.branch.strip()
-    body["path"] = str(request.path.resolve())
+    resolved = getattr(request, "resolved", None)  # the task-side and vulnerability requests
+    if resolved is not None:
+        return dict(resolved().as_dict())
+    plain = cast("RepoLoad | ImageLoad", request)
+    body = plain.as_dict()
+    body["branch"] = plain.branch.strip()
+    body["path"] = str(plain.path.resolve())
     return body
 
 
@@ -240,13 +241,14 @@ class _Session:
         progress = contextlib.nullcontext(_no_progress) if quiet else job_progress(err_console)
         try:
             with self._client() as http, progress as show:
-                polls = 0
                 while job["state"] in ("queued", "running"):
                     show(job.get("progress") or {})
-                    first = polls < len(FIRST_POLLS)
-                    time.sleep(min(FIRST_POLLS[polls], POLL_SECONDS) if first else POLL_SECONDS)
-                    polls += 1
-                    job = self._poll(http, path)
+                    asked = time.monotonic()
+                    job = self._poll(http, path, params={"wait": POLL_SECONDS})
+                    if job["state"] in ("queued", "running"):
+                        # A service that does not hold the answer (older than ``wait``)
+                        # is still asked only every POLL_SECONDS.
+                        time.sleep(max(0.0, POLL_SECONDS - (time.monotonic() - asked)))
                 show(job.get("progress") or {})
         except KeyboardInterrupt:
             raise Detached(f"{self.base_url}{path}") from None
@@ -264,10 +266,12 @@ class _Session:
             _exit_code(error.get("exit_code")),
         )
 
-    def _poll(self, http: httpx.Client, path: str) -> dict[str, Any]:
+    def _poll(
+        self, http: httpx.Client, path: str, params: dict[str, float] | None = None
+    ) -> dict[str, Any]:
         for attempt in range(1, MAX_POLL_FAILURES + 1):
             try:
-                return self._call(http, "GET", path)
+                return self._call(http, "GET", path, params=params)
             except UpstreamError:
                 if attempt == MAX_POLL_FAILURES:
                     raise

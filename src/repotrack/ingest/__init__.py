@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from repotrack.ingest.metadata import METADATA_ID_BIT, metadata_pkg_hash
-    from repotrack.ingest.repo import LoadProgress, LoadSummary, RepoLoad, load_repo
+    from repotrack.ingest.repo import load_repo
+    from repotrack.ingest.repo_request import LoadProgress, LoadSummary, RepoLoad
     from repotrack.ingest.task import TaskLoad, TaskLoadSummary, load_task, load_tasks
     from repotrack.ingest.vulns import VulnLoad, VulnLoadSummary, load_vulns
 
 _HOME = {
     "METADATA_ID_BIT": "metadata",
     "metadata_pkg_hash": "metadata",
-    "LoadProgress": "repo",
-    "LoadSummary": "repo",
-    "RepoLoad": "repo",
+    "LoadProgress": "repo_request",
+    "LoadSummary": "repo_request",
+    "RepoLoad": "repo_request",
     "load_repo": "repo",
     "TaskLoad": "task",
     "TaskLoadSummary": "task",

@@ -19,10 +19,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from repotrack.errors import InputError
 from repotrack.ingest import tables
@@ -32,6 +31,7 @@ from repotrack.ingest.journal import forget, record_sets, repair
 from repotrack.ingest.pipeline import Outcome, Pipeline
 from repotrack.ingest.pkgset import ZERO_UUID, PackageSetNode, node_kv, node_row
 from repotrack.ingest.plan import NodeSpec, TreePlan, plan_tree
+from repotrack.ingest.repo_request import MAX_WORKERS, LoadProgress, LoadSummary, RepoLoad
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -39,90 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["LoadProgress", "LoadSummary", "RepoLoad", "load_repo"]
 
 log = logging.getLogger(__name__)
-
-MAX_WORKERS = 64
-
-
-class LoadProgress(Protocol):
-    """Told the number of packages once planned, then each package as it is done
-    (a progress bar, a log, a job record)."""
-
-    def start(self, *, total: int) -> None: ...
-
-    def advance(self, *, new: bool) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class LoadSummary:
-    """What a load did."""
-
-    branch: str
-    date: date
-    tag: str
-    kind: str
-    root_uuid: uuid.UUID
-    packages: int
-    new: int
-    known: int
-    files: int
-    seconds: float
-    #: Packages left out as damaged or unreadable (``skip_bad``): file name and reason.
-    bad: tuple[tuple[str, str], ...] = ()
-
-    def line(self) -> str:
-        rate = self.packages / self.seconds if self.seconds > 0 else 0.0
-        left_out = f", {len(self.bad)} bad left out" if self.bad else ""
-        return (
-            f"{self.branch} {self.date.isoformat()}: {self.packages} packages "
-            f"({self.new} new, {self.known} known{left_out}), {self.files} file rows, "
-            f"{self.seconds:.1f} s ({rate:.0f} packages/s)"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RepoLoad:
-    """The arguments of one repository load, as every face receives them.
-
-    The CLI runs it here or sends it to the service (``as_dict`` is the body of
-    ``POST /api/v1/loads``); the service's job runner runs it there. ``path`` is read
-    by whichever process runs the load.
-    """
-
-    branch: str
-    path: Path
-    date: date
-    tag: str = ""
-    force: bool = False
-    workers: int = 1
-    skip_bad: bool = False
-    verify_known: bool = False
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "kind": "repo",
-            "branch": self.branch,
-            "path": str(self.path),
-            "date": self.date.isoformat(),
-            "tag": self.tag,
-            "force": self.force,
-            "workers": self.workers,
-            "skip_bad": self.skip_bad,
-            "verify_known": self.verify_known,
-        }
-
-    def run(self, store: Store, progress: LoadProgress | None = None) -> LoadSummary:
-        return load_repo(
-            store,
-            branch=self.branch,
-            path=self.path,
-            date=self.date,
-            tag=self.tag,
-            force=self.force,
-            workers=self.workers,
-            skip_bad=self.skip_bad,
-            verify_known=self.verify_known,
-            progress=progress,
-        )
 
 
 def load_repo(

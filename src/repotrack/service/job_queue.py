@@ -38,8 +38,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from repotrack.errors import ConfigError, ConflictError, InputError, NotFoundError, StoreError
-from repotrack.service.jobs import KEEP_JOBS, Job, JobError, RepoLoadParams
+from repotrack.errors import ConfigError, ConflictError, InputError, StoreError
+from repotrack.service.jobs import KEEP_JOBS, Job, JobError, RepoLoadParams, job_when_ended
 
 __all__ = [
     "JOBS_QUEUE",
@@ -154,6 +154,8 @@ class QueuedLoadRunner:
         self.reply_to = f"repotrack-results-{uuid.uuid4().hex[:12]}"
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
+        #: Notified whenever a job ends (``get``'s ``wait``).
+        self._ended = threading.Condition(self._lock)
         self._publisher = _Publisher(broker, "repotrack service jobs")
         self._stopping = threading.Event()
         self._listening = threading.Event()
@@ -209,12 +211,10 @@ class QueuedLoadRunner:
             field="kind",
         )
 
-    def get(self, job_id: str) -> Job:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise NotFoundError(f"no load job {job_id}")
-            return dataclasses.replace(job)
+    def get(self, job_id: str, *, wait: float = 0.0) -> Job:
+        """The job (a copy); with ``wait``, once a worker reported its end or after
+        ``wait`` seconds."""
+        return job_when_ended(self._jobs, self._ended, job_id, wait)
 
     def recent(self, limit: int = KEEP_JOBS) -> list[Job]:
         with self._lock:
@@ -311,6 +311,7 @@ class QueuedLoadRunner:
                 job.state = "done"
                 job.summary = event.get("summary")
                 job.finished_at = datetime.now(UTC)
+                self._ended.notify_all()
             elif kind == "failed":
                 error = event.get("error") or {}
                 job.started_at = job.started_at or datetime.now(UTC)
@@ -321,6 +322,7 @@ class QueuedLoadRunner:
                     int(error.get("exit_code", 1)),
                 )
                 job.finished_at = datetime.now(UTC)
+                self._ended.notify_all()
 
     def _forget_old(self) -> None:
         """Drop the oldest finished jobs beyond ``keep`` (caller holds the lock)."""

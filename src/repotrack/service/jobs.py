@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_JOB_TIMEOUT",
     "KEEP_JOBS",
+    "MAX_WAIT",
     "STOP_GRACE",
     "Job",
     "JobError",
@@ -71,6 +72,7 @@ __all__ = [
     "JobState",
     "LoadRunner",
     "RepoLoadParams",
+    "job_when_ended",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ KEEP_JOBS = 100
 DEFAULT_JOB_TIMEOUT = 6 * 3600.0
 #: Seconds a load asked to stop gets before its thread is abandoned.
 STOP_GRACE = 5.0
+#: The longest a ``GET /api/v1/loads/{id}?wait=`` is held open (a request thread each).
+MAX_WAIT = 30.0
 
 JobState = Literal["queued", "running", "done", "failed"]
 _UNFINISHED: tuple[JobState, ...] = ("queued", "running")
@@ -94,6 +98,28 @@ CANCELLED = "cancelled: nothing was published"
 STORE_FAILED = "the analytics store failed; the service log has the details"
 INTERNAL = "internal error; the service log has the details"
 ABANDONED = " (the load did not stop in time and was abandoned)"
+
+
+def job_when_ended(
+    jobs: dict[str, Job], ended: threading.Condition, job_id: str, wait: float
+) -> Job:
+    """A copy of job ``job_id`` once it has ended, or after ``wait`` seconds if it has
+    not (the caller's lock is ``ended``'s, which is notified whenever a job ends).
+
+    Why wait at all: a client following a job learns of its end when it ends, not at
+    its next poll. A reload of known packages ends in a fraction of a second, which
+    polling at fixed intervals turned into as much again of waiting (issue 8).
+    """
+    deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT)
+    with ended:
+        while True:
+            job = jobs.get(job_id)
+            if job is None:
+                raise NotFoundError(f"no load job {job_id}")
+            left = deadline - time.monotonic()
+            if job.state not in _UNFINISHED or left <= 0:
+                return dataclasses.replace(job)
+            ended.wait(left)
 
 
 def timed_out(seconds: float) -> str:
@@ -220,6 +246,8 @@ class LoadRunner:
         self._queue: deque[Job] = deque()
         self._lock = threading.Lock()
         self._queued = threading.Condition(self._lock)
+        #: Notified whenever a job ends (``get``'s ``wait``).
+        self._ended = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._current: _Control | None = None
         self._supervisor: threading.Thread | None = None
@@ -290,12 +318,9 @@ class LoadRunner:
         log.info("load job queued", extra={"job": job.id, "kind": job.kind})
         return snapshot
 
-    def get(self, job_id: str) -> Job:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise NotFoundError(f"no load job {job_id}")
-            return dataclasses.replace(job)
+    def get(self, job_id: str, *, wait: float = 0.0) -> Job:
+        """The job (a copy); with ``wait``, once it has ended or after ``wait`` seconds."""
+        return job_when_ended(self._jobs, self._ended, job_id, wait)
 
     def recent(self, limit: int = KEEP_JOBS) -> list[Job]:
         """The newest ``limit`` jobs, newest first."""
@@ -451,6 +476,7 @@ class LoadRunner:
         job.summary = summary
         job.error = error
         job.finished_at = datetime.now(UTC)
+        self._ended.notify_all()
 
     def _forget_old(self) -> None:
         """Drop the oldest finished jobs beyond ``keep``; waiting ones are never dropped."""

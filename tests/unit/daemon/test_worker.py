@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pika
@@ -204,3 +205,27 @@ def test_task_jobs_are_refused_by_the_queue_with_a_reason() -> None:
     finally:
         runner.shutdown()
     assert runner.recent() == []
+
+
+def test_a_held_get_answers_when_a_worker_reports_the_end() -> None:
+    """``get(wait=)`` on the queue's face: the worker's ``done`` event wakes the follower."""
+    runner = QueuedLoadRunner(BrokerURL("127.0.0.1", 1, "/", "guest", "guest"))
+    job = Job(
+        id="a1",
+        kind="repo",
+        params=RepoLoad("p10", Path("/srv/p10"), date(2024, 5, 1)),
+        submitted_at=datetime.now(UTC),
+    )
+    runner._jobs[job.id] = job  # as submit_repo_load records it, without a broker
+    answers: list[Job] = []
+    try:
+        assert runner.get("a1", wait=0.05).state == "queued"
+        held = threading.Thread(target=lambda: answers.append(runner.get("a1", wait=30)))
+        held.start()
+        summary = {"line": "p10 2024-05-01: 8 packages"}
+        runner._event(json.dumps({"id": "a1", "event": "done", "summary": summary}).encode())
+        held.join(20)  # well inside the 30 s asked for: the event woke it
+        assert not held.is_alive(), "the held get did not answer when the worker reported"
+    finally:
+        runner.shutdown()
+    assert answers[0].state == "done" and answers[0].summary == summary

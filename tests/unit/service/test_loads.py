@@ -286,3 +286,53 @@ def test_a_skip_bad_load_lists_the_packages_it_left_out(
             "reason": "not an RPM package (no RPM lead at the start)",
         }
     ]
+
+
+def test_a_held_get_answers_when_the_job_ends(app: FastAPI, server: ServerHandle) -> None:
+    """``?wait=`` holds the answer until the job ends: a follower learns of the end then,
+    not at its next poll (a reload of known packages ends in a fraction of a second)."""
+    started, release = threading.Event(), threading.Event()
+
+    def gated_store() -> Store:
+        started.set()
+        release.wait(30)
+        store: Store = app.state.store_holder.get()
+        return store
+
+    answers: list[dict[str, Any]] = []
+    with (
+        swapped(app, LoadRunner(gated_store, migrate_store=True)),
+        server.client(auth=AUTH) as http,
+        server.client(auth=AUTH) as follower,
+    ):
+        job = http.post("/api/v1/loads", json=body("p19"), auth=AUTH).json()
+        assert started.wait(30)
+        # Still running: a short wait answers with the job as it is.
+        early = http.get(f"/api/v1/loads/{job['id']}", params={"wait": 0.05}).json()
+        assert early["state"] == "running" and early["summary"] is None
+        held = threading.Thread(
+            target=lambda: answers.append(
+                follower.get(f"/api/v1/loads/{job['id']}", params={"wait": 30}).json()
+            )
+        )
+        held.start()
+        release.set()
+        held.join(20)  # well inside the 30 s asked for: the end woke it
+        assert not held.is_alive(), "the held GET did not answer when the job ended"
+    assert answers[0]["state"] == "done"
+    assert answers[0]["summary"]["line"].startswith("p19 2024-05-01: 8 packages (")
+
+
+@pytest.mark.parametrize("wait", [-1, 31, "soon"])
+def test_a_bad_wait_is_422(client: httpx.Client, wait: object) -> None:
+    job = client.post("/api/v1/loads", json=body("p20"), auth=AUTH).json()
+    answer = client.get(f"/api/v1/loads/{job['id']}", params={"wait": wait})
+    assert answer.status_code == 422, answer.text
+    assert "wait" in answer.text
+
+
+def test_a_held_get_of_an_unknown_job_is_404_at_once(client: httpx.Client) -> None:
+    answer = client.get(
+        "/api/v1/loads/0f8fad5b-d9cb-469f-a165-70867728950e", params={"wait": 30}, timeout=10
+    )
+    assert answer.status_code == 404

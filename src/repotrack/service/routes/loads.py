@@ -20,7 +20,7 @@ Examples::
     -> 202 Location: /api/v1/loads/4b0c...  {"id": "4b0c...", "state": "queued", ...,
        "links": {"self": "/api/v1/loads/4b0c..."}}
 
-    GET /api/v1/loads/4b0c...
+    GET /api/v1/loads/4b0c...?wait=10   (answers when the job ends, or after 10 s)
     -> 200 {"state": "done", "progress": {"packages": 8, "new": 8},
             "summary": {"packages": 8, "new": 8, "known": 0, "line": "p10 2024-05-01: ..."},
             "error": null, ...}
@@ -53,7 +53,7 @@ from fastapi import Path as PathParam
 from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 from repotrack.service.confine import Confinement
 from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
-from repotrack.service.jobs import KEEP_JOBS, Job, RepoLoadParams
+from repotrack.service.jobs import KEEP_JOBS, MAX_WAIT, Job, RepoLoadParams
 from repotrack.service.params import Offset
 from repotrack.service.schemas import (
     AnyLoadCreate,
@@ -159,9 +159,26 @@ def list_loads(
 
 
 @router.get("/{job_id}", dependencies=[ApiRead], responses=_RESPONSES)
-def get_load(runner: LoadsDep, logged_in: LoggedIn, job_id: JobId) -> LoadJobOut:
-    """One job: its state, progress, and its summary or error once finished."""
-    return job_out(runner.get(job_id), full=logged_in)
+def get_load(
+    runner: LoadsDep,
+    logged_in: LoggedIn,
+    job_id: JobId,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT,
+            description="Seconds to hold the answer while the job is queued or running: "
+            "it comes as soon as the job ends, else after this long (0: at once)",
+        ),
+    ] = 0.0,
+) -> LoadJobOut:
+    """One job: its state, progress, and its summary or error once finished.
+
+    ``wait`` lets a client follow a job without polling at fixed intervals: the answer
+    comes when the job ends (or after ``wait`` seconds, with its progress then).
+    """
+    return job_out(runner.get(job_id, wait=wait), full=logged_in)
 
 
 @router.delete("/{job_id}", dependencies=[ApiWrite], responses=_RESPONSES)
