@@ -19,7 +19,10 @@ Order of work (``rematch_branch``):
    writes a new generation: the previous one's rows less the removed packages', plus
    the added packages' rows (a generation is never changed once a run names it, so no
    run waits for a delete to be applied, and a run that stops half-way leaves a
-   generation no run row names);
+   generation no run row names). With nothing to rematch (no record, triage row or
+   erratum written since the previous run, the same package set: read in the run's
+   first query) the run writes its run row and stops: its statements would find no
+   pair to change, and planning them cost 0.1 s;
 3. match in one SQL statement into the run's scratch table: the targets →
    ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
    product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
@@ -47,6 +50,7 @@ means "no bound on that side" (NVD writes ``*`` and no bounds for "every version
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -363,27 +367,74 @@ INSERT INTO PackagesVulnerabilityVerdict ({_VERDICT_COLUMNS})
 SELECT {_VERDICT_COLUMNS} FROM {{verdicts:Identifier}}
 """  # noqa: S608
 
+#: The statuses of the builds in the branch's set (the run's targets generation): a
+#: build that left the set keeps its ``unmatched`` verdict but no status rows (the API
+#: groups statuses by ``pkg_hash`` and would list its older rows; ``_GONE``).
 _STATUS_ROWS: Final = """
 INSERT INTO PackagesVulnerabilityStatus (pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash,
     is_vulnerable, is_fixed, ts)
 SELECT pkg_hash, pkg_name, pkgset_name, vuln_id, vuln_hash, pvv_status = 'vulnerable',
     pvv_status = 'fixed', ts
 FROM {verdicts:Identifier}
+WHERE pkg_hash IN (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
+    AND vmt_run = {targets:DateTime64(3)} AND vendor = '' AND product = '' AND pkg_cpe = '')
 """
 
 
-def _counts_sql(*, new_packages: bool) -> str:
+#: The pairs the run wrote a status for whose older ``PackagesVulnerabilityStatus`` rows
+#: say otherwise (vulnerable or fixed where the new row does not). The ALTRepo API reads
+#: every row of a pair (open: any row vulnerable and none fixed, ALTRepo §6.1), and a
+#: ``ReplacingMergeTree`` drops an older row only if a merge happens to take both parts,
+#: so those rows are deleted (``_OUTDATED_STATUS``).
+_CONTRADICTED: Final = """
+    SELECT groupUniqArray(tuple(pkg_name, pkg_hash, vuln_id))
+    FROM PackagesVulnerabilityStatus AS S
+    INNER JOIN {verdicts:Identifier} AS V
+        ON V.pkg_name = S.pkg_name AND V.pkg_hash = S.pkg_hash AND V.vuln_id = S.vuln_id
+    WHERE S.pkgset_name = {branch:String} AND S.ts < {ts:DateTime64(3)}
+        AND (S.pkg_name, S.pkg_hash, S.vuln_id) IN
+            (SELECT pkg_name, pkg_hash, vuln_id FROM {verdicts:Identifier})
+        AND (S.is_vulnerable != (V.pvv_status = 'vulnerable')
+            OR S.is_fixed != (V.pvv_status = 'fixed'))
+"""
+
+#: The builds with status rows of the branch that its package set no longer holds (a
+#: package removed, or replaced by a new build): the API would list their pairs as open
+#: beside the new build's (it groups by ``pkg_hash``), so their rows are deleted too.
+#: Asked after a run that wrote a targets generation (full, or a new package set), from
+#: that generation's source packages.
+_GONE: Final = """
+    SELECT groupUniqArray(pkg_hash) FROM PackagesVulnerabilityStatus
+    WHERE pkgset_name = {branch:String} AND pkg_hash NOT IN
+        (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
+            AND vmt_run = {targets:DateTime64(3)} AND vendor = '' AND product = ''
+            AND pkg_cpe = '')
+"""
+
+_OUTDATED_STATUS: Final = """
+DELETE FROM PackagesVulnerabilityStatus
+WHERE pkgset_name = {branch:String} AND (pkg_hash IN (SELECT arrayJoin({gone:Array(UInt64)}))
+    OR ts < {ts:DateTime64(3)} AND (pkg_name, pkg_hash, vuln_id) IN (SELECT arrayJoin(arrayZip(
+        {names:Array(String)}, {hashes:Array(UInt64)}, {vulns:Array(String)}))))
+"""
+
+
+def _counts_sql(*, new_packages: bool, new_targets: bool) -> str:
     """What the run considered, found and wrote (the added packages only after a
-    package-set change: other runs make no ``{packages}`` table)."""
+    package-set change: other runs make no ``{packages}`` table), the pairs whose older
+    status rows contradict the ones it wrote (``_CONTRADICTED``), and, after a run that
+    wrote a targets generation, the builds no longer in the set (``_GONE``)."""
     added = (
         "(SELECT count() FROM {packages:Identifier} WHERE change = 'added')"
         if new_packages
         else "0"
     )
+    gone = f"({_GONE})" if new_targets else "CAST([] AS Array(UInt64))"
     return f"""
 SELECT (SELECT count() FROM {{changes:Identifier}}),
     (SELECT count() FROM {{scratch:Identifier}}),
-    (SELECT countIf(pvv_reason != 'unmatched') FROM {{verdicts:Identifier}}), {added}
+    (SELECT countIf(pvv_reason != 'unmatched') FROM {{verdicts:Identifier}}), {added},
+    ({_CONTRADICTED}), {gone}
 """  # noqa: S608
 
 
@@ -450,6 +501,8 @@ def rematch_branch(
         for sql in statements:
             store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
 
+    if base.unchanged and not full:
+        return _record_run(store, params, base, started, kind="incremental", counts=(0, 0, 0, 0))
     try:
         # The package changes: computed after a new package set, an empty table in a full
         # run (its target statements name it), none in a run for changed vulnerabilities
@@ -473,32 +526,72 @@ def rematch_branch(
             _VERDICT_ROWS,
             _STATUS_ROWS,
         )
-        ((changed, matches, verdicts, added),) = store.query(
-            _counts_sql(new_packages=new_packages), params
+        ((changed, matches, verdicts, added, contradicted, gone),) = store.query(
+            _counts_sql(new_packages=new_packages, new_targets=last is None or new_packages),
+            params,
         )
     finally:
         names = [f"{{{name}:Identifier}}" for name in _SCRATCH]
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
             store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
+    if contradicted or gone:
+        # Before the run's row, so that a run stopped here is done again by the next
+        # one. Waited for on a ClickHouse server, the only store the ALTRepo API can
+        # read: once the run returns, it reads the new statuses only. Not waited for on
+        # the embedded store, which no other process reads (waiting cost 0.09-0.3 s a
+        # run in the benchmark, for background merges).
+        names, hashes, vulns = (
+            [list(column) for column in zip(*contradicted, strict=True)]
+            if contradicted
+            else [[], [], []]
+        )
+        store.command(
+            _OUTDATED_STATUS + unwaited(store),
+            {
+                **params,
+                "gone": [int(h) for h in gone],
+                "names": names,
+                "hashes": [int(h) for h in hashes],
+                "vulns": vulns,
+            },
+        )
     kind = "full" if last is None else "incremental"
+    run_done = _record_run(
+        store, params, base, started, kind=kind, counts=(changed, matches, verdicts, added)
+    )
+    if last is None or new_packages:
+        _drop_old_targets(store, params)
+    if last is None:
+        run_done = dataclasses.replace(run_done, vulnerabilities=_count_current(store))
+    return run_done
+
+
+def _record_run(
+    store: Store,
+    params: dict[str, Any],
+    base: _Base,
+    started: datetime,
+    *,
+    kind: str,
+    counts: tuple[Any, ...],
+) -> MatchRun:
+    """Write the run's row (last: the next run builds on it) and say what the run did."""
+    changed, matches, verdicts, added = (int(n) for n in counts)
     store.command(
         _RUN_ROW,
         {
             **params,
             "kind": kind,
             "vuln_now": _ms(base.vuln_ts),
-            "verdicts": int(verdicts),
+            "verdicts": verdicts,
             "format": _FORMAT,
         },
     )
-    if last is None or new_packages:
-        _drop_old_targets(store, params)
-    considered = int(changed) if last else _count_current(store)
     seconds = (datetime.now(UTC) - started).total_seconds()
+    branch = params["branch"]
     log.info("branch rematched", extra={"branch": branch, "kind": kind, "seconds": seconds})
-    return MatchRun(
-        branch, order, kind, considered, int(matches), int(verdicts), seconds, int(added)
-    )
+    order = VersionOrder(params["order"])
+    return MatchRun(branch, order, kind, changed, matches, verdicts, seconds, added)
 
 
 @dataclass(frozen=True)
@@ -521,6 +614,9 @@ class _Base:
     last: _Last | None
     errata: bool  # the branch has errata (else their evidence is not looked for)
     triage: bool  # triage rows exist
+    #: Nothing written since ``last`` that a run would rematch (an incremental run then
+    #: only records itself: its statements would find no pair to change).
+    unchanged: bool = False
 
 
 def _kept_rows() -> list[str]:
@@ -590,7 +686,8 @@ _FORMAT: Final = 1
 #: and errata discarded since are their tables' newest rows compared with that run.
 _PRELUDE: Final = """
 SELECT V.vuln_ts, R.roots, if(runs.formatted > 0, [runs.last], []),
-    M.newest >= runs.last_run, D.newest >= runs.last_run, E.errata, T.triage
+    M.newest >= runs.last_run, D.newest >= runs.last_run, E.errata, T.triage,
+    E.newest >= runs.last_run OR T.newest >= runs.last_run
 FROM (SELECT max(ts) AS vuln_ts FROM Vulnerabilities) AS V,
     (
         SELECT groupArray(pkgset_uuid) AS roots FROM (SELECT pkgset_uuid FROM PackageSetName
@@ -606,8 +703,9 @@ FROM (SELECT max(ts) AS vuln_ts FROM Vulnerabilities) AS V,
     ) AS runs,
     (SELECT max(ts) AS newest FROM PackagesNameConversion) AS M,
     (SELECT maxIf(ts, ec_type = 'discard') AS newest FROM ErrataChangeHistory) AS D,
-    (SELECT count() > 0 AS errata FROM ErrataHistory WHERE pkgset_name = {branch:String}) AS E,
-    (SELECT count() AS triage FROM VulnerabilityStatus) AS T
+    (SELECT count() > 0 AS errata, max(ts) AS newest FROM ErrataHistory
+        WHERE pkgset_name = {branch:String}) AS E,
+    (SELECT count() AS triage, max(ts) AS newest FROM VulnerabilityStatus) AS T
 """
 
 
@@ -616,15 +714,22 @@ def _incremental_base(store: Store, branch: str, order: VersionOrder) -> _Base:
     picks it, read in the same query), and the previous run to build on (None when only
     a full rematch is right: none yet, another version order, mappings changed since or
     an erratum discarded since, after which any pair may change)."""
-    ((vuln_ts, roots, runs, mappings_changed, discards, errata, triage),) = store.query(
-        _PRELUDE, {"branch": branch, "format": _FORMAT}
+    ((vuln_ts, roots, runs, mappings_changed, discards, errata, triage, named_since),) = (
+        store.query(_PRELUDE, {"branch": branch, "format": _FORMAT})
     )
     last = None
     if runs and not mappings_changed and not discards:
         last_root, last_order, last_vuln_ts, last_run, targets = runs[0]
         if last_order == order.value:
             last = _Last(last_root, targets, last_vuln_ts, last_run)
-    return _Base(vuln_ts, roots[0] if roots else None, last, errata > 0, triage > 0)
+    root = roots[0] if roots else None
+    # Nothing to rematch: no record written since the previous run (its ``changes``
+    # would select rows with ``ts`` after its ``vmr_vuln_ts``), no triage row and no
+    # erratum of the branch since it ran, and the same package set.
+    unchanged = (
+        last is not None and vuln_ts <= last.vuln_ts and not named_since and root == last.root
+    )
+    return _Base(vuln_ts, root, last, errata > 0, triage > 0, unchanged)
 
 
 def _ms(when: datetime) -> str:

@@ -19,7 +19,16 @@ from repotrack.rpm import changelog_hash
 from repotrack.security import record_triage, rematch_branch
 from repotrack.security.errata import build_branch_errata
 from repotrack.store import Store
-from tests.unit.security.world import BRANCH, DAY, PACKAGES, SQUID_FIX, SYNTHETIC, build_world
+from tests.unit.security.world import (
+    BRANCH,
+    DAY,
+    PACKAGES,
+    SQUID_FIX,
+    SYNTHETIC,
+    build_world,
+    deletes_applied,
+    nvd_files,
+)
 from tests.unit.security.world import verdicts as latest_verdicts
 from tests.unit.store.rows import load_branch_snapshot, package
 
@@ -27,7 +36,10 @@ Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def snapshot(store: Store, branch: str = BRANCH) -> Snapshot:
-    """The latest row per key of each result table, without the write times."""
+    """The latest row per key of each result table, without the write times; for
+    ``PackagesVulnerabilityStatus`` whether **any** row says vulnerable or fixed, as the
+    ALTRepo API reads it (once the run's deletes are applied)."""
+    deletes_applied(store)
     params = {"b": branch}
     return {
         "PackagesVulnerabilityVerdict": store.query(
@@ -41,8 +53,8 @@ def snapshot(store: Store, branch: str = BRANCH) -> Snapshot:
             params,
         ),
         "PackagesVulnerabilityStatus": store.query(
-            "SELECT pkg_name, pkg_hash, vuln_id, argMax(vuln_hash, ts), argMax(is_vulnerable, ts),"
-            " argMax(is_fixed, ts) FROM PackagesVulnerabilityStatus WHERE pkgset_name = {b:String}"
+            "SELECT pkg_name, pkg_hash, vuln_id, argMax(vuln_hash, ts), max(is_vulnerable),"
+            " max(is_fixed) FROM PackagesVulnerabilityStatus WHERE pkgset_name = {b:String}"
             " GROUP BY pkg_name, pkg_hash, vuln_id ORDER BY pkg_name, pkg_hash, vuln_id",
             params,
         ),
@@ -246,8 +258,8 @@ def test_no_rematch_waits_for_a_delete(store: Store, tmp_path: Path) -> None:
     """A ``DELETE`` returns once its mutation is applied, which on the embedded store
     waited for background merges (up to 0.4 s per run in the benchmark). A run after a
     new snapshot copies what it keeps into a new generation instead of deleting the
-    removed packages' rows, and old generations go without waiting: no run's
-    delete waits, and the result is still the full rematch's."""
+    removed packages' rows, and old generations and outdated statuses go without
+    waiting: no run's delete waits, and the result is still the full rematch's."""
     build_world(store, tmp_path)
     recording = _Recording(store)
     rematch_branch(recording, branch=BRANCH)
@@ -256,7 +268,59 @@ def test_no_rematch_waits_for_a_delete(store: Store, tmp_path: Path) -> None:
     run = rematch_branch(recording, branch=BRANCH)
     assert run.kind == "incremental"
     deletes = [" ".join(s.split()) for s in recording.statements if "DELETE" in s.upper()]
-    assert deletes
+    assert any("PackagesVulnerabilityStatus" in d for d in deletes)  # xz's build left the set
     assert all(d.endswith("SETTINGS lightweight_deletes_sync = 0") for d in deletes), deletes
     assert_same_as_full(store)
     assert latest_verdicts(store)[("xz", "CVE-2024-3094")] == ("unknown", "unmatched")
+
+
+def _spied(store: Store, monkeypatch: Any) -> list[str]:
+    """The statements the store runs from now on (until ``monkeypatch.undo``)."""
+    statements: list[str] = []
+    for name in ("command", "query"):
+        original = getattr(store, name)
+
+        def spy(sql: str, params: Any = None, original: Any = original) -> Any:
+            statements.append(sql)
+            return original(sql, params)
+
+        monkeypatch.setattr(store, name, spy)
+    return statements
+
+
+def test_a_run_with_nothing_new_only_records_itself(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """No record, triage row or erratum written since the previous run and the same
+    package set: the run reads what changed and writes its run row, nothing else, and
+    the result tables are those of a full run."""
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    assert not load_vulns(store, source="nvd", paths=nvd_files(tmp_path)).written  # again: no news
+    statements = _spied(store, monkeypatch)
+    run = rematch_branch(store, branch=BRANCH)
+    monkeypatch.undo()
+    assert (run.kind, run.vulnerabilities, run.matches, run.verdicts) == ("incremental", 0, 0, 0)
+    assert len(statements) == 2, statements
+    assert statements[1].lstrip().startswith("INSERT INTO VulnMatchRuns")
+    assert_same_as_full(store)
+
+
+def test_a_triage_row_alone_is_rematched(store: Store, tmp_path: Path) -> None:
+    """Nothing else new: the triage row written since the run still changes the verdict."""
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    record_triage(
+        store,
+        vuln_id="CVE-2024-3094",
+        pkg_name="xz",
+        branch=BRANCH,
+        status="not_affected",
+        author="tester",
+        reason="the backdoor is not built in",
+    )
+    run = rematch_branch(store, branch=BRANCH)
+    assert (run.kind, run.vulnerabilities) == ("incremental", 1)
+    full = assert_same_as_full(store)
+    found = {(r[0], r[1]): (r[5], r[6]) for r in full["PackagesVulnerabilityVerdict"]}
+    assert found[("xz", "CVE-2024-3094")] == ("not_affected", "triage")

@@ -17,6 +17,7 @@ Expected verdicts (checked by hand against the records in ../shared/fixtures/cve
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,16 @@ def verdicts(store: Store, branch: str = BRANCH) -> dict[tuple[str, str], tuple[
         {"b": branch},
     )
     return {(n, v): (str(s), str(r)) for n, v, s, r in rows}
+
+
+def deletes_applied(store: Store) -> None:
+    """Wait until the store's deletes are applied (bounded: one that never is fails).
+
+    A rematch deletes outdated status rows without waiting on the embedded store (no
+    other process reads it; a ClickHouse server's delete is waited for), so a test that
+    reads every row, as the ALTRepo API does, waits for them first.
+    """
+    deadline = time.monotonic() + 60
+    while store.query("SELECT count() FROM system.mutations WHERE NOT is_done") != [(0,)]:
+        assert time.monotonic() < deadline, "the store's deletes were not applied in 60 s"
+        time.sleep(0.05)
