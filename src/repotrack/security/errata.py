@@ -471,19 +471,26 @@ def _change_records(store: Store, changes: list[tuple[str, str]], now: datetime,
 
 
 def branch_errata(store: Store, *, branch: str, start: date, end: date) -> list[ErrataRecord]:
-    """The latest version of each erratum of ``branch`` updated between two UTC days."""
+    """The latest version of each erratum of ``branch`` updated between two UTC days.
+
+    An erratum whose latest version was discarded is left out, not listed at the
+    version before it: as the ALTRepo API lists errata (``get_erratas``), and as a
+    verdict reads them (``verdict.py``).
+    """
     if end < start:
         raise InputError("the end day is before the start day", field="to")
     rows = store.query(
-        "SELECT argMax(errata_id, errata_id_version), argMax(eh_type, errata_id_version), "
+        "SELECT argMax(errata_id, errata_id_version) AS latest, "
+        "argMax(eh_type, errata_id_version), "
         "argMax(pkg_name, errata_id_version), argMax(pkg_version, errata_id_version), "
         "argMax(pkg_release, errata_id_version), max(eh_updated) AS updated, "
         "argMax(eh_references.type, errata_id_version), "
         "argMax(eh_references.link, errata_id_version) "
         "FROM ErrataHistory WHERE pkgset_name = {b:String} "
-        "AND errata_id NOT IN (SELECT errata_id FROM last_discarded_erratas) "
         "GROUP BY errata_id_noversion "
-        "HAVING toDate(updated) BETWEEN {s:Date} AND {e:Date} ORDER BY updated, 1",
+        "HAVING toDate(updated) BETWEEN {s:Date} AND {e:Date} "
+        "AND latest NOT IN (SELECT errata_id FROM last_discarded_erratas) "
+        "ORDER BY updated, 1",
         {"b": branch, "s": start, "e": end},
     )
     return [
