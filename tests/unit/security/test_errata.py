@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from repotrack.errors import InputError
-from repotrack.rpm import changelog_hash
 from repotrack.security.errata import (
     ErrataId,
     allocate_errata_id,
@@ -17,8 +16,7 @@ from repotrack.security.errata import (
     build_branch_errata,
 )
 from repotrack.store import Store
-from tests.unit.security.world import BRANCH, DAY, build_world
-from tests.unit.store.rows import load_branch_snapshot, package
+from tests.unit.security.world import BRANCH, DAY, build_world, squid_names_a_second_cve
 
 
 def test_ids_parse_format_and_compare_without_the_prefix() -> None:
@@ -82,15 +80,8 @@ def test_errata_from_changelogs_are_idempotent_and_versioned(store: Store, tmp_p
     )
     assert (history, changes) == (3, 3)  # PU + BU + SA, one ALT-EC record each
 
-    # A new snapshot where the same squid build names a second CVE: the PU gets version 2.
-    text = "- fix CVE-2025-62168 and CVE-2025-99999."
-    store.insert("Changelog_buffer", ("chlog_hash", "chlog_text"), [(changelog_hash(text), text)])
-    later = DAY + timedelta(days=1)
-    squid = package(
-        202, "squid", "6.10", source=True,
-        changelog=[(later, "M <m@example.org>", "6.10-alt1", changelog_hash(text))],
-    )  # fmt: skip
-    load_branch_snapshot(store, BRANCH, later, [squid], [])
+    # A new snapshot where squid names a second CVE: the PU gets version 2.
+    squid_names_a_second_cve(store)
     bumped = build_branch_errata(store, branch=BRANCH, user="tester")
     assert bumped.updated == [first.created[0][:-2] + "-2"]
     assert bumped.bulletin != first.bulletin  # a new package set, a new bulletin

@@ -10,14 +10,12 @@ record is written by the API's own management endpoints, which share a server's 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from repotrack.rpm import changelog_hash
 from repotrack.security.errata import branch_errata, build_branch_errata
 from repotrack.store import Store
-from tests.unit.security.world import BRANCH, DAY, build_world
-from tests.unit.store.rows import load_branch_snapshot, package
+from tests.unit.security.world import BRANCH, build_world, squid_names_a_second_cve
 
 GET_ERRATAS = """
 SELECT
@@ -81,15 +79,7 @@ def _bumped(store: Store, tmp_path: Path) -> tuple[str, str]:
     build_world(store, tmp_path)
     (pu,) = build_branch_errata(store, branch=BRANCH, user="tester").created
     assert api_errata(store) == our_errata(store) == {pu}
-    # squid's newest entry names a second CVE: its erratum gets version 2.
-    text = "- fix CVE-2025-62168 and CVE-2025-99999."
-    store.insert("Changelog_buffer", ("chlog_hash", "chlog_text"), [(changelog_hash(text), text)])
-    later = DAY + timedelta(days=1)
-    squid = package(
-        202, "squid", "6.10", source=True,
-        changelog=[(later, "M <m@example.org>", "6.10-alt1", changelog_hash(text))],
-    )  # fmt: skip
-    load_branch_snapshot(store, BRANCH, later, [squid], [])
+    squid_names_a_second_cve(store)  # its erratum gets version 2
     (pu2,) = build_branch_errata(store, branch=BRANCH, user="tester").updated
     assert api_errata(store) == our_errata(store) == {pu2}
     return pu, pu2

@@ -111,6 +111,20 @@ def test_after_changed_vulnerabilities_and_triage(store: Store, tmp_path: Path) 
     assert found[("xz", "CVE-2024-3094")] == ("vulnerable", "range")
 
 
+def _spied(store: Store, monkeypatch: Any) -> list[str]:
+    """The statements the store runs from now on (until ``monkeypatch.undo``)."""
+    statements: list[str] = []
+    for name in ("command", "query"):
+        original = getattr(store, name)
+
+        def spy(sql: str, params: Any = None, original: Any = original) -> Any:
+            statements.append(sql)
+            return original(sql, params)
+
+        monkeypatch.setattr(store, name, spy)
+    return statements
+
+
 def test_a_run_for_changed_records_only_reads_no_package_changes(
     store: Store, tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -121,15 +135,7 @@ def test_a_run_for_changed_records_only_reads_no_package_changes(
     rematch_branch(store, branch=BRANCH)
     for end in ("2.0", "0.9"):  # the second version is the current one
         assert load_vulns(store, source="nvd", paths=[new_record_version(tmp_path, end)]).written
-    statements: list[str] = []
-    for name in ("command", "query"):
-        original = getattr(store, name)
-
-        def spy(sql: str, params: Any = None, original: Any = original) -> Any:
-            statements.append(sql)
-            return original(sql, params)
-
-        monkeypatch.setattr(store, name, spy)
+    statements = _spied(store, monkeypatch)
     run = rematch_branch(store, branch=BRANCH)
     monkeypatch.undo()
     assert (run.kind, run.vulnerabilities, run.packages) == ("incremental", 1, 0)
@@ -272,20 +278,6 @@ def test_no_rematch_waits_for_a_delete(store: Store, tmp_path: Path) -> None:
     assert all(d.endswith("SETTINGS lightweight_deletes_sync = 0") for d in deletes), deletes
     assert_same_as_full(store)
     assert latest_verdicts(store)[("xz", "CVE-2024-3094")] == ("unknown", "unmatched")
-
-
-def _spied(store: Store, monkeypatch: Any) -> list[str]:
-    """The statements the store runs from now on (until ``monkeypatch.undo``)."""
-    statements: list[str] = []
-    for name in ("command", "query"):
-        original = getattr(store, name)
-
-        def spy(sql: str, params: Any = None, original: Any = original) -> Any:
-            statements.append(sql)
-            return original(sql, params)
-
-        monkeypatch.setattr(store, name, spy)
-    return statements
 
 
 def test_a_run_with_nothing_new_only_records_itself(

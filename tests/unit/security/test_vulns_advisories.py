@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 
-from repotrack.rpm import changelog_hash
 from repotrack.security.errata import ErrataId, build_branch_errata
 from repotrack.store import Store
-from tests.unit.security.world import BRANCH, DAY, build_world
-from tests.unit.store.rows import load_branch_snapshot, package
+from tests.unit.security.world import BRANCH, build_world, squid_names_a_second_cve
 
 
 def _advisories(store: Store) -> dict[str, tuple[str, list[tuple[str, str]], dict[str, object]]]:
@@ -51,14 +48,7 @@ def test_one_advisory_per_vulnerability_bumped_when_its_fixes_change(
 
     # squid's newest entry names a second CVE: its PU gets version 2, so the advisory of
     # the first CVE does too, and the second CVE gets an advisory of its own.
-    text = "- fix CVE-2025-62168 and CVE-2025-99999."
-    store.insert("Changelog_buffer", ("chlog_hash", "chlog_text"), [(changelog_hash(text), text)])
-    later = DAY + timedelta(days=1)
-    squid = package(
-        202, "squid", "6.10", source=True,
-        changelog=[(later, "M <m@example.org>", "6.10-alt1", changelog_hash(text))],
-    )  # fmt: skip
-    load_branch_snapshot(store, BRANCH, later, [squid], [])
+    squid_names_a_second_cve(store)
     bumped = build_branch_errata(store, branch=BRANCH, user="tester")
     pu2 = pu[:-2] + "-2"
     assert bumped.updated == [pu2]

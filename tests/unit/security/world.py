@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +145,16 @@ def deletes_applied(store: Store) -> None:
     while store.query("SELECT count() FROM system.mutations WHERE NOT is_done") != [(0,)]:
         assert time.monotonic() < deadline, "the store's deletes were not applied in 60 s"
         time.sleep(0.05)
+
+
+def squid_names_a_second_cve(store: Store) -> None:
+    """The next day's snapshot: squid's build (a new one, 202) whose newest changelog
+    entry names CVE-2025-62168 and CVE-2025-99999, so its erratum gets a new version."""
+    text = "- fix CVE-2025-62168 and CVE-2025-99999."
+    store.insert("Changelog_buffer", ("chlog_hash", "chlog_text"), [(changelog_hash(text), text)])
+    later = DAY + timedelta(days=1)
+    squid = package(
+        202, "squid", "6.10", source=True,
+        changelog=[(later, "M <m@example.org>", "6.10-alt1", changelog_hash(text))],
+    )  # fmt: skip
+    load_branch_snapshot(store, BRANCH, later, [squid], [])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -199,6 +199,20 @@ def swapped(app: FastAPI, runner: LoadRunner) -> Iterator[LoadRunner]:
         app.state.loads = original
 
 
+def gated(app: FastAPI) -> tuple[Callable[[], Store], threading.Event, threading.Event]:
+    """A store getter for a runner whose load waits: ``started`` is set when a load
+    asks for the store, which it gets once ``release`` is set."""
+    started, release = threading.Event(), threading.Event()
+
+    def gated_store() -> Store:
+        started.set()
+        release.wait(30)
+        store: Store = app.state.store_holder.get()
+        return store
+
+    return gated_store, started, release
+
+
 def test_list_is_newest_first_and_bounded(app: FastAPI, client: httpx.Client) -> None:
     with swapped(app, LoadRunner(app.state.store_holder.get, migrate_store=True, keep=2)):
         _check_listing(client)
@@ -229,14 +243,7 @@ def test_shutdown_interrupts_the_running_load_and_drops_queued_ones(
     app: FastAPI, client: httpx.Client
 ) -> None:
     """A load stopped by shutdown publishes nothing; jobs behind it never start."""
-    started, release = threading.Event(), threading.Event()
-
-    def gated_store() -> Store:
-        started.set()
-        release.wait(30)
-        store: Store = app.state.store_holder.get()
-        return store
-
+    gated_store, started, release = gated(app)
     with swapped(app, LoadRunner(gated_store, migrate_store=True)) as runner:
         _check_shutdown(client, runner, started, release)
 
@@ -291,14 +298,7 @@ def test_a_skip_bad_load_lists_the_packages_it_left_out(
 def test_a_held_get_answers_when_the_job_ends(app: FastAPI, server: ServerHandle) -> None:
     """``?wait=`` holds the answer until the job ends: a follower learns of the end then,
     not at its next poll (a reload of known packages ends in a fraction of a second)."""
-    started, release = threading.Event(), threading.Event()
-
-    def gated_store() -> Store:
-        started.set()
-        release.wait(30)
-        store: Store = app.state.store_holder.get()
-        return store
-
+    gated_store, started, release = gated(app)
     answers: list[dict[str, Any]] = []
     with (
         swapped(app, LoadRunner(gated_store, migrate_store=True)),
