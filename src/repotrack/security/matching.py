@@ -348,11 +348,14 @@ def _match_sql(*, full: bool, new_packages: bool) -> str:
     return head + f"WITH current AS ({_CURRENT})" + statement + "UNION ALL" + added
 
 
+#: One row per package × range. ``cpm_cpe_hash`` is the range's ``CpeMatch.cpe_hash``:
+#: the ALTRepo API joins the two (``get_vuln_list``: a vulnerability is "ours" when a
+#: range of it matched a package), so it is not a hash of the CPE text.
 _CVE_MATCH_ROWS: Final = """
 INSERT INTO PackagesCveMatch (key_hash, pkg_hash, pkg_name, pkg_cpe, pkg_cpe_hash, vuln_id,
     vuln_hash, cpm_cpe, cpm_cpe_hash, cpm_version_hash, is_vulnerable, ts)
 SELECT murmurHash3_64(pkg_hash, vuln_id, cpe_hash), pkg_hash, pkg_name, pkg_cpe,
-    murmurHash3_64(pkg_cpe), vuln_id, vuln_hash, cpm_cpe, murmurHash3_64(cpm_cpe), cpe_hash,
+    murmurHash3_64(pkg_cpe), vuln_id, vuln_hash, cpm_cpe, cpe_hash, cpe_hash,
     position = 0, {ts:DateTime64(3)}
 FROM {scratch:Identifier}
 """
@@ -675,10 +678,13 @@ def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) 
     return len(keys)
 
 
-#: What a run writes into its targets generation (``VulnMatchRuns.vmr_format``): 1 =
-#: mentions carry their package's name and version (migration 0012). A run builds
-#: incrementally only on a run of this format (an older generation lacks what it reads).
-_FORMAT: Final = 1
+#: What a run writes (``VulnMatchRuns.vmr_format``): 1 = mentions carry their
+#: package's name and version (migration 0012); 2 = ``PackagesCveMatch.cpm_cpe_hash`` is
+#: the range's ``CpeMatch.cpe_hash``, and no status row contradicts a newer one or
+#: belongs to a build that left the set (as the ALTRepo API reads them). A run builds
+#: incrementally only on a run of this format: after an upgrade the first run is a full
+#: one, which rewrites every pair that way.
+_FORMAT: Final = 2
 
 #: What the store holds now and what changed since the branch's previous run, in one
 #: query whose reads are independent subqueries (chDB runs them in parallel; scalar
