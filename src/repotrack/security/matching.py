@@ -395,6 +395,7 @@ _CONTRADICTED: Final = """
     INNER JOIN {verdicts:Identifier} AS V
         ON V.pkg_name = S.pkg_name AND V.pkg_hash = S.pkg_hash AND V.vuln_id = S.vuln_id
     WHERE S.pkgset_name = {branch:String} AND S.ts < {ts:DateTime64(3)}
+        -- the same pairs as the join: lets the primary key skip the other pairs' rows
         AND (S.pkg_name, S.pkg_hash, S.vuln_id) IN
             (SELECT pkg_name, pkg_hash, vuln_id FROM {verdicts:Identifier})
         AND (S.is_vulnerable != (V.pvv_status = 'vulnerable')
@@ -504,7 +505,7 @@ def rematch_branch(
         for sql in statements:
             store.command(sql.replace("CREATE SCRATCH TABLE", create), params)
 
-    if base.unchanged and not full:
+    if last is not None and base.unchanged:
         return _record_run(store, params, base, started, kind="incremental", counts=(0, 0, 0, 0))
     try:
         # The package changes: computed after a new package set, an empty table in a full
@@ -537,27 +538,8 @@ def rematch_branch(
         names = [f"{{{name}:Identifier}}" for name in _SCRATCH]
         for drop in [names] if temporary else [[n] for n in names]:  # one at a time on a server
             store.command("DROP TABLE IF EXISTS " + ", ".join(drop), params)
-    if contradicted or gone:
-        # Before the run's row, so that a run stopped here is done again by the next
-        # one. Waited for on a ClickHouse server, the only store the ALTRepo API can
-        # read: once the run returns, it reads the new statuses only. Not waited for on
-        # the embedded store, which no other process reads (waiting cost 0.09-0.3 s a
-        # run in the benchmark, for background merges).
-        names, hashes, vulns = (
-            [list(column) for column in zip(*contradicted, strict=True)]
-            if contradicted
-            else [[], [], []]
-        )
-        store.command(
-            _OUTDATED_STATUS + unwaited(store),
-            {
-                **params,
-                "gone": [int(h) for h in gone],
-                "names": names,
-                "hashes": [int(h) for h in hashes],
-                "vulns": vulns,
-            },
-        )
+    # Before the run's row, so that a run stopped here is done again by the next one.
+    _delete_outdated_statuses(store, params, contradicted, gone)
     kind = "full" if last is None else "incremental"
     run_done = _record_run(
         store, params, base, started, kind=kind, counts=(changed, matches, verdicts, added)
@@ -567,6 +549,28 @@ def rematch_branch(
     if last is None:
         run_done = dataclasses.replace(run_done, vulnerabilities=_count_current(store))
     return run_done
+
+
+def _delete_outdated_statuses(
+    store: Store, params: dict[str, Any], contradicted: list[Any], gone: list[Any]
+) -> None:
+    """Delete the status rows that contradict the run's (``_CONTRADICTED``: name, hash,
+    vulnerability) and those of builds that left the set (``_GONE``).
+
+    Waited for on a ClickHouse server, the only store the ALTRepo API can read: once the
+    run returns, it reads the new statuses only. Not waited for on the embedded store,
+    which no other process reads (waiting cost 0.09-0.3 s a run in the benchmark, for
+    background merges).
+    """
+    if not contradicted and not gone:
+        return
+    names = [str(name) for name, _, _ in contradicted]
+    hashes = [int(pkg_hash) for _, pkg_hash, _ in contradicted]
+    vulns = [str(vuln) for _, _, vuln in contradicted]
+    pairs = {"names": names, "hashes": hashes, "vulns": vulns}
+    store.command(
+        _OUTDATED_STATUS + unwaited(store), {**params, **pairs, "gone": [int(h) for h in gone]}
+    )
 
 
 def _record_run(
