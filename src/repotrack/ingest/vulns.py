@@ -6,8 +6,10 @@ Order of work, per batch of records:
    that cannot be read is reported and skipped, the rest of the file loads (a file
    that cannot be read at all is reported and the other files load);
 2. drop records whose content is already current (same ``vuln_hash``: a re-run adds
-   nothing) and records that would replace a record of a stronger source (an NVD
-   record is not replaced by the CVE 5 copy of the same CVE);
+   nothing), records that would replace a record of a stronger source (an NVD
+   record is not replaced by the CVE 5 copy of the same CVE), and records modified
+   before the stored record of their source (an archived feed loaded after current
+   data does not put old records back);
 3. write the ``CpeMatch`` rows of the new versions, each with the sortable keys of its
    bounds in both version orders (``rpm.verkey``);
 4. write the ``Vulnerabilities`` rows last. Readers take a vulnerability's ranges
@@ -30,6 +32,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -151,7 +154,8 @@ class VulnLoad:
 
 @dataclass
 class VulnLoadSummary:
-    """What a load did: records read, written, already current, kept from a stronger source."""
+    """What a load did: records read, written, already current, kept from a stronger
+    source, older than the stored record of the same source."""
 
     source: str
     files: int = 0
@@ -159,6 +163,7 @@ class VulnLoadSummary:
     written: int = 0
     unchanged: int = 0
     kept: int = 0
+    older: int = 0
     rejected: int = 0
     not_modified: int = 0
     problems: list[str] = field(default_factory=list)
@@ -166,6 +171,7 @@ class VulnLoadSummary:
     def line(self) -> str:
         """The summary line ``repotrack load vulns`` prints."""
         not_modified = f", {self.not_modified} URL(s) not modified" if self.not_modified else ""
+        older = f", {self.older} older than the stored record" if self.older else ""
         if self.source == CPE_MATCH_SOURCE:
             return (
                 f"{self.source}: {self.files} file(s), {self.records} match string(s): "
@@ -175,7 +181,7 @@ class VulnLoadSummary:
         return (
             f"{self.source}: {self.files} file(s), {self.records} record(s): {self.written} "
             f"written ({self.rejected} rejected/withdrawn), {self.unchanged} already "
-            f"loaded, {self.kept} kept from a stronger source{not_modified}"
+            f"loaded, {self.kept} kept from a stronger source{older}{not_modified}"
         )
 
 
@@ -364,6 +370,8 @@ def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSumma
             summary.unchanged += 1
         elif old is not None and SOURCE_RANK.get(old[1], 1) > SOURCE_RANK.get(record.source, 1):
             summary.kept += 1
+        elif old is not None and old[1] == record.source and old[2] > _utc(record.modified):
+            summary.older += 1
         else:
             fresh.append((record, vuln_hash))
     if not fresh:
@@ -374,13 +382,19 @@ def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSumma
     summary.rejected += sum(1 for rec, _ in fresh if rec.rejected)
 
 
-def _current(store: Store, ids: list[str]) -> dict[str, tuple[int, str]]:
+def _current(store: Store, ids: list[str]) -> dict[str, tuple[int, str, datetime]]:
+    """Each stored vulnerability's current hash, source and modification time."""
     rows = store.query(
-        "SELECT vuln_id, argMax(vuln_hash, ts), argMax(vuln_source, ts) FROM Vulnerabilities "
+        "SELECT vuln_id, argMax(vuln_hash, ts), argMax(vuln_source, ts), "
+        "argMax(vuln_modified_date, ts) FROM Vulnerabilities "
         "WHERE vuln_id IN {ids:Array(String)} GROUP BY vuln_id",
         {"ids": ids},
     )
-    return {str(i): (int(h), str(s)) for i, h, s in rows}
+    return {str(i): (int(h), str(s), _utc(m)) for i, h, s, m in rows}
+
+
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def _vuln_row(record: VulnRecord, vuln_hash: int) -> tuple[Any, ...]:

@@ -144,12 +144,17 @@ def test_nvd_bad_records_are_reported_and_the_rest_loads() -> None:
     assert isinstance(items[3], VulnRecord) and items[3].rejected
 
 
+def test_nvd_item_whose_cve_is_no_object_is_a_record_problem() -> None:
+    items = list(PARSERS["nvd"](b'{"vulnerabilities": [{"cve": "x"}]}', path="page.json"))
+    assert [str(i) for i in items] == ["page.json: vulnerabilities[0]: cve is not an object"]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b'{"vulnerabilities": [', "malformed JSON at line 1"),
         (b'{"version": "3.0", "vulnerabilities": []}', "unknown NVD schema version '3.0'"),
-        (b'{"CVE_Items": []}', "NVD 1.1 feeds are retired"),
+        (b'{"CVE_data_version": "3.0", "CVE_Items": []}', "unknown NVD 1.1 feed CVE_data_version"),
         (b"[1, 2]", "an NVD document is a JSON object"),
         (b'{"a": "\xc3"}', "not UTF-8"),
     ],

@@ -27,12 +27,14 @@ def load_json(data: bytes, *, path: str) -> Any:
 _SPACE: Final = re.compile(r"[ \t\n\r]*")
 
 
-def iter_members(data: bytes, *, path: str, stream: str) -> Iterator[tuple[str, Any]]:
+def iter_members(
+    data: bytes, *, path: str, stream: str | tuple[str, ...]
+) -> Iterator[tuple[str, Any]]:
     """The members of the JSON object in ``data``, in document order, as ``(key, value)``;
-    when the member ``stream`` is an array, its items one by one as ``(stream + "[]",
-    item)`` instead of one list, then ``(stream, [])``. A yearly NVD feed is hundreds of
-    megabytes: parsed whole, its objects took about twelve times the file's size;
-    streamed, one record at a time.
+    when the member ``stream`` (or one of the names ``stream`` lists) is an array, its
+    items one by one as ``(stream + "[]", item)`` instead of one list, then ``(stream,
+    [])``. A yearly NVD feed is hundreds of megabytes: parsed whole, its objects took about
+    twelve times the file's size; streamed, one record at a time.
 
     A document that is not an object is yielded whole, as ``("", value)``. Malformed or
     non-UTF-8 JSON is an ``InputError`` naming ``path``, as ``load_json`` makes it, raised
@@ -43,6 +45,7 @@ def iter_members(data: bytes, *, path: str, stream: str) -> Iterator[tuple[str, 
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", path=path) from exc
     decode = json.JSONDecoder().raw_decode
+    streams = (stream,) if isinstance(stream, str) else stream
     try:
         at = _skip(text, 0)
         if not text.startswith("{", at):
@@ -59,9 +62,9 @@ def iter_members(data: bytes, *, path: str, stream: str) -> Iterator[tuple[str, 
                     )
                 key, at = decode(text, at)
                 at = _expect(text, at, ":")
-                if key == stream and text.startswith("[", at):
-                    at = yield from _items(text, at + 1, decode, f"{stream}[]")
-                    yield stream, []  # the array is over (its items came one by one)
+                if key in streams and text.startswith("[", at):
+                    at = yield from _items(text, at + 1, decode, f"{key}[]")
+                    yield key, []  # the array is over (its items came one by one)
                 else:
                     value, at = decode(text, at)
                     yield key, value
