@@ -58,6 +58,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
+from repotrack.security.set_sources import set_sources
 from repotrack.security.verdict import MENTIONS_SQL, evidence_sql, verdict_sql
 from repotrack.store.base import Store
 from repotrack.store.deletes import unwaited
@@ -67,34 +68,21 @@ __all__ = ["MatchRun", "rematch_branch"]
 
 log = logging.getLogger(__name__)
 
-_SET_SOURCES: Final = """
-    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
-        any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
-    FROM Packages_buffer
-    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
-    (
-        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
-            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
-    )
-    GROUP BY pkg_hash
-"""
+_SET_SOURCES: Final = set_sources("root")
 
-#: The source packages whose targets a run writes: the set's (full run) or the added ones.
+#: The source packages whose targets a run writes: the set's (full run) or the added ones
+#: (their columns are in the run's ``packages`` table), less those with targets already.
 _ADDED: Final = "(SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added')"
 _RUN_SOURCES: Final = f"""
-    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
-        any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
-    FROM Packages_buffer
-    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
-    (
-        SELECT pkg_hash FROM PackageSet_buffer WHERE {{everything:UInt8}} AND pkgset_uuid IN
-            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {{root:UUID}})
-        UNION ALL SELECT pkg_hash FROM {_ADDED} WHERE pkg_hash NOT IN
-            (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
-                AND vmt_run = {{targets:DateTime64(3)}} AND vendor = '' AND product = ''
-                AND pkg_cpe = '')
-    )
-    GROUP BY pkg_hash
+    SELECT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release FROM ({_SET_SOURCES})
+    WHERE {{everything:UInt8}}
+    UNION ALL
+    SELECT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release
+    FROM {{packages:Identifier}}
+    WHERE change = 'added' AND pkg_hash NOT IN
+        (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+            AND vmt_run = {{targets:DateTime64(3)}} AND vendor = '' AND product = ''
+            AND pkg_cpe = '')
 """  # noqa: S608
 
 #: Unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a mapping's CPE.
@@ -133,7 +121,7 @@ WITH
             if(pnc_type = 'cpe', {_ATTR.format(n=11)}, '') AS target_sw
         FROM PackagesNameConversion
         WHERE pnc_type IN ('cpe', 'osv') AND ({{everything:UInt8}}
-            OR pkg_name IN (SELECT pkg_name FROM Packages_buffer WHERE pkg_hash IN {_ADDED}))
+            OR pkg_name IN (SELECT pkg_name FROM {{sources:Identifier}}))
         GROUP BY pkg_name, pnc_type, pnc_result
         HAVING argMax(pnc_state, ts) = 'active'
     ),
@@ -153,37 +141,27 @@ FROM sources
 #: ones whose verdicts become ``unmatched`` (``removed``: source packages of the previous
 #: set, or with match targets, that the new set lacks). Both come from the sets, not from
 #: the targets alone, so a run that stopped half-way is made good by the next one.
-_PACKAGE_CHANGES: Final = """
-CREATE SCRATCH TABLE {packages:Identifier} ENGINE = Memory AS
+_PACKAGE_CHANGES: Final = f"""
+CREATE SCRATCH TABLE {{packages:Identifier}} ENGINE = Memory AS
 WITH
-    in_set AS
-    (
-        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
-            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})
-    ),
-    before AS
-    (
-        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
-            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {previous_root:UUID})
-    )
-SELECT DISTINCT pkg_hash, 'added' AS change FROM Packages_buffer
-WHERE pkg_sourcepackage = 1 AND pkg_hash IN
-    (SELECT pkg_hash FROM in_set WHERE pkg_hash NOT IN (SELECT pkg_hash FROM before))
+    now AS ({_SET_SOURCES}),
+    before AS ({set_sources("previous_root")})
+SELECT pkg_hash, 'added' AS change, pkg_name, pkg_epoch, pkg_version, pkg_release FROM now
+WHERE pkg_hash NOT IN (SELECT pkg_hash FROM before)
 UNION ALL
-SELECT DISTINCT pkg_hash, 'removed' FROM
+SELECT DISTINCT pkg_hash, 'removed', '', 0, '', '' FROM
 (
-    SELECT pkg_hash FROM Packages_buffer
-    WHERE pkg_sourcepackage = 1 AND pkg_hash IN
-        (SELECT pkg_hash FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM in_set))
+    SELECT pkg_hash FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM now)
     UNION ALL
-    SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
-        AND vmt_run = {kept:DateTime64(3)} AND vendor = '' AND product = '' AND pkg_cpe = ''
-        AND pkg_hash NOT IN (SELECT pkg_hash FROM in_set)
+    SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
+        AND vmt_run = {{kept:DateTime64(3)}} AND vendor = '' AND product = '' AND pkg_cpe = ''
+        AND pkg_hash NOT IN (SELECT pkg_hash FROM now)
 )
-"""
+"""  # noqa: S608
 
 _NO_PACKAGE_CHANGES: Final = """
-CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String)
+CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String, pkg_name String,
+    pkg_epoch UInt32, pkg_version String, pkg_release String)
     ENGINE = Memory
 """
 
@@ -649,12 +627,11 @@ def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
         store.command(_DROP_OLD + unwaited(store), {**params, "table": table})
 
 
-_ADDED_WITHOUT_KEYS: Final = f"""
-    SELECT pkg_hash, any(pkg_epoch), any(pkg_version), any(pkg_release) FROM Packages_buffer
-    WHERE pkg_hash IN {_ADDED} AND pkg_hash NOT IN
-        (SELECT pkg_hash FROM PackageVersionKeys WHERE vk_order = {{order:String}})
-    GROUP BY pkg_hash
-"""  # noqa: S608
+_ADDED_WITHOUT_KEYS: Final = """
+    SELECT pkg_hash, pkg_epoch, pkg_version, pkg_release FROM {packages:Identifier}
+    WHERE change = 'added' AND pkg_hash NOT IN
+        (SELECT pkg_hash FROM PackageVersionKeys WHERE vk_order = {order:String})
+"""
 
 
 def _added_version_keys(store: Store, params: dict[str, Any], order: VersionOrder) -> None:

@@ -36,6 +36,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from repotrack.security.set_sources import SOURCE_NVR, members, stand_in_id
+
 __all__ = ["MENTIONS_SQL", "STATUSES", "covered", "evidence_sql", "verdict_sql"]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
@@ -60,6 +62,28 @@ _MENTIONED: Final = f"""
             WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}}))
 """  # noqa: S608
 
+#: The changelogs of the run's mentioned sources: a source package's own, or for a
+#: stand-in (``set_sources``) its binaries' in the set (one build's binaries carry its
+#: changelog; their repeats are one row after the ``DISTINCT`` below).
+_CHANGELOGS: Final = f"""
+    (
+        SELECT pkg_hash, pkg_changelog.hash AS hashes, pkg_changelog.date AS dates,
+            pkg_changelog.evr AS evrs
+        FROM Packages_buffer
+        WHERE pkg_sourcepackage = 1 AND pkg_hash IN {_MENTIONED}
+        UNION ALL
+        SELECT stand_in AS pkg_hash, hashes, dates, evrs FROM
+        (
+            -- (an alias pkg_hash here would be what WHERE reads instead of the column)
+            SELECT {stand_in_id(SOURCE_NVR)} AS stand_in, pkg_changelog.hash AS hashes,
+                pkg_changelog.date AS dates, pkg_changelog.evr AS evrs
+            FROM Packages_buffer
+            WHERE pkg_sourcepackage = 0 AND pkg_hash IN {members("root")}
+                AND stand_in IN {_MENTIONED}
+        )
+    )
+"""  # noqa: S608
+
 _CHANGELOG_EVIDENCE: Final = f"""
     SELECT DISTINCT E.pkg_hash AS pkg_hash, cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
         concat(toString(toDate(E.cdate)), ': ', substring(C.text, 1, 500)) AS detail,
@@ -67,18 +91,15 @@ _CHANGELOG_EVIDENCE: Final = f"""
     FROM
     (
         SELECT pkg_hash, entry.1 AS chash, entry.2 AS cdate, entry.3 AS evr
-        FROM Packages_buffer
-        ARRAY JOIN arrayZip(pkg_changelog.hash, pkg_changelog.date, pkg_changelog.evr) AS entry
-        WHERE pkg_sourcepackage = 1 AND pkg_hash IN {_MENTIONED}
+        FROM {_CHANGELOGS}
+        ARRAY JOIN arrayZip(hashes, dates, evrs) AS entry
     ) AS E
     INNER JOIN
     (
         SELECT chlog_hash, any(chlog_text) AS text,
             arrayDistinct(extractAll(text, '{_CVE_PATTERN}')) AS cves
         FROM Changelog_buffer
-        WHERE chlog_hash IN (SELECT arrayJoin(pkg_changelog.hash) FROM Packages_buffer
-            WHERE pkg_sourcepackage = 1
-                AND pkg_hash IN {_MENTIONED})
+        WHERE chlog_hash IN (SELECT arrayJoin(hashes) FROM {_CHANGELOGS})
         GROUP BY chlog_hash
         HAVING notEmpty(cves)
     ) AS C ON C.chlog_hash = E.chash

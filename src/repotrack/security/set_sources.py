@@ -1,0 +1,59 @@
+"""The source packages of a package set as the matcher sees them, stand-ins included.
+
+Fedora, openSUSE and RHEL-family repositories ship their binary packages without the
+source packages beside them, and so does a directory of RPMs a maintainer loads; NVD
+and ALTRepo match by source name (``squid-helpers`` is judged as ``squid``). So a binary
+whose source package the set lacks stands for that source: one stand-in per source RPM
+it names, with name, version and release from that file name, the binaries' epoch, and
+an id of its own (``stand_in_id``), which no stored package has. Without them a
+branch of binaries alone had no pair to match at all, and said so as "0 verdicts".
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["SOURCE_NVR", "members", "set_sources", "stand_in_id"]
+
+#: The source RPM a binary names (``pkg_sourcerpm``), less its ``.src.rpm``: N-V-R.
+SOURCE_NVR: Final = "replaceRegexpOne(pkg_sourcerpm, '\\\\.(no)?src\\\\.rpm$', '')"
+
+
+def set_sources(root: str) -> str:
+    """The source packages of the package set whose root is parameter ``root``, and a
+    stand-in per source RPM that binaries of the set name while the set lacks it
+    (columns ``pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release``). Whether the
+    set holds the source is decided by N-V-R, not by a binary's ``pkg_srcrpm_hash``: a
+    binary stored before its source was ever loaded keeps 0 there."""
+    packages = members(root)
+    return f"""
+    SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
+        any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
+    FROM Packages_buffer
+    WHERE pkg_sourcepackage = 1 AND pkg_hash IN {packages}
+    GROUP BY pkg_hash
+    UNION ALL
+    SELECT {stand_in_id("nvr")} AS pkg_hash,
+        replaceRegexpOne(nvr, '-[^-]*-[^-]*$', '') AS pkg_name, any(pkg_epoch) AS pkg_epoch,
+        extract(nvr, '-([^-]*)-[^-]*$') AS pkg_version, extract(nvr, '-([^-]*)$') AS pkg_release
+    FROM
+    (
+        SELECT {SOURCE_NVR} AS nvr, pkg_epoch FROM Packages_buffer
+        WHERE pkg_sourcepackage = 0 AND pkg_hash IN {packages}
+            AND match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')
+    )
+    WHERE nvr NOT IN (SELECT concat(pkg_name, '-', pkg_version, '-', pkg_release)
+        FROM Packages_buffer WHERE pkg_sourcepackage = 1 AND pkg_hash IN {packages})
+    GROUP BY nvr
+"""  # noqa: S608
+
+
+def stand_in_id(nvr: str) -> str:
+    """The SQL id of the stand-in for source RPM N-V-R ``nvr`` (an SQL expression)."""
+    return f"murmurHash3_64('source rpm', {nvr})"
+
+
+def members(root: str) -> str:
+    """The packages (ids) of the package set whose root is parameter ``root``."""
+    return f"""(SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
+            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {{{root}:UUID}}))"""  # noqa: S608
