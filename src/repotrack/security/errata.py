@@ -34,8 +34,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, Final
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, cast
 
 from repotrack.errors import InputError
 from repotrack.rpm import mmhash
@@ -256,7 +256,7 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
     latest changelog entry names CVE ids (``eh_type`` ``branch``).
     """
     package_set = find_package_set(store, branch=branch)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = _write_time(store)
     updates, kind = _task_updates(store, branch), "task"
     if not updates:
         updates, kind = _branch_updates(store, package_set.uuid), "branch"
@@ -300,6 +300,22 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
         store.insert("ErrataHistory", _COLUMNS, rows)
         _change_records(store, changes, now, user)
     return ErrataBuild(branch, created, updated, unchanged, bulletin, *advisories)
+
+
+def _write_time(store: Store) -> datetime:
+    """Now, to the second, or a second after the newest erratum stored if that is later.
+
+    ``eh_updated`` holds seconds, and it is what orders an erratum's versions for the
+    ALTRepo API (``get_erratas`` takes the version with the greatest): a version written
+    within the same second as the one before tied with it, and the API then listed
+    either, or none when the older one was discarded.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    ((stored,),) = store.query("SELECT max(eh_updated) FROM ErrataHistory")
+    newest = cast(datetime, stored)
+    if newest.tzinfo is None:  # a store that answers in naive UTC
+        newest = newest.replace(tzinfo=UTC)
+    return max(now, newest + timedelta(seconds=1))
 
 
 def _key(row: tuple[Any, ...], kind: str) -> tuple[str, ...]:

@@ -10,9 +10,12 @@ record is written by the API's own management endpoints, which share a server's 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
+import pytest
+
+from repotrack.security import errata as errata_module
 from repotrack.security.errata import branch_errata, build_branch_errata
 from repotrack.store import Store
 from tests.unit.security.world import BRANCH, build_world, squid_names_a_second_cve
@@ -98,5 +101,26 @@ def test_a_discarded_newest_version_takes_the_erratum_out(store: Store, tmp_path
 
 def test_a_discarded_older_version_changes_nothing(store: Store, tmp_path: Path) -> None:
     pu, pu2 = _bumped(store, tmp_path)
+    discard(store, pu)
+    assert api_errata(store) == our_errata(store) == {pu2}
+
+
+def test_a_new_version_is_updated_after_the_one_before(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API picks an erratum's newest version by ``eh_updated`` (seconds): versions 1
+    and 2 written within the same second tied, and the API then took either (this
+    test's module failed one run in three when the clock's second did not turn between
+    the two builds). A new version is now stamped after every erratum already stored."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:
+            return cls(2026, 12, 6, 12, 0, 0, 500, tzinfo=tz)
+
+    monkeypatch.setattr(errata_module, "datetime", Frozen)
+    pu, pu2 = _bumped(store, tmp_path)
+    stamps = dict(store.query("SELECT errata_id, eh_updated FROM ErrataHistory"))
+    assert stamps[pu2] > stamps[pu]
     discard(store, pu)
     assert api_errata(store) == our_errata(store) == {pu2}
