@@ -31,7 +31,9 @@ from typing import Any, Final
 
 from repotrack.errors import InputError, NotFoundError
 from repotrack.security.queries import Verdict, branch_verdicts
+from repotrack.security.set_sources import set_sources
 from repotrack.store.base import Store
+from repotrack.store.queries import find_package_set
 
 __all__ = ["EXPORT_FORMATS", "Advisory", "collect_advisories", "export_branch", "to_csaf", "to_osv"]
 
@@ -77,7 +79,7 @@ def collect_advisories(store: Store, *, branch: str) -> list[Advisory]:
         {"ids": sorted(by_vuln)},
     )
     known = {str(r[0]): r for r in rows}
-    epochs = _epochs(store, sorted({v.pkg_hash for v in verdicts}))
+    epochs = _epochs(store, branch, sorted({v.pkg_hash for v in verdicts}))
     advisories = []
     for vuln_id, found in sorted(by_vuln.items()):
         _, summary, url, published, modified, kinds, links = known.get(
@@ -101,12 +103,19 @@ def collect_advisories(store: Store, *, branch: str) -> list[Advisory]:
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _epochs(store: Store, hashes: list[int]) -> dict[int, int]:
-    rows = store.query(
-        "SELECT pkg_hash, any(pkg_epoch) FROM Packages_buffer "
-        "WHERE pkg_hash IN {h:Array(UInt64)} GROUP BY pkg_hash",
-        {"h": hashes},
-    )
+def _epochs(store: Store, branch: str, hashes: list[int]) -> dict[int, int]:
+    """The epochs of the verdicts' packages: stored source packages, and the stand-ins
+    of the branch's newest set (``set_sources``: a binary's source RPM the set lacks),
+    which no ``Packages`` row holds."""
+    root = find_package_set(store, branch=branch).uuid
+    sql = f"""
+        SELECT pkg_hash, any(pkg_epoch) FROM Packages_buffer
+        WHERE pkg_hash IN {{h:Array(UInt64)}} GROUP BY pkg_hash
+        UNION ALL
+        SELECT pkg_hash, pkg_epoch FROM ({set_sources("root")})
+        WHERE pkg_hash IN {{h:Array(UInt64)}}
+    """  # noqa: S608
+    rows = store.query(sql, {"h": hashes, "root": root})
     return {int(h): int(e) for h, e in rows}
 
 

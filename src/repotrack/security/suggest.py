@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Final
 
+from repotrack.security.set_sources import set_sources
 from repotrack.sources.vulns.cpe_dictionary import CpeEntry
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
@@ -30,7 +31,8 @@ def _fold(name: str) -> str:
 def suggest_mappings(
     store: Store, *, branch: str, entries: Iterable[CpeEntry], user: str, write: bool = True
 ) -> list[tuple[str, str]]:
-    """``(package, CPE)`` candidates for the branch's source packages, sorted."""
+    """``(package, CPE)`` candidates for the branch's source packages (stand-ins for the
+    sources of binaries without them included: ``set_sources``), sorted."""
     products: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
         if entry.cpe.part == "a":
@@ -41,9 +43,7 @@ def suggest_mappings(
     names = [
         str(n)
         for (n,) in store.query(
-            "SELECT DISTINCT pkg_name FROM Packages_buffer WHERE pkg_sourcepackage = 1 "
-            "AND pkg_hash IN (SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN "
-            "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID}))",
+            f"SELECT DISTINCT pkg_name FROM ({set_sources('root')})",  # noqa: S608
             {"root": package_set.uuid},
         )
     ]

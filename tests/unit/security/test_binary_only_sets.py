@@ -23,12 +23,14 @@ from repotrack.ingest.repo import load_repo
 from repotrack.ingest.vulns import load_vulns
 from repotrack.rpm import VersionOrder, changelog_hash, evr_key
 from repotrack.security import rematch_branch, set_mapping
+from repotrack.security.exports import collect_advisories
 from repotrack.store import Store
 from tests.conftest import DATA, need_fixtures, need_tool
 from tests.unit.rpm.librpm import label_compare
 from tests.unit.store.rows import load_branch_snapshot, package
 
 BRANCH = "binaries"
+CVE = "CVE-2025-62168"
 DAY = date(2026, 12, 1)
 
 #: fixture RPM, source name, mapping, NVD record, inclusive or exclusive end of its range
@@ -175,7 +177,7 @@ def test_a_stand_in_takes_its_binaries_changelog_and_epoch(store: Store, tmp_pat
     load_branch_snapshot(store, BRANCH, day, [], [binary, other])
     set_mapping(store, pkg_name="squid", result=CASES[2][2], user="tester", reason="upstream")
     records = need_fixtures("cve", "nvd-2.0", "records")
-    load_vulns(store, source="nvd", paths=[records / "CVE-2025-62168.json"])
+    load_vulns(store, source="nvd", paths=[records / f"{CVE}.json"])
     rematch_branch(store, branch=BRANCH)
     ((status, reason, kinds),) = store.query(
         "SELECT pvv_status, pvv_reason, pvv_evidence.kind FROM PackagesVulnerabilityVerdict "
@@ -184,6 +186,9 @@ def test_a_stand_in_takes_its_binaries_changelog_and_epoch(store: Store, tmp_pat
     assert (status, reason, sorted(kinds)) == ("fixed", "changelog", ["changelog", "range"])
     ((ekey,),) = store.query("SELECT any(ekey) FROM VulnMatchTargets WHERE pkg_name = 'squid'")
     assert ekey == evr_key(1, "6.10", "alt2", VersionOrder.RPM).decode("latin-1")
+    # Exports write the stand-in's EVR with its epoch.
+    (advisory,) = [a for a in collect_advisories(store, branch=BRANCH) if a.vuln_id == CVE]
+    assert [advisory.evr(v) for v in advisory.verdicts] == ["1:6.10-alt2"]
     load_branch_snapshot(store, BRANCH, day + timedelta(days=1), [], [other])
     incremental = rematch_branch(store, branch=BRANCH)
     after_incremental = _verdicts(store)

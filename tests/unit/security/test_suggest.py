@@ -51,3 +51,15 @@ def test_candidates_for_packages_named_like_products(store: Store) -> None:
     assert again == []  # known pairs are not suggested twice
     ((states,),) = store.query("SELECT groupUniqArray(pnc_state) FROM PackagesNameConversion")
     assert states == ["candidate"]
+
+
+def test_binaries_without_their_sources_are_suggested_by_the_source_name(store: Store) -> None:
+    """A set of binaries alone: the source RPM each names is what gets a candidate."""
+    binaries = [
+        package(511, "uwsgi-plugin-python3", "2.0.21", srcrpm="uwsgi-2.0.21-alt1.src.rpm"),
+        package(512, "not-in-dictionary", "1.0", srcrpm="not-in-dictionary-1.0-alt1.src.rpm"),
+    ]
+    load_branch_snapshot(store, BRANCH, DAY, [], binaries)
+    found, _ = entries()
+    candidates = suggest_mappings(store, branch=BRANCH, entries=found, user="tester")
+    assert candidates == [("uwsgi", "cpe:2.3:a:unbit:uwsgi:*:*:*:*:*:*:*:*")]
