@@ -1,7 +1,9 @@
 """Full and incremental rematch of one branch: 50 000 packages × 250 000 CpeMatch rows.
 
 The world is generated with realistic shapes: source packages with versions such as
-``1.12.3``, ``2.0~rc1``, ``20240101`` and ``5.15.0^git1``; 80 % of them mapped to a
+``1.12.3``, ``2.0~rc1``, ``20240101`` and ``5.15.0^git1``, each with ``--binaries``
+binary packages in the set (2: an ALT branch holds about three binaries per source;
+the matcher reads them to find binaries whose source the set lacks); 80 % of them mapped to a
 CPE (``PackagesNameConversion``); 25 000 vulnerabilities whose ranges (NVD style:
 open start, ``versionEndExcluding``, exact versions, start-and-end pairs) name
 products drawn with a skew (a few products have hundreds of CVEs, most have a few),
@@ -72,13 +74,26 @@ def cpe(product: int) -> str:
     return f"cpe:2.3:a:vendor{product % 997}:product{product}:*:*:*:*:*:*:*:*"
 
 
-def write_packages(store: Store, rng: random.Random, count: int) -> None:
+#: The binary packages of each source package of the first snapshot (``--binaries``),
+#: carried into the later snapshots with their source.
+BINARIES: dict[int, list[int]] = {}
+
+
+def write_packages(store: Store, rng: random.Random, count: int, binaries: int) -> None:
     columns = ("pkg_hash", "pkg_name", "pkg_arch", "pkg_version", "pkg_release", "pkg_epoch",
-               "pkg_sourcepackage", "pkg_buildtime")  # fmt: skip
+               "pkg_sourcepackage", "pkg_buildtime", "pkg_sourcerpm",
+               "pkg_srcrpm_hash")  # fmt: skip
     rows = [
-        (10_000_000 + i, f"pkg{i}", "src", version(rng), "alt1", 0, 1, 1700000000)
+        (10_000_000 + i, f"pkg{i}", "src", version(rng), "alt1", 0, 1, 1700000000, "", 0)
         for i in range(count)
     ]
+    for source, name, _, ver, rel, *_ in list(rows):
+        BINARIES[source] = [500_000_000 + 8 * (source - 10_000_000) + j for j in range(binaries)]
+        sourcerpm = f"{name}-{ver}-{rel}.src.rpm"  # loaded with its source, as in ALT
+        rows += [
+            (h, f"{name}-sub{j}", "x86_64", ver, rel, 0, 0, 1700000000, sourcerpm, source)
+            for j, h in enumerate(BINARIES[source])
+        ]
     store.insert("Packages_buffer", columns, rows)
     write_set(store, [r[0] for r in rows], DAY)
     mapped = [(f"pkg{i}", cpe(i), "cpe", "active", "bench") for i in range(count) if i % 5]
@@ -161,6 +176,9 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=50_000)
     parser.add_argument("--ranges", type=int, default=250_000)
     parser.add_argument("--vulns", type=int, default=25_000)
+    parser.add_argument(
+        "--binaries", type=int, default=2, help="Binary packages of each source package."
+    )
     parser.add_argument("--changed", type=int, default=1_000)
     parser.add_argument("--updated", type=int, default=100, help="Packages per new snapshot.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each kind; best counts.")
@@ -312,7 +330,8 @@ def write_snapshot(store: Store, rng: random.Random, args: argparse.Namespace, d
     store.insert(
         "Packages_buffer", columns, [(h, n, "src", v, "alt1", 0, 1, 1700000000) for h, n, v in new]
     )
-    write_set(store, [r[0] for r in rows], DAY + timedelta(days=day))
+    carried = [b for h, _, _ in kept for b in BINARIES.get(h, [])]
+    write_set(store, [r[0] for r in rows] + carried, DAY + timedelta(days=day))
     # The new names are mapped already (world()): a mapping change forces a full rematch.
 
 
@@ -331,7 +350,7 @@ def write_set(store: Store, hashes: list[int], day: datetime) -> None:
 
 
 def world(store: Store, rng: random.Random, args: argparse.Namespace) -> None:
-    write_packages(store, rng, args.packages)
+    write_packages(store, rng, args.packages, args.binaries)
     future = range(args.packages, args.packages + (args.repeat + 1) * args.updated)
     store.insert(
         "PackagesNameConversion",
@@ -341,7 +360,10 @@ def world(store: Store, rng: random.Random, args: argparse.Namespace) -> None:
     vuln_rows, range_rows = vulnerability_rows(
         rng, args.vulns, args.ranges, args.packages, 1, range(args.vulns)
     )
-    print(f"  {args.packages} packages, {len(vuln_rows)} vulnerabilities, {len(range_rows)} ranges")
+    print(
+        f"  {args.packages} source packages ({args.binaries} binaries each), "
+        f"{len(vuln_rows)} vulnerabilities, {len(range_rows)} ranges"
+    )
     store.insert("CpeMatch", CPM_COLUMNS, range_rows)
     store.insert("Vulnerabilities", VULN_COLUMNS, vuln_rows)
 

@@ -143,19 +143,26 @@ FROM sources
 #: the targets alone, so a run that stopped half-way is made good by the next one.
 _PACKAGE_CHANGES: Final = f"""
 CREATE SCRATCH TABLE {{packages:Identifier}} ENGINE = Memory AS
-WITH
-    now AS ({_SET_SOURCES}),
-    before AS ({set_sources("previous_root")})
-SELECT pkg_hash, 'added' AS change, pkg_name, pkg_epoch, pkg_version, pkg_release FROM now
-WHERE pkg_hash NOT IN (SELECT pkg_hash FROM before)
-UNION ALL
-SELECT DISTINCT pkg_hash, 'removed', '', 0, '', '' FROM
+SELECT pkg_hash, change, pkg_name, pkg_epoch, pkg_version, pkg_release FROM
 (
-    SELECT pkg_hash FROM before WHERE pkg_hash NOT IN (SELECT pkg_hash FROM now)
+SELECT pkg_hash, if(now, 'added', 'removed') AS change, anyIf(name, side = 1) AS pkg_name,
+    anyIf(epoch, side = 1) AS pkg_epoch, anyIf(version, side = 1) AS pkg_version,
+    anyIf(release, side = 1) AS pkg_release, max(side = 1) AS now
+FROM
+(
+    -- each set's sources read once (a WITH would be read again wherever it is named)
+    SELECT pkg_hash, pkg_name AS name, pkg_epoch AS epoch, pkg_version AS version,
+        pkg_release AS release, 1 AS side
+    FROM ({_SET_SOURCES})
     UNION ALL
-    SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
-        AND vmt_run = {{kept:DateTime64(3)}} AND vendor = '' AND product = '' AND pkg_cpe = ''
-        AND pkg_hash NOT IN (SELECT pkg_hash FROM now)
+    SELECT pkg_hash, '', 0, '', '', 2 FROM ({set_sources("previous_root")})
+    UNION ALL
+    SELECT pkg_hash, '', 0, '', '', 3 FROM VulnMatchTargets
+    WHERE pkgset_name = {{branch:String}} AND vmt_run = {{kept:DateTime64(3)}} AND vendor = ''
+        AND product = '' AND pkg_cpe = ''
+)
+GROUP BY pkg_hash
+HAVING now != max(side = 2) OR NOT now AND max(side = 3)
 )
 """  # noqa: S608
 

@@ -13,10 +13,22 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["SOURCE_NVR", "members", "set_sources", "stand_in_id"]
+__all__ = ["SOURCE_NVR", "members", "orphaned", "set_sources", "stand_in_id"]
 
 #: The source RPM a binary names (``pkg_sourcerpm``), less its ``.src.rpm``: N-V-R.
 SOURCE_NVR: Final = "replaceRegexpOne(pkg_sourcerpm, '\\\\.(no)?src\\\\.rpm$', '')"
+
+
+def orphaned(packages: str) -> str:
+    """The condition that keeps the binaries (of ``packages``, the set's members) that
+    may stand for a source the set lacks: their stored source id is none (0) or not in
+    the set, and they name a source RPM. The id alone spares the binaries of a branch
+    with its sources (ALT: about three per source) reading their ``pkg_sourcerpm``; the
+    source's N-V-R then decides (``set_sources``)."""
+    return (
+        f"(pkg_srcrpm_hash = 0 OR pkg_srcrpm_hash NOT IN {packages}) "
+        "AND match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')"
+    )
 
 
 def set_sources(root: str) -> str:
@@ -34,13 +46,12 @@ def set_sources(root: str) -> str:
     GROUP BY pkg_hash
     UNION ALL
     SELECT {stand_in_id("nvr")} AS pkg_hash,
-        replaceRegexpOne(nvr, '-[^-]*-[^-]*$', '') AS pkg_name, any(pkg_epoch) AS pkg_epoch,
+        replaceRegexpOne(nvr, '-[^-]*-[^-]*$', '') AS pkg_name, any(epoch) AS pkg_epoch,
         extract(nvr, '-([^-]*)-[^-]*$') AS pkg_version, extract(nvr, '-([^-]*)$') AS pkg_release
     FROM
     (
-        SELECT {SOURCE_NVR} AS nvr, pkg_epoch FROM Packages_buffer
-        WHERE pkg_sourcepackage = 0 AND pkg_hash IN {packages}
-            AND match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')
+        SELECT {SOURCE_NVR} AS nvr, pkg_epoch AS epoch FROM Packages_buffer
+        WHERE pkg_sourcepackage = 0 AND pkg_hash IN {packages} AND {orphaned(packages)}
     )
     WHERE nvr NOT IN (SELECT concat(pkg_name, '-', pkg_version, '-', pkg_release)
         FROM Packages_buffer WHERE pkg_sourcepackage = 1 AND pkg_hash IN {packages})

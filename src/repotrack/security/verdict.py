@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from repotrack.security.set_sources import SOURCE_NVR, members, stand_in_id
+from repotrack.security.set_sources import SOURCE_NVR, members, orphaned, stand_in_id
 
 __all__ = ["MENTIONS_SQL", "STATUSES", "covered", "evidence_sql", "verdict_sql"]
 
@@ -79,7 +79,7 @@ _CHANGELOGS: Final = f"""
                 pkg_changelog.date AS dates, pkg_changelog.evr AS evrs
             FROM Packages_buffer
             WHERE pkg_sourcepackage = 0 AND pkg_hash IN {members("root")}
-                AND stand_in IN {_MENTIONED}
+                AND {orphaned(members("root"))} AND stand_in IN {_MENTIONED}
         )
     )
 """  # noqa: S608
