@@ -444,6 +444,39 @@ def map_repology(
     typer.echo(done.line())
 
 
+@map_app.command("ecosystem")
+@handle_errors
+def map_ecosystem(
+    ctx: typer.Context,
+    stream: Annotated[
+        str,
+        typer.Argument(
+            help="The stream the feeds name packages in: an OSV ecosystem (AlmaLinux:8, "
+            "Rocky Linux:9) or a CSAF/OVAL platform (cpe:/o:redhat:enterprise_linux:8).",
+            metavar="STREAM",
+        ),
+    ],
+    branch: BranchOption,
+    user: UserOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Map every source package of the branch, and the names of its binaries, to STREAM.
+
+    OSV, CSAF and OVAL advisories of a distribution name its packages (mostly binaries,
+    such as python3-requests) within a stream; each source package of the branch's newest
+    set gets an osv:STREAM/NAME mapping of its own name and of each of its binaries'
+    (source ecosystem). A re-run writes only what is missing; a mapping unset by hand is
+    not written again. Run `repotrack vulns match` after it.
+    """
+    from repotrack.security.ecosystem_mapping import sync_ecosystem
+
+    with _open(ctx, store) as opened:
+        done = sync_ecosystem(opened, branch=branch, stream=stream, user=_user(user))
+    for name, result in done.added:
+        typer.echo(f"+ {name}\t{result}")
+    typer.echo(done.line())
+
+
 @map_app.command("check")
 @handle_errors
 def map_check(

@@ -45,6 +45,7 @@ __all__ = [
     "set_mapping",
     "sync_repology",
     "unset_mapping",
+    "write_mapping_rows",
 ]
 
 MAPPING_TYPES: Final = ("cpe", "osv")
@@ -283,18 +284,23 @@ def _write(
     user: str,
     reason: str,
 ) -> None:
-    _write_rows(store, [(pkg_name, result, kind, state, source, reason)], user)
+    write_mapping_rows(store, [(pkg_name, result, kind, state, source, reason)], user)
 
 
 def _write_many(store: Store, changes: Iterable[tuple[str, str, str, str]], user: str) -> None:
     """``repology`` CPE rows: (package, CPE, state, reason) each."""
     rows = [(n, r, "cpe", state, REPOLOGY_SOURCE, why) for n, r, state, why in changes]
     if rows:
-        _write_rows(store, rows, user)
+        write_mapping_rows(store, rows, user)
 
 
-def _write_rows(store: Store, rows: list[tuple[str, str, str, str, str, str]], user: str) -> None:
-    """The history first, then the mappings: a mapping never exists without its history."""
+def write_mapping_rows(
+    store: Store, rows: list[tuple[str, str, str, str, str, str]], user: str
+) -> None:
+    """Write mapping rows (package, result, type, state, source, reason): the history
+    first, then the mappings, so a mapping never exists without its history."""
+    if not rows:
+        return
     store.insert(
         "PncChangeHistory",
         (

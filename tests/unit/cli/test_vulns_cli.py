@@ -183,3 +183,22 @@ def test_cpe_match_feed_and_the_mapping_check(world_url: str) -> None:
     )
     code, _, err = run("load", "vulns", "nope", str(page), "--store", world_url)
     assert code == 2 and "cpematch" in err
+
+
+def test_map_ecosystem_prints_what_it_wrote(world_url: str) -> None:
+    args = ("vulns", "map", "ecosystem", "-b", BRANCH, "AlmaLinux:8", "--store", world_url)
+    code, out, _ = run(*args)
+    lines = out.splitlines()
+    assert code == 0 and "+ squid\tosv:AlmaLinux:8/squid" in lines
+    added = [line for line in lines if line.startswith("+ ")]
+    assert (
+        lines[-1]
+        == f"AlmaLinux:8: {len(added)} mapping(s) added, 0 already there, 0 unset by hand left out"
+    )
+    code, out, _ = run(*args)
+    assert (code, out.strip()) == (
+        0,
+        f"AlmaLinux:8: 0 mapping(s) added, {len(added)} already there, 0 unset by hand left out",
+    )
+    code, _, err = run("vulns", "map", "ecosystem", "-b", "nosuch", "X", "--store", world_url)
+    assert code != 0 and "nosuch" in err
