@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from repotrack.cli.common import console, get_settings, handle_errors
+from repotrack.cli.common import console, err_console, get_settings, handle_errors
 from repotrack.cli.handoff_options import (
     CacertOption,
     InsecureOption,
@@ -475,6 +475,13 @@ def map_ecosystem(
     for name, result in done.added:
         typer.echo(f"+ {name}\t{result}")
     typer.echo(done.line())
+    if done.other_streams is not None:
+        known = ", ".join(done.other_streams) or "none (load OSV, CSAF or OVAL records first)"
+        err_console.print(
+            f"warning: no loaded record names stream {stream!r}; the streams they name: {known}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @map_app.command("check")

@@ -57,15 +57,25 @@ GROUP BY pkg_name, pnc_result
 """
 
 
+#: The streams the loaded records name (``osv:<stream>/<name>`` criteria), most ranges first.
+_STREAMS: Final = """
+SELECT replaceRegexpOne(cpm_product, '^osv:(.*)/[^/]*$', '\\1') AS stream
+FROM CpeMatch WHERE startsWith(cpm_product, 'osv:')
+GROUP BY stream ORDER BY count() DESC, stream LIMIT 20
+"""
+
+
 @dataclass(frozen=True)
 class EcosystemSync:
     """What one sync did: mappings written, pairs already active, pairs left out
-    because they were unset by hand."""
+    because they were unset by hand; and, when no loaded record names the stream, the
+    streams they do name (a misspelt stream maps names that can never match)."""
 
     stream: str
     added: list[tuple[str, str]]
     present: int
     unset_by_hand: int
+    other_streams: list[str] | None = None
 
     def line(self) -> str:
         return (
@@ -104,4 +114,15 @@ def sync_ecosystem(store: Store, *, branch: str, stream: str, user: str) -> Ecos
         [(name, result, "osv", "active", ECOSYSTEM_SOURCE, reason) for name, result in added],
         user,
     )
-    return EcosystemSync(stream, added, present, unset)
+    streams = [str(found) for (found,) in store.query(_STREAMS)]
+    other = None if stream in streams or _named(store, prefix) else streams
+    return EcosystemSync(stream, added, present, unset, other)
+
+
+def _named(store: Store, prefix: str) -> bool:
+    """Whether a loaded range names the stream (beyond the 20 streams listed)."""
+    rows = store.query(
+        "SELECT 1 FROM CpeMatch WHERE startsWith(cpm_product, {prefix:String}) LIMIT 1",
+        {"prefix": prefix},
+    )
+    return bool(rows)

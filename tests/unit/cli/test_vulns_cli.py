@@ -187,9 +187,13 @@ def test_cpe_match_feed_and_the_mapping_check(world_url: str) -> None:
 
 def test_map_ecosystem_prints_what_it_wrote(world_url: str) -> None:
     args = ("vulns", "map", "ecosystem", "-b", BRANCH, "AlmaLinux:8", "--store", world_url)
-    code, out, _ = run(*args)
+    code, out, err = run(*args)
     lines = out.splitlines()
     assert code == 0 and "+ squid\tosv:AlmaLinux:8/squid" in lines
+    assert err.strip() == (
+        "warning: no loaded record names stream 'AlmaLinux:8'; the streams they name: none "
+        "(load OSV, CSAF or OVAL records first)"
+    )
     added = [line for line in lines if line.startswith("+ ")]
     assert (
         lines[-1]
