@@ -448,19 +448,20 @@ def map_repology(
 @handle_errors
 def map_ecosystem(
     ctx: typer.Context,
-    stream: Annotated[
-        str,
+    streams: Annotated[
+        list[str],
         typer.Argument(
-            help="The stream the feeds name packages in: an OSV ecosystem (AlmaLinux:8, "
-            "Rocky Linux:9) or a CSAF/OVAL platform (cpe:/o:redhat:enterprise_linux:8).",
-            metavar="STREAM",
+            help="The streams the feeds name packages in: OSV ecosystems (AlmaLinux:8, "
+            "'Rocky Linux:9') or CSAF/OVAL platforms (cpe:/o:redhat:enterprise_linux:9::baseos "
+            "cpe:/a:redhat:enterprise_linux:9::appstream).",
+            metavar="STREAM...",
         ),
     ],
     branch: BranchOption,
     user: UserOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Map every source package of the branch, and the names of its binaries, to STREAM.
+    """Map every source package of the branch, and the names of its binaries, to each STREAM.
 
     OSV, CSAF and OVAL advisories of a distribution name its packages (mostly binaries,
     such as python3-requests) within a stream; each source package of the branch's newest
@@ -471,17 +472,22 @@ def map_ecosystem(
     from repotrack.security.ecosystem_mapping import sync_ecosystem
 
     with _open(ctx, store) as opened:
-        done = sync_ecosystem(opened, branch=branch, stream=stream, user=_user(user))
-    for name, result in done.added:
-        typer.echo(f"+ {name}\t{result}")
-    typer.echo(done.line())
-    if done.other_streams is not None:
-        known = ", ".join(done.other_streams) or "none (load OSV, CSAF or OVAL records first)"
-        err_console.print(
-            f"warning: no loaded record names stream {stream!r}; the streams they name: {known}",
-            markup=False,
-            highlight=False,
-        )
+        done = [
+            sync_ecosystem(opened, branch=branch, stream=stream, user=_user(user))
+            for stream in streams
+        ]
+    for sync in done:
+        for name, result in sync.added:
+            typer.echo(f"+ {name}\t{result}")
+        typer.echo(sync.line())
+        if sync.other_streams is not None:
+            known = ", ".join(sync.other_streams) or "none (load OSV, CSAF or OVAL records first)"
+            err_console.print(
+                f"warning: no loaded record names stream {sync.stream!r}; the streams they "
+                f"name: {known}",
+                markup=False,
+                highlight=False,
+            )
 
 
 @map_app.command("check")
