@@ -25,7 +25,12 @@ from typing import Final
 
 from repotrack.errors import InputError
 from repotrack.security.mapping import write_mapping_rows
-from repotrack.security.set_sources import SOURCE_NVR, members, set_sources
+from repotrack.security.set_sources import (
+    NAMES_A_SOURCE_RPM,
+    SOURCE_NVR,
+    members,
+    set_sources,
+)
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -43,7 +48,7 @@ SELECT DISTINCT source, name FROM
     SELECT replaceRegexpOne({SOURCE_NVR}, '-[^-]*-[^-]*$', '') AS source, pkg_name AS name
     FROM Packages_buffer
     WHERE pkg_sourcepackage = 0 AND pkg_hash IN {members("root")}
-        AND match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')
+        AND {NAMES_A_SOURCE_RPM}
 )
 """  # noqa: S608
 

@@ -13,10 +13,21 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["SOURCE_NVR", "members", "orphaned", "set_sources", "stand_in_id"]
+__all__ = [
+    "NAMES_A_SOURCE_RPM",
+    "SOURCE_NVR",
+    "members",
+    "orphaned",
+    "set_sources",
+    "stand_in_id",
+]
 
 #: The source RPM a binary names (``pkg_sourcerpm``), less its ``.src.rpm``: N-V-R.
 SOURCE_NVR: Final = "replaceRegexpOne(pkg_sourcerpm, '\\\\.(no)?src\\\\.rpm$', '')"
+
+
+#: A binary that names a source RPM (``N-V-R.src.rpm``; gpg-pubkey and the like do not).
+NAMES_A_SOURCE_RPM: Final = "match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')"
 
 
 def orphaned(packages: str) -> str:
@@ -25,10 +36,7 @@ def orphaned(packages: str) -> str:
     the set, and they name a source RPM. The id alone spares the binaries of a branch
     with its sources (ALT: about three per source) reading their ``pkg_sourcerpm``; the
     source's N-V-R then decides (``set_sources``)."""
-    return (
-        f"(pkg_srcrpm_hash = 0 OR pkg_srcrpm_hash NOT IN {packages}) "
-        "AND match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')"
-    )
+    return f"(pkg_srcrpm_hash = 0 OR pkg_srcrpm_hash NOT IN {packages}) AND {NAMES_A_SOURCE_RPM}"
 
 
 def set_sources(root: str) -> str:
