@@ -161,12 +161,17 @@ def _record(cve: dict[str, Any]) -> VulnRecord:
         severity=severity,
         url=f"https://nvd.nist.gov/vuln/detail/{cve_id}",
         rejected=cve.get("vulnStatus") == "Rejected",
-        references=tuple(
-            ("web", need_str(ref.get("url"), "references[].url"))
-            for ref in need_list(cve.get("references"), "references")
-            if isinstance(ref, dict)
-        ),
+        references=_web_links(cve.get("references"), "references"),
         ranges=tuple(_ranges(need_list(cve.get("configurations"), "configurations"))),
+    )
+
+
+def _web_links(entries: Any, name: str) -> tuple[tuple[str, str], ...]:
+    """The ``url`` of each reference entry (2.0 ``references``, 1.1 ``reference_data``)."""
+    return tuple(
+        ("web", need_str(ref.get("url"), f"{name}[].url"))
+        for ref in need_list(entries, name)
+        if isinstance(ref, dict)
     )
 
 
@@ -193,11 +198,7 @@ def _legacy_record(item: dict[str, Any]) -> VulnRecord:
         severity=severity,
         url=f"https://nvd.nist.gov/vuln/detail/{cve_id}",
         rejected=summary.lstrip().startswith(LEGACY_REJECT),
-        references=tuple(
-            ("web", need_str(ref.get("url"), "reference_data[].url"))
-            for ref in need_list(references.get("reference_data"), "reference_data")
-            if isinstance(ref, dict)
-        ),
+        references=_web_links(references.get("reference_data"), "reference_data"),
         ranges=tuple(
             found
             for node in need_list(configurations.get("nodes"), "nodes")
