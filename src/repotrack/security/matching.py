@@ -96,11 +96,12 @@ _ATTR = (
 _TARGET_SOURCES: Final = f"""
 CREATE SCRATCH TABLE {{sources:Identifier}} ENGINE = Memory AS
 SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
-    S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey
+    S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey, K.vk_vr AS rkey
 FROM ({_RUN_SOURCES}) AS S
 INNER JOIN
 (
-    SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr
+    SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr,
+        max(vk_vr) AS vk_vr
     FROM PackageVersionKeys WHERE vk_order = {{order:String}}
         AND ({{everything:UInt8}} OR pkg_hash IN {_ADDED})
     GROUP BY pkg_hash
@@ -111,7 +112,7 @@ INNER JOIN
 #: (``pkg_cpe`` empty), and one more per active mapping with the parsed CPE triplet.
 _TARGETS: Final = f"""
 INSERT INTO VulnMatchTargets (pkgset_name, vmt_run, pkg_hash, pkg_name, pkg_version,
-    pkg_release, vkey, ekey, pkg_cpe, vendor, product, target_sw)
+    pkg_release, vkey, ekey, rkey, pkg_cpe, vendor, product, target_sw)
 WITH
     maps AS
     (
@@ -127,12 +128,12 @@ WITH
     ),
     sources AS (SELECT * FROM {{sources:Identifier}})
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, S.pkg_hash, S.pkg_name, S.pkg_version,
-    S.pkg_release, S.vkey, S.ekey, M.pkg_cpe, M.vendor, M.product, M.target_sw
+    S.pkg_release, S.vkey, S.ekey, S.rkey, M.pkg_cpe, M.vendor, M.product, M.target_sw
 FROM sources AS S
 INNER JOIN maps AS M ON M.pkg_name = S.pkg_name
 UNION ALL
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, pkg_hash, pkg_name, pkg_version,
-    pkg_release, vkey, ekey, '', '', '', ''
+    pkg_release, vkey, ekey, rkey, '', '', '', ''
 FROM sources
 """  # noqa: S608
 
@@ -176,7 +177,7 @@ CREATE SCRATCH TABLE {packages:Identifier} (pkg_hash UInt64, change String, pkg_
 _GENERATION_COLUMNS: Final = {
     "VulnMatchTargets": (
         "vmt_run, pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vkey, ekey,"
-        " pkg_cpe, vendor, product, target_sw"
+        " rkey, pkg_cpe, vendor, product, target_sw"
     ),
     "VulnMatchMentions": (
         "vmt_run, pkgset_name, vuln_id, pkg_hash, kind, ref, detail, pkg_name, pkg_version,"
@@ -260,7 +261,7 @@ SELECT
     R.vuln_id AS vuln_id, R.vuln_hash AS vuln_hash, R.cpe_hash AS cpe_hash, R.cpm_cpe AS cpm_cpe,
     concat(if(R.start_excluded, '(', '['), R.cpm_version_start, ', ', R.cpm_version_end,
         if(R.end_excluded, ')', ']')) AS bounds,
-    if(R.cpm_key_kind = 'evr', P.ekey, P.vkey) AS k,
+    multiIf(R.cpm_key_kind != 'evr', P.vkey, R.epochless, P.rkey, P.ekey) AS k,
     multiIf(
         R.cpm_unknown = 1, if(R.cpm_not_affected = 1, 4, 2),
         R.start_key != '' AND (if(R.start_excluded, k <= R.start_key, k < R.start_key)),
@@ -272,7 +273,7 @@ SELECT
 FROM
 (
     SELECT pkg_hash, pkg_name, pkg_version, pkg_release, pkg_cpe, vendor, product, target_sw,
-        vkey, ekey
+        vkey, ekey, rkey
     FROM VulnMatchTargets
     WHERE pkgset_name = {{branch:String}} AND vmt_run = {{targets:DateTime64(3)}} AND pkg_cpe != ''
         AND {targets_filter}
@@ -282,6 +283,8 @@ INNER JOIN
     SELECT vuln_id, vuln_hash, cpe_hash, cpm_cpe, cpm_vendor, cpm_product, cpm_target_sw,
         cpm_key_kind, cpm_unknown, cpm_not_affected, cpm_version_start, cpm_version_end,
         cpm_version_start_excluded AS start_excluded, cpm_version_end_excluded AS end_excluded,
+        position(cpm_version_start, ':') = 0 AND position(cpm_version_end, ':') = 0
+            AS epochless,
         if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
         if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
     FROM CpeMatch
@@ -637,7 +640,8 @@ def _drop_old_targets(store: Store, params: dict[str, Any]) -> None:
 _ADDED_WITHOUT_KEYS: Final = """
     SELECT pkg_hash, pkg_epoch, pkg_version, pkg_release FROM {packages:Identifier}
     WHERE change = 'added' AND pkg_hash NOT IN
-        (SELECT pkg_hash FROM PackageVersionKeys WHERE vk_order = {order:String})
+        (SELECT pkg_hash FROM PackageVersionKeys WHERE vk_order = {order:String}
+            AND vk_vr != '')
 """
 
 
@@ -651,28 +655,41 @@ def ensure_version_keys(store: Store, *, root: uuid.UUID, order: VersionOrder) -
     rows = store.query(
         f"SELECT pkg_hash, pkg_epoch, pkg_version, pkg_release FROM ({_SET_SOURCES}) "  # noqa: S608
         "WHERE pkg_hash NOT IN (SELECT pkg_hash FROM PackageVersionKeys "
-        "WHERE vk_order = {order:String})",
+        "WHERE vk_order = {order:String} AND vk_vr != '')",  # (none before migration 0014)
         {"root": root, "order": order.value},
     )
     return _write_keys(store, rows, order)
 
 
 def _write_keys(store: Store, rows: list[tuple[Any, ...]], order: VersionOrder) -> int:
+    """A package's keys: its version's, its whole EVR's, and its version and release's
+    with epoch 0 (``vk_vr``: compared with bounds written without an epoch)."""
     keys = [
-        (int(h), order.value, version_key(v, order), evr_key(e, v, r, order)) for h, e, v, r in rows
+        (
+            int(h),
+            order.value,
+            version_key(v, order),
+            evr_key(e, v, r, order),
+            evr_key(None, v, r, order),
+        )
+        for h, e, v, r in rows
     ]
     if keys:
-        store.insert("PackageVersionKeys", ("pkg_hash", "vk_order", "vk_version", "vk_evr"), keys)
+        store.insert("PackageVersionKeys", _KEY_COLUMNS, keys)
     return len(keys)
+
+
+_KEY_COLUMNS: Final = ("pkg_hash", "vk_order", "vk_version", "vk_evr", "vk_vr")
 
 
 #: What a run writes (``VulnMatchRuns.vmr_format``): 1 = mentions carry their
 #: package's name and version (migration 0012); 2 = ``PackagesCveMatch.cpm_cpe_hash`` is
 #: the range's ``CpeMatch.cpe_hash``, and no status row contradicts a newer one or
-#: belongs to a build that left the set (as the ALTRepo API reads them). A run builds
+#: belongs to a build that left the set (as the ALTRepo API reads them); 3 = targets carry
+#: ``rkey`` (migration 0014: bounds without an epoch take the package's). A run builds
 #: incrementally only on a run of this format: after an upgrade the first run is a full
 #: one, which rewrites every pair that way.
-_FORMAT: Final = 2
+_FORMAT: Final = 3
 
 #: What the store holds now and what changed since the branch's previous run, in one
 #: query whose reads are independent subqueries (chDB runs them in parallel; scalar

@@ -9,8 +9,9 @@ bounds, vendor not-affected statements) are matched by ``rematch_branch``; the e
 position of each package in each range is then worked out from ``rpm.labelCompare``
 (Debian's python3-rpm), following ALTRepo §6.3 as ``matching.py`` states it. Every
 ``PackagesCveMatch`` row and every verdict must agree, after a full rematch and after an
-incremental one over changed records. Only the upstream (librpm) order has an outside
-judge here; ALT's order has none on this machine.
+incremental one over changed records. A range whose bounds write no epoch compares them
+with the package's epoch (vuln-formats.md §9). Only the upstream (librpm) order has an
+outside judge here; ALT's order has none on this machine.
 """
 
 from __future__ import annotations
@@ -181,6 +182,8 @@ class World:
             _, epoch, version, release = self.packages[name]
             evr_kind = found.criteria.startswith("osv:")
             mine = (str(epoch), version, release) if evr_kind else ("0", version, None)
+            # Bounds that write no epoch at all take the package's (vuln-formats.md §9).
+            unwritten = str(epoch) if ":" not in found.start + found.end else "0"
             indexes: list[int | None] = []
             for bound in (found.start, found.end):
                 if not bound or found.unknown:
@@ -188,7 +191,7 @@ class World:
                     continue
                 if evr_kind:
                     b_epoch, b_version, b_release = parse_evr(bound)
-                    theirs = (b_epoch or "0", b_version, b_release)
+                    theirs = (b_epoch or unwritten, b_version, b_release)
                 else:
                     theirs = ("0", bound, None)
                 indexes.append(len(comparisons))
