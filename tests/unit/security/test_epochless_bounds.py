@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from repotrack.ingest.vulns import load_vulns
+from repotrack.rpm import evr_key, version_key
 from repotrack.security import rematch_branch, set_mapping
 from repotrack.store import Store
 from tests.unit.rpm.librpm import label_compare
@@ -90,3 +91,24 @@ def test_a_fixed_version_without_epoch_takes_the_packages_epoch(
     assert dict(rows) == expected
     if epoch == 1:  # what the records mean, as written above
         assert list(expected.values()) == ["vulnerable", "vulnerable", "fixed", "fixed"]
+
+
+def test_keys_stored_before_the_migration_are_completed(store: Store, tmp_path: Path) -> None:
+    """A store upgraded from before migration 0014 holds the package's keys without
+    ``vk_vr``; the rematch computes it rather than comparing with an empty key."""
+    path = tmp_path / "ALSA-2099_0004.json"
+    path.write_text(json.dumps(_record(*ADVISORIES[3])))  # fixed before the build
+    openssl = package(801, "openssl", "1.1.1k", "7.el8_6", epoch=1, source=True, arch="src")
+    load_branch_snapshot(store, BRANCH, DAY, [openssl], [])
+    store.insert(
+        "PackageVersionKeys",
+        ("pkg_hash", "vk_order", "vk_version", "vk_evr"),
+        [(801, "rpm", version_key("1.1.1k"), evr_key(1, "1.1.1k", "7.el8_6"))],
+    )
+    set_mapping(store, pkg_name="openssl", result=f"osv:{STREAM}/openssl", user="tester")
+    load_vulns(store, source="osv", paths=[path])
+    rematch_branch(store, branch=BRANCH)
+    ((status,),) = store.query(
+        "SELECT argMax(pvv_status, ts) FROM PackagesVulnerabilityVerdict GROUP BY vuln_id"
+    )
+    assert status == _expected("1", "1.1.1k", "7.el8_6")[ADVISORIES[3][0]] == "fixed"
