@@ -27,6 +27,8 @@ from repotrack.security.exports import collect_advisories
 from repotrack.store import Store
 from tests.conftest import DATA, need_fixtures, need_tool
 from tests.unit.rpm.librpm import label_compare
+from tests.unit.security.test_altrepo_open_vulns import GET_PACKAGES_WITH_OPEN_VULN
+from tests.unit.security.world import deletes_applied
 from tests.unit.store.rows import load_branch_snapshot, package
 
 BRANCH = "binaries"
@@ -195,3 +197,17 @@ def test_a_stand_in_takes_its_binaries_changelog_and_epoch(store: Store, tmp_pat
     rematch_branch(store, branch=BRANCH, full=True)
     assert incremental.kind == "incremental"
     assert after_incremental == _verdicts(store) == {("squid", "CVE-2025-62168"): "unknown"}
+
+
+def test_the_altrepo_api_lists_stand_ins_as_open(store: Store, tmp_path: Path) -> None:
+    """The API's open-vulnerability query (quoted in test_altrepo_open_vulns.py) names
+    each vulnerable stand-in; its version is empty there (the API takes versions from
+    ``static_last_packages``, which holds stored packages only)."""
+    _load(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    deletes_applied(store)
+    for (_, _, _, cve, _), source in zip(CASES, ("mc", "ngircd", "squid"), strict=True):
+        rows = store.query(GET_PACKAGES_WITH_OPEN_VULN, {"ids": [cve]})
+        assert [(name, branch, version) for _, name, branch, version, _ in rows] == [
+            (source, BRANCH, "")
+        ]
