@@ -193,7 +193,7 @@ def load_vulns_command(
     source: Annotated[
         str,
         typer.Argument(
-            help="Feed format: nvd, cve5, osv, ghsa, csaf, oval, bdu, or cpematch (the NVD "
+            help="Feed format: nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, or cpematch (the NVD "
             "CPE match feed)."
         ),
     ],

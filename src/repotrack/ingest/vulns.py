@@ -336,7 +336,7 @@ def _is_feed(path: Path, source: str) -> bool:
 
 
 #: Sources whose files are XML; the others are JSON (a directory holds one kind).
-XML_SOURCES: Final = frozenset({"oval", "bdu"})
+XML_SOURCES: Final = frozenset({"oval", "bdu", "cvrf"})
 
 
 def read_feed_file(path: Path) -> bytes:
