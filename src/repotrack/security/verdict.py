@@ -20,7 +20,11 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
 The status, first rule that applies:
 
 1. a triage row → its status (``not_affected``, ``fixed``, ``vulnerable``, ``unknown``);
-2. a vendor's not-affected statement → ``not_affected`` (reason ``vex``);
+2. a vendor's not-affected statement → ``not_affected`` (reason ``vex``), unless the
+   same stream (``osv:<stream>/``) has a range for another name of the package that no
+   statement covers: vendors now speak of binaries (Red Hat's CSAF: bind-libs fixed,
+   bind-devel not affected), and a source package mapped to all of its binaries' names
+   is judged by the binaries with ranges then;
 3. an erratum, a changelog entry or a patch → ``fixed`` (reason ``errata``,
    ``changelog`` or ``patch``, in that order);
 4. a range containing the version → ``vulnerable`` (``range``);
@@ -293,6 +297,8 @@ _RULES: Final = (
     ("range_below", "not_affected", "before_range"),
 )
 _KINDS: Final = [kind for kind, _, _ in _RULES]
+#: Range evidence: where a package's version lies in a range (or its bounds are no version).
+_RANGE_KINDS: Final = ("range", "range_unknown", "range_above", "range_below")
 _RANKS: Final = list(range(1, len(_RULES) + 1))
 _STATUSES: Final = [status for _, status, _ in _RULES]
 _REASONS: Final = [reason for _, _, reason in _RULES]
@@ -332,12 +338,21 @@ FROM
     SELECT pkg_hash, vuln_id, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version,
         any(pkg_release) AS pkg_release,
         groupArray(kind) AS kinds, groupArray(ref) AS refs, groupArray(detail) AS details,
-        min(transform(kind, {_KINDS}, {_RANKS}, {len(_REASONS)})) AS best,
+        hasAny(groupUniqArrayIf(stream, kind = 'vex' AND stream != ''),
+            groupUniqArrayIf(stream, ranged AND NOT ref_vex AND stream != '')) AS split,
+        if(split, minIf(rank, kind != 'vex' AND NOT (ranged AND ref_vex)), min(rank)) AS best,
         argMaxIf(hint, hint_ts, kind = 'triage') AS triage_status,
         if(best = 1, triage_status, transform(best, {_RANKS}, {_STATUSES}, 'unknown'))
             AS status,
         transform(best, {_RANKS}, {_REASONS}, 'before_range') AS reason
-    FROM {{evidence:Identifier}}
+    FROM
+    (
+        SELECT *, transform(kind, {_KINDS}, {_RANKS}, {len(_REASONS)}) AS rank,
+            kind IN {_RANGE_KINDS} AS ranged,
+            if(startsWith(ref, 'osv:'), replaceRegexpOne(ref, '/[^/]*$', ''), '') AS stream,
+            max(kind = 'vex') OVER (PARTITION BY pkg_hash, vuln_id, ref) AS ref_vex
+        FROM {{evidence:Identifier}}
+    )
     GROUP BY pkg_hash, vuln_id
 ) AS A
 LEFT JOIN {hashes} AS C ON C.vuln_id = A.vuln_id
