@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from repotrack.errors import InputError
 from repotrack.ingest.vulns import load_vulns
 from repotrack.security import list_mappings, rematch_branch, set_mapping, unset_mapping
 from repotrack.security.ecosystem_mapping import sync_ecosystem
@@ -93,3 +96,21 @@ def test_a_mapping_unset_by_hand_is_not_written_again(store: Store) -> None:
     active = {(m.pkg_name, m.result, m.source) for m in list_mappings(store)}
     assert ("python-requests", result, "manual") not in active
     assert ("python-requests", f"osv:{STREAM}/python-requests", "ecosystem") in active
+
+
+def test_a_stream_is_needed(store: Store) -> None:
+    _snapshot(store, DAY, "2.1.el8_1", 700)
+    for bad in ("", " AlmaLinux:8", "AlmaLinux:8 "):
+        with pytest.raises(InputError, match="stream name such as AlmaLinux:8"):
+            sync_ecosystem(store, branch=BRANCH, stream=bad, user="tester")
+    assert list_mappings(store) == []  # nothing written
+
+
+def test_a_stream_no_record_names_is_reported_with_those_named(store: Store) -> None:
+    _snapshot(store, DAY, "2.1.el8_1", 700)
+    load_vulns(
+        store, source="osv", paths=[need_fixtures("cve", "osv", "almalinux") / f"{ADVISORY}.json"]
+    )
+    assert sync_ecosystem(store, branch=BRANCH, stream=STREAM, user="t").other_streams is None
+    misspelt = sync_ecosystem(store, branch=BRANCH, stream="Almalinux:8", user="t")
+    assert misspelt.other_streams == [STREAM]
