@@ -21,7 +21,8 @@ written with ``vuln_rejected = 1`` and their ranges, and the matcher skips them.
 
 The source ``cpematch`` (the NVD CPE match feed) goes the same way into
 ``CpeMatchStrings`` instead (``ingest.vuln_cpematch``): one row per match criteria
-whose content changed.
+whose content changed; ``cvechecked`` (ALT's manual CVE checks) into ``CveChecked``
+(``ingest.vuln_checked``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from repotrack.ingest.repo import LoadProgress
 
 __all__ = [
+    "CHECKED_SOURCE",
     "CPE_MATCH_SOURCE",
     "VulnJobSummary",
     "VulnLoad",
@@ -67,6 +69,8 @@ log = logging.getLogger(__name__)
 BATCH_RECORDS: Final = 1000
 #: The NVD CPE match feed: match criteria → concrete CPE names (``CpeMatchStrings``).
 CPE_MATCH_SOURCE: Final = "cpematch"
+#: ALT's manual CVE checks (altrepodb's ``CveChecked`` rows): ``CveChecked``.
+CHECKED_SOURCE: Final = "cvechecked"
 #: A record of a source never replaces the current record of a stronger one.
 SOURCE_RANK: Final = {"nvd": 3, "cve5": 2}
 
@@ -111,7 +115,7 @@ CPM_COLUMNS: Final = (
 
 def source_names() -> list[str]:
     """Every ``SOURCE`` of ``repotrack load vulns``."""
-    return sorted([*PARSERS, CPE_MATCH_SOURCE])
+    return sorted([*PARSERS, CPE_MATCH_SOURCE, CHECKED_SOURCE])
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,11 @@ class VulnLoadSummary:
                 f"{self.written} written ({self.rejected} inactive), {self.unchanged} already "
                 f"loaded{not_modified}"
             )
+        if self.source == CHECKED_SOURCE:
+            return (
+                f"{self.source}: {self.files} file(s), {self.records} check(s): "
+                f"{self.written} written, {self.unchanged} already loaded{not_modified}"
+            )
         return (
             f"{self.source}: {self.files} file(s), {self.records} record(s): {self.written} "
             f"written ({self.rejected} rejected/withdrawn), {self.unchanged} already "
@@ -241,6 +250,11 @@ def load_vulns(
         from repotrack.sources.vulns.cpe_match import parse_cpe_match
 
         parser, writer = parse_cpe_match, write_match_strings
+    elif source == CHECKED_SOURCE:
+        from repotrack.ingest.vuln_checked import write_checks
+        from repotrack.sources.vulns.cve_checked import parse_cve_checked
+
+        parser, writer = parse_cve_checked, write_checks
     elif source in PARSERS:
         parser, writer = PARSERS[source], _write_batch
     else:

@@ -7,22 +7,22 @@ Order of work (``rematch_branch``):
 2. decide full or incremental. Full the first time, after the order or a mapping
    changed, or after an erratum was discarded (any pair may change then). Otherwise
    incremental, against the previous run: the vulnerabilities written since, and those
-   named by new triage rows or errata of the branch (the run's ``changes`` table), are
-   rematched against every package; after a new package set, its added source packages
-   (new builds included) are also matched against every range, and the removed ones'
-   verdicts become ``unmatched`` (the run's ``packages`` table). A full run makes sure
-   every source package of the set has its sortable version keys in
-   ``PackageVersionKeys`` (computed in Python once per package) and writes the branch's
-   match targets (``VulnMatchTargets``: each source package with its keys, and each
-   active mapping with its parsed CPE triplet) and the CVE ids its changelogs and patch
-   names mention (``VulnMatchMentions``); an incremental run after a new package set
-   writes a new generation: the previous one's rows less the removed packages', plus
-   the added packages' rows (a generation is never changed once a run names it, so no
-   run waits for a delete to be applied, and a run that stops half-way leaves a
-   generation no run row names). With nothing to rematch (no record, triage row or
-   erratum written since the previous run, the same package set: read in the run's
-   first query) the run writes its run row and stops: its statements would find no
-   pair to change, and planning them cost 0.1 s;
+   named by new triage rows, ALT checks (``CveChecked``) or errata of the branch (the
+   run's ``changes`` table), are rematched against every package; after a new package
+   set, its added source packages (new builds included) are also matched against every
+   range, and the removed ones' verdicts become ``unmatched`` (the run's ``packages``
+   table). A full run makes sure every source package of the set has its sortable
+   version keys in ``PackageVersionKeys`` (computed in Python once per package) and
+   writes the branch's match targets (``VulnMatchTargets``: each source package with its
+   keys, and each active mapping with its parsed CPE triplet) and the CVE ids its
+   changelogs and patch names mention (``VulnMatchMentions``); an incremental run after
+   a new package set writes a new generation: the previous one's rows less the removed
+   packages', plus the added packages' rows (a generation is never changed once a run
+   names it, so no run waits for a delete to be applied, and a run that stops half-way
+   leaves a generation no run row names). With nothing to rematch (no record, triage row
+   or erratum written since the previous run, the same package set: read in the run's
+   first query) the run writes its run row and stops: its statements would find no pair
+   to change, and planning them cost 0.1 s;
 3. match in one SQL statement into the run's scratch table: the targets →
    ``CpeMatch`` rows of current, non-rejected vulnerabilities with the same (vendor,
    product, target_sw) — ALTRepo §6.3 — and the package's key compared with the bounds'
@@ -58,6 +58,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.rpm import VersionOrder, evr_key, version_key
+from repotrack.security.checked import CHECKED_SINCE, checked_params
 from repotrack.security.set_sources import set_sources
 from repotrack.security.verdict import MENTIONS_SQL, evidence_sql, verdict_sql
 from repotrack.store.base import Store
@@ -199,8 +200,8 @@ WHERE pkgset_name = {{branch:String}} AND vmt_run = {{kept:DateTime64(3)}}
 """
 
 #: The vulnerabilities an incremental run rematches against every package: written since
-#: the previous run, or named by triage rows or errata of the branch written since then;
-#: each with its current record's hash and rejected flag (hash 0 for an id that only a
+#: the previous run, or named by triage rows, ALT checks or errata of the branch written
+#: since then; each with its current record's hash and rejected flag (hash 0 for an id that only a
 #: triage row or an erratum names), read once here, so the statements that follow filter
 #: by this small table instead of grouping ``Vulnerabilities``. A record written since
 #: has its newest rows among those written since, so those rows alone give its current
@@ -216,11 +217,13 @@ _ERRATA_SINCE: Final = """
 """
 
 
-def _changes_sql(*, errata: bool, triage: bool) -> str:
+def _changes_sql(*, errata: bool, triage: bool, checked: bool = False) -> str:
     """The statement that fills the run's ``{changes}`` table (empty in a full run); the
-    parts that look for triage rows and errata are left out when the store has none."""
+    parts that look for triage rows, errata and ALT's checks are left out when the store
+    has none."""
     named = [_TRIAGED_SINCE] if triage else []
     named += [_ERRATA_SINCE] if errata else []
+    named += [CHECKED_SINCE] if checked else []
     which = " OR ".join([_WRITTEN_SINCE, *(f"vuln_id IN ({part})" for part in named)])
     unknown = "".join(
         f" UNION ALL SELECT vuln_id, 0, 0, toDateTime64(0, 3) FROM ({part})"  # noqa: S608
@@ -495,12 +498,16 @@ def rematch_branch(
 
     if last is not None and base.unchanged:
         return _record_run(store, params, base, started, kind="incremental", counts=(0, 0, 0, 0))
+    if base.checked:
+        params.update(checked_params(store, branch=branch, order=order))
     try:
         # The package changes: computed after a new package set, an empty table in a full
         # run (its target statements name it), none in a run for changed vulnerabilities
         # only (its statements are written without it).
         packages = [_PACKAGE_CHANGES] if new_packages else [_NO_PACKAGE_CHANGES] if full_run else []
-        run_sql(_changes_sql(errata=base.errata, triage=base.triage), *packages)
+        run_sql(
+            _changes_sql(errata=base.errata, triage=base.triage, checked=base.checked), *packages
+        )
         if last is None:
             ensure_version_keys(store, root=root, order=order)
         elif new_packages:
@@ -513,7 +520,7 @@ def rematch_branch(
         run_sql(
             _match_sql(**flags),
             _CVE_MATCH_ROWS,
-            evidence_sql(**flags, errata=base.errata, triage=base.triage),
+            evidence_sql(**flags, errata=base.errata, triage=base.triage, checked=base.checked),
             verdict_sql(**flags),
             _VERDICT_ROWS,
             _STATUS_ROWS,
@@ -609,6 +616,7 @@ class _Base:
     last: _Last | None
     errata: bool  # the branch has errata (else their evidence is not looked for)
     triage: bool  # triage rows exist
+    checked: bool  # ALT's manual checks (CveChecked) exist
     #: Nothing written since ``last`` that a run would rematch (an incremental run then
     #: only records itself: its statements would find no pair to change).
     unchanged: bool = False
@@ -697,8 +705,8 @@ _FORMAT: Final = 3
 #: and errata discarded since are their tables' newest rows compared with that run.
 _PRELUDE: Final = """
 SELECT V.vuln_ts, R.roots, if(runs.formatted > 0, [runs.last], []),
-    M.newest >= runs.last_run, D.newest >= runs.last_run, E.errata, T.triage,
-    E.newest >= runs.last_run OR T.newest >= runs.last_run
+    M.newest >= runs.last_run, D.newest >= runs.last_run, E.errata, T.triage, K.checked,
+    E.newest >= runs.last_run OR T.newest >= runs.last_run OR K.newest >= runs.last_run
 FROM (SELECT max(ts) AS vuln_ts FROM Vulnerabilities) AS V,
     (
         SELECT groupArray(pkgset_uuid) AS roots FROM (SELECT pkgset_uuid FROM PackageSetName
@@ -716,7 +724,8 @@ FROM (SELECT max(ts) AS vuln_ts FROM Vulnerabilities) AS V,
     (SELECT maxIf(ts, ec_type = 'discard') AS newest FROM ErrataChangeHistory) AS D,
     (SELECT count() > 0 AS errata, max(ts) AS newest FROM ErrataHistory
         WHERE pkgset_name = {branch:String}) AS E,
-    (SELECT count() AS triage, max(ts) AS newest FROM VulnerabilityStatus) AS T
+    (SELECT count() AS triage, max(ts) AS newest FROM VulnerabilityStatus) AS T,
+    (SELECT count() AS checked, max(ts) AS newest FROM CveChecked) AS K
 """
 
 
@@ -725,7 +734,7 @@ def _incremental_base(store: Store, branch: str, order: VersionOrder) -> _Base:
     picks it, read in the same query), and the previous run to build on (None when only
     a full rematch is right: none yet, another version order, mappings changed since or
     an erratum discarded since, after which any pair may change)."""
-    ((vuln_ts, roots, runs, mappings_changed, discards, errata, triage, named_since),) = (
+    ((vuln_ts, roots, runs, mappings_changed, discards, errata, triage, checked, named_since),) = (
         store.query(_PRELUDE, {"branch": branch, "format": _FORMAT})
     )
     last = None
@@ -740,7 +749,7 @@ def _incremental_base(store: Store, branch: str, order: VersionOrder) -> _Base:
     unchanged = (
         last is not None and vuln_ts <= last.vuln_ts and not named_since and root == last.root
     )
-    return _Base(vuln_ts, root, last, errata > 0, triage > 0, unchanged)
+    return _Base(vuln_ts, root, last, errata > 0, triage > 0, checked > 0, unchanged)
 
 
 def _ms(when: datetime) -> str:

@@ -15,22 +15,27 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
   ``known_not_affected``, OVAL, or a CVE record's ``unaffected`` versions when they
   include the package's; ref = the statement's product, detail = its bounds);
 - ``triage``: the latest manual decision (``repotrack vulns triage``) for the package
-  and branch (or every branch).
+  and branch (or every branch);
+- ``checked``: a check of ALT's manual list (``CveChecked``, ``load vulns cvechecked``)
+  that covers the build (``checked.py``; ref = its status, checked version and branch,
+  detail = its date and description).
 
 The status, first rule that applies:
 
 1. a triage row → its status (``not_affected``, ``fixed``, ``vulnerable``, ``unknown``);
-2. a vendor's not-affected statement → ``not_affected`` (reason ``vex``), unless the
+2. a check of ALT's list → ``fixed`` (``patched``) or ``not_affected``
+   (``manually_excluded``), the newest check deciding (reason ``checked``);
+3. a vendor's not-affected statement → ``not_affected`` (reason ``vex``), unless the
    same stream (``osv:<stream>/``) has a range for another name of the package that no
    statement covers: vendors now speak of binaries (Red Hat's CSAF: bind-libs fixed,
    bind-devel not affected), and a source package mapped to all of its binaries' names
    is judged by the binaries with ranges then;
-3. an erratum, a changelog entry or a patch → ``fixed`` (reason ``errata``,
+4. an erratum, a changelog entry or a patch → ``fixed`` (reason ``errata``,
    ``changelog`` or ``patch``, in that order);
-4. a range containing the version → ``vulnerable`` (``range``);
-5. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
-6. only ranges the version is past → ``fixed`` (``newer_version``);
-7. only ranges the version is before → ``not_affected`` (``before_range``).
+5. a range containing the version → ``vulnerable`` (``range``);
+6. a range with free-text bounds → ``unknown`` (``unknown_bounds``);
+7. only ranges the version is past → ``fixed`` (``newer_version``);
+8. only ranges the version is before → ``not_affected`` (``before_range``).
 
 Every verdict row stores all its evidence, so a reader sees why, not only what.
 """
@@ -40,6 +45,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from repotrack.security.checked import CHECKED_EVIDENCE
 from repotrack.security.set_sources import SOURCE_NVR, members, orphaned, stand_in_id
 
 __all__ = ["MENTIONS_SQL", "STATUSES", "covered", "evidence_sql", "verdict_sql"]
@@ -232,14 +238,18 @@ def covered(*, full: bool, new_packages: bool, vuln: str, package: str, change: 
     )
 
 
-def evidence_sql(*, full: bool, new_packages: bool, errata: bool, triage: bool) -> str:
+def evidence_sql(
+    *, full: bool, new_packages: bool, errata: bool, triage: bool, checked: bool = False
+) -> str:
     """The statement that writes every evidence row of the run's pairs into the run's
-    scratch table ``{evidence}``; ``errata``/``triage`` False leaves out the part that looks
-    for errata or triage rows (matching.py knows when the store holds none). The filters
-    are written for the run's kind (``covered``)."""
+    scratch table ``{evidence}``; ``errata``/``triage``/``checked`` False leaves out the
+    part that looks for errata, triage rows or ALT's checks (matching.py knows when the
+    store holds none; the checks' part takes ``checked.checked_params``). The filters are
+    written for the run's kind (``covered``)."""
     parts = [_RANGE_EVIDENCE, _MENTION_EVIDENCE]
     parts += [_ERRATA_EVIDENCE] if errata else []
     parts += [_TRIAGE_EVIDENCE] if triage else []
+    parts += [CHECKED_EVIDENCE] if checked else []
     links = "1" if full or new_packages else "link IN (SELECT vuln_id FROM {changes:Identifier})"
     ids = "1" if full or new_packages else "vuln_id IN (SELECT vuln_id FROM {changes:Identifier})"
     return "CREATE SCRATCH TABLE {evidence:Identifier} ENGINE = Memory AS\n" + re.sub(
@@ -284,9 +294,10 @@ WHERE pkgset_name = {branch:String} AND @COVERED@ AND pvv_reason != 'unmatched'
 
 
 #: The evidence kinds in the order of the rules above (the first kind a pair has decides),
-#: each with the status and the reason it gives (a triage row gives its own status).
+#: each with the status and the reason it gives (a triage row or a check gives its own).
 _RULES: Final = (
     ("triage", "", "triage"),
+    ("checked", "", "checked"),
     ("vex", "not_affected", "vex"),
     ("errata", "fixed", "errata"),
     ("changelog", "fixed", "changelog"),
@@ -342,8 +353,9 @@ FROM
             groupUniqArrayIf(stream, ranged AND NOT ref_vex AND stream != '')) AS split,
         if(split, minIf(rank, kind != 'vex' AND NOT (ranged AND ref_vex)), min(rank)) AS best,
         argMaxIf(hint, hint_ts, kind = 'triage') AS triage_status,
-        if(best = 1, triage_status, transform(best, {_RANKS}, {_STATUSES}, 'unknown'))
-            AS status,
+        argMaxIf(hint, tuple(hint_ts, hint), kind = 'checked') AS checked_status,
+        multiIf(best = 1, triage_status, best = 2, checked_status,
+            transform(best, {_RANKS}, {_STATUSES}, 'unknown')) AS status,
         transform(best, {_RANKS}, {_REASONS}, 'before_range') AS reason
     FROM
     (

@@ -206,3 +206,22 @@ def test_map_ecosystem_prints_what_it_wrote(world_url: str) -> None:
     )
     code, _, err = run("vulns", "map", "ecosystem", "-b", "nosuch", "X", "--store", world_url)
     assert code != 0 and "nosuch" in err
+
+
+def test_load_alt_manual_checks(world_url: str, tmp_path: Path) -> None:
+    from tests.conftest import need_fixtures
+
+    seed = need_fixtures("cve", "alt", "CveChecked-initial.json")
+    code, out, err = run("load", "vulns", "cvechecked", str(seed), "--store", world_url)
+    assert (code, out.strip(), err) == (
+        0,
+        "cvechecked: 1 file(s), 134 check(s): 134 written, 0 already loaded",
+        "",
+    )
+    bad = tmp_path / "checks.json"
+    bad.write_text(seed.read_text(encoding="utf-8").splitlines()[0].replace("patched", "done"))
+    code, out, err = run("load", "vulns", "cvechecked", str(bad), "--store", world_url)
+    assert code == 2 and "0 written" in out
+    assert err.strip() == (
+        f"InputError: {bad}: line 1: cc_status 'done' is none of patched, manually_excluded"
+    )

@@ -28,13 +28,23 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     record = need_fixtures("cve", "nvd-2.0", "records", "CVE-2021-36370.json")
     shutil.copy(record, feed / record.name)
     (feed / "bad.json").write_text("{", encoding="utf-8")
+    checks = allowed / "checks"
+    checks.mkdir()
+    shutil.copy(need_fixtures("cve", "alt", "CveChecked-initial.json"), checks)
     (outside / "secret.json").write_text("{}", encoding="utf-8")
     leaky = allowed / "leaky"
     leaky.mkdir()
     (leaky / "link.json").symlink_to(outside / "secret.json")
     fifo = allowed / "fifo.json"
     os.mkfifo(fifo)
-    return {"allowed": allowed, "outside": outside, "feed": feed, "leaky": leaky, "fifo": fifo}
+    return {
+        "allowed": allowed,
+        "outside": outside,
+        "feed": feed,
+        "checks": checks,
+        "leaky": leaky,
+        "fifo": fifo,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +71,20 @@ def test_a_vulns_job_loads_and_reports_its_problems(
     ]
     (problem,) = summary["problems"]
     assert problem.startswith(f"{roots['feed'] / 'bad.json'}: malformed JSON")
+
+
+def test_alt_manual_checks_load_through_the_service(
+    client: httpx.Client, roots: dict[str, Path]
+) -> None:
+    body = {"kind": "vulns", "source": "cvechecked", "paths": [str(roots["checks"])]}
+    answer = client.post("/api/v1/loads", json=body)
+    assert answer.status_code == 202, answer.text
+    job = wait(client, answer.json())
+    assert job["state"] == "done", job["error"]
+    assert job["summary"]["lines"] == [
+        "cvechecked: 1 file(s), 134 check(s): 134 written, 0 already loaded"
+    ]
+    assert job["summary"]["problems"] == []
 
 
 @pytest.mark.parametrize(
