@@ -199,7 +199,11 @@ def load_vulns_command(
         ),
     ],
     paths: Annotated[
-        list[str], typer.Argument(help="Files, directories (read recursively) or http(s) URLs.")
+        list[str],
+        typer.Argument(
+            help="Files (plain, compressed, or zip and tar archives of them), directories "
+            "(read recursively) or http(s) URLs."
+        ),
     ],
     store: StoreOption = None,
     via_service: Annotated[
@@ -532,11 +536,13 @@ def map_suggest(
     store: StoreOption = None,
 ) -> None:
     """Suggest CPEs for the branch's packages from the CPE dictionary (state candidate)."""
+    from repotrack.ingest.feed_files import CPE_DICTIONARY
     from repotrack.ingest.vulns import read_feed_file
     from repotrack.security.suggest import suggest_mappings
     from repotrack.sources.vulns.cpe_dictionary import CpeEntry, parse_cpe_dictionary
 
-    items = list(parse_cpe_dictionary(read_feed_file(dictionary), path=str(dictionary)))
+    data = read_feed_file(dictionary, CPE_DICTIONARY)
+    items = list(parse_cpe_dictionary(data, path=str(dictionary)))
     entries = [i for i in items if isinstance(i, CpeEntry)]
     with _open(ctx, store) as opened:
         found = suggest_mappings(

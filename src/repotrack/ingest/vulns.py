@@ -27,8 +27,6 @@ whose content changed; ``cvechecked`` (ALT's manual CVE checks) into ``CveChecke
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from repotrack.errors import InputError
+from repotrack.ingest.feed_files import Document, bytes_documents, path_documents, wanted
 from repotrack.ingest.vuln_fetch import is_url, read_feed, save_feed_state
 from repotrack.rpm import VersionOrder, evr_key, mmhash, parse_evr, version_key
 from repotrack.sources.vulns import (
@@ -273,16 +272,16 @@ def load_vulns(
         read = read_feed(store, url)
         summary.not_modified += int(read.not_modified)
         for page in read.documents:
-            summary.files += 1
-            pending = _take(store, parser, writer, page, url, pending, summary, batch)
+            for document in bytes_documents(page, url, source):
+                pending = _document(store, parser, writer, document, pending, summary, batch)
         if pending:
             writer(store, pending, summary)
             pending = []
         save_feed_state(store, read)  # only after its records are stored
     for path in files:
-        summary.files += 1
         written = summary.written
-        pending = _take(store, parser, writer, _read(path), str(path), pending, summary, batch)
+        for document in path_documents(path, source):
+            pending = _document(store, parser, writer, document, pending, summary, batch)
         if progress is not None:
             if pending:  # a stop request ends the load here: write what was read first
                 writer(store, pending, summary)
@@ -291,6 +290,25 @@ def load_vulns(
     if pending:
         writer(store, pending, summary)
     return summary
+
+
+def _document(
+    store: Store,
+    parser: AnyParser,
+    writer: Writer,
+    document: Document | RecordProblem,
+    pending: list[Any],
+    summary: VulnLoadSummary,
+    batch: int,
+) -> list[Any]:
+    """One file, or one member of an archive: its records, or the problem that it could
+    not be read at all (reported; the next one is read)."""
+    summary.files += 1
+    if isinstance(document, RecordProblem):
+        _skipped(summary, document)
+        return pending
+    name, data = document
+    return _take(store, parser, writer, data, name, pending, summary, batch)
 
 
 def _take(
@@ -337,35 +355,24 @@ def _skipped(summary: VulnLoadSummary, problem: RecordProblem) -> None:
 def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and _is_feed(p, source))
+            found = (p for p in path.rglob("*") if p.is_file() and wanted(p.name, source))
+            yield from sorted(found)
         elif path.is_file():
             yield path
         else:
             raise InputError("no such file or directory", path=str(path))
 
 
-def _is_feed(path: Path, source: str) -> bool:
-    kind = ".xml" if source in XML_SOURCES else ".json"
-    return path.name.endswith(tuple(f"{kind}{packed}" for packed in ("", ".gz", ".bz2")))
-
-
-#: Sources whose files are XML; the others are JSON (a directory holds one kind).
-XML_SOURCES: Final = frozenset({"oval", "bdu", "cvrf"})
-
-
-def read_feed_file(path: Path) -> bytes:
-    """A feed file's bytes, gzip or bzip2 unpacked by its name; errors name the file."""
-    return _read(path)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-        if path.name.endswith(".gz"):
-            return gzip.decompress(data)
-        return bz2.decompress(data) if path.name.endswith(".bz2") else data
-    except (OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
-        raise InputError(f"cannot read: {exc}", path=str(path)) from exc
+def read_feed_file(path: Path, source: str) -> bytes:
+    """The one document of a feed file (plain, compressed or archived, ``feed_files``);
+    an unreadable file, or an archive of several documents, is an ``InputError``."""
+    documents = list(path_documents(path, source))
+    if len(documents) != 1:
+        raise InputError(f"holds {len(documents)} feed documents, not one", path=str(path))
+    (document,) = documents
+    if isinstance(document, RecordProblem):
+        raise InputError(document.message, path=document.where)
+    return document[1]
 
 
 def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSummary) -> None:

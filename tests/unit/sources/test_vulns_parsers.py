@@ -344,10 +344,10 @@ def test_csaf_refuses_other_versions_and_non_csaf() -> None:
 
 
 def oval(*parts: str) -> list[VulnRecord | RecordProblem]:
-    from repotrack.ingest.vulns import _read
+    from repotrack.ingest.vulns import read_feed_file
 
     path = need_fixtures("cve", *parts)
-    return list(PARSERS["oval"](_read(path), path=path.name))
+    return list(PARSERS["oval"](read_feed_file(path, "oval"), path=path.name))
 
 
 def test_oval_oracle_patch_definition() -> None:
