@@ -336,9 +336,20 @@ class VulnSettings(BaseModel):
     oval_namespace: str = "io.repotrack"
     #: The package whose presence says "this branch" in OVAL criteria.
     oval_release_package: str = "alt-release"
+    #: NVD API key (``apiKey`` header of NVD API requests: 50 requests in 30 s instead
+    #: of 5), or a file holding it that only its owner may read.
+    nvd_api_key: SecretStr | None = None
+    nvd_api_key_file: Path | None = None
 
     def order(self, branch: str) -> str:
         return self.branch_orders.get(branch, self.default_order)
+
+    def resolved_nvd_api_key(self) -> str:
+        """The NVD API key, or "" when none is set."""
+        if self.nvd_api_key_file is not None:
+            secret = read_secret(self.nvd_api_key_file, key="vulns.nvd_api_key_file")
+            return secret.get_secret_value()
+        return self.nvd_api_key.get_secret_value() if self.nvd_api_key else ""
 
 
 class Settings(BaseModel):
@@ -399,7 +410,7 @@ class Settings(BaseModel):
         return redacted
 
 
-_SECRET_KEYS = ("token", "password", "password_hash", "secret")
+_SECRET_KEYS = ("token", "password", "password_hash", "secret", "nvd_api_key")
 
 
 def _redact(value: Any) -> Any:

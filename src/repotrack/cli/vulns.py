@@ -227,9 +227,11 @@ def load_vulns_command(
     REPOTRACK_PASSWORD) and prints the same.
     """
     from repotrack.cli.handoff_options import handoff
+    from repotrack.ingest.vuln_fetch import is_url
     from repotrack.ingest.vulns import VulnLoad
 
-    request = VulnLoad(source, tuple(paths))
+    key = get_settings(ctx).vulns.resolved_nvd_api_key() if any(is_url(p) for p in paths) else ""
+    request = VulnLoad(source, tuple(paths), key)
     summary = _run_vuln_load(
         request,
         store_url=store or get_settings(ctx).store_url,

@@ -12,6 +12,13 @@ Every request has a timeout; a 429 or 503 waits as the ``Retry-After`` header sa
 backs off exponentially) and is retried a bounded number of times; anything else that
 is not a success is an ``UpstreamError`` naming the URL. The feed state is written
 only after the caller stored what was read, so an interrupted load reads it again.
+
+The NVD APIs allow 5 requests in a rolling 30 seconds without an API key and 50 with
+one, and answer a request over the limit with ``403 Forbidden``: pages are asked for
+at most one every ``NVD_PACE`` seconds (6 s, or 0.6 s with a key, as NVD asks), and a
+403 from an NVD API is waited for and retried like a 429. The key (``[vulns]
+nvd_api_key`` or ``nvd_api_key_file``, ``REPOTRACK_VULNS__NVD_API_KEY``) goes in the
+``apiKey`` header of NVD API requests only, never to another URL, and is never logged.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ NVD_APIS: Final = {
     "/cpematch/2.0": (500, "matchStrings"),
 }
 NVD_WINDOW: Final = timedelta(days=120)
+#: Seconds between two requests to an NVD API: without an API key, and with one.
+NVD_PACE: Final = {False: 6.0, True: 0.6}
 
 
 @dataclass
@@ -59,8 +68,11 @@ def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
-def read_feed(store: Store, url: str, *, client: httpx.Client | None = None) -> FeedRead:
-    """Fetch ``url`` (conditionally, or page by page for the NVD API)."""
+def read_feed(
+    store: Store, url: str, *, client: httpx.Client | None = None, nvd_api_key: str = ""
+) -> FeedRead:
+    """Fetch ``url`` (conditionally, or page by page for the NVD API, with
+    ``nvd_api_key`` when given)."""
     import httpx
 
     own = client is None
@@ -70,7 +82,7 @@ def read_feed(store: Store, url: str, *, client: httpx.Client | None = None) -> 
         path = urlsplit(url).path.rstrip("/")
         for suffix, (page, key) in NVD_APIS.items():
             if path.endswith(suffix):
-                return _read_nvd_api(http, url, previous, page=page, key=key)
+                return _read_nvd_api(http, url, previous, page=page, key=key, api_key=nvd_api_key)
         return _read_file(http, url, previous)
     finally:
         if own:
@@ -125,19 +137,31 @@ def _read_nvd_api(
     *,
     page: int,
     key: str,
+    api_key: str = "",
 ) -> FeedRead:
     now = datetime.now(UTC).replace(microsecond=0)
     params: dict[str, str | int] = {"resultsPerPage": page}
     if previous is not None and now - previous[2] < NVD_WINDOW:
         params["lastModStartDate"] = previous[2].strftime("%Y-%m-%dT%H:%M:%S.000Z")
         params["lastModEndDate"] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return FeedRead(url, list(_pages(http, url, params, key)), fetched=now)
+    return FeedRead(url, list(_pages(http, url, params, key, api_key)), fetched=now)
 
 
-def _pages(http: httpx.Client, url: str, params: dict[str, str | int], key: str) -> Iterator[bytes]:
+def _pages(
+    http: httpx.Client, url: str, params: dict[str, str | int], key: str, api_key: str
+) -> Iterator[bytes]:
     start = 0
+    headers = {"apiKey": api_key} if api_key else None
+    pace = NVD_PACE[bool(api_key)]
+    asked = 0.0
     while True:
-        response = _get(http, url, params={**params, "startIndex": start})
+        wait = asked + pace - time.monotonic()
+        if asked and wait > 0:
+            time.sleep(wait)
+        asked = time.monotonic()
+        response = _get(
+            http, url, headers=headers, params={**params, "startIndex": start}, throttled=403
+        )
         try:
             body = response.json()
             total = int(body["totalResults"])
@@ -156,7 +180,10 @@ def _get(
     *,
     headers: dict[str, str] | None = None,
     params: dict[str, str | int] | None = None,
+    throttled: int = 429,
 ) -> httpx.Response:
+    """GET ``url``, waiting and retrying when the server is busy (429, 503, and
+    ``throttled``: NVD's APIs answer a request over their rate limit with 403)."""
     import httpx
 
     for attempt in range(MAX_RETRIES + 1):
@@ -167,12 +194,15 @@ def _get(
                 raise UpstreamError(f"{url}: {exc}") from exc
             time.sleep(min(2.0**attempt, MAX_WAIT))
             continue
-        if response.status_code in (429, 503) and attempt < MAX_RETRIES:
+        if response.status_code in (429, 503, throttled) and attempt < MAX_RETRIES:
             time.sleep(_retry_after(response, attempt))
             continue
         if response.status_code == 304 or response.is_success:
             return response
-        raise UpstreamError(f"{url}: HTTP {response.status_code}")
+        hint = ""
+        if response.status_code == throttled != 429:
+            hint = " (NVD's rate limit: set [vulns] nvd_api_key for a higher one)"
+        raise UpstreamError(f"{url}: HTTP {response.status_code}{hint}")
     raise UpstreamError(f"{url}: still refused after {MAX_RETRIES} retries")
 
 

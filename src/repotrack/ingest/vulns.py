@@ -130,6 +130,9 @@ class VulnLoad:
     kind: ClassVar[str] = "vulns"
     source: str
     paths: tuple[str, ...]
+    #: The NVD API key of the process that runs the load (its settings'); never part of
+    #: ``as_dict``: a handed-off load uses the service's own.
+    nvd_api_key: str = field(default="", repr=False, compare=False)
 
     def read_paths(self) -> tuple[Path, ...]:
         """The local files and directories the load reads (URLs are fetched)."""
@@ -141,12 +144,20 @@ class VulnLoad:
     def resolved(self) -> VulnLoad:
         """Local paths made absolute (the service reads them from its own directory)."""
         return VulnLoad(
-            self.source, tuple(p if is_url(p) else str(Path(p).resolve()) for p in self.paths)
+            self.source,
+            tuple(p if is_url(p) else str(Path(p).resolve()) for p in self.paths),
+            self.nvd_api_key,
         )
 
     def run(self, store: Store, progress: LoadProgress | None = None) -> VulnJobSummary:
         started = time.monotonic()
-        summary = load_vulns(store, source=self.source, paths=self.paths, progress=progress)
+        summary = load_vulns(
+            store,
+            source=self.source,
+            paths=self.paths,
+            progress=progress,
+            nvd_api_key=self.nvd_api_key,
+        )
         return VulnJobSummary(
             kind=self.kind,
             lines=(summary.line(),),
@@ -236,6 +247,7 @@ def load_vulns(
     paths: Sequence[Path | str],
     batch: int = BATCH_RECORDS,
     progress: LoadProgress | None = None,
+    nvd_api_key: str = "",
 ) -> VulnLoadSummary:
     """Load every record of ``paths``: files, directories (read recursively) or URLs.
 
@@ -269,7 +281,7 @@ def load_vulns(
     if progress is not None:
         progress.start(total=len(files))
     for url in urls:
-        read = read_feed(store, url)
+        read = read_feed(store, url, nvd_api_key=nvd_api_key)
         summary.not_modified += int(read.not_modified)
         for page in read.documents:
             for document in bytes_documents(page, url, source):

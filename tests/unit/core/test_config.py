@@ -121,6 +121,27 @@ def test_forge_token_file_and_redaction(tmp_path: Path) -> None:
     assert "clickhouse://user:********@db:8123/repo" in shown
 
 
+def test_nvd_api_key_from_file_env_and_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "nvd.key"
+    secret.write_text("nvd-key-1\n")
+    secret.chmod(0o644)
+    path = tmp_path / "repotrack.toml"
+    path.write_text(f'[vulns]\nnvd_api_key_file = "{secret}"\n')
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_settings(path).vulns.resolved_nvd_api_key()
+    secret.chmod(0o600)
+    assert load_settings(path).vulns.resolved_nvd_api_key() == "nvd-key-1"
+    monkeypatch.setenv("REPOTRACK_VULNS__NVD_API_KEY", "nvd-key-2")
+    monkeypatch.delenv("REPOTRACK_CONFIG", raising=False)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    settings = load_settings()
+    assert settings.vulns.resolved_nvd_api_key() == "nvd-key-2"
+    assert "nvd-key-2" not in repr(settings.redacted()) and "nvd-key-2" not in repr(settings)
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [

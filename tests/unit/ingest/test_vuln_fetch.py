@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from repotrack.errors import UpstreamError
-from repotrack.ingest.vulns import load_vulns
+from repotrack.ingest.vulns import VulnLoad, load_vulns
 from repotrack.store import Store
 from tests.conftest import need_fixtures
 from tests.unit.store.storeutil import open_fresh_store
@@ -32,6 +32,7 @@ class Feeds:
         self.items: list[Any] = page["vulnerabilities"]
         self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
         self.busy = 1
+        self.limited = 1  # NVD answers a request over its rate limit with 403
 
 
 @pytest.fixture
@@ -51,7 +52,10 @@ def server() -> Iterator[tuple[str, Feeds]]:
                     self._send(304, b"")
                 else:
                     self._send(200, feeds.record, {"ETag": '"v1"'})
-            elif url.path == "/rest/json/cves/2.0":
+            elif url.path.startswith("/limited/") and feeds.limited:
+                feeds.limited -= 1
+                self._send(403, b"Forbidden")
+            elif url.path.endswith("/rest/json/cves/2.0"):
                 start = int(query["startIndex"][0])
                 size = min(int(query["resultsPerPage"][0]), PAGE_CAP)
                 chunk = feeds.items[start : start + size]
@@ -88,6 +92,14 @@ def server() -> Iterator[tuple[str, Feeds]]:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@pytest.fixture(autouse=True)
+def no_pace(monkeypatch: pytest.MonkeyPatch) -> dict[bool, float]:
+    """NVD's pace (6 s between pages without a key) would make each paged test wait."""
+    pace = {False: 0.0, True: 0.0}
+    monkeypatch.setattr("repotrack.ingest.vuln_fetch.NVD_PACE", pace)
+    return pace
 
 
 @pytest.fixture
@@ -128,3 +140,41 @@ def test_rate_limits_are_waited_out_and_errors_name_the_url(
     assert load_vulns(store, source="nvd", paths=[f"{base}/busy.json"]).written == 1
     with pytest.raises(UpstreamError, match=r"/missing.json: HTTP 404"):
         load_vulns(store, source="nvd", paths=[f"{base}/missing.json"])
+
+
+def test_the_nvd_api_key_goes_to_the_nvd_api_only(store: Store, server: tuple[str, Feeds]) -> None:
+    base, feeds = server
+    key = "0f1e2d3c-secret"
+    request = VulnLoad("nvd", (f"{base}/rest/json/cves/2.0",), key)
+    # a handed-off load sends as_dict (the service uses its own key): no key in it
+    assert key not in repr(request) and key not in repr(request.as_dict())
+    load_vulns(store, source="nvd", paths=[f"{base}/rest/json/cves/2.0"], nvd_api_key=key)
+    pages = [r for r in feeds.requests if r[0] == "/rest/json/cves/2.0"]
+    assert len(pages) == 3 and all(r[2].get("apiKey") == key for r in pages)
+    load_vulns(store, source="nvd", paths=[f"{base}/feeds/record.json"], nvd_api_key=key)
+    assert "apiKey" not in feeds.requests[-1][2]
+    load_vulns(store, source="nvd", paths=[f"{base}/rest/json/cves/2.0"])
+    assert "apiKey" not in feeds.requests[-1][2]
+
+
+def test_nvd_pages_are_paced_and_its_403_is_waited_for(
+    store: Store,
+    server: tuple[str, Feeds],
+    monkeypatch: pytest.MonkeyPatch,
+    no_pace: dict[bool, float],
+) -> None:
+    """NVD: 5 requests in 30 s without a key (one every 6 s), 50 with one; a request
+    over the limit gets 403 (https://nvd.nist.gov/developers/start-here)."""
+    base, _ = server
+    no_pace.update({False: 6.0, True: 0.6})
+    slept: list[float] = []
+    monkeypatch.setattr("repotrack.ingest.vuln_fetch.time.sleep", slept.append)
+    url = f"{base}/limited/rest/json/cves/2.0"
+    first = load_vulns(store, source="nvd", paths=[url])
+    assert (first.written, first.problems) == (38, [])
+    assert len([s for s in slept if s > 5.0]) == 2  # three pages, two waits of about 6 s
+    assert slept[0] == 1.0  # the 403: backed off, then asked again
+    slept.clear()
+    store.command("TRUNCATE TABLE VulnFeedState")
+    load_vulns(store, source="nvd", paths=[url], nvd_api_key="k")
+    assert len(slept) == 2 and all(0.5 < s <= 0.6 for s in slept)

@@ -52,7 +52,7 @@ from fastapi import Path as PathParam
 
 from repotrack.ingest.task_jobs import PackageLoadRequest, TaskCleanRequest, TaskLoadRequest
 from repotrack.service.confine import Confinement
-from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn
+from repotrack.service.deps import ApiRead, ApiWrite, LoadsDep, LoggedIn, SettingsDep
 from repotrack.service.jobs import KEEP_JOBS, MAX_WAIT, Job, RepoLoadParams
 from repotrack.service.params import Offset
 from repotrack.service.schemas import (
@@ -75,6 +75,7 @@ from repotrack.service.schemas import (
 )
 
 if TYPE_CHECKING:
+    from repotrack.config import Settings
     from repotrack.ingest.vulns import VulnLoad
 
 __all__ = ["router"]
@@ -98,7 +99,11 @@ JobId = Annotated[str, PathParam(max_length=64, description="The job id (a UUID)
 
 @router.post("", status_code=202, dependencies=[ApiWrite], responses=_RESPONSES)
 def submit_load(
-    request: Request, runner: LoadsDep, body: AnyLoadCreate, response: Response
+    request: Request,
+    runner: LoadsDep,
+    settings: SettingsDep,
+    body: AnyLoadCreate,
+    response: Response,
 ) -> LoadJobOut:
     """Queue a load; follow it at ``links.self`` (also the ``Location`` header).
 
@@ -132,7 +137,7 @@ def submit_load(
             )
         )
     elif isinstance(body, VulnLoadCreate):
-        vulns = _vuln_params(body)
+        vulns = _vuln_params(body, settings)
         for path in vulns.read_paths():
             confinement.check_root(path)
         job = runner.submit_vuln_load(vulns)
@@ -191,7 +196,8 @@ def cancel_load(runner: LoadsDep, job_id: JobId) -> LoadJobOut:
     return job_out(runner.cancel(job_id), full=True)
 
 
-def _vuln_params(body: VulnLoadCreate) -> VulnLoad:
+def _vuln_params(body: VulnLoadCreate, settings: Settings) -> VulnLoad:
+    """The job's parameters, with the service's own NVD API key (never the caller's)."""
     from repotrack.ingest.vulns import VulnLoad, source_names
 
     if body.source not in source_names():
@@ -201,7 +207,7 @@ def _vuln_params(body: VulnLoadCreate) -> VulnLoad:
             f"unknown vulnerability source {body.source!r} (known: {', '.join(source_names())})",
             field="source",
         )
-    return VulnLoad(body.source, tuple(body.paths))
+    return VulnLoad(body.source, tuple(body.paths), settings.vulns.resolved_nvd_api_key())
 
 
 def _task_params(
