@@ -193,9 +193,9 @@ def load_vulns_command(
     source: Annotated[
         str,
         typer.Argument(
-            help="Feed format: nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, cpematch (the NVD "
-            "CPE match feed), or cvechecked (ALT's manual CVE checks, altrepodb's CveChecked "
-            "rows)."
+            help="Feed format: nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, almalinux (AlmaLinux's "
+            "errata JSON), cpematch (the NVD CPE match feed), or cvechecked (ALT's manual CVE "
+            "checks, altrepodb's CveChecked rows)."
         ),
     ],
     paths: Annotated[

@@ -71,7 +71,8 @@ CPE_MATCH_SOURCE: Final = "cpematch"
 #: ALT's manual CVE checks (altrepodb's ``CveChecked`` rows): ``CveChecked``.
 CHECKED_SOURCE: Final = "cvechecked"
 #: A record of a source never replaces the current record of a stronger one.
-SOURCE_RANK: Final = {"nvd": 3, "cve5": 2}
+#: AlmaLinux's errata JSON outranks its OSV copy of the same advisory: it writes epochs.
+SOURCE_RANK: Final = {"nvd": 3, "cve5": 2, "almalinux": 2}
 
 VULN_COLUMNS: Final = (
     "vuln_id",

@@ -354,7 +354,9 @@ class VulnLoadCreate(_Input):
         max_length=32,
         pattern=r"^[a-z0-9]+$",
         examples=["nvd"],
-        description="nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, cpematch or cvechecked",
+        description=(
+            "nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, almalinux, cpematch or cvechecked"
+        ),
     )
     paths: list[FeedLocation] = Field(
         min_length=1, max_length=TASK_PATHS_MAX, examples=[["/srv/feeds/nvdcve-2.0-2024.json"]]

@@ -28,7 +28,17 @@ def only(items: list[VulnRecord | RecordProblem]) -> VulnRecord:
 
 
 def test_registry_is_pinned() -> None:
-    assert sorted(PARSERS) == ["bdu", "csaf", "cve5", "cvrf", "ghsa", "nvd", "osv", "oval"]
+    assert sorted(PARSERS) == [
+        "almalinux",
+        "bdu",
+        "csaf",
+        "cve5",
+        "cvrf",
+        "ghsa",
+        "nvd",
+        "osv",
+        "oval",
+    ]
 
 
 # -- CPE ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Final
 
+from repotrack.sources.vulns.almalinux import parse_almalinux_errata
 from repotrack.sources.vulns.bdu import parse_bdu
 from repotrack.sources.vulns.cpe import Cpe, parse_cpe
 from repotrack.sources.vulns.csaf import parse_csaf
@@ -41,4 +42,5 @@ PARSERS: Final[dict[str, Parser]] = {
     "cvrf": parse_cvrf,
     "oval": parse_oval,
     "bdu": parse_bdu,
+    "almalinux": parse_almalinux_errata,
 }
