@@ -194,8 +194,9 @@ def load_vulns_command(
         str,
         typer.Argument(
             help="Feed format: nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, almalinux (AlmaLinux's "
-            "errata JSON), cpematch (the NVD CPE match feed), or cvechecked (ALT's manual CVE "
-            "checks, altrepodb's CveChecked rows)."
+            "errata JSON), redhat (Red Hat's Security Data API CVE JSON), cpematch (the NVD "
+            "CPE match feed), or cvechecked (ALT's manual CVE checks, altrepodb's CveChecked "
+            "rows)."
         ),
     ],
     paths: Annotated[

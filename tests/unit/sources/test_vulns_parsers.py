@@ -38,6 +38,7 @@ def test_registry_is_pinned() -> None:
         "nvd",
         "osv",
         "oval",
+        "redhat",
     ]
 
 

@@ -19,6 +19,7 @@ from repotrack.sources.vulns.nvd import parse_nvd
 from repotrack.sources.vulns.osv import parse_osv
 from repotrack.sources.vulns.oval import parse_oval
 from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord, names_evrs
+from repotrack.sources.vulns.redhat_api import parse_redhat_cve
 
 __all__ = [
     "PARSERS",
@@ -43,4 +44,5 @@ PARSERS: Final[dict[str, Parser]] = {
     "oval": parse_oval,
     "bdu": parse_bdu,
     "almalinux": parse_almalinux_errata,
+    "redhat": parse_redhat_cve,
 }

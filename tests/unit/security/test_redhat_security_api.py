@@ -1,0 +1,92 @@
+"""Red Hat's Security Data API (the real ``redhat/security-data-api`` documents).
+
+Counted by hand in the fixtures: CVE-2023-4863 has 35 ``affected_release`` entries
+(firefox, thunderbird and libwebp over 13 streams, one per stream and package) and 4
+``package_state`` entries (firefox on RHEL 6 out of support scope: affected; libwebp
+on RHEL 7 not affected; two flatpaks, not RPMs); CVE-2019-7614 has two states (JBoss
+Fuse 6 out of support scope, Fuse 7 ``New``). The verdicts of a branch mapped to RHEL
+8's stream are judged by librpm's ``labelCompare``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from repotrack.ingest.vulns import load_vulns
+from repotrack.security import rematch_branch, set_mapping
+from repotrack.sources.vulns import PARSERS, VulnRecord
+from repotrack.store import Store
+from tests.conftest import need_fixtures
+from tests.unit.rpm.librpm import label_compare
+from tests.unit.store.rows import load_branch_snapshot, package
+
+API = ("cve", "redhat", "security-data-api")
+RHEL8 = "cpe:/a:redhat:enterprise_linux:8"
+RHEL7 = "cpe:/o:redhat:enterprise_linux:7"
+
+
+def _record(cve: str) -> VulnRecord:
+    path = need_fixtures(*API, f"{cve}.json")
+    (record,) = PARSERS["redhat"](path.read_bytes(), path=str(path))
+    assert isinstance(record, VulnRecord)
+    return record
+
+
+def test_fixed_releases_and_states_become_ranges() -> None:
+    record = _record("CVE-2023-4863")
+    assert (record.vuln_id, record.severity, record.score) == (
+        "REDHAT:CVE-2023-4863",
+        "Important",
+        9.6,
+    )
+    assert ("CVE", "CVE-2023-4863") in record.references
+    fixed = [r for r in record.ranges if r.end]
+    assert len(fixed) == 35 and all(r.end_excluded and not r.start for r in fixed)
+    assert {r.criteria: r.end for r in fixed}[f"osv:{RHEL8}/libwebp"] == "0:1.0.0-8.el8_8.1"
+    rest = [(r.criteria, r.not_affected) for r in record.ranges if not r.end]
+    assert rest == [
+        ("osv:cpe:/o:redhat:enterprise_linux:6/firefox", False),  # out of support scope
+        (f"osv:{RHEL7}/libwebp", True),  # not affected
+    ]
+    fuse = _record("CVE-2019-7614")
+    assert [(r.criteria, r.end, r.not_affected) for r in fuse.ranges] == [
+        ("osv:cpe:/a:redhat:jboss_fuse:6/elasticsearch", "", False)  # Fuse 7 "New": nothing
+    ]
+
+
+def test_an_unknown_fix_state_is_one_problem(store: Store, tmp_path: Path) -> None:
+    document = json.loads(need_fixtures(*API, "CVE-2019-7614.json").read_text())
+    document["package_state"][0]["fix_state"] = "Pending"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    summary = load_vulns(store, source="redhat", paths=[bad, need_fixtures(*API)])
+    assert (summary.records, summary.written) == (2, 2)
+    (problem,) = summary.problems
+    assert "unknown fix_state 'Pending' of elasticsearch" in problem
+
+
+def test_a_rhel8_branch_is_judged_by_the_fixed_builds(store: Store) -> None:
+    builds = {"libwebp": ("0", "1.0.0", "8.el8_8"), "firefox": ("0", "102.15.1", "1.el8_8")}
+    sources = [
+        package(600 + n, name, v, r, epoch=int(e), source=True, arch="src")
+        for n, (name, (e, v, r)) in enumerate(builds.items())
+    ]
+    load_branch_snapshot(store, "rhel8", datetime(2026, 12, 1, tzinfo=UTC), sources, [])
+    for name in builds:
+        set_mapping(store, pkg_name=name, result=f"osv:{RHEL8}/{name}", user="tester")
+    assert load_vulns(store, source="redhat", paths=[need_fixtures(*API)]).written == 2
+    rematch_branch(store, branch="rhel8")
+    found = dict(
+        store.query(
+            "SELECT pkg_name, toString(argMax(pvv_status, ts)) FROM PackagesVulnerabilityVerdict "
+            "WHERE vuln_id = 'REDHAT:CVE-2023-4863' GROUP BY pkg_name"
+        )
+    )
+    fixes = {"libwebp": ("0", "1.0.0", "8.el8_8.1"), "firefox": ("0", "102.15.1", "1.el8_8")}
+    compared = label_compare([(builds[n], fixes[n]) for n in builds])
+    expected = {
+        n: "vulnerable" if c < 0 else "fixed" for n, c in zip(builds, compared, strict=True)
+    }
+    assert found == expected == {"libwebp": "vulnerable", "firefox": "fixed"}
