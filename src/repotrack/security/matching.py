@@ -256,7 +256,11 @@ _CURRENT: Final = """
 #: share a (vendor, product, target_sw) triplet, each with its position (ALTRepo §6.3):
 #: -1 below the range, 0 in it, 1 above it, 2 bounds that are no version, 3 in a vendor's
 #: not-affected statement (one without bounds covers every version), 4 outside such a
-#: statement or in one whose bounds are no version (no evidence either way).
+#: statement or in one whose bounds are no version (no evidence either way). A range
+#: whose EVR bounds are module builds (``.module+el9…``, ``.module_el8…``) pairs with
+#: module builds only, and one whose bounds are not with builds outside modules only:
+#: a module stream and the distribution's own package are separate streams, each with
+#: its own advisories (vuln-formats.md §9).
 _PAIRS: Final = """
 SELECT
     P.pkg_hash AS pkg_hash, P.pkg_name AS pkg_name, P.pkg_version AS pkg_version,
@@ -289,11 +293,14 @@ INNER JOIN
         position(cpm_version_start, ':') = 0 AND position(cpm_version_end, ':') = 0
             AS epochless,
         if({{order:String}} = 'alt', cpm_start_key_alt, cpm_start_key) AS start_key,
-        if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key
+        if({{order:String}} = 'alt', cpm_end_key_alt, cpm_end_key) AS end_key,
+        position(cpm_version_start, '.module') > 0 OR position(cpm_version_end, '.module') > 0
+            AS module_bound
     FROM CpeMatch
     {ranges_prewhere}WHERE cpm_version_start != '-' AND {ranges_filter}
 ) AS R
     ON R.cpm_vendor = P.vendor AND R.cpm_product = P.product AND R.cpm_target_sw = P.target_sw
+WHERE R.cpm_key_kind != 'evr' OR R.module_bound = (position(P.pkg_release, '.module') > 0)
 """
 
 #: The ranges of the current records (a full run).
