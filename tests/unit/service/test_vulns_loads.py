@@ -54,14 +54,20 @@ def client(
     yield from serve_loads(tmp_path_factory, "vuln-loads", roots["allowed"])
 
 
+def _done(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """Submit a load and wait until it ended, which must be ``done``."""
+    answer = client.post("/api/v1/loads", json=body)
+    assert answer.status_code == 202, answer.text
+    job: dict[str, Any] = wait(client, answer.json())
+    assert job["state"] == "done", job["error"]
+    return job
+
+
 def test_a_vulns_job_loads_and_reports_its_problems(
     client: httpx.Client, roots: dict[str, Path]
 ) -> None:
     body = {"kind": "vulns", "source": "nvd", "paths": [str(roots["feed"])]}
-    answer = client.post("/api/v1/loads", json=body)
-    assert answer.status_code == 202, answer.text
-    job = wait(client, answer.json())
-    assert job["state"] == "done", job["error"]
+    job = _done(client, body)
     assert job["params"]["source"] == "nvd" and job["params"]["paths"] == body["paths"]
     assert job["progress"] == {"packages": 2, "new": 1, "total": 2}  # files read, new ones
     summary = job["summary"]
@@ -77,10 +83,7 @@ def test_alt_manual_checks_load_through_the_service(
     client: httpx.Client, roots: dict[str, Path]
 ) -> None:
     body = {"kind": "vulns", "source": "cvechecked", "paths": [str(roots["checks"])]}
-    answer = client.post("/api/v1/loads", json=body)
-    assert answer.status_code == 202, answer.text
-    job = wait(client, answer.json())
-    assert job["state"] == "done", job["error"]
+    job = _done(client, body)
     assert job["summary"]["lines"] == [
         "cvechecked: 1 file(s), 134 check(s): 134 written, 0 already loaded"
     ]

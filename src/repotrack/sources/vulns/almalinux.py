@@ -37,7 +37,13 @@ from typing import Any, Final
 from repotrack.errors import InputError
 from repotrack.rpm import evr_key
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
-from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord, raw_json
+from repotrack.sources.vulns.records import (
+    AffectedRange,
+    RecordProblem,
+    VulnRecord,
+    raw_json,
+    read_each,
+)
 
 __all__ = ["parse_almalinux_errata"]
 
@@ -53,14 +59,12 @@ def parse_almalinux_errata(data: bytes, *, path: str) -> Iterator[VulnRecord | R
     if isinstance(document, dict) and isinstance(document.get("data"), list):
         document = document["data"]
     items = document if isinstance(document, list) else [document]
-    for index, item in enumerate(items):
-        where = f"{path}: [{index}]"
-        if not isinstance(item, dict) or "updateinfo_id" not in item:
-            raise InputError("not AlmaLinux errata JSON (no updateinfo_id)", path=where)
-        try:
-            yield _record(item)
-        except (ValueError, TypeError) as exc:
-            yield RecordProblem(f"{where} ({item.get('updateinfo_id')})", str(exc))
+    yield from read_each(items, path, _record, check=_check, label="updateinfo_id")
+
+
+def _check(item: Any, where: str) -> None:
+    if not isinstance(item, dict) or "updateinfo_id" not in item:
+        raise InputError("not AlmaLinux errata JSON (no updateinfo_id)", path=where)
 
 
 def _record(item: dict[str, Any]) -> VulnRecord:

@@ -27,6 +27,7 @@ from repotrack.sources.vulns.records import (
     names_evrs,
     parse_timestamp,
     raw_json,
+    read_each,
 )
 
 __all__ = ["parse_osv"]
@@ -38,17 +39,15 @@ def parse_osv(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]
     """The record of one OSV file (a JSON list of records is read as well)."""
     document = load_json(data, path=path)
     items = document if isinstance(document, list) else [document]
-    for index, item in enumerate(items):
-        where = path if len(items) == 1 else f"{path}: [{index}]"
-        if not isinstance(item, dict):
-            raise InputError("an OSV record is a JSON object", path=where)
-        version = str(item.get("schema_version", "1.0.0"))
-        if not version.startswith("1."):
-            raise InputError(f"unknown OSV schema_version {version!r} (1.x is read)", path=where)
-        try:
-            yield _record(item)
-        except (ValueError, TypeError) as exc:
-            yield RecordProblem(f"{where} ({item.get('id')})", str(exc))
+    yield from read_each(items, path, _record, check=_check, label="id")
+
+
+def _check(item: Any, where: str) -> None:
+    if not isinstance(item, dict):
+        raise InputError("an OSV record is a JSON object", path=where)
+    version = str(item.get("schema_version", "1.0.0"))
+    if not version.startswith("1."):
+        raise InputError(f"unknown OSV schema_version {version!r} (1.x is read)", path=where)
 
 
 def _record(item: dict[str, Any]) -> VulnRecord:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -24,6 +24,7 @@ __all__ = [
     "VulnRecord",
     "names_evrs",
     "parse_timestamp",
+    "read_each",
     "vuln_type_of",
 ]
 
@@ -139,3 +140,24 @@ def parse_timestamp(value: Any, *, name: str) -> datetime:
 def raw_json(record: Any) -> str:
     """The record as compact JSON text with sorted keys (stable, so its hash is too)."""
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def read_each(
+    items: list[Any],
+    path: str,
+    read: Callable[[dict[str, Any]], VulnRecord],
+    *,
+    check: Callable[[Any, str], None],
+    label: str,
+) -> Iterator[VulnRecord | RecordProblem]:
+    """The records of a document's ``items``: ``check`` raises an ``InputError`` for an
+    item that is not of the format at all (the file is then not read further); a record
+    that ``read`` cannot make sense of is one ``RecordProblem`` named by its ``label``
+    field, and the next one is read."""
+    for index, item in enumerate(items):
+        where = path if len(items) == 1 else f"{path}: [{index}]"
+        check(item, where)
+        try:
+            yield read(item)
+        except (ValueError, TypeError) as exc:
+            yield RecordProblem(f"{where} ({item.get(label)})", str(exc))

@@ -41,6 +41,7 @@ from repotrack.sources.vulns.records import (
     VulnRecord,
     parse_timestamp,
     raw_json,
+    read_each,
 )
 
 __all__ = ["parse_redhat_cve"]
@@ -64,16 +65,14 @@ def parse_redhat_cve(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordP
     """The record of one Security Data API CVE document (or a JSON list of them)."""
     document = load_json(data, path=path)
     items = document if isinstance(document, list) else [document]
-    for index, item in enumerate(items):
-        where = path if len(items) == 1 else f"{path}: [{index}]"
-        if not isinstance(item, dict) or not (
-            "package_state" in item or "affected_release" in item or "threat_severity" in item
-        ):
-            raise InputError("not a Red Hat Security Data API CVE document", path=where)
-        try:
-            yield _record(item)
-        except (ValueError, TypeError) as exc:
-            yield RecordProblem(f"{where} ({item.get('name')})", str(exc))
+    yield from read_each(items, path, _record, check=_check, label="name")
+
+
+def _check(item: Any, where: str) -> None:
+    if not isinstance(item, dict) or not (
+        "package_state" in item or "affected_release" in item or "threat_severity" in item
+    ):
+        raise InputError("not a Red Hat Security Data API CVE document", path=where)
 
 
 def _record(item: dict[str, Any]) -> VulnRecord:
