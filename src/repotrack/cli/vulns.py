@@ -532,20 +532,31 @@ def map_suggest(
     ctx: typer.Context,
     branch: BranchOption,
     dictionary: Annotated[
-        Path, typer.Option("--cpe-dictionary", help="NVD official-cpe-dictionary_v2.3.xml[.gz].")
+        Path,
+        typer.Option(
+            "--cpe-dictionary",
+            help="NVD's CPE dictionary: the 2.0 feed (nvdcpe-2.0.tar.gz, or its JSON chunks), "
+            "a CPE API 2.0 page, or the legacy official-cpe-dictionary_v2.3.xml[.gz|.zip].",
+        ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print the candidates.")] = False,
     user: UserOption = None,
     store: StoreOption = None,
 ) -> None:
     """Suggest CPEs for the branch's packages from the CPE dictionary (state candidate)."""
-    from repotrack.ingest.feed_files import CPE_DICTIONARY
-    from repotrack.ingest.vulns import read_feed_file
+    from repotrack.errors import InputError
+    from repotrack.ingest.feed_files import CPE_DICTIONARY, path_documents
     from repotrack.security.suggest import suggest_mappings
+    from repotrack.sources.vulns import RecordProblem
     from repotrack.sources.vulns.cpe_dictionary import CpeEntry, parse_cpe_dictionary
 
-    data = read_feed_file(dictionary, CPE_DICTIONARY)
-    items = list(parse_cpe_dictionary(data, path=str(dictionary)))
+    if not dictionary.is_file():
+        raise InputError("no such file", path=str(dictionary))
+    items: list[CpeEntry | RecordProblem] = []
+    for document in path_documents(dictionary, CPE_DICTIONARY):
+        if isinstance(document, RecordProblem):
+            raise InputError(document.message, path=document.where)
+        items += parse_cpe_dictionary(document[1], path=document[0])
     entries = [i for i in items if isinstance(i, CpeEntry)]
     with _open(ctx, store) as opened:
         found = suggest_mappings(

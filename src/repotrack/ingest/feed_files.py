@@ -48,10 +48,12 @@ MAX_DEPTH: Final = 3
 _COMPRESSED: Final = ("gzip", "bzip2", "xz", "zstd")
 _PACKED: Final = ("", ".gz", ".bz2", ".xz", ".zst")
 ARCHIVE_SUFFIXES: Final = (".zip", ".tar", ".tgz", *(f".tar{p}" for p in _PACKED[1:]))
-#: The NVD CPE dictionary (``vulns map suggest --cpe-dictionary``): XML, as are the
-#: sources of ``XML_SOURCES``; the other sources are JSON.
+#: The NVD CPE dictionary (``vulns map suggest --cpe-dictionary``); the sources of
+#: ``XML_SOURCES`` are XML, the other sources JSON.
 CPE_DICTIONARY: Final = "cpe-dictionary"
-XML_SOURCES: Final = frozenset({"oval", "bdu", "cvrf", CPE_DICTIONARY})
+XML_SOURCES: Final = frozenset({"oval", "bdu", "cvrf"})
+#: Sources of files of either kind: the dictionary is XML (legacy) or JSON (2.0 feed).
+_KINDS: Final = {CPE_DICTIONARY: (".xml", ".json")}
 #: Files of a source's published layout that hold no records: cvelistV5 keeps the
 #: changes of the last hour and of the last days beside the records.
 NOT_RECORDS: Final = {"cve5": frozenset({"delta.json", "deltaLog.json"})}
@@ -65,8 +67,10 @@ def wanted(name: str, source: str) -> bool:
     base = name.rsplit("/", 1)[-1]
     if base in NOT_RECORDS.get(source, frozenset()):
         return False
-    kind = ".xml" if source in XML_SOURCES else ".json"
-    return base.endswith(tuple(f"{kind}{packed}" for packed in _PACKED) + ARCHIVE_SUFFIXES)
+    kinds = _KINDS.get(source, (".xml",) if source in XML_SOURCES else (".json",))
+    return base.endswith(
+        tuple(f"{kind}{packed}" for kind in kinds for packed in _PACKED) + ARCHIVE_SUFFIXES
+    )
 
 
 def path_documents(path: Path, source: str) -> Iterator[Document | RecordProblem]:

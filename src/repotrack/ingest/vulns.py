@@ -376,18 +376,6 @@ def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
             raise InputError("no such file or directory", path=str(path))
 
 
-def read_feed_file(path: Path, source: str) -> bytes:
-    """The one document of a feed file (plain, compressed or archived, ``feed_files``);
-    an unreadable file, or an archive of several documents, is an ``InputError``."""
-    documents = list(path_documents(path, source))
-    if len(documents) != 1:
-        raise InputError(f"holds {len(documents)} feed documents, not one", path=str(path))
-    (document,) = documents
-    if isinstance(document, RecordProblem):
-        raise InputError(document.message, path=document.where)
-    return document[1]
-
-
 def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSummary) -> None:
     latest: dict[str, VulnRecord] = {}
     for record in records:  # duplicates inside a batch: the newest modification wins

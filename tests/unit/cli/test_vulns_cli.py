@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,65 @@ def test_load_alt_manual_checks(world_url: str, tmp_path: Path) -> None:
     assert err.strip() == (
         f"InputError: {bad}: line 1: cc_status 'done' is none of patched, manually_excluded"
     )
+
+
+def _json_chunks(dictionary: Path) -> list[bytes]:
+    """The XML fixture's items written as NVD's CPE 2.0 feed writes products (two chunks),
+    converted here with ElementTree, independently of the reader."""
+    import xml.etree.ElementTree as ET
+
+    text = dictionary.read_text(encoding="utf-8")
+    text = text[: text.index("</cpe-list>") + len("</cpe-list>")]  # the fixture's junk tail
+    ns = {"c": "http://cpe.mitre.org/dictionary/2.0",
+          "c23": "http://scap.nist.gov/schema/cpe-extension/2.3"}  # fmt: skip
+    products = []
+    for item in ET.fromstring(text).iterfind("c:cpe-item", ns):  # noqa: S314 (our fixture)
+        name = item.find("c23:cpe23-item", ns)
+        title = item.find("c:title", ns)
+        products.append({"cpe": {
+            "cpeName": name.get("name") if name is not None else "",
+            "deprecated": item.get("deprecated") == "true",
+            "titles": [{"title": title.text if title is not None else "", "lang": "en"}],
+        }})  # fmt: skip
+    half = len(products) // 2
+    return [
+        json.dumps({"format": "NVD_CPE", "version": "2.0", "products": part}).encode()
+        for part in (products[:half], products[half:])
+    ]
+
+
+def test_map_suggest_reads_nvds_cpe_feed_as_published(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    import io
+    import tarfile
+    import zipfile
+
+    from tests.unit.store.rows import load_branch_snapshot, package
+
+    xml = need_fixtures("cve", "cpe", "official-cpe-dictionary_v2.3.xml")
+    feed = tmp_path / "nvdcpe-2.0.tar.gz"
+    with tarfile.open(feed, "w:gz") as archive:
+        for n, chunk in enumerate(_json_chunks(xml), 1):
+            info = tarfile.TarInfo(f"nvdcpe-2.0-chunks/nvdcpe-2.0-chunk-{n:05d}.json")
+            info.size = len(chunk)
+            archive.addfile(info, io.BytesIO(chunk))
+    zipped = tmp_path / "official-cpe-dictionary_v2.3.xml.zip"
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(xml, xml.name)
+    url = fresh_store_url(tmp_path_factory, tmp_path / "store")
+    with open_store(url) as store:
+        uwsgi = package(501, "uwsgi", "2.0.21", source=True)
+        load_branch_snapshot(store, BRANCH, datetime(2026, 12, 1, tzinfo=UTC), [uwsgi], [])
+    for dictionary in (feed, zipped):
+        args = ("vulns", "map", "suggest", "-b", BRANCH, "--cpe-dictionary", str(dictionary))
+        code, out, _ = run(*args, "--dry-run", "--store", url)
+        raw = xml.read_text()
+        entries = raw.count("<cpe-item ") - raw.count('deprecated="true"')
+        assert (code, out.splitlines()) == (
+            0,
+            [
+                "uwsgi\tcpe:2.3:a:unbit:uwsgi:*:*:*:*:*:*:*:*",
+                f"1 candidate(s) printed from {entries} dictionary entries",
+            ],
+        ), dictionary

@@ -177,18 +177,3 @@ def test_archives_and_gz_feeds_over_http(store: Store, files_url: tuple[str, Pat
     assert _counts(nvd) == (38, 38, [])
     again = load_vulns(store, source="osv", paths=[f"{base}/all.zip"])
     assert (again.files, again.not_modified) == (0, 1)  # Last-Modified: not read again
-
-
-def test_the_cpe_dictionary_reads_zipped_as_nvd_offers_it(tmp_path: Path) -> None:
-    from repotrack.errors import InputError
-    from repotrack.ingest.feed_files import CPE_DICTIONARY
-    from repotrack.ingest.vulns import read_feed_file
-
-    plain = need_fixtures("cve", "cpe", "official-cpe-dictionary_v2.3.xml")
-    packed = _zip(
-        tmp_path / "official-cpe-dictionary_v2.3.xml.zip", {plain.name: plain.read_bytes()}
-    )
-    assert read_feed_file(packed, CPE_DICTIONARY) == plain.read_bytes()
-    two = _zip(tmp_path / "two.zip", {"a.xml": b"<a/>", "b.xml": b"<b/>"})
-    with pytest.raises(InputError, match="holds 2 feed documents, not one"):
-        read_feed_file(two, CPE_DICTIONARY)

@@ -355,10 +355,11 @@ def test_csaf_refuses_other_versions_and_non_csaf() -> None:
 
 
 def oval(*parts: str) -> list[VulnRecord | RecordProblem]:
-    from repotrack.ingest.vulns import read_feed_file
+    from repotrack.ingest.feed_files import path_documents
 
     path = need_fixtures("cve", *parts)
-    return list(PARSERS["oval"](read_feed_file(path, "oval"), path=path.name))
+    ((_, data),) = path_documents(path, "oval")  # bzip2-packed, as Red Hat publishes them
+    return list(PARSERS["oval"](data, path=path.name))
 
 
 def test_oval_oracle_patch_definition() -> None:
