@@ -190,3 +190,22 @@ OTHER_BAD_INPUT = [
 def test_other_bad_input(tmp_path: Path, args: list[str], code: int, needle: str) -> None:
     done = _run(args, _env(tmp_path / "h"), tmp_path)
     _one_line(done, code, needle)
+
+
+def test_an_unreadable_feed_file_is_one_line(tmp_path: Path) -> None:
+    """A damaged file among good ones: the good ones load, stderr holds the problem once
+    (no log line besides it), exit 2."""
+    import gzip
+
+    from tests.conftest import need_fixtures
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    record = need_fixtures("cve", "nvd-2.0", "records", "CVE-2014-1424.json")
+    (feeds / record.name).write_bytes(record.read_bytes())
+    (feeds / "cut.json.gz").write_bytes(gzip.compress(record.read_bytes())[:100])
+    env = _env(tmp_path / "home")
+    assert _run(["repotrack", "db", "init"], env, tmp_path).returncode == 0
+    done = _run(["repotrack", "load", "vulns", "nvd", str(feeds)], env, tmp_path)
+    _one_line(done, 2, f"InputError: {feeds / 'cut.json.gz'}: cannot read")
+    assert "1 written" in done.stdout

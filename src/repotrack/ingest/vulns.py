@@ -362,7 +362,9 @@ def _take(
 
 def _skipped(summary: VulnLoadSummary, problem: RecordProblem) -> None:
     summary.problems.append(str(problem))
-    log.warning("vulnerability record skipped", extra={"problem": str(problem)})
+    # info, not warning: the command prints each problem itself (and the service keeps
+    # them in the job's summary); a warning without a handler printed a bare second line
+    log.info("vulnerability record skipped", extra={"problem": str(problem)})
 
 
 def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
