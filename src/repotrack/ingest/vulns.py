@@ -252,8 +252,9 @@ def load_vulns(
 ) -> VulnLoadSummary:
     """Load every record of ``paths``: files, directories (read recursively) or URLs.
 
-    ``progress`` counts the local files read (``advance`` after each: a service job
-    that is asked to stop ends there, with the records read so far stored whole).
+    ``progress`` counts the local files read, an archive's members one by one
+    (``advance`` after each: a service job that is asked to stop ends there, with the
+    records read so far stored whole, and does not wait for the end of an archive).
     """
     parser: AnyParser
     writer: Writer
@@ -291,15 +292,19 @@ def load_vulns(
             writer(store, pending, summary)
             pending = []
         save_feed_state(store, read)  # only after its records are stored
+    total = len(files)
     for path in files:
-        written = summary.written
-        for document in path_documents(path, source):
+        for number, document in enumerate(path_documents(path, source)):
+            if progress is not None and number:  # an archive's members count one by one
+                total += 1
+                progress.start(total=total)
+            written = summary.written
             pending = _document(store, parser, writer, document, pending, summary, batch)
-        if progress is not None:
-            if pending:  # a stop request ends the load here: write what was read first
-                writer(store, pending, summary)
-                pending = []
-            progress.advance(new=summary.written > written)
+            if progress is not None:
+                if pending:  # a stop request ends the load here: write what was read first
+                    writer(store, pending, summary)
+                    pending = []
+                progress.advance(new=summary.written > written)
     if pending:
         writer(store, pending, summary)
     return summary

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,10 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     record = need_fixtures("cve", "nvd-2.0", "records", "CVE-2021-36370.json")
     shutil.copy(record, feed / record.name)
     (feed / "bad.json").write_text("{", encoding="utf-8")
+    archive = allowed / "all.zip"
+    with zipfile.ZipFile(archive, "w") as packed:
+        for record in sorted(need_fixtures("cve", "osv", "almalinux").glob("*.json")):
+            packed.write(record, record.name)
     checks = allowed / "checks"
     checks.mkdir()
     shutil.copy(need_fixtures("cve", "alt", "CveChecked-initial.json"), checks)
@@ -42,6 +47,7 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "outside": outside,
         "feed": feed,
         "checks": checks,
+        "archive": archive,
         "leaky": leaky,
         "fifo": fifo,
     }
@@ -88,6 +94,12 @@ def test_alt_manual_checks_load_through_the_service(
         "cvechecked: 1 file(s), 134 check(s): 134 written, 0 already loaded"
     ]
     assert job["summary"]["problems"] == []
+
+
+def test_an_archives_members_count_one_by_one(client: httpx.Client, roots: dict[str, Path]) -> None:
+    """A stop request lands between two members, not after the whole archive."""
+    job = _done(client, {"kind": "vulns", "source": "osv", "paths": [str(roots["archive"])]})
+    assert job["progress"] == {"packages": 3, "new": 3, "total": 3}
 
 
 @pytest.mark.parametrize(
