@@ -43,6 +43,10 @@ def test_each_erratum_is_one_record_with_its_builds_epochs() -> None:
     assert libsndfile.references == (("CVE", "CVE-2021-3246"),)
     assert (libsndfile.severity, libsndfile.source) == ("Important", "almalinux")
     assert libsndfile.published == datetime.fromtimestamp(1629790196, UTC)
+    canonical = json.loads(need_fixtures(*ERRATA).read_text())[0]
+    canonical["issued_date"] = {"$date": {"$numberLong": "1629790196000"}}
+    (again,) = PARSERS["almalinux"](json.dumps(canonical).encode(), path="one.json")
+    assert isinstance(again, VulnRecord) and again.published == libsndfile.published
     assert [(r.criteria, r.start, r.end, r.end_excluded) for r in libsndfile.ranges] == [
         (f"osv:{STREAM}/libsndfile", "", "0:1.0.28-10.el8_4.1", True)
     ]

@@ -131,9 +131,12 @@ def _ranges(stream: str, packages: list[Any]) -> Iterator[AffectedRange]:
 
 
 def _date(value: Any, name: str) -> datetime:
-    """``{"$date": epoch ms}`` (MongoDB export), epoch seconds, or ISO 8601 text."""
+    """``{"$date": epoch ms}`` (MongoDB export; ``{"$date": {"$numberLong": "…"}}`` in its
+    canonical form), epoch seconds, or ISO 8601 text."""
     if isinstance(value, dict):
         value = value.get("$date")
+        if isinstance(value, dict) and str(value.get("$numberLong", "")).isdigit():
+            value = int(value["$numberLong"])
         if isinstance(value, int | float):
             return datetime.fromtimestamp(value / 1000, UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
