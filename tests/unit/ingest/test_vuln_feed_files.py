@@ -177,3 +177,35 @@ def test_archives_and_gz_feeds_over_http(store: Store, files_url: tuple[str, Pat
     assert _counts(nvd) == (38, 38, [])
     again = load_vulns(store, source="osv", paths=[f"{base}/all.zip"])
     assert (again.files, again.not_modified) == (0, 1)  # Last-Modified: not read again
+
+
+def test_cut_and_flipped_archives_give_problems_never_a_crash(tmp_path: Path) -> None:
+    """Every packing of the real AlmaLinux OSV records, cut at 40 places and with bytes
+    flipped at 40 more: each reads as documents and problems naming the file."""
+    from repotrack.ingest.feed_files import path_documents
+    from repotrack.sources.vulns import RecordProblem
+
+    files = sorted(need_fixtures(*ALMA).glob("*.json"))
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as archive:
+        for path in files:
+            archive.add(path, path.name)
+    packings = {
+        "all.zip": _zip(tmp_path / "z.zip", {f.name: f.read_bytes() for f in files}).read_bytes(),
+        "all.tar.gz": gzip.compress(raw.getvalue()),
+        "all.tar.zst": zstandard.ZstdCompressor().compress(raw.getvalue()),
+        "all.tar": raw.getvalue(),
+    }
+    damaged = tmp_path / "damaged"
+    for name, data in packings.items():
+        step = max(1, len(data) // 40)
+        variants = [data[:cut] for cut in range(1, len(data), step)]
+        variants += [
+            data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+            for at in range(0, len(data), step)
+        ]
+        for variant in variants:
+            damaged.write_bytes(variant)
+            for document in path_documents(damaged, "osv"):
+                if isinstance(document, RecordProblem):
+                    assert document.where.startswith(str(damaged)), (name, document)
