@@ -90,3 +90,23 @@ def test_a_rhel8_branch_is_judged_by_the_fixed_builds(store: Store) -> None:
         n: "vulnerable" if c < 0 else "fixed" for n, c in zip(builds, compared, strict=True)
     }
     assert found == expected == {"libwebp": "vulnerable", "firefox": "fixed"}
+
+
+def test_the_cve_list_endpoint_says_what_to_load_instead(store: Store, tmp_path: Path) -> None:
+    """``…/securitydata/cve.json`` lists summaries (no streams): the load says which
+    documents to give it."""
+    summaries = [
+        {
+            "CVE": "CVE-2023-4863",
+            "severity": "important",
+            "public_date": "2023-09-12T00:00:00Z",
+            "advisories": ["RHSA-2023:5309"],
+            "affected_packages": ["libwebp-0:1.0.0-8.el8_8.1"],
+            "resource_url": "https://access.redhat.com/hydra/rest/securitydata/cve/CVE-2023-4863.json",
+        }
+    ]
+    path = tmp_path / "cve.json"
+    path.write_text(json.dumps(summaries))
+    summary = load_vulns(store, source="redhat", paths=[path])
+    (problem,) = summary.problems
+    assert "a list of CVE summaries" in problem and "resource_url" in problem

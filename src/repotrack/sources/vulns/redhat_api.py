@@ -69,6 +69,12 @@ def parse_redhat_cve(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordP
 
 
 def _check(item: Any, where: str) -> None:
+    if isinstance(item, dict) and "resource_url" in item and "CVE" in item:
+        raise InputError(
+            "a list of CVE summaries (…/securitydata/cve.json): load each CVE's "
+            "resource_url (…/securitydata/cve/CVE-….json) instead",
+            path=where,
+        )
     if not isinstance(item, dict) or not (
         "package_state" in item or "affected_release" in item or "threat_severity" in item
     ):
