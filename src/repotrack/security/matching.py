@@ -19,8 +19,8 @@ Order of work (``rematch_branch``):
    a new package set writes a new generation: the previous one's rows less the removed
    packages', plus the added packages' rows (a generation is never changed once a run
    names it, so no run waits for a delete to be applied, and a run that stops half-way
-   leaves a generation no run row names). With nothing to rematch (no record, triage row
-   or erratum written since the previous run, the same package set: read in the run's
+   leaves a generation no run row names). With nothing to rematch (no record, triage row,
+   check or erratum written since the previous run, the same package set: read in the run's
    first query) the run writes its run row and stops: its statements would find no pair
    to change, and planning them cost 0.1 s;
 3. match in one SQL statement into the run's scratch table: the targets →
@@ -201,11 +201,12 @@ WHERE pkgset_name = {{branch:String}} AND vmt_run = {{kept:DateTime64(3)}}
 
 #: The vulnerabilities an incremental run rematches against every package: written since
 #: the previous run, or named by triage rows, ALT checks or errata of the branch written
-#: since then; each with its current record's hash and rejected flag (hash 0 for an id that only a
-#: triage row or an erratum names), read once here, so the statements that follow filter
-#: by this small table instead of grouping ``Vulnerabilities``. A record written since
-#: has its newest rows among those written since, so those rows alone give its current
-#: hash and flag; an id named by a triage row or an erratum is read whole (primary key).
+#: since then; each with its current record's hash and rejected flag (hash 0 for an id
+#: that only a triage row, a check or an erratum names), read once here, so the
+#: statements that follow filter by this small table instead of grouping
+#: ``Vulnerabilities``. A record written since has its newest rows among those written
+#: since, so those rows alone give its current hash and flag; an id named by a triage
+#: row, a check or an erratum is read whole (primary key).
 _WRITTEN_SINCE: Final = "ts > {vuln_ts:DateTime64(3)}"
 _TRIAGED_SINCE: Final = (
     "SELECT vuln_id FROM VulnerabilityStatus WHERE ts >= {last_run:DateTime64(3)}"
