@@ -1,7 +1,10 @@
 """Read-only questions over the verdicts (CLI ``repotrack vulns ...`` and ``/api/v1/vulns``).
 
 Every answer reads the latest verdict per (branch, package, vulnerability) and skips
-pairs a later rematch no longer found (reason ``unmatched``).
+pairs a later rematch no longer found (reason ``unmatched``). A question about one
+vulnerability also takes the verdicts of the records that name it: distribution
+advisories (``ALSA-…``, ``RHSA-…``, ``SUSE-SU-…``, ``REDHAT:CVE-…``) carry their CVEs
+as references, and a team that loads only its vendor's advisories asks by CVE id.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ _LATEST: Final = """
     FROM PackagesVulnerabilityVerdict
     WHERE ({branch:String} = '' OR pkgset_name = {branch:String})
         AND ({name:String} = '' OR pkg_name = {name:String})
-        AND ({vuln:String} = '' OR vuln_id = {vuln:String})
+        AND (empty({vulns:Array(String)}) OR vuln_id IN {vulns:Array(String)})
     GROUP BY pkgset_name, pkg_name, vuln_id
 """
 
@@ -49,7 +52,7 @@ _VERDICTS: Final = f"""
         SELECT vuln_id, argMax(vuln_summary, ts) AS summary, argMax(vuln_score, ts) AS score,
             argMax(vuln_severity, ts) AS severity
         FROM Vulnerabilities
-        WHERE ({{vuln:String}} = '' OR vuln_id = {{vuln:String}})
+        WHERE empty({{vulns:Array(String)}}) OR vuln_id IN {{vulns:Array(String)}}
         GROUP BY vuln_id
     ) AS V ON V.vuln_id = L.vuln_id
     WHERE L.reason != 'unmatched' AND ({{status:String}} = '' OR L.status = {{status:String}})
@@ -138,10 +141,22 @@ def package_verdicts(store: Store, *, branch: str, name: str, status: str = "") 
 def vulnerability_verdicts(
     store: Store, *, vuln_id: str, branch: str = "", status: str = ""
 ) -> list[Verdict]:
-    """The packages a vulnerability touches, in one branch or in all."""
+    """The packages a vulnerability touches, in one branch or in all: its own verdicts
+    and those of the records that name it."""
     if not vuln_id:
         raise InputError("must not be empty", field="vuln_id")
-    return _verdicts(store, branch=branch, vuln=vuln_id, status=status)
+    return _verdicts(store, branch=branch, vulns=[vuln_id, *_naming(store, vuln_id)], status=status)
+
+
+_NAMING: Final = """
+    SELECT vuln_id FROM Vulnerabilities GROUP BY vuln_id
+    HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id
+"""
+
+
+def _naming(store: Store, vuln_id: str) -> list[str]:
+    """The records whose current version names ``vuln_id`` among its references."""
+    return [str(v) for (v,) in store.query(_NAMING, {"v": vuln_id}) if v != vuln_id]
 
 
 def branch_verdicts(store: Store, *, branch: str, status: str = "vulnerable") -> list[Verdict]:
@@ -152,13 +167,19 @@ def branch_verdicts(store: Store, *, branch: str, status: str = "vulnerable") ->
 
 
 def _verdicts(
-    store: Store, *, branch: str = "", name: str = "", vuln: str = "", status: str = ""
+    store: Store,
+    *,
+    branch: str = "",
+    name: str = "",
+    vulns: list[str] | None = None,
+    status: str = "",
 ) -> list[Verdict]:
     if status not in STATUS_FILTERS:
         raise InputError(
             f"must be one of {', '.join(s for s in STATUS_FILTERS if s)}", field="status"
         )
-    rows = store.query(_VERDICTS, {"branch": branch, "name": name, "vuln": vuln, "status": status})
+    params = {"branch": branch, "name": name, "vulns": vulns or [], "status": status}
+    rows = store.query(_VERDICTS, params)
     return [_verdict(row) for row in rows]
 
 
@@ -183,18 +204,21 @@ def _verdict(row: tuple[Any, ...]) -> Verdict:
 
 
 def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
-    """Per branch: the lowest version ever judged fixed, and the packages fixed / open now."""
+    """Per branch: the lowest version ever judged fixed, and the packages fixed / open now
+    (by the vulnerability's own verdicts and those of the records that name it)."""
     if not vuln_id:
         raise InputError("must not be empty", field="vuln_id")
+    vulns = [vuln_id, *_naming(store, vuln_id)]
     first = store.query(
         "SELECT V.pkgset_name, argMin(concat(V.pkg_name, ' ', V.pkg_version, '-', V.pkg_release),"
         " K.vk_evr) FROM PackagesVulnerabilityVerdict AS V "
         "INNER JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys "
         "GROUP BY pkg_hash) AS K ON K.pkg_hash = V.pkg_hash "
-        "WHERE V.vuln_id = {vuln:String} AND V.pvv_status = 'fixed' GROUP BY V.pkgset_name",
-        {"vuln": vuln_id},
+        "WHERE V.vuln_id IN {vulns:Array(String)} AND V.pvv_status = 'fixed' "
+        "GROUP BY V.pkgset_name",
+        {"vulns": vulns},
     )
-    current = vulnerability_verdicts(store, vuln_id=vuln_id)
+    current = _verdicts(store, vulns=vulns)
     if not first and not current:
         raise NotFoundError(f"no verdict names {vuln_id}; load it and rematch a branch first")
     firsts = {str(b): str(v) for b, v in first}
@@ -256,18 +280,16 @@ def vulnerability_info(store: Store, *, vuln_id: str) -> VulnerabilityInfo:
         {"v": vuln_id},
     )
     if not rows or rows[0][9] in (0, None):
-        raise NotFoundError(f"no vulnerability {vuln_id} is loaded")
+        naming = _naming(store, vuln_id)
+        named_by = f"; records that name it: {', '.join(naming)}" if naming else ""
+        raise NotFoundError(f"no vulnerability {vuln_id} is loaded{named_by}")
     kind, source, summary, score, severity, url, published, modified, rejected, vhash = rows[0][:10]
     types, links = rows[0][10], rows[0][11]
     ((ranges,),) = store.query(
         "SELECT count() FROM CpeMatch WHERE vuln_id = {v:String} AND vuln_hash = {h:UInt64}",
         {"v": vuln_id, "h": vhash},
     )
-    naming = store.query(
-        "SELECT vuln_id FROM Vulnerabilities GROUP BY vuln_id "
-        "HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id",
-        {"v": vuln_id},
-    )
+    naming = _naming(store, vuln_id)
     named = [str(link) for t, link in zip(types, links, strict=True) if t in ("CVE", "GHSA", "BDU")]
     return VulnerabilityInfo(
         vuln_id=vuln_id,
@@ -282,5 +304,5 @@ def vulnerability_info(store: Store, *, vuln_id: str) -> VulnerabilityInfo:
         rejected=bool(rejected),
         ranges=int(ranges),
         references=list(zip(types, links, strict=True)),
-        linked=sorted({*named, *(str(v) for (v,) in naming)} - {vuln_id}),
+        linked=sorted({*named, *naming} - {vuln_id}),
     )

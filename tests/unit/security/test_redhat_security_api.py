@@ -14,8 +14,16 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from repotrack.errors import NotFoundError
 from repotrack.ingest.vulns import load_vulns
 from repotrack.security import rematch_branch, set_mapping
+from repotrack.security.queries import (
+    fixed_across_branches,
+    vulnerability_info,
+    vulnerability_verdicts,
+)
 from repotrack.sources.vulns import PARSERS, VulnRecord
 from repotrack.store import Store
 from tests.conftest import need_fixtures
@@ -90,6 +98,20 @@ def test_a_rhel8_branch_is_judged_by_the_fixed_builds(store: Store) -> None:
         n: "vulnerable" if c < 0 else "fixed" for n, c in zip(builds, compared, strict=True)
     }
     assert found == expected == {"libwebp": "vulnerable", "firefox": "fixed"}
+    # asked by the CVE id, which only the Red Hat record names: its verdicts answer
+    by_cve = vulnerability_verdicts(store, vuln_id="CVE-2023-4863")
+    assert {(v.pkg_name, v.vuln_id, v.status) for v in by_cve} == {
+        ("libwebp", "REDHAT:CVE-2023-4863", "vulnerable"),
+        ("firefox", "REDHAT:CVE-2023-4863", "fixed"),
+    }
+    (fix,) = fixed_across_branches(store, vuln_id="CVE-2023-4863")
+    assert (fix.branch, fix.open_packages, fix.fixed_packages) == (
+        "rhel8",
+        ["libwebp 1.0.0-8.el8_8"],
+        ["firefox 102.15.1-1.el8_8"],
+    )
+    with pytest.raises(NotFoundError, match="records that name it: REDHAT:CVE-2023-4863"):
+        vulnerability_info(store, vuln_id="CVE-2023-4863")
 
 
 def test_the_cve_list_endpoint_says_what_to_load_instead(store: Store, tmp_path: Path) -> None:
