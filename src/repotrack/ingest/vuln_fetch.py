@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from repotrack.errors import UpstreamError
 from repotrack.store.base import Store
@@ -141,7 +141,8 @@ def _read_nvd_api(
 ) -> FeedRead:
     now = datetime.now(UTC).replace(microsecond=0)
     params: dict[str, str | int] = {"resultsPerPage": page}
-    if previous is not None and now - previous[2] < NVD_WINDOW:
+    given = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    if previous is not None and now - previous[2] < NVD_WINDOW and "lastModStartDate" not in given:
         params["lastModStartDate"] = previous[2].strftime("%Y-%m-%dT%H:%M:%S.000Z")
         params["lastModEndDate"] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return FeedRead(url, list(_pages(http, url, params, key, api_key)), fetched=now)
@@ -150,6 +151,15 @@ def _read_nvd_api(
 def _pages(
     http: httpx.Client, url: str, params: dict[str, str | int], key: str, api_key: str
 ) -> Iterator[bytes]:
+    """The pages of ``url``, its own query (the user's filters, ``noRejected`` without a
+    value included) kept as written and ``params`` added: httpx's ``params`` would
+    replace the query, and a URL asking for one keyword would read all of NVD."""
+    parts = urlsplit(url)
+    kept = [
+        piece
+        for piece in parts.query.split("&")
+        if piece and piece.split("=", 1)[0] not in {*params, "startIndex"}
+    ]
     start = 0
     headers = {"apiKey": api_key} if api_key else None
     pace = NVD_PACE[bool(api_key)]
@@ -159,8 +169,9 @@ def _pages(
         if asked and wait > 0:
             time.sleep(wait)
         asked = time.monotonic()
+        query = "&".join([*kept, urlencode({**params, "startIndex": start})])
         response = _get(
-            http, url, headers=headers, params={**params, "startIndex": start}, throttled=403
+            http, urlunsplit(parts._replace(query=query)), headers=headers, throttled=403
         )
         try:
             body = response.json()

@@ -30,7 +30,7 @@ class Feeds:
             need_fixtures("cve", "nvd-2.0", "api-responses", "full-page.json").read_bytes()
         )
         self.items: list[Any] = page["vulnerabilities"]
-        self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
+        self.requests: list[tuple[str, dict[str, list[str]], dict[str, str], str]] = []
         self.busy = 1
         self.limited = 1  # NVD answers a request over its rate limit with 403
 
@@ -46,7 +46,7 @@ def server() -> Iterator[tuple[str, Feeds]]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = parse_qs(url.query)
-            feeds.requests.append((url.path, query, dict(self.headers)))
+            feeds.requests.append((url.path, query, dict(self.headers), url.query))
             if url.path == "/feeds/record.json":
                 if self.headers.get("If-None-Match") == '"v1"':
                     self._send(304, b"")
@@ -125,8 +125,8 @@ def test_the_nvd_api_is_paged_then_asked_for_changes_only(
     url = f"{base}/rest/json/cves/2.0"
     first = load_vulns(store, source="nvd", paths=[url])
     assert (first.files, first.records, first.written) == (3, 38, 38)  # 15 + 15 + 8
-    assert [q["startIndex"] for _, q, _ in feeds.requests] == [["0"], ["15"], ["30"]]
-    assert all("lastModStartDate" not in q for _, q, _ in feeds.requests)
+    assert [r[1]["startIndex"] for r in feeds.requests] == [["0"], ["15"], ["30"]]
+    assert all("lastModStartDate" not in r[1] for r in feeds.requests)
     again = load_vulns(store, source="nvd", paths=[url])
     assert again.written == 0 and again.unchanged == 38
     last = feeds.requests[-1][1]
@@ -178,3 +178,18 @@ def test_nvd_pages_are_paced_and_its_403_is_waited_for(
     store.command("TRUNCATE TABLE VulnFeedState")
     load_vulns(store, source="nvd", paths=[url], nvd_api_key="k")
     assert len(slept) == 2 and all(0.5 < s <= 0.6 for s in slept)
+
+
+def test_the_nvd_api_keeps_the_filters_of_the_url(store: Store, server: tuple[str, Feeds]) -> None:
+    """A URL that asks NVD for part of the data (a keyword, a CPE, ``noRejected``) is paged
+    with its filters; httpx's ``params`` would have replaced them, and every CVE of NVD
+    would have been read."""
+    base, feeds = server
+    url = f"{base}/rest/json/cves/2.0?keywordSearch=openssl&noRejected&resultsPerPage=20"
+    assert load_vulns(store, source="nvd", paths=[url]).written == 38
+    pages = [r for r in feeds.requests if r[0] == "/rest/json/cves/2.0"]
+    assert len(pages) == 3
+    for _, query, _, _ in pages:
+        assert query["keywordSearch"] == ["openssl"]
+        assert query["resultsPerPage"] == ["2000"]  # ours, once
+    assert all("noRejected" in r[3] for r in pages)
