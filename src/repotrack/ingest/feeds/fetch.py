@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from types import TracebackType
 from typing import Self
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 from tenacity import (
@@ -111,7 +112,14 @@ class Fetcher:
         if_modified_since: datetime | None = None,
         etag: str | None = None,
     ) -> Document | None:
-        """The body at ``url``, or None when the server answers 304 Not Modified."""
+        """The body at ``url``, or None when the server answers 304 Not Modified.
+
+        ``params`` are added to the query ``url`` has (a feed URL configured with a filter
+        of its own keeps it): httpx's ``params`` would replace that query."""
+        if params:
+            parts = urlsplit(url)
+            merged = {**dict(parse_qsl(parts.query, keep_blank_values=True)), **params}
+            url, params = urlunsplit(parts._replace(query="")), merged
         headers = {}
         if if_modified_since is not None:
             headers["If-Modified-Since"] = format_datetime(

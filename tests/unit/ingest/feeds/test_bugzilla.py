@@ -114,3 +114,14 @@ def test_acl_message(store: Store) -> None:
         handle_acl_message(store, {**body, "new_owners": "a b"})
     with pytest.raises(InputError, match="not JSON"):
         handle_acl_message(store, b"{")
+
+
+def test_a_configured_query_is_kept_beside_the_export_query(
+    store: Store, feeds: FeedsSettings, feed_server: FeedServer
+) -> None:
+    """A Bugzilla URL with a filter of its own (one product): the export's parameters are
+    added to it; httpx's ``params`` would have replaced it and exported every bug."""
+    feed_server.set("/buglist.cgi", Reply((HEADER + BUG1).encode()))
+    run(store, feeds, "bugzilla", feed_server.url + "/buglist.cgi?product=Sisyphus")
+    query = parse_qs(feed_server.hits("/buglist.cgi")[0].query)
+    assert query["product"] == ["Sisyphus"] and query["ctype"] == ["csv"]
