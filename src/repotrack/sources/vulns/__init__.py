@@ -15,6 +15,7 @@ from repotrack.sources.vulns.cpe import Cpe, parse_cpe
 from repotrack.sources.vulns.csaf import parse_csaf
 from repotrack.sources.vulns.cve5 import parse_cve5
 from repotrack.sources.vulns.cvrf import parse_cvrf
+from repotrack.sources.vulns.ghsa import parse_ghsa
 from repotrack.sources.vulns.nvd import parse_nvd
 from repotrack.sources.vulns.osv import parse_osv
 from repotrack.sources.vulns.oval import parse_oval
@@ -38,7 +39,7 @@ PARSERS: Final[dict[str, Parser]] = {
     "nvd": parse_nvd,
     "cve5": parse_cve5,
     "osv": parse_osv,
-    "ghsa": parse_osv,
+    "ghsa": parse_ghsa,
     "csaf": parse_csaf,
     "cvrf": parse_cvrf,
     "oval": parse_oval,
