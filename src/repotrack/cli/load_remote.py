@@ -213,7 +213,7 @@ class _Session:
         self.user = (
             handoff.options.user or os.environ.get(USER_ENV) or handoff.settings.service.user
         )
-        self._verify = service_tls_verify(handoff.settings, handoff.options)
+        self._verify = service_tls_verify(handoff.settings, handoff.options, self.base_url)
         self._password = password
         self._show = handoff.show or _show_repo_summary
 
@@ -339,14 +339,19 @@ def _show_repo_summary(summary: dict[str, Any]) -> None:
     print_summary(summary["line"], bad)
 
 
-def service_tls_verify(settings: Settings, options: ServiceOptions) -> ssl.SSLContext | bool:
+def service_tls_verify(
+    settings: Settings, options: ServiceOptions, url: str
+) -> ssl.SSLContext | bool:
     """``--cacert``/``--insecure`` as given; else the system store plus the service's own
-    certificate when this machine's settings name one (a self-signed pair, typically)."""
+    certificate when this machine's settings name one (a self-signed pair, typically).
+    A plain ``http://`` ``url`` checks no certificate (``tls_verify``)."""
     import ssl  # here: 0.01 s that a load without a hand-off need not pay
 
-    from repotrack.cli.tracking_client import tls_verify
+    from repotrack.cli.tracking_client import plain_http, tls_verify
 
-    verify = tls_verify(cacert=options.cacert, insecure=options.insecure)
+    verify = tls_verify(cacert=options.cacert, insecure=options.insecure, url=url)
+    if plain_http(url):
+        return verify
     certfile = settings.service.certfile
     if isinstance(verify, ssl.SSLContext) and options.cacert is None and certfile is not None:
         with contextlib.suppress(OSError, ssl.SSLError):  # unreadable: the system store only

@@ -196,7 +196,7 @@ class ServiceReader:
     def _tls_verify(self) -> Any:
         from repotrack.cli.load_remote import ServiceOptions, service_tls_verify
 
-        return service_tls_verify(self.settings, ServiceOptions())
+        return service_tls_verify(self.settings, ServiceOptions(), self.base_url)
 
     def _auth(self, user_env: str) -> Any:
         import httpx

@@ -412,8 +412,8 @@ def _client(conn: Connection, password: str | None) -> TrackingClient | None:
     from repotrack.cli.tracking_client import TrackingClient, tls_verify
 
     try:
-        verify = tls_verify(cacert=conn.cacert, insecure=conn.insecure)
         base_url = conn.base_url()
+        verify = tls_verify(cacert=conn.cacert, insecure=conn.insecure, url=base_url)
     except InputError as exc:
         warn(f"Error: {exc}")
         return None

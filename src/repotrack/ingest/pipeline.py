@@ -2,9 +2,10 @@
 
 Jobs are taken in chunks. For each chunk the store is asked, in one query per kind of
 key, which packages it already holds (by index MD5, by SHA-256, or by ``pkg_hash``
-from a quick header read or from metadata); only the rest are read in full. The
-quick reads (signature and one main-header entry) run inline: they cost less than a
-round trip to a worker. Full reads run in a pool of worker processes (``workers`` > 1,
+from a quick header read or from metadata); only the rest are read in full. A store
+that held no package when the load began is not asked: every job is read in full.
+The quick reads (signature and one main-header entry) run inline: they cost less
+than a round trip to a worker. Full reads run in a pool of worker processes (``workers`` > 1,
 up to ``TASK`` packages per task; forked from a fork server, never from the loader itself)
 or inline (``workers`` = 1, or the first ``INLINE`` new packages of a load whose first
 chunks hold no more than that), and their results come back in job order. At most
@@ -151,6 +152,7 @@ class Pipeline:
         self._window = max(CHUNK, workers * 32)
         self._seen: set[int] = set()
         self._inline_left = INLINE
+        self._empty: bool | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -266,6 +268,8 @@ class Pipeline:
     def _known(self, chunk: list[PackageJob]) -> dict[int, int]:
         """``{id(job): pkg_hash}`` for the jobs of ``chunk`` the store already holds."""
         result: dict[int, int] = {}
+        if self._holds_nothing():
+            return result
         by_md5 = [j for j in chunk if j.expected.md5]
         by_sha256 = [j for j in chunk if not j.expected.md5 and j.expected.sha256]
         rest = [j for j in chunk if not j.expected.md5 and not j.expected.sha256]
@@ -285,6 +289,20 @@ class Pipeline:
             if pkg_hash is not None and pkg_hash in stored:
                 result[id(job)] = pkg_hash
         return result
+
+    def _holds_nothing(self) -> bool:
+        """Whether the store held no package when this load began (asked once).
+
+        Then no lookup can find anything, and the header-only read that gives a
+        file's ``pkg_hash`` for it (the loader's own time, 40-60 us a package, before
+        the first chunk's reads start) is skipped: every package is read in full, and
+        one that is in the tree twice is told by the ``pkg_hash`` its read gives
+        (``_seen`` in ``run``). A first load of a distribution into a new store is
+        the one a user waits longest for.
+        """
+        if self._empty is None:
+            self._empty = not self._store.query("SELECT 1 FROM PackageHash_buffer LIMIT 1")
+        return self._empty
 
     def _hashes_of(self, jobs: list[PackageJob]) -> dict[int, int]:
         """``pkg_hash`` of jobs without index digests: from metadata, or a header-only read."""

@@ -43,6 +43,20 @@ def test_tls_choices(tmp_path: Path) -> None:
         tls_verify(cacert=tmp_path / "ca.pem", insecure=False)
 
 
+def test_plain_http_loads_no_certificates() -> None:
+    """A plain-HTTP service needs no CA store (loading it is 0.05-0.1 s of every
+    command's start); the context given instead trusts nothing, so that TLS it were
+    led to fails instead of going unchecked."""
+    plain = tls_verify(cacert=None, insecure=False, url="http://127.0.0.1:8080")
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    secure = tls_verify(cacert=None, insecure=False, url="https://127.0.0.1:8443")
+    assert isinstance(secure, ssl.SSLContext) and secure is not plain
+    assert secure.verify_mode == ssl.CERT_REQUIRED
+    assert tls_verify(cacert=None, insecure=True, url="http://127.0.0.1:8080") is False
+
+
 def test_unknown_table_is_refused() -> None:
     with TrackingClient("https://127.0.0.1:9") as client, pytest.raises(InputError):
         client.query("users")

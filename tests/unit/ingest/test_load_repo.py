@@ -286,3 +286,52 @@ def test_files_beside_baseurl_metadata_are_read(store: Store, tmp_path: Path) ->
     assert summary.new == len(rpms)
     stored = {int(h) for (h,) in store.query("SELECT pkg_hash FROM Packages_buffer")}
     assert stored == {read_rpm(p).pkg_hash for p in rpms}
+
+
+def _plain_tree_with_a_copy(root: Path) -> Path:
+    """Every test RPM, plus one of them a second time under another directory."""
+    root.mkdir()
+    for rpm in (DATA / "rpms").glob("*.rpm"):
+        shutil.copy(rpm, root)
+    (root / "again").mkdir()
+    shutil.copy(DATA / "rpms" / "rt-hello-1.2.3-4.rt1.x86_64.rpm", root / "again")
+    return root
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_store_without_packages_reads_without_looking_up(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Nothing can be found in a store that holds no package: the header-only reads
+    that look packages up are skipped, and every file is read in full. A package in
+    the tree twice still counts once, and its rows are written once."""
+    tree = _plain_tree_with_a_copy(tmp_path / "tree")
+    looked_up: list[str] = []
+    real = pipeline.identify_package
+    monkeypatch.setattr(pipeline, "identify_package", lambda p: looked_up.append(p) or real(p))
+    summary = load_repo(store, branch="p10", path=tree, date=DAY, workers=workers)
+    assert looked_up == []
+    rpms = sorted((DATA / "rpms").glob("*.rpm"))
+    assert (summary.new, summary.known) == (len(rpms), 1)
+    rpm_tool = need_tool("rpm")
+    files = {  # librpm's count of each package's files
+        read_rpm(p).pkg_hash: subprocess.run(
+            [rpm_tool, "-qp", "--qf", "[%{BASENAMES}\n]", str(p)],
+            check=True, capture_output=True, text=True,
+        ).stdout.count("\n")
+        for p in rpms
+    }  # fmt: skip
+    stored = dict(store.query("SELECT pkg_hash, count() FROM Files GROUP BY pkg_hash"))
+    assert stored == {h: n for h, n in files.items() if n}
+    assert _count(store, "SELECT count() FROM Packages") == len(rpms)
+    assert _count(store, "SELECT count() FROM PackageHash") == len(rpms)
+    ((size,),) = store.query(
+        "SELECT pkgset_kv.v[indexOf(pkgset_kv.k, 'size')] FROM PackageSetName "
+        "WHERE pkgset_ruuid = {r:UUID} AND pkgset_depth = 0",
+        {"r": summary.root_uuid},
+    )
+    assert size == str(len(rpms))
+    # The next load looks its packages up (the store holds some now): all known.
+    again = load_repo(store, branch="p10", path=tree, date=date(2024, 5, 2), workers=workers)
+    assert (again.new, again.known) == (0, len(rpms) + 1)
+    assert len(looked_up) == len(rpms) + 1
