@@ -11,7 +11,7 @@ import pytest
 from repotrack.tracking.patches import Patch, build_series, patch_filename
 from repotrack.tracking.specfile import update_spec
 from repotrack.tracking.upstream import Mirror
-from tests.conftest import need_tool
+from tests.conftest import need_fixtures, need_tool
 from tests.unit.tracking.test_upstream_gitutil import Repo, git, make_history
 
 WHEN = datetime(2026, 11, 21, tzinfo=UTC)
@@ -137,3 +137,50 @@ def test_rpm_applies_binary_series_with_git_am(
     series = build_series(mirror, mirror.new_commits("main", shas["base"]))
     built = _rpmbuild_prep(tmp_path, repo, series, "%autosetup -S git_am")
     _tree_matches(built, repo, shas["last"])
+
+
+def _apply(tree: Path, series: list[Patch], tool: list[str], work: Path) -> None:
+    for patch in series:
+        path = work / patch.filename
+        path.write_bytes(patch.content)
+        done = subprocess.run(
+            [*tool, str(path)], cwd=tree, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, f"{patch.commit.sha}: {done.stdout[-500:]}{done.stderr}"
+
+
+@pytest.mark.parametrize(
+    ("bundle", "branch"),
+    [("inih.bundle", "master"), ("rpmfile.bundle", "main"), ("rpmfile.bundle", "fix-localized")],
+)
+@pytest.mark.parametrize(
+    "tool",
+    [
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "am", "-q", "--keep-cr"],
+        ["patch", "-p1", "-s", "--no-backup-if-mismatch", "-i"],
+    ],
+    ids=["git-am", "gnu-patch"],
+)
+def test_real_histories_give_back_the_head_tree(
+    tmp_path: Path, bundle: str, branch: str, tool: list[str]
+) -> None:
+    """Two real projects' whole first-parent histories (inih: 156 commits with merges of
+    side branches; rpmfile: two branches), from the first commit: the series applied in
+    order by git am and by GNU patch (what rpm's %patch runs) gives exactly the tree git
+    itself has at the branch head."""
+    need_tool(tool[0])
+    source = need_fixtures("git", "bundles", bundle)
+    upstream = tmp_path / "upstream.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(upstream)], check=True)
+    first = git(upstream, "rev-list", "--first-parent", "--reverse", branch).split()[0]
+    head = git(upstream, "rev-parse", branch).strip()
+    mirror = Mirror(tmp_path / "cache", f"file://{upstream}", timeout=60)
+    mirror.fetch()
+    series = build_series(mirror, mirror.new_commits(branch, first))
+    assert len(series) > 10
+    tree = tmp_path / "tree"
+    subprocess.run(["git", "clone", "-q", str(upstream), str(tree)], check=True)
+    git(tree, "checkout", "-q", "-b", "applied", first)
+    _apply(tree, series, tool, tmp_path)
+    git(tree, "add", "-A")
+    assert git(tree, "diff", "--cached", "--stat", head) == ""
