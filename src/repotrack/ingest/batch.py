@@ -149,6 +149,36 @@ class RowBatcher:
         written, then raised: the caller closes the store next, which must never
         happen under a running insert. The wait is one batch's insert at most.
         """
+        try:
+            self._settle()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown()
+                self._writer = None
+
+    def flush(self) -> None:
+        """Write every row collected so far; return once the background batch, if any,
+        is written too.
+
+        The two are written at the same time, this one on the calling thread's own
+        connection: at the end of a load the workers are done and a core is idle, and
+        two batches need no order between them (each batch's ``PackageHash`` rows,
+        which make its packages count as stored, come after that batch's other rows;
+        the package set's rows come after this returns). Measured at the end of a
+        2008-package load: the last batch's 0.09 s were spent waiting for the one
+        before it.
+        """
+        batch, self._batch = self._batch, _Batch()
+        try:
+            self._write(batch)
+        except BaseException:
+            self._settle()  # nothing is being written when this raises
+            raise
+        self.wait()
+
+    def _settle(self) -> None:
+        """Wait for the background batch without raising what it raised; a Ctrl-C
+        meanwhile is held until it is written, then raised."""
         interrupted = False
         writing, self._writing = self._writing, None
         while writing is not None:
@@ -157,17 +187,8 @@ class RowBatcher:
                 break
             except KeyboardInterrupt:
                 interrupted = True
-        if self._writer is not None:
-            self._writer.shutdown()
-            self._writer = None
         if interrupted:
             raise KeyboardInterrupt
-
-    def flush(self) -> None:
-        """Write every row collected so far (after the background batch, if any)."""
-        self.wait()
-        batch, self._batch = self._batch, _Batch()
-        self._write(batch)
 
     def _write(self, batch: _Batch) -> None:
         store = self._store

@@ -87,7 +87,9 @@ class _FailingStore:
     def __init__(self, store: Store, fail_at: int) -> None:
         self._store = store
         self._fail_at = fail_at
+        self._lock = threading.Lock()
         self.inserts: list[str] = []
+        self.threads: list[int] = []  # the thread that made each insert
 
     def insert(self, table: str, columns: Sequence[str], rows: Any, **options: Any) -> int:
         self._count(table)
@@ -102,9 +104,11 @@ class _FailingStore:
         self._store.insert_select(table, *args)
 
     def _count(self, table: str) -> None:
-        if len(self.inserts) + 1 == self._fail_at:
-            raise StoreError(f"cannot write {table}: no space left on device")
-        self.inserts.append(table)
+        with self._lock:
+            if len(self.inserts) + 1 == self._fail_at:
+                raise StoreError(f"cannot write {table}: no space left on device")
+            self.inserts.append(table)
+            self.threads.append(threading.get_ident())
 
 
 def test_a_failed_background_write_is_raised_and_nothing_after_it_is_written(
@@ -121,19 +125,26 @@ def test_a_failed_background_write_is_raised_and_nothing_after_it_is_written(
     assert store.query("SELECT count() FROM PackageHash") == [(0,)]
 
 
-def test_each_batch_is_written_whole_before_the_next_starts(store: Store) -> None:
+def test_each_batch_is_written_whole_in_its_order(store: Store) -> None:
+    """Journal first and PackageHash last in every batch: a package counts as stored
+    only once its other rows are. The last batch is written by the loader's thread
+    while the writer thread may still be writing the one before (their inserts then
+    interleave); the background batches, one writer, follow each other."""
     recorder = _FailingStore(store, fail_at=0)
     batcher = RowBatcher(recorder, max_rows=300, background=True)  # type: ignore[arg-type]
     _write_all(batcher, _rows())
-    batches: list[list[str]] = []
-    for table in recorder.inserts:
+    by_thread: dict[int, list[list[str]]] = {}
+    for table, thread in zip(recorder.inserts, recorder.threads, strict=True):
+        batches = by_thread.setdefault(thread, [])
         if table == "repotrack_load_journal":
             batches.append([])
         batches[-1].append(table)
-    assert len(batches) > 2
-    for tables in batches:  # journal first, PackageHash last, in every batch
-        assert tables[0] == "repotrack_load_journal"
-        assert tables[-1] == "PackageHash"
+    assert len(by_thread) == 2  # the writer's batches, and the last one
+    assert sum(len(b) for b in by_thread.values()) > 2
+    for batches in by_thread.values():
+        for tables in batches:
+            assert tables[0] == "repotrack_load_journal"
+            assert tables[-1] == "PackageHash"
 
 
 class _SlowStore:
@@ -180,3 +191,43 @@ def test_a_second_ctrl_c_while_closing_still_waits_for_the_batch_being_written()
         batcher.close()
     assert slow.finished[-1] == "PackageHash"  # the batch was written to its end
     assert batcher._writer is None
+
+
+class _GateStore:
+    """Inserts of the writer thread wait until the loader's thread has made one."""
+
+    def __init__(self) -> None:
+        self.loader = threading.get_ident()
+        self.loader_began = threading.Event()
+        self.waited_in_vain = False
+
+    def insert(self, table: str, columns: Sequence[str], rows: Any, **options: Any) -> int:
+        if threading.get_ident() == self.loader:
+            self.loader_began.set()
+        elif not self.loader_began.wait(10):
+            self.waited_in_vain = True
+        return 0
+
+    def insert_blocks(self, table: str, *args: Any) -> None:
+        self.insert(table, (), ())
+
+    def insert_select(self, table: str, *args: Any) -> None:
+        self.insert(table, (), ())
+
+
+def test_the_last_batch_is_written_while_the_one_before_still_is() -> None:
+    """At the end of a load the workers are done: the loader writes its last batch
+    on its own connection instead of first waiting for the writer's."""
+    gate = _GateStore()
+    batcher = RowBatcher(gate, max_rows=300, background=True)  # type: ignore[arg-type]
+    packages = _rows()
+    rest = iter(packages)
+    for rows in rest:
+        batcher.add_package(rows)
+        if batcher._writing is not None:  # a batch went to the writer
+            break
+    small = next(r for r in rest if r.files.rows + r.depends.rows < 100)
+    started = time.monotonic()
+    batcher.add_package(small)  # the last batch: one package
+    _write_all(batcher, [])
+    assert not gate.waited_in_vain and time.monotonic() - started < 10
