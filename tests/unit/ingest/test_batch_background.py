@@ -147,7 +147,20 @@ def test_each_batch_is_written_whole_in_its_order(store: Store) -> None:
             assert tables[-1] == "PackageHash"
 
 
-class _SlowStore:
+class _InsertsOnly:
+    """A store that only takes inserts, every kind going to ``insert``."""
+
+    def insert(self, table: str, columns: Sequence[str], rows: Any, **options: Any) -> int:
+        raise NotImplementedError
+
+    def insert_blocks(self, table: str, *args: Any) -> None:
+        self.insert(table, (), ())
+
+    def insert_select(self, table: str, *args: Any) -> None:
+        self.insert(table, (), ())
+
+
+class _SlowStore(_InsertsOnly):
     """A store whose inserts wait for ``release`` (a batch being written), then record
     that they finished."""
 
@@ -159,12 +172,6 @@ class _SlowStore:
         self.release.wait(30)
         self.finished.append(table)
         return 0
-
-    def insert_blocks(self, table: str, *args: Any) -> None:
-        self.insert(table, (), ())
-
-    def insert_select(self, table: str, *args: Any) -> None:
-        self.insert(table, (), ())
 
 
 def test_a_second_ctrl_c_while_closing_still_waits_for_the_batch_being_written() -> None:
@@ -193,7 +200,7 @@ def test_a_second_ctrl_c_while_closing_still_waits_for_the_batch_being_written()
     assert batcher._writer is None
 
 
-class _GateStore:
+class _GateStore(_InsertsOnly):
     """Inserts of the writer thread wait until the loader's thread has made one."""
 
     def __init__(self) -> None:
@@ -207,12 +214,6 @@ class _GateStore:
         elif not self.loader_began.wait(10):
             self.waited_in_vain = True
         return 0
-
-    def insert_blocks(self, table: str, *args: Any) -> None:
-        self.insert(table, (), ())
-
-    def insert_select(self, table: str, *args: Any) -> None:
-        self.insert(table, (), ())
 
 
 def test_the_last_batch_is_written_while_the_one_before_still_is() -> None:
