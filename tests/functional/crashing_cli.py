@@ -5,8 +5,9 @@
 Every statement that changes the store counts as a write: each insert block and each
 DELETE or DDL command. ``N = 0`` never kills and only logs the writes (one line per
 write: ``insert <table>`` or ``command <first words>``), which tells a test how many
-stage boundaries a load has. Batches are made small (``BATCH_ROWS``) so that a load of
-a few dozen packages runs through several of them.
+stage boundaries a load has. Writes from two threads (a load's last batch is written
+beside the one before it) are counted one at a time. Batches are made small
+(``BATCH_ROWS``) so that a load of a few dozen packages runs through several of them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,16 @@ def main() -> None:
     count = 0
     log = Path(log_path).open("a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
 
+    lock = threading.Lock()  # a load's last batch and the one before it write at once
+
     def counted(what: str) -> None:
         nonlocal count
-        count += 1
-        log.write(what + "\n")
-        log.flush()
-        if count == after:
-            os.kill(os.getpid(), signal.SIGKILL)
+        with lock:
+            count += 1
+            log.write(what + "\n")
+            log.flush()
+            if count == after:
+                os.kill(os.getpid(), signal.SIGKILL)
 
     send, command = chdb_backend.ChdbStore._send, chdb_backend.ChdbStore.command
 
