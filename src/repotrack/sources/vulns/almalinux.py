@@ -34,13 +34,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from repotrack.errors import InputError
 from repotrack.rpm import evr_key
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
 from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
     VulnRecord,
+    keyed,
     raw_json,
     read_each,
 )
@@ -59,12 +59,13 @@ def parse_almalinux_errata(data: bytes, *, path: str) -> Iterator[VulnRecord | R
     if isinstance(document, dict) and isinstance(document.get("data"), list):
         document = document["data"]
     items = document if isinstance(document, list) else [document]
-    yield from read_each(items, path, _record, check=_check, label="updateinfo_id")
-
-
-def _check(item: Any, where: str) -> None:
-    if not isinstance(item, dict) or "updateinfo_id" not in item:
-        raise InputError("not AlmaLinux errata JSON (no updateinfo_id)", path=where)
+    yield from read_each(
+        items,
+        path,
+        _record,
+        check=keyed("updateinfo_id", "AlmaLinux errata JSON"),
+        label="updateinfo_id",
+    )
 
 
 def _record(item: dict[str, Any]) -> VulnRecord:

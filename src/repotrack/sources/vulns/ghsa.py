@@ -21,13 +21,13 @@ import re
 from collections.abc import Iterator
 from typing import Any, Final
 
-from repotrack.errors import InputError
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
 from repotrack.sources.vulns.osv import parse_osv
 from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
     VulnRecord,
+    keyed,
     parse_timestamp,
     raw_json,
     read_each,
@@ -60,12 +60,9 @@ def parse_ghsa(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem
     if not any(isinstance(item, dict) and "ghsa_id" in item for item in items):
         yield from parse_osv(data, path=path)
         return
-    yield from read_each(items, path, _record, check=_check, label="ghsa_id")
-
-
-def _check(item: Any, where: str) -> None:
-    if not isinstance(item, dict) or "ghsa_id" not in item:
-        raise InputError("not a GitHub REST API advisory (no ghsa_id)", path=where)
+    yield from read_each(
+        items, path, _record, check=keyed("ghsa_id", "a GitHub REST API advisory"), label="ghsa_id"
+    )
 
 
 def _record(item: dict[str, Any]) -> VulnRecord:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from repotrack.errors import InputError
+
 __all__ = [
     "EPOCH_START",
     "AffectedRange",
@@ -140,6 +142,17 @@ def parse_timestamp(value: Any, *, name: str) -> datetime:
 def raw_json(record: Any) -> str:
     """The record as compact JSON text with sorted keys (stable, so its hash is too)."""
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def keyed(key: str, what: str) -> Callable[[Any, str], None]:
+    """A ``read_each`` check: every item is a JSON object with ``key``, else the file is
+    "not ``what`` (no ``key``)"."""
+
+    def check(item: Any, where: str) -> None:
+        if not isinstance(item, dict) or key not in item:
+            raise InputError(f"not {what} (no {key})", path=where)
+
+    return check
 
 
 def read_each(
