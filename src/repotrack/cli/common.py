@@ -6,7 +6,9 @@ Exit status: 0 success, 1 failure, 2 bad usage or bad input (``InputError``,
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -157,6 +159,7 @@ def guarded(entry: Callable[[], object]) -> Callable[[], None]:
         # installed distribution (about 0.005 s of each command). Set the variable empty
         # to have pydantic load plugins again.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+        _skip_collection_at_exit()
         try:
             entry()
         except RepotrackError as exc:
@@ -167,6 +170,30 @@ def guarded(entry: Callable[[], object]) -> Callable[[], None]:
             raise SystemExit(_last_line(f"{type(exc).__name__}: {exc}", 1)) from None
 
     return run
+
+
+def _skip_collection_at_exit() -> None:
+    """Spare the interpreter's exit its garbage collection (registered once per process).
+
+    As an interpreter shuts down it collects garbage while it tears the modules down,
+    and frees what it finds object by object. After a command that imported the
+    settings' models, Typer, Rich and chDB (some 40 000 tracked objects), that took the
+    last 70-100 ms of the command, after its work was done: a tenth of a reload of
+    2008 packages. ``gc.freeze`` in an exit handler takes the objects out of every
+    later collection, and the operating system frees the process's memory at once.
+    Nothing that must happen is skipped: every exit handler still runs (logging's
+    flush, the clean-up of multiprocessing, worker threads and temporary directories),
+    the standard streams are flushed after them, and the stores and files a command
+    writes are closed by the command. Only ``__del__`` of objects left in reference
+    cycles no longer runs, which Python never promised for objects alive at exit.
+    """
+    global _exit_collection_skipped
+    if not _exit_collection_skipped:
+        _exit_collection_skipped = True
+        atexit.register(gc.freeze)
+
+
+_exit_collection_skipped = False
 
 
 def _last_line(message: str, code: int) -> int:
