@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 __all__ = ["VersionOrder", "evr_key", "version_key"]
@@ -63,8 +64,13 @@ _TOKENS: Final = {
 }
 
 
+@lru_cache(maxsize=65536)
 def version_key(text: str, order: VersionOrder = VersionOrder.RPM) -> bytes:
-    """The sortable key of one version (or release) string."""
+    """The sortable key of one version (or release) string.
+
+    Remembered: a vulnerability feed's bounds repeat (``2.0``, ``1.1.1``; each range's
+    two bounds in both orders), as do a branch's releases (``alt1``).
+    """
     text = text.split("\0", 1)[0]
     letters_kind, digits_kind = (
         (_LOW_KIND, _HIGH_KIND) if order is VersionOrder.RPM else (_HIGH_KIND, _LOW_KIND)

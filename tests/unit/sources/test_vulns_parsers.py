@@ -56,6 +56,28 @@ def test_cpe_split_on_unescaped_colons_and_unescape() -> None:
     assert parse_cpe(r"cpe:2.3:a:v:a\:b:1.0:*:*:*:*:node.js:*:*").target_sw == "node.js"
 
 
+def test_cpe_names_without_escapes_split_as_the_escape_aware_reader_splits_them() -> None:
+    """The plain split (names without a backslash) against the character-by-character
+    reader, on every criteria string of a real NVD page."""
+    from repotrack.sources.vulns.cpe import _split_escaped
+
+    page = json.loads(
+        need_fixtures("cve", "nvd-2.0", "api-responses", "full-page.json").read_text()
+    )
+    names = [
+        match["criteria"]
+        for item in page["vulnerabilities"]
+        for config in item["cve"].get("configurations", [])
+        for node in config["nodes"]
+        for match in node["cpeMatch"]
+    ]
+    assert len(names) > 40
+    for name in names:
+        assert "\\" not in name
+        assert name.split(":") == _split_escaped(name)
+        assert parse_cpe(name) == parse_cpe(name)  # remembered, the same answer
+
+
 @pytest.mark.parametrize(
     "text",
     ["cpe:/a:redhat:enterprise_linux:9", "cpe:2.3:a:v:p:1", "cpe:2.3:x:v:p:*:*:*:*:*:*:*:*", "a\\"],
