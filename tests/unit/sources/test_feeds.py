@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from repotrack.ingest.feeds.bugzilla import BUG_COLUMNS
 from repotrack.sources.feeds import (
     Nvr,
     acl_list_branch,
@@ -91,6 +94,45 @@ def test_bugzilla_csv_quoting_zone_and_resolution() -> None:
     assert bug.bz_resolution == "" and bug.bz_summary == 'a, "quoted"\nsummary'
     assert bug.bz_last_changed == datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
     assert [str(p) for p in parsed.problems] == ["b.csv:4: bad changeddate 'yesterday'"]
+
+
+def test_a_bug_key_is_its_fields_in_order() -> None:
+    text = (
+        "bug_id,bug_status,resolution,bug_severity,priority,product,version,rep_platform,"
+        "component,assigned_to,reporter,short_desc,changeddate\n"
+        "7,RESOLVED,FIXED,minor,P2,p10,none,x86_64,bar,anna,ivan,typo,2026-11-29 09:15:00\n"
+    )
+    (bug,) = parse_bug_csv(text, source="b.csv", zone=UTC).records
+    assert bug.key() == dataclasses.astuple(bug)
+    assert [f.name for f in dataclasses.fields(bug)] == list(BUG_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-01 03:00:00",
+        "2026-1-2 3:04:05",  # not zero-padded: strptime reads it
+        "2026-02-30 10:00:00",
+        "2026-01-01 24:00:00",
+        "2026-01-01 10:60:00",
+        "2026-01-01T10:00:00",
+        "2026-01-01 10:00:00+03:00",
+        "2026-01-01",
+        "",
+    ],
+)
+def test_a_change_date_is_read_as_strptime_reads_it(text: str) -> None:
+    from repotrack.sources.feeds.bugzilla import _changed
+
+    try:
+        expected: object = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        expected = ValueError
+    try:
+        found: object = _changed(text)
+    except ValueError:
+        found = ValueError
+    assert found == expected
 
 
 _field = st.text(alphabet=st.characters(blacklist_characters="\t\r\n"), min_size=1).filter(

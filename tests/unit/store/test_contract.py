@@ -110,6 +110,27 @@ def test_fixed_string_is_padded_and_returned_as_bytes(any_store: Store) -> None:
     assert hexed == ("00ff" * 8,)
 
 
+#: Every character Python's ``str.splitlines`` ends a line at, besides ``\n``.
+LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def test_text_with_any_line_break_character_reads_back_as_written(any_store: Store) -> None:
+    """A changelog or summary may hold U+0085 (NEXT LINE: cp1252's ellipsis byte read as
+    Latin-1) or another of the characters ``str.splitlines`` breaks at; a row holding
+    one is one row, read back as written, in every column and row position."""
+    texts = [f"before{ch}after" for ch in LINE_BREAKS] + [LINE_BREAKS, "plain"]
+    rows = [(1000 + n, text) for n, text in enumerate(texts)]
+    any_store.insert("Changelog", ("chlog_hash", "chlog_text"), rows)
+    stored = any_store.query("SELECT chlog_hash, chlog_text FROM Changelog ORDER BY chlog_hash")
+    assert stored == rows
+    ((count, last),) = any_store.query(
+        "SELECT count(), argMax(chlog_text, chlog_hash) FROM Changelog "
+        "WHERE chlog_hash < 1000 + {n:UInt64}",
+        {"n": len(texts) - 2},
+    )
+    assert (count, last) == (len(texts) - 2, texts[-3])
+
+
 def test_enum_by_name_or_number(any_store: Store) -> None:
     any_store.insert(
         "Depends",
