@@ -55,6 +55,7 @@ _MACRO = re.compile(r"%%|%\{[^{}]*\}|%\([^()]*\)|%[A-Za-z_]\w*")
 _APPLY_AUTO = re.compile(r"^\s*%(autosetup|autopatch)(?![\w])(.*)$")
 _APPLY_PATCH = re.compile(r"^\s*%patch(?![a-zA-Z_])")
 _SETUP = re.compile(r"^\s*%(setup|autosetup)(?![\w])")
+_LINE_END = re.compile(r"\r?\n")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -148,8 +149,12 @@ class _Spec:
         if not text.strip():
             raise InputError("spec file is empty", field="spec")
         self.newline = "\r\n" if "\r\n" in text else "\n"
-        self.trailing_newline = text.endswith(("\n", "\r"))
-        self.lines = text.splitlines()
+        self.trailing_newline = text.endswith("\n")
+        # Lines end at "\n" (after an optional "\r"), as rpm reads them: a form feed, a
+        # lone "\r" or U+0085 inside a line belongs to it (str.splitlines breaks there).
+        self.lines = _LINE_END.split(text)
+        if self.trailing_newline:
+            self.lines.pop()
         self.depth: list[int] = []
         self.section: list[str | None] = []
         self._reindex()

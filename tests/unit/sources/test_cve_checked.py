@@ -121,6 +121,20 @@ def test_a_bad_row_is_reported_by_its_line_and_the_rest_loads() -> None:
     assert "has an epoch but no release" in problems[3].message
 
 
+def test_a_line_is_one_row_whatever_its_text_holds() -> None:
+    """JSON writes U+2028, U+0085 and the like inside a string as they are (``ensure_ascii``
+    off, as in a Russian description); the row they are in is still one line: lines end
+    at ``\n`` only (``str.splitlines`` cut such a row in two broken halves)."""
+    odd = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\r"
+    lines = [
+        json.dumps(json.loads(_row(cc_description_ru=f"исправлено{ch}в 1.0")), ensure_ascii=False)
+        for ch in odd
+    ]
+    checks, problems = _checks("\n".join(lines).encode())
+    assert problems == []
+    assert [c.description_ru for c in checks] == [f"исправлено{ch}в 1.0" for ch in odd]
+
+
 def test_a_json_array_and_the_nested_form_read_too() -> None:
     nested = json.loads(_row())
     nested["cc_checked_ver"] = {"pkg_evr": ["*"], "pkg_branch": ["*"]}

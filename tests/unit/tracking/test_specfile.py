@@ -227,3 +227,36 @@ def test_find_spec() -> None:
     assert find_spec(["rpm/only.spec", "src/main.c"], "hello") == "rpm/only.spec"
     assert find_spec(["rpm/a.spec", "rpm/b.spec"], "hello") is None
     assert find_spec([], "hello") is None
+
+
+def test_lines_break_at_newlines_only_and_the_rest_is_kept_as_it_was(tmp_path: Path) -> None:
+    """rpm reads a spec line by line at ``\\n``: a form feed (an editor's page break), a
+    lone ``\\r`` or U+0085 inside a line is part of it. The rewrite keeps each line it
+    does not edit as it was; ``str.splitlines`` broke lines at those characters too, so
+    ``Summary: Foo\\x85bar`` came back as two lines, the second no tag at all."""
+    odd = ["\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"]
+    spec = (
+        "Name: foo\nVersion: 1.0\nRelease: alt1\n"
+        + "".join(f"# note {n}: a{ch}b\n" for n, ch in enumerate(odd))
+        + "Summary: Foo\x85bar\nLicense: MIT\n\n%description\nFoo.\x0c\n\n%prep\n%setup\n\n"
+        "%changelog\n* Mon Jan 01 2024 A <a@b> 1.0-alt1\n- initial\u2028more\n"
+    )
+    produced = rewrite(spec)
+    before, after = spec.split("\n"), produced.split("\n")
+    kept = [line for line in before if not line.startswith("Release:")]
+    rest = iter(after)
+    assert all(line in rest for line in kept)  # each kept line, in order, none split
+    assert "Release: alt2" in after
+    rpmspec = shutil.which("rpmspec")
+    if rpmspec is not None:  # rpm reads the rewritten spec, odd characters and all
+        path = tmp_path / "foo.spec"
+        path.write_text(produced)
+        done = subprocess.run(
+            [rpmspec, "-q", "--srpm", "--qf", "%{SUMMARY}|[%{PATCH} ]", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        summary, patches = done.stdout.split("|")
+        assert summary == "Foo\x85bar"
+        assert sorted(patches.split()) == sorted(NAMES)

@@ -104,7 +104,11 @@ def parse_cve_checked(data: bytes, *, path: str) -> Iterator[CveCheck | RecordPr
 
 
 def _lines(text: str, path: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), 1):
+    """One JSON document per line. Lines end at ``\n`` (``\r`` of CRLF dropped) only: a
+    JSON string may hold U+2028 or U+0085 as it is, where ``str.splitlines`` would cut
+    its row in two."""
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{path}: line {number}"
