@@ -30,14 +30,14 @@ import csv
 import io
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
+
+from whole_process import repotrack_command, stored_number, timed
 
 BRANCHES = ("sisyphus", "p11", "p10", "c10f2")
 GROUPS = 300
@@ -125,40 +125,6 @@ def write_acl(folder: Path, packages: int, *, changed: int = 0, seed: int = 5) -
     return len(BRANCHES) * (packages + GROUPS)
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the process and its descendants, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    done = subprocess.run(argv, check=False, capture_output=True, text=True, env=env)
-    wall = time.monotonic() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(argv[:4])} ... exited with {done.returncode}:\n{done.stderr}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout.strip()
-
-
-def stored(env: dict[str, str], sql: str) -> int:
-    """One number asked of the store by a process of its own."""
-    code = (
-        "import os\n"
-        "from repotrack.store import open_store\n"
-        "with open_store('chdb://' + os.environ['REPOTRACK_HOME'] + '/store') as s:\n"
-        f"    print(s.query({sql!r})[0][0])\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
-    )
-    return int(done.stdout)
-
-
-def _repotrack() -> str:
-    found = shutil.which("repotrack", path=str(Path(sys.executable).parent))
-    if found is None:
-        sys.exit("the repotrack command is not installed in this environment (uv sync)")
-    return found
-
-
 def measure(
     label: str,
     rows: tuple[int, str, str],
@@ -172,10 +138,10 @@ def measure(
     expected, unit, sql = rows
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
     env["REPOTRACK_HOME"] = str(home)
-    subprocess.run([_repotrack(), "db", "init"], check=True, capture_output=True, env=env)
+    subprocess.run([repotrack_command(), "db", "init"], check=True, capture_output=True, env=env)
     base = timed(baseline)
     first = timed([*command, str(first_input)], env)
-    found = stored(env, sql)
+    found = stored_number(env, sql)[0]
     if found != expected:
         sys.exit(f"{label}: the store holds {found} {unit}, {expected} were generated")
     again = timed([*command, str(first_input)], env)
@@ -228,7 +194,7 @@ def main() -> None:
                 "bugzilla",
                 (args.bugs, "bugs", "SELECT uniqExact(bz_id) FROM Bugzilla"),
                 [python, "-c", BASELINE_CSV, str(bugs)],
-                [_repotrack(), "load", "bugzilla"],
+                [repotrack_command(), "load", "bugzilla"],
                 bugs,
                 bugs_changed,
                 work / f"home-bugzilla-{run}",
@@ -237,7 +203,7 @@ def main() -> None:
                 "acl",
                 (entries, "entries", "SELECT uniqExact(acl_branch, acl_for) FROM Acl"),
                 [python, "-c", BASELINE_ACL, str(acl)],
-                [_repotrack(), "load", "acl"],
+                [repotrack_command(), "load", "acl"],
                 acl,
                 acl_changed,
                 work / f"home-acl-{run}",

@@ -46,6 +46,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from whole_process import repotrack_command as _repotrack
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PER_SPEC = 250
@@ -384,13 +386,6 @@ def _tree(root: int) -> list[int]:
         pid = todo.pop()
         found.append(pid)
         todo.extend(children.get(pid, []))
-    return found
-
-
-def _repotrack() -> str:
-    found = shutil.which("repotrack", path=str(Path(sys.executable).parent))
-    if found is None:
-        sys.exit("the repotrack command is not installed in this environment (uv sync)")
     return found
 
 

@@ -34,14 +34,21 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from whole_process import repotrack_command, stored_number, timed
+
+#: Current vulnerabilities, and the ranges of their current records.
+COUNTS = (
+    "SELECT (SELECT uniqExact(vuln_id) FROM Vulnerabilities), (SELECT count() FROM CpeMatch "
+    "WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, argMax(vuln_hash, ts) FROM Vulnerabilities "
+    "GROUP BY vuln_id))"
+)
 
 #: Products drawn with a skew (a few with many records, most with a few).
 PRODUCTS = 4000
@@ -190,45 +197,6 @@ def write_feed(out: Path, records: int, per_page: int, *, changed: int = 0, seed
     return criteria
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the process and its descendants, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    done = subprocess.run(argv, check=False, capture_output=True, text=True, env=env)
-    wall = time.monotonic() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(argv[:4])} ... exited with {done.returncode}:\n{done.stderr}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout.strip()
-
-
-def stored_counts(env: dict[str, str]) -> tuple[int, int]:
-    """Current vulnerabilities and their CpeMatch rows, asked of the store by a query
-    of its own (not the loader's summary)."""
-    code = (
-        "from repotrack.store import open_store\n"
-        "import os, sys\n"
-        "with open_store('chdb://' + os.environ['REPOTRACK_HOME'] + '/store') as s:\n"
-        "    ((v, r),) = s.query('SELECT (SELECT uniqExact(vuln_id) FROM Vulnerabilities), "
-        "(SELECT count() FROM CpeMatch WHERE (vuln_id, vuln_hash) IN (SELECT vuln_id, "
-        "argMax(vuln_hash, ts) FROM Vulnerabilities GROUP BY vuln_id))')\n"
-        "    print(v, r)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
-    )
-    vulns, ranges = done.stdout.split()
-    return int(vulns), int(ranges)
-
-
-def _repotrack() -> str:
-    found = shutil.which("repotrack", path=str(Path(sys.executable).parent))
-    if found is None:
-        sys.exit("the repotrack command is not installed in this environment (uv sync)")
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=40_000)
@@ -247,15 +215,17 @@ def main() -> None:
             f"{criteria} distinct affected ranges; {os.cpu_count()} CPUs"
         )
         print("every time is a whole process (start to exit); cpu = user + system")
-        command = [_repotrack(), "load", "vulns", "nvd"]
+        command = [repotrack_command(), "load", "vulns", "nvd"]
         for run in range(1, args.runs + 1):
             base = timed([sys.executable, "-c", BASELINE, str(feed)])
             home = work / f"home-{run}"
             env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
             env["REPOTRACK_HOME"] = str(home)
-            subprocess.run([_repotrack(), "db", "init"], check=True, capture_output=True, env=env)
+            subprocess.run(
+                [repotrack_command(), "db", "init"], check=True, capture_output=True, env=env
+            )
             first = timed([*command, str(feed)], env)
-            vulns, ranges = stored_counts(env)
+            vulns, ranges = stored_number(env, COUNTS)
             if (vulns, ranges) != (args.records, criteria):
                 sys.exit(
                     f"stored {vulns} vulnerabilities and {ranges} ranges, generated "
