@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from repotrack.errors import InputError
+from repotrack.sources.feeds.common import numbered_lines
 from repotrack.sources.vulns.records import RecordProblem
 
 __all__ = [
@@ -104,11 +105,9 @@ def parse_cve_checked(data: bytes, *, path: str) -> Iterator[CveCheck | RecordPr
 
 
 def _lines(text: str, path: str) -> Iterator[tuple[str, Any]]:
-    """One JSON document per line. Lines end at ``\n`` (``\r`` of CRLF dropped) only: a
-    JSON string may hold U+2028 or U+0085 as it is, where ``str.splitlines`` would cut
-    its row in two."""
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.removesuffix("\r")
+    """One JSON document per line (``numbered_lines``: a JSON string may hold U+2028 or
+    U+0085 as it is, where ``str.splitlines`` would cut its row in two)."""
+    for number, line in numbered_lines(text):
         if not line.strip():
             continue
         where = f"{path}: line {number}"
