@@ -147,6 +147,7 @@ def _approval(store: Store, task_id: int, key: str, payload: Mapping[str, Any]) 
     import binascii
 
     from repotrack.ingest import task_rows as tr
+    from repotrack.sources.task.files import text_lines
     from repotrack.sources.task.reader import parse_approval_head
 
     kind = "approve" if key.endswith(".approve") else "disapprove"
@@ -169,7 +170,7 @@ def _approval(store: Store, task_id: int, key: str, payload: Mapping[str, Any]) 
             text = base64.b64decode(str(payload["base64_message"]), validate=True).decode()
         except (KeyError, binascii.Error, UnicodeDecodeError) as exc:
             raise InputError("must be base64 of UTF-8 text", field="base64_message") from exc
-        lines = text.splitlines()
+        lines = text_lines(text)
         while lines and not lines[0].strip():
             lines.pop(0)
         head = parse_approval_head(lines[0]) if lines else None

@@ -96,6 +96,17 @@ def test_approvals_are_read_from_approved_even_without_disapprovals(tmp_path: Pa
     assert approval.date == datetime(2024, 6, 20, 12, 34, 56, tzinfo=UTC)
 
 
+def test_an_approval_message_keeps_what_its_lines_hold(tmp_path: Path) -> None:
+    """Lines end as a text file's do (``\n``, ``\r\n``, ``\r``); a form feed, U+0085 or
+    U+2028 inside a line is part of it (``str.splitlines`` broke there, and the message
+    was stored with line breaks in their place)."""
+    task = minimal(tmp_path)
+    odd = "fine\x0cpage\x85next\u2028sep\x1crecord"
+    put(task, "acl/approved/1/bob", f"2024-Jun-20 12:34:56 :: approved by bob\r\n{odd}\rmore\n")
+    (approval,) = read_task(task).approvals
+    assert approval.message == f"{odd}\nmore"
+
+
 def test_stale_plan_is_ignored(tmp_path: Path) -> None:
     """girar bug #40728: a plan older than task/try and task/iter belongs to another run."""
     task = minimal(tmp_path, state="FAILED")

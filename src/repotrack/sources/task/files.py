@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from repotrack.errors import TaskDataError
 
-__all__ = ["EPOCH", "TaskFiles"]
+__all__ = ["EPOCH", "TaskFiles", "text_lines"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -52,7 +53,7 @@ class TaskFiles:
             return []
         except OSError as exc:
             raise self.error(path, f"cannot read: {exc.strerror}") from exc
-        return data.decode("utf-8", errors="backslashreplace").splitlines()
+        return text_lines(data.decode("utf-8", errors="backslashreplace"))
 
     def mtime(self, path: Path, *, default: datetime | None = None) -> datetime:
         """The modification time in UTC (of the link itself for symlinks: girar's view)."""
@@ -63,3 +64,20 @@ class TaskFiles:
                 raise self.error(path, "required file is missing") from None
             return default
         return datetime.fromtimestamp(int(seconds), tz=UTC)
+
+
+#: Line ends as Python reads a text file (universal newlines).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def text_lines(text: str) -> list[str]:
+    """``text`` split as a text file is read: at ``\n``, ``\r\n`` and ``\r``, none kept.
+
+    Not ``str.splitlines``, which also breaks at form feeds, ``\x1c``..``\x1e``, U+0085
+    and U+2028/U+2029: a girar file's line (an approval's message) may hold them, and it
+    was stored with line breaks in their place.
+    """
+    lines = _LINE_END.split(text)
+    if not lines[-1]:
+        lines.pop()
+    return lines
