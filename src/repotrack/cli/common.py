@@ -160,6 +160,7 @@ def guarded(entry: Callable[[], object]) -> Callable[[], None]:
         # to have pydantic load plugins again.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
         _skip_collection_at_exit()
+        _collect_less_often()
         try:
             entry()
         except RepotrackError as exc:
@@ -194,6 +195,35 @@ def _skip_collection_at_exit() -> None:
 
 
 _exit_collection_skipped = False
+
+#: Container allocations (net) between two collections of the youngest generation, and
+#: collections of one generation between two of the next (Python's defaults: 700, 10, 10).
+COLLECTION_THRESHOLDS: tuple[int, int, int] = (50_000, 10, 10)
+
+
+def _collect_less_often() -> None:
+    """Collect garbage less often than Python's defaults (once per process).
+
+    Why: a feed load or a large query builds hundreds of thousands of objects that all
+    live on (the rows read back, the parsed records). With the defaults, every 700 new
+    objects start a collection, and as the live objects grow the collector walks all of
+    them again, again and again: `load acl` of 81 200 unchanged entries spent a third of
+    its time there, and parsing an 80 000-row result took 130-240 ms against 40-45 ms
+    with no collection at all. Raising the thresholds (and freezing what the imports made
+    so far, which lives as long as the process) keeps almost all of that gain: whole
+    processes, interleaved, `load acl` again 1.37 -> 1.04 s, `load bugzilla` 1.41-1.57 ->
+    1.32-1.40 s (2026-12-06). Collection stays on: reference cycles, in a command or in
+    the long-running service and daemon, are still freed, after at most 50 000 new
+    container objects for the young ones.
+    """
+    global _collection_tuned
+    if not _collection_tuned:
+        _collection_tuned = True
+        gc.freeze()
+        gc.set_threshold(*COLLECTION_THRESHOLDS)
+
+
+_collection_tuned = False
 
 
 def _last_line(message: str, code: int) -> int:

@@ -83,12 +83,21 @@ class Fetcher:
         self, policy: FetchPolicy = DEFAULT_POLICY, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.policy = policy
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(policy.timeout),
-            follow_redirects=True,
-            headers={"User-Agent": f"repotrack/{__version__}"},
-            transport=transport,
-        )
+        self._transport = transport
+        self._http: httpx.Client | None = None
+
+    @property
+    def _client(self) -> httpx.Client:
+        """The HTTP client, made on the first request: making one loads the system's CA
+        certificates (about 0.05 s of CPU), which a feed read from local files never uses."""
+        if self._http is None:
+            self._http = httpx.Client(
+                timeout=httpx.Timeout(self.policy.timeout),
+                follow_redirects=True,
+                headers={"User-Agent": f"repotrack/{__version__}"},
+                transport=self._transport,
+            )
+        return self._http
 
     def __enter__(self) -> Self:
         return self
@@ -102,7 +111,9 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def get(
         self,

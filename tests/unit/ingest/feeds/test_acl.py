@@ -81,6 +81,21 @@ def test_offline_from_a_directory(store: Store, feeds: FeedsSettings, tmp_path: 
     assert store.query("SELECT DISTINCT acl_branch, acl_date FROM Acl") == [("c8.1", MAY)]
 
 
+def test_offline_makes_no_http_client(
+    store: Store, feeds: FeedsSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    def no_client(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an HTTP client was made for a local directory")
+
+    monkeypatch.setattr(httpx, "Client", no_client)
+    folder = tmp_path / "acl"
+    folder.mkdir()
+    (folder / "list.packages.c8.1").write_bytes(PACKAGES)
+    assert run(store, feeds, "acl", str(folder)).rows == 2
+
+
 def test_missing_listing_names_the_url(
     store: Store, feeds: FeedsSettings, feed_server: FeedServer
 ) -> None:

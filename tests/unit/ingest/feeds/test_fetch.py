@@ -82,3 +82,29 @@ def test_errors_name_the_url_without_its_query(feed_server: FeedServer) -> None:
         fetcher.get(feed_server.url + "/buglist.cgi", params={"ctype": "csv", "limit": "0"})
     assert str(caught.value) == f"{feed_server.url}/buglist.cgi: HTTP 404 Not Found"
     assert feed_server.hits("/buglist.cgi")[0].query == "ctype=csv&limit=0"
+
+
+def test_the_http_client_is_made_on_the_first_request_only(
+    feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed read from local files never pays for a client (the CA certificates)."""
+    import httpx
+
+    made: list[object] = []
+    real = httpx.Client
+
+    def client(*args: object, **kwargs: object) -> httpx.Client:
+        made.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "Client", client)
+    with Fetcher(FAST):
+        pass
+    assert made == []
+    feed_server.set("/a", Reply(b"one"))
+    with Fetcher(FAST) as fetcher:
+        first = fetcher.get(feed_server.url + "/a")
+        second = fetcher.get(feed_server.url + "/a")
+    assert first is not None and second is not None
+    assert (first.content, second.content) == (b"one", b"one")
+    assert len(made) == 1
