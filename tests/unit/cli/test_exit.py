@@ -18,7 +18,7 @@ from repotrack.cli import common
 def test_an_entry_point_freezes_the_objects_at_exit_once(monkeypatch: pytest.MonkeyPatch) -> None:
     registered: list[Callable[[], object]] = []
     monkeypatch.setattr(common, "_exit_collection_skipped", False)
-    monkeypatch.setattr(common, "_collection_tuned", True)  # (the next tests look at that)
+    monkeypatch.setattr(common, "_collection_tuned", True)  # leave pytest's own collection alone
     monkeypatch.setattr(common.atexit, "register", registered.append)
     entry = common.guarded(lambda: None)
     entry()
