@@ -6,7 +6,8 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
   range of the package's CPE with the package version in it, past its end, before its
   start, or bounds that are no version (ref = the CPE, detail = the bounds);
 - ``changelog``: a changelog entry of the package naming the CVE id (ref = the entry's
-  EVR, detail = its date and text): the fix was backported;
+  EVR, detail = its date and text, or of a long entry the lines that name the id,
+  ``_excerpt``): the fix was backported;
 - ``patch``: a ``PatchN:`` file name of the package's spec naming the CVE id;
 - ``errata``: an erratum of the branch (``ALT-PU`` of a DONE task, or of the branch
   when it has no tasks; not discarded) for the package naming the vulnerability, whose
@@ -48,7 +49,15 @@ from typing import Final
 from repotrack.security.checked import CHECKED_EVIDENCE
 from repotrack.security.set_sources import SOURCE_NVR, members, orphaned, stand_in_id
 
-__all__ = ["MENTIONS_SQL", "STATUSES", "covered", "evidence_sql", "verdict_sql"]
+__all__ = [
+    "ELLIPSIS",
+    "EXCERPT_CHARS",
+    "MENTIONS_SQL",
+    "STATUSES",
+    "covered",
+    "evidence_sql",
+    "verdict_sql",
+]
 
 STATUSES: Final = ("unknown", "vulnerable", "fixed", "not_affected")
 
@@ -94,9 +103,57 @@ _CHANGELOGS: Final = f"""
     )
 """  # noqa: S608
 
+#: Characters of a changelog entry a verdict's evidence keeps (after the entry's date).
+EXCERPT_CHARS: Final = 500
+#: Where an excerpt leaves text out: alone on a line for left-out lines, at the start or
+#: end of a line cut short.
+ELLIPSIS: Final = "\u2026"
+#: Characters of a long line an excerpt keeps, from ``_LEAD`` before the CVE id it names.
+_LINE_CHARS: Final = 200
+_LEAD: Final = 80
+
+
+def _kept_line(line: str) -> str:
+    """SQL: the line ``line`` as an excerpt keeps it: whole when short (or when the whole
+    entry is, ``x_short``), else ``_LINE_CHARS`` characters from a little before the id
+    ``cve`` (from its start when it names none), with an ellipsis where it is cut.
+    Counted in characters: ALT's changelogs are often Russian, two bytes a letter, and a
+    cut inside a letter is text no terminal or JSON answer can carry."""
+    start = f"greatest(1, positionUTF8({line}, cve) - {_LEAD})"
+    return (
+        f"if(x_short OR lengthUTF8({line}) <= {_LINE_CHARS}, {line}, concat("
+        f"if({start} > 1, '{ELLIPSIS}', ''), substringUTF8({line}, {start}, {_LINE_CHARS}), "
+        f"if({start} + {_LINE_CHARS} <= lengthUTF8({line}), '{ELLIPSIS}', '')))"
+    )
+
+
+#: What a changelog verdict's evidence keeps of the entry ``text`` that names the id
+#: ``cve`` (``x_excerpt``): the whole entry when it is short (``x_short``: every line kept
+#: whole); else its first line and every line that names the id (a long entry lists many
+#: fixes, and the one that justifies the verdict may come twentieth), an ellipsis line for
+#: each run of lines left out, and no more than ``EXCERPT_CHARS`` characters in all. Each
+#: step is a column of its own, and no ``if`` chooses between the entry and the lines: an
+#: ``if`` whose branch holds lambdas is evaluated branch by branch on the rows that take it,
+#: which made 30 000 long entries take 0.45-0.5 s instead of 0.04 s.
+_EXCERPT_COLUMNS: Final = f"""
+    lengthUTF8(text) <= {EXCERPT_CHARS} AS x_short,
+    splitByChar('\\n', text) AS x_lines,
+    arrayMap((l, i) -> x_short OR i = 1 OR position(l, cve) > 0, x_lines,
+        arrayEnumerate(x_lines)) AS x_named,
+    arrayFilter((l, k) -> k, x_lines, x_named) AS x_kept,
+    arrayFilter((i, k) -> k, arrayEnumerate(x_lines), x_named) AS x_at,
+    concat(
+        arrayStringConcat(arrayMap(
+            (l, i, b) -> concat(if(b > 0 AND i - b > 1, '{ELLIPSIS}\\n', ''), {_kept_line("l")}),
+            x_kept, x_at, arrayPushFront(arrayPopBack(x_at), 0)), '\\n'),
+        if(arrayMax(x_at) < length(x_lines), '\\n{ELLIPSIS}', '')) AS x_joined,
+    if(lengthUTF8(x_joined) <= {EXCERPT_CHARS}, x_joined,
+        concat(substringUTF8(x_joined, 1, {EXCERPT_CHARS - 1}), '{ELLIPSIS}')) AS x_excerpt
+"""
+
 _CHANGELOG_EVIDENCE: Final = f"""
-    SELECT DISTINCT E.pkg_hash AS pkg_hash, cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
-        concat(toString(toDate(E.cdate)), ': ', substring(C.text, 1, 500)) AS detail,
+    SELECT DISTINCT E.pkg_hash AS pkg_hash, C.cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
+        concat(toString(toDate(E.cdate)), ': ', C.x_excerpt) AS detail,
         '' AS hint, toDateTime64(0, 3) AS hint_ts
     FROM
     (
@@ -106,14 +163,18 @@ _CHANGELOG_EVIDENCE: Final = f"""
     ) AS E
     INNER JOIN
     (
-        SELECT chlog_hash, any(chlog_text) AS text,
-            arrayDistinct(extractAll(text, '{_CVE_PATTERN}')) AS cves
-        FROM Changelog_buffer
-        WHERE chlog_hash IN (SELECT arrayJoin(hashes) FROM {_CHANGELOGS})
-        GROUP BY chlog_hash
-        HAVING notEmpty(cves)
+        SELECT chlog_hash, cve, {_EXCERPT_COLUMNS}
+        FROM
+        (
+            SELECT chlog_hash, any(chlog_text) AS text,
+                arrayDistinct(extractAll(text, '{_CVE_PATTERN}')) AS cves
+            FROM Changelog_buffer
+            WHERE chlog_hash IN (SELECT arrayJoin(hashes) FROM {_CHANGELOGS})
+            GROUP BY chlog_hash
+            HAVING notEmpty(cves)
+        )
+        ARRAY JOIN cves AS cve
     ) AS C ON C.chlog_hash = E.chash
-    ARRAY JOIN C.cves AS cve
 """  # noqa: S608
 
 _PATCH_EVIDENCE: Final = f"""

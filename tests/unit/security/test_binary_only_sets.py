@@ -24,6 +24,7 @@ from repotrack.ingest.vulns import load_vulns
 from repotrack.rpm import VersionOrder, changelog_hash, evr_key
 from repotrack.security import rematch_branch, set_mapping
 from repotrack.security.exports import collect_advisories
+from repotrack.security.verdict import ELLIPSIS, EXCERPT_CHARS
 from repotrack.store import Store
 from tests.conftest import DATA, need_fixtures, need_tool
 from tests.unit.rpm.librpm import label_compare
@@ -211,3 +212,82 @@ def test_the_altrepo_api_lists_stand_ins_as_open(store: Store, tmp_path: Path) -
         assert [(name, branch, version) for _, name, branch, version, _ in rows] == [
             (source, BRANCH, "")
         ]
+
+
+def test_changelog_evidence_shows_the_lines_that_name_the_cve(store: Store, tmp_path: Path) -> None:
+    """A changelog verdict's evidence holds the words that justify it. Real entries are
+    long: squid's 2.5.STABLE9-alt3 entry (ALT's own squid) lists two dozen upstream fixes
+    and names CVE-1999-0710 on its twentieth line, past the first 500 characters, which
+    were all the evidence kept before. Every line of an excerpt is a line of the entry as
+    ``rpm -q --changelog`` prints it (or a part of one, cut where it says so)."""
+    _load(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    rows = store.query(
+        "SELECT vuln_id, arrayJoin(arrayFilter((d, k) -> k = 'changelog', pvv_evidence.detail, "
+        "pvv_evidence.kind)) FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {b:String}",
+        {"b": BRANCH},
+    )
+    assert ("CVE-1999-0710" in {vuln for vuln, _ in rows}) and len(rows) > 40
+    printed = "\n".join(
+        subprocess.run(
+            [need_tool("rpm"), "-qp", "--nosignature", "--changelog",
+             need_fixtures("rpm", where, name)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for (where, name), *_ in CASES
+    )  # fmt: skip
+    for vuln, detail in rows:
+        assert vuln in detail, (vuln, detail)
+        excerpt = detail.split(": ", 1)[1]
+        assert len(excerpt) <= EXCERPT_CHARS
+        for line in excerpt.split("\n"):
+            assert line == ELLIPSIS or line.strip(ELLIPSIS) in printed, (vuln, line)
+
+
+def test_a_long_entry_in_cyrillic_is_cut_between_characters(store: Store) -> None:
+    """ALT's changelogs are often in Russian: two bytes a letter. An excerpt is cut at a
+    character, never inside one (a cut letter made the verdict's text invalid UTF-8,
+    which no terminal or JSON answer can carry)."""
+    head = "- Обновление до новой версии " + "с исправлениями ошибок " * 12
+    fix = f"{head}\n- Исправлена уязвимость {CVE} в разборе заголовков HTTP."
+    assert len(head.encode()) > 500
+    day = datetime(2026, 12, 1, tzinfo=UTC)
+    binary = package(
+        901, "squid-helpers", "6.10", "alt2", srcrpm="squid-6.10-alt2.src.rpm",
+        changelog=[(day, "Мейнтейнер <m@example.org>", "6.10-alt2", changelog_hash(fix))],
+    )  # fmt: skip
+    store.insert("Changelog_buffer", ("chlog_hash", "chlog_text"), [(changelog_hash(fix), fix)])
+    load_branch_snapshot(store, BRANCH, day, [], [binary])
+    set_mapping(store, pkg_name="squid", result=CASES[2][2], user="tester", reason="upstream")
+    records = need_fixtures("cve", "nvd-2.0", "records")
+    load_vulns(store, source="nvd", paths=[records / f"{CVE}.json"])
+    rematch_branch(store, branch=BRANCH)
+    ((details,),) = store.query(
+        "SELECT arrayFilter((d, k) -> k = 'changelog', pvv_evidence.detail, pvv_evidence.kind) "
+        "FROM PackagesVulnerabilityVerdict WHERE pkg_name = 'squid'"
+    )
+    (detail,) = details
+    detail.encode("utf-8")  # no half letter (it would be a lone surrogate here)
+    assert detail.startswith("2026-12-01: - Обновление до новой версии")
+    assert f"- Исправлена уязвимость {CVE} в разборе заголовков HTTP." in detail
+    assert len(detail.split(": ", 1)[1]) <= EXCERPT_CHARS
+
+
+def test_a_store_matched_before_the_excerpts_gets_them_at_the_next_run(
+    store: Store, tmp_path: Path
+) -> None:
+    """Mentions are kept between runs; those written before (run format 3, the first 500
+    bytes of the entry) are rewritten by the next run, which is a full one."""
+    _load(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    for sql in (
+        "ALTER TABLE VulnMatchMentions UPDATE detail = substring(detail, 1, 40) WHERE 1",
+        "ALTER TABLE VulnMatchRuns UPDATE vmr_format = 3 WHERE 1",
+    ):
+        store.command(sql + " SETTINGS mutations_sync = 1")
+    assert rematch_branch(store, branch=BRANCH).kind == "full"
+    ((detail,),) = store.query(
+        "SELECT detail FROM VulnMatchMentions WHERE vuln_id = 'CVE-1999-0710' AND vmt_run = "
+        "(SELECT max(vmt_run) FROM VulnMatchMentions)"
+    )
+    assert "Fix for CVE-1999-0710: cachemgr" in detail
