@@ -115,15 +115,23 @@ def test_binaries_without_their_sources_are_matched_by_the_source_name(
 
 def _changelog_cves() -> set[tuple[str, str]]:
     """(source name, CVE id) for each CVE id in a fixture binary's changelog, by rpm."""
-    named = set()
-    for (where, name), source, *_ in CASES:
-        done = subprocess.run(
+    return {
+        (source, cve)
+        for source, printed in _rpm_changelogs().items()
+        for cve in re.findall(r"CVE-\d{4}-\d{4,}", printed)
+    }
+
+
+def _rpm_changelogs() -> dict[str, str]:
+    """Each fixture binary's changelog as ``rpm -q --changelog`` prints it, by source name."""
+    return {
+        source: subprocess.run(
             [need_tool("rpm"), "-qp", "--nosignature", "--changelog",
              need_fixtures("rpm", where, name)],
             capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        named |= {(source, cve) for cve in re.findall(r"CVE-\d{4}-\d{4,}", done.stdout)}
-    return named
+        ).stdout
+        for (where, name), source, *_ in CASES
+    }  # fmt: skip
 
 
 def test_binaries_whose_source_is_in_the_set_add_nothing(store: Store, tmp_path: Path) -> None:
@@ -228,14 +236,7 @@ def test_changelog_evidence_shows_the_lines_that_name_the_cve(store: Store, tmp_
         {"b": BRANCH},
     )
     assert ("CVE-1999-0710" in {vuln for vuln, _ in rows}) and len(rows) > 40
-    printed = "\n".join(
-        subprocess.run(
-            [need_tool("rpm"), "-qp", "--nosignature", "--changelog",
-             need_fixtures("rpm", where, name)],
-            capture_output=True, text=True, check=True,
-        ).stdout
-        for (where, name), *_ in CASES
-    )  # fmt: skip
+    printed = "\n".join(_rpm_changelogs().values())
     for vuln, detail in rows:
         assert vuln in detail, (vuln, detail)
         excerpt = detail.split(": ", 1)[1]
