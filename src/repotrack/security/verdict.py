@@ -7,7 +7,7 @@ Evidence rows, gathered per pair (``kind``, ``ref``, ``detail``):
   start, or bounds that are no version (ref = the CPE, detail = the bounds);
 - ``changelog``: a changelog entry of the package naming the CVE id (ref = the entry's
   EVR, detail = its date and text, or of a long entry the lines that name the id,
-  ``_excerpt``): the fix was backported;
+  ``_EXCERPT_COLUMNS``): the fix was backported;
 - ``patch``: a ``PatchN:`` file name of the package's spec naming the CVE id;
 - ``errata``: an erratum of the branch (``ALT-PU`` of a DONE task, or of the branch
   when it has no tasks; not discarded) for the package naming the vulnerability, whose
