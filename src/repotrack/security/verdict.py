@@ -177,9 +177,12 @@ _CHANGELOG_EVIDENCE: Final = f"""
     ) AS C ON C.chlog_hash = E.chash
 """  # noqa: S608
 
+#: A spec's ``PatchN:`` lines that name a CVE id, and the ids they name, whatever their
+#: case (rpm reads ``patch1:`` as ``Patch1:``, and a file may be ``foo-cve-2022-1234.patch``);
+#: the id is written as NVD writes it.
 _PATCH_EVIDENCE: Final = f"""
-    SELECT DISTINCT F.pkg_hash AS pkg_hash, cve AS vuln_id, 'patch' AS kind,
-        trim(replaceRegexpOne(line, '^Patch[0-9]*:', '')) AS ref, F.specfile_name AS detail,
+    SELECT DISTINCT F.pkg_hash AS pkg_hash, upper(found) AS vuln_id, 'patch' AS kind,
+        trim(replaceRegexpOne(line, '(?i)^Patch[0-9]*:', '')) AS ref, F.specfile_name AS detail,
         '' AS hint, toDateTime64(0, 3) AS hint_ts
     FROM
     (
@@ -187,7 +190,7 @@ _PATCH_EVIDENCE: Final = f"""
         WHERE pkg_hash IN {_MENTIONED}
     ) AS F
     ARRAY JOIN extractAll(F.specfile_content, '(?im)^Patch[0-9]*:[^\\n]*CVE-[^\\n]*') AS line
-    ARRAY JOIN extractAll(line, '{_CVE_PATTERN}') AS cve
+    ARRAY JOIN extractAll(line, '(?i){_CVE_PATTERN}') AS found
 """  # noqa: S608
 
 #: Errata of the branch (not discarded; task errata only of DONE tasks) naming the

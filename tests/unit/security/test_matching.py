@@ -10,8 +10,10 @@ from repotrack.rpm import VersionOrder
 from repotrack.security import rematch_branch, set_mapping, unset_mapping
 from repotrack.store import Store
 from tests.conftest import need_fixtures
-from tests.unit.security.world import BRANCH, SYNTHETIC, build_world, verdicts
+from tests.unit.security.world import BRANCH, DAY, SYNTHETIC, build_world, verdicts
+from tests.unit.store.rows import load_branch_snapshot, package
 
+LIBXPM = "cpe:2.3:a:x.org:libxpm:*:*:*:*:*:*:*:*"
 EXPECTED = {
     ("mc", "CVE-2021-36370"): ("vulnerable", "range"),
     ("squid", "CVE-2025-62168"): ("fixed", "changelog"),
@@ -196,3 +198,30 @@ def test_cve5_unaffected_versions_are_not_affected_statements(store: Store, tmp_
     found = verdicts(store)
     assert found[("mc", "CVE-2099-0002")] == ("not_affected", "vex")
     assert found[("xz", "CVE-2099-0002")] == ("vulnerable", "range")
+
+
+def test_a_patch_named_in_lower_case_is_evidence_too(store: Store) -> None:
+    """A spec's ``Patch`` lines are found whatever their case, and so is the id in the
+    file name: ``libxpm-cve-2022-46285.patch`` names CVE-2022-46285 (before, such a line
+    was found and then yielded no id, and the package was judged vulnerable)."""
+    spec = (
+        "Name: libXpm\nVersion: 3.5.13\npatch0: libxpm-alt-build.patch\n"
+        "patch1: libxpm-cve-2022-46285.patch\n"
+    )
+    store.insert(
+        "Specfiles_buffer",
+        ("pkg_hash", "pkg_name", "pkg_epoch", "pkg_version", "pkg_release", "specfile_name",
+         "specfile_date", "specfile_content"),
+        [(103, "libXpm", 0, "3.5.13", "alt1", "libXpm.spec", DAY, spec)],
+    )  # fmt: skip
+    load_branch_snapshot(store, BRANCH, DAY, [package(103, "libXpm", "3.5.13", source=True)], [])
+    set_mapping(store, pkg_name="libXpm", result=LIBXPM, user="tester", reason="upstream")
+    records = need_fixtures("cve", "nvd-2.0", "records")
+    load_vulns(store, source="nvd", paths=[records / "CVE-2022-46285.json"])
+    rematch_branch(store, branch=BRANCH)
+    assert verdicts(store) == {("libXpm", "CVE-2022-46285"): ("fixed", "patch")}
+    ((refs,),) = store.query(
+        "SELECT arrayFilter((r, k) -> k = 'patch', pvv_evidence.ref, pvv_evidence.kind) "
+        "FROM PackagesVulnerabilityVerdict"
+    )
+    assert refs == ["libxpm-cve-2022-46285.patch"]
