@@ -220,6 +220,14 @@ def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
     )
     current = _verdicts(store, vulns=vulns)
     if not first and not current:
+        if store.query(
+            "SELECT 1 FROM Vulnerabilities WHERE vuln_id IN {vulns:Array(String)} LIMIT 1",
+            {"vulns": vulns},
+        ):
+            raise NotFoundError(
+                f"{vuln_id} is loaded, but no package of a rematched branch matched it "
+                "(is the affected package mapped? see `repotrack vulns map`)"
+            )
         raise NotFoundError(f"no verdict names {vuln_id}; load it and rematch a branch first")
     firsts = {str(b): str(v) for b, v in first}
     answer = []

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from repotrack.errors import NotFoundError
 from repotrack.ingest.vulns import load_vulns
 from repotrack.rpm import VersionOrder
 from repotrack.security import rematch_branch, set_mapping, unset_mapping
+from repotrack.security.queries import fixed_across_branches
 from repotrack.store import Store
 from tests.conftest import need_fixtures
 from tests.unit.security.world import BRANCH, DAY, SYNTHETIC, build_world, verdicts
@@ -225,3 +229,23 @@ def test_a_patch_named_in_lower_case_is_evidence_too(store: Store) -> None:
         "FROM PackagesVulnerabilityVerdict"
     )
     assert refs == ["libxpm-cve-2022-46285.patch"]
+
+
+def test_where_fixed_tells_a_record_that_matched_nothing_from_one_not_loaded(
+    store: Store, tmp_path: Path
+) -> None:
+    """``vulns fixed`` has no branch to name in both cases, but only one of them is cured
+    by loading the record: a loaded record that no mapped package matched was answered
+    "load it and rematch a branch first", which the user had just done."""
+    build_world(store, tmp_path)
+    records = need_fixtures("cve", "nvd-2.0", "records")
+    load_vulns(store, source="nvd", paths=[records / "CVE-2024-47177.json"])  # cups-filters
+    rematch_branch(store, branch=BRANCH)
+    with pytest.raises(NotFoundError, match="no verdict names CVE-1999-0001; load it"):
+        fixed_across_branches(store, vuln_id="CVE-1999-0001")
+    with pytest.raises(NotFoundError) as raised:
+        fixed_across_branches(store, vuln_id="CVE-2024-47177")
+    assert str(raised.value) == (
+        "CVE-2024-47177 is loaded, but no package of a rematched branch matched it "
+        "(is the affected package mapped? see `repotrack vulns map`)"
+    )
