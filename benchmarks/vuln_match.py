@@ -257,28 +257,20 @@ def share(label: str, runs: list[tuple[float, float, Any]], full: tuple[float, f
 def measure_incremental(
     store: Store, rng: random.Random, args: argparse.Namespace, full: tuple[float, float]
 ) -> None:
-    runs = []
-    for attempt in range(args.repeat):
-        change_vulnerabilities(store, rng, args, 2 + attempt)
-        runs.append(
-            timed(
-                f"incremental rematch after {args.changed} changed vulnerabilities #{attempt + 1}",
-                lambda: rematch_branch(store, branch=BRANCH),
+    """Incremental runs after ``--changed`` new record versions (issue 13's 5 %), then after
+    ``--few``: what a run costs whatever it has to do (planning its statements, reading the
+    branch's targets and verdicts, writing its parts)."""
+    for count, first_generation in ((args.changed, 2), (args.few, 50)):
+        runs = []
+        for attempt in range(args.repeat):
+            change_vulnerabilities(store, rng, args, first_generation + attempt, count=count)
+            runs.append(
+                timed(
+                    f"incremental rematch after {count} changed vulnerabilities #{attempt + 1}",
+                    lambda: rematch_branch(store, branch=BRANCH),
+                )
             )
-        )
-    share(f"after {args.changed} changed vulnerabilities", runs, full)
-    # What a run costs whatever it has to do: planning its statements, reading the
-    # branch's targets and verdicts, writing its parts (issue 13's 5 % is measured above).
-    few = []
-    for attempt in range(args.repeat):
-        change_vulnerabilities(store, rng, args, 50 + attempt, count=args.few)
-        few.append(
-            timed(
-                f"incremental rematch after {args.few} changed vulnerabilities #{attempt + 1}",
-                lambda: rematch_branch(store, branch=BRANCH),
-            )
-        )
-    share(f"after {args.few} changed vulnerabilities", few, full)
+        share(f"after {count} changed vulnerabilities", runs, full)
 
 
 def measure_new_snapshot(
