@@ -39,6 +39,14 @@ from typing import Any, Final, cast
 
 from repotrack.errors import InputError
 from repotrack.rpm import mmhash
+from repotrack.security.set_sources import (
+    NVR_NAME,
+    NVR_RELEASE,
+    NVR_VERSION,
+    STAND_IN,
+    members,
+    stand_ins,
+)
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -130,6 +138,16 @@ def _won(store: Store, prefix: str, year: int, number: int, claim: uuid.UUID) ->
 
 # -- errata from changelogs --------------------------------------------------------------
 
+#: The source packages of the set whose latest changelog entry names CVE ids: the set's
+#: own, and the stand-ins for sources it lacks (``set_sources``), whose changelog is
+#: their binaries' (one build's binaries carry the same; the newest entry is taken).
+_STAND_IN_CHANGELOG: Final = stand_ins(
+    "root",
+    select=f"{STAND_IN} AS pkg_hash, {NVR_NAME} AS pkg_name, {NVR_VERSION} AS pkg_version, "
+    f"{NVR_RELEASE} AS pkg_release, argMax(entry_hash, entry_date) AS chlog_hash, "
+    "max(entry_date) AS chlog_date",
+    read="pkg_changelog.hash[1] AS entry_hash, pkg_changelog.date[1] AS entry_date",
+)
 _PACKAGES_WITH_CVES: Final = f"""
 SELECT P.pkg_hash, P.pkg_name, P.pkg_version, P.pkg_release, P.chlog_date,
     arraySort(arrayDistinct(extractAll(C.text, '{_CVE}'))) AS cves
@@ -139,12 +157,10 @@ FROM
         any(pkg_release) AS pkg_release, any(pkg_changelog.hash[1]) AS chlog_hash,
         any(pkg_changelog.date[1]) AS chlog_date
     FROM Packages_buffer
-    WHERE pkg_sourcepackage = 1 AND notEmpty(pkg_changelog.hash) AND pkg_hash IN
-    (
-        SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN
-            (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {{root:UUID}})
-    )
+    WHERE pkg_sourcepackage = 1 AND notEmpty(pkg_changelog.hash) AND pkg_hash IN {members("root")}
     GROUP BY pkg_hash
+    UNION ALL
+    {_STAND_IN_CHANGELOG}
 ) AS P
 INNER JOIN
 (

@@ -15,16 +15,26 @@ from typing import Final
 
 __all__ = [
     "NAMES_A_SOURCE_RPM",
+    "NVR_NAME",
+    "NVR_RELEASE",
+    "NVR_VERSION",
     "SOURCE_NVR",
+    "STAND_IN",
     "members",
     "orphaned",
     "set_sources",
     "stand_in_id",
+    "stand_ins",
 ]
 
 #: The source RPM a binary names (``pkg_sourcerpm``), less its ``.src.rpm``: N-V-R.
 SOURCE_NVR: Final = "replaceRegexpOne(pkg_sourcerpm, '\\\\.(no)?src\\\\.rpm$', '')"
 
+
+#: The name, version and release of a stand-in: the parts of its N-V-R (``nvr``).
+NVR_NAME: Final = "replaceRegexpOne(nvr, '-[^-]*-[^-]*$', '')"
+NVR_VERSION: Final = "extract(nvr, '-([^-]*)-[^-]*$')"
+NVR_RELEASE: Final = "extract(nvr, '-([^-]*)$')"
 
 #: A binary that names a source RPM (``N-V-R.src.rpm``; gpg-pubkey and the like do not).
 NAMES_A_SOURCE_RPM: Final = "match(pkg_sourcerpm, '^[^/]+-[^-/]+-[^-/]+\\\\.(no)?src\\\\.rpm$')"
@@ -46,6 +56,10 @@ def set_sources(root: str) -> str:
     set holds the source is decided by N-V-R, not by a binary's ``pkg_srcrpm_hash``: a
     binary stored before its source was ever loaded keeps 0 there."""
     packages = members(root)
+    stand_in = (
+        f"{STAND_IN} AS pkg_hash, {NVR_NAME} AS pkg_name, any(epoch) AS pkg_epoch, "
+        f"{NVR_VERSION} AS pkg_version, {NVR_RELEASE} AS pkg_release"
+    )
     return f"""
     SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_epoch) AS pkg_epoch,
         any(pkg_version) AS pkg_version, any(pkg_release) AS pkg_release
@@ -53,12 +67,24 @@ def set_sources(root: str) -> str:
     WHERE pkg_sourcepackage = 1 AND pkg_hash IN {packages}
     GROUP BY pkg_hash
     UNION ALL
-    SELECT {stand_in_id("nvr")} AS pkg_hash,
-        replaceRegexpOne(nvr, '-[^-]*-[^-]*$', '') AS pkg_name, any(epoch) AS pkg_epoch,
-        extract(nvr, '-([^-]*)-[^-]*$') AS pkg_version, extract(nvr, '-([^-]*)$') AS pkg_release
+    {stand_ins(root, select=stand_in, read="pkg_epoch AS epoch")}
+"""  # noqa: S608
+
+
+def stand_ins(root: str, *, select: str, read: str) -> str:
+    """One row per source RPM that binaries of the package set (root parameter ``root``)
+    name while the set lacks it: ``select`` over the group of its binaries, each read
+    as ``nvr`` (the source RPM's N-V-R) and ``read`` (columns of the binary). The
+    stand-in's id, name, version and release are ``STAND_IN``, ``NVR_NAME``,
+    ``NVR_VERSION`` and ``NVR_RELEASE``; what else a caller needs of the binaries
+    (their epoch for the matcher, their newest changelog entry for errata) it reads and
+    aggregates itself."""
+    packages = members(root)
+    return f"""
+    SELECT {select}
     FROM
     (
-        SELECT {SOURCE_NVR} AS nvr, pkg_epoch AS epoch FROM Packages_buffer
+        SELECT {SOURCE_NVR} AS nvr, {read} FROM Packages_buffer
         WHERE pkg_sourcepackage = 0 AND pkg_hash IN {packages} AND {orphaned(packages)}
     )
     WHERE nvr NOT IN (SELECT concat(pkg_name, '-', pkg_version, '-', pkg_release)
@@ -70,6 +96,10 @@ def set_sources(root: str) -> str:
 def stand_in_id(nvr: str) -> str:
     """The SQL id of the stand-in for source RPM N-V-R ``nvr`` (an SQL expression)."""
     return f"murmurHash3_64('source rpm', {nvr})"
+
+
+#: A stand-in's id, of its N-V-R (``nvr``).
+STAND_IN: Final = stand_in_id("nvr")
 
 
 def members(root: str) -> str:

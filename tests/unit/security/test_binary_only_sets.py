@@ -292,3 +292,99 @@ def test_a_store_matched_before_the_excerpts_gets_them_at_the_next_run(
         "(SELECT max(vmt_run) FROM VulnMatchMentions)"
     )
     assert "Fix for CVE-1999-0710: cachemgr" in detail
+
+
+ERRATA_SPEC = """\
+Name: rt-vulnfix
+Version: 2.4
+Release: alt3
+Summary: a package whose latest changelog entry names two CVEs
+License: MIT
+BuildArch: noarch
+%description
+A package whose latest changelog entry names two CVEs.
+%package doc
+Summary: its documentation
+%description doc
+Its documentation.
+%files
+%files doc
+%changelog
+* Mon Nov 30 2026 Maintainer <m@example.org> 2.4-alt3
+- Fixed CVE-2026-10001 (heap overflow in the parser).
+- Fixed CVE-2026-2002, CVE-2026-10001 again (backports).
+
+* Mon Nov 02 2026 Maintainer <m@example.org> 2.4-alt2
+- Fixed CVE-2026-0999.
+"""
+
+
+def _built_vulnfix(tmp_path: Path) -> tuple[list[Path], Path]:
+    """rt-vulnfix's two binary RPMs and its source RPM, built with rpmbuild."""
+    top = tmp_path / "rpmbuild"
+    spec = tmp_path / "rt-vulnfix.spec"
+    spec.write_text(ERRATA_SPEC)
+    subprocess.run(
+        [need_tool("rpmbuild"), "-ba", "--quiet", "--define", f"_topdir {top}", str(spec)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    binaries = sorted((top / "RPMS" / "noarch").glob("*.rpm"))
+    (source,) = (top / "SRPMS").glob("*.rpm")
+    return binaries, source
+
+
+def _latest_entry_cves(rpm: Path) -> list[str]:
+    """The CVE ids of the latest changelog entry as ``rpm -q --changelog`` prints it."""
+    printed = subprocess.run(
+        [need_tool("rpm"), "-qp", "--nosignature", "--changelog", rpm],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    latest = printed.split("\n\n", 1)[0]
+    return sorted(set(re.findall(r"CVE-\d{4}-\d{4,}", latest)))
+
+
+def test_errata_of_a_branch_of_binaries_come_from_their_changelog(
+    store: Store, tmp_path: Path
+) -> None:
+    """A branch without tasks gets an ``ALT-PU`` per source package whose latest changelog
+    entry names CVEs; in a branch of binaries alone the source is its stand-in, with the
+    binaries' changelog (two binaries of one build: one erratum). Loading the source RPM
+    beside them gives the same erratum under the source package's own id."""
+    from repotrack.security.errata import build_branch_errata
+
+    binaries, source = _built_vulnfix(tmp_path)
+    cves = _latest_entry_cves(binaries[0])
+    assert cves == ["CVE-2026-10001", "CVE-2026-2002"]
+    assert all(_latest_entry_cves(rpm) == cves for rpm in binaries)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for rpm in binaries:
+        (tree / rpm.name).symlink_to(rpm)
+    load_repo(store, branch=BRANCH, path=tree, date=DAY)
+    built = build_branch_errata(store, branch=BRANCH, user="tester")
+    assert len(built.created) == 1 and built.bulletin.startswith("ALT-BU-")
+    rows = store.query(
+        "SELECT pkg_hash, pkg_name, pkg_version, pkg_release, eh_references.type, "
+        "eh_references.link FROM ErrataHistory WHERE eh_type = 'branch'"
+    )
+    ((stand_in, *package, kinds, links),) = rows
+    assert package == ["rt-vulnfix", "2.4", "alt3"]
+    assert (kinds, links) == (["vuln"] * len(cves), cves)
+    ((expected_id,),) = store.query("SELECT murmurHash3_64('source rpm', 'rt-vulnfix-2.4-alt3')")
+    assert stand_in == expected_id
+    assert build_branch_errata(store, branch=BRANCH, user="tester").unchanged == 1
+
+    # The next day's snapshot holds the source RPM too: its own package is the erratum's.
+    (tree / source.name).symlink_to(source)
+    load_repo(store, branch="with-sources", path=tree, date=DAY)
+    again = build_branch_errata(store, branch="with-sources", user="tester")
+    assert len(again.created) == 1
+    ((pkg_hash, links),) = store.query(
+        "SELECT pkg_hash, eh_references.link FROM ErrataHistory "
+        "WHERE eh_type = 'branch' AND pkgset_name = 'with-sources'"
+    )
+    ((source_hash,),) = store.query(
+        "SELECT pkg_hash FROM Packages_buffer WHERE pkg_name = 'rt-vulnfix' "
+        "AND pkg_sourcepackage = 1"
+    )
+    assert (pkg_hash, links) == (source_hash, cves)
