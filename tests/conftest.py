@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from repotrack.ingest.file_ids import forget_all as forget_files
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FIXTURES = SHARED / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
@@ -43,6 +45,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
+    forget_files()  # what an earlier test's loads identified is not this test's
     yield
 
 

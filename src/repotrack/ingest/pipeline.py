@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from repotrack.errors import InputError
 from repotrack.ingest.dedupe import known_by_digest, known_hashes, stored_sha256
+from repotrack.ingest.file_ids import StatKey, known_id, remember, stat_key
 from repotrack.ingest.metadata import metadata_pkg_hash
 from repotrack.ingest.reader import (
     KnownCheck,
@@ -153,6 +154,8 @@ class Pipeline:
         self._seen: set[int] = set()
         self._inline_left = INLINE
         self._empty: bool | None = None
+        #: ``stat`` of each planned job's file, taken before it is read (``file_ids``).
+        self._stats: dict[int, StatKey | None] = {}
 
     def __enter__(self) -> Self:
         return self
@@ -197,6 +200,7 @@ class Pipeline:
             if not pending:
                 return
             job, known, future, index = pending.popleft()
+            stat = self._stats.pop(id(job), None)
             if future is None:
                 yield Outcome(job, known, None)
                 continue
@@ -213,10 +217,15 @@ class Pipeline:
                 yield Outcome(job, rows.pkg_hash, None)
                 continue
             self._seen.add(rows.pkg_hash)
+            if job.path is not None:
+                remember(job.path, stat, rows.pkg_hash)
             yield Outcome(job, rows.pkg_hash, rows)
 
     def _plan_chunk(self, chunk: list[PackageJob]) -> list[_Planned]:
         """Look the chunk up in the store, then start reading what it does not hold."""
+        for job in chunk:
+            if job.path is not None:
+                self._stats[id(job)] = stat_key(job.path)
         known = self._known(chunk)
         unknown = [job for job in chunk if id(job) not in known]
         reading: dict[int, tuple[Future[list[PackageRows | InputError]], int]] = {}
@@ -305,14 +314,21 @@ class Pipeline:
         return self._empty
 
     def _hashes_of(self, jobs: list[PackageJob]) -> dict[int, int]:
-        """``pkg_hash`` of jobs without index digests: from metadata, or a header-only read."""
+        """``pkg_hash`` of jobs without index digests: from metadata, from what this
+        process identified the same file as before (``file_ids``), or a header-only read."""
         hashes: dict[int, int] = {}
         for job in jobs:
             if job.meta is not None and job.path is None:
                 hashes[id(job)] = metadata_pkg_hash(job.meta)
             elif job.path is not None:
+                stat = self._stats.get(id(job))
+                pkg_hash = known_id(job.path, stat)
+                if pkg_hash is not None:
+                    hashes[id(job)] = pkg_hash
+                    continue
                 try:
-                    hashes[id(job)] = identify_package(job.path).pkg_hash
+                    hashes[id(job)] = pkg_hash = identify_package(job.path).pkg_hash
+                    remember(job.path, stat, pkg_hash)
                 except InputError:
                     # Read it in full instead: the error then surfaces in job order,
                     # after the packages before it were stored.
