@@ -16,7 +16,8 @@ Errata are built from tasks when the branch has task data: one ``ALT-PU`` (``eh_
 ``task``) per (task, subtask) of its DONE tasks, referencing the vulnerabilities and bugs
 (``closes: #N``) named by the latest changelog entry of the subtask's source package.
 Branches without tasks get one ``ALT-PU`` (``branch``) per source package of the
-newest set whose latest changelog entry names CVE ids. One ``ALT-BU`` bulletin
+newest set whose latest changelog entry names CVE ids (for binaries without their
+source package, per stand-in: ``set_sources``). One ``ALT-BU`` bulletin
 (``bulletin``) per package set
 referencing the PU errata of that set; one ``ALT-SA`` security advisory (``advisory``)
 per vulnerability the branch's PU errata name, referencing the vulnerability, the PU
@@ -269,7 +270,8 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
     With task data for the branch: one ``ALT-PU`` per (task, subtask) of its DONE tasks
     (``eh_type`` ``task``), referencing the vulnerabilities and bugs its package's latest
     changelog entry names. Without: one per source package of the newest set whose
-    latest changelog entry names CVE ids (``eh_type`` ``branch``).
+    latest changelog entry names CVE ids (``eh_type`` ``branch``), a stand-in's for
+    binaries whose source package the set lacks.
     """
     package_set = find_package_set(store, branch=branch)
     now = _write_time(store)
