@@ -24,6 +24,7 @@ the oldest entries go first.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -31,15 +32,20 @@ from typing import Final
 
 __all__ = ["StatKey", "forget_all", "known_id", "remember", "stat_key"]
 
-#: ``(st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns)``.
-StatKey = tuple[int, int, int, int, int]
+#: ``st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns`` packed (compact: a service may
+#: remember a few hundred thousand files).
+StatKey = bytes
+_STAT: Final = struct.Struct("<QQQqq")
+_ID: Final = struct.Struct("<Q")
 
-#: Files remembered at most (about 200 bytes each).
-LIMIT: Final = 500_000
+#: Files remembered at most: about 300 bytes each with a path of 75 characters, so at
+#: most 60 MB.
+LIMIT: Final = 200_000
 #: A file changed this recently (seconds) is not remembered.
 SETTLED: Final = 2.0
 
-_known: OrderedDict[str, tuple[StatKey, int]] = OrderedDict()
+#: path -> its ``StatKey`` followed by its package id (``_ID``).
+_known: OrderedDict[str, bytes] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -49,7 +55,7 @@ def stat_key(path: str) -> StatKey | None:
         st = os.stat(path)  # noqa: PTH116 - called per file of a tree: no Path object
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _STAT.pack(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def known_id(path: str, key: StatKey | None) -> int | None:
@@ -58,18 +64,22 @@ def known_id(path: str, key: StatKey | None) -> int | None:
         return None
     with _lock:
         entry = _known.get(path)
-    if entry is None or entry[0] != key:
+    if entry is None or not entry.startswith(key):
         return None
-    return entry[1]
+    (pkg_hash,) = _ID.unpack_from(entry, _STAT.size)
+    return int(pkg_hash)
 
 
 def remember(path: str, key: StatKey | None, pkg_hash: int) -> None:
     """Remember ``path`` as package ``pkg_hash``; ``key`` is its ``stat`` from before it
     was read (a file changed in the last ``SETTLED`` seconds is not remembered)."""
-    if key is None or time.time_ns() - max(key[3], key[4]) < SETTLED * 1e9:
+    if key is None:
+        return
+    _, _, _, mtime, ctime = _STAT.unpack(key)
+    if time.time_ns() - max(mtime, ctime) < SETTLED * 1e9:
         return
     with _lock:
-        _known[path] = (key, pkg_hash)
+        _known[path] = key + _ID.pack(pkg_hash)
         _known.move_to_end(path)
         while len(_known) > LIMIT:
             _known.popitem(last=False)

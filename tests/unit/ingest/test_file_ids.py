@@ -129,10 +129,14 @@ def test_a_change_that_keeps_size_and_mtime_is_seen(tmp_path: Path, settled: Non
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns - 10**9))
     path.write_bytes(b"y" * 100)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    after = file_ids.stat_key(str(path))
-    assert after is not None and key is not None
-    assert after[:4] == key[:4] and after[4] != key[4]
-    assert file_ids.known_id(str(path), after) is None
+    now = path.stat()
+    assert (now.st_ino, now.st_size, now.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    assert now.st_ctime_ns != before.st_ctime_ns
+    assert file_ids.known_id(str(path), file_ids.stat_key(str(path))) is None
 
 
 def test_a_file_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
@@ -147,3 +151,20 @@ def test_a_file_changed_just_now_is_not_remembered(tmp_path: Path) -> None:
     os.utime(path, ns=(old, old))  # (the change time is still now)
     file_ids.remember(str(path), file_ids.stat_key(str(path)), 7)
     assert file_ids.known_id(str(path), file_ids.stat_key(str(path))) is None
+
+
+def test_the_memory_is_bounded(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that loads many trees keeps the files it saw last; older ones go."""
+    monkeypatch.setattr(file_ids, "LIMIT", 3)
+    paths = []
+    for n in range(4):
+        path = tmp_path / f"file{n}"
+        path.write_bytes(b"x")
+        paths.append(str(path))
+        file_ids.remember(str(path), file_ids.stat_key(str(path)), n)
+    file_ids.remember(paths[1], file_ids.stat_key(paths[1]), 1)  # seen again: newest
+    assert [file_ids.known_id(p, file_ids.stat_key(p)) for p in paths] == [None, 1, 2, 3]
+    file_ids.remember(str(tmp_path), file_ids.stat_key(str(tmp_path)), 9)
+    assert [file_ids.known_id(p, file_ids.stat_key(p)) for p in paths] == [None, 1, None, 3]
