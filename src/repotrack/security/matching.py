@@ -74,17 +74,17 @@ _SET_SOURCES: Final = set_sources("root")
 #: The source packages whose targets a run writes: the set's (full run) or the added ones
 #: (their columns are in the run's ``packages`` table), less those with targets already.
 _ADDED: Final = "(SELECT pkg_hash FROM {packages:Identifier} WHERE change = 'added')"
-_RUN_SOURCES: Final = f"""
+_SET_RUN_SOURCES: Final = f"""
     SELECT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release FROM ({_SET_SOURCES})
-    WHERE {{everything:UInt8}}
-    UNION ALL
-    SELECT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release
-    FROM {{packages:Identifier}}
-    WHERE change = 'added' AND pkg_hash NOT IN
-        (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {{branch:String}}
-            AND vmt_run = {{targets:DateTime64(3)}} AND vendor = '' AND product = ''
-            AND pkg_cpe = '')
 """  # noqa: S608
+_ADDED_RUN_SOURCES: Final = """
+    SELECT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release
+    FROM {packages:Identifier}
+    WHERE change = 'added' AND pkg_hash NOT IN
+        (SELECT pkg_hash FROM VulnMatchTargets WHERE pkgset_name = {branch:String}
+            AND vmt_run = {targets:DateTime64(3)} AND vendor = '' AND product = ''
+            AND pkg_cpe = '')
+"""
 
 #: Unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a mapping's CPE.
 _ATTR = (
@@ -92,22 +92,30 @@ _ATTR = (
     " '\\x01', ':'), '\\\\\\\\(.)', '\\\\1')"
 )
 
-#: The source packages whose targets a run writes, with their version keys (read twice
-#: by ``_TARGETS``, so computed once).
-_TARGET_SOURCES: Final = f"""
+
+def _target_sources_sql(*, full: bool) -> str:
+    """The statement that writes the source packages whose targets a run writes, with
+    their version keys, into the run's ``{sources}`` table (read twice by ``_TARGETS``,
+    so computed once): the set's in a full run, the added ones after a new package set.
+    Written for the run's kind: a branch that a parameter switched off was still read
+    (the whole set's sources and binaries, 60-80 ms of a run after a new snapshot in
+    ``benchmarks/vuln_match.py``)."""
+    sources = _SET_RUN_SOURCES if full else _ADDED_RUN_SOURCES
+    keys = "" if full else f"AND pkg_hash IN {_ADDED}"
+    return f"""
 CREATE SCRATCH TABLE {{sources:Identifier}} ENGINE = Memory AS
 SELECT S.pkg_hash AS pkg_hash, S.pkg_name AS pkg_name, S.pkg_version AS pkg_version,
     S.pkg_release AS pkg_release, K.vk_version AS vkey, K.vk_evr AS ekey, K.vk_vr AS rkey
-FROM ({_RUN_SOURCES}) AS S
+FROM ({sources}) AS S
 INNER JOIN
 (
     SELECT pkg_hash, any(vk_version) AS vk_version, any(vk_evr) AS vk_evr,
         max(vk_vr) AS vk_vr
-    FROM PackageVersionKeys WHERE vk_order = {{order:String}}
-        AND ({{everything:UInt8}} OR pkg_hash IN {_ADDED})
+    FROM PackageVersionKeys WHERE vk_order = {{order:String}} {keys}
     GROUP BY pkg_hash
 ) AS K ON K.pkg_hash = S.pkg_hash
 """  # noqa: S608
+
 
 #: The match targets of a full run: one row per source package of the set with its keys
 #: (``pkg_cpe`` empty), and one more per active mapping with the parsed CPE triplet.
@@ -523,7 +531,7 @@ def rematch_branch(
         if new_packages:
             run_sql(*_kept_rows())
         if last is None or new_packages:
-            run_sql(_TARGET_SOURCES, _TARGETS, MENTIONS_SQL)
+            run_sql(_target_sources_sql(full=full_run), _TARGETS, MENTIONS_SQL)
         flags = {"full": full_run, "new_packages": new_packages}
         run_sql(
             _match_sql(**flags),
