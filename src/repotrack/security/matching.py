@@ -457,7 +457,15 @@ SELECT {branch:String}, {root:UUID}, {order:String}, {kind:String}, {vuln_now:Da
     {targets:DateTime64(3)}, {verdicts:UInt64}, {format:UInt8}, {ts:DateTime64(3)}
 """
 
-_SCRATCH: Final = ("changes", "packages", "sources", "scratch", "evidence", "verdicts")
+_SCRATCH: Final = (
+    "changes",
+    "packages",
+    "sources",
+    "changelogs",
+    "scratch",
+    "evidence",
+    "verdicts",
+)
 
 
 @dataclass(frozen=True)
@@ -531,7 +539,7 @@ def rematch_branch(
         if new_packages:
             run_sql(*_kept_rows())
         if last is None or new_packages:
-            run_sql(_target_sources_sql(full=full_run), _TARGETS, MENTIONS_SQL)
+            run_sql(_target_sources_sql(full=full_run), _TARGETS, *MENTIONS_SQL)
         flags = {"full": full_run, "new_packages": new_packages}
         run_sql(
             _match_sql(**flags),

@@ -151,6 +151,14 @@ _EXCERPT_COLUMNS: Final = f"""
         concat(substringUTF8(x_joined, 1, {EXCERPT_CHARS - 1}), '{ELLIPSIS}')) AS x_excerpt
 """
 
+#: The mentioned sources' changelogs (``_CHANGELOGS``) in the run's scratch table
+#: ``{changelogs}``: ``_CHANGELOG_EVIDENCE`` reads them twice, and as a subquery they were
+#: read twice (30 ms each after a new snapshot of ``benchmarks/vuln_match.py``).
+_CHANGELOG_ROWS: Final = f"""
+CREATE SCRATCH TABLE {{changelogs:Identifier}} ENGINE = Memory AS
+SELECT pkg_hash, hashes, dates, evrs FROM {_CHANGELOGS}
+"""  # noqa: S608
+
 _CHANGELOG_EVIDENCE: Final = f"""
     SELECT DISTINCT E.pkg_hash AS pkg_hash, C.cve AS vuln_id, 'changelog' AS kind, E.evr AS ref,
         concat(toString(toDate(E.cdate)), ': ', C.x_excerpt) AS detail,
@@ -158,7 +166,7 @@ _CHANGELOG_EVIDENCE: Final = f"""
     FROM
     (
         SELECT pkg_hash, entry.1 AS chash, entry.2 AS cdate, entry.3 AS evr
-        FROM {_CHANGELOGS}
+        FROM {{changelogs:Identifier}}
         ARRAY JOIN arrayZip(hashes, dates, evrs) AS entry
     ) AS E
     INNER JOIN
@@ -169,7 +177,7 @@ _CHANGELOG_EVIDENCE: Final = f"""
             SELECT chlog_hash, any(chlog_text) AS text,
                 arrayDistinct(extractAll(text, '{_CVE_PATTERN}')) AS cves
             FROM Changelog_buffer
-            WHERE chlog_hash IN (SELECT arrayJoin(hashes) FROM {_CHANGELOGS})
+            WHERE chlog_hash IN (SELECT arrayJoin(hashes) FROM {{changelogs:Identifier}})
             GROUP BY chlog_hash
             HAVING notEmpty(cves)
         )
@@ -255,7 +263,7 @@ _TRIAGE_EVIDENCE: Final = f"""
 #: A full rematch stores the branch's changelog and patch mentions once (the package set
 #: is the same for the incremental runs that follow, so are the mentions); an incremental
 #: run after a package-set change adds those of the added packages to the same generation.
-MENTIONS_SQL: Final = f"""
+_MENTIONS: Final = f"""
 INSERT INTO VulnMatchMentions (pkgset_name, vmt_run, vuln_id, pkg_hash, kind, ref, detail,
     pkg_name, pkg_version, pkg_release)
 SELECT {{branch:String}}, {{targets:DateTime64(3)}}, M.vuln_id, M.pkg_hash, M.kind, M.ref,
@@ -263,6 +271,10 @@ SELECT {{branch:String}}, {{targets:DateTime64(3)}}, M.vuln_id, M.pkg_hash, M.ki
 FROM ({_CHANGELOG_EVIDENCE} UNION ALL {_PATCH_EVIDENCE}) AS M
 INNER JOIN {_SOURCES} AS S ON S.pkg_hash = M.pkg_hash
 """  # noqa: S608
+
+#: The statements that write the mentions of a run's new targets generation (the run's
+#: scratch table ``{changelogs}`` first).
+MENTIONS_SQL: Final = (_CHANGELOG_ROWS, _MENTIONS)
 
 #: The run's mentions (all, or the changed vulnerabilities' and the added packages'), each
 #: with its package's name and version as the targets generation has them.
