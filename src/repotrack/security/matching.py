@@ -332,11 +332,13 @@ _ADDED_PRODUCTS: Final = f"""
 """  # noqa: S608
 
 
-def _match_sql(*, full: bool, new_packages: bool) -> str:
+def _match_sql(*, full: bool, new_packages: bool, no_changes: bool = False) -> str:
     """The statement that writes the run's pairs into its scratch table ``{scratch}``:
     every pair (full run); the changed vulnerabilities' ranges × every target; after a
     package-set change also every other range × the added packages' targets (the ranges
-    read are only those of the products the added packages map to)."""
+    read are only those of the products the added packages map to), and these alone when
+    no vulnerability changed (``no_changes``: the daily new snapshot; matching an empty
+    set of ranges against every target still cost 14-22 ms in ``benchmarks/vuln_match.py``)."""
     head = "CREATE SCRATCH TABLE {scratch:Identifier} ENGINE = Memory AS\n"
     if full:
         return (
@@ -352,6 +354,8 @@ def _match_sql(*, full: bool, new_packages: bool) -> str:
     added = _PAIRS.format(
         targets_filter=f"pkg_hash IN {_ADDED}", ranges_prewhere="", ranges_filter=_ADDED_PRODUCTS
     )
+    if no_changes:
+        return head + f"WITH current AS ({_CURRENT})" + added
     return head + f"WITH current AS ({_CURRENT})" + statement + "UNION ALL" + added
 
 
@@ -542,7 +546,7 @@ def rematch_branch(
             run_sql(_target_sources_sql(full=full_run), _TARGETS, *MENTIONS_SQL)
         flags = {"full": full_run, "new_packages": new_packages}
         run_sql(
-            _match_sql(**flags),
+            _match_sql(**flags, no_changes=base.no_changes),
             _CVE_MATCH_ROWS,
             evidence_sql(**flags, errata=base.errata, triage=base.triage, checked=base.checked),
             verdict_sql(**flags),
@@ -644,6 +648,10 @@ class _Base:
     #: Nothing written since ``last`` that a run would rematch (an incremental run then
     #: only records itself: its statements would find no pair to change).
     unchanged: bool = False
+    #: No record, triage row, check or erratum written since ``last``: the run's
+    #: ``changes`` table is empty, so a run after a new package set matches the added
+    #: packages only (``_match_sql``).
+    no_changes: bool = False
 
 
 def _kept_rows() -> list[str]:
@@ -772,10 +780,9 @@ def _incremental_base(store: Store, branch: str, order: VersionOrder) -> _Base:
     # Nothing to rematch: no record written since the previous run (its ``changes``
     # would select rows with ``ts`` after its ``vmr_vuln_ts``), no triage row and no
     # erratum of the branch since it ran, and the same package set.
-    unchanged = (
-        last is not None and vuln_ts <= last.vuln_ts and not named_since and root == last.root
-    )
-    return _Base(vuln_ts, root, last, errata > 0, triage > 0, checked > 0, unchanged)
+    no_changes = last is not None and vuln_ts <= last.vuln_ts and not named_since
+    unchanged = no_changes and last is not None and root == last.root
+    return _Base(vuln_ts, root, last, errata > 0, triage > 0, checked > 0, unchanged, no_changes)
 
 
 def _ms(when: datetime) -> str:

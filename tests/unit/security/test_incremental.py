@@ -146,6 +146,30 @@ def test_a_run_for_changed_records_only_reads_no_package_changes(
     assert found[("tukit", "CVE-2099-0001")] == ("fixed", "newer_version")
 
 
+def test_a_new_snapshot_alone_matches_the_added_packages_only(
+    store: Store, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The daily case: a new snapshot, no record, triage row, check or erratum written
+    since the previous run. The match then reads the added packages' ranges alone (the
+    changed records' part would find nothing), and the result is a full run's."""
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    sources = [
+        package(201 if name == "mc" else pkg_hash, name, "4.8.27" if name == "mc" else version,
+                source=True)
+        for pkg_hash, name, version, _ in PACKAGES
+    ]  # fmt: skip
+    load_branch_snapshot(store, BRANCH, DAY + timedelta(days=1), sources, [])
+    statements = _spied(store, monkeypatch)
+    run = rematch_branch(store, branch=BRANCH)
+    monkeypatch.undo()
+    assert (run.kind, run.vulnerabilities, run.packages) == ("incremental", 0, 1)
+    (match,) = [sql for sql in statements if "{scratch:Identifier} ENGINE" in sql]
+    assert "{changes:Identifier} WHERE rejected = 0" not in match
+    assert_same_as_full(store)
+    assert latest_verdicts(store)[("mc", "CVE-2021-36370")] == ("fixed", "newer_version")
+
+
 def test_after_a_package_set_change(store: Store, tmp_path: Path) -> None:
     """A new snapshot of the branch: one package updated past its range, one removed, one
     added with a changelog naming a CVE; errata built from it; ranges changed too."""
