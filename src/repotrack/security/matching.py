@@ -147,10 +147,14 @@ FROM sources
 """  # noqa: S608
 
 #: The packages an incremental run after a new package set matches against every range
-#: (``added``: source packages of the new set that the previous run's set lacks) and the
-#: ones whose verdicts become ``unmatched`` (``removed``: source packages of the previous
-#: set, or with match targets, that the new set lacks). Both come from the sets, not from
-#: the targets alone, so a run that stopped half-way is made good by the next one.
+#: (``added``: source packages of the new set that the previous run's targets lack) and
+#: the ones whose verdicts become ``unmatched`` (``removed``: source packages with
+#: targets in the previous run's generation that the new set lacks). That generation
+#: holds the previous set's source packages (stand-ins included): a generation is
+#: complete once a run names it, and one written by a run that stopped half-way is named
+#: by none, so the next run compares with the generation before it. Reading the previous
+#: set's sources again as well (as this did before 2026-12-06) gave the same changes and
+#: cost 25-60 ms of a run after a new snapshot in ``benchmarks/vuln_match.py``.
 _PACKAGE_CHANGES: Final = f"""
 CREATE SCRATCH TABLE {{packages:Identifier}} ENGINE = Memory AS
 SELECT pkg_hash, change, pkg_name, pkg_epoch, pkg_version, pkg_release FROM
@@ -160,19 +164,17 @@ SELECT pkg_hash, if(now, 'added', 'removed') AS change, anyIf(name, side = 1) AS
     anyIf(release, side = 1) AS pkg_release, max(side = 1) AS now
 FROM
 (
-    -- each set's sources read once (a WITH would be read again wherever it is named)
+    -- the set's sources read once (a WITH would be read again wherever it is named)
     SELECT pkg_hash, pkg_name AS name, pkg_epoch AS epoch, pkg_version AS version,
         pkg_release AS release, 1 AS side
     FROM ({_SET_SOURCES})
     UNION ALL
-    SELECT pkg_hash, '', 0, '', '', 2 FROM ({set_sources("previous_root")})
-    UNION ALL
-    SELECT pkg_hash, '', 0, '', '', 3 FROM VulnMatchTargets
+    SELECT pkg_hash, '', 0, '', '', 2 FROM VulnMatchTargets
     WHERE pkgset_name = {{branch:String}} AND vmt_run = {{kept:DateTime64(3)}} AND vendor = ''
         AND product = '' AND pkg_cpe = ''
 )
 GROUP BY pkg_hash
-HAVING now != max(side = 2) OR NOT now AND max(side = 3)
+HAVING now != max(side = 2)
 )
 """  # noqa: S608
 
@@ -509,7 +511,6 @@ def rematch_branch(
         # changed vulnerabilities only), and the previous one.
         "targets": _ms(last.targets if last and not new_packages else started),
         "kept": _ms(last.targets if last else started),
-        "previous_root": last.root if last else root,
         "vuln_ts": _ms(last.vuln_ts if last else started),
         "last_run": _ms(last.ran if last else started),
         **{name: f"vuln_{name}_{run}" for name in _SCRATCH},
