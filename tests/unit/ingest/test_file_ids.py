@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,16 +20,10 @@ import pytest
 from repotrack.ingest import file_ids, load_repo, pipeline
 from repotrack.store import Store
 from tests.conftest import DATA, need_tool
-from tests.unit.store.storeutil import open_fresh_store
 
 DAY = date(2024, 5, 1)
 HELLO = "rt-hello-1.2.3-4.rt1.x86_64.rpm"
 TILDE = "rt-tilde-2.0~rc1-1.noarch.rpm"
-
-
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Iterator[Store]:
-    yield from open_fresh_store(tmp_path_factory, tmp_path / "store")
 
 
 @pytest.fixture
