@@ -19,7 +19,9 @@ server other loads may be running: only entries older than ``grace`` count as de
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +51,15 @@ DEFAULT_GRACE: Final = timedelta(hours=6)
 #: Tables holding rows per package that a rerun would write again.
 _PACKAGE_TABLES: Final = ("Packages", "Files", "Depends", "Specfiles", "SrcPackagesLastChangelog")
 _CHUNK: Final = 10_000
+#: How many finished loads this process remembers (``_FINISHED``): 16 bytes each.
+_FINISHED_KEPT: Final = 1_000
+
+#: The loads this process finished and forgot, newest last. Their entries may still be
+#: visible (the deletes are not waited for, see below), and ``repair`` need not read
+#: them: a load that forgot its entries left nothing partial. Load ids are UUIDs,
+#: unique across stores, so one memory serves every store the process opens.
+_FINISHED: deque[uuid.UUID] = deque(maxlen=_FINISHED_KEPT)
+_FINISHED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +113,31 @@ def forget(store: Store, load_id: uuid.UUID) -> None:
             f"DELETE FROM {table} WHERE load_id = {{l:UUID}}" + unwaited(store),  # noqa: S608
             {"l": load_id},
         )
+    with _FINISHED_LOCK:
+        _FINISHED.append(load_id)
+
+
+def _finished() -> list[uuid.UUID]:
+    with _FINISHED_LOCK:
+        return list(_FINISHED)
+
+
+def _has_other_entries(store: Store) -> bool:
+    """Whether either journal table holds an entry of a load this process did not finish.
+
+    One statement for both tables: a long-running process (the service, the daemon)
+    loads again and again, and the entries of its own finished loads, whose deletes
+    are not applied yet, made each load run the whole repair (five statements, 25-35 ms
+    of a 150 ms reload) to find nothing.
+    """
+    return bool(
+        store.query(
+            "SELECT 1 FROM (SELECT load_id FROM repotrack_load_journal "
+            "UNION ALL SELECT load_id FROM repotrack_pending_sets) "
+            "WHERE load_id NOT IN {f:Array(UUID)} LIMIT 1",
+            {"f": _finished()},
+        )
+    )
 
 
 def _cutoff(store: Store, grace: timedelta | None) -> datetime:
@@ -115,9 +151,7 @@ def _cutoff(store: Store, grace: timedelta | None) -> datetime:
 
 def repair(store: Store, *, grace: timedelta | None = None) -> RepairReport:
     """Delete the partial rows that dead loads' journal entries point to."""
-    if not store.query("SELECT 1 FROM repotrack_load_journal LIMIT 1") and not store.query(
-        "SELECT 1 FROM repotrack_pending_sets LIMIT 1"
-    ):
+    if not _has_other_entries(store):
         return RepairReport()
     cutoff = _cutoff(store, grace)
     stale = [

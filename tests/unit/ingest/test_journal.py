@@ -180,3 +180,29 @@ def test_a_finished_loads_entries_still_visible_make_repair_delete_nothing(
         table: store.query(f"SELECT count() FROM {table}")  # noqa: S608
         for table in counts
     } == counts
+
+
+def test_a_process_does_not_reread_the_entries_of_loads_it_finished(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletes of a finished load's entries are not waited for, so a service that
+    loads again finds them still there: one statement tells they are its own, and
+    another load's entries (a dead one's) still get the whole repair."""
+    load_repo(store, branch="p10", path=DATA / "rpms", date=DAY.date())
+    asked: list[str] = []
+    query = store.query
+
+    def counted(sql: str, params: dict[str, object] | None = None) -> list[tuple[object, ...]]:
+        asked.append(sql)
+        return query(sql, params)
+
+    monkeypatch.setattr(store, "query", counted)
+    assert not repair(store)
+    assert len(asked) == 1
+    _leave_orphans(store)
+    dead = uuid.uuid4()
+    record_packages(store, dead, datetime.now(UTC) - timedelta(minutes=5), [99])
+    asked.clear()
+    assert repair(store).packages == 1
+    assert len(asked) > 1
+    assert _orphan_counts(store)[2:] == (0, 0, 0)
