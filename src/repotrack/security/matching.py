@@ -729,10 +729,11 @@ _KEY_COLUMNS: Final = ("pkg_hash", "vk_order", "vk_version", "vk_evr", "vk_vr")
 #: belongs to a build that left the set (as the ALTRepo API reads them); 3 = targets carry
 #: ``rkey`` (migration 0014: bounds without an epoch take the package's); 4 = a changelog
 #: mention's text is the excerpt that names the id, cut between characters
-#: (``verdict._EXCERPT_COLUMNS``), and patch lines name ids in any case. A run builds
-#: incrementally only on a run of this format: after an upgrade the first run is a full
-#: one, which rewrites every pair that way.
-_FORMAT: Final = 4
+#: (``verdict._EXCERPT_COLUMNS``), and patch lines name ids in any case; 5 = such an
+#: excerpt ends in ``…`` only where a line of text was left out (not blank lines). A run
+#: builds incrementally only on a run of this format: after an upgrade the first run is a
+#: full one, which rewrites every pair that way.
+_FORMAT: Final = 5
 
 #: What the store holds now and what changed since the branch's previous run, in one
 #: query whose reads are independent subqueries (chDB runs them in parallel; scalar

@@ -78,3 +78,16 @@ def test_letters_are_counted_not_bytes(store: Store) -> None:
     kept.encode("utf-8")  # never half a letter
     first = words[:200]
     assert kept == f"{first}{ELLIPSIS}\n- Закрыта уязвимость {CVE}"
+
+
+def test_trailing_blank_lines_are_not_text_left_out(store: Store) -> None:
+    """An entry may end in a newline (or a blank line): an excerpt that kept its last
+    line of text has left nothing out, and says so by no closing ``…``."""
+    lines = ["- 4.16", *FILLER, f"  + {CVE} fixed"]
+    for tail in ("\n", "\n\n", "\n  \n"):
+        text = "\n".join(lines) + tail
+        assert len(text) > EXCERPT_CHARS
+        assert excerpt(store, text) == "\n".join(["- 4.16", ELLIPSIS, f"  + {CVE} fixed"])
+    # A line of text after the last one kept is still marked as left out.
+    text = "\n".join([*lines, "  + one more change", ""])
+    assert excerpt(store, text) == "\n".join(["- 4.16", ELLIPSIS, f"  + {CVE} fixed", ELLIPSIS])
