@@ -194,7 +194,8 @@ def load_vulns_command(
         str,
         typer.Argument(
             help="Feed format: nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, almalinux (AlmaLinux's "
-            "errata JSON), redhat (Red Hat's Security Data API CVE JSON), cpematch (the NVD "
+            "errata JSON), redhat (Red Hat's Security Data API CVE JSON), updateinfo (a "
+            "repository's updateinfo.xml, or its repodata directory), cpematch (the NVD "
             "CPE match feed), or cvechecked (ALT's manual CVE checks, altrepodb's CveChecked "
             "rows)."
         ),

@@ -51,12 +51,15 @@ ARCHIVE_SUFFIXES: Final = (".zip", ".tar", ".tgz", *(f".tar{p}" for p in _PACKED
 #: The NVD CPE dictionary (``vulns map suggest --cpe-dictionary``); the sources of
 #: ``XML_SOURCES`` are XML, the other sources JSON.
 CPE_DICTIONARY: Final = "cpe-dictionary"
-XML_SOURCES: Final = frozenset({"oval", "bdu", "cvrf"})
+XML_SOURCES: Final = frozenset({"oval", "bdu", "cvrf", "updateinfo"})
 #: Sources of files of either kind: the dictionary is XML (legacy) or JSON (2.0 feed).
 _KINDS: Final = {CPE_DICTIONARY: (".xml", ".json")}
 #: Files of a source's published layout that hold no records: cvelistV5 keeps the
 #: changes of the last hour and of the last days beside the records.
 NOT_RECORDS: Final = {"cve5": frozenset({"delta.json", "deltaLog.json"})}
+#: Sources whose files a walk takes only when their names hold this: a repository's
+#: ``repodata`` directory holds its ``updateinfo`` beside the package lists.
+NAMED: Final = {"updateinfo": "updateinfo"}
 _HEAD: Final = 512
 
 
@@ -66,6 +69,8 @@ def wanted(name: str, source: str) -> bool:
     one of the layout's files without records."""
     base = name.rsplit("/", 1)[-1]
     if base in NOT_RECORDS.get(source, frozenset()):
+        return False
+    if source in NAMED and NAMED[source] not in base and not base.endswith(ARCHIVE_SUFFIXES):
         return False
     kinds = _KINDS.get(source, (".xml",) if source in XML_SOURCES else (".json",))
     return base.endswith(

@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from repotrack.errors import InputError
 from repotrack.ingest.feed_files import Document, bytes_documents, path_documents, wanted
-from repotrack.ingest.vuln_fetch import is_url, read_feed, save_feed_state
+from repotrack.ingest.vuln_fetch import FeedRead, is_url, read_feed, save_feed_state
+from repotrack.ingest.vuln_repomd import (
+    REPOMD,
+    UPDATEINFO,
+    check_checksum,
+    local_updateinfo,
+    repomd_url,
+    updateinfo_url,
+)
 from repotrack.rpm import VersionOrder, evr_key, mmhash, parse_evr, version_key
 from repotrack.sources.vulns import (
     PARSERS,
@@ -47,6 +55,7 @@ from repotrack.sources.vulns import (
     names_evrs,
     parse_cpe,
 )
+from repotrack.sources.vulns.updateinfo import UpdateinfoLocation, updateinfo_location
 from repotrack.store.base import Store
 
 if TYPE_CHECKING:
@@ -71,8 +80,9 @@ CPE_MATCH_SOURCE: Final = "cpematch"
 #: ALT's manual CVE checks (altrepodb's ``CveChecked`` rows): ``CveChecked``.
 CHECKED_SOURCE: Final = "cvechecked"
 #: A record of a source never replaces the current record of a stronger one.
-#: AlmaLinux's errata JSON outranks its OSV copy of the same advisory: it writes epochs.
-SOURCE_RANK: Final = {"nvd": 3, "cve5": 2, "almalinux": 2}
+#: AlmaLinux's errata JSON and a repository's updateinfo outrank the OSV copy of the same
+#: advisory: they write epochs.
+SOURCE_RANK: Final = {"nvd": 3, "cve5": 2, "almalinux": 2, "updateinfo": 2}
 
 VULN_COLUMNS: Final = (
     "vuln_id",
@@ -283,15 +293,25 @@ def load_vulns(
     if progress is not None:
         progress.start(total=len(files))
     for url in urls:
+        repository = _through_repomd(store, url) if source == UPDATEINFO else None
+        if repository is not None:
+            url, location, repomd = repository
+            if location is None:  # repomd.xml not modified since it was read last
+                summary.not_modified += 1
+                continue
         read = read_feed(store, url, nvd_api_key=nvd_api_key)
         summary.not_modified += int(read.not_modified)
         for page in read.documents:
+            if repository is not None and location is not None:
+                check_checksum(page, location, where=url, repomd=repomd.url)
             for document in bytes_documents(page, url, source):
                 pending = _document(store, parser, writer, document, pending, summary, batch)
         if pending:
             writer(store, pending, summary)
             pending = []
         save_feed_state(store, read)  # only after its records are stored
+        if repository is not None:
+            save_feed_state(store, repomd)
     total = len(files)
     for path in files:
         for number, document in enumerate(path_documents(path, source)):
@@ -377,10 +397,30 @@ def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
         if path.is_dir():
             found = (p for p in path.rglob("*") if p.is_file() and wanted(p.name, source))
             yield from sorted(found)
+        elif path.is_file() and source == UPDATEINFO and path.name == REPOMD:
+            yield local_updateinfo(path)
         elif path.is_file():
             yield path
         else:
             raise InputError("no such file or directory", path=str(path))
+
+
+def _through_repomd(
+    store: Store, url: str
+) -> tuple[str, UpdateinfoLocation | None, FeedRead] | None:
+    """For a repository URL (``vuln_repomd``): its updateinfo file's URL and entry, and
+    the read of its ``repomd.xml`` (the entry is None when that is not modified); None
+    for the URL of a file."""
+    where = repomd_url(url)
+    if where is None:
+        return None
+    repomd = read_feed(store, where)
+    if repomd.not_modified:
+        return where, None, repomd
+    location = updateinfo_location(repomd.documents[0], path=where)
+    if location is None:
+        raise InputError("the repository lists no updateinfo", path=where)
+    return updateinfo_url(where, location), location, repomd
 
 
 def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSummary) -> None:

@@ -355,7 +355,8 @@ class VulnLoadCreate(_Input):
         pattern=r"^[a-z0-9]+$",
         examples=["nvd"],
         description=(
-            "nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, almalinux, redhat, cpematch or cvechecked"
+            "nvd, cve5, osv, ghsa, csaf, cvrf, oval, bdu, almalinux, redhat, updateinfo, "
+            "cpematch or cvechecked"
         ),
     )
     paths: list[FeedLocation] = Field(

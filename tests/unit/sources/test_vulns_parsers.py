@@ -39,6 +39,7 @@ def test_registry_is_pinned() -> None:
         "osv",
         "oval",
         "redhat",
+        "updateinfo",
     ]
 
 

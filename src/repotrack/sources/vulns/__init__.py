@@ -21,6 +21,7 @@ from repotrack.sources.vulns.osv import parse_osv
 from repotrack.sources.vulns.oval import parse_oval
 from repotrack.sources.vulns.records import AffectedRange, RecordProblem, VulnRecord, names_evrs
 from repotrack.sources.vulns.redhat_api import parse_redhat_cve
+from repotrack.sources.vulns.updateinfo import parse_updateinfo
 
 __all__ = [
     "PARSERS",
@@ -46,4 +47,5 @@ PARSERS: Final[dict[str, Parser]] = {
     "bdu": parse_bdu,
     "almalinux": parse_almalinux_errata,
     "redhat": parse_redhat_cve,
+    "updateinfo": parse_updateinfo,
 }

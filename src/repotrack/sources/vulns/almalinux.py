@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from repotrack.rpm import evr_key
+from repotrack.sources.vulns.fixed_builds import FixedBuild, fixed_ranges, source_build
 from repotrack.sources.vulns.jsondoc import load_json, need_dict, need_list, need_str
 from repotrack.sources.vulns.records import (
     AffectedRange,
@@ -49,7 +49,6 @@ __all__ = ["parse_almalinux_errata"]
 
 #: ``<repository>__<major>_<minor>_<module or default>``
 _STREAM: Final = re.compile(r"__(\d+)(?:_|$)")
-_SRPM: Final = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+)\.src\.rpm$")
 
 
 def parse_almalinux_errata(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]:
@@ -103,32 +102,22 @@ def _record(item: dict[str, Any]) -> VulnRecord:
 def _ranges(stream: str, packages: list[Any]) -> Iterator[AffectedRange]:
     """Per package name (binary, and source from ``src``), affected below its lowest fixed
     build of the advisory."""
-    fixed: dict[str, tuple[str, str, str]] = {}
+    builds: list[FixedBuild] = []
     for entry in packages:
         package = need_dict(entry, "packages[]")
         epoch = str(package.get("epoch") or "0")
-        if not epoch.isdigit():
-            raise ValueError(f"epoch {epoch!r} of {package.get('name')!r} is not a number")
-        builds = [
+        builds.append(
             (
                 need_str(package.get("name"), "packages[].name"),
+                epoch,
                 need_str(package.get("version"), "packages[].version"),
                 need_str(package.get("release"), "packages[].release"),
             )
-        ]
-        source = _SRPM.match(str(package.get("src") or ""))
-        if source is not None:
-            builds.append((source["name"], source["version"], source["release"]))
-        for name, version, release in builds:
-            seen = fixed.get(name)
-            if seen is None or evr_key(int(epoch), version, release) < evr_key(
-                int(seen[0]), *seen[1:]
-            ):
-                fixed[name] = (epoch, version, release)
-    for name, (epoch, version, release) in fixed.items():
-        yield AffectedRange.checked(
-            f"osv:{stream}/{name}", end=f"{epoch}:{version}-{release}", end_excluded=True
         )
+        source = source_build(str(package.get("src") or ""), epoch)
+        if source is not None:
+            builds.append(source)
+    return fixed_ranges(stream, builds)
 
 
 def _date(value: Any, name: str) -> datetime:
