@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 
 from repotrack.ingest.vulns import load_vulns
-from repotrack.security import rematch_branch, set_mapping
+from repotrack.security import rematch_branch
 from repotrack.sources.vulns import PARSERS, VulnRecord
 from repotrack.store import Store
 from tests.conftest import need_fixtures
-from tests.unit.rpm.librpm import label_compare
-from tests.unit.store.rows import load_branch_snapshot, package
+from tests.unit.security.stream_branch import judged_by_librpm, latest_verdicts, stream_branch
 
 ERRATA = ("cve", "almalinux", "errata.json")
 BRANCH = "alma8"
@@ -109,13 +108,7 @@ def test_the_errata_json_decides_and_outranks_the_osv_copy(
         "libsndfile": ("0", "1.0.28", "10.el8_4.1"),
         "exiv2": ("0", "0.27.3", "2.el8"),
     }
-    sources = [
-        package(700 + n, name, v, r, epoch=int(e), source=True, arch="src")
-        for n, (name, (e, v, r)) in enumerate(builds.items())
-    ]
-    load_branch_snapshot(store, BRANCH, datetime(2026, 12, 1, tzinfo=UTC), sources, [])
-    for name in builds:
-        set_mapping(store, pkg_name=name, result=f"osv:{STREAM}/{name}", user="tester")
+    stream_branch(store, BRANCH, STREAM, builds, first_hash=700)
     errata = need_fixtures(*ERRATA)
     if osv_first:  # the errata JSON's record replaces the OSV copy
         load_vulns(store, source="osv", paths=[_osv_copy(tmp_path)])
@@ -127,26 +120,14 @@ def test_the_errata_json_decides_and_outranks_the_osv_copy(
     )
     assert source == "almalinux"
     rematch_branch(store, branch=BRANCH)
-    found = dict(
-        store.query(
-            "SELECT concat(pkg_name, ' ', vuln_id), toString(argMax(pvv_status, ts)) "
-            "FROM PackagesVulnerabilityVerdict GROUP BY pkg_name, vuln_id"
-        )
-    )
     fixes = {
         ("sgabios", "ALSA-2020:0279"): ("1", "0.20170427git", "3.module_el8.3.0+2048+e7a0a3ea"),
         ("libsndfile", "ALSA-2021:3253"): ("0", "1.0.28", "10.el8_4.1"),
         ("exiv2", "ALSA-2021:3152"): ("0", "0.27.3", "3.el8_4"),
     }
-    pairs = list(fixes)
-    compared = label_compare([(builds[name], fixes[(name, vuln)]) for name, vuln in pairs])
-    expected = {
-        f"{name} {vuln}": "vulnerable" if cmp < 0 else "fixed"
-        for (name, vuln), cmp in zip(pairs, compared, strict=True)
-    }
     assert (
-        found
-        == expected
+        latest_verdicts(store)
+        == judged_by_librpm(builds, fixes)
         == {
             "sgabios ALSA-2020:0279": "vulnerable",
             "libsndfile ALSA-2021:3253": "fixed",

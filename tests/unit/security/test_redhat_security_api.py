@@ -11,14 +11,13 @@ Fuse 6 out of support scope, Fuse 7 ``New``). The verdicts of a branch mapped to
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from repotrack.errors import NotFoundError
 from repotrack.ingest.vulns import load_vulns
-from repotrack.security import rematch_branch, set_mapping
+from repotrack.security import rematch_branch
 from repotrack.security.queries import (
     fixed_across_branches,
     vulnerability_info,
@@ -27,8 +26,7 @@ from repotrack.security.queries import (
 from repotrack.sources.vulns import PARSERS, VulnRecord
 from repotrack.store import Store
 from tests.conftest import need_fixtures
-from tests.unit.rpm.librpm import label_compare
-from tests.unit.store.rows import load_branch_snapshot, package
+from tests.unit.security.stream_branch import judged_by_librpm, latest_verdicts, stream_branch
 
 API = ("cve", "redhat", "security-data-api")
 RHEL8 = "cpe:/a:redhat:enterprise_linux:8"
@@ -77,27 +75,23 @@ def test_an_unknown_fix_state_is_one_problem(store: Store, tmp_path: Path) -> No
 
 def test_a_rhel8_branch_is_judged_by_the_fixed_builds(store: Store) -> None:
     builds = {"libwebp": ("0", "1.0.0", "8.el8_8"), "firefox": ("0", "102.15.1", "1.el8_8")}
-    sources = [
-        package(600 + n, name, v, r, epoch=int(e), source=True, arch="src")
-        for n, (name, (e, v, r)) in enumerate(builds.items())
-    ]
-    load_branch_snapshot(store, "rhel8", datetime(2026, 12, 1, tzinfo=UTC), sources, [])
-    for name in builds:
-        set_mapping(store, pkg_name=name, result=f"osv:{RHEL8}/{name}", user="tester")
+    stream_branch(store, "rhel8", RHEL8, builds, first_hash=600)
     assert load_vulns(store, source="redhat", paths=[need_fixtures(*API)]).written == 2
     rematch_branch(store, branch="rhel8")
-    found = dict(
-        store.query(
-            "SELECT pkg_name, toString(argMax(pvv_status, ts)) FROM PackagesVulnerabilityVerdict "
-            "WHERE vuln_id = 'REDHAT:CVE-2023-4863' GROUP BY pkg_name"
-        )
-    )
-    fixes = {"libwebp": ("0", "1.0.0", "8.el8_8.1"), "firefox": ("0", "102.15.1", "1.el8_8")}
-    compared = label_compare([(builds[n], fixes[n]) for n in builds])
-    expected = {
-        n: "vulnerable" if c < 0 else "fixed" for n, c in zip(builds, compared, strict=True)
+    vuln = "REDHAT:CVE-2023-4863"
+    found = {k: v for k, v in latest_verdicts(store).items() if k.endswith(f" {vuln}")}
+    fixes = {
+        ("libwebp", vuln): ("0", "1.0.0", "8.el8_8.1"),
+        ("firefox", vuln): ("0", "102.15.1", "1.el8_8"),
     }
-    assert found == expected == {"libwebp": "vulnerable", "firefox": "fixed"}
+    assert (
+        found
+        == judged_by_librpm(builds, fixes)
+        == {
+            f"libwebp {vuln}": "vulnerable",
+            f"firefox {vuln}": "fixed",
+        }
+    )
     # asked by the CVE id, which only the Red Hat record names: its verdicts answer
     by_cve = vulnerability_verdicts(store, vuln_id="CVE-2023-4863")
     assert {(v.pkg_name, v.vuln_id, v.status) for v in by_cve} == {

@@ -23,12 +23,12 @@ import pytest
 
 from repotrack.errors import InputError
 from repotrack.ingest.vulns import load_vulns
-from repotrack.security import rematch_branch, set_mapping
+from repotrack.security import rematch_branch
 from repotrack.sources.vulns import PARSERS, VulnRecord
 from repotrack.store import Store
 from tests.conftest import need_fixtures
 from tests.unit.rpm.librpm import label_compare
-from tests.unit.store.rows import load_branch_snapshot, package
+from tests.unit.security.stream_branch import judged_by_librpm, latest_verdicts, stream_branch
 
 ROCKY = ("repodata", "rocky", "updateinfo.xml")
 AMAZON = ("repodata", "amazon", "updateinfo_2_items.xml.gz")
@@ -165,35 +165,17 @@ def test_verdicts_follow_the_fixed_builds(store: Store) -> None:
         "kernel": ("0", "4.18.0", "305.12.1.el8_4"),  # the fix itself
         "firewalld": ("0", "0.8.2", "8.el8"),  # above it
     }
-    sources = [
-        package(800 + n, name, v, r, epoch=int(e), source=True, arch="src")
-        for n, (name, (e, v, r)) in enumerate(builds.items())
-    ]
-    load_branch_snapshot(store, "rocky8", datetime(2026, 12, 1, tzinfo=UTC), sources, [])
-    for name in builds:
-        set_mapping(store, pkg_name=name, result=f"osv:{STREAM}/{name}", user="tester")
+    stream_branch(store, "rocky8", STREAM, builds, first_hash=800)
     assert load_vulns(store, source="updateinfo", paths=[need_fixtures(*ROCKY)]).written == 4
     rematch_branch(store, branch="rocky8")
-    found = dict(
-        store.query(
-            "SELECT concat(pkg_name, ' ', vuln_id), toString(argMax(pvv_status, ts)) "
-            "FROM PackagesVulnerabilityVerdict GROUP BY pkg_name, vuln_id"
-        )
-    )
     fixes = {
         ("lz4", "RLSA-2021:2575"): ("0", "1.8.3", "3.el8_4"),
         ("kernel", "RLSA-2021:3057"): ("0", "4.18.0", "305.12.1.el8_4"),
         ("firewalld", "RLBA-2021:2580"): ("0", "0.8.2", "7.el8_4"),
     }
-    pairs = list(fixes)
-    compared = label_compare([(builds[name], fixes[(name, vuln)]) for name, vuln in pairs])
-    expected = {
-        f"{name} {vuln}": "vulnerable" if cmp < 0 else "fixed"
-        for (name, vuln), cmp in zip(pairs, compared, strict=True)
-    }
     assert (
-        found
-        == expected
+        latest_verdicts(store)
+        == judged_by_librpm(builds, fixes)
         == {
             "lz4 RLSA-2021:2575": "vulnerable",
             "kernel RLSA-2021:3057": "fixed",
