@@ -1,9 +1,9 @@
 """``load vulns updateinfo`` given a repository: found through its ``repomd.xml``.
 
-A local HTTP server plays the mirror: ``/repo/repodata/repomd.xml`` (Rocky's real one,
-its updateinfo entry pointed at the file served and given that file's SHA-256) and the
-checksum-named updateinfo file (Rocky's real excerpt, gzip). It answers a conditional
-GET with 304 when the ETag matches and records every request.
+A local HTTP server (``FeedServer``) plays the mirror: ``/repo/repodata/repomd.xml``
+(Rocky's real one, its updateinfo entry pointed at the file served and given that
+file's SHA-256) and the checksum-named updateinfo file (Rocky's real excerpt, gzip).
+It answers a conditional GET with 304 and records every request.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,8 +22,10 @@ from repotrack.ingest.vuln_repomd import repomd_url
 from repotrack.ingest.vulns import load_vulns
 from repotrack.store import Store
 from tests.conftest import need_fixtures
+from tests.unit.ingest.feeds.feedserver import FeedServer, Reply
 
 HREF = "repodata/0f1e2d3c-updateinfo.xml.gz"
+SYNCED = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def _repository(updateinfo: bytes, *, checksum: str | None = None) -> bytes:
@@ -43,51 +43,32 @@ def _repository(updateinfo: bytes, *, checksum: str | None = None) -> bytes:
 
 
 class Mirror:
-    def __init__(self) -> None:
+    """The repository on a ``FeedServer``: both files with a ``Last-Modified``, so that
+    a conditional GET is answered 304."""
+
+    def __init__(self, server: FeedServer) -> None:
+        self.server = server
         self.updateinfo = gzip.compress(
             need_fixtures("repodata", "rocky", "updateinfo.xml").read_bytes()
         )
-        self.repomd = _repository(self.updateinfo)
-        self.requests: list[str] = []
+        self.serve(_repository(self.updateinfo))
+        server.set(f"/repo/{HREF}", Reply(self.updateinfo, last_modified=SYNCED))
+
+    def serve(self, repomd: bytes) -> None:
+        self.server.set("/repo/repodata/repomd.xml", Reply(repomd, last_modified=SYNCED))
+
+    @property
+    def requests(self) -> list[str]:
+        return [seen.path for seen in self.server.requests]
 
 
 @pytest.fixture
 def mirror() -> Iterator[tuple[str, Mirror]]:
-    served = Mirror()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            served.requests.append(self.path)
-            files = {"/repo/repodata/repomd.xml": served.repomd, f"/repo/{HREF}": served.updateinfo}
-            body = files.get(self.path)
-            if body is None:
-                self._send(404, b"not found", "")
-                return
-            etag = '"' + hashlib.sha1(body).hexdigest() + '"'  # noqa: S324 - an ETag
-            if self.headers.get("If-None-Match") == etag:
-                self._send(304, b"", etag)
-            else:
-                self._send(200, body, etag)
-
-        def _send(self, status: int, body: bytes, etag: str) -> None:
-            self.send_response(status)
-            if etag:
-                self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = FeedServer().start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", served
+        yield server.url, Mirror(server)
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 @pytest.mark.parametrize(
@@ -115,7 +96,7 @@ def test_a_repository_url_reads_its_updateinfo_once(
     summary = load_vulns(store, source="updateinfo", paths=[base + where])
     assert (summary.records, summary.written, summary.problems) == (4, 4, [])
     assert served.requests == ["/repo/repodata/repomd.xml", f"/repo/{HREF}"]
-    served.requests.clear()
+    served.server.requests.clear()
     again = load_vulns(store, source="updateinfo", paths=[base + where])
     assert (again.records, again.not_modified) == (0, 1)
     assert served.requests == ["/repo/repodata/repomd.xml"]  # 304: the advisories not asked
@@ -125,12 +106,12 @@ def test_an_updateinfo_that_is_not_the_one_repomd_names_loads_nothing(
     store: Store, mirror: tuple[str, Mirror]
 ) -> None:
     base, served = mirror
-    served.repomd = _repository(served.updateinfo, checksum="0" * 64)  # a mirror mid-sync
+    served.serve(_repository(served.updateinfo, checksum="0" * 64))  # a mirror mid-sync
     with pytest.raises(InputError, match=r"not 0{64} as .*repomd\.xml states") as caught:
         load_vulns(store, source="updateinfo", paths=[f"{base}/repo/"])
     assert HREF in str(caught.value)
     assert store.query("SELECT count() FROM Vulnerabilities") == [(0,)]
-    served.repomd = _repository(served.updateinfo)  # synced: read again, not taken as seen
+    served.serve(_repository(served.updateinfo))  # synced: read again, not taken as seen
     assert load_vulns(store, source="updateinfo", paths=[f"{base}/repo/"]).written == 4
 
 
