@@ -209,8 +209,9 @@ def test_the_osv_copy_of_an_advisory_shares_its_stream(store: Store, tmp_path: P
 
 def test_collections_of_one_stream_fix_a_name_once() -> None:
     """Hand-written, as Fedora and openSUSE write them: two collections (one per
-    architecture) of one release, the same name at two builds, an empty ``updated``
-    and an epoch-seconds ``issued``; a second release is a stream of its own."""
+    architecture) of one release, the same source at two builds (one named by its URL,
+    as Fedora does), an empty ``updated`` and an epoch-seconds ``issued``; a second
+    release is a stream of its own."""
     xml = b"""<?xml version="1.0"?>
 <updates>
   <update type="security" status="stable" from="updates@example.org">
@@ -222,8 +223,8 @@ def test_collections_of_one_stream_fix_a_name_once() -> None:
         <package name="foo" epoch="2" version="1.10" release="2.ex9" arch="x86_64"
                  src="foo-1.10-2.ex9.src.rpm"/></collection>
       <collection short="ex9-aarch64"><name>Example 9 aarch64</name>
-        <package name="foo" epoch="2" version="1.10" release="1.ex9" arch="aarch64"
-                 src="foo-1.10-1.ex9.src.rpm"/></collection>
+        <package name="foo-libs" epoch="2" version="1.10" release="1.ex9" arch="aarch64"
+                 src="https://dl.example.org/9/SRPMS/f/foo-1.10-1.ex9.src.rpm"/></collection>
     </pkglist>
   </update>
   <update type="security"><id>EX-2024-8</id><issued date="2024-02-01"/>
@@ -233,7 +234,10 @@ def test_collections_of_one_stream_fix_a_name_once() -> None:
   </update>
 </updates>"""
     first, second = _records(xml)
-    assert [(r.criteria, r.end) for r in first.ranges] == [("osv:Example:9/foo", "2:1.10-1.ex9")]
+    assert [(r.criteria, r.end) for r in first.ranges] == [
+        ("osv:Example:9/foo", "2:1.10-1.ex9"),  # the source's build, the lower one
+        ("osv:Example:9/foo-libs", "2:1.10-1.ex9"),
+    ]
     assert first.published == first.modified == datetime.fromtimestamp(1700000000, UTC)
     assert first.references == (("CVE", "CVE-2024-0007"),)
     assert [(r.criteria, r.end) for r in second.ranges] == [("osv:ex10/bar", "0:3-1")]

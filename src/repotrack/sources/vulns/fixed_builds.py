@@ -28,8 +28,9 @@ _SRPM: Final = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<release>[^-]+)\
 
 def source_build(srpm: str, epoch: str) -> FixedBuild | None:
     """The source package a binary's ``src`` file name (``lz4-1.8.3-3.el8_4.src.rpm``)
-    names, with the binary's epoch; None when there is no such name."""
-    found = _SRPM.match(srpm)
+    names, with the binary's epoch; None when there is no such name. Fedora writes the
+    source RPM's URL there: its last path segment is the file name."""
+    found = _SRPM.match(srpm.rpartition("/")[2])
     if found is None:
         return None
     return found["name"], epoch, found["version"], found["release"]
