@@ -24,7 +24,7 @@ import pytest
 from repotrack.errors import InputError
 from repotrack.ingest.vulns import load_vulns
 from repotrack.security import rematch_branch
-from repotrack.sources.vulns import PARSERS, VulnRecord
+from repotrack.sources.vulns import PARSERS, RecordProblem, VulnRecord
 from repotrack.store import Store
 from tests.conftest import need_fixtures
 from tests.unit.rpm.librpm import label_compare
@@ -232,8 +232,16 @@ def test_collections_of_one_stream_fix_a_name_once() -> None:
       <collection short="ex10"><package name="bar" version="3" release="1"/></collection>
     </pkglist>
   </update>
+  <update type="security"><id>EX-SA-2024-9</id><issued date="2024-02-01"/>
+    <release>Example</release>
+    <pkglist><collection><package name="baz" version="3" release="1"/></collection></pkglist>
+  </update>
 </updates>"""
-    first, second = _records(xml)
+    *found, unversioned = PARSERS["updateinfo"](xml, path="updateinfo.xml")
+    assert isinstance(unversioned, RecordProblem)
+    assert "EX-SA-2024-9" in unversioned.where and "has no version" in unversioned.message
+    first, second = found
+    assert isinstance(first, VulnRecord) and isinstance(second, VulnRecord)
     assert [(r.criteria, r.end) for r in first.ranges] == [
         ("osv:Example:9/foo", "2:1.10-1.ex9"),  # the source's build, the lower one
         ("osv:Example:9/foo-libs", "2:1.10-1.ex9"),

@@ -25,8 +25,11 @@ else the collection's ``<name>`` (``Amazon Linux 2``), else its ``short`` name, 
 as OSV names ecosystems when it ends in a version (``Rocky Linux:8``, as Rocky's OSV
 copy of the same advisory has it, so that either record matches the same mapping). A
 module collection of Rocky (``none-appstream-rpms__ruby``) thus shares the release's
-stream. Advisories of every type are read (security, bugfix, enhancement), as the
-OSV copies have them; the type is kept in the raw record.
+stream. A release without a version (openEuler's updateinfo says ``openEuler``, and
+its advisories keep their ids across releases) is refused, record by record: the
+second release loaded would replace the first one's ranges, and its branches would be
+judged by another release's builds. Advisories of every type are read (security,
+bugfix, enhancement), as the OSV copies have them; the type is kept in the raw record.
 
 Dates are ``YYYY-MM-DD[ HH:MM[:SS]]`` (UTC) or epoch seconds (openSUSE). Any other
 metadata file is not an updateinfo document: it is refused, naming its root element.
@@ -127,6 +130,12 @@ def _record(element: ET.Element) -> VulnRecord:
         stream = _stream(release or name or short)
         if not stream:
             raise ValueError("a collection names no release (<release>, <name> or short=)")
+        if not any(c.isdigit() for c in stream):
+            raise ValueError(
+                f"the release {stream!r} has no version: the updates of another release, "
+                "with the same ids, would replace these (for openEuler, load its CVRF "
+                "advisories: source cvrf)"
+            )
         packages = [_package(p) for p in _children(collection, "package")]
         builds = streams.setdefault(stream, [])
         for package in packages:
