@@ -25,10 +25,10 @@ else the collection's ``<name>`` (``Amazon Linux 2``), else its ``short`` name, 
 as OSV names ecosystems when it ends in a version (``Rocky Linux:8``, as Rocky's OSV
 copy of the same advisory has it, so that either record matches the same mapping). A
 module collection of Rocky (``none-appstream-rpms__ruby``) thus shares the release's
-stream. A release without a version (openEuler's updateinfo says ``openEuler``, and
-its advisories keep their ids across releases) is refused, record by record: the
-second release loaded would replace the first one's ranges, and its branches would be
-judged by another release's builds. Advisories of every type are read (security,
+stream. A release without a version (``openEuler``, say, whose advisories keep their
+ids across releases) is refused, record by record: the second release loaded would
+replace the first one's ranges, and its branches would be judged by another release's
+builds. Advisories of every type are read (security,
 bugfix, enhancement), as the OSV copies have them; the type is kept in the raw record.
 
 Dates are ``YYYY-MM-DD[ HH:MM[:SS]]`` (UTC) or epoch seconds (openSUSE). Any other
