@@ -292,17 +292,19 @@ def load_vulns(
     files = list(_files(local, source))
     if progress is not None:
         progress.start(total=len(files))
-    for url in urls:
-        repository = _through_repomd(store, url) if source == UPDATEINFO else None
-        if repository is not None:
-            url, location, repomd = repository
-            if location is None:  # repomd.xml not modified since it was read last
+    for given in urls:
+        url, repomd, location = given, None, None
+        if source == UPDATEINFO and (where := repomd_url(given)) is not None:
+            repomd = read_feed(store, where)  # a repository: its repomd.xml names the file
+            if repomd.not_modified:
                 summary.not_modified += 1
                 continue
+            location = _updateinfo_entry(repomd)
+            url = updateinfo_url(where, location)
         read = read_feed(store, url, nvd_api_key=nvd_api_key)
         summary.not_modified += int(read.not_modified)
         for page in read.documents:
-            if repository is not None and location is not None:
+            if repomd is not None and location is not None:
                 check_checksum(page, location, where=url, repomd=repomd.url)
             for document in bytes_documents(page, url, source):
                 pending = _document(store, parser, writer, document, pending, summary, batch)
@@ -310,7 +312,7 @@ def load_vulns(
             writer(store, pending, summary)
             pending = []
         save_feed_state(store, read)  # only after its records are stored
-        if repository is not None:
+        if repomd is not None:
             save_feed_state(store, repomd)
     total = len(files)
     for path in files:
@@ -405,22 +407,12 @@ def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
             raise InputError("no such file or directory", path=str(path))
 
 
-def _through_repomd(
-    store: Store, url: str
-) -> tuple[str, UpdateinfoLocation | None, FeedRead] | None:
-    """For a repository URL (``vuln_repomd``): its updateinfo file's URL and entry, and
-    the read of its ``repomd.xml`` (the entry is None when that is not modified); None
-    for the URL of a file."""
-    where = repomd_url(url)
-    if where is None:
-        return None
-    repomd = read_feed(store, where)
-    if repomd.not_modified:
-        return where, None, repomd
-    location = updateinfo_location(repomd.documents[0], path=where)
+def _updateinfo_entry(repomd: FeedRead) -> UpdateinfoLocation:
+    """The updateinfo entry of a repository's ``repomd.xml`` as read (``vuln_repomd``)."""
+    location = updateinfo_location(repomd.documents[0], path=repomd.url)
     if location is None:
-        raise InputError("the repository lists no updateinfo", path=where)
-    return updateinfo_url(where, location), location, repomd
+        raise InputError("the repository lists no updateinfo", path=repomd.url)
+    return location
 
 
 def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSummary) -> None:
