@@ -99,6 +99,9 @@ def _parse(
     fed = 0
     #: Bytes fed when the last wanted element ended: what follows belongs to the next.
     mark = 0
+    #: Whether a (namespaced) tag is wanted, per tag seen: a document names a few dozen
+    #: tags in millions of elements.
+    wanted: dict[str, bool] = {}
     while True:
         if chunk:
             parser.feed(chunk)
@@ -106,9 +109,14 @@ def _parse(
         else:
             parser.close()
         for event, elem in cast(Iterator[tuple[str, ET.Element]], parser.read_events()):
-            if root is None:
-                root = elem
-            if event == "end" and local_name(elem.tag) in tags:
+            if event != "end":
+                if root is None:
+                    root = elem
+                continue
+            hit = wanted.get(elem.tag)
+            if hit is None:
+                hit = wanted[elem.tag] = local_name(elem.tag) in tags
+            if hit:
                 if fed - mark > limits.max_field:
                     _check_fields(elem, name=name, limit=limits.max_field)
                 yield elem

@@ -40,14 +40,22 @@ def fixed_ranges(stream: str, builds: Iterable[FixedBuild]) -> Iterator[Affected
     """Per name, affected below its lowest fixed build, on the criteria
     ``osv:<stream>/<name>``, the epoch always written. A non-numeric epoch is a
     ``ValueError`` naming the package."""
-    fixed: dict[str, tuple[int, str, str]] = {}
+    fixed: dict[str, tuple[str, str, str]] = {}
     for name, epoch, version, release in builds:
         if not epoch.isdigit():
             raise ValueError(f"epoch {epoch!r} of {name!r} is not a number")
+        build = (epoch, version, release)
         seen = fixed.get(name)
-        if seen is None or evr_key(int(epoch), version, release) < evr_key(*seen):
-            fixed[name] = (int(epoch), version, release)
-    for name, (number, version, release) in fixed.items():
+        # The same build again (another architecture, another binary of one source) is
+        # the common case: only two different builds of a name are compared.
+        if seen is None or (seen != build and _key(build) < _key(seen)):
+            fixed[name] = build
+    for name, (epoch, version, release) in fixed.items():
         yield AffectedRange.checked(
-            f"osv:{stream}/{name}", end=f"{number}:{version}-{release}", end_excluded=True
+            f"osv:{stream}/{name}", end=f"{int(epoch)}:{version}-{release}", end_excluded=True
         )
+
+
+def _key(build: tuple[str, str, str]) -> bytes:
+    epoch, version, release = build
+    return evr_key(int(epoch), version, release)

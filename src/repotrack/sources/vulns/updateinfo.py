@@ -90,17 +90,28 @@ def _root_name(data: bytes) -> str | None:
     return found[1].decode("ascii").rpartition(":")[2] if found else None
 
 
+#: Local names of the tags seen (a file names a few dozen tags in millions of elements).
+_LOCAL: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    name = _LOCAL.get(tag)
+    if name is None:
+        name = _LOCAL[tag] = local_name(tag)
+    return name
+
+
 def _text(element: ET.Element, name: str) -> str:
-    found = next((c for c in element if local_name(c.tag) == name), None)
+    found = _child(element, name)
     return (found.text or "").strip() if found is not None else ""
 
 
 def _child(element: ET.Element, name: str) -> ET.Element | None:
-    return next((c for c in element if local_name(c.tag) == name), None)
+    return next((c for c in element if _local(c.tag) == name), None)
 
 
 def _children(element: ET.Element | None, name: str) -> list[ET.Element]:
-    return [] if element is None else [c for c in element if local_name(c.tag) == name]
+    return [] if element is None else [c for c in element if _local(c.tag) == name]
 
 
 def _record(element: ET.Element) -> VulnRecord:
@@ -147,7 +158,8 @@ def _record(element: ET.Element) -> VulnRecord:
         modules = [dict(m.attrib) for m in _children(collection, "module")]
         collections.append(
             {"short": short, "name": name, "stream": stream, "modules": modules,
-             "packages": packages}
+             "packages": [_nevra(p) for p in packages],
+             "sources": sorted({p["src"] for p in packages if p.get("src")})}
         )  # fmt: skip
     ranges = [r for stream, builds in streams.items() for r in fixed_ranges(stream, builds)]
     raw = {
@@ -186,14 +198,24 @@ def _stream(text: str) -> str:
     return f"{found['name']}:{found['version']}" if found else text
 
 
+def _nevra(package: dict[str, str]) -> str:
+    """``name-epoch:version-release.arch``: how the raw record lists a package (a list
+    of strings, not of objects: an advisory of a few hundred builds is read and hashed
+    at every load)."""
+    arch = package.get("arch", "")
+    evr = f"{package['epoch']}:{package['version']}-{package['release']}"
+    return f"{package['name']}-{evr}.{arch}" if arch else f"{package['name']}-{evr}"
+
+
 def _package(element: ET.Element) -> dict[str, str]:
     """A ``<package>``'s fields; name, version and release are required, the epoch is
     ``0`` when absent."""
-    package = {k: v.strip() for k, v in element.attrib.items()}
-    for field in ("name", "version", "release"):
-        if not package.get(field):
+    package = dict(element.attrib)
+    for field in ("name", "version", "release", "epoch"):
+        value = package.get(field, "").strip()
+        if not value and field != "epoch":
             raise ValueError(f"a <package> has no {field}= ({package.get('name', '?')})")
-    package["epoch"] = package.get("epoch") or "0"
+        package[field] = value or "0"
     return package
 
 
