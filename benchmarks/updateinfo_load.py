@@ -33,13 +33,12 @@ import gzip
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from whole_process import repotrack_command, stored_number, timed
+from whole_process import fresh_store, repotrack_command, stored_number, timed
 
 COUNTS = (
     "SELECT (SELECT uniqExact(vuln_id) FROM Vulnerabilities), (SELECT count() FROM CpeMatch "
@@ -165,11 +164,7 @@ def main() -> None:
         command = [repotrack_command(), "load", "vulns", "updateinfo"]
         for run in range(1, args.runs + 1):
             base = timed([sys.executable, "-c", BASELINE, str(file)])
-            env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
-            env["REPOTRACK_HOME"] = str(work / f"home-{run}")
-            subprocess.run(
-                [repotrack_command(), "db", "init"], check=True, capture_output=True, env=env
-            )
+            env = fresh_store(work / f"home-{run}")
             first = timed([*command, str(today)], env)
             stored = stored_number(env, COUNTS)
             if stored != [args.updates, ranges]:

@@ -35,13 +35,12 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from whole_process import repotrack_command, stored_number, timed
+from whole_process import fresh_store, repotrack_command, stored_number, timed
 
 #: Current vulnerabilities, and the ranges of their current records.
 COUNTS = (
@@ -219,11 +218,7 @@ def main() -> None:
         for run in range(1, args.runs + 1):
             base = timed([sys.executable, "-c", BASELINE, str(feed)])
             home = work / f"home-{run}"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
-            env["REPOTRACK_HOME"] = str(home)
-            subprocess.run(
-                [repotrack_command(), "db", "init"], check=True, capture_output=True, env=env
-            )
+            env = fresh_store(home)
             first = timed([*command, str(feed)], env)
             vulns, ranges = stored_number(env, COUNTS)
             if (vulns, ranges) != (args.records, criteria):

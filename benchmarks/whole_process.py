@@ -6,6 +6,7 @@ folder first on ``sys.path``).
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["repotrack_command", "stored_number", "timed"]
+__all__ = ["fresh_store", "repotrack_command", "stored_number", "timed"]
 
 
 def repotrack_command() -> str:
@@ -22,6 +23,16 @@ def repotrack_command() -> str:
     if found is None:
         sys.exit("the repotrack command is not installed in this environment (uv sync)")
     return found
+
+
+def fresh_store(home: Path) -> dict[str, str]:
+    """The environment of commands on a new embedded store under ``home`` (no other
+    ``REPOTRACK_*`` setting of the caller's), its schema made, untimed: the figures are
+    those of the command timed, not of creating tables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
+    env["REPOTRACK_HOME"] = str(home)
+    subprocess.run([repotrack_command(), "db", "init"], check=True, capture_output=True, env=env)
+    return env
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
