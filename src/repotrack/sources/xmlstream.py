@@ -19,6 +19,7 @@ same as a plain ``iterparse``.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import BinaryIO, cast
@@ -27,15 +28,34 @@ from repotrack.errors import InputError
 from repotrack.sources.compression import DECOMPRESSION_ERRORS
 from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits
 
-__all__ = ["iter_elements", "local_name"]
+__all__ = ["iter_elements", "local_name", "root_name"]
 
 #: The prolog (declaration, comments, processing instructions) must fit in this many bytes.
 MAX_PROLOG = 64 * 1024
+#: Tags whose local names ``local_name`` remembers, at most.
+_LOCAL_KEPT = 4096
+_LOCAL: dict[str, str] = {}
+_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _CHUNK = 64 * 1024
+
+
+def root_name(data: bytes, *, name: str) -> str | None:
+    """The local name of a document's root element, read past its prolog as the parser
+    will read it (None: no root element in the first ``MAX_PROLOG`` bytes). Lets a
+    reader refuse another kind of file by name (``<repomd>`` is not ``<updates>``)."""
+    head = data[:MAX_PROLOG]
+    pos = _root_at(head, name=name)
+    found = _TAG.match(head, pos) if pos is not None else None
+    return local_name(found[1].decode("ascii").replace(":", "}", 1)) if found else None
 
 
 def _prolog_end(head: bytes, *, name: str) -> bool:
     """True when ``head`` reaches the root element past a harmless prolog; False: read more."""
+    return _root_at(head, name=name) is not None
+
+
+def _root_at(head: bytes, *, name: str) -> int | None:
+    """Where the root element starts in ``head``, past a harmless prolog; None: read more."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00", b"<\x00")):
         raise InputError("only UTF-8 XML is accepted", path=name)
     pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
@@ -43,7 +63,7 @@ def _prolog_end(head: bytes, *, name: str) -> bool:
         while pos < len(head) and head[pos : pos + 1].isspace():
             pos += 1
         if len(head) - pos < 9:
-            return False
+            return None
         if head.startswith(b"<?", pos):
             terminator = b"?>"
         elif head.startswith(b"<!--", pos):
@@ -51,10 +71,10 @@ def _prolog_end(head: bytes, *, name: str) -> bool:
         elif head.startswith(b"<!", pos):
             raise InputError("XML with a DTD (<!DOCTYPE) is refused", path=name, offset=pos)
         else:
-            return True
+            return pos
         end = head.find(terminator, pos)
         if end < 0:
-            return False
+            return None
         pos = end + len(terminator)
 
 
@@ -149,5 +169,11 @@ def _check_fields(elem: ET.Element, *, name: str, limit: int) -> None:
 
 
 def local_name(tag: str) -> str:
-    """``{namespace}name`` -> ``name``."""
-    return tag.rpartition("}")[2]
+    """``{namespace}name`` -> ``name`` (remembered: a document names a few dozen tags in
+    millions of elements, and readers ask for each child's name)."""
+    found = _LOCAL.get(tag)
+    if found is None:
+        found = tag.rpartition("}")[2]
+        if len(_LOCAL) < _LOCAL_KEPT:  # a hostile document's endless new tags are not kept
+            _LOCAL[tag] = found
+    return found

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repotrack.errors import InputError
-from repotrack.sources.xmlstream import iter_elements
+from repotrack.sources.xmlstream import iter_elements, root_name
 
 _MISC = st.sampled_from(["", " ", "\n", "<!-- c -->", "<?pi x?>", "<!-- a - b? > -->", "\t\n "])
 
@@ -57,3 +57,12 @@ def test_documents_without_dtd_parse(before: list[str], step: int) -> None:
 def test_utf16_is_refused() -> None:
     with pytest.raises(InputError, match="UTF-8"):
         _names("<r><n>a</n></r>".encode("utf-16"), 64)
+
+
+def test_the_root_element_is_named_past_the_prolog() -> None:
+    prolog = b'<?xml version="1.0"?>\n<!-- <updates> in a comment -->\n'
+    assert root_name(prolog + b"<repomd xmlns='x'><data/></repomd>", name="f") == "repomd"
+    assert root_name(prolog + b"<u:updates xmlns:u='x'/>", name="f") == "updates"
+    assert root_name(prolog, name="f") is None
+    with pytest.raises(InputError, match="DTD"):
+        root_name(b'<!DOCTYPE updates [<!ENTITY a "b">]><updates/>', name="f")

@@ -52,15 +52,11 @@ from xml.etree import ElementTree as ET
 from repotrack.errors import InputError
 from repotrack.sources.vulns.fixed_builds import FixedBuild, fixed_ranges, source_build
 from repotrack.sources.vulns.records import RecordProblem, VulnRecord, raw_json
-from repotrack.sources.xmlstream import iter_elements, local_name
+from repotrack.sources.xmlstream import iter_elements, local_name, root_name
 
 __all__ = ["UpdateinfoLocation", "parse_updateinfo", "updateinfo_location"]
 
 _ROOT: Final = "updates"
-#: Comments and processing instructions before the root element.
-_PROLOG: Final = re.compile(rb"<\?.*?\?>|<!--.*?-->", re.DOTALL)
-_TAG: Final = re.compile(rb"<([A-Za-z_][\w.:-]*)")
-_HEAD: Final = 64 * 1024
 #: A location outside the repository's base: absolute, with a scheme, or with ``..``.
 _OUTSIDE: Final = re.compile(r"^/|^[A-Za-z][\w+.-]*:|(^|/)\.\.(/|$)|\\")
 #: ``Rocky Linux 8``, ``Amazon Linux 2``, ``Fedora 39``: a name, a space, a version.
@@ -69,7 +65,7 @@ _NAMED_RELEASE: Final = re.compile(r"(?P<name>.*\S) (?P<version>\d+(?:\.\d+)*)")
 
 def parse_updateinfo(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]:
     """One record per ``<update>`` of an ``updateinfo.xml`` document."""
-    root = _root_name(data)
+    root = root_name(data, name=path)
     if root not in (_ROOT, None):
         raise InputError(
             f"not an updateinfo document (its root element is <{root}>, not <{_ROOT}>)",
@@ -84,34 +80,17 @@ def parse_updateinfo(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordP
             yield RecordProblem(f"{path} ({label})", str(exc))
 
 
-def _root_name(data: bytes) -> str | None:
-    """The local name of the document's root element (None: none in the first 64 KiB)."""
-    found = _TAG.search(_PROLOG.sub(b"", data[:_HEAD]))
-    return found[1].decode("ascii").rpartition(":")[2] if found else None
-
-
-#: Local names of the tags seen (a file names a few dozen tags in millions of elements).
-_LOCAL: dict[str, str] = {}
-
-
-def _local(tag: str) -> str:
-    name = _LOCAL.get(tag)
-    if name is None:
-        name = _LOCAL[tag] = local_name(tag)
-    return name
-
-
 def _text(element: ET.Element, name: str) -> str:
     found = _child(element, name)
     return (found.text or "").strip() if found is not None else ""
 
 
 def _child(element: ET.Element, name: str) -> ET.Element | None:
-    return next((c for c in element if _local(c.tag) == name), None)
+    return next((c for c in element if local_name(c.tag) == name), None)
 
 
 def _children(element: ET.Element | None, name: str) -> list[ET.Element]:
-    return [] if element is None else [c for c in element if _local(c.tag) == name]
+    return [] if element is None else [c for c in element if local_name(c.tag) == name]
 
 
 def _record(element: ET.Element) -> VulnRecord:
@@ -248,7 +227,7 @@ class UpdateinfoLocation:
 def updateinfo_location(repomd: bytes, *, path: str) -> UpdateinfoLocation | None:
     """The updateinfo entry of a ``repomd.xml`` (None: the repository has none). Its
     location must stay inside the repository (a service reads what it names)."""
-    root = _root_name(repomd)
+    root = root_name(repomd, name=path)
     if root != "repomd":
         raise InputError(f"not a repomd.xml (its root element is <{root}>)", path=path)
     for data in iter_elements(io.BytesIO(repomd), name=path, tags=frozenset({"data"})):
