@@ -6,6 +6,7 @@ VEX ``.tar.zst``, SUSE's ``.xml.gz`` and Red Hat's ``.oval.xml.bz2``. Each file 
 downloaded body) is read by what its bytes are, not by its name:
 
 - gzip, bzip2, xz and zstd streams are unpacked (a ``.json.gz`` is one document);
+  zchunk, which no Python library reads, is a problem naming the copy to take;
 - a zip or tar archive gives its members, in the archive's order, each read the same
   way (archives nest, up to ``MAX_DEPTH``); only members a directory walk would take
   are read (``wanted``);
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from repotrack.rpm.compression import DECOMPRESSION_ERRORS, detect_compression, open_payload
+from repotrack.sources.compression import ZCHUNK, ZCHUNK_PROBLEM
 from repotrack.sources.vulns import RecordProblem
 
 __all__ = [
@@ -108,6 +110,8 @@ def _documents(
             yield from _zip_members(raw, name, source, depth)
         elif _is_tar(head):
             yield from _tar_members(raw, name, source, depth)
+        elif head.startswith(ZCHUNK):
+            yield RecordProblem(name, ZCHUNK_PROBLEM)
         else:
             yield name, raw.read()
     except DECOMPRESSION_ERRORS as exc:

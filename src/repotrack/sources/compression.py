@@ -25,7 +25,7 @@ import zstandard
 from repotrack.errors import InputError
 from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits, open_regular
 
-__all__ = ["DECOMPRESSION_ERRORS", "open_metadata"]
+__all__ = ["DECOMPRESSION_ERRORS", "ZCHUNK", "ZCHUNK_PROBLEM", "open_metadata"]
 
 #: What a corrupt or truncated compressed stream raises, whichever the format.
 DECOMPRESSION_ERRORS: tuple[type[BaseException], ...] = (
@@ -40,7 +40,13 @@ _GZIP = b"\x1f\x8b"
 _XZ = b"\xfd7zXZ\x00"
 _BZIP2 = b"BZh"
 _ZSTD = b"\x28\xb5\x2f\xfd"
-_ZCHUNK = b"\x00ZCK1"
+#: zchunk (``.zck``): Fedora-style repositories publish it beside a ``.gz``/``.xz`` copy;
+#: no Python reader of it exists, so a file of it is named as such, with what to take.
+ZCHUNK = b"\x00ZCK1"
+ZCHUNK_PROBLEM = (
+    "zchunk compression (.zck) is not supported: take the .gz, .xz or .zst copy"
+    " the repository publishes beside it"
+)
 
 
 _BUFFER = 256 * 1024
@@ -65,9 +71,9 @@ def open_metadata(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> Bin
         inner = cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
     elif head.startswith(_ZSTD):
         inner = cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
-    elif head.startswith(_ZCHUNK):
+    elif head.startswith(ZCHUNK):
         raw.close()
-        raise InputError("zchunk compression is not supported", path=str(path))
+        raise InputError(ZCHUNK_PROBLEM, path=str(path))
     else:
         return raw
     budget = limits.expanded_budget(size)

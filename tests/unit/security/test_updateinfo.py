@@ -138,6 +138,21 @@ def test_other_metadata_is_refused_by_name() -> None:
         list(PARSERS["updateinfo"](repomd.read_bytes(), path=str(repomd)))
 
 
+def test_a_zchunk_copy_is_named_as_such(store: Store) -> None:
+    """Fedora-style repositories publish ``updateinfo.xml.zck`` beside the ``.gz``: given
+    it, the user learns it is zchunk and which copy to take, not that it is not UTF-8."""
+    repo = need_fixtures("repodata", "createrepo_c", "repo_with_additional_metadata")
+    repodata = repo / "repodata"
+    (zck,) = repodata.glob("*-updateinfo_01.xml.gz.zck")
+    summary = load_vulns(store, source="updateinfo", paths=[zck])
+    assert summary.written == 0
+    assert len(summary.problems) == 1
+    assert "zchunk" in summary.problems[0] and "UTF-8" not in summary.problems[0]
+    assert str(zck) in summary.problems[0]
+    whole = load_vulns(store, source="updateinfo", paths=[repodata])  # the walk takes the .gz
+    assert (whole.files, whole.records, whole.problems) == (1, 1, [])
+
+
 def test_a_bad_update_is_reported_and_the_rest_loads(store: Store, tmp_path: Path) -> None:
     text = need_fixtures(*ROCKY).read_text()
     text = text.replace("<id>RLBA-2021:2580</id>", "", 1)  # no id
