@@ -98,16 +98,38 @@ def run_image_load(
     print_summary(summary.line(), ())
 
 
-def _handoff(ctx: typer.Context, **options: Any) -> HandOff:
-    from repotrack.cli.load import HANDOFF_HINT
+def _load(
+    ctx: typer.Context,
+    path: Path,
+    meta: ImageMeta,
+    *,
+    force: bool,
+    dry_run: bool,
+    store: str | None,
+    via_service: bool,
+    **account: Any,
+) -> None:
+    """What ``load image`` and ``load iso`` do once the image is described: an explicit
+    ``--store`` is that store, never the service's; otherwise the load may be handed
+    over (``account``: the hand-off's server, user, password and TLS options)."""
+    from repotrack.cli.load import EXIT_INTERRUPTED, HANDOFF_HINT, interrupted_message
 
-    return handoff(ctx, hint=HANDOFF_HINT, **options)
-
-
-def _interrupted(exc: KeyboardInterrupt) -> typer.Exit:
-    from repotrack.cli.load import EXIT_INTERRUPTED, interrupted_message
-
-    return fail(interrupted_message(exc), code=EXIT_INTERRUPTED)
+    if store is not None and via_service:
+        raise InputError("hands the load to the service; it does not mix with --store")
+    handing = None
+    if store is None:
+        handing = handoff(ctx, hint=HANDOFF_HINT, via_service=via_service, **account)
+    try:
+        run_image_load(
+            store_url=store or get_settings(ctx).store_url,
+            path=path,
+            meta=meta,
+            force=force,
+            dry_run=dry_run,
+            handoff=handing,
+        )
+    except KeyboardInterrupt as exc:
+        raise fail(interrupted_message(exc), code=EXIT_INTERRUPTED) from None
 
 
 def _meta(path: Path, **values: str) -> ImageMeta:
@@ -163,30 +185,20 @@ def load_image_command(
         url=url,
         image_type=image_type,
     )
-    handoff = None
-    if store is not None and via_service:
-        raise InputError("hands the load to the service; it does not mix with --store")
-    if store is None:  # an explicit --store is that store, never the service's
-        handoff = _handoff(
-            ctx,
-            via_service=via_service,
-            server=server,
-            user=user,
-            password=password,
-            cacert=cacert,
-            insecure=insecure,
-        )
-    try:
-        run_image_load(
-            store_url=store or get_settings(ctx).store_url,
-            path=path,
-            meta=meta,
-            force=force,
-            dry_run=dry_run,
-            handoff=handoff,
-        )
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc) from None
+    _load(
+        ctx,
+        path,
+        meta,
+        force=force,
+        dry_run=dry_run,
+        store=store,
+        via_service=via_service,
+        server=server,
+        user=user,
+        password=password,
+        cacert=cacert,
+        insecure=insecure,
+    )
 
 
 @handle_errors
@@ -232,30 +244,20 @@ def load_iso_command(
         url=url,
         image_type="iso",
     )
-    handoff = None
-    if store is not None and via_service:
-        raise InputError("hands the load to the service; it does not mix with --store")
-    if store is None:  # an explicit --store is that store, never the service's
-        handoff = _handoff(
-            ctx,
-            via_service=via_service,
-            server=server,
-            user=user,
-            password=password,
-            cacert=cacert,
-            insecure=insecure,
-        )
-    try:
-        run_image_load(
-            store_url=store or get_settings(ctx).store_url,
-            path=path,
-            meta=meta,
-            force=force,
-            dry_run=dry_run,
-            handoff=handoff,
-        )
-    except KeyboardInterrupt as exc:
-        raise _interrupted(exc) from None
+    _load(
+        ctx,
+        path,
+        meta,
+        force=force,
+        dry_run=dry_run,
+        store=store,
+        via_service=via_service,
+        server=server,
+        user=user,
+        password=password,
+        cacert=cacert,
+        insecure=insecure,
+    )
 
 
 # -- queries -------------------------------------------------------------------------------
