@@ -7,7 +7,8 @@ DELETE or DDL command. ``N = 0`` never kills and only logs the writes (one line 
 write: ``insert <table>`` or ``command <first words>``), which tells a test how many
 stage boundaries a load has. Writes from two threads (a load's last batch is written
 beside the one before it) are counted one at a time. Batches are made small
-(``BATCH_ROWS``) so that a load of a few dozen packages runs through several of them.
+(``BATCH_ROWS``) so that a load of a few dozen packages runs through several of them,
+and a vulnerability load writes ``VULN_BATCH`` records at a time.
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ from pathlib import Path
 from typing import Any
 
 BATCH_ROWS = 1500
+VULN_BATCH = 4
 
 
 def main() -> None:
     after, log_path, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-    from repotrack.ingest import batch
+    from repotrack.ingest import batch, vulns
     from repotrack.store import chdb_backend
 
     defaults = batch.RowBatcher.__init__.__kwdefaults__
     assert defaults is not None
     defaults["max_rows"] = BATCH_ROWS
+    vuln_defaults = vulns.load_vulns.__kwdefaults__
+    assert vuln_defaults is not None
+    vuln_defaults["batch"] = VULN_BATCH
     count = 0
     log = Path(log_path).open("a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
 
