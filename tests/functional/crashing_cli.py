@@ -8,7 +8,11 @@ write: ``insert <table>`` or ``command <first words>``), which tells a test how 
 stage boundaries a load has. Writes from two threads (a load's last batch is written
 beside the one before it) are counted one at a time. Batches are made small
 (``BATCH_ROWS``) so that a load of a few dozen packages runs through several of them,
-and a vulnerability load writes ``VULN_BATCH`` records at a time.
+and a vulnerability load writes ``VULN_BATCH`` records at a time. With
+``CRASH_INSERT_ROWS`` in the environment, every ``Store.insert`` sends its rows in
+statements of that many rows (100 000 otherwise), so that a small input shows what a
+large one does: an insert of many rows is several statements, and a kill can fall
+between them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ def main() -> None:
     vuln_defaults = vulns.load_vulns.__kwdefaults__
     assert vuln_defaults is not None
     vuln_defaults["batch"] = VULN_BATCH
+    if "CRASH_INSERT_ROWS" in os.environ:
+        insert_defaults = chdb_backend.ChdbStore.insert.__kwdefaults__
+        assert insert_defaults is not None
+        insert_defaults["batch_rows"] = int(os.environ["CRASH_INSERT_ROWS"])
     count = 0
     log = Path(log_path).open("a", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
 
