@@ -217,3 +217,48 @@ def test_a_killed_incremental_rematch_then_rerun_equals_a_clean_one(
     statuses = {(name, vuln): status for name, vuln, status, _, _ in want["verdicts"]}
     assert statuses[("tukit", "CVE-2099-0001")] == "fixed"  # the new version's range ends below
     assert statuses[("mc", "CVE-2021-36370")] == "not_affected"  # the triage decision
+
+
+def _errata(home: Path) -> dict[str, Any]:
+    """The branch's errata and their change records, ids left out: a killed build's
+    claims make the rerun's numbers differ; what must not differ is which errata exist,
+    and that each has its one change record."""
+    with open_store(f"chdb://{home / 'store'}") as store:
+        errata = store.query(
+            "SELECT errata_id, eh_type, errata_id_version, pkg_name, eh_references.type "
+            "FROM ErrataHistory WHERE pkgset_name = {b:String}",
+            {"b": BRANCH},
+        )
+        changes = store.query("SELECT errata_id, ec_type FROM ErrataChangeHistory")
+    kinds = {str(i): str(k) for i, k, *_ in errata}
+    return {
+        "errata": Counter((k, v, n, tuple(t)) for _, k, v, n, t in errata),
+        "changes": Counter((kinds.get(str(i), "missing"), str(c)) for i, c in changes),
+        "recorded": sorted(Counter(str(i) for i, _ in changes).values()) == [1] * len(errata)
+        and set(kinds) == {str(i) for i, _ in changes},
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_killed_errata_build_then_rerun_gives_each_erratum_its_change_record(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """``vulns errata build`` writes the errata, then their ALT-EC change records; killed
+    in between, the rerun found every erratum unchanged and the records were never
+    written."""
+    template = _prepared(tmp_path_factory, "errata", lambda store: build_world(store, tmp_path))
+    args = ["vulns", "errata", "build", "-b", BRANCH]
+    clean = _home_from(tmp_path_factory, template, "clean")
+    writes = _writes(clean, args, said="1 new")
+    want = _errata(clean)
+    assert want["recorded"] and sum(want["errata"].values()) == 3  # PU, BU and SA
+    for after in range(1, len(writes) + 1):
+        home = _home_from(tmp_path_factory, template, f"kill{after}")
+        killed = _run(home, args, kill_after=after)
+        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
+        for _ in range(2):  # the rerun, then a run with nothing to do
+            again = _run(home, args)
+            assert again.returncode == 0, (after, writes[after - 1], again.stderr)
+            assert _errata(home) == want, (after, writes[after - 1])
+        shutil.rmtree(home)

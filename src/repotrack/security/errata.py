@@ -181,6 +181,17 @@ WHERE pkgset_name = {branch:String} AND eh_type = {kind:String}
 GROUP BY errata_id_noversion
 """
 
+#: The errata versions a build wrote whose ALT-EC change record is missing: a build
+#: writes its errata, then their change records, and one killed in between left the
+#: records unwritten; its rerun finds the errata unchanged and writes nothing for them,
+#: so each build writes these records first.
+_UNRECORDED: Final = """
+SELECT errata_id, errata_id_version FROM ErrataHistory
+WHERE pkgset_name = {branch:String} AND eh_source = 'changelog'
+    AND errata_id NOT IN (SELECT errata_id FROM ErrataChangeHistory)
+ORDER BY errata_id
+"""
+
 _COLUMNS: Final = (
     "errata_id", "eh_hash", "eh_type", "eh_source", "eh_created", "eh_updated",
     "eh_references.type", "eh_references.link", "eh_json", "pkg_hash", "pkg_name",
@@ -314,9 +325,15 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
         changes.append((str(errata), "create" if old is None else "update"))
     bulletin = _bulletin(store, branch, package_set.uuid, sorted(pu_ids), now, user, rows, changes)
     advisories = _advisories(store, branch, fixes, now, user, rows, changes)
+    # Before this run's own: a build killed between its errata and their change records.
+    unrecorded = [
+        (str(errata_id), "create" if version == 1 else "update")
+        for errata_id, version in store.query(_UNRECORDED, {"branch": branch})
+    ]
     if rows:
         store.insert("ErrataHistory", _COLUMNS, rows)
-        _change_records(store, changes, now, user)
+    if unrecorded or changes:
+        _change_records(store, unrecorded + changes, now, user)
     return ErrataBuild(branch, created, updated, unchanged, bulletin, *advisories)
 
 
