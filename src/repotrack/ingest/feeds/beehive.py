@@ -13,9 +13,12 @@ Order of work for one (branch, arch):
    looked up among the source packages built by the branch's tasks (``Tasks``,
    ``TaskIterations``), as the original did; a package found in neither gets
    ``pkg_hash`` 0 and is counted in the note;
-5. insert one row per ``time.list`` entry in one insert. An entry in neither the
-   error nor the success listing, or counts that do not add up, is reported and the
-   run goes on (the original stopped with a ``break``).
+5. insert one row per ``time.list`` entry in one statement (``insert_snapshot``):
+   step 2 trusts the stored ``bh_updated``, so a (branch, arch) must be stored whole
+   or not at all, or a run killed part-way would leave a partial list that every
+   later run calls "already loaded". An entry in neither the error nor the success
+   listing, or counts that do not add up, is reported and the run goes on (the
+   original stopped with a ``break``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import TypeVar
 
 from repotrack.errors import NotFoundError
 from repotrack.ingest.feeds.result import FeedResult
+from repotrack.ingest.feeds.snapshots import insert_snapshot
 from repotrack.ingest.feeds.source import Entry, FeedSource
 from repotrack.sources.feeds import (
     BuildTime,
@@ -109,9 +113,7 @@ def _load_one(
             ftbfs = datetime.fromtimestamp(run.since[entry.nvr.name], UTC)
         key = (entry.nvr.name, entry.nvr.version, entry.nvr.release)
         rows.append((hashes.get(key, 0), *key, pkgset, arch, status, entry.seconds, updated, ftbfs))
-    if rows:
-        store.insert("BeehiveStatus", BEEHIVE_COLUMNS, rows)
-    result.rows += len(rows)
+    result.rows += insert_snapshot(store, "BeehiveStatus", BEEHIVE_COLUMNS, rows)
     unknown = sum(1 for row in rows if row[0] == 0)
     return f"{unknown} packages not in the snapshot" if unknown else ""
 
