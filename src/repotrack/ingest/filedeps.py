@@ -59,5 +59,8 @@ def patch_file_provides(store: Store, new: Sequence[int]) -> int:
     owners = store.query(_OWNERS, {"paths": paths})
     rows = [(int(pkg), path, "", 0, "provide") for pkg, path in owners]
     if rows:
-        store.insert(tables.DEPENDS, tables.DEPENDS_COLUMNS, rows)
+        # One statement, all or nothing: a path once provided is skipped by the next
+        # patch, so a patch cut between two statements would leave the holders in the
+        # second without their row for good.
+        store.insert(tables.DEPENDS, tables.DEPENDS_COLUMNS, rows, batch_rows=len(rows))
     return len(rows)

@@ -16,13 +16,14 @@ Tasks are taken in batches of ``TASK_BATCH``; for each batch:
    (``ingest.task_stored``: a few queries per batch) and keep only what is new: a
    reload adds nothing; a new state, iteration, approval or log line adds exactly
    itself (logs that grew add their new lines only);
-4. write: packages (``PackageHash`` last), the file-provides patch for the new
-   packages only, then one insert per table: chroots, logs, plan, approvals, subtasks,
-   iterations and, LAST, the ``TaskStates`` rows, then the fingerprints. Readers
-   start from ``TaskStates`` and take the subtasks and iterations of its
-   ``task_changed``, so an interrupted load shows each task as it was before (and a
-   rerun finishes it). Before a new ``DONE`` row the package buffers are flushed, so
-   that ``mv_package_history`` finds what it joins.
+4. write: packages (``PackageHash`` last), the file-provides patch for the packages
+   of every task whose state is new (``_patched``), then one insert per table:
+   chroots, logs, plan, approvals, subtasks, iterations and, LAST, the
+   ``TaskStates`` rows, then the fingerprints. Readers start from ``TaskStates`` and
+   take the subtasks and iterations of its ``task_changed``, so an interrupted load
+   shows each task as it was before (and a rerun finishes it). Before a new ``DONE``
+   row the package buffers are flushed, so that ``mv_package_history`` finds what it
+   joins.
 
 Approvals follow §3.4 step 6: an approval stored and no longer on disk is recorded
 again as revoked, dated now; one on disk and not stored (or changed) is added.
@@ -44,7 +45,12 @@ from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.filedeps import patch_file_provides
 from repotrack.ingest.journal import forget, repair
 from repotrack.ingest.task_marks import append_marks, marks_file, read_marks, unchanged_line
-from repotrack.ingest.task_packages import PackageError, read_task_packages, task_files
+from repotrack.ingest.task_packages import (
+    NewPackage,
+    PackageError,
+    read_task_packages,
+    task_files,
+)
 from repotrack.ingest.task_stored import StoredTasks
 from repotrack.sources.task import TaskRecord, fingerprint, read_task, task_id_of
 
@@ -324,8 +330,9 @@ def _load_batch(
         batcher.add_package(fresh.rows)
     batcher.flush()
     forget(store, batcher.load_id)  # every package of the batch is complete
-    if new:
-        patch_file_provides(store, list(new))
+    patched = _patched(tasks, per_task, ids, new)
+    if patched:
+        patch_file_provides(store, patched)
     _write(store, chroot_rows, per_task)
     _write_marks(store, tasks, marks)
     seconds = (time.monotonic() - started) / len(tasks)
@@ -345,6 +352,33 @@ def _load_batch(
     if chroot_rows and summaries:
         summaries[0].rows[tr.CHROOTS] = len(chroot_rows)
     return summaries
+
+
+def _patched(
+    tasks: list[TaskRecord],
+    per_task: list[dict[str, list[Row]]],
+    ids: dict[str, int],
+    new: dict[int, NewPackage],
+) -> list[int]:
+    """The packages the file-provides patch covers: those stored by this load, and every
+    package of a task whose ``TaskStates`` row this load adds.
+
+    Why not the new packages alone: the patch comes after the batch's ``PackageHash``
+    rows, and a load killed in between left packages that count as stored, so the
+    rerun found nothing new and never patched them (a file required and provided by
+    no package stayed unprovided for good). The task's state row, written last, is
+    what says a task is done: until it is stored, a rerun patches the task's packages
+    again. The patch is idempotent (a path once provided gets no more rows), so a
+    patch the killed load had finished adds nothing, and it is the same in a clean
+    load and in a rerun: a task first loaded with packages another load stored
+    (``load repo``, ``load package``, which have no patch) has them patched too.
+    (The patch's rows go in one statement, however many: ``patch_file_provides``.)
+    """
+    hashes = set(new)
+    for task, rows in zip(tasks, per_task, strict=True):
+        if rows[tr.STATES]:
+            hashes.update(ids[str(p)] for p in task_files(task))
+    return sorted(hashes)
 
 
 def _write(store: Store, chroot_rows: list[Row], per_task: list[dict[str, list[Row]]]) -> None:
