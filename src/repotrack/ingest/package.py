@@ -4,6 +4,15 @@
 binaries are refused. The package is read and stored as ``load repo`` would store
 it (same rows, same ``pkg_hash``); a package already stored is not read again
 unless ``force``.
+
+Crash safety, as in the other loaders (``journal``): the load first repairs what a
+killed earlier load left half-written, then writes the package's rows with
+``PackageHash`` last (the batcher journals the package before its first row), then
+forgets its journal entry. Why: without the repair, a load killed after some of the
+package's rows and before its ``PackageHash`` row left those rows behind, and the
+rerun, finding no ``PackageHash``, wrote every row again: the package was listed
+twice, with its files and dependencies twice, for good (once ``PackageHash`` was
+there no repair would touch them).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from repotrack.errors import InputError
 from repotrack.ingest.batch import RowBatcher
+from repotrack.ingest.journal import forget, repair
 from repotrack.ingest.pipeline import Pipeline
 from repotrack.ingest.reader import PackageJob, read_package
 from repotrack.ingest.rows import PackageRows
@@ -50,6 +60,7 @@ def load_package(
         raise InputError(
             "not a source package (package_loader takes .src.rpm files)", path=str(path)
         )
+    repair(store)  # a killed earlier load's partial rows (see the module docstring)
     job = PackageJob(path.name, True, "package", str(path))
     new: PackageRows | None
     if force:
@@ -63,6 +74,7 @@ def load_package(
         batcher = RowBatcher(store)
         batcher.add_package(new)
         batcher.flush()
+        forget(store, batcher.load_id)  # the package is complete
     if flush:
         from repotrack.ingest.task import flush_task_buffers
 
