@@ -12,11 +12,21 @@ Order of work (altrepo §4.2–§4.3, made atomic for readers):
 4. every package must already be in the store (``PackageHash``), unless ``force``
    or ``dry_run``; orphaned-files metapackages are the loader's own and exempt;
 5. with ``dry_run``, stop here and report;
-6. write any orphaned-files metapackages, then the PackageSet rows and
-   PackageSetName rows of the child nodes (``rpms``, one per SquashFS), then the
+6. repair what a killed earlier load left half-written (``journal``);
+7. write any orphaned-files metapackages the store lacks, then the PackageSet rows
+   and PackageSetName rows of the child nodes (``rpms``, one per SquashFS), then the
    default ``ImageStatus``/``ImageTagStatus`` rows when missing, and the root row
    LAST: until it exists no reader (and no ``ImagePackageSetName`` row, which the
    materialized view derives from it) sees the image.
+
+A load killed before its root row is loaded again by the same command. Why the
+repair and the journal: the child nodes and their members are recorded as pending
+(``record_sets``) before they are written, as ``load repo`` does, so the rerun's
+repair deletes those of the killed load; without it every killed load left its
+nodes and members behind for good (no reader reaches them, but nothing removed
+them, and ``db gc`` had to scan the tables to find them). A metapackage is written
+like any package (journal, rows, ``PackageHash`` last) and only when the store
+lacks it, so a rerun neither keeps a half-written one nor writes a whole one twice.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from repotrack.ingest import tables
 from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.dedupe import known_hashes
 from repotrack.ingest.image_meta import ImageMeta
+from repotrack.ingest.journal import forget, record_sets, repair
 from repotrack.ingest.pkgset import ZERO_UUID, PackageSetNode, node_row, snapshot_datetime
 from repotrack.sources.images import InstalledPackage, image_digests, read_image
 from repotrack.sources.images.checksums import CHUNK
@@ -264,6 +275,7 @@ def load_image(
         step()  # the last point to stop before writing
     root: uuid.UUID | None = None
     if not dry_run:
+        repair(store)
         if iso is not None:
             iso.write_metapackages(store)
         kv = _root_kv(meta, size=digests.size, extra=extra_kv)
@@ -389,9 +401,10 @@ def _publish(
 ) -> uuid.UUID:
     root = uuid.uuid4()
     batcher = RowBatcher(store)
+    ids = [uuid.uuid4() for _ in children]
+    record_sets(store, batcher.load_id, batcher.started, root, ids)  # a killed load's: repaired
     nodes = []
-    for child in children:
-        node = uuid.uuid4()
+    for child, node in zip(children, ids, strict=True):
         batcher.add_members(node, sorted(set(child.hashes)))
         nodes.append(
             PackageSetNode(
@@ -408,6 +421,7 @@ def _publish(
         node_id=root, parent=ZERO_UUID, root=root, depth=0, name=meta.edition, kv=kv, complete=1
     )
     store.insert(tables.PACKAGE_SET_NAME, columns, [node_row(top, day=meta.date, tag=meta.tag)])
+    forget(store, batcher.load_id)  # published
     return root
 
 

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from repotrack.errors import InputError
 from repotrack.ingest.batch import RowBatcher
+from repotrack.ingest.dedupe import known_hashes
 from repotrack.ingest.image import ChildSet, child_kv, guess_branch, rpms_child
 from repotrack.ingest.image_meta import ImageMeta
+from repotrack.ingest.journal import forget
 from repotrack.ingest.metadata import metadata_rows
 from repotrack.ingest.rows import Digests, PackageRows, file_block
 from repotrack.rpm import mmhash, mmhash32
@@ -73,12 +75,27 @@ class IsoReading:
     metapackages: list[PackageRows] = field(default_factory=list)
 
     def write_metapackages(self, store: Store) -> None:
-        if not self.metapackages:
+        """Store the metapackages the store lacks (by ``PackageHash``), as any package.
+
+        Why only those: a load killed after a metapackage's ``PackageHash`` row and
+        before the image's root row is run again, and writing the metapackage again
+        listed it twice, with every orphaned file twice (an ISO loaded again with
+        ``--force`` did the same). One half-written (no ``PackageHash``) was removed
+        by ``load_image``'s repair before this runs. Two SquashFS images alike (same
+        digest, size and mtime) have one metapackage id: it is written once.
+        """
+        stored = known_hashes(store, [rows.pkg_hash for rows in self.metapackages])
+        fresh: dict[int, PackageRows] = {}
+        for rows in self.metapackages:
+            if rows.pkg_hash not in stored:
+                fresh.setdefault(rows.pkg_hash, rows)
+        if not fresh:
             return
         batcher = RowBatcher(store)
-        for rows in self.metapackages:
+        for rows in fresh.values():
             batcher.add_package(rows)
         batcher.flush()
+        forget(store, batcher.load_id)  # every metapackage is complete
 
 
 @dataclass(slots=True)
