@@ -20,10 +20,6 @@ from __future__ import annotations
 import bz2
 import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,14 +30,12 @@ from typing import Any
 import pytest
 
 from repotrack.store import Store, open_store
+from tests.functional.killing import every_kill, home_from, prepared, rows, run_cli
 from tests.unit.ingest.feeds.test_snapshots import repocop_item
 from tests.unit.store.storeutil import loaded_template_store, template_store
 
-HERE = Path(__file__).resolve().parent
-CRASHING = HERE / "crashing_cli.py"
-BIN = Path(sys.executable).parent
 #: Rows per insert statement in the killed runs.
-CRASH_INSERT_ROWS = "3"
+INSERT_ROWS = 3
 MAY = datetime(2026, 5, 1, 3, 0, tzinfo=UTC)
 JUNE = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 
@@ -55,93 +49,23 @@ class Feed:
     seen: Mapping[str, str]
 
 
-def _env(home: Path, *, crashing: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
-    env.pop("CRASH_INSERT_ROWS", None)
-    env["REPOTRACK_HOME"] = str(home)
-    if crashing:
-        env["CRASH_INSERT_ROWS"] = CRASH_INSERT_ROWS
-    return env
+def _dump(feed: Feed) -> Callable[[Path], dict[str, Counter[Any]]]:
+    def dump(home: Path) -> dict[str, Counter[Any]]:
+        with open_store(f"chdb://{home / 'store'}") as store:
+            return {name: rows(store, sql) for name, sql in feed.seen.items()}
 
-
-def _run(home: Path, args: list[str], *, kill_after: int | None = None) -> Any:
-    """The command as a user runs it, or (``kill_after``) killed after that many writes."""
-    head = [str(BIN / "repotrack")]
-    if kill_after is not None:
-        head = [sys.executable, str(CRASHING), str(kill_after), str(home / "writes.log")]
-    return subprocess.run(
-        [*head, *args],
-        env=_env(home, crashing=kill_after is not None),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _freeze(value: Any) -> Any:
-    """Rows as hashable values (arrays become tuples)."""
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _dump(home: Path, feed: Feed) -> dict[str, Counter[Any]]:
-    with open_store(f"chdb://{home / 'store'}") as store:
-        return {
-            name: Counter(_freeze(r) for r in store.query(sql)) for name, sql in feed.seen.items()
-        }
-
-
-def _home_from(factory: pytest.TempPathFactory, template: Path, name: str) -> Path:
-    home = factory.mktemp(name)
-    shutil.copytree(template, home / "store", symlinks=True)
-    return home
-
-
-def _prepared(
-    factory: pytest.TempPathFactory, name: str, source: Path, fill: Callable[[Store], None]
-) -> Path:
-    """A closed store directory: a copy of ``source``, then ``fill``."""
-    path = factory.mktemp(name) / "store"
-    shutil.copytree(source, path, symlinks=True)
-    with open_store(f"chdb://{path}") as store:
-        fill(store)
-    return path
+    return dump
 
 
 def _every_kill(
     factory: pytest.TempPathFactory, template: Path, feed: Feed
 ) -> tuple[dict[str, Any], list[str]]:
-    """Kill ``feed`` after each of its writes, run it again, compare with a clean run
-    (the same run, killed never: it logs the writes); what the clean run left, and its
-    writes. Every k is tried before the test fails, and the failure lists each k that
-    went wrong."""
-    clean = _home_from(factory, template, "clean")
-    done = _run(clean, feed.args, kill_after=0)
-    assert done.returncode == 0, done.stderr
-    assert feed.said in done.stdout, done.stdout
-    writes = (clean / "writes.log").read_text().splitlines()
-    assert writes, "the clean run wrote nothing"
-    want = _dump(clean, feed)
-    wrong: list[str] = []
-    for after in range(1, len(writes) + 1):
-        home = _home_from(factory, template, f"kill{after}")
-        killed = _run(home, feed.args, kill_after=after)
-        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
-        again = _run(home, feed.args)
-        assert again.returncode == 0, (after, writes[after - 1], again.stderr)
-        got = _dump(home, feed)
-        wrong += [
-            f"killed after write {after} of {len(writes)} ({writes[after - 1]}): {key} has "
-            f"{sum(got[key].values())} rows, {sum((got[key] - value).values())} not in a clean "
-            f"load, {sum((value - got[key]).values())} missing; the rerun said "
-            f"{again.stdout.strip()!r}"
-            for key, value in want.items()
-            if got[key] != value
-        ]
-        shutil.rmtree(home)
-    assert not wrong, "\n".join(wrong)
+    """Kill ``feed`` after each of its writes (its inserts sent ``INSERT_ROWS`` rows a
+    statement), run it again, compare with a clean run; what the clean run left, and
+    its writes."""
+    writes, want = every_kill(
+        factory, template, feed.args, _dump(feed), said=feed.said, insert_rows=INSERT_ROWS
+    )
     return want, writes
 
 
@@ -240,7 +164,7 @@ def test_acl(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
         rows = [(MAY, "pkg0", "p10", ["ivan", "petr"]), (MAY, "pkg1", "p10", ["anna"])]
         store.insert("Acl", ("acl_date", "acl_for", "acl_branch", "acl_list"), rows)
 
-    template = _prepared(tmp_path_factory, "acl", template_store(tmp_path_factory), before)
+    template = prepared(tmp_path_factory, "acl", template_store(tmp_path_factory), before)
     feed = Feed(
         ["load", "acl", str(folder)],
         "acl: 9 rows added",
@@ -272,8 +196,8 @@ def test_bugzilla(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> N
     path.write_text(BUG_HEADER + "".join(_bug(i) for i in range(1, 11)), encoding="utf-8")
     stored = tmp_path / "stored.csv"
     stored.write_text(BUG_HEADER + _bug(1) + _bug(2, "ASSIGNED"), encoding="utf-8")
-    clean = _home_from(tmp_path_factory, template_store(tmp_path_factory), "bugs-before")
-    assert _run(clean, ["load", "bugzilla", str(stored)]).returncode == 0
+    clean = home_from(tmp_path_factory, template_store(tmp_path_factory), "bugs-before")
+    assert run_cli(clean, ["load", "bugzilla", str(stored)]).returncode == 0
     feed = Feed(
         ["load", "bugzilla", str(path)],
         "bugzilla: 9 rows added",
@@ -337,7 +261,7 @@ def test_repology(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> N
         columns = ("pkg_name", "pnc_result", "pnc_type", "pnc_state", "pnc_source")
         store.insert("PackagesNameConversion", columns, rows)
 
-    template = _prepared(tmp_path_factory, "repology", template_store(tmp_path_factory), before)
+    template = prepared(tmp_path_factory, "repology", template_store(tmp_path_factory), before)
     feed = Feed(
         ["load", "repology", str(path), "--repo", "alt_sisyphus"],
         "repology: 9 rows added",

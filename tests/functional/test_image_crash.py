@@ -26,7 +26,8 @@ import pytest
 
 from repotrack.store import open_store
 from tests.conftest import DATA
-from tests.functional.test_task_crash import every_kill, home_from, package_tables, rows, run
+from tests.functional.killing import home_from, rows, run_cli
+from tests.functional.test_task_crash import every_kill_of, package_tables
 from tests.unit.sources.images.imageutil import alt_iso_tree, make_iso, make_rootfs, make_tar
 from tests.unit.store.storeutil import template_store
 
@@ -73,7 +74,7 @@ def _dump(home: Path) -> dict[str, Any]:
 def with_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A closed store holding p10 of 2024-05-01 (``tests/data/rpms``)."""
     home = home_from(tmp_path_factory, template_store(tmp_path_factory), "repo")
-    done = run(home, ["load", "repo", "p10", str(DATA / "rpms"), "--date", "2024-05-01"])
+    done = run_cli(home, ["load", "repo", "p10", str(DATA / "rpms"), "--date", "2024-05-01"])
     assert done.returncode == 0, done.stderr
     return home / "store"
 
@@ -87,7 +88,7 @@ def test_a_killed_image_load_then_rerun_equals_a_clean_one(
     tar = make_tar(make_rootfs(base / "root"), base / "rootfs.tar")
     args = ["load", "image", str(tar), *COMMON, "--variant", "live", "--type", "tar"]
     args += ["--url", "https://example.org/rootfs.tar"]
-    writes, want = every_kill(
+    writes, want = every_kill_of(
         tmp_path_factory, with_repo, args, _dump, published="insert PackageSetName"
     )
     assert writes.count("insert PackageSet") >= 2  # the members in several statements
@@ -105,7 +106,7 @@ def test_a_killed_iso_load_then_rerun_equals_a_clean_one(
     iso = make_iso(tree, base / "alt-workstation-10.1-x86_64.iso")
     args = ["load", "iso", str(iso), *COMMON, "--variant", "install"]
     args += ["--url", "https://example.org/alt.iso"]
-    writes, want = every_kill(
+    writes, want = every_kill_of(
         tmp_path_factory, with_repo, args, _dump, published="insert PackageSetName"
     )
     assert "insert PackageHash" in writes  # the orphaned-files metapackage

@@ -12,11 +12,8 @@ home while it creates the schema.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,11 +22,8 @@ import pytest
 
 from repotrack.store import open_store
 from tests.conftest import DATA, FIXTURES
+from tests.functional.killing import every_kill, freeze, home_from, run_cli
 from tests.unit.store.storeutil import settle_mutations, template_store
-
-HERE = Path(__file__).resolve().parent
-CRASHING = HERE / "crashing_cli.py"
-BIN = Path(sys.executable).parent
 
 #: Package tables compared row for row (a duplicate is a wrong answer).
 EXACT = ("Packages", "Files", "Depends", "Specfiles", "PackageHash", "SrcPackagesLastChangelog")
@@ -37,49 +31,12 @@ EXACT = ("Packages", "Files", "Depends", "Specfiles", "PackageHash", "SrcPackage
 DISTINCT = ("FileNames", "Changelog")
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
-    env["REPOTRACK_HOME"] = str(home)
-    return env
-
-
 def _load_args(tree: Path) -> list[str]:
     return ["load", "repo", "p10", str(tree), "--date", "2024-05-01", "-w", "1"]
 
 
-def _crash(home: Path, tree: Path, after: int, log: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(CRASHING), str(after), str(log), *_load_args(tree)],
-        env=_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _load(home: Path, tree: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "repotrack"), *_load_args(tree)],
-        env=_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _freeze(value: Any) -> Any:
-    """Rows as hashable values (arrays become tuples, maps sorted pairs)."""
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return value
-
-
 def _rows(store: Any, sql: str) -> list[Any]:
-    return [_freeze(row) for row in store.query(sql)]
+    return [freeze(row) for row in store.query(sql)]
 
 
 def _dump(home: Path) -> dict[str, Any]:
@@ -130,26 +87,12 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-def _home(factory: pytest.TempPathFactory, name: str) -> Path:
-    home = factory.mktemp(name)
-    shutil.copytree(template_store(factory), home / "store", symlinks=True)
-    return home
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, tree: Path) -> dict[str, Any]:
-    home = _home(tmp_path_factory, "clean")
-    done = _load(home, tree)
+    home = home_from(tmp_path_factory, template_store(tmp_path_factory), "clean")
+    done = run_cli(home, _load_args(tree))
     assert done.returncode == 0, done.stderr
     return _dump(home)
-
-
-def _load_writes(factory: pytest.TempPathFactory, tree: Path) -> list[str]:
-    home = _home(factory, "count")
-    log = home / "writes.log"
-    done = _crash(home, tree, 0, log)
-    assert done.returncode == 0, done.stderr
-    return log.read_text().splitlines()
 
 
 @pytest.mark.slow
@@ -157,24 +100,13 @@ def _load_writes(factory: pytest.TempPathFactory, tree: Path) -> list[str]:
 def test_killed_after_every_write_then_rerun_equals_a_clean_load(
     tmp_path_factory: pytest.TempPathFactory, tree: Path, reference: dict[str, Any]
 ) -> None:
-    writes = _load_writes(tmp_path_factory, tree)
+    template = template_store(tmp_path_factory)
+    args = _load_args(tree)
+    writes, want = every_kill(
+        tmp_path_factory, template, args, _dump, published="insert PackageSetName"
+    )
     assert sum(w == "insert PackageHash" for w in writes) >= 2  # several batches
-    root_write = max(i for i, w in enumerate(writes, 1) if w == "insert PackageSetName")
-    for after in range(1, len(writes) + 1):
-        home = _home(tmp_path_factory, f"kill{after}")
-        killed = _crash(home, tree, after, home / "writes.log")
-        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
-        rerun = _load(home, tree)
-        if after >= root_write:  # published before the kill: the rerun refuses
-            assert rerun.returncode == 1 and "already loaded" in rerun.stderr, (after, writes)
-        else:
-            assert rerun.returncode == 0, (after, writes[after - 1], rerun.stderr)
-        got = _dump(home)
-        for key, want in reference.items():
-            if key == "journal" and after >= root_write:
-                continue  # killed while forgetting its own entries: harmless, cleared later
-            assert got[key] == want, (key, after, writes[after - 1])
-        shutil.rmtree(home)
+    assert want == reference
 
 
 @pytest.mark.slow
@@ -183,8 +115,8 @@ def test_killed_while_creating_the_schema(
     tmp_path_factory: pytest.TempPathFactory, tree: Path, reference: dict[str, Any], after: int
 ) -> None:
     home = tmp_path_factory.mktemp(f"schema{after}")
-    killed = _crash(home, tree, after, home / "writes.log")
+    killed = run_cli(home, _load_args(tree), kill_after=after)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    rerun = _load(home, tree)
+    rerun = run_cli(home, _load_args(tree))
     assert rerun.returncode == 0, rerun.stderr
     assert _dump(home) == reference

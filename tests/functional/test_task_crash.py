@@ -24,13 +24,6 @@ loaded alone.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -43,11 +36,8 @@ from repotrack.ingest.task_marks import MARKS_FILE, read_marks
 from repotrack.store import Store, open_store
 from repotrack.store.task_queries import task_info
 from tests.fixtures.girar import advance_failed_task, task_tree
+from tests.functional.killing import Dump, every_kill, home_from, rows, run_cli
 from tests.unit.store.storeutil import settle_mutations, template_store
-
-HERE = Path(__file__).resolve().parent
-CRASHING = HERE / "crashing_cli.py"
-BIN = Path(sys.executable).parent
 
 #: Rows per insert statement in the killed runs.
 INSERT_ROWS = 4
@@ -80,38 +70,6 @@ APPROVALS = (
     "if(tapp_revoked = 1, toDateTime(0), tapp_date), tapp_name, tapp_message FROM TaskApprovals"
 )
 TASK_IDS = (1100, 2001, 2002)
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
-    env["REPOTRACK_HOME"] = str(home)
-    return env
-
-
-def run(home: Path, args: list[str], *, kill_after: int | None = None) -> Any:
-    """The command as a user runs it, or (``kill_after``) killed after that many writes,
-    its inserts sent ``INSERT_ROWS`` rows a statement."""
-    head = [str(BIN / "repotrack")]
-    env = _env(home)
-    if kill_after is not None:
-        head = [sys.executable, str(CRASHING), str(kill_after), str(home / "writes.log")]
-        env["CRASH_INSERT_ROWS"] = str(INSERT_ROWS)
-    return subprocess.run(
-        [*head, *args], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def _freeze(value: Any) -> Any:
-    """Rows as hashable values (arrays become tuples, maps sorted pairs)."""
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return value
-
-
-def rows(store: Store, sql: str) -> Counter[Any]:
-    return Counter(_freeze(row) for row in store.query(sql))
 
 
 def package_tables(store: Store) -> dict[str, Any]:
@@ -162,59 +120,17 @@ def _dump_packages(home: Path) -> dict[str, Any]:
         return package_tables(store)
 
 
-def home_from(factory: pytest.TempPathFactory, template: Path, name: str) -> Path:
-    home = factory.mktemp(name)
-    shutil.copytree(template, home / "store", symlinks=True)
-    return home
-
-
-def every_kill(
+def every_kill_of(
     factory: pytest.TempPathFactory,
     template: Path,
     args: list[str],
-    dump: Callable[[Path], dict[str, Any]],
+    dump: Dump,
     *,
     published: str | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
-    """Kill ``args`` after each of its writes, run it again, compare with a clean run.
-
-    With ``published`` (a write, e.g. ``insert PackageSetName``), a run killed after
-    the last such write has published its result: the rerun must refuse with exit 1
-    and ``already loaded`` (and the journal entries the killed run had not forgotten
-    yet are left to the next load's repair: they name a published root, so that
-    repair deletes nothing else); before it, the rerun must succeed. Every failing k is
-    collected (the write it followed, the keys that differ, what the rerun printed)
-    and reported together. Returns the writes of a clean run and what it left.
-    """
-    clean = home_from(factory, template, "clean")
-    done = run(clean, args, kill_after=0)
-    assert done.returncode == 0, done.stderr
-    writes = (clean / "writes.log").read_text().splitlines()
-    want = dump(clean)
-    last = len(writes) + 1
-    if published is not None:
-        last = max(i for i, w in enumerate(writes, 1) if w == published)
-    failures = []
-    for after in range(1, len(writes) + 1):
-        home = home_from(factory, template, f"kill{after}")
-        killed = run(home, args, kill_after=after)
-        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
-        again = run(home, args)
-        got = dump(home)
-        wrong = [key for key, value in want.items() if got.get(key) != value]
-        if after >= last and wrong == ["journal"]:
-            wrong = []  # killed while forgetting its entries: the next load's repair drops them
-        refused = again.returncode == 1 and "already loaded" in again.stderr
-        ok = refused if after >= last else again.returncode == 0
-        if not ok or wrong:
-            failures.append(
-                f"killed after write {after} ({writes[after - 1]}): rerun exit "
-                f"{again.returncode}, printed {again.stdout.strip()!r} {again.stderr.strip()!r}; "
-                f"differs: {', '.join(wrong) or 'nothing'}"
-            )
-        shutil.rmtree(home)
-    assert not failures, "\n".join(failures)
-    return writes, want
+    """``killing.every_kill`` with the inserts of the killed runs sent ``INSERT_ROWS``
+    rows a statement."""
+    return every_kill(factory, template, args, dump, published=published, insert_rows=INSERT_ROWS)
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +148,7 @@ def test_a_killed_first_task_load_then_rerun_equals_a_clean_one(
     tmp_path_factory: pytest.TempPathFactory, tasks: dict[str, Path]
 ) -> None:
     template = template_store(tmp_path_factory)
-    writes, want = every_kill(tmp_path_factory, template, _task_args(tasks), _dump_tasks)
+    writes, want = every_kill_of(tmp_path_factory, template, _task_args(tasks), _dump_tasks)
     assert writes.count("insert PackageHash") >= 2  # a batch's packages in several statements
     assert writes.count("insert TaskLogs") >= 2
     assert writes[-2:] == ["insert TaskStates", "insert TaskLoadMarks"]
@@ -251,11 +167,11 @@ def test_a_killed_task_advance_then_rerun_equals_a_clean_one(
 ) -> None:
     """Task 2001's next run over a store holding its first: only what changed is added."""
     loaded = home_from(tmp_path_factory, template_store(tmp_path_factory), "loaded")
-    assert run(loaded, _task_args(tasks)).returncode == 0
+    assert run_cli(loaded, _task_args(tasks)).returncode == 0
     moved = task_tree(tmp_path_factory.mktemp("girar"), tmp_path_factory.mktemp("moved") / "t")
     advance_failed_task(moved["failed"], moved["rpms"] / "delta")
     args = ["load", "task", str(moved["failed"])]
-    writes, want = every_kill(tmp_path_factory, loaded / "store", args, _dump_tasks)
+    writes, want = every_kill_of(tmp_path_factory, loaded / "store", args, _dump_tasks)
     assert "insert TaskApprovals" in writes and "insert TaskLogs" in writes
     info = want["task 2001"]
     assert [s.state for s in info.states] == ["FAILED", "TESTED"]
@@ -269,7 +185,7 @@ def test_a_killed_package_load_then_rerun_equals_a_clean_one(
 ) -> None:
     srpm = tasks["rpms"] / "beta" / "rt-beta-2.0-alt1.src.rpm"
     args = ["load", "package", str(srpm)]
-    writes, want = every_kill(
+    writes, want = every_kill_of(
         tmp_path_factory, template_store(tmp_path_factory), args, _dump_packages
     )
     assert "insert PackageHash" in writes

@@ -13,11 +13,6 @@ world is the hand-checked one of ``tests/unit/security/world.py`` (every status 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +24,7 @@ from repotrack.ingest.vulns import CPM_COLUMNS, load_vulns
 from repotrack.security import rematch_branch
 from repotrack.security.triage import record_triage
 from repotrack.store import Store, open_store
+from tests.functional.killing import every_kill, prepared
 from tests.unit.security.world import (
     BRANCH,
     SYNTHETIC,
@@ -37,34 +33,6 @@ from tests.unit.security.world import (
     nvd_files,
 )
 from tests.unit.store.storeutil import template_store
-
-HERE = Path(__file__).resolve().parent
-CRASHING = HERE / "crashing_cli.py"
-BIN = Path(sys.executable).parent
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPOTRACK_")}
-    env["REPOTRACK_HOME"] = str(home)
-    return env
-
-
-def _run(home: Path, args: list[str], *, kill_after: int | None = None) -> Any:
-    """The command as a user runs it, or (``kill_after``) killed after that many writes."""
-    head = [str(BIN / "repotrack")]
-    if kill_after is not None:
-        head = [sys.executable, str(CRASHING), str(kill_after), str(home / "writes.log")]
-    return subprocess.run(
-        [*head, *args], env=_env(home), capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def _writes(home: Path, args: list[str], said: str) -> list[str]:
-    """The writes of a whole run of ``args`` (its store changed: run it on a copy)."""
-    done = _run(home, args, kill_after=0)
-    assert done.returncode == 0, done.stderr
-    assert said in done.stdout, done.stdout
-    return (home / "writes.log").read_text().splitlines()
 
 
 def _seen(store: Store) -> dict[str, Any]:
@@ -110,48 +78,9 @@ def _dump(home: Path) -> dict[str, Any]:
         return _seen(store)
 
 
-def _home_from(factory: pytest.TempPathFactory, template: Path, name: str) -> Path:
-    home = factory.mktemp(name)
-    shutil.copytree(template, home / "store", symlinks=True)
-    return home
-
-
 def _prepared(factory: pytest.TempPathFactory, name: str, fill: Callable[[Store], None]) -> Path:
     """A closed store directory: the migrated template, then ``fill``."""
-    path = factory.mktemp(name) / "store"
-    shutil.copytree(template_store(factory), path, symlinks=True)
-    with open_store(f"chdb://{path}") as store:
-        fill(store)
-    return path
-
-
-def _every_kill(
-    factory: pytest.TempPathFactory,
-    template: Path,
-    args: list[str],
-    *,
-    said: str,
-    min_writes: int,
-) -> dict[str, Any]:
-    """Kill ``args`` after each of its writes, run it again, compare with a clean run
-    (which prints ``said``); what the clean run left. A run killed after its last
-    essential write (a rematch's run row) leaves the rerun nothing to do: the same
-    state is all that is asked of it."""
-    clean = _home_from(factory, template, "clean")
-    writes = _writes(clean, args, said)
-    assert len(writes) >= min_writes, writes
-    want = _dump(clean)
-    for after in range(1, len(writes) + 1):
-        home = _home_from(factory, template, f"kill{after}")
-        killed = _run(home, args, kill_after=after)
-        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
-        again = _run(home, args)
-        assert again.returncode == 0, (after, writes[after - 1], again.stderr)
-        got = _dump(home)
-        for key, value in want.items():
-            assert got[key] == value, (key, after, writes[after - 1])
-        shutil.rmtree(home)
-    return want
+    return prepared(factory, name, template_store(factory), fill)
 
 
 @pytest.mark.slow
@@ -163,7 +92,8 @@ def test_a_killed_feed_load_then_rerun_equals_a_clean_load(
     files = [str(path) for path in nvd_files(tmp_path)]
     # 8 records in batches of 4: each batch writes its ranges, then its records.
     args = ["load", "vulns", "nvd", *files]
-    want = _every_kill(tmp_path_factory, template, args, said="8 record(s)", min_writes=4)
+    writes, want = every_kill(tmp_path_factory, template, args, _dump, said="8 record(s)")
+    assert writes.count("insert CpeMatch") == 2
     assert len(want["current"]) == 8 and len(want["ranges"]) == sum(want["ranges"].values())
 
 
@@ -174,7 +104,7 @@ def test_a_killed_rematch_then_rerun_equals_a_clean_one(
 ) -> None:
     template = _prepared(tmp_path_factory, "world", lambda store: build_world(store, tmp_path))
     args = ["vulns", "match", "-b", BRANCH]
-    want = _every_kill(tmp_path_factory, template, args, said="full rematch", min_writes=5)
+    _, want = every_kill(tmp_path_factory, template, args, _dump, said="full rematch")
     statuses = {(name, vuln): status for name, vuln, status, _, _ in want["verdicts"]}
     assert statuses[("squid", "CVE-2025-62168")] == "fixed"  # the world's hand-checked table
     assert statuses[("tukit", "CVE-2099-0001")] == "vulnerable"
@@ -213,7 +143,7 @@ def test_a_killed_incremental_rematch_then_rerun_equals_a_clean_one(
         tmp_path_factory, "changed", lambda store: _matched_then_changed(store, tmp_path)
     )
     args = ["vulns", "match", "-b", BRANCH]
-    want = _every_kill(tmp_path_factory, template, args, said="incremental rematch", min_writes=5)
+    _, want = every_kill(tmp_path_factory, template, args, _dump, said="incremental rematch")
     statuses = {(name, vuln): status for name, vuln, status, _, _ in want["verdicts"]}
     assert statuses[("tukit", "CVE-2099-0001")] == "fixed"  # the new version's range ends below
     assert statuses[("mc", "CVE-2021-36370")] == "not_affected"  # the triage decision
@@ -249,16 +179,6 @@ def test_a_killed_errata_build_then_rerun_gives_each_erratum_its_change_record(
     written."""
     template = _prepared(tmp_path_factory, "errata", lambda store: build_world(store, tmp_path))
     args = ["vulns", "errata", "build", "-b", BRANCH]
-    clean = _home_from(tmp_path_factory, template, "clean")
-    writes = _writes(clean, args, said="1 new")
-    want = _errata(clean)
+    # The rerun, then a run with nothing to do: neither may write a record twice.
+    _, want = every_kill(tmp_path_factory, template, args, _errata, said="1 new", reruns=2)
     assert want["recorded"] and sum(want["errata"].values()) == 3  # PU, BU and SA
-    for after in range(1, len(writes) + 1):
-        home = _home_from(tmp_path_factory, template, f"kill{after}")
-        killed = _run(home, args, kill_after=after)
-        assert killed.returncode == -signal.SIGKILL, (after, killed.stderr)
-        for _ in range(2):  # the rerun, then a run with nothing to do
-            again = _run(home, args)
-            assert again.returncode == 0, (after, writes[after - 1], again.stderr)
-            assert _errata(home) == want, (after, writes[after - 1])
-        shutil.rmtree(home)
