@@ -796,7 +796,8 @@ def last_fixed_cmd(
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
-    """Packages whose latest changelog entry names CVEs (ALTRepo's last_packages_with_cve_fixed)."""
+    """Packages whose latest changelog entry names CVEs, newest build first (ALTRepo's
+    last_packages_with_cve_fixed)."""
     from repotrack.cli.store_reads import from_plain
     from repotrack.errors import InputError
     from repotrack.security.queries import FixedPackage, last_packages_with_cve_fixed

@@ -251,7 +251,9 @@ def _nvr(verdict: Verdict) -> str:
 def last_packages_with_cve_fixed(
     store: Store, *, branch: str, limit: int = 100
 ) -> list[FixedPackage]:
-    """Source packages of the branch's newest set whose latest changelog entry names CVEs."""
+    """Source packages of the branch's newest set whose latest changelog entry names CVEs,
+    newest build first, as the ALTRepo API lists them (ordered by changelog date before
+    2026-12-07, which picked other packages under ``limit``)."""
     from repotrack.store.queries import find_package_set
 
     if not 1 <= limit <= 10000:
@@ -261,14 +263,15 @@ def last_packages_with_cve_fixed(
         "SELECT P.pkg_hash, P.pkg_name, P.pkg_version, P.pkg_release, P.chlog_date, "
         "extractAll(C.text, 'CVE-[0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9]+') AS cves "
         "FROM (SELECT pkg_hash, any(pkg_name) AS pkg_name, any(pkg_version) AS pkg_version, "
-        "any(pkg_release) AS pkg_release, any(pkg_changelog.hash[1]) AS chlog_hash, "
+        "any(pkg_release) AS pkg_release, any(pkg_buildtime) AS pkg_buildtime, "
+        "any(pkg_changelog.hash[1]) AS chlog_hash, "
         "any(pkg_changelog.date[1]) AS chlog_date FROM Packages_buffer "
         "WHERE pkg_sourcepackage = 1 AND notEmpty(pkg_changelog.hash) AND pkg_hash IN "
         "(SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN (SELECT pkgset_uuid "
         "FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})) GROUP BY pkg_hash) AS P "
         "INNER JOIN (SELECT chlog_hash, any(chlog_text) AS text FROM Changelog_buffer "
         "GROUP BY chlog_hash) AS C ON C.chlog_hash = P.chlog_hash "
-        "WHERE notEmpty(cves) ORDER BY P.chlog_date DESC, P.pkg_name LIMIT {limit:UInt32}",
+        "WHERE notEmpty(cves) ORDER BY P.pkg_buildtime DESC, P.pkg_name LIMIT {limit:UInt32}",
         {"root": package_set.uuid, "limit": limit},
     )
     return [
