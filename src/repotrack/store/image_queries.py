@@ -9,8 +9,10 @@ half-loaded image is never listed. Its packages are the members of its child nod
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cmp_to_key
 from typing import Any
 
 from repotrack.errors import InputError, NotFoundError
@@ -107,12 +109,18 @@ def _ref(row: tuple[Any, ...]) -> ImageRef:
 def list_images(
     store: Store, *, branch: str | None = None, edition: str | None = None
 ) -> list[ImageRef]:
-    """Every loaded image (of ``branch`` / ``edition`` when given), newest first."""
+    """Every loaded image (of ``branch`` / ``edition`` when given), newest first.
+
+    Images of one date come by tag, descending, then the last loaded first: the order of
+    ALTRepo's ``/image/image_info`` (``sort(key=(date, tag), reverse=True)``), so both
+    list the same day's images alike. Unlike it, every load of a tag is listed, not only
+    the last: ``query image --date`` can pick the older ones.
+    """
     rows = store.query(
         f"SELECT {_IMAGE_COLUMNS} FROM ImagePackageSetName "  # noqa: S608 (constant column list)
         "WHERE ({b:String} = '' OR img_branch = {b:String}) "
         "AND ({e:String} = '' OR img_edition = {e:String}) "
-        "ORDER BY pkgset_date DESC, img_tag, pkgset_uuid",
+        "ORDER BY pkgset_date DESC, img_tag DESC, ts DESC, pkgset_uuid",
         {"b": branch or "", "e": edition or ""},
     )
     return [_ref(row) for row in rows]
@@ -164,17 +172,22 @@ def images_with_package(
         "p.pkg_hash, p.pkg_name, p.pkg_epoch, p.pkg_version, p.pkg_release, p.pkg_arch, "
         "p.pkg_sourcepackage, p.pkg_buildtime, p.pkg_summary "
         # The big table (PackageSet) is the left side, filtered to the package's builds
-        # and to image nodes first; the joined right sides stay small.
-        "FROM (SELECT pkgset_uuid, pkg_hash FROM PackageSet_buffer "
-        "  WHERE pkg_hash IN (SELECT pkg_hash FROM Packages_buffer WHERE pkg_name = {name:String}) "
-        "  AND pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid IN "
-        "    (SELECT pkgset_uuid FROM ImagePackageSetName))) AS s "
-        "INNER JOIN (SELECT pkgset_uuid, pkgset_ruuid FROM PackageSetName WHERE pkgset_ruuid IN "
-        "  (SELECT pkgset_uuid FROM ImagePackageSetName)) AS n ON n.pkgset_uuid = s.pkgset_uuid "
-        "INNER JOIN ImagePackageSetName AS i ON i.pkgset_uuid = n.pkgset_ruuid "
+        # and to image nodes first; the joined right sides stay small. A build in several
+        # nodes of one image (an ISO's RPMS and its live SquashFS) is one (image, build)
+        # pair, as in ALTRepo's /image/find_images_by_package_name (SELECT DISTINCT).
+        "FROM (SELECT DISTINCT n.pkgset_ruuid AS ruuid, s.pkg_hash AS pkg_hash "
+        "  FROM (SELECT pkgset_uuid, pkg_hash FROM PackageSet_buffer "
+        "    WHERE pkg_hash IN "
+        "      (SELECT pkg_hash FROM Packages_buffer WHERE pkg_name = {name:String}) "
+        "    AND pkgset_uuid IN (SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid IN "
+        "      (SELECT pkgset_uuid FROM ImagePackageSetName))) AS s "
+        "  INNER JOIN (SELECT pkgset_uuid, pkgset_ruuid FROM PackageSetName "
+        "    WHERE pkgset_ruuid IN (SELECT pkgset_uuid FROM ImagePackageSetName)) AS n "
+        "  ON n.pkgset_uuid = s.pkgset_uuid) AS m "
+        "INNER JOIN ImagePackageSetName AS i ON i.pkgset_uuid = m.ruuid "
         "INNER JOIN (SELECT DISTINCT pkg_hash, pkg_name, pkg_epoch, pkg_version, pkg_release, "
         "  pkg_arch, pkg_sourcepackage, pkg_buildtime, pkg_summary FROM Packages_buffer "
-        "  WHERE pkg_name = {name:String}) AS p ON p.pkg_hash = s.pkg_hash "
+        "  WHERE pkg_name = {name:String}) AS p ON p.pkg_hash = m.pkg_hash "
         "WHERE ({b:String} = '' OR i.img_branch = {b:String}) "
         "ORDER BY i.pkgset_date DESC, i.img_tag, p.pkg_arch",
         {"name": name, "b": branch or ""},
@@ -244,24 +257,46 @@ def diff_image_with_branch(store: Store, *, tag: str, day: date | None = None) -
 def _diff(
     store: Store, old_set: PackageSetRef, new_set: PackageSetRef, *, binary_only: bool = False
 ) -> PackageDiff:
-    def keyed(ref: PackageSetRef) -> dict[tuple[str, str], PackageSummary]:
-        return {
-            (p.name, p.arch): p
-            for p in _all_packages(store, ref)
-            if not (binary_only and p.sourcepackage)
-        }
+    """Added, removed and updated packages by (name, arch), every build accounted for.
 
-    old, new = keyed(old_set), keyed(new_set)
+    An image may hold several builds of one name and arch (kernels stay installed side
+    by side), and ``query image`` lists each, as ALTRepo's ``/image/image_packages``
+    does. So the builds of a (name, arch) found on one side only are compared: one gone
+    and one come is an update; otherwise each is removed or added. Keying on (name, arch)
+    alone kept one build per side, chosen by hash, and lost or mislabelled the others.
+    """
+
+    def grouped(ref: PackageSetRef) -> dict[tuple[str, str], dict[int, PackageSummary]]:
+        builds: dict[tuple[str, str], dict[int, PackageSummary]] = {}
+        for p in _all_packages(store, ref):
+            if not (binary_only and p.sourcepackage):
+                builds.setdefault((p.name, p.arch), {})[p.pkg_hash] = p
+        return builds
+
+    old, new = grouped(old_set), grouped(new_set)
     diff = PackageDiff(old_set, new_set)
-    diff.added.extend(new[key] for key in sorted(new.keys() - old.keys()))
-    diff.removed.extend(old[key] for key in sorted(old.keys() - new.keys()))
-    for key in sorted(old.keys() & new.keys()):
-        before, after = old[key], new[key]
-        if before.pkg_hash == after.pkg_hash:
+    for key in sorted(old.keys() | new.keys()):
+        before, after = old.get(key, {}), new.get(key, {})
+        gone = _by_evr(p for h, p in before.items() if h not in after)
+        came = _by_evr(p for h, p in after.items() if h not in before)
+        if len(gone) == 1 and len(came) == 1:
+            order = compare_evr(_evr_of(gone[0]), _evr_of(came[0]))
+            diff.updated.append(UpdatedPackage(key[0], key[1], gone[0], came[0], -order))
             continue
-        order = compare_evr(
-            (before.epoch, before.version, before.release),
-            (after.epoch, after.version, after.release),
-        )
-        diff.updated.append(UpdatedPackage(key[0], key[1], before, after, -order))
+        diff.removed.extend(gone)
+        diff.added.extend(came)
     return diff
+
+
+def _evr_of(package: PackageSummary) -> EVR:
+    return (package.epoch, package.version, package.release)
+
+
+def _by_evr(packages: Iterable[PackageSummary]) -> list[PackageSummary]:
+    """Builds of one (name, arch) in rpm order, then by hash (equal EVRs, other builds)."""
+
+    def rpm_order(a: PackageSummary, b: PackageSummary) -> int:
+        return compare_evr(_evr_of(a), _evr_of(b))
+
+    ordered = sorted(packages, key=lambda p: p.pkg_hash)
+    return sorted(ordered, key=cmp_to_key(rpm_order))
