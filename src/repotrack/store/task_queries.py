@@ -5,17 +5,23 @@ that row last. Subtasks and iterations are read at the newest ``task_changed`` a
 or before the task's latest state, so a load in progress (whose ``Tasks`` rows are
 written before its state) never shows through.
 
-``task_repo`` follows ALTRepo API's ``/task/task_repo``: the newest repository
-snapshot of the task's branch whose ``task`` key (from ``files/list/task.info``)
-is below the task's id, then the plans of the DONE tasks of that branch loaded
-since, in id order, then the task's own plan. Added files are found by SHA-256
-(``TaskPlanPkgHash`` -> ``PackageHash``), removed ones by file name.
+``task_repo`` follows ALTRepo API's ``/task/task_repo``, which orders by commit
+time, not by id (girar commits tasks in any id order): for a DONE task, the newest
+repository snapshot of its branch whose ``task`` key (from ``files/list/task.info``)
+names a task with a state stored before the task's latest, then the plans of the
+branch's DONE tasks committed after that task and up to the task's ``prev``; for
+any other state, the branch's newest snapshot and every DONE task committed since.
+Then the task's own plan. Plans are applied one by one in commit order. Added files
+are found by SHA-256 (``TaskPlanPkgHash`` -> ``PackageHash``), removed ones by file
+name. A snapshot whose key task is not loaded has no commit time: when no snapshot
+qualifies by time, the one whose key is the highest below the task's id is taken and
+the DONE tasks after it are those with a higher id (the rule before 2026-12-07).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from repotrack.errors import InputError, NotFoundError
@@ -289,20 +295,21 @@ ARRAY JOIN archs AS arch
 def task_repo(store: Store, *, task_id: int) -> TaskRepo:
     """The package set the task was built against, with its own changes applied."""
     info = task_info(store, task_id=task_id)
-    base, base_task = _base_snapshot(store, info.branch, task_id)
+    done = info.state == "DONE"
+    base, base_task, after = _base_snapshot(
+        store, info.branch, task_id, before=info.changed if done else None
+    )
     members = _members(store, base) if base is not None else set()
-    done = [
-        int(r[0])
-        for r in store.query(
-            "SELECT task_id FROM TaskStates WHERE task_state = 'DONE' "
-            "AND task_id > {lo:UInt32} AND task_id < {hi:UInt32} AND task_id IN "
-            "(SELECT task_id FROM Tasks WHERE task_repo = {b:String}) "
-            "GROUP BY task_id ORDER BY task_id",
-            {"lo": base_task, "hi": task_id, "b": info.branch},
-        )
-    ]
+    applied = _done_between(
+        store,
+        info.branch,
+        task_id,
+        after=after,
+        after_id=base_task if after is None else 0,
+        until=_until(store, info) if done else None,
+    )
     start = set(members)
-    for tid in [*done, task_id]:
+    for tid in [*applied, task_id]:
         adds, dels = _plan_changes(store, tid)
         members -= _by_file_name(store, dels)
         members |= adds
@@ -317,7 +324,7 @@ def task_repo(store: Store, *, task_id: int) -> TaskRepo:
         branch=info.branch,
         base=base,
         base_task=base_task,
-        tasks_applied=done,
+        tasks_applied=applied,
         added=ordered(members - start),
         removed=ordered(start - members),
         packages=ordered(members),
@@ -328,18 +335,90 @@ def _order(p: PackageSummary) -> tuple[str, bool, str]:
     return (p.name, not p.sourcepackage, p.arch)
 
 
-def _base_snapshot(store: Store, branch: str, task_id: int) -> tuple[PackageSetRef | None, int]:
-    rows = store.query(
-        "SELECT pkgset_uuid, pkgset_nodename, pkgset_date, pkgset_tag, "
-        "toUInt32OrZero(pkgset_kv.v[indexOf(pkgset_kv.k, 'task')]) AS task "
-        "FROM PackageSetName WHERE pkgset_depth = 0 AND pkgset_nodename = {b:String} "
-        "AND task > 0 AND task < {t:UInt32} ORDER BY task DESC, pkgset_date DESC LIMIT 1",
-        {"b": branch, "t": task_id},
-    )
+_ROOTS = """
+SELECT pkgset_uuid, pkgset_nodename, pkgset_date, pkgset_tag,
+       toUInt32OrZero(pkgset_kv.v[indexOf(pkgset_kv.k, 'task')]) AS task
+FROM PackageSetName WHERE pkgset_depth = 0 AND pkgset_nodename = {b:String} AND task > 0
+"""
+
+
+def _base_snapshot(
+    store: Store, branch: str, task_id: int, *, before: datetime | None
+) -> tuple[PackageSetRef | None, int, datetime | None]:
+    """The snapshot to build on, its task and that task's time (None: not loaded).
+
+    ``before`` (a DONE task's latest change): the snapshot whose key task has the
+    newest state stored before it, as the API's ``repo_last_repo_hashes_before_task``.
+    None (any other state): the branch's newest snapshot, as ``static_last_packages``.
+    """
+    if before is not None:
+        rows = store.query(
+            f"SELECT N.*, S.changed FROM ({_ROOTS}) AS N INNER JOIN "  # noqa: S608 - fixed text
+            "(SELECT task_id, max(task_changed) AS changed FROM TaskStates "
+            "WHERE task_changed < {c:DateTime} GROUP BY task_id) AS S ON S.task_id = N.task "
+            "ORDER BY S.changed DESC, N.pkgset_date DESC LIMIT 1",
+            {"b": branch, "c": before},
+        )
+        if not rows:
+            rows = store.query(
+                f"SELECT * FROM ({_ROOTS}) WHERE task < {{t:UInt32}} "  # noqa: S608 - fixed text
+                "ORDER BY task DESC, pkgset_date DESC LIMIT 1",
+                {"b": branch, "t": task_id},
+            )
+            rows = [(*r, None) for r in rows]
+    else:
+        rows = store.query(
+            f"SELECT N.*, S.changed FROM ({_ROOTS}) AS N LEFT JOIN "  # noqa: S608 - fixed text
+            "(SELECT task_id, max(task_changed) AS changed FROM TaskStates "
+            "WHERE task_state = 'DONE' GROUP BY task_id) AS S ON S.task_id = N.task "
+            "ORDER BY N.pkgset_date DESC, N.task DESC LIMIT 1 SETTINGS join_use_nulls = 1",
+            {"b": branch},
+        )
     if not rows:
-        return None, 0
-    uid, name, when, tag, task = rows[0]
-    return PackageSetRef(uuid=uid, branch=name, date=when, tag=tag), int(task)
+        return None, 0, None
+    uid, name, when, tag, task, changed = rows[0]
+    return PackageSetRef(uuid=uid, branch=name, date=when, tag=tag), int(task), changed
+
+
+def _until(store: Store, info: TaskInfo) -> datetime:
+    """The newest commit a DONE task was built on: its ``prev``'s, else just before its own."""
+    rows = store.query(
+        "SELECT max(task_changed) FROM TaskStates WHERE task_id = {p:UInt32} "
+        "AND task_state = 'DONE' HAVING count() > 0",
+        {"p": info.prev},
+    )
+    if info.prev and rows:
+        value: datetime = rows[0][0]
+        return value
+    return info.changed - timedelta(seconds=1)
+
+
+def _done_between(
+    store: Store,
+    branch: str,
+    task_id: int,
+    *,
+    after: datetime | None,
+    after_id: int,
+    until: datetime | None,
+) -> list[int]:
+    """DONE tasks of ``branch`` committed after ``after`` (or with an id above
+    ``after_id`` when that time is unknown) and up to ``until``, in commit order."""
+    rows = store.query(
+        "SELECT task_id, max(task_changed) AS done FROM TaskStates "
+        "WHERE task_state = 'DONE' AND task_id != {t:UInt32} AND task_id > {i:UInt32} "
+        "AND task_id IN (SELECT task_id FROM Tasks WHERE task_repo = {b:String}) "
+        "GROUP BY task_id HAVING done > {lo:DateTime} AND done <= {hi:DateTime} "
+        "ORDER BY done, task_id",
+        {
+            "t": task_id,
+            "i": after_id,
+            "b": branch,
+            "lo": after or datetime(1970, 1, 1, tzinfo=UTC),
+            "hi": until or datetime(2105, 12, 31, tzinfo=UTC),
+        },
+    )
+    return [int(r[0]) for r in rows]
 
 
 def _members(store: Store, base: PackageSetRef) -> set[int]:
@@ -382,26 +461,33 @@ def _by_file_name(store: Store, files: list[str]) -> set[int]:
 
 
 # -- many tasks --------------------------------------------------------------------------------
+#: Each task's latest state and, from its subtasks as of that state (the newest
+#: ``task_changed`` at or before it), the branch, owner and the number of subtasks
+#: not removed: what ``/task/task_info`` lists.
 _LATEST = """
-SELECT S.task_id, T.repo, T.owner, S.state, S.changed, S.try, S.message, T.subtasks
+SELECT S.task_id AS task_id, argMax(T.repo, T.snap) AS repo, argMax(T.owner, T.snap) AS owner,
+       any(S.last_state) AS state, any(S.last_changed) AS changed, any(S.last_try) AS try,
+       any(S.last_message) AS message, argMax(T.live, T.snap) AS subtasks
 FROM
 (
-    SELECT task_id, argMax(task_state, (task_changed, ts)) AS state,
-           max(task_changed) AS changed, argMax(task_try, (task_changed, ts)) AS try,
-           argMax(task_message, (task_changed, ts)) AS message
+    SELECT task_id, argMax(task_state, (task_changed, ts)) AS last_state,
+           max(task_changed) AS last_changed,
+           argMax(task_try, (task_changed, ts)) AS last_try,
+           argMax(task_message, (task_changed, ts)) AS last_message
     FROM TaskStates GROUP BY task_id
-    HAVING ({s:String} = '' OR state = {s:String}) AND toDate(changed) >= {d:Date}
+    HAVING ({s:String} = '' OR last_state = {s:String}) AND toDate(last_changed) >= {d:Date}
 ) AS S
 INNER JOIN
 (
-    SELECT task_id, argMax(task_repo, task_changed) AS repo,
-           argMax(task_owner, task_changed) AS owner,
-           uniqExact(subtask_id) AS subtasks
+    SELECT task_id, task_changed AS snap, any(task_repo) AS repo, any(task_owner) AS owner,
+           uniqExactIf(subtask_id, subtask_deleted = 0) AS live
     FROM Tasks
     WHERE ({b:String} = '' OR task_repo = {b:String})
       AND ({o:String} = '' OR task_owner = {o:String})
-    GROUP BY task_id
+    GROUP BY task_id, task_changed
 ) AS T ON T.task_id = S.task_id
+WHERE T.snap <= S.last_changed
+GROUP BY S.task_id
 """
 
 
