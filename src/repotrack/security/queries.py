@@ -5,6 +5,8 @@ pairs a later rematch no longer found (reason ``unmatched``). A question about o
 vulnerability also takes the verdicts of the records that name it: distribution
 advisories (``ALSA-…``, ``RHSA-…``, ``SUSE-SU-…``, ``REDHAT:CVE-…``) carry their CVEs
 as references, and a team that loads only its vendor's advisories asks by CVE id.
+A question about a BDU record (FSTEC's, which carries no ranges, only the CVEs it
+names) is answered for those CVEs, as the ALTRepo API answers it.
 """
 
 from __future__ import annotations
@@ -142,10 +144,10 @@ def vulnerability_verdicts(
     store: Store, *, vuln_id: str, branch: str = "", status: str = ""
 ) -> list[Verdict]:
     """The packages a vulnerability touches, in one branch or in all: its own verdicts
-    and those of the records that name it."""
+    and those of the records that name it (a BDU record: its CVEs', ``_asked``)."""
     if not vuln_id:
         raise InputError("must not be empty", field="vuln_id")
-    return _verdicts(store, branch=branch, vulns=[vuln_id, *_naming(store, vuln_id)], status=status)
+    return _verdicts(store, branch=branch, vulns=_asked(store, vuln_id), status=status)
 
 
 _NAMING: Final = """
@@ -153,10 +155,34 @@ _NAMING: Final = """
     HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id
 """
 
+#: The CVE ids a BDU record's current version names (none for any other record).
+_BDU_CVES: Final = """
+    SELECT arrayFilter((link, kind) -> kind = 'CVE', argMax(vuln_references.link, ts),
+        argMax(vuln_references.type, ts))
+    FROM Vulnerabilities WHERE vuln_id = {v:String}
+    GROUP BY vuln_id HAVING argMax(vuln_type, ts) = 'BDU'
+"""
+
 
 def _naming(store: Store, vuln_id: str) -> list[str]:
     """The records whose current version names ``vuln_id`` among its references."""
     return [str(v) for (v,) in store.query(_NAMING, {"v": vuln_id}) if v != vuln_id]
+
+
+def _asked(store: Store, vuln_id: str) -> list[str]:
+    """The ids whose verdicts answer a question about ``vuln_id``: its own, those of the
+    records that name it, and for a BDU record those of the CVEs it names (and of the
+    records naming them).
+
+    Why the CVEs: a BDU record has no ranges, so no verdict of its own; the ALTRepo API
+    answers ``/vulnerabilities/open/packages`` for a BDU id with the CVEs it names
+    (``get_bdu_related_cves``). Before 2026-12-07 ``vulns cve BDU:...`` listed nothing.
+    """
+    asked = [vuln_id, *_naming(store, vuln_id)]
+    for (cves,) in store.query(_BDU_CVES, {"v": vuln_id}):
+        for cve in sorted({str(c) for c in cves}):
+            asked += [cve, *_naming(store, cve)]
+    return list(dict.fromkeys(asked))
 
 
 def branch_verdicts(store: Store, *, branch: str, status: str = "vulnerable") -> list[Verdict]:
@@ -205,10 +231,11 @@ def _verdict(row: tuple[Any, ...]) -> Verdict:
 
 def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
     """Per branch: the lowest version ever judged fixed, and the packages fixed / open now
-    (by the vulnerability's own verdicts and those of the records that name it)."""
+    (by the vulnerability's own verdicts and those of the records that name it; for a
+    BDU record, by those of the CVEs it names: ``_asked``)."""
     if not vuln_id:
         raise InputError("must not be empty", field="vuln_id")
-    vulns = [vuln_id, *_naming(store, vuln_id)]
+    vulns = _asked(store, vuln_id)
     first = store.query(
         "SELECT V.pkgset_name, argMin(concat(V.pkg_name, ' ', V.pkg_version, '-', V.pkg_release),"
         " K.vk_evr) FROM PackagesVulnerabilityVerdict AS V "
