@@ -4,11 +4,18 @@ Every answer reads the newest state the loaders left, by each table's own rule:
 
 - acl: the ``last_acl`` view (newest list per package or group; the first nick leads);
   a maintainer's packages come from ``last_acl_with_groups`` (group members included);
-- beehive: per arch, the rows of the newest run (``max(bh_updated)`` of the arch);
-- bugs: each bug's newest row (``argMax(..., ts)``) whose component is the package and
-  whose status is not closed (``CLOSED_STATUSES``);
+- beehive: per arch, the rows of the newest run (``max(bh_updated)`` of the arch) of
+  the source packages in the branch's newest set (by ``pkg_hash``, as ALTRepo's API
+  does), so a package removed since, or one beehive built from no snapshot (hash 0),
+  is not reported as failing;
+- bugs: each bug's newest row (``argMax(..., ts)``) whose component is the package or
+  one of the binary packages ever built from a source package of that name (Bugzilla's
+  components are often binary names; the API's ``/bug/bugzilla_by_package`` does the
+  same) and whose status is not closed (``CLOSED_STATUSES``);
 - repocop and watch: the newest snapshot (``max(rc_test_date)`` of the branch,
-  ``max(date_update)``); repocop rows whose status is ``ok`` are left out;
+  ``max(date_update)``); repocop rows whose status is ``ok`` or ``skip`` are not
+  warnings, and watch lines whose URL is a ``watch_file_error`` report name no
+  upstream version (the API leaves both out of its maintainer pages);
 - licenses: the source package's License tag, each identifier found in it directly in
   ``SPDXLicenses`` or through ``LicenseAliases``.
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from repotrack.errors import InputError, NotFoundError
 from repotrack.rpm import rpmvercmp
@@ -50,6 +58,10 @@ __all__ = [
 ]
 
 CLOSED_STATUSES = ("RESOLVED", "CLOSED", "VERIFIED")
+#: repocop statuses that are not warnings: passed, or not run for the package.
+_QUIET_REPOCOP = ("ok", "skip")
+#: How watch marks a package whose watch file could not be read (in the URL column).
+_WATCH_ERROR = "watch_file_error%"
 _LICENSE_WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+\-_]*")
 _LICENSE_OPERATORS = frozenset({"and", "or", "with", "AND", "OR", "WITH"})
 
@@ -183,22 +195,53 @@ def _acl_lists(store: Store, branch: str, names: list[str]) -> dict[str, list[st
     return {acl_for: list(members) for acl_for, members in rows}
 
 
+def _newest_set(store: Store, branch: str) -> UUID | None:
+    """The root of the branch's newest package set, None when the branch has none."""
+    try:
+        return find_package_set(store, branch=branch).uuid
+    except NotFoundError:
+        return None
+
+
 def _beehive(store: Store, branch: str, name: str) -> list[BuildStatus]:
+    """The newest run per arch of the package as the branch's newest set has it."""
+    root = _newest_set(store, branch)
+    if root is None:
+        return []
     rows = store.query(
         "SELECT bh_arch, pkg_version, pkg_release, toString(bh_status), bh_build_time, "
         "bh_updated, bh_ftbfs_since FROM BeehiveStatus "
         "WHERE pkgset_name = {b:String} AND pkg_name = {n:String} AND (bh_arch, bh_updated) IN "
         "(SELECT bh_arch, max(bh_updated) FROM BeehiveStatus WHERE pkgset_name = {b:String} "
-        "GROUP BY bh_arch) ORDER BY bh_arch",
-        {"b": branch, "n": name},
+        "GROUP BY bh_arch) AND pkg_hash IN "
+        "(SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN "
+        "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})) "
+        "ORDER BY bh_arch",
+        {"b": branch, "n": name, "root": root},
     )
     return [BuildStatus(a, v, r, s, round(float(t), 3), u, f) for a, v, r, s, t, u, f in rows]
 
 
 def open_bugs(store: Store, names: list[str]) -> dict[str, list[OpenBug]]:
-    """Open bugs per component (package name), newest first."""
+    """Open bugs per source package name, newest first.
+
+    A bug counts for a source package when its component is the package's name or the
+    name of a binary package built from a source package of that name (at any time, as
+    the API asks ``Packages``): bugs are often filed against ``libfoo`` rather than
+    ``foo``. A component that several of ``names`` built counts for each of them.
+    """
     if not names:
         return {}
+    owners: dict[str, set[str]] = {name: {name} for name in names}
+    for source, binary in store.query(
+        "SELECT DISTINCT S.pkg_name, B.pkg_name FROM Packages_buffer AS B INNER JOIN "
+        "(SELECT DISTINCT pkg_hash, pkg_name FROM Packages_buffer WHERE pkg_sourcepackage = 1 "
+        "AND pkg_name IN {n:Array(String)}) AS S ON S.pkg_hash = B.pkg_srcrpm_hash "
+        "WHERE B.pkg_sourcepackage = 0",
+        {"n": names},
+    ):
+        owners.setdefault(binary, set()).add(source)
+    components = sorted(owners)
     rows = store.query(
         "SELECT bz_id, s.1, s.2, s.3, s.4, s.5, s.6, s.7, s.8 FROM ("
         " SELECT bz_id, argMax(tuple(bz_component, bz_status, bz_resolution, bz_severity,"
@@ -207,27 +250,30 @@ def open_bugs(store: Store, names: list[str]) -> dict[str, list[OpenBug]]:
         " GROUP BY bz_id)"
         " WHERE s.1 IN {n:Array(String)} AND s.2 NOT IN {closed:Array(String)}"
         " ORDER BY s.8 DESC, bz_id DESC",
-        {"n": names, "closed": list(CLOSED_STATUSES)},
+        {"n": components, "closed": list(CLOSED_STATUSES)},
     )
     found: dict[str, list[OpenBug]] = {}
     for bz_id, component, *rest in rows:
-        found.setdefault(component, []).append(OpenBug(int(bz_id), *rest))
+        for source in sorted(owners[component]):
+            found.setdefault(source, []).append(OpenBug(int(bz_id), *rest))
     return found
 
 
 def repocop_warnings(
     store: Store, branch: str, names: list[str]
 ) -> dict[str, list[RepocopWarning]]:
-    """Non-ok results of the branch's newest repocop snapshot, per source package."""
+    """Warnings (neither ``ok`` nor ``skip``) of the branch's newest repocop snapshot,
+    per source package."""
     if not names:
         return {}
     rows = store.query(
         "SELECT DISTINCT rc_srcpkg_name, pkg_name, pkg_arch, rc_test_name, rc_test_status, "
         "rc_test_message FROM PackagesRepocop WHERE pkgset_name = {b:String} "
-        "AND rc_srcpkg_name IN {n:Array(String)} AND rc_test_status != 'ok' "
+        "AND rc_srcpkg_name IN {n:Array(String)} "
+        "AND rc_test_status NOT IN {quiet:Array(String)} "
         "AND rc_test_date = (SELECT max(rc_test_date) FROM PackagesRepocop "
         "WHERE pkgset_name = {b:String}) ORDER BY rc_srcpkg_name, pkg_name, rc_test_name",
-        {"b": branch, "n": names},
+        {"b": branch, "n": names, "quiet": list(_QUIET_REPOCOP)},
     )
     found: dict[str, list[RepocopWarning]] = {}
     for source, *rest in rows:
@@ -236,12 +282,14 @@ def repocop_warnings(
 
 
 def latest_watch(store: Store, names: list[str] | None = None) -> dict[str, list[Upstream]]:
-    """The newest watch snapshot, per package (all packages when ``names`` is None)."""
+    """The newest watch snapshot, per package (all packages when ``names`` is None),
+    without the lines that report a watch file error instead of an upstream version."""
     rows = store.query(
         "SELECT DISTINCT pkg_name, acl, old_version, new_version, url FROM PackagesWatch "
         "WHERE date_update = (SELECT max(date_update) FROM PackagesWatch) "
+        "AND url NOT LIKE {error:String} "
         "AND ({all:UInt8} OR pkg_name IN {n:Array(String)}) ORDER BY pkg_name, new_version",
-        {"all": names is None, "n": names or []},
+        {"all": names is None, "n": names or [], "error": _WATCH_ERROR},
     )
     found: dict[str, list[Upstream]] = {}
     for name, *rest in rows:
@@ -297,15 +345,27 @@ def _license_tokens(tag: str) -> list[str]:
 
 
 def failing_to_build(store: Store, *, branch: str, arch: str | None = None) -> list[FailingBuild]:
-    """Packages whose newest beehive run of each arch failed."""
+    """Source packages of the branch's newest set whose newest beehive run of each arch
+    failed (none when the branch has no package set).
+
+    Only the set's packages, by hash, as ``/export/beehive/ftbfs`` has it: a package
+    removed since, or a build beehive made of a version no snapshot has (hash 0), is
+    not something the branch fails to build.
+    """
     _check(branch=branch)
+    root = _newest_set(store, branch)
+    if root is None:
+        return []
     rows = store.query(
         "SELECT DISTINCT pkg_name, pkg_version, pkg_release, bh_arch, bh_ftbfs_since, bh_updated "
         "FROM BeehiveStatus WHERE pkgset_name = {b:String} AND bh_status = 'error' "
         "AND ({arch:String} = '' OR bh_arch = {arch:String}) AND (bh_arch, bh_updated) IN "
         "(SELECT bh_arch, max(bh_updated) FROM BeehiveStatus WHERE pkgset_name = {b:String} "
-        "GROUP BY bh_arch) ORDER BY pkg_name, bh_arch",
-        {"b": branch, "arch": arch or ""},
+        "GROUP BY bh_arch) AND pkg_hash IN "
+        "(SELECT pkg_hash FROM PackageSet_buffer WHERE pkgset_uuid IN "
+        "(SELECT pkgset_uuid FROM PackageSetName WHERE pkgset_ruuid = {root:UUID})) "
+        "ORDER BY pkg_name, bh_arch",
+        {"b": branch, "arch": arch or "", "root": root},
     )
     return [FailingBuild(*row) for row in rows]
 
@@ -359,8 +419,12 @@ def _fill(
     package.failing_arches = [f.arch for f in failing.get(name, [])]
     package.open_bugs = len(bugs.get(name, []))
     package.repocop_warnings = len(warnings.get(name, []))
+    # The newest of the newer versions by rpm's rules: watch may list several URLs, and
+    # their text order ("2.10" < "2.9") is not the version order.
     for up in watch.get(name, []):
-        if not package.version or rpmvercmp(up.new_version, package.version) > 0:
+        if package.version and rpmvercmp(up.new_version, package.version) <= 0:
+            continue
+        if not package.newer_version or rpmvercmp(up.new_version, package.newer_version) > 0:
             package.newer_version, package.newer_url = up.new_version, up.url
 
 
