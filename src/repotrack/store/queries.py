@@ -138,14 +138,36 @@ class PackageDiff:
 # -- package sets -------------------------------------------------------------------------
 
 
+#: Roots of one branch, newest date first; of roots sharing a date (``load repo --force``
+#: stores the same day again) the one published last, by the time
+#: ``mv_last_packages_stage1`` recorded its root row. ``PackageSetName`` itself keeps no
+#: load order: its rows sort by the random root id once merged, so ``pkgset_date`` alone
+#: answered from either load, changing as background merges ran.
+_FIND_ROOT = """
+    SELECT R.pkgset_uuid, R.pkgset_nodename, R.pkgset_date, R.pkgset_tag
+    FROM PackageSetName AS R
+    LEFT JOIN
+    (
+        SELECT pkgset_ruuid, max(ts) AS published FROM last_packages_stage1
+        WHERE pkgset_name = {branch:String} GROUP BY pkgset_ruuid
+    ) AS S ON S.pkgset_ruuid = R.pkgset_uuid
+    WHERE R.pkgset_depth = 0 AND R.pkgset_nodename = {branch:String}
+      AND ({any_day:UInt8} OR toDate(R.pkgset_date) <= {day:Date})
+    ORDER BY R.pkgset_date DESC, S.published DESC, R.pkgset_uuid DESC
+    LIMIT 1
+"""
+
+
 def find_package_set(store: Store, *, branch: str, day: date | None = None) -> PackageSetRef:
-    """The newest root of ``branch`` dated on or before ``day`` (the newest at all if None)."""
+    """The newest root of ``branch`` dated on or before ``day`` (the newest at all if None).
+
+    Where a day was loaded more than once, the load published last answers: a forced
+    reload replaces what the earlier load showed (ALTRepo's ``last_packages`` views show
+    both loads' packages together).
+    """
     _check_branch(branch)
     rows = store.query(
-        "SELECT pkgset_uuid, pkgset_nodename, pkgset_date, pkgset_tag FROM PackageSetName "
-        "WHERE pkgset_depth = 0 AND pkgset_nodename = {branch:String} "
-        "AND ({any_day:UInt8} OR toDate(pkgset_date) <= {day:Date}) "
-        "ORDER BY pkgset_date DESC LIMIT 1",
+        _FIND_ROOT,
         {"branch": branch, "any_day": day is None, "day": day or date(1970, 1, 1)},
     )
     if not rows:
