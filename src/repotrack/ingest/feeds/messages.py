@@ -100,7 +100,7 @@ def _bug_row(bug: Any, changed: datetime) -> tuple[object, ...]:
         bz_severity=str(bug.get("severity") or ""),
         bz_priority=str(bug.get("priority") or ""),
         bz_product=str(_field(_field(bug, "product"), "name")),
-        bz_version=str(bug.get("version") or "all"),
+        bz_version=_version(bug),
         bz_platform=str(bug.get("platform") or ""),
         bz_component=str(_field(_field(bug, "component"), "name")),
         bz_assignee=assignee.partition("@")[0],
@@ -109,6 +109,13 @@ def _bug_row(bug: Any, changed: datetime) -> tuple[object, ...]:
         bz_last_changed=changed.replace(microsecond=0),
     )
     return (*record.key(), assignee, reporter)
+
+
+def _version(bug: Mapping[str, Any]) -> str:
+    """The bug's version as sent (``""`` stays ``""``); ``all`` only when it is missing,
+    as the original stored it."""
+    version = bug.get("version")
+    return "all" if version is None else str(version)
 
 
 def _decode(body: bytes | Mapping[str, Any]) -> Mapping[str, Any]:

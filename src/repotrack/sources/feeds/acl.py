@@ -27,8 +27,8 @@ class AclLine:
 def acl_list_branch(file_name: str) -> str | None:
     """The branch of an acl list file (``list.packages.c8.1`` -> ``c8.1``), else None.
 
-    The original takes the third token of ``re.split(r"\\W+", name)``, which keeps
-    ``c8`` of ``c8.1``; everything after the second dot is the branch here.
+    Everything after the second dot is the branch, as in the original (whose
+    ``re.split(r"\\W+", name, 2)`` splits at most twice, so it also keeps ``c8.1``).
     """
     match = _LIST_FILE.match(file_name)
     return match.group(2) if match else None
