@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 _PACKAGER = re.compile(r"^\s*(?P<name>[^<]*?)\s*<(?P<email>[^>]*)>")
+#: A comment after the packager's name, before the address: ``(QA)``, ``[bot]``, ``"nick"``.
+_NAME_COMMENT = re.compile(r"\s+[(\[{\"'].*", re.DOTALL)
+_QUOTES = ('"', "'")
 _I586_PREFIX = "i586-"
 _DIGEST_ALGO_MD5 = 1
 _UINT32_MAX = 0xFFFFFFFF
@@ -166,11 +169,19 @@ def package_arch(name: str, arch: str) -> str:
 
 
 def split_packager(packager: str) -> tuple[str, str]:
-    """``"Joe <joe at example.org>"`` -> ``("Joe", "joe@example.org")``."""
+    """``"Joe <joe at example.org>"`` -> ``("Joe", "joe@example.org")``.
+
+    As ALTRepo stores it, the name leaves out a comment between it and the address
+    (``Dmitry V. Levin (QA) <...>`` -> ``Dmitry V. Levin``) and the quotes of a
+    quoted name (``"John Doe" <...>`` -> ``John Doe``).
+    """
     match = _PACKAGER.match(packager)
     if match is None:
         return packager.strip(), ""
-    return match["name"], match["email"].replace(" at ", "@").strip()
+    name = _NAME_COMMENT.sub("", match["name"])
+    if len(name) > 1 and name[0] in _QUOTES and name[-1] == name[0]:
+        name = name[1:-1].strip()
+    return name, match["email"].replace(" at ", "@").strip()
 
 
 def split_changelog_name(text: str) -> tuple[str, str]:
