@@ -4,13 +4,16 @@
   last `` :: ``; untimed lines inherit the previous time; a log whose first line has
   no time is skipped (the original's rule).
 - ``build``: ``[HH:MM:SS]`` offsets from the start. girar records no start, so the
-  base is the file's mtime, as in the original (times land after the real end).
+  base is the file's mtime, as in the original (times land after the real end); a
+  line without an offset (a compiler's message) is dated at that base, as ALTRepo
+  dates it, not at the previous line's offset.
 - ``srpm``: syslog ``<13>Sep 13 17:53:14``; the year comes from the file's mtime
   (the year before when that date would be after the mtime; 29 February is parsed
   with its year, so it never fails). An untimed line keeps the previous time, the
   first falls back to the mtime.
 
-Lines are numbered from 1 and decoded as UTF-8 with ``backslashreplace``.
+Lines are numbered from 1 and decoded as UTF-8 with ``backslashreplace``; every
+message is stripped of surrounding white space, as ALTRepo stores them.
 """
 
 from __future__ import annotations
@@ -48,14 +51,14 @@ def read_events_log(files: TaskFiles, path: Path, hash_string: str) -> TaskLog |
 def read_build_log(files: TaskFiles, path: Path, hash_string: str) -> TaskLog:
     base = files.mtime(path)
     lines: list[LogLine] = []
-    current = base
     for number, text in enumerate(files.lines(path), start=1):
         match = _BUILD_OFFSET.match(text)
+        when = base
         if match:
             hours, minutes, seconds = (int(g) for g in match.groups())
-            current = base + timedelta(hours=hours, minutes=minutes, seconds=seconds)
+            when = base + timedelta(hours=hours, minutes=minutes, seconds=seconds)
             text = text[match.end() :]
-        lines.append(LogLine(number, current, text))
+        lines.append(LogLine(number, when, text.strip()))
     return TaskLog("build", hash_string, path, tuple(lines))
 
 
@@ -68,7 +71,7 @@ def read_srpm_log(files: TaskFiles, path: Path, hash_string: str) -> TaskLog:
         if match:
             current = _syslog_time(match.group(1), mtime)
             text = text[match.end() :]
-        lines.append(LogLine(number, current, text))
+        lines.append(LogLine(number, current, text.strip()))
     return TaskLog("srpm", hash_string, path, tuple(lines))
 
 

@@ -99,11 +99,13 @@ def _entry(
     if len(fields) < wanted:
         raise files.error(path, f"expected {wanted} tab-separated fields: {fields!r}"[:200])
     if arch == "src":
+        # ALTRepo keys every plan entry by its file, sources too: tplan_bin_file is the
+        # .src.rpm's name (until 2026-12-07 it was left empty).
         name, evr, src_file = fields[:3]
-        bin_file, pkg_arch = "", "src"
+        bin_file, pkg_arch = src_file, "src"
     else:
         name, evr, pkg_arch, bin_file, src_file = fields[:5]
-    comp, subtask = index.get(bin_file or src_file, ("", 0))
+    comp, subtask = index.get(bin_file, ("", 0))
     return PlanEntry(_ACTIONS[sign], name, evr, pkg_arch, bin_file, src_file, comp, subtask)
 
 
