@@ -37,16 +37,19 @@ class PackageError(Exception):
 
 
 def task_files(task: TaskRecord) -> list[Path]:
+    """Every package file of the task, once (a subtask's archs share its source)."""
     found = [p for it in task.iterations for p in ((it.srpm,) if it.srpm else ()) + it.rpms]
-    return [*found, *task.arepo]
+    return list(dict.fromkeys([*found, *task.arepo]))
 
 
 def _jobs(task: TaskRecord) -> list[PackageJob]:
     digests = task.plan.digests if task.plan is not None else {}
     jobs: list[PackageJob] = []
     node = str(task.task_id)
+    sources: set[Path] = set()
     for it in task.iterations:
-        if it.srpm is not None:
+        if it.srpm is not None and it.srpm not in sources:
+            sources.add(it.srpm)
             jobs.append(PackageJob(it.srpm.name, True, node, str(it.srpm)))
         for rpm in it.rpms:
             jobs.append(PackageJob(rpm.name, False, node, str(rpm), _expected(rpm, digests)))

@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from repotrack.ingest import load_task
 from repotrack.ingest.task_rows import log_rows, plan_rows
 from repotrack.sources.task import read_task
+from repotrack.store import Store
 from tests.fixtures.girar import T0, task_tree
+
+NOW = datetime(2024, 6, 11, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -120,3 +124,37 @@ def test_log_messages_are_stripped(tasks: dict[str, Path]) -> None:
         (17686916418738671178, 1, _at(1717999198), "rpmbuild:   Building source package"),
         (17686916418738671178, 2, _at(1717999198), "continued line"),
     ]
+
+
+def test_a_failed_arch_shares_the_subtask_source_package(
+    store: Store, tasks: dict[str, Path]
+) -> None:
+    load_task(store, path=tasks["failed"], now=NOW)
+    rows = dict(
+        store.query(
+            "SELECT subtask_arch, titer_srcrpm_hash FROM TaskIterations WHERE task_id = 2001"
+        )
+    )
+    src = store.query(
+        "SELECT pkg_hash FROM Packages WHERE pkg_filename = 'rt-delta-0.5-alt1.src.rpm'"
+    )[0][0]
+    # altrepodb 647565d, task 2001: titer_srcrpm_hash 3083772348825728541 (the pkg_hash of
+    # build/1/x86_64/srpm/rt-delta-0.5-alt1.src.rpm) on x86_64 and on the failed i586
+    assert rows == {"x86_64": src, "i586": src}
+    assert int(store.query("SELECT count() FROM Packages WHERE pkg_sourcepackage = 1")[0][0]) == 1
+
+
+def test_every_arch_gets_the_planned_source_package(tasks: dict[str, Path]) -> None:
+    task = read_task(tasks["done"])
+    planned = {
+        (it.subtask_id, it.arch): it.srpm.relative_to(task.path).as_posix()
+        for it in task.iterations
+        if it.srpm is not None
+    }
+    # altrepodb 647565d reads plan/add-src's path (/tasks/1100/build/<N>/x86_64/srpm)
+    assert planned == {
+        (1, "x86_64"): "build/1/x86_64/srpm/rt-alpha-1.0-alt1.src.rpm",
+        (1, "i586"): "build/1/x86_64/srpm/rt-alpha-1.0-alt1.src.rpm",
+        (2, "x86_64"): "build/2/x86_64/srpm/rt-beta-2.0-alt1.src.rpm",
+        (2, "i586"): "build/2/x86_64/srpm/rt-beta-2.0-alt1.src.rpm",
+    }

@@ -12,9 +12,14 @@ Differences from the original, deliberate:
   nobody had disapproved);
 - a file that cannot be parsed (a non-integer ``try``, a bad approval line, bad JSON)
   is an error naming the task and the file, not a silently wrong row;
-- the packages of an iteration are the files in its ``srpm/`` and ``rpms/``
-  directories; the original preferred the paths in ``plan/add-*``, which are girar's
-  own absolute paths (``/tasks/<id>/build/...``) and name the same files.
+- the binary packages of an iteration are the files in its ``rpms/`` directory; the
+  original preferred the paths in ``plan/add-bin``, which are girar's own absolute
+  paths (``/tasks/<id>/build/...``) and name the same files.
+
+As in the original, a subtask has one source package for all its archs: the one
+``plan/add-src`` names (its path taken below the task directory), else the first
+``build/<N>/<arch>/srpm/*.src.rpm`` in arch order (x86_64, i586, then by name), which
+later archs share, a failed one without ``srpm/`` too.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -281,6 +287,7 @@ def _read_iterations(
     files: TaskFiles, state: TaskState, subtasks: tuple[Subtask, ...], plan: TaskPlan | None
 ) -> tuple[Iteration, ...]:
     build = files.root / "build"
+    planned = _planned_sources(files)
     found: list[Iteration] = []
     for sub in subtasks:
         sub_dir = build / str(sub.subtask_id)
@@ -288,12 +295,40 @@ def _read_iterations(
             (p for p in sub_dir.iterdir() if p.is_dir()) if sub_dir.is_dir() else (),
             key=lambda p: (_ARCH_ORDER.get(p.name, 2), p.name),
         )
+        source = planned.get(sub.subtask_id)
         for arch_dir in archs:
-            found.append(_iteration(files, state, sub.subtask_id, arch_dir))
+            it = _iteration(files, state, sub.subtask_id, arch_dir)
+            # One source package per subtask, as ALTRepo: the planned one, else the first
+            # arch's (until 2026-12-07 each arch had its own, none when srpm/ was absent).
+            source = source or it.srpm
+            found.append(replace(it, srpm=source))
         if not archs and sub.type == "delete":
             ts = files.mtime(build, default=files.mtime(files.root))
             found.append(Iteration(sub.subtask_id, "x86_64", ts, "deleted", None, (), (), ()))
     return tuple(found)
+
+
+def _planned_sources(files: TaskFiles) -> dict[int, Path]:
+    """``{subtask: .src.rpm}`` from ``plan/add-src`` (read whether or not the plan is current).
+
+    Its path is girar's (``/tasks/<id>/build/<N>/<arch>/srpm[/<file>]``): the part from
+    ``build/`` on is looked up in this directory; a path not found there is ignored.
+    """
+    found: dict[int, Path] = {}
+    for text in files.lines(files.root / "plan" / "add-src"):
+        fields = text.split("\t")
+        if len(fields) < 5 or not fields[4].strip().isdigit():
+            continue
+        where = "/" + fields[3].strip()
+        cut = where.find("/build/")
+        if cut < 0:
+            continue
+        path = files.root.joinpath(*where[cut + 1 :].split("/"))
+        if path.is_dir():
+            path = path / fields[2].strip()
+        if ".." not in path.parts and path.is_file():
+            found.setdefault(int(fields[4]), path)
+    return found
 
 
 def _iteration(files: TaskFiles, state: TaskState, subtask: int, arch_dir: Path) -> Iteration:
