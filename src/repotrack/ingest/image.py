@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 
 #: End date of a default ImageStatus row (the original's).
 STATUS_END = datetime(2099, 1, 1, tzinfo=UTC)
+#: The root's digest keys; a reader puts them where the original's kv has them.
+DIGEST_KEYS = ("md5_cs", "sha256_cs", "gost12_cs")
 #: Missing packages named in the error before "and N more".
 SHOW_MISSING = 5
 
@@ -167,6 +169,7 @@ class ImageLoad:
         meta = self.meta.kv()
         major, minor, sub = self.meta.version
         meta["version"] = f"{major}.{minor}.{sub}"
+        meta["date"] = self.meta.date.isoformat()
         for key in ("version_major", "version_minor", "version_sub"):
             meta.pop(key)
         return {
@@ -306,8 +309,9 @@ def _read(
         iso = read_iso_image(store, path=path, meta=meta, workdir=workdir)
         return iso.children, iso.kv, iso
     contents = read_image(path, meta.image_type, workdir)
-    kv = {"mtime": str(int(path.stat().st_mtime))}
-    kv["osrelease"] = _os_release_text(contents.os_release)
+    # The original's order: mtime, the digests (filled in later), osrelease.
+    kv = {"mtime": mtime_text(path.stat().st_mtime), **dict.fromkeys(DIGEST_KEYS, "")}
+    kv["osrelease"] = contents.os_release_text
     return [rpms_child(contents.packages, meta)], kv, None
 
 
@@ -321,8 +325,9 @@ def rpms_child(packages: list[InstalledPackage], meta: ImageMeta) -> ChildSet:
     )
 
 
-def _os_release_text(os_release: dict[str, str]) -> str:
-    return "\n".join(f"{k}={v}" for k, v in os_release.items())
+def mtime_text(mtime: float) -> str:
+    """A file's mtime as the original stores it: whole seconds, ISO 8601 in UTC."""
+    return datetime.fromtimestamp(int(mtime), UTC).isoformat()
 
 
 def _missing_message(unknown: list[int], children: list[ChildSet]) -> str:
@@ -390,7 +395,13 @@ def child_kv(kind: str, size: int, meta: ImageMeta) -> dict[str, str]:
 
 
 def _root_kv(meta: ImageMeta, *, size: int, extra: dict[str, str]) -> dict[str, str]:
-    kv = {"type": "image", "size": str(size), "class": meta.image_type, "branch": meta.branch}
+    """The root's kv in the original's order: ``type`` is the image type, as ``class``."""
+    kv = {
+        "type": meta.image_type,
+        "size": str(size),
+        "class": meta.image_type,
+        "branch": meta.branch,
+    }
     kv.update(extra)
     kv.update(meta.kv())
     return kv
@@ -408,7 +419,13 @@ def _publish(
         batcher.add_members(node, sorted(set(child.hashes)))
         nodes.append(
             PackageSetNode(
-                node_id=node, parent=root, root=root, depth=1, name=child.name, kv=child.kv
+                node_id=node,
+                parent=root,
+                root=root,
+                depth=1,
+                name=child.name,
+                kv=child.kv,
+                complete=1,
             )
         )
     batcher.flush()

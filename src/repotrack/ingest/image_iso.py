@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING, Any
 from repotrack.errors import InputError
 from repotrack.ingest.batch import RowBatcher
 from repotrack.ingest.dedupe import known_hashes
-from repotrack.ingest.image import ChildSet, child_kv, guess_branch, rpms_child
+from repotrack.ingest.image import (
+    DIGEST_KEYS,
+    ChildSet,
+    child_kv,
+    guess_branch,
+    mtime_text,
+    rpms_child,
+)
 from repotrack.ingest.image_meta import ImageMeta
 from repotrack.ingest.journal import forget
 from repotrack.ingest.metadata import metadata_rows
@@ -54,6 +61,8 @@ ORPHAN_PACKAGER = "ISO Loader <iso_loader@altlinux.org>"
 ORPHAN_VENDOR = "BASEALT LTD"
 _LOOKUP_CHUNK = 2000
 _ZERO_MD5 = bytes(16)
+#: The ``.disk`` files the original's root kv always has ("" when the ISO lacks one).
+DISK_KEYS = ("arch", "date", "info", "commit")
 
 
 def snowflake_id_sqfs(*, mtime: int, sha1: bytes, size: int) -> int:
@@ -115,11 +124,16 @@ def read_iso_image(store: Store, *, path: Path, meta: ImageMeta, workdir: Path) 
     with path.open("rb") as f:
         iso = IsoFileSystem(f, name=str(path))
         disk = disk_info(iso)
-        reading.kv.update(disk)
+        # The original's order: arch, date, info, commit, isoinfo, the digests (filled
+        # in later); then the other .disk files and the ISO's mtime, which it lacked.
+        reading.kv.update({key: disk.get(key, "") for key in DISK_KEYS})
         reading.kv["isoinfo"] = isoinfo_text(iso)
-        reading.kv["mtime"] = str(int(path.stat().st_mtime))
+        reading.kv.update(dict.fromkeys(DIGEST_KEYS, ""))
+        reading.kv.update(disk)
+        reading.kv["mtime"] = mtime_text(path.stat().st_mtime)
         rpms = iso_rpms(iso)
-        reading.children.append(rpms_child(rpms, meta))
+        if rpms:  # as the original: no ``rpms`` node for an ISO without RPMs
+            reading.children.append(rpms_child(rpms, meta))
         walk_later: list[IsoSquashFs] = []
         for image in iso_squashfs(iso):
             rpmdb = copy_rpmdb(image.fs, workdir)
@@ -129,7 +143,7 @@ def read_iso_image(store: Store, *, path: Path, meta: ImageMeta, workdir: Path) 
             packages = read_installed(rpmdb)
             child = rpms_child(packages, meta)
             child.name = image.name
-            child.kv = _squashfs_kv(image, meta, packages=len(child.hashes), orphans=0, hash_=0)
+            child.kv = _squashfs_kv(image, meta, packages=len(child.hashes), orphans=0)
             reading.children.append(child)
         for image in walk_later:
             reading.children.append(_walked_child(store, image, meta, reading, path, disk))
@@ -139,12 +153,13 @@ def read_iso_image(store: Store, *, path: Path, meta: ImageMeta, workdir: Path) 
 
 
 def _squashfs_kv(
-    image: IsoSquashFs, meta: ImageMeta, *, packages: int, orphans: int, hash_: int
+    image: IsoSquashFs, meta: ImageMeta, *, packages: int, orphans: int
 ) -> dict[str, str]:
+    """``hash`` is the image's id (``snowflake_id_sqfs``) whether or not it has orphans."""
     kv = child_kv("squashfs", packages, meta)
     kv.update(
         {
-            "hash": str(hash_),
+            "hash": str(snowflake_id_sqfs(mtime=image.mtime, sha1=image.sha1, size=image.size)),
             "sha1": image.sha1.hex(),
             "image_size": str(image.size),
             "orphaned_files": str(orphans),
@@ -180,7 +195,7 @@ def _walked_child(
     return ChildSet(
         name=image.name,
         hashes=hashes,
-        kv=_squashfs_kv(image, meta, packages=len(hashes), orphans=len(orphans), hash_=orphan_hash),
+        kv=_squashfs_kv(image, meta, packages=len(hashes), orphans=len(orphans)),
         exempt={orphan_hash} if orphans else set(),
     )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from repotrack.errors import InputError
 
@@ -166,12 +166,16 @@ class ImageMeta:
         )
 
     def kv(self) -> dict[str, str]:
-        """The stringified metadata, as the original adds it to the root's kv."""
+        """The stringified metadata, as the original adds it to the root's kv.
+
+        ``date`` is the original's ``datetime.isoformat()`` (``2024-05-02T00:00:00``): its
+        ``--date`` was parsed to a midnight datetime.
+        """
         major, minor, sub = self.version
         return {
             "url": self.url,
             "arch": self.arch,
-            "date": self.date.isoformat(),
+            "date": datetime.combine(self.date, time()).isoformat(),
             "file": self.file,
             "branch": self.branch,
             "flavor": self.flavor,

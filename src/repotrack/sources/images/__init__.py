@@ -44,6 +44,8 @@ class ImageContents:
     os_release: dict[str, str] = field(default_factory=dict)
     rpmdb: str = ""
     rpmdb_format: str = ""
+    #: os-release as written in the image, which the root's kv stores (as the original).
+    os_release_text: str = ""
 
 
 def read_image(path: Path, kind: str, workdir: Path) -> ImageContents:
@@ -55,11 +57,11 @@ def read_image(path: Path, kind: str, workdir: Path) -> ImageContents:
         if not is_tarball(path):
             raise InputError("not a tar archive (plain, gzip, xz, bzip2 or zstd)", path=name)
         tar = read_tarball(path, workdir)
-        rpmdb, os_release = tar.rpmdb, tar.os_release
+        rpmdb, os_release, text = tar.rpmdb, tar.os_release, tar.os_release_text
     elif kind in ("img", "qcow"):
         raw = raw_image(path, workdir)
         disk = read_disk(raw, workdir, name=name)
-        rpmdb, os_release = disk.rpmdb, disk.os_release
+        rpmdb, os_release, text = disk.rpmdb, disk.os_release, disk.os_release_text
     else:
         raise InputError(f"unknown image type {kind!r}", field="--type")
     if rpmdb is None:
@@ -68,5 +70,9 @@ def read_image(path: Path, kind: str, workdir: Path) -> ImageContents:
     if not packages:
         raise InputError(f"the rpmdb {rpmdb.source} holds no packages", path=name)
     return ImageContents(
-        packages=packages, os_release=os_release, rpmdb=rpmdb.source, rpmdb_format=rpmdb.kind
+        packages=packages,
+        os_release=os_release,
+        rpmdb=rpmdb.source,
+        rpmdb_format=rpmdb.kind,
+        os_release_text=text,
     )

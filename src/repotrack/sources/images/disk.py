@@ -22,7 +22,7 @@ from repotrack.sources.compression import DECOMPRESSION_ERRORS
 from repotrack.sources.images.ext4 import ExtFileSystem, is_ext
 from repotrack.sources.images.partitions import read_partitions
 from repotrack.sources.images.rpmdb import RpmdbFile
-from repotrack.sources.images.tree import copy_rpmdb, read_os_release
+from repotrack.sources.images.tree import copy_rpmdb, parse_os_release, read_os_release_text
 
 __all__ = [
     "QCOW_MAGIC",
@@ -49,6 +49,7 @@ class DiskContents:
     rpmdb: RpmdbFile | None = None
     os_release: dict[str, str] = field(default_factory=dict)
     partition: int = 0
+    os_release_text: str = ""
 
 
 def check_free_space(workdir: Path, needed: int, *, source: str) -> None:
@@ -141,7 +142,8 @@ def read_disk(raw: Path, workdir: Path, *, name: str) -> DiskContents:
     with raw.open("rb") as f:
         if is_ext(f, 0):
             tree = ExtFileSystem(f, name=name)
-            return DiskContents(copy_rpmdb(tree, workdir), read_os_release(tree), 0)
+            text = read_os_release_text(tree)
+            return DiskContents(copy_rpmdb(tree, workdir), parse_os_release(text), 0, text)
         partitions = read_partitions(f, name=name, image_size=size)
         if not partitions:
             raise InputError("no partition table and no ext2/3/4 file system", path=name)
@@ -153,5 +155,6 @@ def read_disk(raw: Path, workdir: Path, *, name: str) -> DiskContents:
             )
             rpmdb = copy_rpmdb(tree, workdir)
             if rpmdb is not None:
-                return DiskContents(rpmdb, read_os_release(tree), part.number)
+                text = read_os_release_text(tree)
+                return DiskContents(rpmdb, parse_os_release(text), part.number, text)
     return DiskContents()

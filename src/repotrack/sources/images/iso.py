@@ -29,14 +29,15 @@ _RPMS_ROOT = "ALTLinux"
 
 
 def disk_info(iso: IsoFileSystem) -> dict[str, str]:
-    """``.disk/<name>`` -> its text (stripped), for every small regular file there."""
+    """``.disk/<name>`` -> its text (trailing newlines dropped), for every small file there."""
     info: dict[str, str] = {}
     for entry in iso.list_dir(".disk"):
         if entry.kind != "file" or entry.size > _DISK_FILE_MAX:
             continue
         buffer = io.BytesIO()
         iso.copy_out(entry.path, buffer)
-        info[entry.path.rpartition("/")[2]] = buffer.getvalue().decode("utf-8", "replace").strip()
+        text = buffer.getvalue().decode("utf-8", "replace")
+        info[entry.path.rpartition("/")[2]] = text.rstrip("\n")  # as the original
     return info
 
 

@@ -34,10 +34,11 @@ _NOT_TAR: tuple[type[BaseException], ...] = (InputError, *_TAR_ERRORS)
 
 @dataclass(slots=True)
 class TarContents:
-    """What was found in a tarball: the rpmdb copied out, and the parsed os-release."""
+    """What was found in a tarball: the rpmdb copied out, and the os-release (parsed, text)."""
 
     rpmdb: RpmdbFile | None = None
     os_release: dict[str, str] = field(default_factory=dict)
+    os_release_text: str = ""
 
 
 def is_tarball(path: Path) -> bool:
@@ -81,7 +82,12 @@ def read_tarball(path: Path, workdir: Path) -> TarContents:
                 files[name] = target
     except _TAR_ERRORS as exc:
         raise InputError(f"bad or truncated tar archive: {exc}", path=source) from exc
-    return TarContents(rpmdb=_rpmdb(files, links, source), os_release=_os_release(files, links))
+    text = _os_release(files, links)
+    return TarContents(
+        rpmdb=_rpmdb(files, links, source),
+        os_release=parse_os_release(text),
+        os_release_text=text,
+    )
 
 
 def _interesting(name: str) -> bool:
@@ -121,9 +127,9 @@ def _rpmdb(files: dict[str, Path], links: dict[str, str], source: str) -> RpmdbF
     return None
 
 
-def _os_release(files: dict[str, Path], links: dict[str, str]) -> dict[str, str]:
+def _os_release(files: dict[str, Path], links: dict[str, str]) -> str:
     for relative in OS_RELEASE_PATHS:
         local = _resolve(relative, files, links)
         if local is not None and local.stat().st_size <= _OS_RELEASE_MAX:
-            return parse_os_release(local.read_text("utf-8", "replace"))
-    return {}
+            return local.read_bytes().decode("utf-8", "replace")
+    return ""

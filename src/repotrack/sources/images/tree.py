@@ -26,6 +26,7 @@ __all__ = [
     "copy_rpmdb",
     "parse_os_release",
     "read_os_release",
+    "read_os_release_text",
     "resolve_path",
 ]
 
@@ -98,14 +99,19 @@ def copy_rpmdb(tree: FileTree, workdir: Path) -> RpmdbFile | None:
 
 def read_os_release(tree: FileTree) -> dict[str, str]:
     """The image's own os-release (never the host's), parsed; empty when it has none."""
+    return parse_os_release(read_os_release_text(tree))
+
+
+def read_os_release_text(tree: FileTree) -> str:
+    """The image's own os-release as it is written (the root's kv stores it so); or ""."""
     for relative in OS_RELEASE_PATHS:
         entry = tree.lookup(relative)
         if entry is None or entry.kind != "file" or entry.size > _OS_RELEASE_MAX:
             continue
         buffer = io.BytesIO()
         tree.copy_out(relative, buffer)
-        return parse_os_release(buffer.getvalue().decode("utf-8", "replace"))
-    return {}
+        return buffer.getvalue().decode("utf-8", "replace")
+    return ""
 
 
 def parse_os_release(text: str) -> dict[str, str]:
