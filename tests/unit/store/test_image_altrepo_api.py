@@ -474,3 +474,36 @@ def test_image_diff_names_every_build_the_images_list(store: Store) -> None:
         [("bar", "2.0")],
         [("foo", "1.0", "1.1")],
     )
+
+
+def test_image_info_names_the_root_component_by_its_class(store: Store) -> None:
+    """``image_info.py`` builds each image's root component as
+    ``Component(name=i.kv["class"], kv=i.kv)`` and sizes it by ``kv["size"]``. Before
+    migration 0016 the view left ``class`` out of ``img_kv``, so the endpoint raised
+    ``KeyError: 'class'`` on this store."""
+    _build(store)
+    rows = store.query(GET_IMG_ROOT_INFO.format(image_clause=""))
+    assert rows
+    for row in rows:
+        kind, kv = row[13], dict(row[14])
+        assert kv["class"] == kind
+        assert int(kv["size"]) >= 0
+
+
+def test_migration_0016_gives_stored_images_their_class(store: Store) -> None:
+    """Rows written by 0005's view (no ``class`` in ``img_kv``) get it from the upgrade."""
+    from repotrack.store import migrate
+
+    _build(store)
+    store.command(
+        "ALTER TABLE ImagePackageSetName UPDATE img_kv = mapFilter((k, v) -> k != 'class', "
+        "img_kv) WHERE 1 SETTINGS mutations_sync = 2"
+    )
+    assert store.query("SELECT countIf(mapContains(img_kv, 'class')) FROM ImagePackageSetName") == [
+        (0,)
+    ]
+    store.command("DELETE FROM repotrack_migrations WHERE version = 16")
+    assert migrate(store) == ["0016_image_kv_class"]
+    rows = store.query("SELECT img_type, img_kv['class'] FROM ImagePackageSetName")
+    assert len(rows) == 4
+    assert all(kind == cls for kind, cls in rows)

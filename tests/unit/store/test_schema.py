@@ -186,7 +186,12 @@ def test_image_roots_fill_image_package_set_name(store: Store) -> None:
         "kworkstation",
         10,
     )
-    assert (row["img_type"], row["img_tag"], row["img_kv"]) == ("iso", "tag1", {"extra": "1"})
+    # ``class`` stays in img_kv, as in ALTRepo's view (the API names the root by it).
+    assert (row["img_type"], row["img_tag"], row["img_kv"]) == (
+        "iso",
+        "tag1",
+        {"class": "iso", "extra": "1"},
+    )
     assert store.query("SELECT count() FROM last_packages_stage1") == [(0,)]
 
 
