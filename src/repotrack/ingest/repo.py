@@ -197,4 +197,5 @@ class _Run:
             depth=spec.depth,
             name=spec.name,
             kv=node_kv(depth=spec.depth, kind=spec.type, size=size, repo=branch, extra=spec.kv),
+            complete=1,  # as the original marks every node; readers go by the root row
         )
