@@ -184,7 +184,8 @@ def read_release(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> Rele
 
 
 def read_task_info(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> dict[str, str]:
-    """``key value`` lines; other lines are ignored, as in the original."""
+    """``key value`` lines; other lines are ignored (the original's load stopped on a
+    line that was not two words)."""
     info: dict[str, str] = {}
     for line in _read_text(path, limits).splitlines():
         tokens = line.split()
