@@ -17,8 +17,7 @@ is compared the same way with the errata ``/errata/search?branch=`` lists
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from repotrack.ingest.vulns import load_vulns
@@ -30,6 +29,8 @@ from repotrack.security.queries import (
     vulnerability_verdicts,
 )
 from repotrack.store import Store
+from tests.unit.security.test_altrepo_open_vulns import GET_PACKAGES_WITH_OPEN_VULN
+from tests.unit.security.test_errata_altrepo_api import discard
 from tests.unit.security.world import (
     BRANCH,
     RECORDS,
@@ -39,42 +40,6 @@ from tests.unit.security.world import (
 )
 
 # altrepo_api/api/vulnerabilities/sql.py, get_packages_with_open_vuln
-GET_PACKAGES_WITH_OPEN_VULN = """
-SELECT DISTINCT
-    RES.pkg_hash,
-    RES.pkg_name,
-    RES.pkgset_name,
-    PKG.pkg_version,
-    PKG.pkg_release,
-FROM (
-    SELECT pkg_hash,
-           pkg_name,
-           pkgset_name
-    FROM (
-        SELECT pkg_hash,
-               pkg_name,
-               pkgset_name,
-               vuln_id,
-               any(vuln_hash) as vuln_hash,
-               has(groupArray(is_vulnerable), 1) as is_vuln,
-               has(groupArray(is_fixed), 1) as is_fix
-        FROM PackagesVulnerabilityStatus
-        GROUP BY pkg_name, pkgset_name, vuln_id, pkg_hash
-    ) AS vuln_status
-    LEFT JOIN (
-        SELECT vuln_hash, vuln_severity, vuln_modified_date
-        FROM Vulnerabilities
-    ) AS TT ON TT.vuln_hash = vuln_status.vuln_hash
-    WHERE is_fix = 0 AND is_vuln = 1
-    AND vuln_id IN {tmp_table}
-    GROUP BY pkg_hash, pkg_name, pkgset_name
-    ) AS RES
-    LEFT JOIN (
-        SELECT pkg_hash, pkg_version, pkg_release
-        FROM static_last_packages
-    ) AS PKG ON PKG.pkg_hash = RES.pkg_hash
-""".replace("{tmp_table}", "{ids:Array(String)}")
-
 # altrepo_api/api/vulnerabilities/sql.py, get_bdu_related_cves
 GET_BDU_RELATED_CVES = """
 SELECT arrayReduce(
@@ -243,18 +208,6 @@ WHERE tupleElement(errata_tuple, 1) NOT IN (
 """.replace("{where_clause}", SEARCH_ERRATA_WHERE_CLAUSE + "AND pkgset_name = {branch:String}")
 
 Erratum = tuple[str, str, str, str, str, tuple[tuple[str, str], ...]]
-
-
-def discard(store: Store, errata_id: str) -> None:
-    """A discard record as the API's management endpoints write one."""
-    now = datetime.now(UTC)
-    store.insert(
-        "ErrataChangeHistory",
-        ("ec_id", "ec_created", "ec_updated", "ec_user", "ec_user_ip", "ec_reason", "ec_type",
-         "ec_source", "ec_origin", "errata_id", "transaction_id"),
-        [("ALT-EC-2099-900002-1", now, now, "admin", "", "{}", "discard", "manual", "parent",
-          errata_id, uuid.uuid4())],
-    )  # fmt: skip
 
 
 def api_errata(store: Store) -> set[Erratum]:

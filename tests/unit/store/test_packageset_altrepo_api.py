@@ -36,6 +36,7 @@ from repotrack.rpm import changelog_hash
 from repotrack.store import Store
 from repotrack.store.queries import diff_package_sets, list_packages, package_info
 from tests.unit.store.rows import load_branch_snapshot, load_snapshot, package, utc
+from tests.unit.store.test_altrepo_queries import GET_PKGSET_PACKAGES
 
 MAY = utc(2024, 5, 1)
 JUNE = utc(2024, 6, 1)
@@ -80,37 +81,6 @@ GROUP BY
     pkg_group_,
     acl_list
 ORDER BY pkg_name
-"""
-
-# altrepo_api/api/export/sql.py (beehive): the source packages of a branch's set of a date.
-GET_PKGSET_PACKAGES = """
-WITH
-(
-    SELECT pkgset_uuid
-    FROM PackageSetName
-    WHERE pkgset_nodename = 'srpm'
-        AND pkgset_ruuid IN
-    (
-        SELECT pkgset_uuid
-        FROM PackageSetName
-        WHERE pkgset_depth = 0
-            AND pkgset_nodename = %(branch)s
-            AND pkgset_date = %(date)s
-    )
-) AS src_uuid
-SELECT
-    pkg_hash,
-    pkg_name,
-    pkg_version,
-    pkg_release
-FROM Packages
-WHERE pkg_sourcepackage = 1
-    AND pkg_hash IN
-    (
-        SELECT pkg_hash
-        FROM PackageSet
-        WHERE pkgset_uuid = src_uuid
-    )
 """
 
 # altrepo_api/api/package/sql.py, pkg_info_get_pkgs_template (/package/package_info); the
