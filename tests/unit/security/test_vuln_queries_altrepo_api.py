@@ -39,7 +39,7 @@ from tests.unit.security.world import (
     squid_names_a_second_cve,
 )
 
-# altrepo_api/api/vulnerabilities/sql.py, get_packages_with_open_vuln
+# altrepo_api/api/vulnerabilities/sql.py, get_packages_with_open_vuln: imported above.
 # altrepo_api/api/vulnerabilities/sql.py, get_bdu_related_cves
 GET_BDU_RELATED_CVES = """
 SELECT arrayReduce(

@@ -36,7 +36,11 @@ from repotrack.rpm import changelog_hash
 from repotrack.store import Store
 from repotrack.store.queries import diff_package_sets, list_packages, package_info
 from tests.unit.store.rows import load_branch_snapshot, load_snapshot, package, utc
-from tests.unit.store.test_altrepo_queries import GET_PKGSET_PACKAGES
+from tests.unit.store.test_altrepo_queries import (
+    GET_PKGSET_PACKAGES,
+    PKG_INFO_GET_DEPENDS,
+    PKG_INFO_GET_FILES,
+)
 
 MAY = utc(2024, 5, 1)
 JUNE = utc(2024, 6, 1)
@@ -101,24 +105,6 @@ SELECT
     pkg_hash,
     changelog
 FROM PackageChangelog_view
-WHERE pkg_hash IN %(pkghshs)s
-"""
-
-PKG_INFO_GET_FILES = """
-SELECT
-    pkg_hash,
-    groupUniqArray(file_name)
-FROM Files_view
-WHERE pkg_hash IN %(pkghshs)s
-GROUP BY pkg_hash
-"""
-
-PKG_INFO_GET_DEPENDS = """
-SELECT DISTINCT
-    pkg_hash,
-    dp_type,
-    dp_name
-FROM last_depends
 WHERE pkg_hash IN %(pkghshs)s
 """
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from repotrack.ingest.task_rows import plan_hash
+from repotrack.ingest.task_rows import ITERATIONS_COLUMNS, STATES_COLUMNS, TASKS_COLUMNS, plan_hash
 from repotrack.rpm.hashes import mmhash
 from repotrack.store import Store
 from repotrack.store.task_queries import list_tasks, task_info, task_repo
@@ -350,60 +350,6 @@ def _sha256(h: int) -> bytes:
     return hashlib.sha256(str(h).encode()).digest()
 
 
-STATE_COLUMNS = (
-    "task_changed",
-    "task_id",
-    "task_state",
-    "task_runby",
-    "task_depends",
-    "task_try",
-    "task_testonly",
-    "task_failearly",
-    "task_shared",
-    "task_message",
-    "task_version",
-    "task_prev",
-    "task_eventlog_hash",
-)
-TASK_COLUMNS = (
-    "task_id",
-    "subtask_id",
-    "task_repo",
-    "task_owner",
-    "task_changed",
-    "subtask_changed",
-    "subtask_deleted",
-    "subtask_userid",
-    "subtask_dir",
-    "subtask_package",
-    "subtask_type",
-    "subtask_pkg_from",
-    "subtask_sid",
-    "subtask_tag_author",
-    "subtask_tag_id",
-    "subtask_tag_name",
-    "subtask_srpm",
-    "subtask_srpm_name",
-    "subtask_srpm_evr",
-)
-ITERATION_COLUMNS = (
-    "task_id",
-    "task_changed",
-    "subtask_id",
-    "subtask_arch",
-    "titer_ts",
-    "titer_status",
-    "task_try",
-    "task_iter",
-    "titer_srcrpm_hash",
-    "titer_pkgs_hash",
-    "titer_chroot_base",
-    "titer_chroot_br",
-    "titer_buildlog_hash",
-    "titer_srpmlog_hash",
-)
-
-
 class _Rows:
     """Rows of every task table, written in the loader's order (states last)."""
 
@@ -517,9 +463,9 @@ class _Rows:
             ),
             self.approvals,
         )
-        store.insert("Tasks", TASK_COLUMNS, self.tasks)
-        store.insert("TaskIterations", ITERATION_COLUMNS, self.iterations)
-        store.insert("TaskStates", STATE_COLUMNS, self.states)
+        store.insert("Tasks", TASKS_COLUMNS, self.tasks)
+        store.insert("TaskIterations", ITERATIONS_COLUMNS, self.iterations)
+        store.insert("TaskStates", STATES_COLUMNS, self.states)
 
 
 def _build(store: Store) -> None:
