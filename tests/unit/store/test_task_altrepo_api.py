@@ -33,7 +33,15 @@ from typing import Any
 
 import pytest
 
-from repotrack.ingest.task_rows import ITERATIONS_COLUMNS, STATES_COLUMNS, TASKS_COLUMNS, plan_hash
+from repotrack.ingest.task_rows import (
+    APPROVALS_COLUMNS,
+    ITERATIONS_COLUMNS,
+    PLAN_HASHES_COLUMNS,
+    PLAN_PACKAGES_COLUMNS,
+    STATES_COLUMNS,
+    TASKS_COLUMNS,
+    plan_hash,
+)
 from repotrack.rpm.hashes import mmhash
 from repotrack.store import Store
 from repotrack.store.task_queries import list_tasks, task_info, task_repo
@@ -432,37 +440,9 @@ class _Rows:
             self.plan_packages.append((key, "delete", name, "1.0-alt1", "", filename, "src", "", 0))
 
     def write(self, store: Store) -> None:
-        store.insert(
-            "TaskPlanPackages",
-            (
-                "tplan_hash",
-                "tplan_action",
-                "tplan_pkg_name",
-                "tplan_pkg_evr",
-                "tplan_bin_file",
-                "tplan_src_file",
-                "tplan_arch",
-                "tplan_comp",
-                "tplan_subtask",
-            ),
-            self.plan_packages,
-        )
-        store.insert(
-            "TaskPlanPkgHash", ("tplan_hash", "tplan_action", "tplan_sha256"), self.plan_hashes
-        )
-        store.insert(
-            "TaskApprovals",
-            (
-                "task_id",
-                "subtask_id",
-                "tapp_type",
-                "tapp_revoked",
-                "tapp_date",
-                "tapp_name",
-                "tapp_message",
-            ),
-            self.approvals,
-        )
+        store.insert("TaskPlanPackages", PLAN_PACKAGES_COLUMNS, self.plan_packages)
+        store.insert("TaskPlanPkgHash", PLAN_HASHES_COLUMNS, self.plan_hashes)
+        store.insert("TaskApprovals", APPROVALS_COLUMNS, self.approvals)
         store.insert("Tasks", TASKS_COLUMNS, self.tasks)
         store.insert("TaskIterations", ITERATIONS_COLUMNS, self.iterations)
         store.insert("TaskStates", STATES_COLUMNS, self.states)
