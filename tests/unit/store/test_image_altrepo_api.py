@@ -328,7 +328,7 @@ def _image(store: Store, tag: str, day: date, nodes: dict[str, Sequence[int]]) -
         kv = {"type": "squashfs" if name == "live" else "rpms", "size": str(len(hashes))}
         row = (node, root, root, 1, name, when, tag, 1, list(kv), list(kv.values()))
         store.insert("PackageSetName", NODE_COLUMNS, [row])
-    kv = {"type": "image", "size": "1024", "class": kind, "md5_cs": "0" * 32, **meta.kv()}
+    kv = {"type": kind, "size": "1024", "class": kind, "md5_cs": "0" * 32, **meta.kv()}
     row = (root, ZERO, root, 0, edition, when, tag, 1, list(kv), list(kv.values()))
     store.insert("PackageSetName", NODE_COLUMNS, [row])
     time.sleep(0.01)  # ImagePackageSetName.ts (ms) orders loads, as the API's argMax(ts) needs
