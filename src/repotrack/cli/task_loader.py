@@ -72,7 +72,10 @@ def package_loader_parser() -> argparse.ArgumentParser:
 def task_cleaner_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="task_cleaner", description="Close vanished tasks.")
     parser.add_argument("tasks_dir", type=Path, help="girar's tasks directory")
-    parser.add_argument("-t", "--task", type=int, help="only this task id")
+    # --task-id is the original's spelling (scripts call it so), --task ours.
+    parser.add_argument(
+        "-t", "--task-id", "--task", dest="task", type=int, help="only this task id"
+    )
     parser.add_argument("-x", "--dry-run", action="store_true", help="store nothing")
     _connection(parser)
     return parser
