@@ -77,11 +77,16 @@ def metadata_digests(meta: MetaPackage) -> Digests:
 def newest_first(entries: list[MetaChangelog]) -> list[MetaChangelog]:
     """The entries in a header's order, newest first, as every reader of ``pkg_changelog``
     expects (entry 1 is the package's latest change: ``SrcPackagesLastChangelog``, errata
-    made from changelogs). ``other.xml`` lists them oldest first (createrepo_c, and yum's
-    createrepo before it), so they are turned around; the stable sort by date after that
-    only reorders a file written the other way round, and keeps the order of entries of
-    the same second."""
-    return sorted(reversed(entries), key=lambda entry: entry.date, reverse=True)
+    made from changelogs). createrepo_c (and yum's createrepo before it) writes
+    ``other.xml`` oldest first, the header's list turned around; SUSE's generator of
+    openSUSE 10.x wrote it newest first, the header's list as it is. Which one a package
+    has is told by its first and last dates: a list that starts newer than it ends is
+    kept, any other is turned around. Entries of one date then stay in the header's
+    order either way; turning a newest-first list around too would swap them (a second
+    entry of the same day would become the "latest change"). The stable sort by date
+    after that only reorders a list that is in neither order."""
+    ordered = entries if entries and entries[0].date > entries[-1].date else entries[::-1]
+    return sorted(ordered, key=lambda entry: entry.date, reverse=True)
 
 
 def metadata_rows(meta: MetaPackage) -> PackageRows:
