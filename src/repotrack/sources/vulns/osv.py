@@ -6,10 +6,11 @@ it. ``ECOSYSTEM`` and ``SEMVER`` ranges are read as the schema's evaluation read
 events sorted by version (rpm's order, which is the order the matcher compares in);
 ``introduced`` opens a range (``0`` = from the beginning), ``fixed`` closes it excluded,
 ``last_affected`` closes it included; a range left open runs to the end, or to the
-greatest ``limit``. Listed
-``versions`` without ranges become single-version ranges. ``GIT`` ranges name commits,
-not versions, and are skipped. ``withdrawn`` records are kept and marked rejected.
-CVE ids named in ``aliases``, ``upstream`` and ``related`` become ``CVE`` references.
+greatest ``limit``. Listed ``versions`` count beside the ranges, as the schema's
+``IsVulnerable`` and osv.dev count them: each becomes a single-version range unless a
+range of the same entry already holds it. ``GIT`` ranges name commits, not versions,
+and are skipped. ``withdrawn`` records are kept and marked rejected. CVE ids named in
+``aliases``, ``upstream`` and ``related`` become ``CVE`` references.
 """
 
 from __future__ import annotations
@@ -90,12 +91,17 @@ def _affected(entries: list[Any]) -> Iterator[AffectedRange]:
             f"{need_str(package.get('name'), 'package.name')}"
         )
         ranges = [need_dict(r, "ranges[]") for r in need_list(entry.get("ranges"), "ranges")]
-        versioned = [r for r in ranges if r.get("type") in _VERSIONED]
-        for found in versioned:
-            yield from _events(criteria, need_list(found.get("events"), "events"))
-        if not versioned:
-            for version in need_list(entry.get("versions"), "versions"):
-                yield AffectedRange.checked(criteria, start=str(version), end=str(version))
+        versioned = [
+            found
+            for r in ranges
+            if r.get("type") in _VERSIONED
+            for found in _events(criteria, need_list(r.get("events"), "events"))
+        ]
+        yield from versioned
+        for version in need_list(entry.get("versions"), "versions"):
+            single = AffectedRange.checked(criteria, start=str(version), end=str(version))
+            if not any(_holds(found, single) for found in versioned):
+                yield single
 
 
 def _events(criteria: str, events: list[Any]) -> Iterator[AffectedRange]:
@@ -137,6 +143,38 @@ def _events(criteria: str, events: list[Any]) -> Iterator[AffectedRange]:
             if not high or key(high) > key(limit) or (included and key(high) == key(limit)):
                 high, included = limit, False
         yield AffectedRange.checked(criteria, start=low, end=high, end_excluded=not included)
+
+
+def _holds(found: AffectedRange, single: AffectedRange) -> bool:
+    """Whether every package the single-version range ``single`` matches is matched by
+    ``found`` already, so that the listed version adds no row. A listed version is
+    affected whatever the ranges say (the schema's ``IncludedInVersions``), and osv.dev
+    lists versions in the ecosystem's own order, which can put one outside the range
+    in rpm's (PyPI's ``2.0.0rc1`` before a ``fixed: 2.0.0``); records that list every
+    version of their ranges (osv.dev's Debian, Ubuntu and PyPI exports) would
+    otherwise store each again. Only a sure answer says yes: both ranges compared the
+    same way by the matcher (``ingest.vulns`` and ``matching._PAIRS``: whole EVRs or
+    versions, an epoch written or not, module builds or not) and the version inside
+    ``found``'s bounds."""
+    if found.unknown or single.unknown:
+        return False
+    if not found.start and not found.end:
+        return True  # every version, whatever the comparison
+    bounds = [b for b in (found.start, found.end) if b]
+    version = single.start
+    evr = names_evrs(bounds)
+    if evr != names_evrs([version]):
+        return False
+    if evr and (
+        any(":" in b for b in bounds) != (":" in version)
+        or any(".module" in b for b in bounds) != (".module" in version)
+    ):
+        return False
+    key = _version_key(bounds)
+    at = key(version)
+    if found.start and (at <= key(found.start) if found.start_excluded else at < key(found.start)):
+        return False
+    return not found.end or (at < key(found.end) if found.end_excluded else at <= key(found.end))
 
 
 #: Events of the same version: the one that opens a range first.
