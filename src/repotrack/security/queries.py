@@ -113,7 +113,9 @@ class VulnerabilityInfo:
 
 @dataclass(frozen=True)
 class BranchFix:
-    """Where a vulnerability stands in one branch: the first fixed version and the open ones."""
+    """Where a vulnerability stands in one branch: the first fixed build of each package
+    (``first_fixed``, ``name version-release`` joined by ``", "``), the packages fixed and
+    open now."""
 
     branch: str
     first_fixed: str
@@ -230,21 +232,20 @@ def _verdict(row: tuple[Any, ...]) -> Verdict:
 
 
 def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
-    """Per branch: the lowest version ever judged fixed, and the packages fixed / open now
-    (by the vulnerability's own verdicts and those of the records that name it; for a
-    BDU record, by those of the CVEs it names: ``_asked``)."""
+    """Per branch: each package's lowest build ever judged fixed, and the packages fixed /
+    open now (by the vulnerability's own verdicts and those of the records that name it;
+    for a BDU record, by those of the CVEs it names: ``_asked``).
+
+    Per package, because a CVE is often fixed in several packages of a branch (a library
+    and the programs that bundle it), and the ALTRepo API's ``/vulnerabilities/cve/fixes``
+    names the fixing build of each (package, branch). Before 2026-12-07 the lowest
+    version of any package was the branch's only first fix: versions of different
+    packages compared with each other, and the others' fixes not named.
+    """
     if not vuln_id:
         raise InputError("must not be empty", field="vuln_id")
     vulns = _asked(store, vuln_id)
-    first = store.query(
-        "SELECT V.pkgset_name, argMin(concat(V.pkg_name, ' ', V.pkg_version, '-', V.pkg_release),"
-        " K.vk_evr) FROM PackagesVulnerabilityVerdict AS V "
-        "INNER JOIN (SELECT pkg_hash, any(vk_evr) AS vk_evr FROM PackageVersionKeys "
-        "GROUP BY pkg_hash) AS K ON K.pkg_hash = V.pkg_hash "
-        "WHERE V.vuln_id IN {vulns:Array(String)} AND V.pvv_status = 'fixed' "
-        "GROUP BY V.pkgset_name",
-        {"vulns": vulns},
-    )
+    first = _first_fixes(store, vulns)
     current = _verdicts(store, vulns=vulns)
     if not first and not current:
         if store.query(
@@ -256,19 +257,84 @@ def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
                 "(is the affected package mapped? see `repotrack vulns map`)"
             )
         raise NotFoundError(f"no verdict names {vuln_id}; load it and rematch a branch first")
-    firsts = {str(b): str(v) for b, v in first}
+    firsts: dict[str, list[str]] = {}
+    for (branch, _), build in sorted(first.items()):
+        firsts.setdefault(branch, []).append(build)
     answer = []
     for branch in sorted({*firsts, *(v.branch for v in current)}):
         mine = [v for v in current if v.branch == branch]
         answer.append(
             BranchFix(
                 branch=branch,
-                first_fixed=firsts.get(branch, ""),
+                first_fixed=", ".join(firsts.get(branch, [])),
                 fixed_packages=[_nvr(v) for v in mine if v.status == "fixed"],
                 open_packages=[_nvr(v) for v in mine if v.status == "vulnerable"],
             )
         )
     return answer
+
+
+#: Per (branch, package, version order): the fixed build with the lowest key of that
+#: order, and how many of the package's fixed builds have a key of that order.
+_FIRST_FIX_BY_ORDER: Final = """
+SELECT V.pkgset_name, V.pkg_name, K.vk_order, argMin(V.build, K.vk_evr), uniqExact(V.pkg_hash)
+FROM
+(
+    SELECT pkgset_name, pkg_name, pkg_hash,
+        concat(pkg_name, ' ', pkg_version, '-', pkg_release) AS build
+    FROM PackagesVulnerabilityVerdict
+    WHERE vuln_id IN {vulns:Array(String)} AND pvv_status = 'fixed'
+) AS V
+INNER JOIN
+(
+    SELECT pkg_hash, vk_order, any(vk_evr) AS vk_evr FROM PackageVersionKeys
+    WHERE pkg_hash IN (SELECT pkg_hash FROM PackagesVulnerabilityVerdict
+        WHERE vuln_id IN {vulns:Array(String)} AND pvv_status = 'fixed')
+    GROUP BY pkg_hash, vk_order
+) AS K ON K.pkg_hash = V.pkg_hash
+GROUP BY V.pkgset_name, V.pkg_name, K.vk_order
+"""
+
+#: Per (branch, package): how many builds were judged fixed, the one judged fixed first,
+#: and the branch's version order now (its latest rematch's).
+_FIXED_BUILDS: Final = """
+SELECT V.pkgset_name, V.pkg_name, uniqExact(V.pkg_hash),
+    argMin(concat(V.pkg_name, ' ', V.pkg_version, '-', V.pkg_release), V.ts), any(R.vmr_order)
+FROM PackagesVulnerabilityVerdict AS V
+LEFT JOIN
+(
+    SELECT pkgset_name, argMax(vmr_order, ts) AS vmr_order FROM VulnMatchRuns
+    GROUP BY pkgset_name
+) AS R ON R.pkgset_name = V.pkgset_name
+WHERE V.vuln_id IN {vulns:Array(String)} AND V.pvv_status = 'fixed'
+GROUP BY V.pkgset_name, V.pkg_name
+"""
+
+
+def _first_fixes(store: Store, vulns: list[str]) -> dict[tuple[str, str], str]:
+    """Each (branch, package)'s first fixed build: the lowest by the keys of one version
+    order, the branch's current one if every fixed build has a key of it, else another
+    order that covers them all. Keys of two orders do not compare (every ``alt`` key
+    sorts below every ``rpm`` key), and a build has keys in each order a branch holding
+    it was matched in; before 2026-12-07 any key of a build was taken, so a branch whose
+    order was changed, or a build shared with a branch of the other order, could name a
+    later build (``tests/unit/security/test_first_fix_order.py``). When no order covers
+    every build (the branch's order changed and its older builds have left the set), the
+    build judged fixed first is named."""
+    params = {"vulns": vulns}
+    by_order: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+    for branch, name, order, build, count in store.query(_FIRST_FIX_BY_ORDER, params):
+        by_order.setdefault((str(branch), str(name)), {})[str(order)] = (str(build), int(count))
+    first: dict[tuple[str, str], str] = {}
+    for branch, name, total, earliest, current in store.query(_FIXED_BUILDS, params):
+        orders = by_order.get((str(branch), str(name)), {})
+        covering = sorted(o for o, (_, count) in orders.items() if count == int(total))
+        if covering:
+            order = str(current) if str(current) in covering else covering[0]
+            first[str(branch), str(name)] = orders[order][0]
+        else:
+            first[str(branch), str(name)] = str(earliest)
+    return first
 
 
 def _nvr(verdict: Verdict) -> str:
