@@ -23,8 +23,16 @@ one record:
   below that EVR (end excluded); a ``version equals 0`` state or a comment "… is not
   affected" → a not-affected statement; a test with no state in a ``vulnerability``
   definition ("… is installed") → every version affected. Platform tests (objects named
-  ``*-release`` and file checks) and signature-key states only constrain the host and
-  are skipped.
+  ``*-release``, file checks, module-stream checks) and signature-key states only
+  constrain the host and are skipped; so is a release-package test of the host's
+  architecture (Oracle's "Oracle Linux arch is x86_64"), which names no platform.
+- a package test that holds only when the package is absent (``check_existence=
+  "none_exist"``, "… is not installed") beside an "is installed" test of the same
+  package in one AND group can never hold: Red Hat writes its "Unaffected components"
+  definitions so, and the pair is a not-affected statement. A package test whose state
+  checks the release against a pattern (Oracle's "openssl is ksplice-based") restricts
+  the group to builds no version range describes: its package gets no range from that
+  group rather than one that would hold every other build below the bound.
 
 A definition that points at a missing test, object or state, or uses an operation
 outside the OVAL vocabulary, is reported as a ``RecordProblem``; the others load.
@@ -77,6 +85,13 @@ _TAGS: Final = frozenset(
         "definition",
         "rpminfo_test",
         "rpmverifyfile_test",
+        # Host checks beside the package tests (module streams, the running kernel):
+        # read so that a criterion naming one is no "missing test".
+        "rpmverifypackage_test",
+        "textfilecontent54_test",
+        "textfilecontent_test",
+        "uname_test",
+        "family_test",
         "rpminfo_object",
         "rpminfo_state",
         "generator",
@@ -88,12 +103,13 @@ _TAGS: Final = frozenset(
 class _State:
     operation: str = ""
     value: str = ""
-    kind: str = ""  # evr, version or signature
+    kind: str = ""  # evr, version, signature; else the entity checked (release, arch)
 
 
 @dataclass
 class _Tables:
     tests: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # id → (tag, obj, state)
+    absent: set[str] = field(default_factory=set)  # tests that hold when no object exists
     objects: dict[str, str] = field(default_factory=dict)
     states: dict[str, _State] = field(default_factory=dict)
     timestamp: datetime = EPOCH_START
@@ -137,6 +153,8 @@ def parse_oval(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem
                 obj.get("object_ref", "") if obj is not None else "",
                 state.get("state_ref", "") if state is not None else "",
             )
+            if element.get("check_existence") == "none_exist":
+                tables.absent.add(element.get("id", ""))
         elif tag == "rpminfo_object":
             tables.objects[element.get("id", "")] = (_child_text(element, "name") or "").strip()
         elif tag == "rpminfo_state":
@@ -160,6 +178,9 @@ def _child_text(element: ET.Element, name: str) -> str | None:
 
 
 def _state(element: ET.Element) -> _State:
+    """The state's version or signature entity; else its first entity (a state that
+    checks only the release or the architecture), so that such a state is neither
+    taken for a version bound nor rejected for lacking an operation."""
     for child in element:
         kind = local_name(child.tag)
         if kind in ("evr", "version", "signature_keyid"):
@@ -168,6 +189,12 @@ def _state(element: ET.Element) -> _State:
                 value=(child.text or "").strip(),
                 kind="signature" if kind == "signature_keyid" else kind,
             )
+    for child in element:
+        return _State(
+            operation=child.get("operation", "equals"),
+            value=(child.text or "").strip(),
+            kind=local_name(child.tag),
+        )
     return _State()
 
 
@@ -269,9 +296,11 @@ def _platform(item: tuple[str, str], tables: _Tables) -> str | None:
     name = tables.objects.get(test[1], "")
     if not name.endswith("-release"):
         return None
+    state = tables.states.get(test[2])
+    if state is not None and state.kind == "arch":
+        return None  # the host's architecture (Oracle: "Oracle Linux arch is x86_64")
     label = _INSTALLED.sub("", item[1].strip())
     if not label:
-        state = tables.states.get(test[2])
         label = f"{name} {state.value}".strip() if state is not None else name
     return label
 
@@ -330,6 +359,8 @@ def _group_ranges(
     above."""
     lower: dict[str, _State] = {}
     found: list[tuple[str, AffectedRange]] = []
+    absent: set[str] = set()  # "… is not installed"
+    narrowed: set[str] = set()  # a release pattern no range can hold
     for item in group.items:
         if isinstance(item, _Group):
             for placed in _platform_ranges(item, klass, tables, streams or [stream], per_group):
@@ -340,6 +371,12 @@ def _group_ranges(
             continue
         name, state, comment = resolved
         criteria = f"osv:{stream}/{name}"
+        if item[0] in tables.absent:
+            absent.add(name)
+            continue
+        if state is not None and state.kind == "release":
+            narrowed.add(name)
+            continue
         if state is not None and state.operation in _LOWER and state.kind in ("evr", "version"):
             if group.operator == "AND":
                 lower[name] = state
@@ -355,6 +392,14 @@ def _group_ranges(
         one = _range(criteria, state, comment)
         if one is not None:
             found.append((name, one))
+    if group.operator == "AND":
+        found = [
+            (name, AffectedRange.statement(one.criteria) if name in absent else one)
+            for name, one in found
+            if name not in narrowed
+        ]
+        for name in narrowed:
+            lower.pop(name, None)
     for name, one in found:
         low = lower.pop(name, None)
         if low is not None and not one.not_affected and not one.start:
