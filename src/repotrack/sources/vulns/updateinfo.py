@@ -61,6 +61,9 @@ _ROOT: Final = "updates"
 _OUTSIDE: Final = re.compile(r"^/|^[A-Za-z][\w+.-]*:|(^|/)\.\.(/|$)|\\")
 #: ``Rocky Linux 8``, ``Amazon Linux 2``, ``Fedora 39``: a name, a space, a version.
 _NAMED_RELEASE: Final = re.compile(r"(?P<name>.*\S) (?P<version>\d+(?:\.\d+)*)")
+#: AlmaLinux's repository name as a collection names it,
+#: ``almalinux-9-for-x86_64-baseos-rpms__9_1_default``: the major after ``__``.
+_ALMA_REPOSITORY: Final = re.compile(r"almalinux-.*__(?P<major>\d+)(?:_|$)")
 
 
 def parse_updateinfo(data: bytes, *, path: str) -> Iterator[VulnRecord | RecordProblem]:
@@ -117,7 +120,7 @@ def _record(element: ET.Element) -> VulnRecord:
     streams: dict[str, list[FixedBuild]] = {}
     for collection in _children(_child(element, "pkglist"), "collection"):
         name, short = _text(collection, "name"), collection.get("short", "").strip()
-        stream = _stream(release or name or short)
+        stream = _stream(_release(release, name, short))
         if not stream:
             raise ValueError("a collection names no release (<release>, <name> or short=)")
         if not any(c.isdigit() for c in stream):
@@ -167,6 +170,24 @@ def _record(element: ET.Element) -> VulnRecord:
         references=tuple(dict.fromkeys(references)),
         ranges=tuple(ranges),
     )
+
+
+def _release(release: str, name: str, short: str) -> str:
+    """The release a collection belongs to. AlmaLinux writes ``<release>0</release>`` in
+    every advisory of every major release, a number that names no release: its
+    collection's repository name (``almalinux-9-for-x86_64-baseos-rpms__9_1_default``)
+    gives ``AlmaLinux 9``, the stream of Alma's OSV copy and of its errata JSON (the
+    ``almalinux`` source reads the same ``__9``). Taken as written, ``0`` made a stream
+    of its own that no branch mapped to ``AlmaLinux:9`` matched, so dnf found advisories
+    applicable where repotrack said nothing. Another release that is a bare number
+    gives way to the collection's name."""
+    if release and not release.isdigit():
+        return release
+    for text in (short, name):
+        found = _ALMA_REPOSITORY.match(text)
+        if found is not None:
+            return f"AlmaLinux {found['major']}"
+    return name or short or release
 
 
 def _stream(text: str) -> str:
