@@ -20,7 +20,9 @@ from repotrack.security.errata import branch_errata, build_branch_errata
 from repotrack.store import Store
 from tests.unit.security.world import BRANCH, build_world, squid_names_a_second_cve
 
-GET_ERRATAS = """
+#: altrepo_api/api/vulnerabilities/sql.py, SQL.get_erratas (e18bcd4d), as written: the
+#: callers fill ``{where_clause}``.
+GET_ERRATAS_TEMPLATE = """
 SELECT
     errata_id,
     eh_references.type,
@@ -53,7 +55,8 @@ WHERE (errata_id, eh_updated) IN (
     )
 )
 ORDER BY eh_updated DESC
-""".replace("{where_clause}", "AND pkgset_name = {branch:String}")
+"""
+GET_ERRATAS = GET_ERRATAS_TEMPLATE.replace("{where_clause}", "AND pkgset_name = {branch:String}")
 
 
 def api_errata(store: Store) -> set[str]:

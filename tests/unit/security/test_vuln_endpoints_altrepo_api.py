@@ -34,44 +34,14 @@ from repotrack.security.errata import build_branch_errata
 from repotrack.security.queries import fixed_across_branches
 from repotrack.store import Store
 from tests.conftest import need_fixtures
+from tests.unit.security.test_errata_altrepo_api import GET_ERRATAS_TEMPLATE
 from tests.unit.store.rows import load_branch_snapshot, package
 
 # altrepo_api/api/vulnerabilities/sql.py, SQL.get_erratas (e18bcd4d), with the
 # ``{where_clause}`` of get_errata_by_cve_id (endpoints/common.py).
-GET_ERRATAS = """
-SELECT
-    errata_id,
-    eh_references.type,
-    eh_references.link,
-    pkgset_name,
-    task_id,
-    subtask_id,
-    task_state,
-    toString(pkg_hash),
-    pkg_name,
-    pkg_version,
-    pkg_release,
-    eh_updated
-FROM ErrataHistory
-WHERE (errata_id, eh_updated) IN (
-    SELECT
-        eid, updated
-    FROM (
-        SELECT
-            errata_id_noversion,
-            argMax(errata_id, eh_updated) AS eid,
-            max(eh_updated) AS updated
-        FROM ErrataHistory
-        WHERE eh_type IN ('branch', 'task')
-        {where_clause}
-        GROUP BY errata_id_noversion
-    )
-    WHERE eid NOT IN (
-        SELECT errata_id FROM last_discarded_erratas
-    )
+GET_ERRATAS = GET_ERRATAS_TEMPLATE.replace(
+    "{where_clause}", "AND has(eh_references.link, {cve_id:String})"
 )
-ORDER BY eh_updated DESC
-""".replace("{where_clause}", "AND has(eh_references.link, {cve_id:String})")
 
 # altrepo_api/api/vulnerabilities/sql.py, SQL.get_packages_versions_for_show_branches
 # (e18bcd4d); its external table of names became a bound array.
