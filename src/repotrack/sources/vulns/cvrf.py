@@ -2,7 +2,8 @@
 
 One record per advisory document, as for CSAF (``csaf.py``): named by
 ``DocumentTracking/Identification/ID`` (``SUSE-SU-2019:1608-1``,
-``openEuler-SA-2023-1374``; a document whose id is itself a CVE id is named
+``openEuler-SA-2023-1374``; a document whose id is itself a CVE id, or SUSE's
+``SUSE CVE-2022-38150`` of its per-CVE ``cvrf-CVE-*.xml`` files, is named
 ``CVRF:<CVE id>`` so that it never replaces the NVD record of that CVE). Every
 ``Vulnerability/CVE`` becomes a ``CVE`` reference, the URLs of its ``References`` ``web``
 references. Summary: ``DocumentTitle``; dates: ``InitialReleaseDate`` /
@@ -42,7 +43,8 @@ stripped. Each product gives one range on ``osv:<stream>/<rpm name>`` (the crite
 Input. Files declared UTF-8 that hold stray Latin-1 bytes (openSUSE, 2016) are read
 with those bytes taken as Latin-1. XML is read by ``xmlstream`` (no DTD, hence no entity
 expansion). Malformed XML, a root other than ``cvrfdoc`` or a namespace other than
-CVRF 1.1/1.2 is an ``InputError`` naming the file; one unreadable ``Vulnerability``
+CVRF 1.1/1.2 (ICASI's, or OASIS's ``http://docs.oasis-open.org/csaf/ns/csaf-cvrf/v1.2/cvrf``
+that SUSE writes today) is an ``InputError`` naming the file; one unreadable ``Vulnerability``
 (a malformed CVE id, a status without a known type, a product id the tree lacks, a
 score that is no number) is a ``RecordProblem`` and the advisory loads without it.
 """
@@ -68,7 +70,15 @@ from repotrack.sources.xmlstream import iter_elements, local_name
 
 __all__ = ["parse_cvrf"]
 
-_NAMESPACES: Final = frozenset(f"http://www.icasi.org/CVRF/schema/cvrf/{v}" for v in ("1.1", "1.2"))
+#: ICASI's CVRF 1.1 and 1.2 namespaces, and OASIS's for CVRF 1.2 (the CSAF TC took CVRF
+#: over in 2017): SUSE's current files, ``cvrf1.2/`` advisories and ``cvrf-cve/`` per-CVE
+#: documents alike, declare the OASIS one; refusing it refused all of SUSE's current data.
+_NAMESPACES: Final = frozenset(
+    [
+        *(f"http://www.icasi.org/CVRF/schema/cvrf/{v}" for v in ("1.1", "1.2")),
+        "http://docs.oasis-open.org/csaf/ns/csaf-cvrf/v1.2/cvrf",
+    ]
+)
 _TAGS: Final = frozenset(
     {
         "cvrfdoc",
@@ -81,6 +91,8 @@ _TAGS: Final = frozenset(
     }
 )
 _CVE: Final = re.compile(r"^CVE-\d{4}-\d{4,}$")
+#: SUSE's per-CVE documents name themselves ``SUSE CVE-2022-38150``.
+_SUSE_CVE_DOC: Final = re.compile(r"^SUSE (CVE-\d{4}-\d{4,})$")
 _STATUSES: Final = frozenset(
     {
         "First Affected",
@@ -315,6 +327,9 @@ def _score(element: ET.Element) -> float:
 
 def _record(head: dict[str, Any], tree: _Tree, vulnerabilities: list[_Vulnerability]) -> VulnRecord:
     doc_id = str(head.get("id") or "")
+    suse_cve = _SUSE_CVE_DOC.match(doc_id)
+    if suse_cve:  # one CVE's document: named as other CVE-named documents are
+        doc_id = suse_cve.group(1)
     if not doc_id:
         raise ValueError("DocumentTracking/Identification/ID is missing")
     cves = [v.cve for v in vulnerabilities if v.cve]

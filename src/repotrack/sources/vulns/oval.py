@@ -5,20 +5,23 @@ The file is read as a stream (``xmlstream``: no DTD, so no entity expansion);
 one record:
 
 - id: for a ``patch`` definition its advisory reference (``ELSA-2007-0057``,
-  ``RHSA-2019:3927``); for a ``vulnerability`` definition ``OVAL:<CVE>`` (so that it
+  ``RHSA-2019:3927``, ``SUSE-SU-2018:2426-1``; bug references, which SUSE lists first,
+  are no advisory); for a ``vulnerability`` definition ``OVAL:<CVE>`` (so that it
   never replaces the NVD record of the CVE), else ``OVAL:<definition id>``. CVE
   references (``reference@source="CVE"``, or "CVE-… at NVD" text) become ``CVE``
   references. ``deprecated="true"`` definitions are kept and marked rejected.
 - stream: the advisory's first ``affected_cpe_list/cpe``, else the first
-  ``affected/platform``; every package range of the definition uses it, as
-  ``osv:<stream>/<package>``. Except when the criteria group packages under two or more
-  platforms (a Red Hat definition covering RHEL 8 and RHEL 9, a SUSE one covering
-  several products): then each package test takes the platform of its own group, the
-  release-package criterion beside it ("Red Hat Enterprise Linux 8 is installed",
-  "SUSE Linux Enterprise Server 15 SP1 is installed": the comment without "is
-  installed", which is how ``affected/platform`` names it too; a group of several such
-  criteria under OR gives its packages every one of them). Tests outside every
-  platform group keep the definition's stream.
+  ``affected/platform`` (SUSE's definitions, ``oval:org.opensuse.security:…``: the
+  platform first, ``openSUSE Tumbleweed`` rather than ``cpe:/o:opensuse:tumbleweed``,
+  the name its CVRF and its multi-product definitions give the same product); every
+  package range of the definition uses it, as ``osv:<stream>/<package>``. Except when
+  the criteria group packages under two or more platforms (a Red Hat definition covering
+  RHEL 8 and RHEL 9, a SUSE one covering several products): then each package test takes
+  the platform of its own group, the release-package criterion beside it ("Red Hat
+  Enterprise Linux 8 is installed", "SUSE Linux Enterprise Server 15 SP1 is installed":
+  the comment without "is installed", which is how ``affected/platform`` names it too; a
+  group of several such criteria under OR gives its packages every one of them). Tests
+  outside every platform group keep the definition's stream.
 - each criterion's test: a state ``evr`` / ``version`` with ``less than`` → affected
   below that EVR (end excluded); a ``version equals 0`` state or a comment "… is not
   affected" → a not-affected statement; a test with no state in a ``vulnerability``
@@ -244,7 +247,11 @@ def _record(definition: _Definition, tables: _Tables) -> VulnRecord:
     cves = [ref_id for source, ref_id, _ in references if source.upper() == "CVE"]
     cves += _CVE.findall(" ".join(ref_id for _, ref_id, _ in references))
     cves = list(dict.fromkeys(c for c in cves if _CVE.fullmatch(c)))
-    advisories = [ref_id for source, ref_id, _ in references if source.upper() != "CVE" and ref_id]
+    advisories = [
+        ref_id
+        for source, ref_id, _ in references
+        if source.upper() not in _NOT_ADVISORIES and ref_id
+    ]
     if definition.klass == "patch" and advisories:
         vuln_id = advisories[0]
     elif len(cves) == 1:
@@ -253,6 +260,8 @@ def _record(definition: _Definition, tables: _Tables) -> VulnRecord:
         vuln_id = f"OVAL:{definition.def_id}"
     cpes: list[str] = info["cpes"]  # type: ignore[assignment]
     platforms: list[str] = info["platforms"]  # type: ignore[assignment]
+    if definition.def_id.startswith(_SUSE_IDS) and platforms:
+        cpes = []  # SUSE: the product's name, as its CVRF and multi-product definitions write it
     stream = (cpes or platforms or ["oval"])[0]
     issued = str(info.get("issued") or "")
     when = _day(issued) or tables.timestamp
@@ -284,6 +293,12 @@ def _ranges(definition: _Definition, tables: _Tables, stream: str) -> Iterator[A
     per_group = len(set(_all_platforms(definition.criteria, tables))) >= 2
     yield from _platform_ranges(definition.criteria, definition.klass, tables, [stream], per_group)
 
+
+#: Reference sources that name no advisory: SUSE's patch definitions cite their bugs
+#: (``source="BUGZILLA"``) before the ``SUSE-SU`` advisory, which names the record.
+_NOT_ADVISORIES: Final = frozenset({"CVE", "BUGZILLA"})
+#: SUSE's definitions (``oval:org.opensuse.security:def:…``, every SUSE and openSUSE file).
+_SUSE_IDS: Final = "oval:org.opensuse.security:"
 
 _INSTALLED: Final = re.compile(r"\s+is\s+installed\s*$", re.IGNORECASE)
 
