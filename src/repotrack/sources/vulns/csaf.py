@@ -21,7 +21,8 @@ names):
 A VEX names the packages it has no fix for by bare source components: a purl without a
 version (``pkg:rpm/redhat/kernel?arch=src``), tied to a stream by a relationship. Those
 are read too: affected in every version, or not affected, for their stream. Products
-that are no RPM (no ``pkg:rpm`` purl) are skipped.
+that are no RPM (no ``pkg:rpm`` purl) are skipped, and so are RPMs built into a Flatpak
+(``rpmmod=gimp:flatpak``), which are no package of the platform they are tied to.
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ def _components(tree: dict[str, Any]) -> dict[str, _Component]:
         if match is None:
             continue
         query = parse_qs(match["q"] or "")
+        if query.get("rpmmod", [""])[0].split(":")[1:2] == ["flatpak"]:
+            # An RPM built into a Flatpak (rpmmod=gimp:flatpak) ships inside that
+            # application, not on the platform: the stream's own RPM of the same name
+            # is another package (the Security Data API's gimp:flatpak/python2).
+            continue
         epoch = query.get("epoch", ["0"])[0]
         stream = _helper(platform, "cpe") or str(rel.get("relates_to_product_reference"))
         found[str(full.get("product_id"))] = _Component(

@@ -22,8 +22,11 @@ package is affected below its fixed build (the lowest, when one stream lists the
 in several advisories); ``Not affected`` is a vendor statement that every version is
 not affected; Affected, Will not fix, Fix deferred and Out of support scope are affected
 in every version; New and Under investigation say nothing yet and give no range (as
-CSAF's ``under_investigation``). Names with a ``/`` (``firefox:flatpak/firefox``) are
-containers or modules, not RPMs, and are passed over.
+CSAF's ``under_investigation``). A state's ``module:stream/rpm`` name
+(``python36:3.6/python36``) is the RPM ``rpm`` of a module stream, read as that RPM, as
+the VEX of the same CVE names it (``pkg:rpm/redhat/python36?rpmmod=python36:3.6``); other
+names with a ``/`` (``firefox:flatpak/firefox``, ``rhel8/skopeo``) are Flatpaks or
+containers, not RPMs, and are passed over.
 """
 
 from __future__ import annotations
@@ -131,12 +134,22 @@ def _ranges(releases: list[dict[str, Any]], states: list[Any]) -> Iterator[Affec
         if fix_state not in _STATES:
             raise ValueError(f"unknown fix_state {state.get('fix_state')!r} of {name}")
         kind = _STATES[fix_state]
+        name = _module_rpm(name)
         if "/" in name or kind is None:
             continue
         criteria = f"osv:{cpe}/{name}"
         yield (
             AffectedRange.statement(criteria) if kind == "not_affected" else AffectedRange(criteria)
         )
+
+
+def _module_rpm(name: str) -> str:
+    """``python36:3.6/python36`` → ``python36``: a module stream's RPM is an RPM of the
+    stream, as the VEX names it. A Flatpak (``gimp:flatpak/python2``) or a container
+    (``rhel8/skopeo``) keeps its ``/`` and is passed over."""
+    module, slash, rpm = name.partition("/")
+    stream = module.partition(":")[2]
+    return rpm if slash and stream and stream != "flatpak" and "/" not in rpm else name
 
 
 def _list(item: dict[str, Any], key: str) -> list[Any]:
