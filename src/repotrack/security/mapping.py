@@ -294,6 +294,17 @@ def _write_many(store: Store, changes: Iterable[tuple[str, str, str, str]], user
         write_mapping_rows(store, rows, user)
 
 
+def change_kind(source: str) -> tuple[str, str]:
+    """A history row's ``pncc_source`` and ``pncc_origin``, as the ALTRepo API reads them
+    (its user activity lists ``manual`` changes of ``parent`` origin): a mapping set or
+    unset by hand is a manual change made at the package itself; one the repology sync
+    copies from its project's mapping is automatic and derived (``child``); any other
+    (the dictionary's suggestions, a stream's mapping) automatic, at the package."""
+    if source == MANUAL_SOURCE:
+        return "manual", "parent"
+    return "auto", "child" if source == REPOLOGY_SOURCE else "parent"
+
+
 def write_mapping_rows(
     store: Store, rows: list[tuple[str, str, str, str, str, str]], user: str
 ) -> None:
@@ -306,13 +317,18 @@ def write_mapping_rows(
         (
             "pncc_user",
             "pncc_reason",
+            "pncc_source",
+            "pncc_origin",
             "pkg_name",
             "pnc_result",
             "pnc_type",
             "pnc_state",
             "pnc_source",
         ),
-        [(user, why, n, r, k, state, source) for n, r, k, state, source, why in rows],
+        [
+            (user, why, *change_kind(source), n, r, k, state, source)
+            for n, r, k, state, source, why in rows
+        ],
     )
     store.insert(
         "PackagesNameConversion",

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Final
 
+from repotrack.security.mapping import change_kind
 from repotrack.security.set_sources import set_sources
 from repotrack.sources.vulns.cpe_dictionary import CpeEntry
 from repotrack.store.base import Store
@@ -65,9 +66,10 @@ def suggest_mappings(
         rows = [(n, c, "cpe", "candidate", SOURCE) for n, c in found]
         store.insert(
             "PncChangeHistory",
-            ("pncc_user", "pncc_reason", "pkg_name", "pnc_result", "pnc_type", "pnc_state",
-             "pnc_source"),
-            [(user, "CPE dictionary product named like the package", *r) for r in rows],
+            ("pncc_user", "pncc_reason", "pncc_source", "pncc_origin", "pkg_name", "pnc_result",
+             "pnc_type", "pnc_state", "pnc_source"),
+            [(user, "CPE dictionary product named like the package", *change_kind(SOURCE), *r)
+             for r in rows],
         )  # fmt: skip
         store.insert(
             "PackagesNameConversion",
