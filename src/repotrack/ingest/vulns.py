@@ -86,6 +86,26 @@ CHECKED_SOURCE: Final = "cvechecked"
 #: advisory: they write epochs.
 SOURCE_RANK: Final = {"nvd": 3, "cve5": 2, "almalinux": 2, "updateinfo": 2}
 
+#: Which reading of a source's records repotrack makes, where it is not the first one:
+#: bumped by a change that reads the same text differently (other ranges, another
+#: stream or id). It is part of a record's ``vuln_hash`` (``record_hash``), so the same
+#: file loaded after such an upgrade writes its records anew, read the new way; readers
+#: take a record's ranges by its current hash, so the old reading's ranges are no longer
+#: the record's. Before 2026-12-07 the hash was the text alone, and a record stored
+#: before a fix kept the old ranges until its source published a new version of it.
+#: 2: the readings fixed on 2026-12-07 (OSV ``versions`` beside ranges; OVAL module
+#: streams, unaffected components, ksplice, SUSE streams and ids; SUSE's CVRF per-CVE
+#: ids; Red Hat's Flatpak RPMs and module RPMs; AlmaLinux's updateinfo release).
+READINGS: Final = {"osv": 2, "oval": 2, "cvrf": 2, "csaf": 2, "redhat": 2, "updateinfo": 2}
+
+
+def record_hash(record: VulnRecord) -> int:
+    """The record's ``vuln_hash``: its text, and the reading (``READINGS``) when that is
+    not the first (records of sources never re-read keep the hash they were stored with)."""
+    reading = READINGS.get(record.source.split(":", 1)[0], 1)
+    return mmhash(record.raw if reading == 1 else f"reading {reading}\n{record.raw}")
+
+
 VULN_COLUMNS: Final = (
     "vuln_id",
     "vuln_hash",
@@ -427,7 +447,7 @@ def _write_batch(store: Store, records: list[VulnRecord], summary: VulnLoadSumma
     current = _current(store, list(latest))
     fresh: list[tuple[VulnRecord, int]] = []
     for record in latest.values():
-        vuln_hash = mmhash(record.raw)
+        vuln_hash = record_hash(record)
         old = current.get(record.vuln_id)
         if old is not None and old[0] == vuln_hash:
             summary.unchanged += 1
