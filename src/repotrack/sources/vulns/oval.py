@@ -184,21 +184,19 @@ def _state(element: ET.Element) -> _State:
     """The state's version or signature entity; else its first entity (a state that
     checks only the release or the architecture), so that such a state is neither
     taken for a version bound nor rejected for lacking an operation."""
-    for child in element:
-        kind = local_name(child.tag)
-        if kind in ("evr", "version", "signature_keyid"):
-            return _State(
-                operation=child.get("operation", "equals"),
-                value=(child.text or "").strip(),
-                kind="signature" if kind == "signature_keyid" else kind,
-            )
-    for child in element:
-        return _State(
-            operation=child.get("operation", "equals"),
-            value=(child.text or "").strip(),
-            kind=local_name(child.tag),
-        )
-    return _State()
+    entities = list(element)
+    chosen = next(
+        (e for e in entities if local_name(e.tag) in ("evr", "version", "signature_keyid")),
+        entities[0] if entities else None,
+    )
+    if chosen is None:
+        return _State()
+    kind = local_name(chosen.tag)
+    return _State(
+        operation=chosen.get("operation", "equals"),
+        value=(chosen.text or "").strip(),
+        kind="signature" if kind == "signature_keyid" else kind,
+    )
 
 
 def _definition(element: ET.Element) -> _Definition:
