@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from repotrack.cli.load_remote import HandOff
     from repotrack.cli.store_reads import ServiceReader
     from repotrack.ingest.image_meta import ImageMeta
+    from repotrack.rpm import VersionOrder
     from repotrack.store import Store
 
 __all__ = ["register", "run_image_load"]
@@ -378,6 +379,14 @@ def query_images(
     console.print(f"{len(images)} image(s)", markup=False)
 
 
+def _order_of(ctx: typer.Context) -> Callable[[str], VersionOrder]:
+    """A branch's version order as the settings give it (``vulns.branch_orders``)."""
+    from repotrack.rpm import VersionOrder
+
+    orders = get_settings(ctx).vulns
+    return lambda branch: VersionOrder(orders.order(branch))
+
+
 @handle_errors
 def query_image_diff(
     ctx: typer.Context,
@@ -390,18 +399,22 @@ def query_image_diff(
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
-    """Packages added, removed and updated between two images, or image vs its branch."""
+    """Packages added, removed and updated between two images, or image vs its branch
+    (in the version order of the new side's branch: vulns.branch_orders)."""
     from repotrack.cli.store_reads import from_plain
     from repotrack.store.image_queries import diff_image_with_branch, diff_images
     from repotrack.store.queries import PackageDiff
 
     when = parse_day(day)
     _check_tag(old_tag)
+    order_of = _order_of(ctx)
 
     def local(opened: Store) -> PackageDiff:
         if new_tag is None:
-            return diff_image_with_branch(opened, tag=old_tag, day=when)
-        return diff_images(opened, old_tag=old_tag, new_tag=new_tag, old_day=when)
+            return diff_image_with_branch(opened, tag=old_tag, day=when, order_of=order_of)
+        return diff_images(
+            opened, old_tag=old_tag, new_tag=new_tag, old_day=when, order_of=order_of
+        )
 
     params = {"tag": old_tag, "other": new_tag, "date": _iso(when)}
     result: PackageDiff = _read(
@@ -445,7 +458,8 @@ def query_image_find(
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
-    """Images that contain package NAME, optionally within a version range (rpm order)."""
+    """Images that contain package NAME, optionally within a version range (in each
+    image's branch's rpm version order: vulns.branch_orders)."""
     from repotrack.cli.store_reads import from_plain
     from repotrack.errors import InputError
     from repotrack.store.image_queries import ImageHit, images_with_package
@@ -462,7 +476,12 @@ def query_image_find(
         ctx,
         store,
         local=lambda opened: images_with_package(
-            opened, name=name, branch=branch, min_version=min_version, max_version=max_version
+            opened,
+            name=name,
+            branch=branch,
+            min_version=min_version,
+            max_version=max_version,
+            order_of=_order_of(ctx),
         ),
         remote=lambda service: from_plain(
             list[ImageHit], service.get("/api/v1/images/find", params)

@@ -193,16 +193,21 @@ def diff(
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
-    """Packages added, removed and updated between two days (rpm version order)."""
+    """Packages added, removed and updated between two days (the branch's rpm version
+    order: vulns.branch_orders)."""
+    from repotrack.rpm import VersionOrder
     from repotrack.store import MAX_LIMIT, diff_package_sets
 
+    order = VersionOrder(get_settings(ctx).vulns.order(branch))
     old_day = parse_day(old, option="FROM")
     new_day = parse_day(new, option="TO")
     assert old_day is not None and new_day is not None
     result = _read(
         ctx,
         store,
-        lambda opened: diff_package_sets(opened, branch=branch, old_day=old_day, new_day=new_day),
+        lambda opened: diff_package_sets(
+            opened, branch=branch, old_day=old_day, new_day=new_day, order=order
+        ),
         "/api/v1/diff",
         {"branch": branch, "from": old, "to": new, "limit": MAX_LIMIT},
     )

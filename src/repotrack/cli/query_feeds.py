@@ -108,13 +108,17 @@ def ftbfs(
 def newer(
     ctx: typer.Context, branch: Branch, fmt: FormatOption = Format.table, store: StoreOption = None
 ) -> None:
-    """Source packages of a branch with a newer upstream version (watch, rpm order)."""
+    """Source packages of a branch with a newer upstream version (watch; the branch's rpm
+    version order: vulns.branch_orders)."""
+    from repotrack.rpm import VersionOrder
     from repotrack.store.enrichment import NewerUpstream, newer_upstream
 
+    settings = get_settings(ctx)
+    order = VersionOrder(settings.vulns.order(branch))
     rows = read_store(
-        get_settings(ctx),
+        settings,
         store,
-        local=lambda opened: newer_upstream(opened, branch=branch),
+        local=lambda opened: newer_upstream(opened, branch=branch, order=order),
         remote=lambda service: from_plain(
             list[NewerUpstream],
             service.get("/api/v1/enrichment/newer", {"branch": branch})["packages"],
@@ -139,12 +143,15 @@ def maintainer(
     """The maintainer dashboard: a nick's packages (acl, groups included) with their feeds."""
     from urllib.parse import quote
 
+    from repotrack.rpm import VersionOrder
     from repotrack.store.enrichment import MaintainerPackage, maintainer_dashboard
 
+    settings = get_settings(ctx)
+    order = VersionOrder(settings.vulns.order(branch))
     rows = read_store(
-        get_settings(ctx),
+        settings,
         store,
-        local=lambda opened: maintainer_dashboard(opened, branch=branch, nick=nick),
+        local=lambda opened: maintainer_dashboard(opened, branch=branch, nick=nick, order=order),
         remote=lambda service: from_plain(
             list[MaintainerPackage],
             service.get(

@@ -4,14 +4,19 @@ This follows rpmio/rpmvercmp.cc of rpm >= 4.15 (tilde and caret) exactly; it is 
 against the real ``rpm`` on thousands of pairs. Letters and digits are ASCII only: every
 other character, including non-ASCII letters, is a separator, as in librpm.
 
-The ALT Linux flavour (alphabetic segments newer than numeric ones) is deliberately
-not the default; see ``docs/readme/rpm.md``.
+ALT Linux's order (its rpm 4.13 fork: an alphabetic segment is newer than a numeric
+one, ``^`` is a separator) is asked for with ``order=VersionOrder.ALT``; it compares the
+sortable keys of ``verkey``, which are checked against ALT's own ``rpmvercmp`` and
+``rpmEVRDTCompare`` (tests/data/alt-vercmp). Upstream's stays the default: a branch's
+order is configuration (``vulns.branch_orders``), see docs/rpm.md.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final
+
+from repotrack.rpm.verkey import VersionOrder, evr_key, version_key
 
 __all__ = ["EVR", "compare_evr", "parse_evr", "rpmvercmp"]
 
@@ -21,11 +26,13 @@ _SEGMENT: Final = re.compile(r"[0-9]+|[A-Za-z]+|[~^]")
 EVR = tuple[int | str | None, str, str | None]
 
 
-def rpmvercmp(a: str, b: str) -> int:
-    """Compare two version (or release) strings like librpm: -1, 0 or 1.
+def rpmvercmp(a: str, b: str, order: VersionOrder = VersionOrder.RPM) -> int:
+    """Compare two version (or release) strings like librpm (or ALT's rpm): -1, 0 or 1.
 
     0 does not mean the strings are equal ("1.0" and "1_0" compare equal).
     """
+    if order is VersionOrder.ALT:
+        return _sign(version_key(a, order), version_key(b, order))
     a = a.split("\0", 1)[0]
     b = b.split("\0", 1)[0]
     if a == b:
@@ -79,13 +86,16 @@ def _compare_segments(x: str, y: str) -> int:
     return 1 if x > y else -1
 
 
-def compare_evr(a: EVR, b: EVR) -> int:
-    """Compare ``(epoch, version, release)`` triples like ``rpm.labelCompare``.
+def compare_evr(a: EVR, b: EVR, order: VersionOrder = VersionOrder.RPM) -> int:
+    """Compare ``(epoch, version, release)`` triples like ``rpm.labelCompare`` (or, with
+    ``order=VersionOrder.ALT``, like ALT's ``rpmEVRDTCompare`` without disttags).
 
     A missing epoch (None) counts as 0 (rpm >= 4.4.2.1); an empty one ("") sorts before
     "0", as ``rpm.labelCompare`` has it; epochs compare as numbers. A missing release is
     older than any release (the empty one included) and equal to another missing one.
     """
+    if order is VersionOrder.ALT:
+        return _sign(evr_key(*a, order), evr_key(*b, order))
     rc = rpmvercmp(_epoch(a[0]), _epoch(b[0]))
     if rc:
         return rc
@@ -96,6 +106,10 @@ def compare_evr(a: EVR, b: EVR) -> int:
     if ra is None or rb is None:
         return (ra is not None) - (rb is not None)
     return rpmvercmp(ra, rb)
+
+
+def _sign(a: bytes, b: bytes) -> int:
+    return (a > b) - (a < b)
 
 
 def _epoch(value: int | str | None) -> str:

@@ -20,7 +20,8 @@ Every answer reads the newest state the loaders left, by each table's own rule:
   ``SPDXLicenses`` or through ``LicenseAliases``.
 
 "Newer upstream" compares watch's new version with the branch's source package by
-rpm's rules (``rpmvercmp``), not as text.
+rpm's rules (``rpmvercmp``, in the branch's version order: ALT's rpm calls ``2.0.beta``
+newer than ``2.0.1``), not as text.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from datetime import datetime
 from uuid import UUID
 
 from repotrack.errors import InputError, NotFoundError
-from repotrack.rpm import rpmvercmp
+from repotrack.rpm import VersionOrder, rpmvercmp
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
@@ -370,8 +371,11 @@ def failing_to_build(store: Store, *, branch: str, arch: str | None = None) -> l
     return [FailingBuild(*row) for row in rows]
 
 
-def newer_upstream(store: Store, *, branch: str) -> list[NewerUpstream]:
-    """Source packages of the branch's newest set that watch knows a newer version of."""
+def newer_upstream(
+    store: Store, *, branch: str, order: VersionOrder = VersionOrder.RPM
+) -> list[NewerUpstream]:
+    """Source packages of the branch's newest set that watch knows a newer version of
+    (in the branch's version ``order``)."""
     _check(branch=branch)
     versions = source_versions(store, branch)
     if not versions:
@@ -380,13 +384,16 @@ def newer_upstream(store: Store, *, branch: str) -> list[NewerUpstream]:
     for name, upstreams in latest_watch(store, sorted(versions)).items():
         version = versions[name][0]
         for up in upstreams:
-            if rpmvercmp(up.new_version, version) > 0:
+            if rpmvercmp(up.new_version, version, order) > 0:
                 found.append(NewerUpstream(name, version, up.new_version, up.url, up.maintainer))
     return found
 
 
-def maintainer_dashboard(store: Store, *, branch: str, nick: str) -> list[MaintainerPackage]:
-    """The packages ``nick`` may commit to (directly or through a group), with their feeds."""
+def maintainer_dashboard(
+    store: Store, *, branch: str, nick: str, order: VersionOrder = VersionOrder.RPM
+) -> list[MaintainerPackage]:
+    """The packages ``nick`` may commit to (directly or through a group), with their feeds
+    (a newer upstream version in the branch's version ``order``)."""
     _check(branch=branch, name=nick)
     rows = store.query(
         "SELECT pkgname, max(order_u = 1 AND order_g <= 1) FROM last_acl_with_groups "
@@ -402,7 +409,7 @@ def maintainer_dashboard(store: Store, *, branch: str, nick: str) -> list[Mainta
     versions = source_versions(store, branch, names)
     watch = latest_watch(store, names)
     for package in packages:
-        _fill(package, failing, bugs, warnings, versions, watch)
+        _fill(package, failing, bugs, warnings, versions, watch, order)
     return packages
 
 
@@ -413,6 +420,7 @@ def _fill(
     warnings: dict[str, list[RepocopWarning]],
     versions: dict[str, tuple[str, str]],
     watch: dict[str, list[Upstream]],
+    order: VersionOrder,
 ) -> None:
     name = package.name
     package.version = versions.get(name, ("", ""))[0]
@@ -422,9 +430,10 @@ def _fill(
     # The newest of the newer versions by rpm's rules: watch may list several URLs, and
     # their text order ("2.10" < "2.9") is not the version order.
     for up in watch.get(name, []):
-        if package.version and rpmvercmp(up.new_version, package.version) <= 0:
+        if package.version and rpmvercmp(up.new_version, package.version, order) <= 0:
             continue
-        if not package.newer_version or rpmvercmp(up.new_version, package.newer_version) > 0:
+        newer = package.newer_version
+        if not newer or rpmvercmp(up.new_version, newer, order) > 0:
             package.newer_version, package.newer_url = up.new_version, up.url
 
 

@@ -9,14 +9,14 @@ half-loaded image is never listed. Its packages are the members of its child nod
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cmp_to_key
 from typing import Any
 
 from repotrack.errors import InputError, NotFoundError
-from repotrack.rpm import compare_evr, parse_evr
+from repotrack.rpm import VersionOrder, compare_evr, parse_evr
 from repotrack.rpm.vercmp import EVR
 from repotrack.store.base import Store
 from repotrack.store.queries import (
@@ -84,6 +84,15 @@ class ImageHit:
 
     image: ImageRef
     package: PackageSummary
+
+
+#: The version order of a branch's packages (the settings' ``vulns.order``); librpm's
+#: unless the caller knows better. An image is compared in its branch's order.
+OrderOf = Callable[[str], VersionOrder]
+
+
+def _upstream(_branch: str) -> VersionOrder:
+    return VersionOrder.RPM
 
 
 def _ref(row: tuple[Any, ...]) -> ImageRef:
@@ -161,8 +170,10 @@ def images_with_package(
     branch: str | None = None,
     min_version: str | None = None,
     max_version: str | None = None,
+    order_of: OrderOf = _upstream,
 ) -> list[ImageHit]:
-    """Images holding a package ``name`` whose EVR lies in [min_version, max_version]."""
+    """Images holding a package ``name`` whose EVR lies in [min_version, max_version]
+    (in the version order of each image's branch)."""
     if not name:
         raise InputError("must not be empty", field="name")
     low = _evr(min_version, "min_version")
@@ -195,18 +206,19 @@ def images_with_package(
     hits = []
     for row in rows:
         image, package = _ref(row[:15]), _package(row[15:])
-        if low is not None and _against(package, low) < 0:
+        order = order_of(image.branch)
+        if low is not None and _against(package, low, order) < 0:
             continue
-        if high is not None and _against(package, high) > 0:
+        if high is not None and _against(package, high, order) > 0:
             continue
         hits.append(ImageHit(image, package))
     return hits
 
 
-def _against(package: PackageSummary, bound: EVR) -> int:
+def _against(package: PackageSummary, bound: EVR, order: VersionOrder) -> int:
     """rpm order of the package against a bound; a bound without release ignores releases."""
     release = package.release if bound[2] is not None else None
-    return compare_evr((package.epoch, package.version, release), bound)
+    return compare_evr((package.epoch, package.version, release), bound, order)
 
 
 def _evr(text: str | None, option: str) -> EVR | None:
@@ -240,22 +252,32 @@ def diff_images(
     new_tag: str,
     old_day: date | None = None,
     new_day: date | None = None,
+    order_of: OrderOf = _upstream,
 ) -> PackageDiff:
-    """What changed between two images (e.g. two releases of the same edition)."""
+    """What changed between two images (e.g. two releases of the same edition), in the
+    version order of the new image's branch."""
     old = find_image(store, tag=old_tag, day=old_day)
     new = find_image(store, tag=new_tag, day=new_day)
-    return _diff(store, old.as_set(), new.as_set())
+    return _diff(store, old.as_set(), new.as_set(), order=order_of(new.branch))
 
 
-def diff_image_with_branch(store: Store, *, tag: str, day: date | None = None) -> PackageDiff:
+def diff_image_with_branch(
+    store: Store, *, tag: str, day: date | None = None, order_of: OrderOf = _upstream
+) -> PackageDiff:
     """The image (old side) against its branch's snapshot of the image's date (new side)."""
     image = find_image(store, tag=tag, day=day)
     snapshot = find_package_set(store, branch=image.branch, day=image.date.date())
-    return _diff(store, image.as_set(), snapshot, binary_only=True)
+    order = order_of(image.branch)
+    return _diff(store, image.as_set(), snapshot, binary_only=True, order=order)
 
 
 def _diff(
-    store: Store, old_set: PackageSetRef, new_set: PackageSetRef, *, binary_only: bool = False
+    store: Store,
+    old_set: PackageSetRef,
+    new_set: PackageSetRef,
+    *,
+    binary_only: bool = False,
+    order: VersionOrder = VersionOrder.RPM,
 ) -> PackageDiff:
     """Added, removed and updated packages by (name, arch), every build accounted for.
 
@@ -277,11 +299,11 @@ def _diff(
     diff = PackageDiff(old_set, new_set)
     for key in sorted(old.keys() | new.keys()):
         before, after = old.get(key, {}), new.get(key, {})
-        gone = _by_evr(p for h, p in before.items() if h not in after)
-        came = _by_evr(p for h, p in after.items() if h not in before)
+        gone = _by_evr((p for h, p in before.items() if h not in after), order)
+        came = _by_evr((p for h, p in after.items() if h not in before), order)
         if len(gone) == 1 and len(came) == 1:
-            order = compare_evr(_evr_of(gone[0]), _evr_of(came[0]))
-            diff.updated.append(UpdatedPackage(key[0], key[1], gone[0], came[0], -order))
+            newer = compare_evr(_evr_of(gone[0]), _evr_of(came[0]), order)
+            diff.updated.append(UpdatedPackage(key[0], key[1], gone[0], came[0], -newer))
             continue
         diff.removed.extend(gone)
         diff.added.extend(came)
@@ -292,11 +314,11 @@ def _evr_of(package: PackageSummary) -> EVR:
     return (package.epoch, package.version, package.release)
 
 
-def _by_evr(packages: Iterable[PackageSummary]) -> list[PackageSummary]:
+def _by_evr(packages: Iterable[PackageSummary], order: VersionOrder) -> list[PackageSummary]:
     """Builds of one (name, arch) in rpm order, then by hash (equal EVRs, other builds)."""
 
     def rpm_order(a: PackageSummary, b: PackageSummary) -> int:
-        return compare_evr(_evr_of(a), _evr_of(b))
+        return compare_evr(_evr_of(a), _evr_of(b), order)
 
     ordered = sorted(packages, key=lambda p: p.pkg_hash)
     return sorted(ordered, key=cmp_to_key(rpm_order))

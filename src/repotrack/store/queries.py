@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from repotrack.errors import InputError, NotFoundError
-from repotrack.rpm import compare_evr
+from repotrack.rpm import VersionOrder, compare_evr
 from repotrack.store.base import Store
 
 __all__ = [
@@ -354,15 +354,23 @@ def _changelog_texts(store: Store, hashes: list[int]) -> dict[int, str]:
 # -- differences between two snapshots ----------------------------------------------------
 
 
-def diff_package_sets(store: Store, *, branch: str, old_day: date, new_day: date) -> PackageDiff:
+def diff_package_sets(
+    store: Store,
+    *,
+    branch: str,
+    old_day: date,
+    new_day: date,
+    order: VersionOrder = VersionOrder.RPM,
+) -> PackageDiff:
     """What changed in ``branch`` between the sets of ``old_day`` and ``new_day``.
 
     A package is identified by (name, shown arch): ``src`` for a source package, so a
     source never stands in for its binary of the same arch. Where a set holds one
     build of an identity and the other set a different one, that is an update whose
-    direction rpm's comparison decides; where either holds several builds of it, the
-    builds both sets share are unchanged and the rest are removed and added. The
-    counts always add up: old - removed + added = new.
+    direction rpm's comparison decides, in the branch's version ``order`` (ALT's rpm
+    calls ``1.0.rc1`` -> ``1.0.0`` a downgrade, librpm an update); where either holds
+    several builds of it, the builds both sets share are unchanged and the rest are
+    removed and added. The counts always add up: old - removed + added = new.
     """
     if new_day < old_day:
         raise InputError("the second date is before the first", field="to")
@@ -380,6 +388,7 @@ def diff_package_sets(store: Store, *, branch: str, old_day: date, new_day: date
             direction = compare_evr(
                 (before[0].epoch, before[0].version, before[0].release),
                 (after[0].epoch, after[0].version, after[0].release),
+                order,
             )
             diff.updated.append(UpdatedPackage(key[0], key[1], before[0], after[0], -direction))
             continue

@@ -22,7 +22,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from repotrack.service.deps import ApiRead
+from repotrack.rpm import VersionOrder
+from repotrack.service.deps import ApiRead, SettingsDep
 from repotrack.service.routes.packages import BranchQuery, StoreDep
 from repotrack.store import to_plain
 from repotrack.store.enrichment import (
@@ -58,13 +59,21 @@ def get_ftbfs(
 
 
 @router.get("/newer")
-def get_newer(store: StoreDep, branch: BranchQuery) -> dict[str, Any]:
-    """Source packages with a newer upstream version than the branch's (rpm order)."""
-    return {"branch": branch, "packages": to_plain(newer_upstream(store, branch=branch))}
+def get_newer(store: StoreDep, settings: SettingsDep, branch: BranchQuery) -> dict[str, Any]:
+    """Source packages with a newer upstream version than the branch's (the branch's rpm
+    version order: ``vulns.branch_orders``)."""
+    order = VersionOrder(settings.vulns.order(branch))
+    return {
+        "branch": branch,
+        "packages": to_plain(newer_upstream(store, branch=branch, order=order)),
+    }
 
 
 @router.get("/maintainers/{nick}")
-def get_maintainer(store: StoreDep, nick: Name, branch: BranchQuery) -> dict[str, Any]:
+def get_maintainer(
+    store: StoreDep, settings: SettingsDep, nick: Name, branch: BranchQuery
+) -> dict[str, Any]:
     """The maintainer dashboard: the nick's packages with their feed states."""
-    rows = maintainer_dashboard(store, branch=branch, nick=nick)
+    order = VersionOrder(settings.vulns.order(branch))
+    rows = maintainer_dashboard(store, branch=branch, nick=nick, order=order)
     return {"branch": branch, "maintainer": nick, "packages": to_plain(rows)}

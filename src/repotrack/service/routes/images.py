@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from repotrack.service.deps import ApiRead
+from repotrack.rpm import VersionOrder
+from repotrack.service.deps import ApiRead, SettingsDep
 from repotrack.service.routes.packages import StoreDep
 from repotrack.store import to_plain
 from repotrack.store.image_queries import (
@@ -64,18 +65,25 @@ def get_image_packages(store: StoreDep, tag: TagQuery, day: DayQuery = None) -> 
 @router.get("/find")
 def get_images_with_package(
     store: StoreDep,
+    settings: SettingsDep,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     branch: Text = None,
     min_version: Annotated[str | None, Query(max_length=200, description="[E:]V[-R]")] = None,
     max_version: Annotated[str | None, Query(max_length=200, description="[E:]V[-R]")] = None,
 ) -> list[Any]:
-    """Images that contain package ``name``, optionally within a version range (inclusive).
+    """Images that contain package ``name``, optionally within a version range (inclusive,
+    in the version order of each image's branch: ``vulns.branch_orders``).
 
     ``GET /api/v1/images/find?name=openssl&max_version=3.0.7`` ->
     ``[{"image": {"tag": "...", ...}, "package": {"name": "openssl", "version": "3.0.5", ...}}]``
     """
     hits = images_with_package(
-        store, name=name, branch=branch, min_version=min_version, max_version=max_version
+        store,
+        name=name,
+        branch=branch,
+        min_version=min_version,
+        max_version=max_version,
+        order_of=lambda branch: VersionOrder(settings.vulns.order(branch)),
     )
     result: list[Any] = to_plain(hits)
     return result
@@ -84,6 +92,7 @@ def get_images_with_package(
 @router.get("/diff")
 def get_image_diff(
     store: StoreDep,
+    settings: SettingsDep,
     tag: TagQuery,
     other: Annotated[
         str | None,
@@ -91,14 +100,19 @@ def get_image_diff(
     ] = None,
     day: DayQuery = None,
 ) -> dict[str, Any]:
-    """Added, removed and updated packages between two images, or an image and its branch.
+    """Added, removed and updated packages between two images, or an image and its branch
+    (in the version order of the new side's branch: ``vulns.branch_orders``).
 
     ``GET /api/v1/images/diff?tag=A&other=B`` -> ``{"old_set": {...}, "new_set": {...},
     "added": [...], "removed": [...], "updated": [{"name": ..., "direction": 1, ...}]}``
     """
+
+    def order_of(branch: str) -> VersionOrder:
+        return VersionOrder(settings.vulns.order(branch))
+
     if other is None:
-        result = diff_image_with_branch(store, tag=tag, day=day)
+        result = diff_image_with_branch(store, tag=tag, day=day, order_of=order_of)
     else:
-        result = diff_images(store, old_tag=tag, new_tag=other, old_day=day)
+        result = diff_images(store, old_tag=tag, new_tag=other, old_day=day, order_of=order_of)
     body: dict[str, Any] = to_plain(result)
     return body

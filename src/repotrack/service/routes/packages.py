@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from repotrack.service.deps import ApiRead
+from repotrack.rpm import VersionOrder
+from repotrack.service.deps import ApiRead, SettingsDep
 from repotrack.service.params import Offset
 from repotrack.store import (
     MAX_LIMIT,
@@ -103,20 +104,23 @@ def get_package(
 @router.get("/diff")
 def get_diff(
     store: StoreDep,
+    settings: SettingsDep,
     branch: BranchQuery,
     old: Annotated[date, Query(alias="from", description="first UTC day")],
     new: Annotated[date, Query(alias="to", description="second UTC day")],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Added, removed and updated packages between two days (rpm version order).
+    """Added, removed and updated packages between two days (the branch's rpm version
+    order, ``vulns.branch_orders``: ``direction`` -1 is a downgrade in that order).
 
     ``GET /api/v1/diff?branch=p10&from=2024-05-01&to=2024-06-01`` -> ``{"old_set": {...},
     "new_set": {...}, "added": [...], "removed": [...], "updated": [{"name": "foo",
     "arch": "x86_64", "old": {...}, "new": {...}, "direction": 1}]}``; ``limit`` and
     ``offset`` page each of the three lists.
     """
-    result = diff_package_sets(store, branch=branch, old_day=old, new_day=new)
+    order = VersionOrder(settings.vulns.order(branch))
+    result = diff_package_sets(store, branch=branch, old_day=old, new_day=new, order=order)
     body: dict[str, Any] = to_plain(result)
     for key in ("added", "removed", "updated"):
         body[f"{key}_total"] = len(body[key])

@@ -17,6 +17,7 @@ import pytest
 from repotrack.config import FeedsSettings
 from repotrack.errors import NotFoundError
 from repotrack.ingest.feeds import FeedRequest, run_feed
+from repotrack.rpm import VersionOrder
 from repotrack.sources.feeds import REPOCOP_FIELDS
 from repotrack.store import Store, open_store, seed_license_aliases
 from repotrack.store.enrichment import (
@@ -169,3 +170,18 @@ def test_cli_faces(fed: Store) -> None:
     assert (
         bad.exit_code == 1 and bad.output.strip() == "NotFoundError: no package set of branch p99"
     )
+
+
+def test_newer_upstream_in_the_branch_version_order(fed: Store, tmp_path: Path) -> None:
+    """baz 0.1 against watch's ``0.a``: librpm calls 0.1 newer (a digit segment beats a
+    letter one), ALT's rpm 0.a (tests/data/alt-vercmp), so an ALT branch has a newer
+    upstream and the dashboard names it."""
+    watch = "petr\tbaz\t0.1\t0.a\thttps://b/0.a\n"
+    load(fed, "watch", put(tmp_path / "watch-next.txt", watch, stamp=1_717_400_000))
+    assert newer_upstream(fed, branch="p10") == []
+    alt = newer_upstream(fed, branch="p10", order=VersionOrder.ALT)
+    assert [(n.name, n.version, n.new_version) for n in alt] == [("baz", "0.1", "0.a")]
+    dash = maintainer_dashboard(fed, branch="p10", nick="petr", order=VersionOrder.ALT)
+    assert {p.name: p.newer_version for p in dash}["baz"] == "0.a"
+    dash = maintainer_dashboard(fed, branch="p10", nick="petr")
+    assert {p.name: p.newer_version for p in dash}["baz"] == ""
