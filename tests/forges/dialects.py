@@ -198,8 +198,8 @@ class Dialect:
         }
 
     def get_repo(self, full_name: str) -> Reply:
-        if self.forge.fork_parent(full_name) is not None and self.forge.fork_copying(full_name):
-            return Reply(404, {"message": "Not Found"})  # GitHub: still being forked
+        """The repository; a fork is there as soon as it was asked for (every forge answers
+        the fork request with it), even while GitHub still copies its git objects."""
         return Reply(200, self.repo_json(full_name))
 
     def post_fork(self, full_name: str, status: int) -> Reply:
@@ -479,7 +479,19 @@ class GitHub(Dialect):
                 return self.post_pull(req, full_name)
             if rest == ["pulls"] and m == "GET":
                 return self.list_pulls(req, full_name)
+            if len(rest) >= 2 and rest[0] == "branches" and m == "GET":
+                return self.get_branch(full_name, "/".join(rest[1:]))
         return Reply(404, {"message": "Not Found"})
+
+    def get_branch(self, full_name: str, branch: str) -> Reply:
+        """``GET /repos/{owner}/{repo}/branches/{branch}``: 404 while a fork's git objects
+        are still being copied (each such answer is one lookup of the copy)."""
+        copying = self.forge.fork_parent(full_name) is not None and self.forge.fork_copying(
+            full_name
+        )
+        if copying or self.missing_branch(full_name, branch):
+            return Reply(404, {"message": "Branch not found"})
+        return Reply(200, {"name": branch, "commit": {"sha": "0" * 40}, "protected": False})
 
     def issue_json(self, full_name: str, issue: FakeIssue) -> dict[str, Any]:
         return {

@@ -98,7 +98,12 @@ def serve_git(
     call = Call(method, split.path, split.geturl(), query, headers, "git", body, {})
     user = _basic_user(headers, forge.token)
     name = urllib.parse.unquote(split.path).split(".git/")[0].strip("/")
-    if pushing and user is None:
+    if forge.fork_still_copying(name):
+        # GitHub and GitLab fork in a background job: the repository exists at once but
+        # its git objects come later (GitHub's "Create a fork": "you may have to wait a
+        # short period of time before you can access the git objects").
+        reply = Reply(404, "Repository not found.\n")
+    elif pushing and user is None:
         reply = Reply(401, "authentication required\n", {"WWW-Authenticate": 'Basic realm="fake"'})
     elif pushing and forge.push_denied(name):
         reply = Reply(403, "You do not have permission to push to this repository\n")

@@ -145,8 +145,9 @@ class ForgeServer:
         self._fork_polls: dict[str, int] = {}  # fork -> lookups left before it is ready
         self._push_denied: set[str] = set()
         self._project_ids: dict[str, int] = {}
-        #: Lookups of a new fork that still answer "not there yet" (GitHub) or
-        #: ``import_status: started`` (GitLab): the forge's background copy.
+        #: Lookups of a new fork that still answer "git objects not there yet" (GitHub's
+        #: branch lookup) or ``import_status: started`` (GitLab): the forge's background
+        #: copy. Until they are used up, git access to the fork is refused too.
         self.fork_delay = 0
         self._dialect = make_dialect(kind, self)
         self._httpd: ThreadingHTTPServer | None = None
@@ -295,6 +296,12 @@ class ForgeServer:
                 return False
             self._fork_polls[full_name] = left - 1
             return True
+
+    def fork_still_copying(self, full_name: str) -> bool:
+        """Whether the fork's background copy still runs, without counting a lookup
+        (git access to the fork, which a readiness poll must not be needed to end)."""
+        with self._lock:
+            return self._fork_polls.get(full_name, 0) > 0
 
     def project_id(self, full_name: str) -> int:
         """A stable numeric id per repository (GitLab's project ``id``)."""

@@ -230,3 +230,17 @@ def test_gitee_finds_an_issue_a_maintainer_moved_to_progressing() -> None:
         server.set_state(REPOS["gitee"], issue.number, "closed")
         closed = forge.find_issue(target, marker="MARK")
         assert closed is not None and closed.number == issue.number
+
+
+def test_github_fork_is_ready_when_its_git_objects_are_there_not_when_it_exists() -> None:
+    """GitHub's ``POST /forks`` answers 202 with the fork, which ``GET /repos`` then finds
+    at once; its git objects come later ("Create a fork" in GitHub's REST description).
+    Readiness is the default branch being readable, else a push races the copy."""
+    with ForgeServer("github", token=TOKEN) as server:
+        server.fork_delay = 2
+        forge, target = _forge(server), _target(server)
+        fork = forge.create_fork(target)
+        assert forge.find_fork(target, server.login) == fork  # there at once
+        assert [forge.fork_ready(fork) for _ in range(3)] == [False, False, True]
+        branch_path = f"/repos/{fork.full_name}/branches/master"
+        assert [c.status for c in server.calls_to("GET", branch_path)] == [404, 404, 200]

@@ -135,4 +135,5 @@ class Forge(Protocol):
         """
 
     def fork_ready(self, fork: ForgeTarget) -> bool:
-        """Whether the fork exists and has finished copying (GitLab's ``import_status``)."""
+        """Whether the fork exists and has finished copying (GitLab's ``import_status``,
+        GitHub's default branch being readable: its record exists before its git objects)."""

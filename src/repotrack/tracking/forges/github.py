@@ -9,17 +9,20 @@ issue list includes); the search API is an index that lags behind a just-created
 which is exactly the case a retry must see.
 
 Fork mode: ``POST /repos/{owner}/{repo}/forks`` answers 202 and forks in the background
-("you may have to wait a short period before you can access the git objects"); the fork
-is ready once ``GET /repos/{login}/{name}`` finds it. Pull requests then come from
-``login:branch``.
+("you may have to wait a short period of time before you can access the git objects").
+The 202 carries the fork's repository, so ``GET /repos/{login}/{name}`` finds it at once:
+that says nothing about its git objects. The fork is ready once its default branch can
+be read (``GET /repos/{login}/{name}/branches/{default_branch}`` answers 200, not 404),
+which needs them. Pull requests then come from ``login:branch``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from repotrack.errors import ForgeError
 from repotrack.tracking.forges.base import ForgeTarget, PullRef
-from repotrack.tracking.forges.common import JsonIssueForge
+from repotrack.tracking.forges.common import JsonIssueForge, quote_segment
 
 __all__ = ["GITHUB_API_URL", "GITHUB_API_VERSION", "GitHubForge"]
 
@@ -50,3 +53,20 @@ class GitHubForge(JsonIssueForge):
             if self.head_matches(item, head, target, fork):
                 return self.pull_ref(item)
         return None
+
+    def fork_ready(self, fork: ForgeTarget) -> bool:
+        """The fork exists *and* its git objects are there (module docstring)."""
+        item = self.repo_info(fork)
+        if item is None:
+            return False
+        branch = item.get("default_branch")
+        if not branch:  # an empty repository: no git objects to wait for
+            return True
+        path = f"{self.repo_path(fork)}/branches/{quote_segment(str(branch))}"
+        try:
+            self.http.request("GET", path)
+        except ForgeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
