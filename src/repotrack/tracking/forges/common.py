@@ -208,8 +208,8 @@ class HttpForge(ABC):
 class JsonIssueForge(HttpForge):
     """Issue handling shared by forges with GitHub-shaped issue APIs (GitHub, Gitea/Forgejo).
 
-    Both take ``{"title", "body"}`` as JSON on ``POST <repo>/issues``, list open issues
-    (pull requests included, marked by a ``pull_request`` key) and check tokens on
+    Both take ``{"title", "body"}`` as JSON on ``POST <repo>/issues``, list issues of any
+    state (pull requests included, marked by a ``pull_request`` key) and check tokens on
     ``GET /user``. Subclasses say how the list is asked for and paged.
     """
 

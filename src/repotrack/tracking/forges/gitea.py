@@ -3,7 +3,7 @@
 ``Authorization: token T`` (query tokens are deprecated and off on hardened servers),
 JSON bodies. Pages use ``limit``, which servers cap silently (default 50), so the end of
 a list is read from the ``Link`` header rather than from a short page. Pull requests are
-found by listing open ones and matching ``head.ref``: the ``/pulls/{base}/{head}``
+found by listing them (``state=all``) and matching ``head.ref``: the ``/pulls/{base}/{head}``
 endpoint exists only on Gitea 1.22+ and is unconfirmed on Forgejo, and it needs the base
 branch, which the contract does not give. A duplicate pull request is refused with 409;
 the open one is then found and returned.

@@ -11,10 +11,10 @@ Fork mode: ``POST /repos/{owner}/{repo}/forks`` (the token as a form field) fork
 the token owner's namespace and answers 201 once the fork exists; the pull request's
 ``head`` is then ``login:branch``.
 
-Gitee documents no error for a duplicate pull request, so :meth:`create_pull_request`
-looks for an open one with the same head first. Its issue list has no text filter: the
-marker is matched client-side over the ``open`` and ``progressing`` issues (an issue a
-maintainer moved to "progressing" is still the one to reuse).
+Gitee documents no error for a duplicate pull request; it answers 400, and only then
+does :meth:`create_pull_request` look for one with the same head. Its issue list has no
+text filter: the marker is matched client-side over ``state=all`` issues (an issue a
+maintainer moved to "progressing" or closed is still the one to reuse).
 """
 
 from __future__ import annotations

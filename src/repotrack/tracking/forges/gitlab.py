@@ -4,9 +4,10 @@
 every ``/`` encoded (``group%2Fsub%2Fname``), which is how subgroups work without a
 numeric id lookup. Issues and merge requests are numbered per project by ``iid``; that is
 the number returned. Merge requests carry ``source_branch``/``target_branch`` and
-``remove_source_branch=true`` (Gitee's ``prune_source_branch``). Lists default to
-``state=all`` on GitLab, so ``state=opened`` is always sent. A duplicate merge request is
-refused with 409; the open one is then found and returned.
+``remove_source_branch=true`` (Gitee's ``prune_source_branch``). Lists are asked for
+with ``state=all`` (also GitLab's default): a closed issue or merge request is found, not
+made again. A duplicate merge request is refused with 409; the open one is then found
+and returned.
 
 Fork mode: ``POST /projects/:id/fork`` answers 201 at once but copies the repository in
 a background job; the fork is ready when its ``import_status`` says ``finished``. A merge
