@@ -244,3 +244,24 @@ def test_github_fork_is_ready_when_its_git_objects_are_there_not_when_it_exists(
         assert [forge.fork_ready(fork) for _ in range(3)] == [False, False, True]
         branch_path = f"/repos/{fork.full_name}/branches/master"
         assert [c.status for c in server.calls_to("GET", branch_path)] == [404, 404, 200]
+
+
+@pytest.mark.parametrize("status", ["failed", "canceled"])
+def test_gitlab_fork_whose_copy_ended_unfinished_is_an_error_at_once(
+    status: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitLab's ``import_status`` ends ``finished``, ``failed`` or ``canceled``; a fork
+    in either of the last two never becomes ready, so waiting for it would only end at
+    the fork timeout (minutes) with a message that says nothing of why."""
+    with ForgeServer("gitlab", token=TOKEN) as server:
+        forge, target = _forge(server), _target(server)
+        fork = forge.create_fork(target)
+        dialect = server._dialect
+        plain = dialect.project_json
+
+        def ended(full_name: str, *, lookup: bool = True) -> dict[str, object]:
+            return {**plain(full_name, lookup=lookup), "import_status": status}
+
+        monkeypatch.setattr(dialect, "project_json", ended)
+        with pytest.raises(ForgeError, match=f"forking into {fork.full_name} {status}"):
+            forge.fork_ready(fork)

@@ -10,10 +10,10 @@ made again. A duplicate merge request is refused with 409; the open one is then 
 and returned.
 
 Fork mode: ``POST /projects/:id/fork`` answers 201 at once but copies the repository in
-a background job; the fork is ready when its ``import_status`` says ``finished``. A merge
-request from a fork is created on the *fork* (``POST /projects/<fork>/merge_requests``)
-with ``target_project_id`` set to the target's numeric id, and found on the target's list
-by ``source_project_id``.
+a background job; the fork is ready when its ``import_status`` says ``finished``
+(``failed`` or ``canceled`` is an error at once). A merge request from a fork is created
+on the *fork* (``POST /projects/<fork>/merge_requests``) with ``target_project_id`` set
+to the target's numeric id, and found on the target's list by ``source_project_id``.
 """
 
 from __future__ import annotations
@@ -124,9 +124,9 @@ class GitLabForge(HttpForge):
         if item is None:
             return False
         status = item.get("import_status") or "none"
-        if status == "failed":
+        if status in ("failed", "canceled"):  # ended without the copy: it never finishes
             error = item.get("import_error") or "no detail"
-            raise ForgeError(f"forking into {fork.full_name} failed: {error}", forge=self.kind)
+            raise ForgeError(f"forking into {fork.full_name} {status}: {error}", forge=self.kind)
         return status in ("finished", "none")
 
     # -- merge requests -----------------------------------------------------------------
