@@ -241,6 +241,12 @@ def to_csaf(advisory: Advisory, *, branch: str, publisher: str, namespace: str) 
         ]
     if statements:
         vulnerability["threats"] = statements
+    if advisory.published != _EPOCH:  # a stored record's publication, not a stand-in
+        vulnerability["release_date"] = _stamp(advisory.published)
+    # The document is the branch's state at ``modified``, its one revision; the record's
+    # publication is the vulnerability's release date. An initial release date before the
+    # oldest revision fails CSAF 2.0 §6.2.5 (older initial release date than revision
+    # history).
     now = _stamp(advisory.modified)
     document: dict[str, Any] = {
         "document": {
@@ -251,7 +257,7 @@ def to_csaf(advisory: Advisory, *, branch: str, publisher: str, namespace: str) 
             "tracking": {
                 "current_release_date": now,
                 "id": tracking_id,
-                "initial_release_date": _stamp(advisory.published),
+                "initial_release_date": now,
                 "revision_history": [
                     {"date": now, "number": "1", "summary": "State of the branch."}
                 ],
