@@ -41,6 +41,9 @@ EXPORT_FORMATS: Final = ("osv", "csaf")
 OSV_SCHEMA_VERSION: Final = "1.7.5"
 _OSV_PREFIX: Final = re.compile(r"^x_[A-Za-z0-9_.]+$|^[A-Z][A-Za-z-]*$")
 _FILE_CHARS: Final = re.compile(r"[^+\-a-z0-9]+")
+#: The numbering system of an id: its leading words of letters (``BDU`` of
+#: ``BDU:2024-01234``, ``ALT-SA`` of ``ALT-SA-2024-1234``, ``GHSA`` of ``GHSA-jfh8-…``).
+_ID_SYSTEM: Final = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?=[-:])")
 _FILE_CHARS_OSV: Final = re.compile(r"[^A-Za-z0-9._+\-]+")
 
 
@@ -228,9 +231,9 @@ def to_csaf(advisory: Advisory, *, branch: str, publisher: str, namespace: str) 
     if advisory.vuln_id.startswith("CVE-"):
         vulnerability["cve"] = advisory.vuln_id
     else:
-        vulnerability["ids"] = [
-            {"system_name": advisory.vuln_id.split("-")[0], "text": advisory.vuln_id}
-        ]
+        system = _ID_SYSTEM.match(advisory.vuln_id)
+        name = system.group() if system else advisory.vuln_id.split("-")[0]
+        vulnerability["ids"] = [{"system_name": name, "text": advisory.vuln_id}]
     if status.get("known_affected"):
         vulnerability["remediations"] = [
             {

@@ -242,3 +242,27 @@ def test_the_validator_refuses_what_it_should(exported: list[Path], tmp_path: Pa
     broken.write_text(json.dumps(document))
     tests = {f["test"] for f in validate(lib, [broken])[str(broken)] if f["set"] == "mandatory"}
     assert "mandatoryTest_6_1_1" in tests  # "nowhere" is no product of the tree
+
+
+@pytest.mark.parametrize(
+    ("vuln_id", "system"),
+    [
+        ("BDU:2024-01234", "BDU"),
+        ("ALT-SA-2024-1234", "ALT-SA"),
+        ("GHSA-jfh8-c2jp-5v3q", "GHSA"),
+        ("GHSA-8w4h-7vg8-fq8p", "GHSA"),
+        ("OSV-2020-111", "OSV"),
+        ("RHSA-2024:1234", "RHSA"),
+    ],
+)
+def test_a_non_cve_id_names_its_numbering_system(vuln_id: str, system: str) -> None:
+    """``vulnerabilities[].ids[].system_name`` is the tracking or numbering system (CSAF
+    2.0 §3.2.3.6): ``BDU`` for FSTEC's ``BDU:2024-01234`` (it read ``BDU:2024``),
+    ``ALT-SA`` for ALT's advisories (it read ``ALT``)."""
+    from repotrack.security.exports import Advisory, to_csaf
+
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    advisory = Advisory(vuln_id, "summary", "https://example.org", when, when, [])
+    document = to_csaf(advisory, branch="p10", publisher="t", namespace="https://t.invalid")
+    (ids,) = [v["ids"] for v in document["vulnerabilities"]]
+    assert ids == [{"system_name": system, "text": vuln_id}]
