@@ -118,6 +118,16 @@ class _Digester:
         _check_header(rpm)
         self.payload = _payload_digest(rpm)
         self.recorded_md5 = rpm.signature.get_bytes(SigTag.MD5)
+        if not self.recorded_md5 and all(
+            rpm.signature.get(tag) is None for tag, _, _ in _HEADER_DIGESTS
+        ):
+            # rpm -K: "DIGESTS NOT OK" when nothing covers the main header (the header
+            # digests it did not find are then required), as for the payload below.
+            raise InputError(
+                "damaged package: no digest covers the header (no SHA1HEADER, "
+                "SHA256HEADER or SHA3-256 and no MD5 in the signature)",
+                path=rpm.path,
+            )
         if self.payload is None and not self.recorded_md5:
             # rpm -K: "DIGESTS NOT OK" when nothing covers the payload.
             raise InputError(

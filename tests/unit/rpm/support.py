@@ -9,6 +9,8 @@ from pathlib import Path
 from tests.conftest import DATA, FIXTURES
 
 OWN_RPMS = DATA / "rpms"
+#: Third-party RPMs that once showed a difference from the real rpm (PROVENANCE.md there).
+CORPUS_RPMS = DATA / "rpm-corpus"
 
 
 def own_rpms() -> list[Path]:

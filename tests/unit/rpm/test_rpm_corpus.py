@@ -1,0 +1,84 @@
+"""Third-party packages on which repotrack once judged otherwise than the real rpm.
+
+Each file in tests/data/rpm-corpus (see PROVENANCE.md there) came from comparing the
+reader and the loader with ``rpm`` on packages from rpm's, cavaliergopher/rpm's and
+go-rpmutils' test data; each test here damages a copy the way that showed the
+difference and demands ``rpm -K --nosignature``'s verdict, read from rpm in the test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from repotrack.errors import InputError
+from repotrack.ingest.reader import PackageJob, read_package
+from repotrack.rpm import file_digests, read_rpm
+from repotrack.rpm.header import INTRO_SIZE
+from repotrack.rpm.integrity import package_digests
+from repotrack.rpm.package import LEAD_SIZE
+from repotrack.rpm.tags import SigTag
+from tests.conftest import need_tool
+from tests.unit.rpm.support import CORPUS_RPMS
+
+NFPM = CORPUS_RPMS / "test-1.0.0.x86_64.rpm"
+
+
+def _rpm_k(path: Path) -> tuple[bool, str]:
+    """``rpm -Kv --nosignature``: whether rpm calls the digests OK, and what it printed."""
+    done = subprocess.run(
+        ["rpm", "-Kv", "--nosignature", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": "/nonexistent"},
+    )
+    return done.returncode == 0, done.stdout + done.stderr
+
+
+def _signature_entry(data: bytes, tag: int) -> int:
+    """File offset of the signature header's first index entry for ``tag``."""
+    count = int.from_bytes(data[LEAD_SIZE + 8 : LEAD_SIZE + 12], "big")
+    for i in range(count):
+        at = LEAD_SIZE + INTRO_SIZE + 16 * i
+        if int.from_bytes(data[at : at + 4], "big") == tag:
+            return at
+    raise AssertionError(f"no signature entry for tag {tag}")
+
+
+def _refused_by_the_loader(path: Path, match: str) -> None:
+    """The loader's worker refuses ``path`` with an InputError that names it."""
+    job = PackageJob(filename=path.name, source=False, node="x", path=str(path))
+    with pytest.raises(InputError, match=match) as caught:
+        read_package(job)
+    assert caught.value.path == str(path)
+    assert str(path) in str(caught.value)
+
+
+def test_the_corpus_packages_are_sound_for_rpm_and_for_us() -> None:
+    need_tool("rpm")
+    for path in sorted(CORPUS_RPMS.glob("*.rpm")):
+        assert _rpm_k(path)[0], path
+        assert package_digests(read_rpm(path)) == file_digests(path)
+
+
+def test_a_header_no_digest_covers_any_more_is_refused_as_rpm_refuses_it(
+    tmp_path: Path,
+) -> None:
+    """nFPM records one digest of the main header (SHA256HEADER) and no MD5. A damaged
+    signature header whose SHA256HEADER entry no longer carries tag 273 leaves the main
+    header covered by nothing: ``rpm -K`` says "DIGESTS NOT OK" (the digests it did not
+    find are then required). Accepting it stored a header no digest vouched for."""
+    need_tool("rpm")
+    data = bytearray(NFPM.read_bytes())
+    data[_signature_entry(data, SigTag.SHA256)] ^= 0x10  # tag 273 becomes 0x10000111
+    bad = tmp_path / NFPM.name
+    bad.write_bytes(bytes(data))
+    sound, output = _rpm_k(bad)
+    assert not sound and "Header SHA256 digest: NOTFOUND" in output, output
+    with pytest.raises(InputError, match="no digest covers the header") as caught:
+        package_digests(read_rpm(bad))
+    assert caught.value.path == str(bad)
+    _refused_by_the_loader(bad, "no digest covers the header")
