@@ -135,11 +135,15 @@ class Header:
         offset: int = 0,
         limits: HeaderLimits = MAIN_LIMITS,
         exact_region: bool = False,
+        first_wins: bool = False,
     ) -> Header:
         """Parse ``blob`` (intro, index, data; nothing after) found at ``offset`` in ``source``.
 
         ``exact_region`` demands what a package file's main header must satisfy: a
-        region covering the whole index and data. Raises :class:`InputError`.
+        region covering the whole index and data. A tag with two index entries reads
+        as its last one (a header's later "dribble" entries replace the region's), or
+        with ``first_wins`` as its first: librpm reads a package's signature header
+        entry by entry (``hdrblobGet``) and takes the first. Raises :class:`InputError`.
         """
         il, dl = parse_intro(blob, limits=limits, source=source, offset=offset)
         data_start = INTRO_SIZE + 16 * il
@@ -152,7 +156,7 @@ class Header:
         raw_entries = list(INDEX_ENTRY.iter_unpack(memoryview(blob)[INTRO_SIZE:data_start]))
         checker = _IndexChecker(source=source, base=offset, data_start=data_start, blob=blob)
         entries, has_region = checker.check(
-            raw_entries, exact_region=exact_region, what=limits.what
+            raw_entries, exact_region=exact_region, what=limits.what, first_wins=first_wins
         )
         return cls(entries, raw_bytes=blob, source=source, offset=offset, has_region=has_region)
 
@@ -336,7 +340,12 @@ class _IndexChecker:
         return InputError(message, path=self.source, offset=self.base + position)
 
     def check(
-        self, raw: list[tuple[int, int, int, int]], *, exact_region: bool, what: str
+        self,
+        raw: list[tuple[int, int, int, int]],
+        *,
+        exact_region: bool,
+        what: str,
+        first_wins: bool = False,
     ) -> tuple[dict[int, _Entry], bool]:
         tags, kinds, offs, counts = zip(*raw, strict=True)
         has_region = tags[0] in _REGION_TAGS
@@ -360,9 +369,10 @@ class _IndexChecker:
         bounds = self._check_layout(raw, offs, limit, what)
         blob = self.blob
         ds = self.data_start
+        listed = raw[first:]
         entries = {
             tag: (kind, ds + off, count, ds + bounds[off], blob)
-            for tag, kind, off, count in raw[first:]
+            for tag, kind, off, count in (reversed(listed) if first_wins else listed)
         }
         return entries, has_region
 

@@ -179,7 +179,9 @@ def read_rpm_stream(f: BinaryIO | HeadReader, *, source: str, file_size: int) ->
         file_size=file_size,
     )
     sig_blob = first[LEAD_SIZE:] + rest[: sig_len - INTRO_SIZE]
-    signature = Header.parse(sig_blob, source=source, offset=LEAD_SIZE, limits=SIGNATURE_LIMITS)
+    signature = Header.parse(
+        sig_blob, source=source, offset=LEAD_SIZE, limits=SIGNATURE_LIMITS, first_wins=True
+    )
     intro = rest[-INTRO_SIZE:]
     mil, mdl = parse_intro(intro, limits=MAIN_LIMITS, source=source, offset=header_offset)
     # Re-read the intro with the body: one buffer, no concatenation of a large header.
@@ -290,9 +292,9 @@ class _QuickReader:
         sig_index = self.bytes_at(LEAD_SIZE + INTRO_SIZE, 16 * il)
         sig_data_at = LEAD_SIZE + INTRO_SIZE + 16 * il
         sig_data = self.bytes_at(sig_data_at, dl)
-        found = {
-            tag: (kind, off, count) for tag, kind, off, count in INDEX_ENTRY.iter_unpack(sig_index)
-        }
+        found: dict[int, tuple[int, int, int]] = {}
+        for tag, kind, off, count in INDEX_ENTRY.iter_unpack(sig_index):
+            found.setdefault(tag, (kind, off, count))  # the first entry of a tag, as librpm
         sha1 = _sig_value(found.get(SigTag.SHA1), sig_data, TagType.STRING)
         md5 = _sig_value(found.get(SigTag.MD5), sig_data, TagType.BIN)
         gpg = _sig_value(found.get(SigTag.GPG), sig_data, TagType.BIN)

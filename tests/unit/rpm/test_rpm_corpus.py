@@ -18,7 +18,7 @@ from repotrack.ingest.reader import PackageJob, read_package
 from repotrack.rpm import file_digests, read_rpm
 from repotrack.rpm.header import INTRO_SIZE
 from repotrack.rpm.integrity import package_digests
-from repotrack.rpm.package import LEAD_SIZE
+from repotrack.rpm.package import LEAD_SIZE, quick_pkg_hash
 from repotrack.rpm.tags import SigTag
 from tests.conftest import need_tool
 from tests.unit.rpm.support import CORPUS_RPMS
@@ -82,3 +82,48 @@ def test_a_header_no_digest_covers_any_more_is_refused_as_rpm_refuses_it(
         package_digests(read_rpm(bad))
     assert caught.value.path == str(bad)
     _refused_by_the_loader(bad, "no digest covers the header")
+
+
+V3_SIGNED = CORPUS_RPMS / "hello-2.0-1.x86_64-v3-signed.rpm"
+
+
+def _retagged(tmp_path: Path, source: Path, tag: int, new: int) -> Path:
+    """A copy of ``source`` whose signature entry for ``tag`` carries tag ``new``."""
+    data = bytearray(source.read_bytes())
+    at = _signature_entry(data, tag)
+    data[at : at + 4] = new.to_bytes(4, "big")
+    path = tmp_path / f"{tag}-as-{new}-{source.name}"
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("tag", "new"),
+    [(268, SigTag.SHA1), (1002, SigTag.MD5), (1008, SigTag.MD5), (1000, SigTag.SHA256)],
+    ids=["RSA-before-SHA1", "PGP-before-MD5", "1008-after-MD5", "SIZE-after-SHA256"],
+)
+def test_a_tag_met_twice_in_the_signature_reads_as_its_first_entry_as_for_rpm(
+    tmp_path: Path, tag: int, new: int
+) -> None:
+    """A damaged signature header can hold one tag twice. librpm reads the signature
+    entry by entry and takes a tag's first entry (``hdrblobGet``); the reader took
+    the last, so it accepted a package whose first SHA1HEADER is the RSA signature (rpm:
+    "BAD ... invalid type 7") and refused one whose first MD5 is the right one (rpm:
+    OK). The verdict must be rpm's, and the quick identity the full read's."""
+    need_tool("rpm")
+    path = _retagged(tmp_path, V3_SIGNED, tag, new)
+    sound, output = _rpm_k(path)
+    try:
+        package_digests(read_rpm(path))
+        ours, message = True, ""
+    except InputError as exc:
+        ours, message = False, str(exc)
+        assert exc.path == str(path)
+    assert ours == sound, (message, output)
+    if sound:
+        job = PackageJob(filename=path.name, source=False, node="x", path=str(path))
+        assert read_package(job) is not None
+        quick = quick_pkg_hash(path)
+        assert quick is None or quick[0] == read_rpm(path).pkg_hash
+    else:
+        _refused_by_the_loader(path, "damaged package")
