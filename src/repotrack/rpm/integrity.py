@@ -29,7 +29,7 @@ from repotrack.errors import InputError
 from repotrack.rpm.digests import CHUNK, FileDigests, read_chunks, read_rest
 from repotrack.rpm.files_open import open_fd
 from repotrack.rpm.package import HeadReader, RpmFile, read_rpm_stream
-from repotrack.rpm.tags import SigTag, Tag
+from repotrack.rpm.tags import SigTag, Tag, TagType
 
 __all__ = ["package_digests", "read_checked"]
 
@@ -44,6 +44,7 @@ _ALGORITHMS: Final[dict[int, str]] = {
     12: "sha3_256",
     14: "sha3_512",
 }
+_INTEGER_TYPES: Final = frozenset({TagType.INT16, TagType.INT32, TagType.INT64})
 _HEADER_DIGESTS: Final = (
     (SigTag.SHA1, "sha1", "SHA1HEADER"),
     (SigTag.SHA256, "sha256", "SHA256HEADER"),
@@ -117,7 +118,7 @@ class _Digester:
         self.rpm = rpm
         _check_header(rpm)
         self.payload = _payload_digest(rpm)
-        self.recorded_md5 = rpm.signature.get_bytes(SigTag.MD5)
+        self.recorded_md5 = _recorded_md5(rpm)
         if not self.recorded_md5 and all(
             rpm.signature.get(tag) is None for tag, _, _ in _HEADER_DIGESTS
         ):
@@ -206,6 +207,15 @@ def _check_header(rpm: RpmFile) -> None:
                 f"damaged package: {label} does not match the header (altered header)",
                 path=rpm.path,
             )
+
+
+def _recorded_md5(rpm: RpmFile) -> bytes | None:
+    """The signature's MD5 as librpm finds it: None when absent, and when its entry is
+    of an integer type (INT16/32/64), which ``hdrblobGet`` does not read, so ``rpm -K``
+    says "MD5 digest: NOTFOUND" and judges the package by its other digests."""
+    if rpm.signature.type_of(SigTag.MD5) in _INTEGER_TYPES:
+        return None
+    return rpm.signature.get_bytes(SigTag.MD5)
 
 
 def _recorded_size(rpm: RpmFile) -> int | None:

@@ -127,3 +127,24 @@ def test_a_tag_met_twice_in_the_signature_reads_as_its_first_entry_as_for_rpm(
         assert quick is None or quick[0] == read_rpm(path).pkg_hash
     else:
         _refused_by_the_loader(path, "damaged package")
+
+
+@pytest.mark.parametrize(
+    ("source", "tag"),
+    [(NFPM, 1000), (NFPM, 1007), (V3_SIGNED, 1000)],
+    ids=["nfpm-SIZE", "nfpm-PAYLOADSIZE", "v3-SIZE-before-MD5"],
+)
+def test_an_integer_entry_under_the_md5_tag_is_no_md5_as_for_rpm(
+    tmp_path: Path, source: Path, tag: int
+) -> None:
+    """librpm reads a signature digest only from a string or byte entry: an INT32 entry
+    under tag 1004 (a damaged SIZE or PAYLOADSIZE tag) is "MD5 digest: NOTFOUND", and
+    the package is judged by its other digests. The checker compared the integer's four
+    bytes with the file's MD5 and refused packages rpm calls sound."""
+    need_tool("rpm")
+    path = _retagged(tmp_path, source, tag, SigTag.MD5)
+    sound, output = _rpm_k(path)
+    assert sound and "MD5 digest: OK" not in output, output
+    assert package_digests(read_rpm(path)) == file_digests(path)
+    job = PackageJob(filename=path.name, source=False, node="x", path=str(path))
+    assert read_package(job) is not None
