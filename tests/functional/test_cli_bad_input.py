@@ -168,8 +168,11 @@ def test_unknown_config_key(tmp_path: Path) -> None:
     _one_line(done, 2, "unknown key 'service.listn'")
 
 
+#: A snapshot directory that is not there. Not /nonexistent itself: programs run with
+#: HOME=/nonexistent may create it (rpm as root makes /nonexistent/.rpmdb).
+MISSING = "/nonexistent/repotrack-no-such-snapshot"
 OTHER_BAD_INPUT = [
-    (["repotrack", "load", "repo", "p10", "/nonexistent", "--date", "2024-05-01"], 2, "no such"),
+    (["repotrack", "load", "repo", "p10", MISSING, "--date", "2024-05-01"], 2, "no such"),
     (["repotrack", "load", "repo", "p10", str(DATA), "--date", "someday"], 2, "--date"),
     (["repotrack", "query", "packages", "--branch", "p10", "--date", "someday"], 2, "--date"),
     (["repotrack", "config", "import-legacy", "/nonexistent/settings.conf"], 2, "cannot read"),
@@ -177,7 +180,7 @@ OTHER_BAD_INPUT = [
     (["repotrack", "db", "init", "--store", "chdb://relative"], 2, "absolute"),
     (["repotrack", "serve", "--listen", "nowhere"], 2, "listen"),
     (["repotrack", "serve", "--certfile", "/nonexistent", "--keyfile", "/nonexistent"], 2, "cert"),
-    (["repo_loader", "p10", "/nonexistent", "-A", "2024-05-01"], 2, "no such"),
+    (["repo_loader", "p10", MISSING, "-A", "2024-05-01"], 2, "no such"),
 ]
 
 

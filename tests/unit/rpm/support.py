@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tests.conftest import DATA, FIXTURES
 
 OWN_RPMS = DATA / "rpms"
+#: The home of the rpm commands the tests run. rpm run as root opens, and so creates, a
+#: database under ``$HOME/.rpmdb`` even for ``-qp`` and ``-K``: a HOME of /nonexistent
+#: made /nonexistent exist, and a test that needs a missing path then found one. A
+#: throwaway directory, removed when the test process ends.
+_RPM_HOME = tempfile.TemporaryDirectory(prefix="repotrack-rpm-home-")
+RPM_ENV = {"LC_ALL": "C", "HOME": _RPM_HOME.name, "PATH": "/usr/bin:/bin"}
 #: Third-party RPMs that once showed a difference from the real rpm (PROVENANCE.md there).
 CORPUS_RPMS = DATA / "rpm-corpus"
 
@@ -38,7 +45,7 @@ def rpm_id(path: Path) -> str:
 
 def run_rpm(*args: str) -> bytes:
     """Run the real rpm (C locale, no user config) and return its stdout bytes."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": "/nonexistent"}
+    env = {**RPM_ENV, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     done = subprocess.run(["rpm", *args], capture_output=True, env=env, check=False)
     if done.returncode != 0:
         raise AssertionError(f"rpm {' '.join(args)} failed: {done.stderr.decode(errors='replace')}")

@@ -21,7 +21,7 @@ from repotrack.rpm.integrity import package_digests
 from repotrack.rpm.package import LEAD_SIZE, quick_pkg_hash
 from repotrack.rpm.tags import SigTag
 from tests.conftest import need_tool
-from tests.unit.rpm.support import CORPUS_RPMS
+from tests.unit.rpm.support import CORPUS_RPMS, RPM_ENV
 
 NFPM = CORPUS_RPMS / "test-1.0.0.x86_64.rpm"
 
@@ -33,7 +33,7 @@ def _rpm_k(path: Path) -> tuple[bool, str]:
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": "/nonexistent"},
+        env=RPM_ENV,
     )
     return done.returncode == 0, done.stdout + done.stderr
 

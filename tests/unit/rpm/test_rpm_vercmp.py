@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from repotrack.rpm import compare_evr, parse_evr, rpmvercmp
 from tests.conftest import need_fixtures, need_librpm_python, need_tool
+from tests.unit.rpm.support import RPM_ENV
 
 # (a, b, expected) from rpm-format.md §10 and rpm's tests/rpmvercmp.at.
 DOCUMENTED = [
@@ -95,7 +96,7 @@ def _run_lua(tmp_path: Path, body: str, pairs: list[tuple[str, str]]) -> list[in
         capture_output=True,
         text=True,
         check=True,
-        env={"LC_ALL": "C", "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"},
+        env=RPM_ENV,
     )
     results = [int(x) for x in done.stdout.split()]
     assert len(results) == len(pairs)
