@@ -65,7 +65,7 @@ from repotrack.store.base import Store
 from repotrack.store.deletes import unwaited
 from repotrack.store.queries import find_package_set
 
-__all__ = ["MatchRun", "rematch_branch"]
+__all__ = ["MatchRun", "cpe_attribute_sql", "rematch_branch"]
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,21 @@ _ADDED_RUN_SOURCES: Final = """
             AND pkg_cpe = '')
 """
 
-#: Unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a mapping's CPE.
-_ATTR = (
-    "replaceRegexpAll(replaceAll(splitByChar(':', replaceAll(pnc_result, '\\\\:', '\\x01'))[{n}],"
-    " '\\x01', ':'), '\\\\\\\\(.)', '\\\\1')"
+
+def cpe_attribute_sql(n: int) -> str:
+    """SQL: the unescaped CPE attribute ``n`` (1-based, as ClickHouse arrays) of a
+    mapping's CPE (column ``pnc_result``), as ``parse_cpe`` reads it."""
+    return _ATTR.format(n=n)
+
+
+#: Unescaped CPE attribute ``n`` of a mapping's CPE (``cpe_attribute_sql``), read left to
+#: right as NISTIR 7695 quotes: a quoted backslash (``\\``) first, so that a colon after
+#: one still separates; then a quoted colon, which does not; then every other quoted
+#: character. (Taking every backslash before a colon as its quote read ``a\\:b`` as one
+#: attribute ``a:b`` where ``parse_cpe`` reads ``a\`` and ``b``.)
+_ATTR: Final = (
+    r"replaceAll(replaceRegexpAll(replaceAll(splitByChar(':', replaceAll(replaceAll(pnc_result,"
+    r" '\\\\', '\x02'), '\\:', '\x01'))[{n}], '\x01', ':'), '\\\\(.)', '\\1'), '\x02', '\\')"
 )
 
 
