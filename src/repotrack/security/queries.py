@@ -19,6 +19,7 @@ from repotrack.errors import InputError, NotFoundError
 from repotrack.store.base import Store
 
 __all__ = [
+    "STATUS_FILTERS",
     "BranchFix",
     "Evidence",
     "FixedPackage",

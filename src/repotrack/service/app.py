@@ -28,6 +28,7 @@ from repotrack.service.auth import BasicAuth
 from repotrack.service.body_limits import BodyGuard
 from repotrack.service.confine import Confinement
 from repotrack.service.docs import install_offline_docs
+from repotrack.service.error_docs import install_error_docs
 from repotrack.service.errors import install_error_handlers
 from repotrack.service.job_queue import (
     QueuedLoadRunner,
@@ -88,6 +89,7 @@ def create_app(
     app.state.tracker = "off"
     app.state.feeds = _feed_scheduler(settings, db, _job_store(app))
     install_error_handlers(app)
+    install_error_docs(app)
     app.add_middleware(BodyGuard)
     for name in ROUTERS:
         module = importlib.import_module(f"{ROUTERS_PACKAGE}.{name}")

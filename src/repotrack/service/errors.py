@@ -7,11 +7,14 @@ compatibility routes build their envelopes themselves and only share the 401 her
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
 
 from repotrack.errors import (
     ConflictError,
@@ -94,6 +97,41 @@ def _domain(_request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer, except that a 405 names every method of the path (RFC 9110
+    §15.5.6). The router answers with the first route of the path that matched, whose
+    ``Allow`` names that route's methods only: ``GET`` for ``/api/v1/items``, which
+    takes ``POST`` too."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        methods = _methods_of(request.app, request.scope["path"])
+        if methods:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+    return await http_exception_handler(request, exc)
+
+
+_HTTP_METHODS: Final = frozenset({"get", "put", "post", "delete", "options", "head", "patch"})
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI schema gives the paths that ``path`` matches (read from
+    the schema: the routes FastAPI keeps are private structures)."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow", None)
+    if table is None:
+        table = [
+            (_template(template), {m.upper() for m in operations if m in _HTTP_METHODS})
+            for template, operations in app.openapi()["paths"].items()
+        ]
+        app.state.allow = table
+    return sorted({m for pattern, methods in table if pattern.fullmatch(path) for m in methods})
+
+
+def _template(template: str) -> re.Pattern[str]:
+    """A path template's regular expression: ``{name}`` is one segment."""
+    parts = re.split(r"(\{[^}/]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
 def _unexpected(_request: Request, exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
     return JSONResponse({"detail": "internal server error"}, status_code=500)
@@ -103,5 +141,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthRequiredError, _auth_required)
     app.add_exception_handler(LoginThrottledError, _throttled)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RepotrackError, _domain)
     app.add_exception_handler(Exception, _unexpected)

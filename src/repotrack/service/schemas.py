@@ -73,8 +73,25 @@ class ItemCreate(_Input):
     enabled: bool = True
 
 
+def _only_commit_nullable(schema: dict[str, Any]) -> None:
+    """``ItemPatch``'s schema: a field may be left out, but only ``scm_commit`` may be
+    null (null: from the upstream head). The others are typed ``X | None`` so that an
+    absent field reads as None, and a null is refused with 422 (``_check_field``); the
+    schema said ``X or null``, so a client generated from it sent nulls and was refused."""
+    for name, prop in schema.get("properties", {}).items():
+        kinds = prop.get("anyOf")
+        if name == "scm_commit" or not kinds:
+            continue
+        (kind,) = [k for k in kinds if k.get("type") != "null"]
+        del prop["anyOf"]
+        prop.pop("default", None)
+        prop.update(kind)
+
+
 class ItemPatch(_Input):
     """Fields to change; absent fields (``scm_commit`` included) keep their value."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_only_commit_nullable)
 
     version_control: VersionControl | None = None
     scm_repo: str | None = Field(default=None, min_length=1, max_length=URL_MAX)

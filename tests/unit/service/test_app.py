@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
 
 from repotrack.cli.serve import _legacy_settings
 from repotrack.config import Settings
@@ -39,3 +45,71 @@ def test_legacy_settings_conf_is_read_with_its_certificate(tmp_path: Path) -> No
     assert settings.service.user == "hello"
     assert settings.tracking.scan_interval == 600
     assert (cert, key) == (tmp_path / "self-signed.crt", tmp_path / "self-signed.key")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/api/v1/items", "GET, POST"),
+        ("OPTIONS", "/api/v1/items/1", "DELETE, GET, PATCH"),
+        ("OPTIONS", "/api/v1/vulns/mappings", "GET, POST"),
+        ("PUT", "/tracking", "DELETE, GET, POST"),
+        ("POST", "/issue", "GET"),
+    ],
+)
+def test_method_not_allowed_lists_every_method_of_the_path(
+    tmp_path: Path, method: str, path: str, allowed: str
+) -> None:
+    """RFC 9110 §15.5.6: a 405 names all the methods the target supports. The router
+    answered with the methods of the first route of the path alone (``Allow: GET`` for
+    ``/api/v1/items``, which takes POST too), so a client could not learn them."""
+    app = create_app(Settings(home=tmp_path), scheduler=False)
+    try:
+        answer = asyncio.run(_request(app, method, path))
+        assert answer.status_code == 405
+        assert answer.headers["allow"] == allowed
+        assert answer.json() == {"detail": "Method Not Allowed"}
+    finally:
+        app.state.state_db.close()
+
+
+async def _request(app: FastAPI, method: str, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.request(method, path)
+
+
+def test_patch_schema_lets_only_scm_commit_be_null(tmp_path: Path) -> None:
+    """A null for any other field is refused with 422 (tests/functional/test_api_v1.py);
+    the schema said each might be null, so clients built from it sent them."""
+    app = create_app(Settings(home=tmp_path), scheduler=False)
+    try:
+        properties = app.openapi()["components"]["schemas"]["ItemPatch"]["properties"]
+        nullable = {
+            name for name, prop in properties.items() if {"type": "null"} in prop.get("anyOf", [])
+        }
+        assert nullable == {"scm_commit"}
+        assert properties["branch"] == {
+            "maxLength": 255, "minLength": 1, "title": "Branch", "type": "string"
+        }  # fmt: skip
+    finally:
+        app.state.state_db.close()
+
+
+def test_status_filters_are_in_the_schema(tmp_path: Path) -> None:
+    """The verdict queries take one of the statuses (else 422); the schema now says which,
+    where it had said "any string of 20 characters"."""
+    app = create_app(Settings(home=tmp_path), scheduler=False)
+    try:
+        paths = app.openapi()["paths"]
+        for path in (
+            "/api/v1/vulns/branch",
+            "/api/v1/vulns/package",
+            "/api/v1/vulns/cve/{vuln_id}",
+        ):
+            (status,) = [p for p in paths[path]["get"]["parameters"] if p["name"] == "status"]
+            pattern = re.compile(status["schema"]["pattern"])
+            assert all(pattern.search(s) for s in ("", "vulnerable", "not_affected", "unknown"))
+            assert not any(pattern.search(s) for s in ("open", "fixed ", "Vulnerable"))
+    finally:
+        app.state.state_db.close()

@@ -29,6 +29,7 @@ from repotrack.security.errata import branch_errata
 from repotrack.security.exports import collect_advisories, to_csaf, to_osv
 from repotrack.security.oval_export import to_oval
 from repotrack.security.queries import (
+    STATUS_FILTERS,
     branch_verdicts,
     fixed_across_branches,
     last_packages_with_cve_fixed,
@@ -36,6 +37,7 @@ from repotrack.security.queries import (
     vulnerability_info,
     vulnerability_verdicts,
 )
+from repotrack.security.triage import TRIAGE_STATUSES
 from repotrack.service.deps import ApiRead, ApiWrite, SettingsDep
 from repotrack.service.routes.packages import BranchQuery, StoreDep
 from repotrack.store import to_plain
@@ -45,8 +47,14 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/vulns", tags=["vulnerabilities"])
 
 StatusQuery = Annotated[
-    str, Query(max_length=20, description="vulnerable, fixed, not_affected or unknown")
+    str,
+    Query(
+        max_length=20,
+        pattern=f"^({'|'.join(STATUS_FILTERS)})$",
+        description="vulnerable, fixed, not_affected or unknown (empty: any)",
+    ),
 ]
+NameQuery = Annotated[str, Query(min_length=1, max_length=200, description="Source package")]
 
 
 class MappingChange(BaseModel):
@@ -64,7 +72,7 @@ class TriageDecision(BaseModel):
     vuln_id: str = Field(min_length=1, max_length=200)
     package: str = Field(min_length=1, max_length=200)
     branch: str = Field(default="*", min_length=1, max_length=200)
-    status: str = Field(min_length=1, max_length=20)
+    status: str = Field(pattern=f"^({'|'.join(TRIAGE_STATUSES)})$")
     reason: str = Field(default="", max_length=2000)
 
 
@@ -78,7 +86,9 @@ class Rematch(BaseModel):
 
 
 @router.get("/package", dependencies=[ApiRead])
-def get_package(store: StoreDep, branch: BranchQuery, name: str, status: StatusQuery = "") -> Any:
+def get_package(
+    store: StoreDep, branch: BranchQuery, name: NameQuery, status: StatusQuery = ""
+) -> Any:
     """Vulnerabilities of a source package in a branch.
 
     ``GET /api/v1/vulns/package?branch=p10&name=squid`` -> ``[{"branch": "p10",
