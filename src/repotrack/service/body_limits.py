@@ -7,7 +7,8 @@ once 2.5 GB. So, in front of the app:
 
 * on ``/api/v1`` a request that carries a body (every one is a write) must log in
   first: a wrong or missing password is answered 401 (or 429 when throttled) with the
-  body still unread;
+  body still unread. Only where a route takes the method: elsewhere the router answers
+  405 or 404 without reading the body (a 401 said a password would make it work);
 * every route has a body cap (``BODY_CAPS``, first matching prefix wins, else
   ``DEFAULT_BODY_CAP``): a ``Content-Length`` above it is answered 413 unread, and a
   chunked body is cut off with 413 as soon as it passes the cap.
@@ -26,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repotrack.service.deps import LoginThrottledError, authenticated
-from repotrack.service.errors import REALM_HEADER
+from repotrack.service.errors import REALM_HEADER, methods_of
 
 __all__ = ["BODY_CAPS", "DEFAULT_BODY_CAP", "BodyGuard"]
 
@@ -70,7 +71,11 @@ class BodyGuard:
         carries_body = (
             request.method in _BODY_METHODS or (length or 0) > 0 or "transfer-encoding" in headers
         )
-        if carries_body and path.startswith("/api/v1/"):
+        if (
+            carries_body
+            and path.startswith("/api/v1/")
+            and request.method in methods_of(request.app, path)
+        ):
             try:
                 logged_in = await authenticated(request)
             except LoginThrottledError as exc:

@@ -25,7 +25,7 @@ from repotrack.errors import (
 )
 from repotrack.service.deps import AuthRequiredError, LoginThrottledError
 
-__all__ = ["REALM_HEADER", "install_error_handlers"]
+__all__ = ["REALM_HEADER", "install_error_handlers", "methods_of"]
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     takes ``POST`` too."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        methods = _methods_of(request.app, request.scope["path"])
+        methods = methods_of(request.app, request.scope["path"])
         if methods:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
     return await http_exception_handler(request, exc)
@@ -113,7 +113,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 _HTTP_METHODS: Final = frozenset({"get", "put", "post", "delete", "options", "head", "patch"})
 
 
-def _methods_of(app: FastAPI, path: str) -> list[str]:
+def methods_of(app: FastAPI, path: str) -> list[str]:
     """The methods the OpenAPI schema gives the paths that ``path`` matches (read from
     the schema: the routes FastAPI keeps are private structures)."""
     table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow", None)
