@@ -27,7 +27,10 @@ The load average is printed with the figures (and ``uptime`` before and after). 
 changed vulnerabilities are the first ``--changed`` ones (their rows are neighbours in
 ``CpeMatch``), or, with ``--scatter``, drawn at random (each changed record then shares
 its index granule with unchanged ones). Targets (issue 13): full under 10 s (aim 3 s);
-incremental after 1 000 changed vulnerabilities under 5 % of full.
+incremental after 1 000 changed vulnerabilities under 5 % of full. ``--statements`` also
+times each statement of the incremental runs after ``--changed`` vulnerabilities (wall
+and the process's CPU, which takes in chDB's background work: merges, and the delete of
+contradicted status rows, applied after the statement returns).
 
 Run: ``uv run python benchmarks/vuln_match.py [--packages 50000] [--ranges 250000]``
 """
@@ -38,12 +41,14 @@ import argparse
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -191,6 +196,12 @@ def main() -> None:
         action="store_true",
         help="Change vulnerabilities drawn at random (default: the first --changed ones).",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="Also time each statement of the incremental runs after --changed vulnerabilities "
+        "(medians and ranges, wall and process CPU; the CPU includes chDB's background work).",
+    )
     args = parser.parse_args()
     rng = random.Random(13)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()}", flush=True)
@@ -262,15 +273,66 @@ def measure_incremental(
     branch's targets and verdicts, writing its parts)."""
     for count, first_generation in ((args.changed, 2), (args.few, 50)):
         runs = []
+        profiles: list[list[tuple[str, float, float]]] = []
         for attempt in range(args.repeat):
             change_vulnerabilities(store, rng, args, first_generation + attempt, count=count)
-            runs.append(
-                timed(
-                    f"incremental rematch after {count} changed vulnerabilities #{attempt + 1}",
-                    lambda: rematch_branch(store, branch=BRANCH),
+            profiling = args.statements and count == args.changed
+            with statement_times(store, enabled=profiling) as profile:
+                runs.append(
+                    timed(
+                        f"incremental rematch after {count} changed vulnerabilities #{attempt + 1}",
+                        lambda: rematch_branch(store, branch=BRANCH),
+                    )
                 )
-            )
+            if profiling:
+                profiles.append(profile)
         share(f"after {count} changed vulnerabilities", runs, full)
+        print_statement_times(profiles)
+
+
+@contextmanager
+def statement_times(store: Store, *, enabled: bool) -> Iterator[list[tuple[str, float, float]]]:
+    """Time each ``query`` and ``command`` of ``store`` inside the block: (the statement's
+    first words, wall ms, process CPU ms) in order."""
+    profile: list[tuple[str, float, float]] = []
+    if not enabled:
+        yield profile
+        return
+
+    def timer(method: Callable[..., Any]) -> Callable[..., Any]:
+        def timed_method(sql: str, *rest: Any, **named: Any) -> Any:
+            start, start_cpu = time.perf_counter(), cpu()
+            try:
+                return method(sql, *rest, **named)
+            finally:
+                wall, cpu_ms = time.perf_counter() - start, cpu() - start_cpu
+                profile.append((" ".join(sql.split())[:70], 1000 * wall, 1000 * cpu_ms))
+
+        return timed_method
+
+    originals = {"query": store.query, "command": store.command}
+    for name, method in originals.items():
+        setattr(store, name, timer(method))
+    try:
+        yield profile
+    finally:
+        for name in originals:
+            delattr(store, name)
+
+
+def print_statement_times(profiles: list[list[tuple[str, float, float]]]) -> None:
+    """Medians and ranges per statement position, over the runs that ran the same ones."""
+    if not profiles:
+        return
+    print(f"  statement by statement, {len(profiles)} runs (ms: wall median [range], CPU median):")
+    for position, (label, _, _) in enumerate(profiles[0]):
+        same = [p[position] for p in profiles if len(p) > position and p[position][0] == label]
+        wall = [s[1] for s in same]
+        cpu_ms = [s[2] for s in same]
+        print(
+            f"    {statistics.median(wall):7.1f} [{min(wall):6.1f}-{max(wall):6.1f}] "
+            f"{statistics.median(cpu_ms):7.1f}  {label}"
+        )
 
 
 def measure_new_snapshot(
