@@ -7,8 +7,10 @@ from a file system that starts at ``offset`` of an image file (a partition):
 - group descriptors in the block after the superblock's, 32 bytes each (or
   ``s_desc_size`` with the 64bit feature), giving each group's inode table;
 - inodes of ``s_inode_size`` bytes: mode, uid/gid (low and high halves), size,
-  mtime, flags, and ``i_block``: an extent tree (flag 0x80000, header magic 0xF30A)
-  or the classic 12 direct + indirect, double and triple indirect block map;
+  mtime (signed seconds, extended past 2038 by the epoch bits of ``i_mtime_extra``
+  when the inode is large enough to hold it), flags, and ``i_block``: an extent tree
+  (flag 0x80000, header magic 0xF30A) or the classic 12 direct + indirect, double and
+  triple indirect block map;
 - directories as linear ``ext4_dir_entry_2`` records; hashed (htree) directories keep
   their index in entries that look empty to a linear scan, so every name is found.
 
@@ -41,6 +43,9 @@ _INCOMPAT_META_BG = 0x10
 _INCOMPAT_64BIT = 0x80
 _INCOMPAT_INLINE_DATA = 0x8000
 _MAX_DIR_BYTES = 256 << 20
+#: The bytes of an inode read: the 128 of the original layout and the extra fields up
+#: to i_mtime_extra.
+_INODE_READ = 0x8C
 _KINDS = {
     stat.S_IFREG: "file",
     stat.S_IFDIR: "directory",
@@ -66,13 +71,18 @@ class _Inode:
         self.number = number
         self.mode = struct.unpack_from("<H", raw, 0)[0]
         uid_lo, size_lo, _atime, _ctime, mtime, _dtime, gid_lo = struct.unpack_from(
-            "<HIIIIIH", raw, 2
+            "<HIIIiIH", raw, 2
         )
         self.flags = struct.unpack_from("<I", raw, 32)[0]
         self.block = raw[40:100]
         size_hi = struct.unpack_from("<I", raw, 108)[0]
         uid_hi, gid_hi = struct.unpack_from("<HH", raw, 120)
         self.size = size_lo | (size_hi << 32)
+        # i_mtime is signed (before 1970 is negative); where the inode's extra fields
+        # reach i_mtime_extra (at 0x88), its low two bits add multiples of 2**32, as the
+        # kernel and debugfs decode them.
+        if len(raw) >= 0x8C and struct.unpack_from("<H", raw, 0x80)[0] >= 0x8C - 0x80:
+            mtime += (struct.unpack_from("<I", raw, 0x88)[0] & 3) << 32
         self.mtime = mtime
         self.uid = uid_lo | (uid_hi << 16)
         self.gid = gid_lo | (gid_hi << 16)
@@ -170,7 +180,8 @@ class ExtFileSystem:
             raise InputError(f"inode number {number} out of range", path=self.name)
         group, index = divmod(number - 1, self.inodes_per_group)
         position = self._block_pos(self.inode_tables[group]) + index * self.inode_size
-        inode = _Inode(number, self._read_abs(position, 128, what=f"inode {number}"))
+        length = min(self.inode_size, _INODE_READ)
+        inode = _Inode(number, self._read_abs(position, length, what=f"inode {number}"))
         if inode.flags & _ENCRYPT_FL:
             raise InputError(f"inode {number} is encrypted", path=self.name)
         return inode
