@@ -75,7 +75,8 @@ def is_squashfs(f: BinaryIO) -> bool:
 
 class _Inode:
     __slots__ = (
-        "blocks",
+        "block_count",
+        "block_list",
         "blocks_start",
         "dir_block",
         "dir_offset",
@@ -93,7 +94,8 @@ class _Inode:
     )
 
     def __init__(self) -> None:
-        self.blocks: tuple[int, ...] = ()
+        self.block_count = 0
+        self.block_list = (0, 0)  # (metadata block, offset) where the block sizes start
         self.blocks_start = self.dir_block = self.dir_offset = self.dir_size = 0
         self.frag_index = _NO_FRAGMENT
         self.frag_offset = self.size = self.mtime = self.number = 0
@@ -214,13 +216,19 @@ class SquashFs:
         self._meta_cache[position] = (data, position + 2 + size)
         return data, position + 2 + size
 
-    def _meta_read(self, position: int, offset: int, n: int) -> tuple[bytes, int, int]:
+    def _meta_read(
+        self, position: int, offset: int, n: int, *, end: int | None = None
+    ) -> tuple[bytes, int, int]:
         """``n`` bytes of metadata from ``offset`` in the block at ``position`` onwards.
 
         Returns them with the (block, offset) just after them, so callers read on.
+        With ``end``, the bytes must come from metadata blocks that start before it
+        (the inode table's blocks end where the directory table starts).
         """
         parts: list[bytes] = []
         while n > 0:
+            if end is not None and position >= end:
+                raise InputError("metadata runs past the end of its table", path=self.name)
             data, following = self._meta_block(position)
             if offset > len(data):
                 raise InputError("metadata reference past its block", path=self.name)
@@ -297,9 +305,14 @@ class SquashFs:
                 inode.frag_index, inode.frag_offset = frag, frag_off
             full, tail = divmod(inode.size, self.block_size)
             count = full if inode.frag_index != _NO_FRAGMENT else full + (tail > 0)
-            if count * self.block_size > (self.bytes_used + 1) * 64:
+            # The block sizes (4 bytes each) follow the inode in the inode table and are
+            # read as the data is (a sparse file of terabytes has megabytes of them, in a
+            # small image). A metadata block holds at most 8 KiB and takes at least 3
+            # bytes of the table, which bounds what the rest of the table can list.
+            room = ((self.dir_table - position) // 3 + 1) * _META_MAX
+            if 4 * count > room:
                 raise InputError(f"inode {number} claims an absurd size", path=self.name)
-            inode.blocks = struct.unpack(f"<{count}I", take(4 * count))
+            inode.block_count, inode.block_list = count, (position, offset)
         elif kind_code in _LINK_TYPES:
             _links, target_size = struct.unpack("<II", take(8))
             if target_size > 4096:
@@ -327,10 +340,20 @@ class SquashFs:
                 left -= 8 + name_size + 1
                 yield name.decode("utf-8", "surrogateescape"), (start << 16) | entry_offset
 
+    def _block_sizes(self, inode: _Inode) -> Iterator[int]:
+        """The size words of the file's data blocks, read from the inode table in chunks."""
+        position, offset = inode.block_list
+        left = inode.block_count
+        while left > 0:
+            n = min(left, 2048)
+            raw, position, offset = self._meta_read(position, offset, 4 * n, end=self.dir_table)
+            yield from struct.unpack(f"<{n}I", raw)
+            left -= n
+
     def iter_bytes(self, inode: _Inode) -> Iterator[bytes]:
         position = inode.blocks_start
         left = inode.size
-        for size_word in inode.blocks:
+        for size_word in self._block_sizes(inode):
             size = size_word & ~_UNCOMPRESSED_BLOCK
             expect = min(self.block_size, left)
             if size == 0:
