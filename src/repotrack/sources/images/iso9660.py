@@ -5,9 +5,11 @@ Volume descriptors start at sector 16 (2048-byte sectors): type 1 is the primary
 a supplementary one (Joliet when its escape sequence is ``%/@``, ``%/C`` or ``%/E``;
 names in UCS-2 big-endian), type 255 ends the list. A directory is a run of records
 (length, extent LBA at 2, data length at 10, flags at 25 with 0x02 = directory and
-0x80 = more extents follow, name length at 32, name at 33, then the System Use
-area). Rock Ridge ``NM`` entries in that area carry the real (POSIX) name, ``SL``
-a symlink target, ``PX`` the mode; ``CE`` continues the area elsewhere. Files over
+0x80 = more extents follow, recording time at 18, name length at 32, name at 33, then
+the System Use area). Rock Ridge ``NM`` entries in that area carry the real (POSIX)
+name, ``SL`` a symlink target, ``PX`` the mode (file type included: devices, FIFOs
+and sockets are told apart by it), owner and group, ``TF`` the modification time
+(else the recording time is the file's time); ``CE`` continues the area elsewhere. Files over
 4 GiB are several records of the same name, one extent each.
 
 ``volume_info`` gives the primary descriptor's fields as ``isoinfo -d`` shows them;
@@ -16,6 +18,7 @@ the loader stores that text as the image's ``isoinfo``.
 
 from __future__ import annotations
 
+import calendar
 import stat
 import struct
 from collections.abc import Iterator
@@ -49,6 +52,8 @@ class _Node:
     is_dir: bool
     mode: int = 0
     mtime: int = 0
+    uid: int = 0
+    gid: int = 0
     target: str | None = None
     children: dict[str, _Node] | None = field(default=None, repr=False)
 
@@ -220,6 +225,7 @@ class IsoFileSystem:
             name = name[:-1]
         node = _Node(name, [(extent * SECTOR, size)], is_dir)
         node.mode = (stat.S_IFDIR | 0o755) if is_dir else (stat.S_IFREG | 0o644)
+        node.mtime = _short_time(record[18:25])
         if self.rock_ridge:
             self._apply_rock_ridge(node, record)
         return node
@@ -233,6 +239,13 @@ class IsoFileSystem:
                     parts.append(body[1:])
             elif sig == b"PX" and len(body) >= 8:
                 node.mode = struct.unpack_from("<I", body, 0)[0]
+                if len(body) >= 32:  # both-endian mode, links, uid, gid (8 bytes each)
+                    node.uid = struct.unpack_from("<I", body, 16)[0]
+                    node.gid = struct.unpack_from("<I", body, 24)[0]
+            elif sig == b"TF" and body:
+                stamp = _tf_modified(body)
+                if stamp is not None:
+                    node.mtime = stamp
             elif sig == b"SL" and body:
                 link.extend(_sl_components(body[1:]))
         if parts:
@@ -264,13 +277,12 @@ class IsoFileSystem:
 
     @staticmethod
     def _entry(path: str, node: _Node) -> TreeEntry:
-        kind = "directory" if node.is_dir else ("symlink" if node.target is not None else "file")
         return TreeEntry(
             path=path,
-            kind=kind,
+            kind=_kind(node),
             mode=node.mode,
-            uid=0,
-            gid=0,
+            uid=node.uid,
+            gid=node.gid,
             size=0 if node.is_dir else node.size,
             mtime=node.mtime,
             linkto=node.target or "",
@@ -284,7 +296,7 @@ class IsoFileSystem:
     def open_file(self, path: str) -> Window:
         """A file object over the regular file at ``path`` (its extents, in order)."""
         node = self._resolve(path)
-        if node is None or node.is_dir or node.target is not None:
+        if node is None or _kind(node) != "file":
             raise InputError(f"no regular file /{path.lstrip('/')}", path=self.name)
         return Window(self.f, node.extents)
 
@@ -315,6 +327,73 @@ class IsoFileSystem:
                 yield self._entry(path, child)
                 if child.is_dir:
                     stack.append((path, child))
+
+
+_KINDS = {
+    stat.S_IFCHR: "char",
+    stat.S_IFBLK: "block",
+    stat.S_IFIFO: "fifo",
+    stat.S_IFSOCK: "socket",
+}
+
+
+def _kind(node: _Node) -> str:
+    """directory, symlink, file, or the device/fifo/socket type Rock Ridge's PX gives."""
+    if node.is_dir:
+        return "directory"
+    if node.target is not None:
+        return "symlink"
+    return _KINDS.get(stat.S_IFMT(node.mode), "file")
+
+
+def _short_time(raw: bytes) -> int:
+    """ECMA-119 9.1.5: years since 1900, month, day, hour, minute, second, and the offset
+    from GMT in 15-minute units (signed); seconds since the epoch, 0 when unset or bad."""
+    if len(raw) < 7 or not any(raw[:6]):
+        return 0
+    year, month, day, hour, minute, second = raw[:6]
+    offset = raw[6] - 256 if raw[6] > 127 else raw[6]
+    return _seconds(1900 + year, month, day, hour, minute, second, offset)
+
+
+def _long_time(raw: bytes) -> int:
+    """ECMA-119 8.4.26.1: ``YYYYMMDDHHMMSScc`` in ASCII digits, then the GMT offset byte."""
+    digits = raw[:16].decode("ascii", "replace")
+    if len(raw) < 17 or not digits.isdigit() or not int(digits):
+        return 0
+    offset = raw[16] - 256 if raw[16] > 127 else raw[16]
+    fields = (digits[0:4], digits[4:6], digits[6:8], digits[8:10], digits[10:12], digits[12:14])
+    year, month, day, hour, minute, second = (int(x) for x in fields)
+    return _seconds(year, month, day, hour, minute, second, offset)
+
+
+def _seconds(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, offset: int
+) -> int:
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        return 0
+    try:
+        local = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    except (ValueError, OverflowError):
+        return 0
+    return local - offset * 15 * 60
+
+
+def _tf_modified(body: bytes) -> int | None:
+    """The modification time of a Rock Ridge TF entry (RRIP 4.1.6), if it records one.
+
+    The flags byte says which stamps follow, in the order creation, modify, access,
+    attributes, backup, expiration, effective; bit 7 chooses 17-byte stamps over 7-byte.
+    """
+    flags = body[0]
+    if not flags & 0x02:
+        return None
+    width = 17 if flags & 0x80 else 7
+    start = 1 + (width if flags & 0x01 else 0)
+    raw = body[start : start + width]
+    if len(raw) < width:
+        return None
+    return _long_time(raw) if width == 17 else _short_time(raw)
 
 
 def _sl_components(body: bytes) -> list[str]:

@@ -119,3 +119,73 @@ def test_a_file_over_4_gib_is_read_across_its_extents(tmp_path: Path) -> None:
             assert out.getvalue() == b"after\n"
     finally:
         target.unlink(missing_ok=True)
+
+
+def _xorriso_iso(tree: Path, target: Path, *options: str) -> Path:
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    subprocess.run(
+        [need_tool("xorriso"), "-as", "mkisofs", *options, "-o", str(target), str(tree)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def test_rock_ridge_owner_times_and_kinds(tmp_path: Path) -> None:
+    """PX gives the owner and the file type, TF the modification time (as xorriso -extract)."""
+    import os
+    import stat
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "old.txt").write_text("old\n")
+    (tree / "new.txt").write_text("new\n")
+    os.mkfifo(tree / "fifo")
+    os.utime(tree / "old.txt", (-86400, -86400))  # 1969-12-31
+    os.utime(tree / "new.txt", (4102444800, 4102444800))  # 2100-01-01
+    image = tmp_path / "rr.iso"
+    subprocess.run(
+        [
+            need_tool("xorriso"),
+            *("-outdev", str(image), "-map", str(tree), "/"),
+            *("-chown", "1234", "/new.txt", "--", "-chgrp", "70000", "/new.txt", "--"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with image.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(image))
+        walked = {e.path: e for e in fs.walk()}
+    assert (walked["/new.txt"].uid, walked["/new.txt"].gid) == (1234, 70000)
+    assert (walked["/old.txt"].uid, walked["/old.txt"].gid) == (os.getuid(), os.getgid())
+    assert walked["/old.txt"].mtime == -86400
+    assert walked["/new.txt"].mtime == 4102444800
+    assert walked["/fifo"].kind == "fifo" and stat.S_ISFIFO(walked["/fifo"].mode)
+    with image.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(image))
+        with pytest.raises(InputError, match="no regular file /fifo"):
+            fs.copy_out("fifo", io.BytesIO())
+
+
+@pytest.mark.parametrize("options", [("-J", "--norock"), ("--norock",)])
+def test_recording_time_without_rock_ridge(tmp_path: Path, options: tuple[str, ...]) -> None:
+    """Without TF entries the directory record's recording time (with its GMT offset) is
+    the file's time, as xorriso reads it back."""
+    import os
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text("a\n")
+    os.utime(tree / "a.txt", (1700000000, 1700000000))
+    image = _xorriso_iso(tree, tmp_path / "plain.iso", *options)
+    with image.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(image))
+        assert not fs.rock_ridge
+        (entry,) = [e for e in fs.walk() if e.kind == "file"]
+    assert entry.mtime == 1700000000
