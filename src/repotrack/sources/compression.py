@@ -40,6 +40,9 @@ _GZIP = b"\x1f\x8b"
 _XZ = b"\xfd7zXZ\x00"
 _BZIP2 = b"BZh"
 _ZSTD = b"\x28\xb5\x2f\xfd"
+#: A zstd skippable frame (magic 0x184D2A50..0x184D2A5F, little-endian) may open a zstd
+#: file: pzstd and the seekable format put their frame index there.
+_ZSTD_SKIPPABLE = b"\x2a\x4d\x18"
 #: zchunk (``.zck``): Fedora-style repositories publish it beside a ``.gz``/``.xz`` copy;
 #: no Python reader of it exists, so a file of it is named as such, with what to take.
 ZCHUNK = b"\x00ZCK1"
@@ -69,7 +72,7 @@ def open_metadata(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> Bin
         inner = cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))  # noqa: SIM115 - returned
     elif head.startswith(_BZIP2):
         inner = cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))
-    elif head.startswith(_ZSTD):
+    elif head.startswith(_ZSTD) or _zstd_skippable(head):
         inner = cast(BinaryIO, zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
     elif head.startswith(ZCHUNK):
         raw.close()
@@ -79,6 +82,10 @@ def open_metadata(path: Path, *, limits: MetadataLimits = DEFAULT_LIMITS) -> Bin
     budget = limits.expanded_budget(size)
     bounded = _Bounded(inner, raw, budget=budget, name=str(path), ratio=limits.max_ratio)
     return cast(BinaryIO, io.BufferedReader(bounded, _BUFFER))
+
+
+def _zstd_skippable(head: bytes) -> bool:
+    return len(head) >= 4 and 0x50 <= head[0] <= 0x5F and head[1:4] == _ZSTD_SKIPPABLE
 
 
 class _Bounded(io.RawIOBase):

@@ -81,3 +81,51 @@ def test_uncheckpointed_wal_is_read(rootfs: Path, tmp_path: Path) -> None:
     work.mkdir()
     tar = make_tar(wal_snapshot(rootfs, tmp_path), tmp_path / "wal.tar")
     assert len(read_image(tar, "tar", work).packages) == len(binary_hashes()) - 1
+
+
+def test_zstd_tarball_of_several_frames(rootfs: Path, tmp_path: Path) -> None:
+    """zstd files may hold several frames (pzstd writes one per chunk, ``cat a.zst b.zst``
+    is valid): all are read, as ``zstd -d`` reads them, not just the first."""
+    plain = make_tar(rootfs, tmp_path / "rootfs.tar").read_bytes()
+    cut = len(plain) // 2 // 512 * 512
+    packed = tmp_path / "rootfs.tar.zst"
+    packed.write_bytes(
+        zstandard.ZstdCompressor().compress(plain[:cut])
+        + zstandard.ZstdCompressor().compress(plain[cut:])
+    )
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(packed.read_bytes()) != plain
+    work = tmp_path / "work"
+    work.mkdir()
+    assert {p.pkg_hash for p in read_image(packed, "tar", work).packages} == binary_hashes()
+
+
+def test_zstd_tarball_opening_with_a_skippable_frame(rootfs: Path, tmp_path: Path) -> None:
+    """pzstd (and seekable zstd) start the file with a skippable frame (magic
+    0x184D2A5?), which ``zstd -d`` passes over: such a tarball is zstd, not plain."""
+    import struct
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    plain = make_tar(rootfs, tmp_path / "rootfs.tar")
+    by_hand = tmp_path / "skippable.tar.zst"
+    note = b"frame index"
+    by_hand.write_bytes(
+        struct.pack("<II", 0x184D2A5E, len(note))
+        + note
+        + zstandard.ZstdCompressor().compress(plain.read_bytes())
+    )
+    packed = [by_hand]
+    if shutil.which("pzstd"):
+        pz = tmp_path / "rootfs.tar.pz"
+        subprocess.run(
+            [need_tool("pzstd"), "-q", "-p", "2", str(plain), "-o", str(pz)],
+            check=True,
+            capture_output=True,
+        )
+        assert pz.read_bytes()[:4] == struct.pack("<I", 0x184D2A50)
+        packed.append(pz)
+    for path in packed:
+        work = tmp_path / f"work-{path.name}"
+        work.mkdir()
+        assert {p.pkg_hash for p in read_image(path, "tar", work).packages} == binary_hashes()
