@@ -83,6 +83,28 @@ def test_uncheckpointed_wal_is_read(rootfs: Path, tmp_path: Path) -> None:
     assert len(read_image(tar, "tar", work).packages) == len(binary_hashes()) - 1
 
 
+def _gnu_tar(root: Path, target: Path, members: list[str], *options: str) -> Path:
+    """``members`` archived by GNU tar in exactly this order (no recursion)."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    listing = target.with_suffix(".list")
+    listing.write_text("\n".join(members) + "\n")
+    tar = need_tool("tar")
+    subprocess.run(
+        [tar, "-C", str(root), "--no-recursion", "-T", str(listing), *options, "-cf", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def _members(root: Path) -> list[str]:
+    """Every path under ``root`` (symlinks to directories included), parents first, sorted."""
+    return sorted(f"./{p.relative_to(root)}" for p in root.rglob("*"))
+
+
 def test_zstd_tarball_of_several_frames(rootfs: Path, tmp_path: Path) -> None:
     """zstd files may hold several frames (pzstd writes one per chunk, ``cat a.zst b.zst``
     is valid): all are read, as ``zstd -d`` reads them, not just the first."""
@@ -97,6 +119,40 @@ def test_zstd_tarball_of_several_frames(rootfs: Path, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     assert {p.pkg_hash for p in read_image(packed, "tar", work).packages} == binary_hashes()
+
+
+@pytest.mark.parametrize("fmt", ["gnu", "pax"])
+def test_rpmdb_and_os_release_as_hard_links(tmp_path: Path, fmt: str) -> None:
+    """A hard link member names the earlier member holding the bytes (by its archive path,
+    as ostree checkouts share files): the rpmdb and os-release are read through it."""
+    import os
+
+    root = make_rootfs(tmp_path / "root")
+    (root / "aaa").mkdir()
+    os.link(root / "var/lib/rpm/rpmdb.sqlite", root / "aaa/db-object")
+    (root / "etc/os-release").unlink()
+    os.link(root / "usr/lib/os-release", root / "aaa/os-release-object")
+    os.link(root / "usr/lib/os-release", root / "etc/os-release")
+    tar = _gnu_tar(root, tmp_path / "hard.tar", _members(root), f"--format={fmt}")
+    work = tmp_path / "work"
+    work.mkdir()
+    contents = read_image(tar, "tar", work)
+    assert {p.pkg_hash for p in contents.packages} == binary_hashes()
+    assert contents.os_release["VERSION_ID"] == "10.1"
+
+
+def test_var_lib_rpm_linked_to_another_directory(tmp_path: Path) -> None:
+    """rpm-ostree keeps the rpmdb in usr/share/rpm with var/lib/rpm a symlink to it: the
+    link leads to members that no rpmdb path names, which are then read too."""
+    root = make_rootfs(tmp_path / "root", dbpath="/usr/share/rpm")
+    (root / "var/lib").mkdir(parents=True)
+    (root / "var/lib/rpm").symlink_to("../../usr/share/rpm")
+    tar = _gnu_tar(root, tmp_path / "ostree.tar", _members(root), "--format=gnu")
+    work = tmp_path / "work"
+    work.mkdir()
+    contents = read_image(tar, "tar", work)
+    assert contents.rpmdb.endswith(":/var/lib/rpm/rpmdb.sqlite")
+    assert {p.pkg_hash for p in contents.packages} == binary_hashes()
 
 
 def test_zstd_tarball_opening_with_a_skippable_frame(rootfs: Path, tmp_path: Path) -> None:
