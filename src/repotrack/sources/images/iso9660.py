@@ -232,7 +232,7 @@ class IsoFileSystem:
 
     def _apply_rock_ridge(self, node: _Node, record: bytes) -> None:
         parts: list[bytes] = []
-        link: list[str] = []
+        link: list[tuple[int, bytes]] = []
         for sig, body in self._susp(record):
             if sig == b"NM" and body:
                 if not body[0] & 0x06:  # not "." or ".."
@@ -247,13 +247,11 @@ class IsoFileSystem:
                 if stamp is not None:
                     node.mtime = stamp
             elif sig == b"SL" and body:
-                link.extend(_sl_components(body[1:]))
+                link.extend(_sl_records(body[1:]))
         if parts:
             node.name = b"".join(parts).decode("utf-8", "surrogateescape")
         if stat.S_ISLNK(node.mode):
-            node.target = "/".join(link) if link else ""
-            if link and link[0] == "":
-                node.target = "/" + "/".join(link[1:])
+            node.target = _sl_target(link)
 
     # -- paths ---------------------------------------------------------------------------
     def _child(self, directory: _Node, name: str) -> _Node | None:
@@ -396,20 +394,40 @@ def _tf_modified(body: bytes) -> int | None:
     return _long_time(raw) if width == 17 else _short_time(raw)
 
 
-def _sl_components(body: bytes) -> list[str]:
-    """Rock Ridge SL component records: flags, length, content (0x02 ., 0x04 .., 0x08 /)."""
-    out: list[str] = []
+def _sl_records(body: bytes) -> list[tuple[int, bytes]]:
+    """The component records of one Rock Ridge SL entry: (flags, content) pairs."""
+    out: list[tuple[int, bytes]] = []
     pos = 0
     while pos + 2 <= len(body):
         flags, length = body[pos], body[pos + 1]
-        content = body[pos + 2 : pos + 2 + length].decode("utf-8", "surrogateescape")
-        if flags & 0x08:
-            out.append("")
-        elif flags & 0x02:
-            out.append(".")
-        elif flags & 0x04:
-            out.append("..")
-        else:
-            out.append(content)
+        out.append((flags, body[pos + 2 : pos + 2 + length]))
         pos += 2 + length
     return out
+
+
+def _sl_target(records: list[tuple[int, bytes]]) -> str:
+    """A symlink target from its SL component records, over all of a file's SL entries.
+
+    Flags (RRIP 4.1.3.1): 0x01 the component goes on in the next record (a long one
+    is split over two SL entries), 0x02 ``.``, 0x04 ``..``, 0x08 the root.
+    """
+    components: list[bytes] = []
+    joined = False
+    for flags, content in records:
+        if flags & 0x08:
+            text = b""
+        elif flags & 0x02:
+            text = b"."
+        elif flags & 0x04:
+            text = b".."
+        else:
+            text = content
+        if joined and components:
+            components[-1] += text
+        else:
+            components.append(text)
+        joined = bool(flags & 0x01)
+    target = b"/".join(components)
+    if components and components[0] == b"":  # absolute: "/" alone, or "/" + the rest
+        target = b"/" + b"/".join(components[1:])
+    return target.decode("utf-8", "surrogateescape")
