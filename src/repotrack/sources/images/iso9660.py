@@ -9,7 +9,9 @@ names in UCS-2 big-endian), type 255 ends the list. A directory is a run of reco
 the System Use area). Rock Ridge ``NM`` entries in that area carry the real (POSIX)
 name, ``SL`` a symlink target, ``PX`` the mode (file type included: devices, FIFOs
 and sockets are told apart by it), owner and group, ``TF`` the modification time
-(else the recording time is the file's time); ``CE`` continues the area elsewhere. Files over
+(else the recording time is the file's time); ``CE`` continues the area elsewhere.
+A directory deeper than 8 levels may have been moved to ``rr_moved``: a ``CL`` entry
+where it belongs points at it, and its own record there carries ``RE`` (hidden). Files over
 4 GiB are several records of the same name, one extent each.
 
 ``volume_info`` gives the primary descriptor's fields as ``isoinfo -d`` shows them;
@@ -55,6 +57,9 @@ class _Node:
     uid: int = 0
     gid: int = 0
     target: str | None = None
+    #: Rock Ridge deep-directory relocation: CL's directory sector, RE's "moved here"
+    child_link: int | None = None
+    relocated: bool = False
     children: dict[str, _Node] | None = field(default=None, repr=False)
 
     @property
@@ -209,7 +214,10 @@ class IsoFileSystem:
             else:
                 pending = self._node(record, raw_name, extent, size, flags)
             if not flags & _MULTI_EXTENT:
-                children[pending.name] = pending
+                if pending.child_link is not None:
+                    self._follow_child_link(pending)
+                if not pending.relocated:
+                    children[pending.name] = pending
                 pending = None
         directory.children = children
         return children
@@ -246,12 +254,38 @@ class IsoFileSystem:
                 stamp = _tf_modified(body)
                 if stamp is not None:
                     node.mtime = stamp
+            elif sig == b"CL" and len(body) >= 4:
+                node.child_link = struct.unpack_from("<I", body, 0)[0]
+            elif sig == b"RE":
+                node.relocated = True
             elif sig == b"SL" and body:
                 link.extend(_sl_records(body[1:]))
         if parts:
             node.name = b"".join(parts).decode("utf-8", "surrogateescape")
         if stat.S_ISLNK(node.mode):
             node.target = _sl_target(link)
+
+    def _follow_child_link(self, node: _Node) -> None:
+        """A CL entry stands for a directory moved elsewhere (RRIP 4.1.5.1: ``rr_moved``,
+        where its own record carries RE and is hidden); the directory is read there,
+        its size and attributes from its "." record, its name from the CL record."""
+        assert node.child_link is not None
+        position = node.child_link * SECTOR
+        length = self._read(position, 1, "relocated directory")[0]
+        if length < 34:
+            raise InputError("damaged relocated directory record", path=self.name)
+        record = self._read(position, length, "relocated directory")
+        extent, size = struct.unpack_from("<I4xI", record, 2)
+        if extent * SECTOR + size > self.file_size:
+            raise InputError("relocated directory past the end of the image", path=self.name)
+        name = node.name
+        node.is_dir = True
+        node.extents = [(extent * SECTOR, size)]
+        node.child_link = None
+        self._apply_rock_ridge(node, record)
+        node.child_link = None
+        node.relocated = False
+        node.name = name
 
     # -- paths ---------------------------------------------------------------------------
     def _child(self, directory: _Node, name: str) -> _Node | None:
@@ -318,12 +352,17 @@ class IsoFileSystem:
 
     def walk(self) -> Iterator[TreeEntry]:
         stack = [("", self.root)]
+        seen = {self.root.extents[0][0]}
         while stack:
             prefix, directory = stack.pop()
             for name, child in sorted(self._children(directory).items()):
                 path = f"{prefix}/{name}"
                 yield self._entry(path, child)
                 if child.is_dir:
+                    # a directory reached twice (a CL entry pointing back up) is a loop
+                    if child.extents[0][0] in seen:
+                        raise InputError(f"directory loop at {path}", path=self.name)
+                    seen.add(child.extents[0][0])
                     stack.append((path, child))
 
 

@@ -224,3 +224,40 @@ def test_long_symlink_components_split_across_sl_entries(tmp_path: Path) -> None
     for name, target in targets.items():
         assert str((out / name).readlink()) == target  # xorriso reads its own records back
         assert walked[f"/{name}"] == target, name
+
+
+def test_rock_ridge_deep_directory_relocation(tmp_path: Path) -> None:
+    """genisoimage moves directories deeper than ISO 9660's 8 levels to ``rr_moved`` and
+    leaves a CL entry (RRIP 4.1.5.1) where each belongs, an RE entry on the moved one:
+    the tree reads as written, as xorriso and bsdtar read it (``rr_moved`` stays, empty,
+    as xorriso shows it)."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    genisoimage = need_tool("genisoimage")
+    tree = tmp_path / "tree"
+    deep = tree.joinpath(*"abcdefghij")
+    deep.mkdir(parents=True)
+    (deep / "leaf.txt").write_text("leaf\n")
+    (tree / "a/b/c/d/e/f/g/h/side.txt").write_text("side\n")
+    image = tmp_path / "deep.iso"
+    subprocess.run(
+        [genisoimage, "-quiet", "-R", "-o", str(image), str(tree)], check=True, capture_output=True
+    )
+    found = subprocess.run(
+        [need_tool("xorriso"), "-indev", str(image), "-find", "/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    xorriso_paths = {line.strip("'") for line in found.splitlines()} - {"/"}
+    with image.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(image))
+        walked = {e.path: e for e in fs.walk()}
+        assert set(walked) == xorriso_paths
+        assert walked["/a/b/c/d/e/f/g/h"].kind == "directory"
+        assert walked["/rr_moved"].kind == "directory"
+        out = io.BytesIO()
+        fs.copy_out("a/b/c/d/e/f/g/h/i/j/leaf.txt", out)
+        assert out.getvalue() == b"leaf\n"
