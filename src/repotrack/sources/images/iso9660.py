@@ -11,7 +11,8 @@ name, ``SL`` a symlink target, ``PX`` the mode (file type included: devices, FIF
 and sockets are told apart by it), owner and group, ``TF`` the modification time
 (else the recording time is the file's time); ``CE`` continues the area elsewhere.
 A directory deeper than 8 levels may have been moved to ``rr_moved``: a ``CL`` entry
-where it belongs points at it, and its own record there carries ``RE`` (hidden). Files over
+where it belongs points at it, and its own record there carries ``RE`` (hidden).
+A ``ZF`` entry marks a file stored zisofs-compressed (read through ``zisofs``). Files over
 4 GiB are several records of the same name, one extent each.
 
 ``volume_info`` gives the primary descriptor's fields as ``isoinfo -d`` shows them;
@@ -21,6 +22,7 @@ the loader stores that text as the image's ``isoinfo``.
 from __future__ import annotations
 
 import calendar
+import io
 import stat
 import struct
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from typing import BinaryIO
 from repotrack.errors import InputError
 from repotrack.sources.images.tree import TreeEntry, resolve_path
 from repotrack.sources.images.window import Window
+from repotrack.sources.images.zisofs import ZisofsFile
 
 __all__ = ["SECTOR", "IsoFileSystem", "is_iso"]
 
@@ -60,11 +63,17 @@ class _Node:
     #: Rock Ridge deep-directory relocation: CL's directory sector, RE's "moved here"
     child_link: int | None = None
     relocated: bool = False
+    #: a ZF entry: the algorithm and the size once decompressed
+    zisofs: tuple[bytes, int] | None = None
     children: dict[str, _Node] | None = field(default=None, repr=False)
 
     @property
-    def size(self) -> int:
+    def stored_size(self) -> int:
         return sum(length for _o, length in self.extents)
+
+    @property
+    def size(self) -> int:
+        return self.zisofs[1] if self.zisofs is not None else self.stored_size
 
 
 def _text(raw: bytes) -> str:
@@ -258,6 +267,8 @@ class IsoFileSystem:
                 node.child_link = struct.unpack_from("<I", body, 0)[0]
             elif sig == b"RE":
                 node.relocated = True
+            elif sig == b"ZF" and len(body) >= 8:  # algorithm, header/4, log2 block, size
+                node.zisofs = (body[0:2], struct.unpack_from("<I", body, 4)[0])
             elif sig == b"SL" and body:
                 link.extend(_sl_records(body[1:]))
         if parts:
@@ -325,12 +336,23 @@ class IsoFileSystem:
         node = self._resolve(path)
         return None if node is None else self._entry(path, node)
 
-    def open_file(self, path: str) -> Window:
-        """A file object over the regular file at ``path`` (its extents, in order)."""
+    def open_file(self, path: str) -> Window | ZisofsFile:
+        """A file object over the regular file at ``path`` (its extents, in order; the
+        bytes decompressed when it is stored zisofs-compressed)."""
         node = self._resolve(path)
         if node is None or _kind(node) != "file":
             raise InputError(f"no regular file /{path.lstrip('/')}", path=self.name)
-        return Window(self.f, node.extents)
+        window = Window(self.f, node.extents)
+        if node.zisofs is None:
+            return window
+        algorithm, size = node.zisofs
+        if algorithm != b"pz":
+            raise InputError(
+                f"/{path.lstrip('/')} is compressed with zisofs {algorithm!r} (unsupported)",
+                path=self.name,
+            )
+        stored = io.BufferedReader(window, 1 << 16)
+        return ZisofsFile(stored, node.stored_size, size, name=f"{self.name}:/{path.lstrip('/')}")
 
     def copy_out(self, path: str, dest: BinaryIO) -> int:
         window = self.open_file(path)

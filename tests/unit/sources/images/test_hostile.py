@@ -91,7 +91,21 @@ def originals(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             sqlite_blobs(rootfs / "var/lib/rpm/rpmdb.sqlite"), base / "Packages", pagesize=1024
         ).read_bytes(),
         "iso": make_iso(tree, base / "x.iso").read_bytes(),
+        "iso-zisofs": _zisofs_iso(rootfs, base / "z.iso").read_bytes(),
     }
+
+
+def _zisofs_iso(tree: Path, target: Path) -> Path:
+    """An ISO whose files xorriso stored zisofs-compressed (ZF entries, zlib blocks)."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    command = [need_tool("xorriso"), "-outdev", str(target), "-map", str(tree), "/"]
+    subprocess.run(
+        [*command, "-set_filter_r", "--zisofs", "/", "--"], check=True, capture_output=True
+    )
+    return target
 
 
 READERS: dict[str, Callable[[Path], None]] = {
@@ -99,6 +113,7 @@ READERS: dict[str, Callable[[Path], None]] = {
     "sqfs": _walk_sqfs,
     "bdb": _read_bdb,
     "iso": _walk_iso,
+    "iso-zisofs": _walk_iso,
 }
 
 
