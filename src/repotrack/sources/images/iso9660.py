@@ -214,7 +214,11 @@ class IsoFileSystem:
                 continue
             extent, size = struct.unpack_from("<I4xI", record, 2)
             flags = record[25]
-            if extent * SECTOR + size > self.file_size:
+            # An empty file has no data, so its extent location means nothing (libarchive
+            # records 0xFFFFFFF0 there).
+            if size == 0:
+                extent = 0
+            elif extent * SECTOR + size > self.file_size:
                 raise InputError(
                     f"file extent past the end of the image ({raw_name!r})", path=self.name
                 )
@@ -382,9 +386,10 @@ class IsoFileSystem:
                 yield self._entry(path, child)
                 if child.is_dir:
                     # a directory reached twice (a CL entry pointing back up) is a loop
-                    if child.extents[0][0] in seen:
+                    where, length = child.extents[0]
+                    if length and where in seen:
                         raise InputError(f"directory loop at {path}", path=self.name)
-                    seen.add(child.extents[0][0])
+                    seen.add(where)
                     stack.append((path, child))
 
 

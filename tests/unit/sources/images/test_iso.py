@@ -301,3 +301,32 @@ def test_zisofs_compressed_files_read_as_their_bytes(tmp_path: Path) -> None:
         assert window.read() == b"tail"
         window.seek(40_000)
         assert window.read(10) == mixed[40_000:40_010]
+
+
+def test_empty_file_whose_extent_points_nowhere(tmp_path: Path) -> None:
+    """An empty file has no data, so its extent location means nothing: libarchive
+    (``bsdtar --format iso9660``) records 0xFFFFFFF0 there. xorriso and bsdtar read
+    such an image, and so does the reader (it refused the whole image)."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "empty").write_bytes(b"")
+    (tree / "full").write_bytes(b"full\n")
+    image = tmp_path / "libarchive.iso"
+    subprocess.run(
+        [need_tool("bsdtar"), "-C", str(tree), "--format", "iso9660", "-cf", str(image), "."],
+        check=True,
+        capture_output=True,
+    )
+    with image.open("rb") as f:
+        fs = IsoFileSystem(f, name=str(image))
+        walked = {e.path: e for e in fs.walk()}
+        assert set(walked) == {"/empty", "/full"}
+        assert walked["/empty"].size == 0 and walked["/empty"].kind == "file"
+        out = io.BytesIO()
+        assert fs.copy_out("empty", out) == 0
+        fs.copy_out("full", out)
+        assert out.getvalue() == b"full\n"
