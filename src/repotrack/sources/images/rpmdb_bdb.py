@@ -14,6 +14,12 @@ free-offset field. This is the layout librpm's own read-only BDB backend walks.
 
 rpm keys its records by a 4-byte instance number (native byte order); record 0
 holds the next free instance, not a header, and is skipped.
+
+Berkeley DB writes a hash page only once something is put on it: a freshly
+initialised ``Packages`` (``rpm --initdb``, or a first transaction that failed) has
+bucket pages that are still holes, all zero bytes (no page number, no type). Berkeley
+DB reads such a page as an empty bucket, and so does this reader; only a bucket's
+first page may be one, and only when every byte of it is zero.
 """
 
 from __future__ import annotations
@@ -70,11 +76,13 @@ class _Db:
         self.u16 = struct.Struct(self.order + "H")
         self.u32 = u32
 
-    def page(self, number: int) -> bytes:
+    def page(self, number: int, *, unwritten_ok: bool = False) -> bytes:
         if not 0 < number <= self.last:
             raise InputError(f"page number {number} outside 1..{self.last}", path=self.source)
         self.f.seek(number * self.pagesize)
         page = self.f.read(self.pagesize)
+        if unwritten_ok and len(page) == self.pagesize and not any(page):
+            return page
         if len(page) != self.pagesize or self.u32.unpack_from(page, 8)[0] != number:
             raise InputError(
                 f"damaged Berkeley DB page {number}",
@@ -119,7 +127,9 @@ class _Db:
         for bucket in range(self.max_bucket + 1):
             number, hops = self.bucket_page(bucket), 0
             while number:
-                page = self.page(number)
+                page = self.page(number, unwritten_ok=hops == 0)
+                if not any(page):
+                    break  # a bucket page never written: an empty bucket
                 if page[25] not in _HASH_PAGES:
                     raise InputError(
                         f"bucket {bucket}: page {number} is not a hash page", path=self.source
