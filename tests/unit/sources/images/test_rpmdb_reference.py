@@ -71,7 +71,7 @@ def test_reference_rpmdb_records_match_rpm(name: str) -> None:
     assert got == _expected(name)
 
 
-@pytest.mark.parametrize("name", ["bdb-empty"])
+@pytest.mark.parametrize("name", sorted(DATABASES))
 def test_reference_rpmdb_packages_have_the_files_pkg_hash(name: str) -> None:
     """read_installed gives each package rpm lists, with the pkg_hash of its file."""
     expected = _expected(name)
@@ -121,3 +121,17 @@ def test_damaged_reference_rpmdb_gives_input_error(name: str, tmp_path: Path) ->
     assert sum(outcomes.values()) == len(cases)
     if name != "bdb-empty":
         assert outcomes.get("InputError", 0) > 0
+
+
+def test_sqlite_rpmdb_package_without_sha1header(tmp_path: Path) -> None:
+    """rpm (here Debian's 4.18, SQLite) installs a package whose signature has no
+    SHA1HEADER (nFPM's, like rpm 6's v6 packages); its pkg_hash is the file's, from the
+    SHA-1 of the header's immutable region, and the other packages are still read."""
+    from tests.unit.sources.images.imageutil import BINARY_RPMS, make_rootfs
+
+    corpus = DATA / "rpm-corpus/test-1.0.0.x86_64.rpm"
+    assert read_rpm(corpus).merged.get(Tag.SHA1HEADER) is None
+    root = make_rootfs(tmp_path / "root", rpms=[*BINARY_RPMS, corpus])
+    db = RpmdbFile(root / "var/lib/rpm/rpmdb.sqlite", "sqlite", "test:rpmdb.sqlite")
+    want = {read_rpm(p).pkg_hash for p in [*BINARY_RPMS, corpus]}
+    assert {p.pkg_hash for p in read_installed(db)} == want
