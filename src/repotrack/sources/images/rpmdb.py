@@ -45,17 +45,23 @@ class RpmdbFile:
 
 
 def read_installed(db: RpmdbFile) -> list[InstalledPackage]:
-    """Every installed package of ``db`` (gpg-pubkey pseudo-packages left out), hnum order."""
+    """Every installed package of ``db`` (gpg-pubkey pseudo-packages left out).
+
+    In instance-number order (SQLite's hnum, the BDB key, ndb's package index), whatever
+    order the file keeps them in: Berkeley DB's is its hash buckets' and ndb's the blobs'
+    places in the file, which change with every ``--rebuilddb``.
+    """
     readers = {"sqlite": iter_sqlite_blobs, "bdb": iter_bdb_blobs, "ndb": iter_ndb_blobs}
     try:
         reader = readers[db.kind]
     except KeyError:
         raise InputError(f"unknown rpmdb format {db.kind!r}", path=db.source) from None
-    packages: list[InstalledPackage] = []
+    found: list[tuple[int, InstalledPackage]] = []
     for key, blob in reader(db.path, source=db.source):
         package = parse_installed(blob, source=f"{db.source} (package {key})")
         if package is not None:
-            packages.append(package)
+            found.append((key, package))
+    packages = [package for _key, package in sorted(found, key=lambda item: item[0])]
     log.info("rpmdb read", extra={"rpmdb": db.source, "format": db.kind, "packages": len(packages)})
     return packages
 

@@ -76,6 +76,8 @@ def test_reference_rpmdb_packages_have_the_files_pkg_hash(name: str) -> None:
     """read_installed gives each package rpm lists, with the pkg_hash of its file."""
     expected = _expected(name)
     packages = read_installed(_db(name))
+    # in instance-number order, as rpm numbers them (not the file's bucket or blob order)
+    assert [p.name for p in packages] == [row[0] for _inst, row in sorted(expected.items())]
     assert sorted(
         (p.name, p.epoch, p.version, p.release, p.arch, p.buildtime) for p in packages
     ) == sorted((n, e, v, r, a, b) for n, e, v, r, a, _sha1, b in expected.values())
