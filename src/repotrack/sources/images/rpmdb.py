@@ -57,7 +57,11 @@ def read_installed(db: RpmdbFile) -> list[InstalledPackage]:
     except KeyError:
         raise InputError(f"unknown rpmdb format {db.kind!r}", path=db.source) from None
     found: list[tuple[int, InstalledPackage]] = []
+    keys: set[int] = set()
     for key, blob in reader(db.path, source=db.source):
+        if key in keys:
+            raise InputError(f"package {key} found twice", path=db.source)
+        keys.add(key)
         package = parse_installed(blob, source=f"{db.source} (package {key})")
         if package is not None:
             found.append((key, package))

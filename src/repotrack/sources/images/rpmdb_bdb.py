@@ -75,6 +75,14 @@ class _Db:
         self.spares = struct.unpack_from(self.order + "32I", meta, 96)
         self.u16 = struct.Struct(self.order + "H")
         self.u32 = u32
+        # every hash or overflow page belongs to one chain: a page reached twice is damage
+        # (it would give the same records twice), and this bounds the work by the file size
+        self.seen: set[int] = set()
+
+    def visit(self, number: int) -> None:
+        if number in self.seen:
+            raise InputError(f"page {number} reached twice", path=self.source)
+        self.seen.add(number)
 
     def page(self, number: int, *, unwritten_ok: bool = False) -> bytes:
         if not 0 < number <= self.last:
@@ -96,8 +104,9 @@ class _Db:
 
     def overflow(self, first: int, length: int) -> bytes:
         parts: list[bytes] = []
-        left, number, hops = length, first, 0
+        left, number = length, first
         while left > 0:
+            self.visit(number)
             page = self.page(number)
             if page[25] != _OVERFLOW:
                 raise InputError(f"page {number} is not an overflow page", path=self.source)
@@ -107,9 +116,6 @@ class _Db:
             parts.append(page[_PAGE_HEADER : _PAGE_HEADER + chunk])
             left -= chunk
             number = self.u32.unpack_from(page, 16)[0]
-            hops += 1
-            if hops > self.last:
-                raise InputError("overflow chain loops", path=self.source)
         return b"".join(parts)
 
     def item(self, page: bytes, start: int, end: int, number: int) -> bytes:
@@ -125,9 +131,10 @@ class _Db:
 
     def records(self) -> Iterator[tuple[bytes, bytes]]:
         for bucket in range(self.max_bucket + 1):
-            number, hops = self.bucket_page(bucket), 0
+            number, first = self.bucket_page(bucket), True
             while number:
-                page = self.page(number, unwritten_ok=hops == 0)
+                self.visit(number)
+                page = self.page(number, unwritten_ok=first)
                 if not any(page):
                     break  # a bucket page never written: an empty bucket
                 if page[25] not in _HASH_PAGES:
@@ -135,10 +142,7 @@ class _Db:
                         f"bucket {bucket}: page {number} is not a hash page", path=self.source
                     )
                 yield from self._page_records(page, number)
-                number = self.u32.unpack_from(page, 16)[0]
-                hops += 1
-                if hops > self.last:
-                    raise InputError("hash page chain loops", path=self.source)
+                number, first = self.u32.unpack_from(page, 16)[0], False
 
     def _page_records(self, page: bytes, number: int) -> Iterator[tuple[bytes, bytes]]:
         count = self.u16.unpack_from(page, 20)[0]

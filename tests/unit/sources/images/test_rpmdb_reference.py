@@ -9,6 +9,7 @@ from give the independent ``pkg_hash``. Damaged copies must give an InputError.
 from __future__ import annotations
 
 import random
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -137,3 +138,32 @@ def test_sqlite_rpmdb_package_without_sha1header(tmp_path: Path) -> None:
     db = RpmdbFile(root / "var/lib/rpm/rpmdb.sqlite", "sqlite", "test:rpmdb.sqlite")
     want = {read_rpm(p).pkg_hash for p in [*BINARY_RPMS, corpus]}
     assert {p.pkg_hash for p in read_installed(db)} == want
+
+
+def test_bdb_page_on_two_chains_is_refused(tmp_path: Path) -> None:
+    """Found by damaging the reference files: bucket 1's page pointing on to bucket 0's
+    page gave bucket 0's packages twice; a page reached twice is now an InputError."""
+    for name in ("bdb-512", "bdb-4096"):
+        data = bytearray((REFERENCE / name / "Packages").read_bytes())
+        pagesize = struct.unpack_from("<I", data, 20)[0]
+        spares = struct.unpack_from("<32I", data, 96)
+        first, second = 0 + spares[0], 1 + spares[1]
+        struct.pack_into("<I", data, second * pagesize + 16, first)
+        target = tmp_path / name
+        target.write_bytes(bytes(data))
+        with pytest.raises(InputError, match="reached twice"):
+            read_installed(RpmdbFile(target, "bdb", name))
+
+
+def test_ndb_package_index_in_two_slots_is_refused(tmp_path: Path) -> None:
+    """A second slot naming the same package and blob gave the package twice."""
+    data = bytearray((REFERENCE / "ndb" / "Packages.db").read_bytes())
+    used = next(pos for pos in range(32, 4096, 16) if struct.unpack_from("<I", data, pos + 8)[0])
+    free = next(
+        pos for pos in range(32, 4096, 16) if not struct.unpack_from("<I", data, pos + 8)[0]
+    )
+    data[free : free + 16] = data[used : used + 16]
+    target = tmp_path / "Packages.db"
+    target.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="twice"):
+        read_installed(RpmdbFile(target, "ndb", "ndb"))
