@@ -29,6 +29,7 @@ DATABASES = {
     "bdb-empty": ("Packages", "bdb"),
     "bdb-4096": ("Packages", "bdb"),
     "bdb-512": ("Packages", "bdb"),
+    "bdb-16384": ("Packages", "bdb"),
     "ndb": ("Packages.db", "ndb"),
 }
 _BLOBS: dict[str, Callable[..., Iterator[tuple[int, bytes]]]] = {
@@ -97,7 +98,7 @@ def _outcome(db: RpmdbFile) -> str:
         return "InputError"
 
 
-@pytest.mark.parametrize("name", ["bdb-4096", "bdb-512", "ndb", "bdb-empty"])
+@pytest.mark.parametrize("name", sorted(DATABASES))
 def test_damaged_reference_rpmdb_gives_input_error(name: str, tmp_path: Path) -> None:
     """Flipped bytes and truncations: a result or an InputError, never another exception."""
     original = _db(name)
