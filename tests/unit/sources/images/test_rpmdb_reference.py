@@ -168,3 +168,38 @@ def test_ndb_package_index_in_two_slots_is_refused(tmp_path: Path) -> None:
     target.write_bytes(bytes(data))
     with pytest.raises(InputError, match="twice"):
         read_installed(RpmdbFile(target, "ndb", "ndb"))
+
+
+def test_big_endian_copy_of_a_reference_bdb(tmp_path: Path) -> None:
+    """A big-endian ``Packages`` (as rpm writes on s390x or ppc64): the rpm-written
+    records dumped with ``db_dump``, their instance keys turned big-endian as a
+    big-endian rpm stores them, and loaded with ``db_load -c db_lorder=4321``."""
+    import subprocess
+
+    from tests.conftest import need_tool
+
+    db_dump, db_load = need_tool("db_dump"), need_tool("db_load")
+    for name in ("bdb-512", "bdb-16384"):
+        source = REFERENCE / name / "Packages"
+        dump = subprocess.run(
+            [db_dump, str(source)], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+        out, in_data, is_key = [], False, True
+        for line in dump:
+            if line in ("HEADER=END", "DATA=END"):
+                in_data = line == "HEADER=END"
+            elif in_data and line.startswith(" "):
+                if is_key:
+                    line = " " + bytes.fromhex(line[1:])[::-1].hex()
+                is_key = not is_key
+            out.append(line)
+        target = tmp_path / name
+        subprocess.run(
+            [db_load, "-c", "db_lorder=4321", str(target)],
+            input="\n".join(out) + "\n",
+            text=True,
+            check=True,
+        )
+        assert target.read_bytes()[12:16] == bytes.fromhex("00061561")  # big-endian magic
+        big = read_installed(RpmdbFile(target, "bdb", f"be:{name}"))
+        assert big == read_installed(_db(name))
