@@ -83,12 +83,12 @@ def test_reference_rpmdb_packages_have_the_files_pkg_hash(name: str) -> None:
     assert sorted(
         (p.name, p.epoch, p.version, p.release, p.arch, p.buildtime) for p in packages
     ) == sorted((n, e, v, r, a, b) for n, e, v, r, a, _sha1, b in expected.values())
-    by_nevra = {}
+    by_name = {}
     for path in _SOURCES:
         rpm = read_rpm(path)
         if not rpm.is_source:
-            by_nevra[rpm.header.get_str(Tag.NAME)] = rpm.pkg_hash
-    assert {p.name: p.pkg_hash for p in packages} == {p.name: by_nevra[p.name] for p in packages}
+            by_name[rpm.header.get_str(Tag.NAME)] = rpm.pkg_hash
+    assert {p.name: p.pkg_hash for p in packages} == {p.name: by_name[p.name] for p in packages}
 
 
 def _outcome(db: RpmdbFile) -> str:
