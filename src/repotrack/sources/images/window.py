@@ -10,17 +10,17 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-__all__ = ["Window"]
+__all__ = ["SizedReader", "Window"]
 
 
-class Window(io.RawIOBase):
-    """The concatenation of ``extents`` (``(offset, length)`` pairs) of ``f``."""
+class SizedReader(io.RawIOBase):
+    """A read-only, seekable file of a known ``size`` whose position is ``_pos``: what a
+    file stored inside an image is to the readers that take it (a window onto the
+    image's extents, a zisofs file's uncompressed bytes); subclasses read."""
 
-    def __init__(self, f: BinaryIO, extents: list[tuple[int, int]]) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._f = f
-        self._extents = extents
-        self._size = sum(length for _o, length in extents)
+        self._size = size
         self._pos = 0
 
     @property
@@ -40,6 +40,15 @@ class Window(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)
         return self._pos
+
+
+class Window(SizedReader):
+    """The concatenation of ``extents`` (``(offset, length)`` pairs) of ``f``."""
+
+    def __init__(self, f: BinaryIO, extents: list[tuple[int, int]]) -> None:
+        super().__init__(sum(length for _o, length in extents))
+        self._f = f
+        self._extents = extents
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(buffer).cast("B")

@@ -10,27 +10,25 @@ with random access, one block decompressed at a time, never past the block size.
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from typing import BinaryIO
 
 from repotrack.errors import InputError
+from repotrack.sources.images.window import SizedReader
 
 __all__ = ["ZISOFS_MAGIC", "ZisofsFile"]
 
 ZISOFS_MAGIC = bytes.fromhex("37e45396c9dbd607")
 
 
-class ZisofsFile(io.RawIOBase):
+class ZisofsFile(SizedReader):
     """The uncompressed bytes of a zisofs file whose stored bytes are ``stored``."""
 
     def __init__(self, stored: BinaryIO, stored_size: int, size: int, *, name: str) -> None:
-        super().__init__()
+        super().__init__(size)
         self._stored = stored
         self._name = name
-        self._size = size
-        self._pos = 0
         stored.seek(0)
         header = stored.read(16)
         if len(header) < 16 or header[:8] != ZISOFS_MAGIC:
@@ -50,24 +48,6 @@ class ZisofsFile(io.RawIOBase):
         ):
             raise InputError("damaged zisofs block table", path=name)
         self._cached: tuple[int, bytes] = (-1, b"")
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def _data(self, index: int) -> bytes:
         if self._cached[0] == index:
