@@ -7,8 +7,10 @@ once 2.5 GB. So, in front of the app:
 
 * on ``/api/v1`` a request that carries a body (every one is a write) must log in
   first: a wrong or missing password is answered 401 (or 429 when throttled) with the
-  body still unread. Only where a route takes the method: elsewhere the router answers
-  405 or 404 without reading the body (a 401 said a password would make it work);
+  body still unread. Except for a method the path's routes do not take (``PUT
+  /api/v1/daemon``): the router answers 405 without reading the body (a 401 said a
+  password would make it work). The path's methods come from the OpenAPI schema, so a
+  path it does not name (none, or a route left out of it) still needs the password;
 * every route has a body cap (``BODY_CAPS``, first matching prefix wins, else
   ``DEFAULT_BODY_CAP``): a ``Content-Length`` above it is answered 413 unread, and a
   chunked body is cut off with 413 as soon as it passes the cap.
@@ -71,11 +73,7 @@ class BodyGuard:
         carries_body = (
             request.method in _BODY_METHODS or (length or 0) > 0 or "transfer-encoding" in headers
         )
-        if (
-            carries_body
-            and path.startswith("/api/v1/")
-            and request.method in methods_of(request.app, path)
-        ):
+        if carries_body and path.startswith("/api/v1/") and _takes(request, path):
             try:
                 logged_in = await authenticated(request)
             except LoginThrottledError as exc:
@@ -94,6 +92,12 @@ class BodyGuard:
         if length is None and "content-length" in headers:
             return JSONResponse({"detail": "bad Content-Length header"}, status_code=400)
         return None
+
+
+def _takes(request: Request, path: str) -> bool:
+    """Whether a route may take the request (its path unknown to the schema: maybe)."""
+    methods = methods_of(request.app, path)
+    return not methods or request.method in methods
 
 
 def _content_length(value: str | None) -> int | None:
