@@ -152,6 +152,7 @@ _FIND_ROOT = """
         WHERE pkgset_name = {branch:String} GROUP BY pkgset_ruuid
     ) AS S ON S.pkgset_ruuid = R.pkgset_uuid
     WHERE R.pkgset_depth = 0 AND R.pkgset_nodename = {branch:String}
+      AND R.pkgset_kv.v[indexOf(R.pkgset_kv.k, 'class')] = 'repository'
       AND ({any_day:UInt8} OR toDate(R.pkgset_date) <= {day:Date})
     ORDER BY R.pkgset_date DESC, S.published DESC, R.pkgset_uuid DESC
     LIMIT 1
@@ -160,6 +161,10 @@ _FIND_ROOT = """
 
 def find_package_set(store: Store, *, branch: str, day: date | None = None) -> PackageSetRef:
     """The newest root of ``branch`` dated on or before ``day`` (the newest at all if None).
+
+    Only repository roots are branches: an image's root is named by its edition
+    (``alt-server``) and is found by the image queries, so a branch query never starts
+    from an image.
 
     Where a day was loaded more than once, the load published last answers: a forced
     reload replaces what the earlier load showed (ALTRepo's ``last_packages`` views show

@@ -256,3 +256,16 @@ def test_image_load_request_round_trips_as_plain_data(tarball: Path) -> None:
     assert ImageLoad.from_dict(body) == request
     with pytest.raises(InputError):  # the REST body is checked as the options are
         ImageLoad.from_dict({**body, "kind": "iso", "platform": "rpi4"})
+
+
+def test_an_image_is_no_branch(store: Store, tarball: Path) -> None:
+    """Branch queries (packages, diff, matching, exports) start from repository roots:
+    an image's root, named by its edition, is found by the image queries only."""
+    from repotrack.errors import NotFoundError
+    from repotrack.store.queries import find_package_set
+
+    repo = load_repo(store, branch="p10", path=DATA / "rpms", date=DAY)
+    load_image(store, path=tarball, meta=_meta(tarball))
+    with pytest.raises(NotFoundError, match="no package set of branch alt-workstation"):
+        find_package_set(store, branch="alt-workstation")
+    assert find_package_set(store, branch="p10").uuid == repo.root_uuid
