@@ -333,6 +333,10 @@ class VulnSettings(BaseModel):
     osv_id_prefix: str = "x_repotrack"
     csaf_publisher: str = "repotrack"
     csaf_namespace: str = "https://repotrack.invalid"
+    #: The purl namespace of the exports' packages: the distribution's vendor id, as
+    #: os-release's ``ID`` names it and SBOM tools write it (``altlinux``, ``openeuler``,
+    #: ``fedora``); the branch becomes the ``distro`` qualifier.
+    purl_vendor: str = Field(default="altlinux", pattern=r"^[a-z0-9][a-z0-9._+-]*$")
     oval_namespace: str = "io.repotrack"
     #: The package whose presence says "this branch" in OVAL criteria.
     oval_release_package: str = "alt-release"

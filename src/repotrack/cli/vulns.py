@@ -926,6 +926,7 @@ def export_cmd(
             prefix=vulns.osv_id_prefix,
             publisher=vulns.csaf_publisher,
             namespace=vulns.csaf_namespace,
+            purl_vendor=vulns.purl_vendor,
         )
     typer.echo(f"{branch}: {len(files)} {fmt.value} file(s) in {out}")
 

@@ -38,6 +38,9 @@ from repotrack.store.queries import find_package_set
 __all__ = ["EXPORT_FORMATS", "Advisory", "collect_advisories", "export_branch", "to_csaf", "to_osv"]
 
 EXPORT_FORMATS: Final = ("osv", "csaf")
+#: The purl namespace by default: ALT's vendor id (os-release ``ID=altlinux``), as the
+#: OVAL export's release package defaults to ``alt-release``.
+DEFAULT_PURL_VENDOR: Final = "altlinux"
 OSV_SCHEMA_VERSION: Final = "1.7.5"
 _OSV_PREFIX: Final = re.compile(r"^x_[A-Za-z0-9_.]+$|^[A-Z][A-Za-z-]*$")
 _FILE_CHARS: Final = re.compile(r"[^+\-a-z0-9]+")
@@ -133,7 +136,14 @@ def _evidence(verdict: Verdict) -> list[dict[str, str]]:
 # -- OSV ------------------------------------------------------------------------------
 
 
-def to_osv(advisory: Advisory, *, branch: str, ecosystem: str, prefix: str) -> dict[str, Any]:
+def to_osv(
+    advisory: Advisory,
+    *,
+    branch: str,
+    ecosystem: str,
+    prefix: str,
+    purl_vendor: str = DEFAULT_PURL_VENDOR,
+) -> dict[str, Any]:
     """The OSV record of one vulnerability in one branch."""
     affected = []
     for verdict in advisory.verdicts:
@@ -147,7 +157,7 @@ def to_osv(advisory: Advisory, *, branch: str, ecosystem: str, prefix: str) -> d
                 "package": {
                     "ecosystem": ecosystem,
                     "name": verdict.pkg_name,
-                    "purl": f"pkg:rpm/{_purl_part(branch)}/{_purl_part(verdict.pkg_name)}",
+                    "purl": package_url(purl_vendor, verdict.pkg_name, branch=branch),
                 },
                 "ranges": [{"type": "ECOSYSTEM", "events": events}],
                 "database_specific": {
@@ -180,10 +190,47 @@ def _purl_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", lambda m: f"%{ord(m.group()):02X}", text)
 
 
+def package_url(
+    vendor: str,
+    name: str,
+    *,
+    branch: str,
+    version: str = "",
+    release: str = "",
+    arch: str = "",
+    epoch: int = 0,
+) -> str:
+    """The purl of a package of ``branch``, as the purl spec's ``rpm`` type has it.
+
+    The namespace is the vendor (``fedora``, ``redhat``, ALT's ``altlinux``: what
+    scanners such as syft put in an SBOM, from os-release's ``ID``) and the release is
+    the ``distro`` qualifier, ``<vendor>-<branch>`` as Rocky's OSV records write
+    ``rocky-linux-9``. Qualifiers go sorted by key; ``epoch`` only when not 0. Before
+    2026-12-07 the branch was the namespace, which no SBOM's purl ever matched.
+    """
+    path = f"pkg:rpm/{_purl_part(vendor)}/{_purl_part(name)}"
+    if version:
+        path += f"@{_purl_part(version)}-{_purl_part(release)}"
+    qualifiers = {
+        "arch": arch,
+        "distro": f"{vendor}-{branch}",
+        "epoch": str(epoch) if epoch else "",
+    }
+    query = "&".join(f"{k}={_purl_part(v)}" for k, v in sorted(qualifiers.items()) if v)
+    return f"{path}?{query}"
+
+
 # -- CSAF VEX -------------------------------------------------------------------------
 
 
-def to_csaf(advisory: Advisory, *, branch: str, publisher: str, namespace: str) -> dict[str, Any]:
+def to_csaf(
+    advisory: Advisory,
+    *,
+    branch: str,
+    publisher: str,
+    namespace: str,
+    purl_vendor: str = DEFAULT_PURL_VENDOR,
+) -> dict[str, Any]:
     """The CSAF 2.0 VEX document of one vulnerability in one branch."""
     products, relationships = [], []
     status: dict[str, list[str]] = defaultdict(list)
@@ -198,7 +245,17 @@ def to_csaf(advisory: Advisory, *, branch: str, publisher: str, namespace: str) 
                 "product": {
                     "name": component,
                     "product_id": component,
-                    "product_identification_helper": {"purl": _purl(branch, verdict, advisory)},
+                    "product_identification_helper": {
+                        "purl": package_url(
+                            purl_vendor,
+                            verdict.pkg_name,
+                            branch=branch,
+                            version=verdict.version,
+                            release=verdict.release,
+                            arch="src",
+                            epoch=advisory.epochs.get(verdict.pkg_hash, 0),
+                        )
+                    },
                 },
             }
         )
@@ -309,15 +366,6 @@ def _sorted_value(value: Any) -> Any:
     return value
 
 
-def _purl(branch: str, verdict: Verdict, advisory: Advisory) -> str:
-    epoch = advisory.epochs.get(verdict.pkg_hash, 0)
-    tail = f"&epoch={epoch}" if epoch else ""
-    return (
-        f"pkg:rpm/{_purl_part(branch)}/{_purl_part(verdict.pkg_name)}@"
-        f"{_purl_part(verdict.version)}-{_purl_part(verdict.release)}?arch=src{tail}"
-    )
-
-
 def csaf_file_name(tracking_id: str) -> str:
     return _FILE_CHARS.sub("_", tracking_id.lower()) + ".json"
 
@@ -335,6 +383,7 @@ def export_branch(
     prefix: str = "x_repotrack",
     publisher: str = "repotrack",
     namespace: str = "https://repotrack.invalid",
+    purl_vendor: str = DEFAULT_PURL_VENDOR,
 ) -> list[Path]:
     """Write one file per vulnerability of ``branch`` into ``out``; returns the files."""
     if fmt not in EXPORT_FORMATS:
@@ -352,12 +401,20 @@ def export_branch(
     written = []
     for advisory in advisories:
         if fmt == "osv":
-            document = to_osv(advisory, branch=branch, ecosystem=ecosystem, prefix=prefix)
+            document = to_osv(
+                advisory, branch=branch, ecosystem=ecosystem, prefix=prefix, purl_vendor=purl_vendor
+            )
             if not document["affected"]:
                 continue
             path = out / f"{_FILE_CHARS_OSV.sub('_', document['id'])}.json"
         else:
-            document = to_csaf(advisory, branch=branch, publisher=publisher, namespace=namespace)
+            document = to_csaf(
+                advisory,
+                branch=branch,
+                publisher=publisher,
+                namespace=namespace,
+                purl_vendor=purl_vendor,
+            )
             path = out / csaf_file_name(document["document"]["tracking"]["id"])
         path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         written.append(path)

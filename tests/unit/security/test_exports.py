@@ -140,3 +140,22 @@ def test_a_broken_oval_document_fails_the_xsd(tmp_path: Path) -> None:
         b"<definitions/></oval_definitions>"
     )
     assert not schema.validate(bad)  # no generator, empty definitions
+
+
+def test_purls_name_the_vendor_and_the_branch_as_distro(matched: Store, tmp_path: Path) -> None:
+    """The purl spec's rpm type: the namespace is the vendor (``fedora``, ``redhat``,
+    ALT's ``altlinux``), the release a ``distro`` qualifier (``rocky-linux-9`` in Rocky's
+    OSV records); qualifiers sorted by key, epoch only when not 0. A scanner matches an
+    SBOM's ``pkg:rpm/altlinux/squid@…`` against these, never a branch as namespace."""
+    osv = export_branch(
+        matched, branch=BRANCH, fmt="osv", out=tmp_path / "osv", ecosystem="openEuler:24.03-LTS"
+    )
+    squid = json.loads(next(p for p in osv if "CVE-2025-62168" in p.name).read_text())
+    assert squid["affected"][0]["package"]["purl"] == "pkg:rpm/altlinux/squid?distro=altlinux-p10"
+    csaf = export_branch(
+        matched, branch=BRANCH, fmt="csaf", out=tmp_path / "csaf", purl_vendor="openeuler"
+    )
+    document = json.loads(next(p for p in csaf if "cve-2025-62168" in p.name).read_text())
+    text = json.dumps(document["product_tree"])
+    purls = [part.split('"')[0] for part in text.split('"purl": "')[1:]]
+    assert purls == ["pkg:rpm/openeuler/squid@6.10-alt1?arch=src&distro=openeuler-p10"]

@@ -171,12 +171,24 @@ def get_export(
         if not chosen:
             raise InputError(f"branch {branch} has no OSV ecosystem", field="ecosystem")
         records = [
-            to_osv(a, branch=branch, ecosystem=chosen, prefix=vulns.osv_id_prefix)
+            to_osv(
+                a,
+                branch=branch,
+                ecosystem=chosen,
+                prefix=vulns.osv_id_prefix,
+                purl_vendor=vulns.purl_vendor,
+            )
             for a in advisories
         ]
         return [r for r in records if r["affected"]]
     return [
-        to_csaf(a, branch=branch, publisher=vulns.csaf_publisher, namespace=vulns.csaf_namespace)
+        to_csaf(
+            a,
+            branch=branch,
+            publisher=vulns.csaf_publisher,
+            namespace=vulns.csaf_namespace,
+            purl_vendor=vulns.purl_vendor,
+        )
         for a in advisories
     ]
 
