@@ -30,12 +30,21 @@ from pathlib import Path
 from typing import Any, Final
 
 from repotrack.errors import InputError, NotFoundError
+from repotrack.security.csaf_revisions import revise
 from repotrack.security.queries import Verdict, branch_verdicts
 from repotrack.security.set_sources import set_sources
 from repotrack.store.base import Store
 from repotrack.store.queries import find_package_set
 
-__all__ = ["EXPORT_FORMATS", "Advisory", "collect_advisories", "export_branch", "to_csaf", "to_osv"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "Advisory",
+    "collect_advisories",
+    "csaf_documents",
+    "export_branch",
+    "to_csaf",
+    "to_osv",
+]
 
 EXPORT_FORMATS: Final = ("osv", "csaf")
 #: The purl namespace by default: ALT's vendor id (os-release ``ID=altlinux``), as the
@@ -366,6 +375,37 @@ def _sorted_value(value: Any) -> Any:
     return value
 
 
+def csaf_documents(
+    store: Store,
+    advisories: list[Advisory],
+    *,
+    branch: str,
+    publisher: str,
+    namespace: str,
+    purl_vendor: str = DEFAULT_PURL_VENDOR,
+) -> list[dict[str, Any]]:
+    """The CSAF VEX documents of ``advisories``, each with its stored version and
+    revision history: a document whose content changed since its last export gets
+    the next version (``csaf_revisions``)."""
+    documents = [
+        to_csaf(
+            advisory,
+            branch=branch,
+            publisher=publisher,
+            namespace=namespace,
+            purl_vendor=purl_vendor,
+        )
+        for advisory in advisories
+    ]
+    revise(store, documents)
+    return documents
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
 def csaf_file_name(tracking_id: str) -> str:
     return _FILE_CHARS.sub("_", tracking_id.lower()) + ".json"
 
@@ -399,23 +439,23 @@ def export_branch(
     advisories = collect_advisories(store, branch=branch)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for advisory in advisories:
-        if fmt == "osv":
+    if fmt == "osv":
+        for advisory in advisories:
             document = to_osv(
                 advisory, branch=branch, ecosystem=ecosystem, prefix=prefix, purl_vendor=purl_vendor
             )
-            if not document["affected"]:
-                continue
-            path = out / f"{_FILE_CHARS_OSV.sub('_', document['id'])}.json"
-        else:
-            document = to_csaf(
-                advisory,
-                branch=branch,
-                publisher=publisher,
-                namespace=namespace,
-                purl_vendor=purl_vendor,
-            )
-            path = out / csaf_file_name(document["document"]["tracking"]["id"])
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        written.append(path)
+            if document["affected"]:
+                path = out / f"{_FILE_CHARS_OSV.sub('_', document['id'])}.json"
+                written.append(_write_json(path, document))
+        return written
+    for document in csaf_documents(
+        store,
+        advisories,
+        branch=branch,
+        publisher=publisher,
+        namespace=namespace,
+        purl_vendor=purl_vendor,
+    ):
+        path = out / csaf_file_name(document["document"]["tracking"]["id"])
+        written.append(_write_json(path, document))
     return written

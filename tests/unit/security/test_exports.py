@@ -159,3 +159,43 @@ def test_purls_name_the_vendor_and_the_branch_as_distro(matched: Store, tmp_path
     text = json.dumps(document["product_tree"])
     purls = [part.split('"')[0] for part in text.split('"purl": "')[1:]]
     assert purls == ["pkg:rpm/openeuler/squid@6.10-alt1?arch=src&distro=openeuler-p10"]
+
+
+def test_a_changed_csaf_document_gets_its_next_version(matched: Store, tmp_path: Path) -> None:
+    """CSAF 2.0 §3.2.1.12: consumers treat an id and version as one document, so a
+    re-export whose content changed must carry the next version and keep the earlier
+    revisions; an unchanged one keeps its version. Before 2026-12-07 every export said
+    version 1 with one revision."""
+    from repotrack.security import record_triage
+
+    def mc(run: str) -> dict[str, Any]:
+        files = export_branch(matched, branch=BRANCH, fmt="csaf", out=tmp_path / run)
+        return json.loads(next(p for p in files if "cve-2021-36370" in p.name).read_text())
+
+    check = validator("csaf_json_schema.json")
+    first = mc("first")
+    assert first["document"]["tracking"]["version"] == "1"
+    assert mc("again")["document"] == first["document"]  # nothing changed: same version
+
+    record_triage(
+        matched, vuln_id="CVE-2021-36370", pkg_name="mc", branch=BRANCH,
+        status="not_affected", author="tester", reason="code not built",
+    )  # fmt: skip
+    rematch_branch(matched, branch=BRANCH)
+    second = mc("second")
+    assert errors(check, second) == []
+    tracking = second["document"]["tracking"]
+    assert tracking["version"] == "2"
+    assert [r["number"] for r in tracking["revision_history"]] == ["1", "2"]
+    assert tracking["initial_release_date"] == first["document"]["tracking"]["initial_release_date"]
+    assert tracking["current_release_date"] == tracking["revision_history"][-1]["date"]
+    assert tracking["current_release_date"] >= tracking["initial_release_date"]
+    assert second["vulnerabilities"][0]["product_status"] == {
+        "known_not_affected": ["p10:mc-0:4.8.21-alt1"]
+    }
+    # other documents did not change
+    squid = [
+        json.loads(p.read_text())["document"]["tracking"]["version"]
+        for p in (tmp_path / "second").glob("*62168*")
+    ]
+    assert squid == ["1"]

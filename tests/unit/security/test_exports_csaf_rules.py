@@ -151,6 +151,13 @@ def exported(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> li
         build_world(store, tmp_path)
         build_branch_errata(store, branch=BRANCH, user="tester")
         rematch_branch(store, branch=BRANCH)
+        # an earlier export, then a decision: mc's document is exported at version 2
+        export_branch(store, branch=BRANCH, fmt="csaf", out=tmp_path / "earlier")
+        record_triage(
+            store, vuln_id="CVE-2021-36370", pkg_name="mc", branch=BRANCH,
+            status="not_affected", author="tester", reason="not built",
+        )  # fmt: skip
+        rematch_branch(store, branch=BRANCH)
         branches = [BRANCH]
     else:
         branches = build_mixed(store, tmp_path)
@@ -158,6 +165,9 @@ def exported(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> li
     for branch in branches:
         files += export_branch(store, branch=branch, fmt="csaf", out=tmp_path / "csaf" / branch)
     assert files
+    if request.param == "world":
+        versions = [json.loads(p.read_text())["document"]["tracking"]["version"] for p in files]
+        assert sorted(versions)[-1] == "2" and versions.count("2") == 1
     return files
 
 

@@ -26,7 +26,7 @@ from repotrack.security import (
     unset_mapping,
 )
 from repotrack.security.errata import branch_errata
-from repotrack.security.exports import collect_advisories, to_csaf, to_osv
+from repotrack.security.exports import collect_advisories, csaf_documents, to_osv
 from repotrack.security.oval_export import to_oval
 from repotrack.security.queries import (
     STATUS_FILTERS,
@@ -181,16 +181,14 @@ def get_export(
             for a in advisories
         ]
         return [r for r in records if r["affected"]]
-    return [
-        to_csaf(
-            a,
-            branch=branch,
-            publisher=vulns.csaf_publisher,
-            namespace=vulns.csaf_namespace,
-            purl_vendor=vulns.purl_vendor,
-        )
-        for a in advisories
-    ]
+    return csaf_documents(
+        store,
+        advisories,
+        branch=branch,
+        publisher=vulns.csaf_publisher,
+        namespace=vulns.csaf_namespace,
+        purl_vendor=vulns.purl_vendor,
+    )
 
 
 @router.get("/mappings", dependencies=[ApiRead])
