@@ -425,6 +425,8 @@ def _files(paths: Sequence[Path], source: str) -> Iterator[Path]:
             yield local_updateinfo(path)
         elif path.is_file():
             yield path
+        elif path.exists():  # a device, a pipe, a socket: the readers need a file
+            raise InputError("not a regular file or directory", path=str(path))
         else:
             raise InputError("no such file or directory", path=str(path))
 

@@ -115,6 +115,9 @@ def test_unknown_source_and_missing_path(store: Store, tmp_path: Path) -> None:
         load_vulns(store, source="nope", paths=[tmp_path])
     with pytest.raises(InputError, match="no such file or directory"):
         load_vulns(store, source="nvd", paths=[tmp_path / "absent.json"])
+    # a path that exists but is no file: said so (before 2026-12-07 "no such file")
+    with pytest.raises(InputError, match="/dev/null: not a regular file or directory"):
+        load_vulns(store, source="updateinfo", paths=[Path("/dev/null")])
 
 
 class FailingOn:
