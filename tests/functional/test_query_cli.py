@@ -120,3 +120,49 @@ def test_query_diff(loaded_home: Path) -> None:
     assert [u["direction"] for u in data["updated"]] == [1, 1]
     code, _, err = run("query", "diff", "p9", "2024-05-01", "2024-06-01")
     assert code == 1 and "no package set of branch p9" in err
+
+
+def test_query_packages_reads_past_one_page(
+    loaded_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--all`` and a ``--limit`` above one page read every page (pages of 2 here, of
+    10 000 in use): the rows are the one-page listing's, in its order. Before 2026-12-07
+    a command showed at most 10 000 packages, a quarter of a Sisyphus."""
+    code, out, _ = run("query", "packages", "-b", "p10", "-d", "2024-06-15", "-f", "json")
+    whole = json.loads(out)
+    assert code == 0 and whole["total"] == 5 and len(whole["packages"]) == 5
+    monkeypatch.setattr("repotrack.cli.query.PAGE", 2)
+    code, out, _ = run("query", "packages", "-b", "p10", "-d", "2024-06-15", "-f", "json", "--all")
+    assert code == 0 and json.loads(out) == whole
+    code, out, _ = run(
+        "query", "packages", "-b", "p10", "-d", "2024-06-15", "-f", "json",
+        "--limit", "3", "--offset", "2",
+    )  # fmt: skip
+    assert json.loads(out)["packages"] == whole["packages"][2:5]
+    code, out, _ = run(
+        "query", "packages", "-b", "p10", "-d", "2024-06-15", "-f", "json", "--all",
+        "--offset", "4",
+    )  # fmt: skip
+    assert json.loads(out)["packages"] == whole["packages"][4:]
+
+
+def test_a_listing_that_meets_a_newer_snapshot_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from repotrack.cli.query import paged
+    from repotrack.errors import ConflictError
+
+    monkeypatch.setattr("repotrack.cli.query.PAGE", 2)
+    rows = ["a", "b", "c", "d", "e"]
+    published = iter(["s1", "s2", "s2", "s2", "s2", "s2"])  # s2 published after page 1
+
+    def page(size: int, start: int) -> dict[str, object]:
+        return {"package_set": next(published), "total": 5, "packages": rows[start : start + size]}
+
+    assert paged(page, limit=None, offset=0)["packages"] == rows  # s1's page dropped
+
+    def always_newer(size: int, start: int) -> dict[str, object]:
+        return {"package_set": start, "total": 5, "packages": rows[start : start + size]}
+
+    with pytest.raises(ConflictError, match="newer snapshot"):
+        paged(always_newer, limit=None, offset=0)

@@ -26,6 +26,7 @@ COMMANDS = [
     ("query", "packages", "--branch", "p10"),
     ("query", "packages", "--branch", "p10", "--date", "2024-05-15", "--format", "json"),
     ("query", "packages", "--branch", "p10", "--name", "lib*", "--limit", "1"),
+    ("query", "packages", "--branch", "p10", "--all", "--format", "json"),
     ("query", "package", "foo", "--branch", "p10"),
     ("query", "package", "foo", "--branch", "p10", "--format", "json"),
     ("query", "diff", "p10", "2024-05-01", "2024-06-01"),

@@ -10,14 +10,15 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
 from repotrack.cli.common import console, get_settings, handle_errors
-from repotrack.errors import InputError
+from repotrack.errors import ConflictError, InputError
 
 if TYPE_CHECKING:
+    from repotrack.cli.store_reads import ServiceReader
     from repotrack.store import Store
 
 __all__ = ["query_app", "register"]
@@ -91,25 +92,42 @@ def packages(
         str | None, typer.Option("--arch", help="Only this arch (src for sources).")
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Name glob, e.g. 'lib*'.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 1000,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many rows (read in pages).")
+    ] = 1000,
     offset: Annotated[int, typer.Option("--offset", help="Skip this many rows.")] = 0,
+    all_rows: Annotated[
+        bool, typer.Option("--all", help="Every package from --offset on (ignores --limit).")
+    ] = False,
     fmt: FormatOption = Format.table,
     store: StoreOption = None,
 ) -> None:
     """List the packages of a branch's package set as of a day."""
-    from repotrack.store import list_packages
+    from repotrack.cli.store_reads import read_store
+    from repotrack.store import list_packages, to_plain
 
     when = parse_day(day)
-    result = _read(
-        ctx,
-        store,
-        lambda opened: list_packages(
-            opened, branch=branch, day=when, arch=arch, name_glob=name, limit=limit, offset=offset
-        ),
-        "/api/v1/packages",
-        {"branch": branch, "date": day, "arch": arch, "name": name, "limit": limit,
-         "offset": offset},
-    )  # fmt: skip
+    wanted = None if all_rows else limit
+
+    def local(opened: Store) -> dict[str, Any]:
+        def page(size: int, start: int) -> dict[str, Any]:
+            found = list_packages(
+                opened, branch=branch, day=when, arch=arch, name_glob=name, limit=size,
+                offset=start,
+            )  # fmt: skip
+            return cast("dict[str, Any]", to_plain(found))
+
+        return paged(page, limit=wanted, offset=offset)
+
+    def remote(service: ServiceReader) -> dict[str, Any]:
+        def page(size: int, start: int) -> dict[str, Any]:
+            params = {"branch": branch, "date": day, "arch": arch, "name": name, "limit": size,
+                      "offset": start}  # fmt: skip
+            return cast("dict[str, Any]", service.get("/api/v1/packages", params))
+
+        return paged(page, limit=wanted, offset=offset)
+
+    result = read_store(get_settings(ctx), store, local=local, remote=remote)
     for key in ("limit", "offset"):
         result.pop(key, None)  # the route echoes its paging
     if fmt is Format.json:
@@ -124,6 +142,44 @@ def packages(
         table.add_row(p["name"], p["evr"], p["arch"], p["summary"])
     console.print(table)
     console.print(f"{len(result['packages'])} of {result['total']} package(s)", markup=False)
+
+
+#: Rows a page may hold: the store's and the REST route's cap (``store.queries.MAX_LIMIT``).
+PAGE = 10_000
+#: Listings restarted because a newer snapshot of the branch was published meanwhile.
+MAX_RESTARTS = 3
+
+
+def paged(
+    page: Callable[[int, int], dict[str, Any]], *, limit: int | None, offset: int
+) -> dict[str, Any]:
+    """``limit`` rows from ``offset`` (every row when ``limit`` is None), read in pages of
+    at most ``PAGE``, which is as many as one store query or REST request gives.
+
+    Why: a branch such as Sisyphus holds some 60 000 packages, and a maintainer lists them
+    all to compare with another tool; one page used to be the most a command could show.
+    Every page must come from the same snapshot (a load may publish a newer one between
+    two pages): when a page names another package set, the listing starts over.
+    """
+    if limit is not None and limit <= PAGE:
+        return page(limit, offset)  # one page; a limit below 1 gets the store's own error
+    for _attempt in range(MAX_RESTARTS):
+        result = page(PAGE, offset)
+        rows: list[Any] = result["packages"]
+        wanted = result["total"] - offset if limit is None else limit
+        while len(rows) < wanted:
+            more = page(min(PAGE, wanted - len(rows)), offset + len(rows))
+            if more["package_set"] != result["package_set"]:
+                break
+            if not more["packages"]:
+                return result
+            rows.extend(more["packages"])
+        else:
+            return result
+    raise ConflictError(
+        "the branch got a newer snapshot while its packages were listed; run it again, or "
+        "give --date to list one snapshot"
+    )
 
 
 def _title(ref: dict[str, Any]) -> str:
