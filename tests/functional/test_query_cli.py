@@ -166,3 +166,25 @@ def test_a_listing_that_meets_a_newer_snapshot_starts_over(
 
     with pytest.raises(ConflictError, match="newer snapshot"):
         paged(always_newer, limit=None, offset=0)
+
+
+def test_a_diff_from_the_service_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``/api/v1/diff`` pages each list; the command reads them all (pages of 2 here).
+    Before 2026-12-07 a diff of more than 10 000 updates said "10000 updated" when the
+    service held the store, and all of them with the store opened locally."""
+    from repotrack.cli.query import diff_pages
+
+    monkeypatch.setattr("repotrack.cli.query.PAGE", 2)
+    whole = {"added": list("abcde"), "removed": ["r"], "updated": list("uvw")}
+    asked = []
+
+    def get(params: dict[str, int]) -> dict[str, object]:  # the route's slicing
+        asked.append(params["offset"])
+        start, size = params["offset"], params["limit"]
+        body: dict[str, object] = {"old_set": "s1", "new_set": "s2", **params}
+        for key, rows in whole.items():
+            body[key], body[f"{key}_total"] = rows[start : start + size], len(rows)
+        return body
+
+    assert diff_pages(get, {}) == {"old_set": "s1", "new_set": "s2", **whole}
+    assert asked == [0, 2, 4]

@@ -46,16 +46,21 @@ def _read(
     local: Callable[[Store], Any],
     path: str,
     params: dict[str, Any],
+    *,
+    pages: Callable[[Callable[[dict[str, Any]], Any], dict[str, Any]], Any] | None = None,
 ) -> Any:
-    """The result as plain data: from the store, or from the service that holds it."""
+    """The result as plain data: from the store, or from the service that holds it
+    (``pages(get, params)`` reads a paged route whole)."""
     from repotrack.cli.store_reads import read_store
     from repotrack.store import to_plain
 
+    def remote(service: ServiceReader) -> Any:
+        if pages is None:
+            return service.get(path, params)
+        return pages(lambda more: service.get(path, {**params, **more}), params)
+
     return read_store(
-        get_settings(ctx),
-        url,
-        local=lambda store: to_plain(local(store)),
-        remote=lambda service: service.get(path, params),
+        get_settings(ctx), url, local=lambda store: to_plain(local(store)), remote=remote
     )
 
 
@@ -182,6 +187,38 @@ def paged(
     )
 
 
+_DIFF_LISTS = ("added", "removed", "updated")
+
+
+def diff_pages(get: Callable[[dict[str, Any]], Any], _params: dict[str, Any]) -> dict[str, Any]:
+    """The whole diff from ``/api/v1/diff``, whose three lists come in pages of at most
+    ``PAGE`` rows each: pages are read until every list holds its ``*_total``, so the
+    command prints the same lines and counts as with the store opened locally.
+
+    Before 2026-12-07 the command read one page: a diff of more than 10 000 updates
+    (a mass rebuild) printed "10000 updated" when the service held the store. Every page
+    must name the same two sets, else the listing starts over (a forced reload of one of
+    the days published another set meanwhile).
+    """
+    for _attempt in range(MAX_RESTARTS):
+        result = cast("dict[str, Any]", get({"limit": PAGE, "offset": 0}))
+        offset = PAGE
+        while any(len(result[k]) < result[f"{k}_total"] for k in _DIFF_LISTS):
+            more = cast("dict[str, Any]", get({"limit": PAGE, "offset": offset}))
+            if (more["old_set"], more["new_set"]) != (result["old_set"], result["new_set"]):
+                break
+            if not any(more[k] for k in _DIFF_LISTS):
+                break
+            for key in _DIFF_LISTS:
+                result[key].extend(more[key])
+            offset += PAGE
+        else:
+            for key in ("limit", "offset", *(f"{k}_total" for k in _DIFF_LISTS)):
+                result.pop(key, None)
+            return result
+    raise ConflictError("the branch got another snapshot of one of the days; run it again")
+
+
 def _title(ref: dict[str, Any]) -> str:
     return f"{ref['branch']} {_when(ref['date']):%Y-%m-%d %H:%M} UTC"
 
@@ -252,7 +289,7 @@ def diff(
     """Packages added, removed and updated between two days (the branch's rpm version
     order: vulns.branch_orders)."""
     from repotrack.rpm import VersionOrder
-    from repotrack.store import MAX_LIMIT, diff_package_sets
+    from repotrack.store import diff_package_sets
 
     order = VersionOrder(get_settings(ctx).vulns.order(branch))
     old_day = parse_day(old, option="FROM")
@@ -265,10 +302,9 @@ def diff(
             opened, branch=branch, old_day=old_day, new_day=new_day, order=order
         ),
         "/api/v1/diff",
-        {"branch": branch, "from": old, "to": new, "limit": MAX_LIMIT},
+        {"branch": branch, "from": old, "to": new},
+        pages=diff_pages,
     )
-    for key in ("limit", "offset", "added_total", "removed_total", "updated_total"):
-        result.pop(key, None)  # the route's paging; MAX_LIMIT is what one set can hold
     if fmt is Format.json:
         _print_json(result)
         return
