@@ -50,12 +50,13 @@ def revise(store: Store, documents: list[dict[str, Any]]) -> None:
     claiming the next version for a document whose content changed."""
     if not documents:
         return
-    digests = {_id(d): _digest(d) for d in documents}
+    by_id = {_id(d): d for d in documents}
+    digests = {doc_id: _digest(d) for doc_id, d in by_id.items()}
     with _LOCK:
         for round_ in range(MAX_ROUNDS + 1):
             history = _histories(store, sorted(digests))
             claims = [
-                _claim(doc_id, digest, history.get(doc_id, []), documents)
+                _claim(doc_id, digest, history.get(doc_id, []), by_id[doc_id])
                 for doc_id, digest in digests.items()
                 if not history.get(doc_id) or history[doc_id][-1].digest != digest
             ]
@@ -66,8 +67,8 @@ def revise(store: Store, documents: list[dict[str, Any]]) -> None:
                     "CSAF revisions: other writers kept claiming the same versions; export again"
                 )
             store.insert("CsafRevisions", _COLUMNS, claims)
-    for document in documents:
-        _apply(document, history[_id(document)])
+    for doc_id, document in by_id.items():
+        _apply(document, history[doc_id])
 
 
 def _id(document: dict[str, Any]) -> str:
@@ -99,9 +100,8 @@ def _histories(store: Store, ids: list[str]) -> dict[str, list[_Revision]]:
 
 
 def _claim(
-    doc_id: str, digest: str, history: list[_Revision], documents: list[dict[str, Any]]
+    doc_id: str, digest: str, history: list[_Revision], built: dict[str, Any]
 ) -> tuple[str, int, str, datetime, str]:
-    built = next(d for d in documents if _id(d) == doc_id)
     when = _parse(built["document"]["tracking"]["current_release_date"])
     if not history:
         return (doc_id, 1, digest, when, FIRST_SUMMARY)
