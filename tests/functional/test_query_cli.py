@@ -128,6 +128,10 @@ def test_query_packages_reads_past_one_page(
     """``--all`` and a ``--limit`` above one page read every page (pages of 2 here, of
     10 000 in use): the rows are the one-page listing's, in its order. Before 2026-12-07
     a command showed at most 10 000 packages, a quarter of a Sisyphus."""
+    from repotrack.cli.query import PAGE
+    from repotrack.store import MAX_LIMIT
+
+    assert PAGE == MAX_LIMIT
     code, out, _ = run("query", "packages", "-b", "p10", "-d", "2024-06-15", "-f", "json")
     whole = json.loads(out)
     assert code == 0 and whole["total"] == 5 and len(whole["packages"]) == 5
@@ -186,5 +190,5 @@ def test_a_diff_from_the_service_is_read_whole(monkeypatch: pytest.MonkeyPatch) 
             body[key], body[f"{key}_total"] = rows[start : start + size], len(rows)
         return body
 
-    assert diff_pages(get, {}) == {"old_set": "s1", "new_set": "s2", **whole}
+    assert diff_pages(get) == {"old_set": "s1", "new_set": "s2", **whole}
     assert asked == [0, 2, 4]

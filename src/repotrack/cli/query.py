@@ -47,17 +47,18 @@ def _read(
     path: str,
     params: dict[str, Any],
     *,
-    pages: Callable[[Callable[[dict[str, Any]], Any], dict[str, Any]], Any] | None = None,
+    pages: Callable[[Callable[[dict[str, Any]], Any]], Any] | None = None,
 ) -> Any:
     """The result as plain data: from the store, or from the service that holds it
-    (``pages(get, params)`` reads a paged route whole)."""
+    (``pages(get)`` reads a paged route whole, ``get(more)`` asking with ``params`` and
+    ``more``)."""
     from repotrack.cli.store_reads import read_store
     from repotrack.store import to_plain
 
     def remote(service: ServiceReader) -> Any:
         if pages is None:
             return service.get(path, params)
-        return pages(lambda more: service.get(path, {**params, **more}), params)
+        return pages(lambda more: service.get(path, {**params, **more}))
 
     return read_store(
         get_settings(ctx), url, local=lambda store: to_plain(local(store)), remote=remote
@@ -149,7 +150,9 @@ def packages(
     console.print(f"{len(result['packages'])} of {result['total']} package(s)", markup=False)
 
 
-#: Rows a page may hold: the store's and the REST route's cap (``store.queries.MAX_LIMIT``).
+#: Rows a page may hold: the store's and the REST route's cap (``store.queries.MAX_LIMIT``,
+#: not imported here: the store's modules are imported when a command reads; a test
+#: pins the two equal).
 PAGE = 10_000
 #: Listings restarted because a newer snapshot of the branch was published meanwhile.
 MAX_RESTARTS = 3
@@ -190,7 +193,7 @@ def paged(
 _DIFF_LISTS = ("added", "removed", "updated")
 
 
-def diff_pages(get: Callable[[dict[str, Any]], Any], _params: dict[str, Any]) -> dict[str, Any]:
+def diff_pages(get: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     """The whole diff from ``/api/v1/diff``, whose three lists come in pages of at most
     ``PAGE`` rows each: pages are read until every list holds its ``*_total``, so the
     command prints the same lines and counts as with the store opened locally.
