@@ -17,6 +17,11 @@ Both exports write one file per vulnerability that has a verdict in the branch
   (with a ``none_available`` remediation) and ``known_not_affected`` (with an impact
   statement quoting the evidence). File name: the tracking id lower-cased, runs of
   other characters than ``+``, ``-``, a-z and 0-9 replaced by ``_``, plus ``.json``.
+  Its version and revision history are the stored ones (``csaf_revisions``): a
+  document whose content changed since its last export gets the next version.
+
+Packages carry purls ``pkg:rpm/<vendor>/<name>`` (``package_url``): the vendor is a
+setting, the branch the ``distro`` qualifier.
 """
 
 from __future__ import annotations
