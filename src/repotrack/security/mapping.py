@@ -309,9 +309,49 @@ def write_mapping_rows(
     store: Store, rows: list[tuple[str, str, str, str, str, str]], user: str
 ) -> None:
     """Write mapping rows (package, result, type, state, source, reason): the history
-    first, then the mappings, so a mapping never exists without its history."""
+    first, then the mappings, so a mapping never exists without its history.
+
+    A change whose history entry is newer than the mapping's last row, with the same
+    state, was cut short between the two writes (a kill): its entry is not written
+    again, only the row. Before 2026-12-07 the rerun left two entries of one change.
+    """
     if not rows:
         return
+    pending = _written_history_only(store, rows)
+    history = [r for r in rows if (r[0], r[1], r[2], r[4], r[3]) not in pending]
+    if history:
+        _insert_history(store, history, user)
+    store.insert(
+        "PackagesNameConversion",
+        ("pkg_name", "pnc_result", "pnc_type", "pnc_state", "pnc_source"),
+        [(n, r, k, state, source) for n, r, k, state, source, _ in rows],
+    )
+
+
+def _written_history_only(
+    store: Store, rows: list[tuple[str, str, str, str, str, str]]
+) -> set[tuple[str, str, str, str, str]]:
+    """(package, result, type, source, state) whose latest history entry says ``state``
+    and is newer than the mapping's latest row: a change killed after its history."""
+    found = store.query(
+        "SELECT H.pkg_name, H.pnc_result, H.pnc_type, H.pnc_source, H.state FROM "
+        "(SELECT pkg_name, pnc_result, pnc_type, pnc_source, argMax(pnc_state, ts) AS state, "
+        "  max(ts) AS written FROM PncChangeHistory WHERE pkg_name IN {names:Array(String)} "
+        "  GROUP BY pkg_name, pnc_result, pnc_type, pnc_source) AS H "
+        "LEFT JOIN "
+        "(SELECT pkg_name, pnc_result, pnc_type, pnc_source, max(ts) AS written "
+        "  FROM PackagesNameConversion WHERE pkg_name IN {names:Array(String)} "
+        "  GROUP BY pkg_name, pnc_result, pnc_type, pnc_source) AS M "
+        "USING (pkg_name, pnc_result, pnc_type, pnc_source) "
+        "WHERE H.written > M.written",
+        {"names": sorted({r[0] for r in rows})},
+    )
+    return {(str(n), str(r), str(k), str(src), str(st)) for n, r, k, src, st in found}
+
+
+def _insert_history(
+    store: Store, rows: list[tuple[str, str, str, str, str, str]], user: str
+) -> None:
     store.insert(
         "PncChangeHistory",
         (
@@ -329,9 +369,4 @@ def write_mapping_rows(
             (user, why, *change_kind(source), n, r, k, state, source)
             for n, r, k, state, source, why in rows
         ],
-    )
-    store.insert(
-        "PackagesNameConversion",
-        ("pkg_name", "pnc_result", "pnc_type", "pnc_state", "pnc_source"),
-        [(n, r, k, state, source) for n, r, k, state, source, _ in rows],
     )
