@@ -46,6 +46,7 @@ def test_cwd_file_is_found(tmp_path: Path) -> None:
         ('[service]\nlisten = "nowhere"\n', "listen"),
         ("[tracking]\nscan_interval = 0\n", "scan_interval"),
         ('[surprise]\nkey = "x"\n', "surprise"),
+        ('[vulns]\npurl_vendor = "ALT Linux"\n', "purl_vendor"),  # a purl namespace
     ],
 )
 def test_bad_files_are_errors_naming_the_file(tmp_path: Path, text: str, needle: str) -> None:
