@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from repotrack.errors import InputError, NotFoundError
+from repotrack.security.verdict import evidence_key
 from repotrack.store.base import Store
 
 __all__ = [
@@ -228,7 +229,14 @@ def _verdict(row: tuple[Any, ...]) -> Verdict:
         summary=str(summary or ""),
         score=float(score or 0.0),
         severity=str(severity or ""),
-        evidence=[Evidence(k, r, d) for k, r, d in zip(kinds, refs, details, strict=True)],
+        # Sorted here too: verdicts stored before 2026-12-07 hold theirs in any order.
+        evidence=[
+            Evidence(*row)
+            for row in sorted(
+                zip(map(str, kinds), map(str, refs), map(str, details), strict=True),
+                key=lambda row: evidence_key(*row),
+            )
+        ],
     )
 
 

@@ -199,3 +199,38 @@ def test_a_changed_csaf_document_gets_its_next_version(matched: Store, tmp_path:
         for p in (tmp_path / "second").glob("*62168*")
     ]
     assert squid == ["1"]
+
+
+def test_evidence_in_another_order_is_no_new_csaf_version(matched: Store, tmp_path: Path) -> None:
+    """A verdict rewritten with the same evidence in another order (verdicts stored before
+    2026-12-07 kept the order the engine gave them) exports the same documents. Before,
+    apparmor's not-affected statement listed its evidence in the stored order, so its CSAF
+    document got version 2 for nothing that changed; squid's OSV record changed too."""
+
+    def exported(run: str, fmt: str, vuln: str) -> dict[str, Any]:
+        options = {"ecosystem": "ALT Linux:p10"} if fmt == "osv" else {}
+        files = export_branch(matched, branch=BRANCH, fmt=fmt, out=tmp_path / run, **options)
+        return json.loads(next(p for p in files if vuln in p.name).read_text())
+
+    csaf = exported("csaf1", "csaf", "2017-6507")
+    osv = exported("osv1", "osv", "2025-62168")
+    latest = (
+        "FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {b:String} "
+        "AND pkg_name IN ('apparmor', 'squid') ORDER BY ts DESC LIMIT 1 BY pkg_name"
+    )
+    kinds = matched.query("SELECT pvv_evidence.kind " + latest, {"b": BRANCH})
+    assert sorted(len(k) for (k,) in kinds) == [2, 2]
+    matched.command(  # the same verdicts again, later, their evidence reversed
+        "INSERT INTO PackagesVulnerabilityVerdict (pkgset_name, pkg_hash, pkg_name, "
+        "pkg_version, pkg_release, vuln_id, vuln_hash, pvv_status, pvv_reason, "
+        "`pvv_evidence.kind`, `pvv_evidence.ref`, `pvv_evidence.detail`, ts) "
+        "SELECT pkgset_name, pkg_hash, pkg_name, pkg_version, pkg_release, vuln_id, "
+        "vuln_hash, pvv_status, pvv_reason, arrayReverse(`pvv_evidence.kind`), "
+        "arrayReverse(`pvv_evidence.ref`), arrayReverse(`pvv_evidence.detail`), "
+        "ts + toIntervalSecond(1) " + latest,
+        {"b": BRANCH},
+    )
+    again = exported("csaf2", "csaf", "2017-6507")
+    assert again["document"]["tracking"]["version"] == "1"
+    assert again["vulnerabilities"] == csaf["vulnerabilities"]
+    assert exported("osv2", "osv", "2025-62168")["affected"] == osv["affected"]
