@@ -60,7 +60,12 @@ from typing import Any, Final
 from repotrack.rpm import VersionOrder, evr_key, version_key
 from repotrack.security.checked import CHECKED_SINCE, checked_params
 from repotrack.security.set_sources import set_sources
-from repotrack.security.verdict import MENTIONS_SQL, evidence_sql, verdict_sql
+from repotrack.security.verdict import (
+    MENTIONS_SQL,
+    evidence_sql,
+    verdict_digest_sql,
+    verdict_sql,
+)
 from repotrack.store.base import Store
 from repotrack.store.deletes import unwaited
 from repotrack.store.queries import find_package_set
@@ -389,9 +394,25 @@ _VERDICT_COLUMNS: Final = (
     " pvv_reason, `pvv_evidence.kind`, `pvv_evidence.ref`, `pvv_evidence.detail`, ts"
 )
 
+#: The verdicts, each dated since when it has held (``pvv_since``): the date of the pair's
+#: previous verdict when that said the same (``verdict_digest_sql``), else the run's. A run
+#: writes every pair it covers again, a full one every pair of the branch; before
+#: 2026-12-07 the write time was all a verdict had, so every full rematch moved every
+#: exported record's ``modified`` with nothing changed. The previous verdicts are read
+#: from their copy sorted by vulnerability (an incremental run reads its index ranges).
 _VERDICT_ROWS: Final = f"""
-INSERT INTO PackagesVulnerabilityVerdict ({_VERDICT_COLUMNS})
-SELECT {_VERDICT_COLUMNS} FROM {{verdicts:Identifier}}
+INSERT INTO PackagesVulnerabilityVerdict ({_VERDICT_COLUMNS}, pvv_since)
+SELECT {", ".join(f"V.{column}" for column in _VERDICT_COLUMNS.split(", "))},
+    if(P.digest = {verdict_digest_sql("V")}, P.since, V.ts)
+FROM {{verdicts:Identifier}} AS V
+LEFT JOIN
+(
+    SELECT pkg_name, vuln_id, argMax(pvv_digest, ts) AS digest, argMax(pvv_since, ts) AS since
+    FROM VulnVerdictsByVuln
+    WHERE pkgset_name = {{branch:String}}
+        AND vuln_id IN (SELECT vuln_id FROM {{verdicts:Identifier}})
+    GROUP BY pkg_name, vuln_id
+) AS P ON P.pkg_name = V.pkg_name AND P.vuln_id = V.vuln_id
 """  # noqa: S608
 
 #: The statuses of the builds in the branch's set (the run's targets generation): a

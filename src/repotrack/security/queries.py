@@ -39,7 +39,7 @@ _LATEST: Final = """
         argMax(pkg_version, ts) AS version, argMax(pkg_release, ts) AS release,
         argMax(pvv_status, ts) AS status, argMax(pvv_reason, ts) AS reason,
         argMax(pvv_evidence.kind, ts) AS kinds, argMax(pvv_evidence.ref, ts) AS refs,
-        argMax(pvv_evidence.detail, ts) AS details, max(ts) AS updated
+        argMax(pvv_evidence.detail, ts) AS details, argMax(pvv_since, ts) AS updated
     FROM PackagesVulnerabilityVerdict
     WHERE ({branch:String} = '' OR pkgset_name = {branch:String})
         AND ({name:String} = '' OR pkg_name = {name:String})

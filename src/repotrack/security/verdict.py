@@ -58,6 +58,7 @@ __all__ = [
     "covered",
     "evidence_key",
     "evidence_sql",
+    "verdict_digest_sql",
     "verdict_sql",
 ]
 
@@ -394,6 +395,19 @@ _KINDS: Final = [kind for kind, _, _ in _RULES]
 #: ``benchmarks/vuln_match.py`` between two full rematches), and so did every listing and
 #: export made from them (a CSAF document got a new version for it).
 EVIDENCE_ORDER: Final = tuple(_KINDS)
+
+
+def verdict_digest_sql(table: str = "") -> str:
+    """SQL: what a verdict says, as a number: its build, status, reason and evidence rows
+    in any order, of the verdict columns of ``table`` (an alias, or none). The default of
+    ``pvv_digest`` (migration 0019) is the same expression, and must stay so: a rematch
+    that finds a pair's verdict unchanged by it keeps the verdict's ``pvv_since``."""
+    t = f"{table}." if table else ""
+    evidence = ", ".join(f"{t}`pvv_evidence.{part}`" for part in ("kind", "ref", "detail"))
+    return (
+        f"cityHash64({t}pkg_hash, toString({t}pvv_status), toString({t}pvv_reason), "
+        f"arraySort(arrayZip({evidence})))"
+    )
 
 
 def evidence_key(kind: str, ref: str, detail: str) -> tuple[int, str, str, str]:

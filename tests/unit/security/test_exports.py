@@ -6,6 +6,7 @@ The schemas are offline copies in tests/data/schemas (see PROVENANCE.md there).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +235,40 @@ def test_evidence_in_another_order_is_no_new_csaf_version(matched: Store, tmp_pa
     assert again["document"]["tracking"]["version"] == "1"
     assert again["vulnerabilities"] == csaf["vulnerabilities"]
     assert exported("osv2", "osv", "2025-62168")["affected"] == osv["affected"]
+
+
+def test_an_unchanged_verdict_keeps_its_date(matched: Store, tmp_path: Path) -> None:
+    """A verdict is dated when it last changed, not when a rematch last wrote it, and an
+    OSV record's ``modified`` follows. Before 2026-12-07 every full rematch moved every
+    verdict's date and every exported record's ``modified``, with nothing changed."""
+    from repotrack.security import record_triage
+    from repotrack.security.queries import branch_verdicts
+
+    def dates() -> dict[tuple[str, str], Any]:
+        found = branch_verdicts(matched, branch=BRANCH, status="")
+        return {(v.pkg_name, v.vuln_id): v.updated for v in found}
+
+    def modified(run: str) -> dict[str, str]:
+        out = tmp_path / run
+        export_branch(matched, branch=BRANCH, fmt="osv", out=out, ecosystem="ALT Linux:p10")
+        return {p.name: json.loads(p.read_text())["modified"] for p in out.glob("*.json")}
+
+    before, records = dates(), modified("osv1")
+    time.sleep(1.1)  # OSV dates are in seconds
+    rematch_branch(matched, branch=BRANCH, full=True)
+    assert dates() == before
+    assert modified("osv2") == records
+
+    record_triage(
+        matched, vuln_id="CVE-2021-36370", pkg_name="mc", branch=BRANCH,
+        status="fixed", author="tester", reason="patched by hand",
+    )  # fmt: skip
+    rematch_branch(matched, branch=BRANCH, full=True)
+    after = dates()
+    assert after[("mc", "CVE-2021-36370")] > before[("mc", "CVE-2021-36370")]
+    assert {k: v for k, v in after.items() if k[0] != "mc"} == {
+        k: v for k, v in before.items() if k[0] != "mc"
+    }
+    changed = {name for name, stamp in modified("osv3").items() if records.get(name) != stamp}
+    assert [name for name in changed if "36370" not in name] == []
+    assert len(changed) == 1

@@ -96,6 +96,29 @@ def test_evidence_is_stored_deciding_kind_first(store: Store, tmp_path: Path) ->
     assert [kind for kind, _, _ in stored["squid"]] == ["changelog", "range"]
 
 
+def test_a_stored_digest_is_the_one_a_rematch_compares(store: Store, tmp_path: Path) -> None:
+    """``pvv_digest`` is filled by its column default (migration 0019), and a rematch
+    computes the same expression on its new verdicts to tell an unchanged verdict (which
+    keeps its ``pvv_since``): the two must agree on every stored row, old-style unsorted
+    evidence included."""
+    from repotrack.security.verdict import verdict_digest_sql
+
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    rows = "FROM PackagesVulnerabilityVerdict WHERE pkgset_name = {b:String}"
+    ((count, differ),) = store.query(
+        f"SELECT count(), countIf(pvv_digest != {verdict_digest_sql()}) {rows}", {"b": BRANCH}
+    )
+    assert (count, differ) == (len(EXPECTED), 0)
+    ((same,),) = store.query(  # the evidence reversed: the same digest
+        "SELECT countIf(pvv_digest = cityHash64(pkg_hash, toString(pvv_status), "
+        "toString(pvv_reason), arraySort(arrayZip(arrayReverse(`pvv_evidence.kind`), "
+        f"arrayReverse(`pvv_evidence.ref`), arrayReverse(`pvv_evidence.detail`))))) {rows}",
+        {"b": BRANCH},
+    )
+    assert same == len(EXPECTED)
+
+
 def test_altrepo_tables_agree_with_the_verdicts(store: Store, tmp_path: Path) -> None:
     build_world(store, tmp_path)
     rematch_branch(store, branch=BRANCH)
