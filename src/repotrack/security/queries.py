@@ -283,41 +283,47 @@ def fixed_across_branches(store: Store, *, vuln_id: str) -> list[BranchFix]:
     return answer
 
 
+#: The builds whose last verdict while they were in their branch says fixed (migration
+#: 0020: a build that left the set keeps it), each with when that verdict began to hold.
+_FIXED_BUILDS_OF: Final = """
+    SELECT pkgset_name, pkg_name, pkg_hash, argMax(pkg_version, ts) AS version,
+        argMax(pkg_release, ts) AS release, argMax(pvv_since, ts) AS since,
+        concat(pkg_name, ' ', version, '-', release) AS build
+    FROM VulnBuildVerdicts
+    WHERE vuln_id IN {vulns:Array(String)}
+    GROUP BY vuln_id, pkgset_name, pkg_name, pkg_hash
+    HAVING argMax(pvv_status, ts) = 'fixed'
+"""
+
 #: Per (branch, package, version order): the fixed build with the lowest key of that
 #: order, and how many of the package's fixed builds have a key of that order.
-_FIRST_FIX_BY_ORDER: Final = """
+_FIRST_FIX_BY_ORDER: Final = f"""
+WITH fixed AS ({_FIXED_BUILDS_OF})
 SELECT V.pkgset_name, V.pkg_name, K.vk_order, argMin(V.build, K.vk_evr), uniqExact(V.pkg_hash)
-FROM
-(
-    SELECT pkgset_name, pkg_name, pkg_hash,
-        concat(pkg_name, ' ', pkg_version, '-', pkg_release) AS build
-    FROM PackagesVulnerabilityVerdict
-    WHERE vuln_id IN {vulns:Array(String)} AND pvv_status = 'fixed'
-) AS V
+FROM fixed AS V
 INNER JOIN
 (
     SELECT pkg_hash, vk_order, any(vk_evr) AS vk_evr FROM PackageVersionKeys
-    WHERE pkg_hash IN (SELECT pkg_hash FROM PackagesVulnerabilityVerdict
-        WHERE vuln_id IN {vulns:Array(String)} AND pvv_status = 'fixed')
+    WHERE pkg_hash IN (SELECT pkg_hash FROM fixed)
     GROUP BY pkg_hash, vk_order
 ) AS K ON K.pkg_hash = V.pkg_hash
 GROUP BY V.pkgset_name, V.pkg_name, K.vk_order
-"""
+"""  # noqa: S608
 
-#: Per (branch, package): how many builds were judged fixed, the one judged fixed first,
-#: and the branch's version order now (its latest rematch's).
-_FIXED_BUILDS: Final = """
-SELECT V.pkgset_name, V.pkg_name, uniqExact(V.pkg_hash),
-    argMin(concat(V.pkg_name, ' ', V.pkg_version, '-', V.pkg_release), V.ts), any(R.vmr_order)
-FROM PackagesVulnerabilityVerdict AS V
+#: Per (branch, package): how many builds were judged fixed, the one judged fixed first
+#: (the earliest since its verdict holds), and the branch's version order now (its
+#: latest rematch's).
+_FIXED_BUILDS: Final = f"""
+SELECT V.pkgset_name, V.pkg_name, uniqExact(V.pkg_hash), argMin(V.build, V.since),
+    any(R.vmr_order)
+FROM ({_FIXED_BUILDS_OF}) AS V
 LEFT JOIN
 (
     SELECT pkgset_name, argMax(vmr_order, ts) AS vmr_order FROM VulnMatchRuns
     GROUP BY pkgset_name
 ) AS R ON R.pkgset_name = V.pkgset_name
-WHERE V.vuln_id IN {vulns:Array(String)} AND V.pvv_status = 'fixed'
 GROUP BY V.pkgset_name, V.pkg_name
-"""
+"""  # noqa: S608
 
 
 def _first_fixes(store: Store, vulns: list[str]) -> dict[tuple[str, str], str]:

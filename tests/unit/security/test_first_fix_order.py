@@ -11,7 +11,8 @@ current one when it covers every build), never from whichever key ``any()`` met 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from repotrack.rpm import VersionOrder, evr_key
 from repotrack.security.queries import fixed_across_branches
@@ -86,3 +87,46 @@ def test_a_build_shared_by_branches_of_two_orders_compares_in_the_branchs_order(
     fixes = {f.branch: f.first_fixed for f in fixed_across_branches(store, vuln_id="CVE-2099-0001")}
 
     assert fixes == {"p10": "mc 1.9-alt1", "sisyphus": "mc 2.0-alt1"}
+
+
+def _first_fixes(store: Store, vuln_id: str) -> dict[str, str]:
+    from repotrack.security.queries import fixed_across_branches
+
+    return {fix.branch: fix.first_fixed for fix in fixed_across_branches(store, vuln_id=vuln_id)}
+
+
+def test_the_first_fix_does_not_change_when_the_store_merges(store: Store, tmp_path: Any) -> None:
+    """The first fixed build of a branch is read from each build's last verdict while it
+    was in the branch, so the answer is the same before and after the engine merges the
+    verdicts' parts. Before 2026-12-07 it was read from every stored verdict row: a
+    package removed from the branch (its build's verdict then reads ``unmatched``) lost
+    its first fix once a merge replaced the build's ``fixed`` row, and a fix taken back
+    by triage counted until one did."""
+    from repotrack.security import rematch_branch
+    from repotrack.security.triage import record_triage
+    from tests.unit.security.world import BRANCH, DAY, PACKAGES, build_world
+    from tests.unit.store.rows import load_branch_snapshot, package
+
+    def merged() -> None:
+        for table in ("PackagesVulnerabilityVerdict", "VulnBuildVerdicts"):
+            store.command(f"OPTIMIZE TABLE {table} FINAL")
+
+    build_world(store, tmp_path)
+    rematch_branch(store, branch=BRANCH)
+    assert _first_fixes(store, "CVE-2020-14148") == {BRANCH: "ngircd 26.1-alt1"}
+    sources = [package(h, n, v, source=True) for h, n, v, _ in PACKAGES if n != "ngircd"]
+    load_branch_snapshot(store, BRANCH, DAY + timedelta(days=1), sources, [])
+    rematch_branch(store, branch=BRANCH)  # ngircd left p10: its verdict is unmatched now
+    assert _first_fixes(store, "CVE-2020-14148") == {BRANCH: "ngircd 26.1-alt1"}
+    merged()
+    assert _first_fixes(store, "CVE-2020-14148") == {BRANCH: "ngircd 26.1-alt1"}
+
+    assert _first_fixes(store, "CVE-2025-62168") == {BRANCH: "squid 6.10-alt1"}
+    record_triage(
+        store, vuln_id="CVE-2025-62168", pkg_name="squid", branch=BRANCH,
+        status="vulnerable", author="tester", reason="the backport is incomplete",
+    )  # fmt: skip
+    rematch_branch(store, branch=BRANCH)
+    assert _first_fixes(store, "CVE-2025-62168") == {BRANCH: ""}
+    merged()
+    assert _first_fixes(store, "CVE-2025-62168") == {BRANCH: ""}
