@@ -231,10 +231,10 @@ def _verdict(row: tuple[Any, ...]) -> Verdict:
         severity=str(severity or ""),
         # Sorted here too: verdicts stored before 2026-12-07 hold theirs in any order.
         evidence=[
-            Evidence(*row)
-            for row in sorted(
+            Evidence(*item)
+            for item in sorted(
                 zip(map(str, kinds), map(str, refs), map(str, details), strict=True),
-                key=lambda row: evidence_key(*row),
+                key=lambda item: evidence_key(*item),
             )
         ],
     )
