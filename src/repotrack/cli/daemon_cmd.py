@@ -81,7 +81,7 @@ def daemon_cmd(
         return
     import signal
 
-    from repotrack.cli.task_cmd import open_migrated
+    from repotrack.cli.store_reads import open_current_store
     from repotrack.daemon.config import resolve_daemon_config
     from repotrack.daemon.consumer import BatchWork, Work
     from repotrack.daemon.handlers import batch_work_for, work_for
@@ -117,7 +117,7 @@ def daemon_cmd(
 
     _setup_logging(debug)
     try:
-        opened = open_migrated(settings.store_url)
+        opened = open_current_store(settings.store_url)
     except StoreLockedError as exc:
         if not worker:
             raise

@@ -76,8 +76,8 @@ def run_image_load(
     """
     from repotrack.cli.load import print_summary
     from repotrack.cli.load_remote import store_held_elsewhere
+    from repotrack.cli.store_reads import open_current_store
     from repotrack.ingest.image import ImageLoad
-    from repotrack.store import migrate, open_store
 
     request = ImageLoad(path=path, meta=meta, force=force, dry_run=dry_run)
     if handoff is not None and handoff.always:
@@ -86,15 +86,13 @@ def run_image_load(
     if not path.is_file():  # before the store: the same error whoever would read it
         raise InputError("no such image file", path=str(path))
     try:
-        store = open_store(store_url)
+        store = open_current_store(store_url)  # the embedded one migrated: ours to set up
     except StoreError as exc:
         if handoff is None or not store_held_elsewhere(exc):
             raise
         handoff.after_lock(exc, request)
         return
     with store:
-        if store_url.startswith("chdb:"):
-            migrate(store)  # the embedded store is ours to set up; a server is not
         summary = request.run(store)
     print_summary(summary.line(), ())
 

@@ -96,7 +96,7 @@ def run_repo_load(
     published, since the root row is written last; the same command again finishes it.
     """
     from repotrack.cli.load_remote import LoadRequest, store_held_elsewhere
-    from repotrack.store import open_store
+    from repotrack.cli.store_reads import open_current_store
 
     request = LoadRequest(
         branch=branch,
@@ -114,23 +114,18 @@ def run_repo_load(
     if not path.exists():
         raise InputError("no such directory", path=str(path))
     try:
-        store = open_store(store_url)
+        store = open_current_store(store_url)  # the embedded one migrated: ours to set up
     except StoreError as exc:
         if handoff is None or not store_held_elsewhere(exc):
             raise
         handoff.after_lock(exc, request)
         return
-    _load_locally(store, store_url=store_url, request=request, verbose=verbose)
+    _load_locally(store, request=request, verbose=verbose)
 
 
-def _load_locally(store: Store, *, store_url: str, request: LoadRequest, verbose: bool) -> None:
-    from repotrack.store import migrate
-
-    with store:
-        if store_url.startswith("chdb:"):
-            migrate(store)  # the embedded store is ours to set up; a server is not
-        with make_progress(err_console, verbose=verbose) as progress:
-            summary = request.run(store, progress)
+def _load_locally(store: Store, *, request: LoadRequest, verbose: bool) -> None:
+    with store, make_progress(err_console, verbose=verbose) as progress:
+        summary = request.run(store, progress)
     print_summary(summary.line(), summary.bad)
 
 

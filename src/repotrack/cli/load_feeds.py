@@ -47,17 +47,15 @@ def run_feed_locally(settings: Settings, store_url: str, request: FeedRequest) -
 
     The run is recorded in the state database's feed history (trigger ``cli``).
     """
+    from repotrack.cli.store_reads import open_current_store
     from repotrack.daemon.feeds import record_run
     from repotrack.ingest.feeds import run_feed
     from repotrack.state import StateDB
-    from repotrack.store import migrate, open_store
 
     results: list[FeedResult] = []
 
     def run() -> tuple[int, str]:
-        with open_store(store_url) as store:
-            if store_url.startswith("chdb:"):
-                migrate(store)
+        with open_current_store(store_url) as store:
             results.append(run_feed(store, settings.feeds, request))
         return results[0].rows, results[0].line()
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from repotrack.config import Settings
     from repotrack.store import Store
 
-__all__ = ["ServiceReader", "from_plain", "open_existing_store", "read_store"]
+__all__ = ["ServiceReader", "from_plain", "open_current_store", "open_existing_store", "read_store"]
 
 T = TypeVar("T")
 
@@ -43,13 +43,35 @@ T = TypeVar("T")
 _MARKER_TABLE = "repotrack_migrations"
 
 
+def open_current_store(url: str) -> Store:
+    """``open_store``; an embedded store also gets the migrations it lacks.
+
+    Why: the embedded store belongs to this installation (loads and the service migrate
+    it when they open it), so after an upgrade any command may be the first to open it;
+    before 2026-12-07 a read or a rematch on a store one release older failed with the
+    engine's "No such column" instead. A ClickHouse server's schema is its
+    administrator's (``repotrack db migrate``).
+    """
+    from repotrack.store import migrate, open_store
+
+    store = open_store(url)
+    if store.url.startswith("chdb:"):
+        try:
+            migrate(store)
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
 def open_existing_store(url: str) -> Store:
-    """Open a store that exists; never create one.
+    """Open a store that exists (its migrations applied, as ``open_current_store``);
+    never create one.
 
     A chDB directory that is absent (or holds no schema) is a ``StoreError`` naming it,
     with the command that creates it.
     """
-    from repotrack.store import open_store, redact_url
+    from repotrack.store import migrate, open_store, redact_url
 
     path = _chdb_path(url)
     if path is not None and not (path / "metadata").is_dir():
@@ -57,6 +79,8 @@ def open_existing_store(url: str) -> Store:
     store = open_store(url)
     try:
         ((exists,),) = store.query(f"EXISTS TABLE {_MARKER_TABLE}")
+        if exists and path is not None:
+            migrate(store)
     except BaseException:
         store.close()
         raise

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from repotrack.sources.task import TaskRecord
     from repotrack.store import Store
 
-__all__ = ["dump_read_tasks", "dump_task_json", "open_migrated", "register", "run_task_job"]
+__all__ = ["dump_read_tasks", "dump_task_json", "register", "run_task_job"]
 
 #: Ctrl-C during a local task load: the tasks already stored stay (each is whole).
 INTERRUPTED = (
@@ -58,16 +58,6 @@ def register(root: typer.Typer) -> None:
     query.query_app.command("package-history")(query_package_history)
     query.query_app.command("tasks")(query_tasks)
     root.add_typer(tasks_app, name="tasks")
-
-
-def open_migrated(url: str) -> Store:
-    """The store at ``url``; the embedded one is ours to bring to the newest schema."""
-    from repotrack.store import migrate, open_store
-
-    store = open_store(url)
-    if url.startswith("chdb:"):
-        migrate(store)
-    return store
 
 
 def dump_task_json(record: TaskRecord, directory: Path = Path("JSON")) -> Path:
@@ -123,9 +113,9 @@ def run_task_job(
     import dataclasses
 
     from repotrack.cli.load_remote import store_held_elsewhere
+    from repotrack.cli.store_reads import open_current_store
     from repotrack.errors import StoreError
     from repotrack.ingest.task_jobs import TaskJobSummary
-    from repotrack.store import migrate, open_store
 
     done: list[T] = []
     if handoff is not None:
@@ -136,15 +126,13 @@ def run_task_job(
             handoff.run(request)
             return done[0]
     try:
-        store = open_store(store_url)
+        store = open_current_store(store_url)
     except StoreError as exc:
         if handoff is None or not store_held_elsewhere(exc):
             raise
         handoff.after_lock(exc, request)
         return done[0]
     with store:
-        if store_url.startswith("chdb:"):
-            migrate(store)
         return local(store)
 
 
@@ -378,16 +366,8 @@ def _read(
     embedded store opened here is brought to the newest schema first, as loads do.
     """
     from repotrack.cli.store_reads import read_store
-    from repotrack.store import migrate
 
-    settings = get_settings(ctx)
-
-    def migrated(store: Store) -> T:
-        if settings.store_url.startswith("chdb:"):
-            migrate(store)
-        return local(store)
-
-    return read_store(settings, None, local=migrated, remote=remote)
+    return read_store(get_settings(ctx), None, local=local, remote=remote)
 
 
 def _check_task_id(task_id: int) -> None:

@@ -78,9 +78,9 @@ PackageFilterOption = Annotated[
 
 
 def _open(ctx: typer.Context, url: str | None) -> Store:
-    from repotrack.store import open_store
+    from repotrack.cli.store_reads import open_current_store
 
-    return open_store(url or get_settings(ctx).store_url)
+    return open_current_store(url or get_settings(ctx).store_url)
 
 
 def _read(
@@ -107,14 +107,13 @@ def _write(
 ) -> T:
     """``local`` on the store, or ``remote`` (a write the service makes) while
     ``repotrack serve`` holds the configured store."""
-    from repotrack.cli.store_reads import ServiceReader
+    from repotrack.cli.store_reads import ServiceReader, open_current_store
     from repotrack.errors import StoreLockedError
-    from repotrack.store import open_store
 
     settings = get_settings(ctx)
     target = url or settings.store_url
     try:
-        opened = open_store(target)
+        opened = open_current_store(target)
     except StoreLockedError as locked:
         if target != settings.store_url:
             raise
@@ -265,9 +264,9 @@ def _run_vuln_load(request: VulnLoad, *, store_url: str, handoff: HandOff | None
     import dataclasses
 
     from repotrack.cli.load_remote import store_held_elsewhere
+    from repotrack.cli.store_reads import open_current_store
     from repotrack.errors import StoreError
     from repotrack.ingest.vulns import VulnJobSummary
-    from repotrack.store import migrate, open_store
 
     done: list[VulnJobSummary] = []
     if handoff is not None:
@@ -278,15 +277,13 @@ def _run_vuln_load(request: VulnLoad, *, store_url: str, handoff: HandOff | None
             handoff.run(request)
             return done[0]
     try:
-        opened = open_store(store_url)
+        opened = open_current_store(store_url)
     except StoreError as exc:
         if handoff is None or not store_held_elsewhere(exc):
             raise
         handoff.after_lock(exc, request)
         return done[0]
     with opened:
-        if store_url.startswith("chdb:"):
-            migrate(opened)
         return request.run(opened)
 
 

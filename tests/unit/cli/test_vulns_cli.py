@@ -288,3 +288,33 @@ def test_map_suggest_reads_nvds_cpe_feed_as_published(
                 f"1 candidate(s) printed from {entries} dictionary entries",
             ],
         ), dictionary
+
+
+def test_a_store_of_an_older_release_is_brought_up_to_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded store belongs to this installation: after an upgrade, the first
+    command that opens it applies the new migrations, reads and rematches included, as
+    loads and the service already did. Before 2026-12-07 `vulns match`, `vulns fixed` and
+    the `query` and `vulns` reads failed on a store one release older with the engine's
+    "No such column pvv_since" or "Unknown table VulnBuildVerdicts"."""
+    from repotrack.store import migrate, migrations
+
+    shipped = migrations.available_migrations
+    url = f"chdb://{tmp_path / 'store'}"
+    with monkeypatch.context() as older:  # the release before migration 0019
+        older.setattr(
+            migrations, "available_migrations", lambda: [m for m in shipped() if m.version < 19]
+        )
+        with open_store(url) as store:
+            assert migrate(store)[-1] == "0018_csaf_revisions"
+            build_world(store, tmp_path)
+
+    code, out, err = run("vulns", "open", "-b", BRANCH, "--store", url)  # a read first
+    assert code == 0, err
+    code, out, err = run("vulns", "match", "-b", BRANCH, "--store", url)
+    assert code == 0, err
+    code, out, err = run("vulns", "fixed", "CVE-2025-62168", "--store", url)
+    assert (code, out.strip()) == (0, f"{BRANCH}\tfirst fixed: squid 6.10-alt1\topen: -"), err
+    with open_store(url) as store:
+        assert migrate(store) == []
