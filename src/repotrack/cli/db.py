@@ -105,6 +105,7 @@ def status(ctx: typer.Context, store: StoreOption = None) -> None:
             for m in migration_status(opened)
         ],
         remote=lambda service: service.get("/api/v1/store/migrations"),
+        migrated=False,  # what is pending is the answer
     )
     table = Table("version", "name", "applied (UTC)")
     for state in states:

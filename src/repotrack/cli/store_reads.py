@@ -64,9 +64,10 @@ def open_current_store(url: str) -> Store:
     return store
 
 
-def open_existing_store(url: str) -> Store:
-    """Open a store that exists (its migrations applied, as ``open_current_store``);
-    never create one.
+def open_existing_store(url: str, *, migrated: bool = True) -> Store:
+    """Open a store that exists (an embedded one with its migrations applied, as
+    ``open_current_store``, unless not ``migrated``: ``db status`` reports them); never
+    create one.
 
     A chDB directory that is absent (or holds no schema) is a ``StoreError`` naming it,
     with the command that creates it.
@@ -79,7 +80,7 @@ def open_existing_store(url: str) -> Store:
     store = open_store(url)
     try:
         ((exists,),) = store.query(f"EXISTS TABLE {_MARKER_TABLE}")
-        if exists and path is not None:
+        if exists and migrated and path is not None:
             migrate(store)
     except BaseException:
         store.close()
@@ -113,15 +114,16 @@ def read_store(
     *,
     local: Callable[[Store], T],
     remote: Callable[[ServiceReader], T],
+    migrated: bool = True,
 ) -> T:
     """``local(store)`` on the store; ``remote(reader)`` when the running service holds it.
 
     Only the configured store is handed over: the service serves that one, not an
-    arbitrary ``--store``.
+    arbitrary ``--store``. ``migrated``: as ``open_existing_store``.
     """
     target = url or settings.store_url
     try:
-        store = open_existing_store(target)
+        store = open_existing_store(target, migrated=migrated)
     except StoreLockedError as locked:
         if target != settings.store_url:
             raise

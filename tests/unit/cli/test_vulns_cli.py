@@ -310,6 +310,8 @@ def test_a_store_of_an_older_release_is_brought_up_to_date(
             assert migrate(store)[-1] == "0018_csaf_revisions"
             build_world(store, tmp_path)
 
+    code, out, err = run("db", "status", "--store", url)  # reports, and changes nothing
+    assert (code, out.splitlines()[-1]) == (0, "2 pending: run 'repotrack db migrate'"), err
     code, out, err = run("vulns", "open", "-b", BRANCH, "--store", url)  # a read first
     assert code == 0, err
     code, out, err = run("vulns", "match", "-b", BRANCH, "--store", url)
