@@ -81,7 +81,6 @@ def daemon_cmd(
         return
     import signal
 
-    from repotrack.cli.store_reads import open_current_store
     from repotrack.daemon.config import resolve_daemon_config
     from repotrack.daemon.consumer import BatchWork, Work
     from repotrack.daemon.handlers import batch_work_for, work_for
@@ -89,7 +88,7 @@ def daemon_cmd(
     from repotrack.daemon.status import status_path
     from repotrack.daemon.systemd import notify
     from repotrack.errors import StoreLockedError
-    from repotrack.store import Store
+    from repotrack.store import Store, open_current_store
 
     settings = get_settings(ctx)
     if worker:

@@ -76,8 +76,8 @@ def run_image_load(
     """
     from repotrack.cli.load import print_summary
     from repotrack.cli.load_remote import store_held_elsewhere
-    from repotrack.cli.store_reads import open_current_store
     from repotrack.ingest.image import ImageLoad
+    from repotrack.store import open_current_store
 
     request = ImageLoad(path=path, meta=meta, force=force, dry_run=dry_run)
     if handoff is not None and handoff.always:

@@ -96,7 +96,7 @@ def run_repo_load(
     published, since the root row is written last; the same command again finishes it.
     """
     from repotrack.cli.load_remote import LoadRequest, store_held_elsewhere
-    from repotrack.cli.store_reads import open_current_store
+    from repotrack.store import open_current_store
 
     request = LoadRequest(
         branch=branch,

@@ -47,10 +47,10 @@ def run_feed_locally(settings: Settings, store_url: str, request: FeedRequest) -
 
     The run is recorded in the state database's feed history (trigger ``cli``).
     """
-    from repotrack.cli.store_reads import open_current_store
     from repotrack.daemon.feeds import record_run
     from repotrack.ingest.feeds import run_feed
     from repotrack.state import StateDB
+    from repotrack.store import open_current_store
 
     results: list[FeedResult] = []
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from repotrack.config import Settings
     from repotrack.store import Store
 
-__all__ = ["ServiceReader", "from_plain", "open_current_store", "open_existing_store", "read_store"]
+__all__ = ["ServiceReader", "from_plain", "open_existing_store", "read_store"]
 
 T = TypeVar("T")
 
@@ -43,30 +43,9 @@ T = TypeVar("T")
 _MARKER_TABLE = "repotrack_migrations"
 
 
-def open_current_store(url: str) -> Store:
-    """``open_store``; an embedded store also gets the migrations it lacks.
-
-    Why: the embedded store belongs to this installation (loads and the service migrate
-    it when they open it), so after an upgrade any command may be the first to open it;
-    before 2026-12-07 a read or a rematch on a store one release older failed with the
-    engine's "No such column" instead. A ClickHouse server's schema is its
-    administrator's (``repotrack db migrate``).
-    """
-    from repotrack.store import migrate, open_store
-
-    store = open_store(url)
-    if store.url.startswith("chdb:"):
-        try:
-            migrate(store)
-        except BaseException:
-            store.close()
-            raise
-    return store
-
-
 def open_existing_store(url: str, *, migrated: bool = True) -> Store:
     """Open a store that exists (an embedded one with its migrations applied, as
-    ``open_current_store``, unless not ``migrated``: ``db status`` reports them); never
+    ``store.open_current_store``, unless not ``migrated``: ``db status`` reports them); never
     create one.
 
     A chDB directory that is absent (or holds no schema) is a ``StoreError`` naming it,

@@ -113,9 +113,9 @@ def run_task_job(
     import dataclasses
 
     from repotrack.cli.load_remote import store_held_elsewhere
-    from repotrack.cli.store_reads import open_current_store
     from repotrack.errors import StoreError
     from repotrack.ingest.task_jobs import TaskJobSummary
+    from repotrack.store import open_current_store
 
     done: list[T] = []
     if handoff is not None:

@@ -78,7 +78,7 @@ PackageFilterOption = Annotated[
 
 
 def _open(ctx: typer.Context, url: str | None) -> Store:
-    from repotrack.cli.store_reads import open_current_store
+    from repotrack.store import open_current_store
 
     return open_current_store(url or get_settings(ctx).store_url)
 
@@ -107,8 +107,9 @@ def _write(
 ) -> T:
     """``local`` on the store, or ``remote`` (a write the service makes) while
     ``repotrack serve`` holds the configured store."""
-    from repotrack.cli.store_reads import ServiceReader, open_current_store
+    from repotrack.cli.store_reads import ServiceReader
     from repotrack.errors import StoreLockedError
+    from repotrack.store import open_current_store
 
     settings = get_settings(ctx)
     target = url or settings.store_url
@@ -264,9 +265,9 @@ def _run_vuln_load(request: VulnLoad, *, store_url: str, handoff: HandOff | None
     import dataclasses
 
     from repotrack.cli.load_remote import store_held_elsewhere
-    from repotrack.cli.store_reads import open_current_store
     from repotrack.errors import StoreError
     from repotrack.ingest.vulns import VulnJobSummary
+    from repotrack.store import open_current_store
 
     done: list[VulnJobSummary] = []
     if handoff is not None:

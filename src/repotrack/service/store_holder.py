@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from repotrack.store import Store, migrate, open_store
+from repotrack.store import Store, open_current_store
 
 __all__ = ["StoreHolder"]
 
@@ -30,14 +30,7 @@ class StoreHolder:
     def get(self) -> Store:
         with self._lock:
             if self._store is None:
-                store = open_store(self.url)
-                if self.url.startswith("chdb:"):
-                    try:
-                        migrate(store)
-                    except BaseException:
-                        store.close()
-                        raise
-                self._store = store
+                self._store = open_current_store(self.url)
             return self._store
 
     def close(self) -> None:

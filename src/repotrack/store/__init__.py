@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 from repotrack.lazy_names import lazy_getattr
 from repotrack.store.base import DEFAULT_BATCH_ROWS, Params, Row, Store
-from repotrack.store.migrations import MigrationState, migrate, migration_status
+from repotrack.store.migrations import (
+    MigrationState,
+    migrate,
+    migration_status,
+    open_current_store,
+)
 from repotrack.store.urls import open_store, redact_url
 
 if TYPE_CHECKING:
@@ -70,6 +75,7 @@ __all__ = [
     "list_packages",
     "migrate",
     "migration_status",
+    "open_current_store",
     "open_store",
     "package_info",
     "redact_url",

@@ -19,7 +19,14 @@ from repotrack.errors import StoreError
 from repotrack.store.base import Store
 from repotrack.store.sqltext import split_statements
 
-__all__ = ["Migration", "MigrationState", "available_migrations", "migrate", "migration_status"]
+__all__ = [
+    "Migration",
+    "MigrationState",
+    "available_migrations",
+    "migrate",
+    "migration_status",
+    "open_current_store",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +114,25 @@ def migrate(store: Store) -> list[str]:
         log.info("store migration applied", extra={"migration": label, "store": store.url})
         done.append(label)
     return done
+
+
+def open_current_store(url: str) -> Store:
+    """``open_store``; an embedded store also gets the migrations it lacks.
+
+    Why: the embedded store belongs to this installation, so after an upgrade whichever
+    process opens it first (a command, the service, the daemon) brings it to this
+    version's schema; before 2026-12-07 only loads, the service and the daemon did, and a
+    read or a rematch on a store one release older failed with the engine's "No such
+    column". A ClickHouse server's schema is its administrator's (``repotrack db
+    migrate``).
+    """
+    from repotrack.store.urls import open_store
+
+    store = open_store(url)
+    if store.url.startswith("chdb:"):
+        try:
+            migrate(store)
+        except BaseException:
+            store.close()
+            raise
+    return store
