@@ -345,8 +345,29 @@ class VulnSettings(BaseModel):
     nvd_api_key: SecretStr | None = None
     nvd_api_key_file: Path | None = None
 
+    @field_validator("branch_orders", "osv_ecosystems", mode="before")
+    @classmethod
+    def _branches_as_stored(cls, value: Any) -> Any:
+        """Keys as the store names branches (stripped, lowercased: ``P10`` is ``p10``),
+        so that ``branch_orders = { P10 = "alt" }`` is not silently ALT's order for no
+        branch. Two keys naming one branch are an error."""
+        if not isinstance(value, dict):
+            return value
+        keyed: dict[str, Any] = {}
+        for key, item in value.items():
+            name = str(key).strip().lower()
+            if name in keyed:
+                raise ValueError(f"branch {name} is named twice ({key!r})")
+            keyed[name] = item
+        return keyed
+
     def order(self, branch: str) -> str:
-        return self.branch_orders.get(branch, self.default_order)
+        """The version order of ``branch`` (any case)."""
+        return self.branch_orders.get(branch.strip().lower(), self.default_order)
+
+    def ecosystem(self, branch: str) -> str:
+        """The OSV ecosystem of ``branch`` (any case), or ""."""
+        return self.osv_ecosystems.get(branch.strip().lower(), "")
 
     def resolved_nvd_api_key(self) -> str:
         """The NVD API key, or "" when none is set."""

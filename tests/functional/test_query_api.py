@@ -88,7 +88,10 @@ def test_package_and_diff(client: httpx.Client) -> None:
             422,
             "before the first",
         ),
-        ("/api/v1/packages", {"branch": "x' OR '1'='1"}, 404, "no package set"),
+        # no load could store a name with spaces: refused, not looked up (a bound
+        # parameter either way)
+        ("/api/v1/packages", {"branch": "x' OR '1'='1"}, 422, "bad branch name"),
+        ("/api/v1/packages", {"branch": "x'--"}, 404, "no package set of branch x'--"),
     ],
 )
 def test_bad_input_is_4xx_json(

@@ -315,7 +315,7 @@ def match(
         remote=lambda service: _rematch_by_service(service, branch, chosen, full=full),
     )
     typer.echo(
-        f"{branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
+        f"{run.branch}: {run.kind} rematch ({run.order.value} order) of {run.vulnerabilities} "
         f"vulnerabilities: {run.matches} range match(es), {run.verdicts} verdict(s) "
         f"in {run.seconds:.2f} s"
     )
@@ -920,7 +920,7 @@ def export_cmd(
             branch=branch,
             fmt=fmt.value,
             out=out,
-            ecosystem=ecosystem or vulns.osv_ecosystems.get(branch, ""),
+            ecosystem=ecosystem or vulns.ecosystem(branch),
             prefix=vulns.osv_id_prefix,
             publisher=vulns.csaf_publisher,
             namespace=vulns.csaf_namespace,

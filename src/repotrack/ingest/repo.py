@@ -32,6 +32,7 @@ from repotrack.ingest.pipeline import Outcome, Pipeline
 from repotrack.ingest.pkgset import ZERO_UUID, PackageSetNode, node_kv, node_row
 from repotrack.ingest.plan import NodeSpec, TreePlan, plan_tree
 from repotrack.ingest.repo_request import MAX_WORKERS, LoadProgress, LoadSummary, RepoLoad
+from repotrack.store.branches import branch_name
 
 if TYPE_CHECKING:
     from repotrack.store import Store
@@ -63,7 +64,7 @@ def load_repo(
     already holds and checks them against it (see ``reader.check_known_package``).
     """
     started = time.monotonic()
-    branch = _branch_name(branch)
+    branch = branch_name(branch)  # the original lowercases the set name
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(f"must be 1..{MAX_WORKERS}, got {workers}", field="workers")
     if not force:
@@ -108,13 +109,6 @@ def load_repo(
     )
     log.info("repo load done", extra={"branch": branch, "summary": summary.line()})
     return summary
-
-
-def _branch_name(branch: str) -> str:
-    name = branch.strip().lower()  # the original lowercases the set name
-    if not name or any(c.isspace() or c in "/\\" for c in name):
-        raise InputError(f"bad branch name {branch!r}", field="branch")
-    return name
 
 
 class _Run:

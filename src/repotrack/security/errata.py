@@ -49,6 +49,7 @@ from repotrack.security.set_sources import (
     stand_ins,
 )
 from repotrack.store.base import Store
+from repotrack.store.branches import stored_branch
 from repotrack.store.queries import find_package_set
 
 __all__ = [
@@ -285,6 +286,7 @@ def build_branch_errata(store: Store, *, branch: str, user: str = "repotrack") -
     binaries whose source package the set lacks.
     """
     package_set = find_package_set(store, branch=branch)
+    branch = package_set.branch  # as stored (lowercased)
     now = _write_time(store)
     updates, kind = _task_updates(store, branch), "task"
     if not updates:
@@ -530,6 +532,7 @@ def branch_errata(store: Store, *, branch: str, start: date, end: date) -> list[
     """
     if end < start:
         raise InputError("the end day is before the start day", field="to")
+    branch = stored_branch(store, branch)
     rows = store.query(
         "SELECT argMax(errata_id, errata_id_version) AS latest, "
         "argMax(eh_type, errata_id_version), "

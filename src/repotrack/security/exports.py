@@ -39,6 +39,7 @@ from repotrack.security.csaf_revisions import revise
 from repotrack.security.queries import Verdict, branch_verdicts
 from repotrack.security.set_sources import set_sources
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name
 from repotrack.store.queries import find_package_set
 
 __all__ = [
@@ -431,6 +432,7 @@ def export_branch(
     purl_vendor: str = DEFAULT_PURL_VENDOR,
 ) -> list[Path]:
     """Write one file per vulnerability of ``branch`` into ``out``; returns the files."""
+    branch = branch_name(branch)
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"must be one of {', '.join(EXPORT_FORMATS)}", field="format")
     if fmt == "osv" and not ecosystem:

@@ -67,6 +67,7 @@ from repotrack.security.verdict import (
     verdict_sql,
 )
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name
 from repotrack.store.deletes import unwaited
 from repotrack.store.queries import find_package_set
 
@@ -531,6 +532,7 @@ def rematch_branch(
     store: Store, *, branch: str, order: VersionOrder = VersionOrder.RPM, full: bool = False
 ) -> MatchRun:
     """Recompute matches, verdicts and statuses of ``branch`` (incrementally when possible)."""
+    branch = branch_name(branch)
     now = datetime.now(UTC)
     started = now.replace(microsecond=now.microsecond // 1000 * 1000)
     base = _incremental_base(store, branch, order)

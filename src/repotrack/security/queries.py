@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from repotrack.errors import InputError, NotFoundError
+from repotrack.security.set_sources import SOURCE_NVR, members
 from repotrack.security.verdict import evidence_key
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name, stored_branch
 
 __all__ = [
     "STATUS_FILTERS",
@@ -29,6 +31,7 @@ __all__ = [
     "branch_verdicts",
     "fixed_across_branches",
     "last_packages_with_cve_fixed",
+    "matched_branch",
     "package_verdicts",
     "vulnerability_info",
     "vulnerability_verdicts",
@@ -137,11 +140,85 @@ class FixedPackage:
     cves: list[str]
 
 
+_MATCHED: Final = "SELECT count() FROM VulnMatchRuns WHERE pkgset_name = {branch:String}"
+
+
+def matched_branch(store: Store, branch: str) -> str:
+    """``branch`` as stored, once a rematch of it has run: its verdicts answer then,
+    none of them included. Before that an empty answer would read as "nothing open",
+    so a branch never matched, and one never loaded, are a NotFoundError saying which."""
+    name = branch_name(branch)
+    ((runs,),) = store.query(_MATCHED, {"branch": name})
+    if not runs:
+        stored_branch(store, name)  # raises: no package set of the branch
+        raise NotFoundError(
+            f"branch {name} has not been matched yet: run `repotrack vulns match -b {name}`"
+        )
+    return name
+
+
 def package_verdicts(store: Store, *, branch: str, name: str, status: str = "") -> list[Verdict]:
-    """The vulnerabilities of one source package of a branch."""
+    """The vulnerabilities of one source package of a branch.
+
+    No verdict at all is an answer ("nothing matched it") only for a package the last
+    rematch of the branch matched with a mapping; for any other name it is a
+    NotFoundError saying why (``_why_no_verdicts``)."""
     if not name:
         raise InputError("must not be empty", field="name")
-    return _verdicts(store, branch=branch, name=name, status=status)
+    branch = matched_branch(store, branch)
+    found = _verdicts(store, branch=branch, name=name, status=status)
+    if not found and (not status or not _verdicts(store, branch=branch, name=name)):
+        _why_no_verdicts(store, branch, name)
+    return found
+
+
+#: Of the last rematch of a branch: whether ``name`` was one of its source packages
+#: (stand-ins included), and whether it had a mapping (a target with a CPE or an OSV
+#: name). A generation holds one row per source package with ``pkg_cpe`` empty and one
+#: per active mapping of it (``matching._TARGETS``).
+_TARGETED: Final = """
+    SELECT count(), countIf(pkg_cpe != '') FROM VulnMatchTargets
+    WHERE pkgset_name = {branch:String} AND pkg_name = {name:String} AND vmt_run =
+        (SELECT argMax(vmr_targets, ts) FROM VulnMatchRuns WHERE pkgset_name = {branch:String})
+"""
+
+#: The source package a binary package ``name`` of the branch's newest set is built from
+#: (by its source RPM's file name, as the matcher reads it).
+_BUILT_FROM: Final = f"""
+    SELECT any(replaceRegexpOne({SOURCE_NVR}, '-[^-]*-[^-]*$', '')) FROM Packages_buffer
+    WHERE pkg_name = {{name:String}} AND pkg_sourcepackage = 0 AND pkg_hash IN {members("root")}
+    HAVING count() > 0
+"""  # noqa: S608
+
+
+def _why_no_verdicts(store: Store, branch: str, name: str) -> None:
+    """Raise the NotFoundError that says why ``name`` has no verdict in ``branch``: the
+    last rematch had no such source package (a binary's name: its source's is named), or
+    had it without a mapping, so no range could match it. Returns when the package was
+    matched with a mapping: then no verdict means no loaded record names it.
+
+    Before 2026-12-07 each of these answered "0 verdict(s)", which reads as "not
+    vulnerable": asked for ``openssl`` where the branch has ``openssl3``, for
+    ``libssl3``, or for one of the many packages nobody has mapped yet."""
+    ((targets, mapped),) = store.query(_TARGETED, {"branch": branch, "name": name})
+    if mapped:
+        return
+    if targets:
+        raise NotFoundError(
+            f"{name} of {branch} is mapped to no CPE or OSV name, so no vulnerability "
+            f"range can match it: map it (`repotrack vulns map set {name} CPE`) and "
+            f"rematch the branch"
+        )
+    from repotrack.store.queries import find_package_set
+
+    root = find_package_set(store, branch=branch).uuid
+    built_from = store.query(_BUILT_FROM, {"name": name, "root": root})
+    if built_from:
+        source = str(built_from[0][0])
+        raise NotFoundError(
+            f"{name} is a binary package of {branch} built from {source}: ask for {source}"
+        )
+    raise NotFoundError(f"no source package {name} in {branch} as of its last rematch")
 
 
 def vulnerability_verdicts(
@@ -151,7 +228,21 @@ def vulnerability_verdicts(
     and those of the records that name it (a BDU record: its CVEs', ``_asked``)."""
     if not vuln_id:
         raise InputError("must not be empty", field="vuln_id")
-    return _verdicts(store, branch=branch, vulns=_asked(store, vuln_id), status=status)
+    if branch:
+        branch = matched_branch(store, branch)
+    asked = _asked(store, vuln_id)
+    found = _verdicts(store, branch=branch, vulns=asked, status=status)
+    if not found:
+        ((loaded,),) = store.query(_LOADED, {"vulns": asked})
+        if not loaded:  # "0 verdict(s)" would read as "nothing of ours is affected"
+            raise NotFoundError(
+                f"no vulnerability {vuln_id} is loaded, nor a record naming it: "
+                "load it (`repotrack load vulns`) and rematch"
+            )
+    return found
+
+
+_LOADED: Final = "SELECT count() FROM Vulnerabilities WHERE vuln_id IN {vulns:Array(String)}"
 
 
 _NAMING: Final = """
@@ -193,7 +284,7 @@ def branch_verdicts(store: Store, *, branch: str, status: str = "vulnerable") ->
     """Every verdict of a branch with the given status (default: the open ones)."""
     if not branch:
         raise InputError("must not be empty", field="branch")
-    return _verdicts(store, branch=branch, status=status)
+    return _verdicts(store, branch=matched_branch(store, branch), status=status)
 
 
 def _verdicts(

@@ -16,6 +16,7 @@ from typing import Final
 from repotrack.errors import InputError
 from repotrack.security.verdict import STATUSES
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name
 
 __all__ = ["TRIAGE_STATUSES", "record_triage"]
 
@@ -41,6 +42,7 @@ def record_triage(
         raise InputError(f"must be one of {', '.join(TRIAGE_STATUSES)}", field="status")
     if not pkg_name or not branch or not author:
         raise InputError("package, branch and author are required", field="pkg_name")
+    branch = branch_name(branch)  # as loads store it: a rematch of the branch applies it
     now = datetime.now(UTC)
     store.insert(
         "VulnerabilityStatus",

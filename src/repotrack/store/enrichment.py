@@ -34,6 +34,7 @@ from uuid import UUID
 from repotrack.errors import InputError, NotFoundError
 from repotrack.rpm import VersionOrder, rpmvercmp
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name
 from repotrack.store.queries import find_package_set
 
 __all__ = [
@@ -170,7 +171,8 @@ class MaintainerPackage:
 
 def package_feeds(store: Store, *, branch: str, name: str) -> PackageFeeds:
     """acl (leader first) and groups, beehive per arch, open bugs, repocop, watch, licenses."""
-    _check(branch=branch, name=name)
+    branch = branch_name(branch)
+    _check(name=name)
     feeds = PackageFeeds(branch=branch, name=name)
     lists = _acl_lists(store, branch, [name])
     feeds.acl = lists.get(name, [])
@@ -347,16 +349,21 @@ def _license_tokens(tag: str) -> list[str]:
 
 def failing_to_build(store: Store, *, branch: str, arch: str | None = None) -> list[FailingBuild]:
     """Source packages of the branch's newest set whose newest beehive run of each arch
-    failed (none when the branch has no package set).
+    failed.
 
     Only the set's packages, by hash, as ``/export/beehive/ftbfs`` has it: a package
     removed since, or a build beehive made of a version no snapshot has (hash 0), is
-    not something the branch fails to build.
+    not something the branch fails to build. A branch with no package set is a
+    NotFoundError: before 2026-12-07 it answered "0 failing build(s)", for a typo too.
     """
-    _check(branch=branch)
+    branch = branch_name(branch)
     root = _newest_set(store, branch)
     if root is None:
-        return []
+        raise NotFoundError(f"no package set of branch {branch}")
+    return _failing(store, branch, root, arch)
+
+
+def _failing(store: Store, branch: str, root: UUID, arch: str | None) -> list[FailingBuild]:
     rows = store.query(
         "SELECT DISTINCT pkg_name, pkg_version, pkg_release, bh_arch, bh_ftbfs_since, bh_updated "
         "FROM BeehiveStatus WHERE pkgset_name = {b:String} AND bh_status = 'error' "
@@ -376,7 +383,7 @@ def newer_upstream(
 ) -> list[NewerUpstream]:
     """Source packages of the branch's newest set that watch knows a newer version of
     (in the branch's version ``order``)."""
-    _check(branch=branch)
+    branch = branch_name(branch)
     versions = source_versions(store, branch)
     if not versions:
         raise NotFoundError(f"no package set of branch {branch}")
@@ -394,7 +401,8 @@ def maintainer_dashboard(
 ) -> list[MaintainerPackage]:
     """The packages ``nick`` may commit to (directly or through a group), with their feeds
     (a newer upstream version in the branch's version ``order``)."""
-    _check(branch=branch, name=nick)
+    branch = branch_name(branch)
+    _check(name=nick)
     rows = store.query(
         "SELECT pkgname, max(order_u = 1 AND order_g <= 1) FROM last_acl_with_groups "
         "WHERE acl_branch = {b:String} AND acl_user = {u:String} GROUP BY pkgname "
@@ -403,7 +411,8 @@ def maintainer_dashboard(
     )
     packages = [MaintainerPackage(name=name, leader=bool(lead)) for name, lead in rows]
     names = [p.name for p in packages]
-    failing = _by_name(failing_to_build(store, branch=branch), names)
+    root = _newest_set(store, branch)
+    failing = _by_name([] if root is None else _failing(store, branch, root, None), names)
     bugs = open_bugs(store, names)
     warnings = repocop_warnings(store, branch, names)
     versions = source_versions(store, branch, names)

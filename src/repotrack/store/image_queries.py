@@ -19,6 +19,7 @@ from repotrack.errors import InputError, NotFoundError
 from repotrack.rpm import VersionOrder, compare_evr, parse_evr
 from repotrack.rpm.vercmp import EVR
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name
 from repotrack.store.queries import (
     PackageDiff,
     PackageSetRef,
@@ -130,7 +131,7 @@ def list_images(
         "WHERE ({b:String} = '' OR img_branch = {b:String}) "
         "AND ({e:String} = '' OR img_edition = {e:String}) "
         "ORDER BY pkgset_date DESC, img_tag DESC, ts DESC, pkgset_uuid",
-        {"b": branch or "", "e": edition or ""},
+        {"b": branch_name(branch) if branch else "", "e": edition or ""},
     )
     return [_ref(row) for row in rows]
 
@@ -201,7 +202,7 @@ def images_with_package(
         "  WHERE pkg_name = {name:String}) AS p ON p.pkg_hash = m.pkg_hash "
         "WHERE ({b:String} = '' OR i.img_branch = {b:String}) "
         "ORDER BY i.pkgset_date DESC, i.img_tag, p.pkg_arch",
-        {"name": name, "b": branch or ""},
+        {"name": name, "b": branch_name(branch) if branch else ""},
     )
     hits = []
     for row in rows:

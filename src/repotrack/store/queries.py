@@ -16,6 +16,7 @@ from typing import Any
 from repotrack.errors import InputError, NotFoundError
 from repotrack.rpm import VersionOrder, compare_evr
 from repotrack.store.base import Store
+from repotrack.store.branches import branch_name
 
 __all__ = [
     "ChangelogEntry",
@@ -170,7 +171,7 @@ def find_package_set(store: Store, *, branch: str, day: date | None = None) -> P
     reload replaces what the earlier load showed (ALTRepo's ``last_packages`` views show
     both loads' packages together).
     """
-    _check_branch(branch)
+    branch = branch_name(branch)
     rows = store.query(
         _FIND_ROOT,
         {"branch": branch, "any_day": day is None, "day": day or date(1970, 1, 1)},
@@ -407,11 +408,6 @@ def _by_identity(packages: list[PackageSummary]) -> dict[tuple[str, str], list[P
     for package in packages:
         grouped.setdefault((package.name, package.arch), []).append(package)
     return grouped
-
-
-def _check_branch(branch: str) -> None:
-    if not branch or len(branch) > 200:
-        raise InputError("must be a branch name such as p10 or sisyphus", field="branch")
 
 
 def to_plain(value: Any) -> Any:

@@ -63,6 +63,35 @@ def test_alt_order_from_settings(world_url: str, tmp_path: Path) -> None:
     assert "\tfixed\t(newer_version)" in out
 
 
+def test_settings_name_a_branch_in_any_case(world_url: str, tmp_path: Path) -> None:
+    """``P10`` is the branch loads store as ``p10``: before 2026-12-07 this setting
+    silently left the branch in rpm's order (tukit then stayed vulnerable)."""
+    config = tmp_path / "repotrack.toml"
+    config.write_text('[vulns]\nbranch_orders = { P10 = "alt" }\n')
+    code, out, _ = run(
+        "--config", str(config), "vulns", "match", "-b", BRANCH, "--store", world_url
+    )
+    assert code == 0 and "(alt order)" in out
+    code, out, _ = run("vulns", "package", "tukit", "-b", "P10", "--store", world_url)
+    assert "\tfixed\t(newer_version)" in out
+
+
+def test_a_branch_not_matched_or_not_loaded_is_no_empty_answer(world_url: str) -> None:
+    """ "0 verdict(s)" reads as "nothing open"; a branch with no rematch has no answer."""
+    code, _, err = run("vulns", "open", "-b", BRANCH, "--store", world_url)
+    assert (code, err.strip()) == (
+        1,
+        f"NotFoundError: branch {BRANCH} has not been matched yet: "
+        f"run `repotrack vulns match -b {BRANCH}`",
+    )
+    code, _, err = run("vulns", "open", "-b", "p11", "--store", world_url)
+    assert (code, err.strip()) == (1, "NotFoundError: no package set of branch p11")
+    code, out, _ = run("vulns", "match", "-b", "P10", "--store", world_url)
+    assert code == 0 and out.startswith(f"{BRANCH}: full rematch")
+    code, out, _ = run("vulns", "open", "-b", "P10", "--store", world_url)
+    assert code == 0 and out.splitlines()[-1] == "3 verdict(s)"
+
+
 def test_load_reports_bad_records_and_exits_2(world_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
@@ -312,8 +341,8 @@ def test_a_store_of_an_older_release_is_brought_up_to_date(
 
     code, out, err = run("db", "status", "--store", url)  # reports, and changes nothing
     assert (code, out.splitlines()[-1]) == (0, "2 pending: run 'repotrack db migrate'"), err
-    code, out, err = run("vulns", "open", "-b", BRANCH, "--store", url)  # a read first
-    assert code == 0, err
+    code, out, err = run("vulns", "cve", "CVE-2025-62168", "--store", url)  # a read first
+    assert (code, out.strip()) == (0, "0 verdict(s)"), err
     code, out, err = run("vulns", "match", "-b", BRANCH, "--store", url)
     assert code == 0, err
     code, out, err = run("vulns", "fixed", "CVE-2025-62168", "--store", url)

@@ -47,6 +47,7 @@ def test_cwd_file_is_found(tmp_path: Path) -> None:
         ("[tracking]\nscan_interval = 0\n", "scan_interval"),
         ('[surprise]\nkey = "x"\n', "surprise"),
         ('[vulns]\npurl_vendor = "ALT Linux"\n', "purl_vendor"),  # a purl namespace
+        ('[vulns]\nbranch_orders = { p10 = "alt", P10 = "rpm" }\n', "branch p10 is named twice"),
     ],
 )
 def test_bad_files_are_errors_naming_the_file(tmp_path: Path, text: str, needle: str) -> None:

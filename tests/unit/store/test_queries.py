@@ -32,6 +32,9 @@ def test_package_set_by_branch_and_day(loaded: Store) -> None:
         find_package_set(loaded, branch="p10", day=date(2024, 4, 30))
     with pytest.raises(NotFoundError, match="branch p9"):
         find_package_set(loaded, branch="p9")
+    # loads store the name lowercased (ALTRepo's repo_loader does): P10 is p10
+    assert find_package_set(loaded, branch=" P10 ") == find_package_set(loaded, branch="p10")
+    assert find_package_set(loaded, branch="P10").branch == "p10"
 
 
 def test_list_packages_filters_and_pages(loaded: Store) -> None:
@@ -56,7 +59,12 @@ def test_list_packages_filters_and_pages(loaded: Store) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"limit": 0}, "limit"), ({"offset": -1}, "offset"), ({"branch": ""}, "branch")],
+    [
+        ({"limit": 0}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"branch": ""}, "branch"),
+        ({"branch": "p 10"}, "branch"),
+    ],
 )
 def test_list_packages_bad_input(loaded: Store, kwargs: dict[str, object], field: str) -> None:
     args: dict[str, object] = {"branch": "p10", **kwargs}

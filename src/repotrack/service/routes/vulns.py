@@ -167,7 +167,7 @@ def get_export(
             media_type="application/xml",
         )
     if fmt == "osv":
-        chosen = ecosystem or vulns.osv_ecosystems.get(branch, "")
+        chosen = ecosystem or vulns.ecosystem(branch)
         if not chosen:
             raise InputError(f"branch {branch} has no OSV ecosystem", field="ecosystem")
         records = [

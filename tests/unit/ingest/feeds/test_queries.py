@@ -128,6 +128,12 @@ def test_branch_queries(fed: Store) -> None:
     ]
     with pytest.raises(NotFoundError):
         newer_upstream(fed, branch="p99")
+    # a branch is asked about as loads store it (lowercased); one without a package set
+    # is no answer, not "0 failing build(s)" (before 2026-12-07 both answered nothing)
+    assert failing_to_build(fed, branch=" P10") == failing_to_build(fed, branch="p10")
+    assert newer_upstream(fed, branch="P10") == newer_upstream(fed, branch="p10")
+    with pytest.raises(NotFoundError, match="no package set of branch p99"):
+        failing_to_build(fed, branch="p99")
 
 
 def test_maintainer_dashboard(fed: Store) -> None:
@@ -138,6 +144,7 @@ def test_maintainer_dashboard(fed: Store) -> None:
     assert (ivan["foo"].open_bugs, ivan["foo"].repocop_warnings) == (1, 1)
     assert ivan["foo"].newer_version == ""
     assert (ivan["baz"].version, ivan["baz"].newer_version) == ("0.1", "0.2")
+    assert maintainer_dashboard(fed, branch="P10", nick="ivan") == list(ivan.values())
     anna = maintainer_dashboard(fed, branch="p10", nick="anna")
     assert [(p.name, p.leader) for p in anna] == [("foo", False)]
     petr = {p.name: p for p in maintainer_dashboard(fed, branch="p10", nick="petr")}
