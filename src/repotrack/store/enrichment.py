@@ -360,7 +360,19 @@ def failing_to_build(store: Store, *, branch: str, arch: str | None = None) -> l
     root = _newest_set(store, branch)
     if root is None:
         raise NotFoundError(f"no package set of branch {branch}")
+    if not _count(store, "BeehiveStatus", "pkgset_name", branch):
+        raise NotFoundError(f"no beehive run of {branch} is loaded (`repotrack load beehive`)")
     return _failing(store, branch, root, arch)
+
+
+def _count(store: Store, table: str, column: str, value: str) -> int:
+    """Whether ``table`` has a row whose ``column`` is ``value`` (1 or 0): a feed that
+    was never loaded is no answer, where an empty one reads as "all is well"."""
+    ((found,),) = store.query(
+        f"SELECT count() > 0 FROM {table} WHERE {column} = {{v:String}}",  # noqa: S608
+        {"v": value},
+    )
+    return int(found)
 
 
 def _failing(store: Store, branch: str, root: UUID, arch: str | None) -> list[FailingBuild]:
@@ -387,6 +399,9 @@ def newer_upstream(
     versions = source_versions(store, branch)
     if not versions:
         raise NotFoundError(f"no package set of branch {branch}")
+    ((watched,),) = store.query("SELECT count() > 0 FROM PackagesWatch")
+    if not watched:
+        raise NotFoundError("no watch data is loaded (`repotrack load watch`)")
     found = []
     for name, upstreams in latest_watch(store, sorted(versions)).items():
         version = versions[name][0]
@@ -409,6 +424,10 @@ def maintainer_dashboard(
         "ORDER BY pkgname",
         {"b": branch, "u": nick},
     )
+    if not rows:  # "no packages" would read as an answer for a typo, or with no acl loaded
+        if not _count(store, "Acl", "acl_branch", branch):
+            raise NotFoundError(f"no acl of {branch} is loaded (`repotrack load acl`)")
+        raise NotFoundError(f"no acl of {branch} names {nick}")
     packages = [MaintainerPackage(name=name, leader=bool(lead)) for name, lead in rows]
     names = [p.name for p in packages]
     root = _newest_set(store, branch)

@@ -136,6 +136,27 @@ def test_branch_queries(fed: Store) -> None:
         failing_to_build(fed, branch="p99")
 
 
+def test_no_feed_loaded_is_no_empty_answer(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """ "0 failing build(s)", no newer upstream version, no packages of a maintainer: each
+    reads as "all is well", and before 2026-12-07 each was the answer when the feed had
+    never been loaded (or, for a maintainer, when a typo named nobody)."""
+    url = fresh_store_url(tmp_path_factory, tmp_path / "bare", loaded=True)  # p10, no feeds
+    with open_store(url) as bare:
+        with pytest.raises(NotFoundError, match=r"^no beehive run of p10 is loaded"):
+            failing_to_build(bare, branch="p10")
+        with pytest.raises(NotFoundError, match=r"^no watch data is loaded"):
+            newer_upstream(bare, branch="p10")
+        with pytest.raises(NotFoundError, match=r"^no acl of p10 is loaded"):
+            maintainer_dashboard(bare, branch="p10", nick="ivan")
+
+
+def test_a_maintainer_no_acl_names_is_no_empty_answer(fed: Store) -> None:
+    with pytest.raises(NotFoundError, match=r"^no acl of p10 names ivanov$"):
+        maintainer_dashboard(fed, branch="p10", nick="ivanov")
+
+
 def test_maintainer_dashboard(fed: Store) -> None:
     ivan = {p.name: p for p in maintainer_dashboard(fed, branch="p10", nick="ivan")}
     assert sorted(ivan) == ["baz", "foo"]
