@@ -27,6 +27,7 @@ from repotrack.ingest.rows import Digests
 from repotrack.sources import (
     AptTree,
     MetaPackage,
+    check_metadata_files,
     is_apt_tree,
     is_repodata_tree,
     iter_header_index,
@@ -150,6 +151,7 @@ def _inside(directory: Path, name: str) -> Path:
 
 # -- createrepo ------------------------------------------------------------------------
 def _plan_repodata(root: Path) -> TreePlan:
+    check_metadata_files(root)  # before any package of it is read or stored
     archs: dict[str, None] = {}
     has_sources = False
     for meta in iter_repodata_packages(root, details=False):

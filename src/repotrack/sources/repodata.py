@@ -11,6 +11,7 @@ DTDs (and with them entity expansion) before parsing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Generic, TypeVar
 from xml.etree.ElementTree import Element
 
 from repotrack.errors import InputError
-from repotrack.sources.compression import open_metadata
+from repotrack.sources.compression import DECOMPRESSION_ERRORS, open_metadata
 from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits
 from repotrack.sources.xmlstream import iter_elements, local_name
 
@@ -28,6 +29,7 @@ __all__ = [
     "MetaFile",
     "MetaPackage",
     "RepomdEntry",
+    "check_metadata_files",
     "is_repodata_tree",
     "iter_repodata_packages",
     "metadata_path",
@@ -51,6 +53,8 @@ class RepomdEntry:
     href: str
     checksum_type: str
     checksum: str
+    open_checksum_type: str = ""
+    open_checksum: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,71 @@ def read_repomd(
     return entries
 
 
+#: repomd.xml's checksum types by hashlib's names (yum's ``sha`` is SHA-1).
+_CHECKSUMS = {"md5": "md5", "sha": "sha1", "sha1": "sha1", "sha224": "sha224",
+              "sha256": "sha256", "sha384": "sha384", "sha512": "sha512"}  # fmt: skip
+
+
+def check_metadata_files(
+    repo_root: Path,
+    kinds: tuple[str, ...] = ("primary", "filelists", "other"),
+    *,
+    limits: MetadataLimits = DEFAULT_LIMITS,
+) -> None:
+    """Check each metadata file of ``kinds`` against what repomd.xml records of it, as
+    dnf and librepo do before they read one. A mirror caught between two syncs serves
+    repomd.xml of one generation and a file of another: read as it was, a primary.xml
+    that lacked packages published a snapshot without them (before 2026-12-07).
+
+    The file's checksum decides; where it differs, the checksum of the decompressed
+    content (``open-checksum``) may still match: the same metadata compressed again
+    (createrepo_c's own test repository ``repo_01`` ships such a primary.xml.gz). A
+    file with neither recorded in a type of ``_CHECKSUMS`` is not checked. Raises
+    InputError naming the file."""
+    repomd = repo_root / "repodata" / "repomd.xml"
+    entries = read_repomd(repo_root, limits=limits)
+    for kind in kinds:
+        entry = entries.get(kind)
+        if entry is None:
+            continue
+        path = metadata_path(repo_root, entry.href)
+        found = _digest(path, entry.checksum_type, entry.checksum)
+        if found is None:
+            continue
+        recompressed = _CHECKSUMS.get(entry.open_checksum_type.lower()) and entry.open_checksum
+        if (
+            recompressed
+            and _digest(path, entry.open_checksum_type, entry.open_checksum, limits=limits) is None
+        ):
+            continue
+        raise InputError(
+            f"its {entry.checksum_type} is {found}, not {entry.checksum} as {repomd} "
+            "records (a mirror caught between two syncs?)",
+            path=str(path),
+        )
+
+
+def _digest(
+    path: Path, kind: str, want: str, *, limits: MetadataLimits | None = None
+) -> str | None:
+    """The ``kind`` digest of the file (decompressed within ``limits`` when given) if
+    it is not ``want``; None when it is, or when nothing checkable is recorded."""
+    algorithm = _CHECKSUMS.get(kind.lower())
+    if algorithm is None or not want:
+        return None
+    digest = hashlib.new(algorithm)
+    try:
+        with path.open("rb") if limits is None else open_metadata(path, limits=limits) as stream:
+            while block := stream.read(1 << 20):
+                digest.update(block)
+    except DECOMPRESSION_ERRORS as exc:
+        raise InputError(f"cannot decompress: {exc}", path=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=str(path)) from exc
+    found = digest.hexdigest()
+    return None if found == want.lower() else found
+
+
 def _repomd_entry(elem: Element, path: Path) -> RepomdEntry:
     kind = elem.get("type", "")
     location = _child(elem, "location")
@@ -148,11 +217,14 @@ def _repomd_entry(elem: Element, path: Path) -> RepomdEntry:
     href = location.get("href", "") if location is not None else ""
     if not kind or not href:
         raise InputError("<data> without type or location", path=str(path))
+    opened = _child(elem, "open-checksum")
     return RepomdEntry(
         type=kind,
         href=href,
         checksum_type=checksum.get("type", "") if checksum is not None else "",
         checksum=(checksum.text or "").strip() if checksum is not None else "",
+        open_checksum_type=opened.get("type", "") if opened is not None else "",
+        open_checksum=(opened.text or "").strip() if opened is not None else "",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import shutil
 import subprocess
@@ -216,6 +217,31 @@ def test_metadata_only_repository(store: Store, trees: Path, tmp_path: Path) -> 
     assert _count(store, "SELECT count() FROM Files_view") > 0
     again = load_repo(store, branch="meta", path=bare, date=date(2024, 5, 2))
     assert (again.new, again.known) == (0, 8)
+
+
+@pytest.mark.parametrize("files", ["with RPMs", "metadata only"])
+@pytest.mark.parametrize("kind", ["primary", "filelists", "other"])
+def test_metadata_repomd_does_not_describe_is_refused(
+    store: Store, trees: Path, tmp_path: Path, kind: str, files: str
+) -> None:
+    """A mirror caught between syncs: repomd.xml of one generation, a metadata file of
+    another. Before 2026-12-07 the file was loaded as it was: a primary.xml that lacked
+    a package published a snapshot without it, with exit 0 (createrepo_c, dnf and
+    librepo check each file against the checksum repomd.xml records)."""
+    root = copy_tree(trees / "createrepo", tmp_path / "mirror")
+    if files == "metadata only":
+        for rpm in root.glob("*.rpm"):
+            rpm.unlink()
+    (found,) = (root / "repodata").glob(f"*-{kind}.xml.gz")
+    text = gzip.decompress(found.read_bytes()).decode()
+    cut = text.replace("rt-tilde", "rt-tilda")  # another generation's file, sound XML
+    assert cut != text
+    found.write_bytes(gzip.compress(cut.encode()))
+    digest = hashlib.sha256(found.read_bytes()).hexdigest()
+    with pytest.raises(InputError, match=rf"{found}: its sha256 is {digest}, not [0-9a-f]{{64}}"):
+        load_repo(store, branch="mirror", path=root, date=DAY)
+    assert _roots(store) == []
+    assert _count(store, "SELECT count() FROM Packages_buffer") == 0  # checked before reading
 
 
 @pytest.mark.parametrize(

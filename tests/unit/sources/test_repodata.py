@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import zstandard
 
 from repotrack.errors import InputError
-from repotrack.sources import iter_repodata_packages, read_repomd
+from repotrack.sources import check_metadata_files, iter_repodata_packages, read_repomd
 from repotrack.sources.repodata import RPMSENSE_PREREQ
 from tests.conftest import need_fixtures
 
@@ -199,3 +200,44 @@ def test_only_sources_or_only_binaries(tmp_path: Path) -> None:
     root = _tiny_repo(tmp_path, text)
     assert [p.name for p in iter_repodata_packages(root, sources=True)] == ["a"]
     assert [p.name for p in iter_repodata_packages(root, sources=False)] == ["b"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dnf5/repomd-repo1",
+        "librepo/repo_yum_01",  # sha1, as yum wrote it
+        "createrepo_c/repo_01",  # its primary.xml.gz compressed again: open-checksum holds
+        "createrepo_c/repo_with_additional_metadata",
+    ],
+)
+def test_real_metadata_matches_its_repomd(name: str) -> None:
+    check_metadata_files(need_fixtures("repodata", *name.split("/")))
+
+
+def test_a_file_compressed_again_passes_by_its_content(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(need_fixtures("repodata", "librepo", "repo_yum_01"), root)
+    (primary,) = (root / "repodata").glob("*primary.xml.gz")
+    original = primary.read_bytes()
+    primary.write_bytes(gzip.compress(gzip.decompress(original), compresslevel=1))
+    assert primary.read_bytes() != original
+    check_metadata_files(root)
+    repomd = root / "repodata" / "repomd.xml"  # without open-checksum, the file decides
+    text = repomd.read_text()
+    repomd.write_text(re.sub(r"<open-checksum[^<]*</open-checksum>", "", text))
+    with pytest.raises(InputError, match=rf"{primary}: its sha1 is [0-9a-f]{{40}}, not "):
+        check_metadata_files(root)
+
+
+def test_a_metadata_file_that_cannot_be_read_names_it(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(need_fixtures("repodata", "createrepo_c", "repo_01"), root)
+    (other,) = (root / "repodata").glob("*other.xml.gz")
+    other.unlink()
+    with pytest.raises(InputError, match=rf"{other}"):
+        check_metadata_files(root)
+    (primary,) = (root / "repodata").glob("*primary.xml.gz")  # checked by content: cut
+    primary.write_bytes(primary.read_bytes()[:100])
+    with pytest.raises(InputError, match=rf"{primary}: cannot decompress"):
+        check_metadata_files(root, ("primary",))
