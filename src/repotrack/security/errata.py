@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, cast
 
-from repotrack.errors import InputError
+from repotrack.errors import InputError, NotFoundError
 from repotrack.rpm import mmhash
 from repotrack.security.set_sources import (
     NVR_NAME,
@@ -547,6 +547,14 @@ def branch_errata(store: Store, *, branch: str, start: date, end: date) -> list[
         "ORDER BY updated, 1",
         {"b": branch, "s": start, "e": end},
     )
+    if not rows:  # none at all reads as "nothing fixed then"; a build writes a bulletin
+        ((built,),) = store.query(
+            "SELECT count() > 0 FROM ErrataHistory WHERE pkgset_name = {b:String}", {"b": branch}
+        )
+        if not built:
+            raise NotFoundError(
+                f"no errata of {branch} were built: run `repotrack vulns errata build -b {branch}`"
+            )
     return [
         ErrataRecord(
             str(i), str(k), str(n), str(v), str(r), branch, u, list(zip(t, links, strict=True))

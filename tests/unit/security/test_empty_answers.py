@@ -102,6 +102,8 @@ def test_triage_named_in_capitals_applies_to_the_branch(store: Store, tmp_path: 
 
 def test_errata_of_an_unknown_branch_are_an_error(store: Store, tmp_path: Path) -> None:
     build_world(store, tmp_path)
+    with pytest.raises(NotFoundError, match=r"^no errata of p10 were built: run `repotrack"):
+        branch_errata(store, branch=BRANCH, start=date(2000, 1, 1), end=date(2100, 1, 1))
     build_branch_errata(store, branch="P10")
     stored = branch_errata(store, branch=BRANCH, start=date(2000, 1, 1), end=date(2100, 1, 1))
     asked = branch_errata(store, branch="P10", start=date(2000, 1, 1), end=date(2100, 1, 1))
