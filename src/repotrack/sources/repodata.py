@@ -12,6 +12,7 @@ DTDs (and with them entity expansion) before parsing.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from xml.etree.ElementTree import Element
 
 from repotrack.errors import InputError
 from repotrack.sources.compression import DECOMPRESSION_ERRORS, open_metadata
-from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits
+from repotrack.sources.limits import DEFAULT_LIMITS, MetadataLimits, open_regular
 from repotrack.sources.xmlstream import iter_elements, local_name
 
 __all__ = [
@@ -199,7 +200,13 @@ def _digest(
         return None
     digest = hashlib.new(algorithm)
     try:
-        with path.open("rb") if limits is None else open_metadata(path, limits=limits) as stream:
+        # a regular file only, opened without blocking: a FIFO in its place hung the check
+        stream = (
+            os.fdopen(open_regular(path)[0], "rb")
+            if limits is None
+            else open_metadata(path, limits=limits)
+        )
+        with stream:
             while block := stream.read(1 << 20):
                 digest.update(block)
     except DECOMPRESSION_ERRORS as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 import re
 import shutil
 from pathlib import Path
@@ -241,3 +242,13 @@ def test_a_metadata_file_that_cannot_be_read_names_it(tmp_path: Path) -> None:
     primary.write_bytes(primary.read_bytes()[:100])
     with pytest.raises(InputError, match=rf"{primary}: cannot decompress"):
         check_metadata_files(root, ("primary",))
+
+
+def test_a_metadata_file_swapped_for_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(need_fixtures("repodata", "createrepo_c", "repo_01"), root)
+    (other,) = (root / "repodata").glob("*other.xml.gz")
+    other.unlink()
+    os.mkfifo(other)  # nothing ever writes to it: an open that blocks would hang here
+    with pytest.raises(InputError, match=rf"{other}: .*not a regular file"):
+        check_metadata_files(root)
