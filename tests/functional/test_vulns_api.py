@@ -66,6 +66,9 @@ def test_triage_and_mapping_writes_need_the_account(client: httpx.Client) -> Non
     assert {"kind": "triage", "ref": "admin", "detail": "fixed: backported by hand"} in mc[0][
         "evidence"
     ]
+    forced = {**decision, "package": "mc-ng", "force": True}  # not loaded yet
+    answer = client.post("/api/v1/vulns/triage", json=forced, auth=AUTH)
+    assert (answer.status_code, answer.json()) == (200, forced)
     change = {"package": "wget", "result": "cpe:2.3:a:gnu:wget:*:*:*:*:*:*:*:*"}
     assert client.post("/api/v1/vulns/mappings", json=change, auth=AUTH).status_code == 200
     listed = client.get("/api/v1/vulns/mappings", params={"package": "wget"}).json()
@@ -81,6 +84,13 @@ def test_triage_and_mapping_writes_need_the_account(client: httpx.Client) -> Non
             {"vuln_id": "CVE-1-1", "package": "mc", "status": "x"},
             422,
             "status",
+        ),
+        (
+            "post",
+            "/api/v1/vulns/triage",
+            {"vuln_id": "CVE-2021-36370", "package": "mcc", "status": "fixed"},
+            404,
+            "no source package mcc in any branch",
         ),
         ("post", "/api/v1/vulns/mappings", {"package": "mc", "result": "cpe:/a:b"}, 422, "result"),
         ("post", "/api/v1/vulns/match", {"branch": "p9"}, 404, "no package set of branch p9"),

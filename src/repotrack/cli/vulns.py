@@ -585,10 +585,21 @@ def triage(
         str, typer.Option("--branch", "-b", help="Branch, or * for every branch.")
     ] = "*",
     reason: ReasonOption = "",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Record it though the store holds no such record, source package or "
+            "branch yet (it applies once they are loaded).",
+        ),
+    ] = False,
     user: UserOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Record a manual decision; it outweighs every other evidence at the next rematch."""
+    """Record a manual decision; it outweighs every other evidence at the next rematch.
+
+    A decision naming a vulnerability, source package or branch the store does not hold
+    would never apply, so it is refused unless --force."""
     from repotrack.security import record_triage
 
     _write(
@@ -602,6 +613,7 @@ def triage(
             status=status,
             author=_user(user),
             reason=reason,
+            force=force,
         ),
         remote=lambda service: _handed(
             service,
@@ -612,10 +624,13 @@ def triage(
                 "branch": branch,
                 "status": status,
                 "reason": reason,
+                "force": force,
             },
         ),
     )
-    typer.echo(f"{vuln_id} {package} [{branch}]: {status}")
+    from repotrack.store.branches import branch_name
+
+    typer.echo(f"{vuln_id} {package} [{branch_name(branch)}]: {status}")
 
 
 # -- queries ---------------------------------------------------------------------------

@@ -124,6 +124,19 @@ def test_bad_input_is_one_line_and_exit_2(
     assert err.startswith(message) and len(err.strip().splitlines()) == 1
 
 
+def test_a_triage_of_a_typo_is_refused_and_forced_is_recorded(world_url: str) -> None:
+    """A decision that no rematch could apply is not printed back as done (exit 1)."""
+    args = ("vulns", "triage", "CVE-2024-3094", "xzz", "-s", "not_affected", "-b", BRANCH)
+    code, out, err = run(*args, "--store", world_url)
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        "NotFoundError: no source package xzz in p10 (--force records it anyway, "
+        "for one not loaded yet)"
+    )
+    code, out, _ = run(*args, "--force", "--store", world_url)
+    assert (code, out.strip()) == (0, "CVE-2024-3094 xzz [p10]: not_affected")
+
+
 def test_mapping_round_trip(world_url: str) -> None:
     cpe = "cpe:2.3:a:gnu:wget:*:*:*:*:*:*:*:*"
     assert (

@@ -74,6 +74,8 @@ class TriageDecision(BaseModel):
     branch: str = Field(default="*", min_length=1, max_length=200)
     status: str = Field(pattern=f"^({'|'.join(TRIAGE_STATUSES)})$")
     reason: str = Field(default="", max_length=2000)
+    #: record it though no such record, source package or branch is loaded yet
+    force: bool = False
 
 
 class Rematch(BaseModel):
@@ -212,7 +214,7 @@ def post_mapping(store: StoreDep, settings: SettingsDep, change: MappingChange) 
 
 
 @router.post("/triage", dependencies=[ApiWrite])
-def post_triage(store: StoreDep, settings: SettingsDep, decision: TriageDecision) -> dict[str, str]:
+def post_triage(store: StoreDep, settings: SettingsDep, decision: TriageDecision) -> dict[str, Any]:
     """Record a manual decision; the next rematch of the branch applies it."""
     record_triage(
         store,
@@ -222,6 +224,7 @@ def post_triage(store: StoreDep, settings: SettingsDep, decision: TriageDecision
         status=decision.status,
         author=settings.service.user,
         reason=decision.reason,
+        force=decision.force,
     )
     return decision.model_dump()
 
