@@ -170,9 +170,19 @@ class MaintainerPackage:
 
 
 def package_feeds(store: Store, *, branch: str, name: str) -> PackageFeeds:
-    """acl (leader first) and groups, beehive per arch, open bugs, repocop, watch, licenses."""
+    """acl (leader first) and groups, beehive per arch, open bugs, repocop, watch, licenses.
+
+    A branch the store knows nothing of (no package set, no acl, beehive or repocop
+    rows) is a NotFoundError, and so is a name that is neither a source package of the
+    branch's newest set nor named by any feed: before 2026-12-07 both printed "-" for
+    every feed, which reads as "no bugs, no warnings" (for a typo of the branch, with
+    the branch-independent feeds filled in)."""
     branch = branch_name(branch)
     _check(name=name)
+    if not _branch_known(store, branch):
+        raise NotFoundError(
+            f"no package set of branch {branch}, nor any acl, beehive or repocop data of it"
+        )
     feeds = PackageFeeds(branch=branch, name=name)
     lists = _acl_lists(store, branch, [name])
     feeds.acl = lists.get(name, [])
@@ -182,9 +192,23 @@ def package_feeds(store: Store, *, branch: str, name: str) -> PackageFeeds:
     feeds.bugs = open_bugs(store, [name]).get(name, [])
     feeds.repocop = repocop_warnings(store, branch, [name]).get(name, [])
     feeds.watch = latest_watch(store, [name]).get(name, [])
-    feeds.license = source_versions(store, branch, [name]).get(name, ("", ""))[1]
+    source = source_versions(store, branch, [name]).get(name)
+    feeds.license = source[1] if source else ""
     feeds.licenses = license_details(store, feeds.license)
+    named = feeds.acl or feeds.beehive or feeds.bugs or feeds.repocop or feeds.watch
+    if source is None and not named:
+        raise NotFoundError(f"no source package {name} in {branch}, nor a feed naming it")
     return feeds
+
+
+def _branch_known(store: Store, branch: str) -> bool:
+    """Whether the store holds a package set of ``branch`` or a branch's feed of it."""
+    return (
+        _newest_set(store, branch) is not None
+        or bool(_count(store, "Acl", "acl_branch", branch))
+        or bool(_count(store, "BeehiveStatus", "pkgset_name", branch))
+        or bool(_count(store, "PackagesRepocop", "pkgset_name", branch))
+    )
 
 
 def _acl_lists(store: Store, branch: str, names: list[str]) -> dict[str, list[str]]:

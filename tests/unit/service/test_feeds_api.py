@@ -153,8 +153,11 @@ def test_enrichment_routes_answer_json(client: httpx.Client) -> None:
         404,
         {"detail": "no acl of p10 is loaded (`repotrack load acl`)"},
     )
-    feeds = client.get("/api/v1/enrichment/packages/foo", params={"branch": "p10"}).json()
-    assert feeds["acl"] == [] and feeds["bugs"] == [] and feeds["name"] == "foo"
+    feeds = client.get("/api/v1/enrichment/packages/foo", params={"branch": "p10"})
+    assert (feeds.status_code, feeds.json()) == (  # nothing of p10 loaded: not "-" per feed
+        404,
+        {"detail": "no package set of branch p10, nor any acl, beehive or repocop data of it"},
+    )
     assert client.get("/api/v1/enrichment/ftbfs").status_code == 422
 
 

@@ -152,6 +152,20 @@ def test_no_feed_loaded_is_no_empty_answer(
             maintainer_dashboard(bare, branch="p10", nick="ivan")
 
 
+def test_package_feeds_of_a_typo_are_no_answer(fed: Store) -> None:
+    """ "-" for every feed reads as "no bugs, no warnings". Before 2026-12-07 that was
+    the answer for a branch typo (``p1O``: with foo's bug and watch filled in, since
+    those feeds have no branch, so it looked like a real answer) and for a name no set
+    or feed has."""
+    with pytest.raises(NotFoundError, match=r"^no package set of branch p1o, nor any acl"):
+        package_feeds(fed, branch="p1O", name="foo")
+    with pytest.raises(NotFoundError, match=r"^no source package fooo in p10, nor a feed"):
+        package_feeds(fed, branch="p10", name="fooo")
+    assert package_feeds(fed, branch="P10", name="foo") == package_feeds(
+        fed, branch="p10", name="foo"
+    )
+
+
 def test_a_maintainer_no_acl_names_is_no_empty_answer(fed: Store) -> None:
     with pytest.raises(NotFoundError, match=r"^no acl of p10 names ivanov$"):
         maintainer_dashboard(fed, branch="p10", nick="ivanov")
