@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,6 +30,7 @@ from repotrack.store.columns import ColumnTypes
 from repotrack.store.identifiers import quote_string
 from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
+from repotrack.store.zones import require_utc
 
 __all__ = ["ChdbStore"]
 
@@ -134,8 +135,10 @@ class ChdbStore:
         """A connection whose current database is the one the store's tables are in."""
         database = _databases.get(self.path)
         if database is None:
-            boot = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
+            with _engine_zone_utc():  # the embedded server starts here (see there)
+                boot = connect(f"{self.path}?{_CONNECTION_SETTINGS}")
             try:
+                _check_engine_zone(boot)
                 database = _store_database(boot)
             except BaseException:
                 boot.close()
@@ -279,6 +282,46 @@ class ChdbStore:
         return self.path / SPOOL_DIR
 
 
+@contextlib.contextmanager
+def _engine_zone_utc() -> Iterator[None]:
+    """The process's time zone set to UTC while chDB's engine loads and its embedded
+    server starts, then given back.
+
+    chDB (26.9) reads the process's zone (``TZ``, else ``/etc/localtime``) once, as its
+    engine loads, and uses it for every function of a stored ``DateTime`` column
+    (``toDate``, ``toString``, ``formatDateTime``...): the connection's
+    ``session_timezone=UTC`` reaches literals and parameters only. West of UTC, a
+    snapshot dated June 1st (midnight UTC) fell on May 31st, so ``query packages --date
+    2024-05-31`` answered with it; east of it, a time late in the UTC day fell on the
+    next. Every date the store holds is UTC, so the engine must read them in UTC
+    (``tests/unit/store/test_chdb_timezone.py``). The rest of the process keeps its own
+    zone: it is given back at once (another thread asking for local time in these few
+    milliseconds would get UTC)."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+def _check_engine_zone(conn: Any) -> None:
+    """A StoreError unless the engine reads stored times in UTC (``_engine_zone_utc``;
+    chDB's engine loaded by someone else first, in another zone, stays in it)."""
+    zone = conn.query("SELECT serverTimezone()", "CSV").bytes().decode().strip().strip('"')
+    require_utc(
+        zone,
+        where="chDB's engine in this process",
+        fix="it was loaded before repotrack opened a store (open the store before other "
+        "code imports chdb, or run with TZ=UTC)",
+    )
+
+
 def _store_database(conn: Any) -> str:
     """``default`` for a store whose tables are there already, else ``STORE_DATABASE``
     (created here)."""
@@ -365,12 +408,13 @@ def _import_chdb_once() -> Any:
     if hidden:
         sys.modules["pyarrow"] = None  # type: ignore[assignment]
     try:
-        state = _load_engine()
-        if state is None:
-            import chdb
-            import chdb.state  # what chdb.connect imports: it tries pyarrow too
+        with _engine_zone_utc():  # ``import chdb`` starts a server, which reads the zone
+            state = _load_engine()
+            if state is None:
+                import chdb
+                import chdb.state  # what chdb.connect imports: it tries pyarrow too
 
-            state = chdb.state
+                state = chdb.state
     finally:
         if hidden and sys.modules.get("pyarrow", False) is None:
             del sys.modules["pyarrow"]

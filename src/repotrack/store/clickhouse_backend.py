@@ -23,6 +23,7 @@ from repotrack.store.columns import ColumnTypes
 from repotrack.store.identifiers import quote_string
 from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
+from repotrack.store.zones import require_utc
 
 __all__ = ["ClickHouseStore", "ServerAddress"]
 
@@ -55,6 +56,16 @@ class ClickHouseStore:
         self.url = address.url
         self._client = _connect(address)
         self._types = ColumnTypes(self.query, self.url)
+        try:
+            ((zone,),) = self.query("SELECT serverTimezone()")
+            require_utc(
+                str(zone),
+                where=f"the ClickHouse server at {self.url}",
+                fix="set <timezone>UTC</timezone> in its configuration",
+            )
+        except BaseException:
+            self._client.close()
+            raise
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         _, rows = self._select(sql, params)

@@ -35,6 +35,8 @@ class Recorded:
 @dataclass
 class Double:
     port: int
+    #: what ``SELECT serverTimezone()`` answers (the double's chDB is always in UTC)
+    server_zone: str = "UTC"
     requests: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,6 +104,8 @@ class _Server(ThreadingHTTPServer):
 
     def run(self, query: str, params: dict[str, str], data: bytes) -> tuple[int, bytes]:
         bound = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
+        zone = self.double.server_zone.replace("'", "")
+        query = query.replace("serverTimezone()", f"'{zone}'")  # in the format asked for
         try:
             insert = _INSERT.match(query)
             source = _INPUT.search(query)
@@ -124,13 +128,13 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def clickhouse_double() -> Iterator[Double]:
+def clickhouse_double(*, server_zone: str = "UTC") -> Iterator[Double]:
     """Serve on a free 127.0.0.1 port until the block ends."""
-    import chdb
+    from repotrack.store.chdb_backend import _import_chdb  # the engine loaded in UTC
 
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.double = Double(port=server.server_address[1])
-    server.conn = chdb.connect(":memory:?session_timezone=UTC")
+    server.double = Double(port=server.server_address[1], server_zone=server_zone)
+    server.conn = _import_chdb().connect(":memory:?session_timezone=UTC")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 import mmap
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,8 +58,11 @@ with open_store(sys.argv[1]) as store:
 
 
 def _run(script: str, url: str) -> dict[str, object]:
+    # In UTC: a script that imports chdb itself loads the engine in the process's zone,
+    # and a store then refuses an engine not in UTC (``store/zones.py``).
+    env = {**os.environ, "TZ": "UTC"}
     done = subprocess.run(
-        [sys.executable, "-c", script, url], capture_output=True, text=True, check=False
+        [sys.executable, "-c", script, url], capture_output=True, text=True, check=False, env=env
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])

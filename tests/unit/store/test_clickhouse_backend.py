@@ -77,6 +77,18 @@ def test_unreachable_server_is_a_store_error() -> None:
         open_store(f"clickhouse://u:pw@127.0.0.1:{port}/default")
 
 
+def test_a_server_not_in_utc_is_refused() -> None:
+    """Functions of a stored DateTime column read it in the server's zone, whatever the
+    session's: in Europe/Moscow a time late in the UTC day falls on the next day
+    (``repotrack.store.zones``, ``test_chdb_timezone.py``)."""
+    with clickhouse_double(server_zone="Europe/Moscow") as double:
+        url = f"clickhouse://u:pw@127.0.0.1:{double.port}/default"
+        with pytest.raises(StoreError, match=r"reads stored times in Europe/Moscow, not UTC.*"):
+            open_store(url)
+    with clickhouse_double(server_zone="Etc/UTC") as double:
+        open_store(f"clickhouse://u:pw@127.0.0.1:{double.port}/default").close()
+
+
 def test_values_are_converted_like_on_chdb_before_sending() -> None:
     with (
         clickhouse_double() as double,
