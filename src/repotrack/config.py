@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from repotrack.config_env import deep_merge, env_values
 from repotrack.errors import ConfigError
+from repotrack.url_paths import url_path
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -414,13 +415,15 @@ class Settings(BaseModel):
     def config_file(self) -> Path | None:
         return self._config_file
 
+    # The home's path is escaped in the default URLs (``url_path``).
+
     @property
     def state_url(self) -> str:
-        return self.state.url or f"sqlite:///{self.home / 'state.sqlite'}"
+        return self.state.url or f"sqlite:///{url_path(self.home / 'state.sqlite')}"
 
     @property
     def store_url(self) -> str:
-        return self.store.url or f"chdb://{self.home / 'store'}"
+        return self.store.url or f"chdb://{url_path(self.home / 'store')}"
 
     @property
     def git_cache_dir(self) -> Path:

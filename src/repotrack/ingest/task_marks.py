@@ -38,7 +38,9 @@ import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+
+from repotrack.errors import InputError
+from repotrack.store.urls import chdb_path
 
 __all__ = [
     "MARKS_FILE",
@@ -64,8 +66,10 @@ def marks_file(store_url: str) -> Path | None:
     """The marks file of the embedded store at ``store_url``; None for a server."""
     if not store_url.startswith("chdb:"):
         return None
-    path = unquote(urlsplit(store_url).path)
-    return Path(path) / MARKS_FILE if path.startswith("/") else None
+    try:
+        return chdb_path(store_url) / MARKS_FILE
+    except InputError:
+        return None
 
 
 def _lines(path: Path) -> list[bytes]:

@@ -51,8 +51,19 @@ def make_engine(url: str) -> Engine:
     )
 
 
+def _sqlite_file(url: str) -> str:
+    """The file a ``sqlite:///`` URL names, as SQLAlchemy reads it (escapes undone:
+    ``url_path``); empty for an in-memory database or an unparsable URL."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).database or ""
+    except Exception:  # an unparsable URL: create_engine names it
+        return ""
+
+
 def _sqlite_engine(url: str) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
+    path = _sqlite_file(url)
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -107,7 +118,7 @@ def one_line_reason(exc: SQLAlchemyError) -> str:
 def _where(url: str) -> str:
     """A SQLite file's path; other URLs without their password."""
     if url.startswith("sqlite") and "///" in url:
-        return url.split("///", 1)[1] or url
+        return _sqlite_file(url) or url
     from sqlalchemy.engine import make_url
 
     try:

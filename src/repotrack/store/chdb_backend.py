@@ -30,6 +30,7 @@ from repotrack.store.columns import ColumnTypes
 from repotrack.store.identifiers import quote_string
 from repotrack.store.inserts import insert_head, native_batches, one_line
 from repotrack.store.params import render_params
+from repotrack.store.urls import chdb_url
 from repotrack.store.zones import require_utc
 
 __all__ = ["ChdbStore"]
@@ -69,7 +70,7 @@ class ChdbStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
-        self.url = f"chdb://{self.path}"
+        self.url = chdb_url(self.path)
         self._local = threading.local()
         self._connections: list[Any] = []
         self._conn_lock = threading.Lock()

@@ -13,8 +13,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from repotrack.errors import InputError
 from repotrack.store.base import Store
+from repotrack.url_paths import url_path
 
-__all__ = ["SCHEMES", "open_store", "redact_url"]
+__all__ = ["SCHEMES", "chdb_path", "chdb_url", "open_store", "redact_url"]
 
 _FIELD = "store url"
 
@@ -55,12 +56,27 @@ def _split(url: str) -> SplitResult:
     return parts
 
 
+def chdb_url(path: Path) -> str:
+    """The URL of the embedded store in directory ``path`` (``url_path``: a ``%41`` in
+    a directory's name is no ``A``, nor a ``?`` the start of a query)."""
+    return f"chdb://{url_path(path)}"
+
+
+def chdb_path(url: str) -> Path:
+    """The directory a ``chdb://`` URL names (``chdb_url`` undone); InputError if the
+    URL names none."""
+    parts = _split(url)
+    if parts.scheme != "chdb" or parts.netloc or not parts.path.startswith("/"):
+        raise InputError(f"expected chdb:///absolute/path, got {parts.geturl()}", field=_FIELD)
+    if parts.query or parts.fragment:
+        raise InputError(f"expected chdb:///absolute/path, got {parts.geturl()}", field=_FIELD)
+    return Path(unquote(parts.path))
+
+
 def _open_chdb(parts: SplitResult) -> Store:
     from repotrack.store.chdb_backend import ChdbStore
 
-    if parts.netloc or not parts.path.startswith("/") or parts.query or parts.fragment:
-        raise InputError(f"expected chdb:///absolute/path, got {parts.geturl()}", field=_FIELD)
-    path = unquote(parts.path)
+    path = str(chdb_path(parts.geturl()))
     if "?" in path or "\0" in path:
         raise InputError(f"unusable character in chDB path {path!r}", field=_FIELD)
     return ChdbStore(Path(path))

@@ -16,9 +16,27 @@ def test_defaults_need_no_file() -> None:
     assert settings.config_file is None
     assert settings.service.listen == "127.0.0.1:5001"
     home = Path(os.environ["REPOTRACK_HOME"])
-    assert settings.state_url == f"sqlite:///{home / 'state.sqlite'}"
+    assert settings.state_url == f"sqlite:///{home / 'state.sqlite'}"  # nothing to quote
     assert settings.store_url == f"chdb://{home / 'store'}"
     assert settings.queue.url == "memory://"
+
+
+@pytest.mark.parametrize("name", ["p%41th", "a?b", "a#b", "it's a дом", "100%"])
+def test_the_default_urls_name_files_in_the_home_whatever_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The default URLs are made of the home's path: before 2026-12-07 they held it
+    as it was, so a URL parser read ``p%41th`` as ``pAth`` (the store and the state
+    database went to another directory) and ``a?b`` as ``a`` with a query."""
+    from sqlalchemy.engine import make_url
+
+    from repotrack.store.urls import chdb_path
+
+    home = tmp_path / name
+    monkeypatch.setenv("REPOTRACK_HOME", str(home))
+    settings = load_settings()
+    assert make_url(settings.state_url).database == str(home / "state.sqlite")
+    assert chdb_path(settings.store_url) == home / "store"
 
 
 def test_toml_file_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,3 +49,16 @@ def test_current_database_opens_without_alembic(tmp_path: Path) -> None:
     with db.engine.connect() as conn:
         assert sa.inspect(conn).has_table("tracking_lock")
     db.close()
+
+
+def test_a_home_with_url_escapes_in_its_name_gets_its_state_there(tmp_path: Path) -> None:
+    """Before 2026-12-07 the state database's directory was made from the URL's raw
+    text (``p%2541th``) beside the one SQLAlchemy opened (``p%41th``)."""
+    from repotrack.url_paths import url_path
+
+    parent = tmp_path / "homes"
+    home = parent / "p%41th?#"
+    db = StateDB(f"sqlite:///{url_path(home / 'state.sqlite')}")
+    db.close()
+    assert [p.name for p in parent.iterdir()] == [home.name]
+    assert (home / "state.sqlite").is_file()
