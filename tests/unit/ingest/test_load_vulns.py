@@ -192,3 +192,45 @@ def test_load_vulns_keeps_the_records_before_a_cut(store: Store, tmp_path: Path)
     again = load_vulns(store, source="nvd", paths=[feed], batch=5)
     ((after,),) = store.query("SELECT count() FROM Vulnerabilities")
     assert after == stored and again.written == 0
+
+
+def test_dates_the_store_cannot_hold_are_kept_at_its_ends(store: Store, tmp_path: Path) -> None:
+    """``DateTime`` holds 1970-01-01 to 2106-02-07. Before 2026-12-07 one record dated
+    outside (Go's zero time ``0001-01-01``, which Go-written feeds give for "unset", or
+    a far-future "never") failed the load with exit 2 and no record of its batch was
+    written. The store's ends stand in (1970-01-01 is its "unknown", as for a record
+    that gives no date); the record's own text keeps the dates as given."""
+    source = need_fixtures("cve", "osv", "almalinux", "ALSA-2023:4520.json")
+    record = json.loads(source.read_bytes())
+    dates = {
+        "ALSA-0001:0001": ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
+        "ALSA-1960:0001": ("1960-01-01T00:00:00Z", "1960-01-02T00:00:00Z"),
+        "ALSA-2200:0001": ("2200-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00"),
+    }
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    for vuln_id, (published, modified) in dates.items():
+        shaped = {**record, "id": vuln_id, "published": published, "modified": modified}
+        (feed / f"{vuln_id}.json").write_text(json.dumps(shaped))
+    (feed / "good.json").write_text(json.dumps(record))
+    first = load_vulns(store, source="osv", paths=[feed])
+    assert (first.records, first.written, first.problems) == (4, 4, [])
+    stored = dict(
+        ((i, (str(p), str(m))) for i, p, m in store.query(
+            "SELECT vuln_id, vuln_published_date, vuln_modified_date FROM Vulnerabilities "
+            "WHERE vuln_id != {good:String}",
+            {"good": record["id"]},
+        ))
+    )  # fmt: skip
+    low, high = "1970-01-01 00:00:00+00:00", "2106-02-07 06:28:15+00:00"
+    assert stored == {
+        "ALSA-0001:0001": (low, low),
+        "ALSA-1960:0001": (low, low),
+        "ALSA-2200:0001": (high, high),
+    }
+    ((kept,),) = store.query(
+        "SELECT vuln_json FROM Vulnerabilities WHERE vuln_id = 'ALSA-0001:0001'"
+    )
+    assert json.loads(kept)["published"] == "0001-01-01T00:00:00Z"
+    again = load_vulns(store, source="osv", paths=[feed])
+    assert (again.written, again.unchanged) == (0, 4)

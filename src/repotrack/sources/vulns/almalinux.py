@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from repotrack.sources.vulns.fixed_builds import FixedBuild, fixed_ranges, source_build
@@ -40,9 +40,11 @@ from repotrack.sources.vulns.records import (
     AffectedRange,
     RecordProblem,
     VulnRecord,
+    epoch_time,
     keyed,
     raw_json,
     read_each,
+    store_time,
 )
 
 __all__ = ["parse_almalinux_errata"]
@@ -128,10 +130,9 @@ def _date(value: Any, name: str) -> datetime:
         if isinstance(value, dict) and str(value.get("$numberLong", "")).isdigit():
             value = int(value["$numberLong"])
         if isinstance(value, int | float):
-            return datetime.fromtimestamp(value / 1000, UTC)
+            return epoch_time(value / 1000)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        return epoch_time(value)
     if isinstance(value, str) and value.strip():
-        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        return store_time(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     raise ValueError(f"{name} is missing or not a date")

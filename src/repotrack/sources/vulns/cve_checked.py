@@ -26,12 +26,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from repotrack.errors import InputError
 from repotrack.sources.feeds.common import numbered_lines
-from repotrack.sources.vulns.records import RecordProblem
+from repotrack.sources.vulns.records import RecordProblem, store_time
 
 __all__ = [
     "CHECK_STATUSES",
@@ -201,4 +201,4 @@ def _date(value: Any) -> datetime:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"cc_checkdate {value!r} is not a date and time") from None
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    return store_time(when).replace(tzinfo=None)

@@ -21,16 +21,50 @@ from repotrack.errors import InputError
 
 __all__ = [
     "EPOCH_START",
+    "STORE_END",
     "AffectedRange",
     "RecordProblem",
     "VulnRecord",
+    "epoch_time",
     "names_evrs",
     "parse_timestamp",
     "read_each",
+    "store_time",
     "vuln_type_of",
 ]
 
 EPOCH_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: The last second a ``DateTime`` column holds (its first is ``EPOCH_START``).
+STORE_END: Final = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
+
+
+def store_time(when: datetime) -> datetime:
+    """``when`` (aware) in UTC, held within what the store's ``DateTime`` columns hold.
+
+    A time before 1970 is stored as ``EPOCH_START``, the store's "unknown" (Go's zero
+    time ``0001-01-01``, which Go-written feeds give for an unset date, among them);
+    one after 2106-02-07 as ``STORE_END`` (a far-future "never"). Before 2026-12-07 a
+    record dated outside failed its whole batch's insert, and an instant beyond
+    Python's own range (``9999-12-31T23:59:59-05:00``) raised an OverflowError that
+    ended the load with a traceback. The record's own text (``raw``) keeps its dates
+    as given."""
+    if when.tzinfo is not None:
+        try:
+            when = when.astimezone(UTC)
+        except OverflowError:  # past year 9999 or before year 1 once in UTC
+            return STORE_END if when.year > 1970 else EPOCH_START
+    else:
+        when = when.replace(tzinfo=UTC)
+    return min(max(when, EPOCH_START), STORE_END)
+
+
+def epoch_time(seconds: float) -> datetime:
+    """Epoch ``seconds`` as a stored time (``store_time``), also where Python's own
+    range ends (``datetime.fromtimestamp`` raises for those)."""
+    try:
+        return store_time(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, OSError, ValueError):
+        return STORE_END if seconds > 0 else EPOCH_START
 
 
 def names_evrs(bounds: Iterable[str]) -> bool:
@@ -105,6 +139,11 @@ class VulnRecord:
     references: tuple[tuple[str, str], ...] = ()
     ranges: tuple[AffectedRange, ...] = field(default_factory=tuple)
 
+    def __post_init__(self) -> None:
+        # Every source's dates within what the store holds (``store_time``).
+        object.__setattr__(self, "published", store_time(self.published))
+        object.__setattr__(self, "modified", store_time(self.modified))
+
     @property
     def vuln_type(self) -> str:
         return vuln_type_of(self.vuln_id)
@@ -128,7 +167,8 @@ def vuln_type_of(vuln_id: str) -> str:
 
 
 def parse_timestamp(value: Any, *, name: str) -> datetime:
-    """An ISO 8601 time; zone-less times are UTC (NVD writes them so)."""
+    """An ISO 8601 time; zone-less times are UTC (NVD writes them so); held within
+    what the store holds (``store_time``)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} is missing")
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
@@ -136,7 +176,7 @@ def parse_timestamp(value: Any, *, name: str) -> datetime:
         when = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"{name} {value!r} is not an ISO 8601 time") from exc
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return store_time(when)
 
 
 def raw_json(record: Any) -> str:

@@ -45,13 +45,19 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 from xml.etree import ElementTree as ET
 
 from repotrack.errors import InputError
 from repotrack.sources.vulns.fixed_builds import FixedBuild, fixed_ranges, source_build
-from repotrack.sources.vulns.records import RecordProblem, VulnRecord, raw_json
+from repotrack.sources.vulns.records import (
+    RecordProblem,
+    VulnRecord,
+    epoch_time,
+    raw_json,
+    store_time,
+)
 from repotrack.sources.xmlstream import iter_elements, local_name, root_name
 
 __all__ = ["UpdateinfoLocation", "parse_updateinfo", "updateinfo_location"]
@@ -225,12 +231,12 @@ def _date(element: ET.Element, name: str) -> datetime:
     node = _child(element, name)
     text = (node.get("date", "") if node is not None else "").strip()
     if text.isdigit():
-        return datetime.fromtimestamp(int(text), UTC)
+        return epoch_time(int(text))
     try:
         when = datetime.fromisoformat(text.removesuffix(" UTC"))
     except ValueError:
         raise ValueError(f"<{name} date={text!r}> is not a date") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return store_time(when)
 
 
 @dataclass(frozen=True)
