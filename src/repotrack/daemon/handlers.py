@@ -160,7 +160,7 @@ def _approval(store: Store, task_id: int, key: str, payload: Mapping[str, Any]) 
         name = str(payload.get("girar_user", ""))
         try:
             when = datetime.fromtimestamp(float(payload["_timestamp"]), UTC)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
             raise InputError("must be a Unix time", field="_timestamp") from exc
         message = ""
         if not name:

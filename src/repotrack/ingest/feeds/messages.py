@@ -27,6 +27,7 @@ from repotrack.ingest.feeds.acl import ACL_COLUMNS
 from repotrack.ingest.feeds.bugzilla import BUG_COLUMNS
 from repotrack.ingest.feeds.runner import FeedRequest, run_feed
 from repotrack.sources.feeds import Bug
+from repotrack.sources.times import STORE_END, store_time
 from repotrack.store import Store
 
 __all__ = [
@@ -52,7 +53,7 @@ _FULL_STATE = """
 def handle_acl_message(store: Store, body: bytes | Mapping[str, Any]) -> int:
     """Insert the one acl change a girar ``acl.*`` message announces."""
     message = _decode(body)
-    when = datetime.fromtimestamp(float(_field(message, "_timestamp")), UTC).replace(microsecond=0)
+    when = _unix_time(_field(message, "_timestamp")).replace(microsecond=0)
     target = str(_field(message, "target"))
     branch = str(_field(message, "repo"))
     owners = _field(message, "new_owners")
@@ -73,8 +74,12 @@ def handle_bugzilla_message(store: Store, routing_key: str, body: bytes | Mappin
         bug = _field(payload, "bug")
     else:
         return 0
-    changed = datetime.fromisoformat(str(_field(_field(message, "_meta"), "time")))
-    row = _bug_row(bug, changed.replace(tzinfo=changed.tzinfo or UTC).astimezone(UTC))
+    text = str(_field(_field(message, "_meta"), "time"))
+    try:
+        changed = store_time(datetime.fromisoformat(text))
+    except ValueError:
+        raise InputError("must be an ISO 8601 time", field="_meta.time") from None
+    row = _bug_row(bug, changed)
     rows = store.query(_FULL_STATE, {"id": row[0]})
     if rows and tuple(rows[0][0]) == row:
         return 0
@@ -116,6 +121,21 @@ def _version(bug: Mapping[str, Any]) -> str:
     as the original stored it."""
     version = bug.get("version")
     return "all" if version is None else str(version)
+
+
+def _unix_time(value: Any) -> datetime:
+    """A message's ``_timestamp`` (Unix seconds) as a stored time; an InputError naming
+    the field for anything else (before 2026-12-07 the daemon rejected such a message
+    with the interpreter's ``ValueError`` or ``OverflowError`` text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InputError("must be a Unix time", field="_timestamp")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InputError("must be a Unix time", field="_timestamp") from None
+    if not 0 <= seconds <= STORE_END.timestamp():  # nan fails too
+        raise InputError("must be a Unix time, 1970 to 2106", field="_timestamp")
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _decode(body: bytes | Mapping[str, Any]) -> Mapping[str, Any]:

@@ -116,6 +116,22 @@ def test_acl_message(store: Store) -> None:
         handle_acl_message(store, b"{")
 
 
+@pytest.mark.parametrize("stamp", ["soon", 1e20, float("nan"), -1e20, [1]])
+def test_an_acl_message_with_a_bad_time_is_an_input_error(store: Store, stamp: object) -> None:
+    """Before 2026-12-07 the daemon rejected such a message with the interpreter's
+    ``ValueError``/``OverflowError`` text instead of naming the field."""
+    body = {"_timestamp": stamp, "target": "foo", "repo": "p10", "new_owners": ["a"]}
+    with pytest.raises(InputError, match=r"^_timestamp: must be a Unix time"):
+        handle_acl_message(store, body)
+    assert store.query("SELECT count() FROM Acl") == [(0,)]
+
+
+def test_a_bugzilla_message_with_a_bad_time_is_an_input_error(store: Store) -> None:
+    message = {"_meta": {"time": "yesterday"}, "payload": {"bug": {"id": 1}}}
+    with pytest.raises(InputError, match=r"^_meta.time: must be an ISO 8601 time"):
+        handle_bugzilla_message(store, "bugzilla.bug.changed", message)
+
+
 def test_a_configured_query_is_kept_beside_the_export_query(
     store: Store, feeds: FeedsSettings, feed_server: FeedServer
 ) -> None:
