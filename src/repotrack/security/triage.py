@@ -75,6 +75,14 @@ _NAMING: Final = """
     HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id LIMIT 5
 """
 
+#: The CVE ids a BDU record's current version names (no row for any other record).
+_BDU_CVES: Final = """
+    SELECT arrayFilter((link, kind) -> kind = 'CVE', argMax(vuln_references.link, ts),
+        argMax(vuln_references.type, ts))
+    FROM Vulnerabilities WHERE vuln_id = {v:String}
+    GROUP BY vuln_id HAVING argMax(vuln_type, ts) = 'BDU'
+"""
+
 _BRANCHES: Final = """
     SELECT DISTINCT pkgset_nodename FROM PackageSetName
     WHERE pkgset_depth = 0 AND pkgset_kv.v[indexOf(pkgset_kv.k, 'class')] = 'repository'
@@ -130,3 +138,9 @@ def check_names(store: Store, *, vuln_id: str, pkg_name: str, branch: str) -> No
                 f"triage one of {', '.join(naming)}"
             )
         raise NotFoundError(f"no vulnerability {vuln_id} is loaded" + _FORCE)
+    for (cves,) in store.query(_BDU_CVES, {"v": vuln_id}):
+        named = ", ".join(sorted({str(c) for c in cves})) or "none"
+        raise NotFoundError(
+            f"{vuln_id} is a BDU record: it has no ranges, so no verdict of its own; "
+            f"triage the CVEs it names ({named})"
+        )

@@ -107,3 +107,19 @@ def test_the_names_of_the_branch_are_triaged(store: Store, tmp_path: Path) -> No
     seen = verdicts(store)
     assert seen["xz", "CVE-2024-3094"] == ("not_affected", "triage")
     assert seen["mc", "CVE-2021-36370"] == ("not_affected", "triage")
+
+
+def test_a_bdu_record_points_at_its_cves(store: Store, tmp_path: Path) -> None:
+    """A BDU record has no ranges, so no verdict of its own: its CVEs' verdicts answer
+    for it (``vulns cve BDU:...``), and a decision must name one of them."""
+    build_world(store, tmp_path)
+    store.insert(
+        "Vulnerabilities",
+        ("vuln_id", "vuln_hash", "vuln_type", "vuln_references.type", "vuln_references.link"),
+        [("BDU:2024-02233", 1, "BDU", ["CVE", "URL"], ["CVE-2024-3094", "https://bdu/x"])],
+    )
+    with pytest.raises(
+        NotFoundError, match=r"^BDU:2024-02233 is a BDU record: .*\(CVE-2024-3094\)$"
+    ):
+        _triage(store, vuln_id="BDU:2024-02233")
+    assert _decisions(store) == _WORLD_DECISIONS
