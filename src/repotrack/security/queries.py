@@ -22,6 +22,9 @@ from repotrack.store.base import Store
 from repotrack.store.branches import branch_name, stored_branch
 
 __all__ = [
+    "BDU_CVES",
+    "BUILT_FROM",
+    "NAMING",
     "STATUS_FILTERS",
     "BranchFix",
     "Evidence",
@@ -184,7 +187,7 @@ _TARGETED: Final = """
 
 #: The source package a binary package ``name`` of the branch's newest set is built from
 #: (by its source RPM's file name, as the matcher reads it).
-_BUILT_FROM: Final = f"""
+BUILT_FROM: Final = f"""
     SELECT any(replaceRegexpOne({SOURCE_NVR}, '-[^-]*-[^-]*$', '')) FROM Packages_buffer
     WHERE pkg_name = {{name:String}} AND pkg_sourcepackage = 0 AND pkg_hash IN {members("root")}
     HAVING count() > 0
@@ -212,7 +215,7 @@ def _why_no_verdicts(store: Store, branch: str, name: str) -> None:
     from repotrack.store.queries import find_package_set
 
     root = find_package_set(store, branch=branch).uuid
-    built_from = store.query(_BUILT_FROM, {"name": name, "root": root})
+    built_from = store.query(BUILT_FROM, {"name": name, "root": root})
     if built_from:
         source = str(built_from[0][0])
         raise NotFoundError(
@@ -245,13 +248,13 @@ def vulnerability_verdicts(
 _LOADED: Final = "SELECT count() FROM Vulnerabilities WHERE vuln_id IN {vulns:Array(String)}"
 
 
-_NAMING: Final = """
+NAMING: Final = """
     SELECT vuln_id FROM Vulnerabilities GROUP BY vuln_id
     HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id
 """
 
 #: The CVE ids a BDU record's current version names (none for any other record).
-_BDU_CVES: Final = """
+BDU_CVES: Final = """
     SELECT arrayFilter((link, kind) -> kind = 'CVE', argMax(vuln_references.link, ts),
         argMax(vuln_references.type, ts))
     FROM Vulnerabilities WHERE vuln_id = {v:String}
@@ -261,7 +264,7 @@ _BDU_CVES: Final = """
 
 def _naming(store: Store, vuln_id: str) -> list[str]:
     """The records whose current version names ``vuln_id`` among its references."""
-    return [str(v) for (v,) in store.query(_NAMING, {"v": vuln_id}) if v != vuln_id]
+    return [str(v) for (v,) in store.query(NAMING, {"v": vuln_id}) if v != vuln_id]
 
 
 def _asked(store: Store, vuln_id: str) -> list[str]:
@@ -274,7 +277,7 @@ def _asked(store: Store, vuln_id: str) -> list[str]:
     (``get_bdu_related_cves``). Before 2026-12-07 ``vulns cve BDU:...`` listed nothing.
     """
     asked = [vuln_id, *_naming(store, vuln_id)]
-    for (cves,) in store.query(_BDU_CVES, {"v": vuln_id}):
+    for (cves,) in store.query(BDU_CVES, {"v": vuln_id}):
         for cve in sorted({str(c) for c in cves}):
             asked += [cve, *_naming(store, cve)]
     return list(dict.fromkeys(asked))

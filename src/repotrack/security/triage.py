@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 from repotrack.errors import InputError, NotFoundError
-from repotrack.security.set_sources import SOURCE_NVR, members, set_sources
+from repotrack.security.queries import BDU_CVES, BUILT_FROM, NAMING
+from repotrack.security.set_sources import set_sources
 from repotrack.security.verdict import STATUSES
 from repotrack.store.base import Store
 from repotrack.store.branches import branch_name, stored_branch
@@ -70,19 +71,6 @@ def record_triage(
 
 _LOADED: Final = "SELECT count() FROM Vulnerabilities WHERE vuln_id = {v:String}"
 
-_NAMING: Final = """
-    SELECT vuln_id FROM Vulnerabilities GROUP BY vuln_id
-    HAVING has(argMax(vuln_references.link, ts), {v:String}) ORDER BY vuln_id LIMIT 5
-"""
-
-#: The CVE ids a BDU record's current version names (no row for any other record).
-_BDU_CVES: Final = """
-    SELECT arrayFilter((link, kind) -> kind = 'CVE', argMax(vuln_references.link, ts),
-        argMax(vuln_references.type, ts))
-    FROM Vulnerabilities WHERE vuln_id = {v:String}
-    GROUP BY vuln_id HAVING argMax(vuln_type, ts) = 'BDU'
-"""
-
 _BRANCHES: Final = """
     SELECT DISTINCT pkgset_nodename FROM PackageSetName
     WHERE pkgset_depth = 0 AND pkgset_kv.v[indexOf(pkgset_kv.k, 'class')] = 'repository'
@@ -91,12 +79,6 @@ _BRANCHES: Final = """
 
 _HAS_SOURCE: Final = f"""
     SELECT count() FROM ({set_sources("root")}) WHERE pkg_name = {{name:String}}
-"""  # noqa: S608
-
-_BUILT_FROM: Final = f"""
-    SELECT any(replaceRegexpOne({SOURCE_NVR}, '-[^-]*-[^-]*$', '')) FROM Packages_buffer
-    WHERE pkg_name = {{name:String}} AND pkg_sourcepackage = 0 AND pkg_hash IN {members("root")}
-    HAVING count() > 0
 """  # noqa: S608
 
 _FORCE: Final = " (--force records it anyway, for one not loaded yet)"
@@ -120,7 +102,7 @@ def check_names(store: Store, *, vuln_id: str, pkg_name: str, branch: str) -> No
         store.query(_HAS_SOURCE, {"root": r, "name": pkg_name})[0][0] for r in roots.values()
     ):
         for name, root in roots.items():
-            built_from = store.query(_BUILT_FROM, {"name": pkg_name, "root": root})
+            built_from = store.query(BUILT_FROM, {"name": pkg_name, "root": root})
             if built_from:
                 source = str(built_from[0][0])
                 raise NotFoundError(
@@ -131,14 +113,14 @@ def check_names(store: Store, *, vuln_id: str, pkg_name: str, branch: str) -> No
         raise NotFoundError(f"no source package {pkg_name} in {where}" + _FORCE)
     ((loaded,),) = store.query(_LOADED, {"v": vuln_id})
     if not loaded:
-        naming = [str(v) for (v,) in store.query(_NAMING, {"v": vuln_id}) if v != vuln_id]
+        naming = [str(v) for (v,) in store.query(NAMING, {"v": vuln_id}) if v != vuln_id]
         if naming:
             raise NotFoundError(
                 f"no record {vuln_id} is loaded; verdicts name the records that mention it: "
                 f"triage one of {', '.join(naming)}"
             )
         raise NotFoundError(f"no vulnerability {vuln_id} is loaded" + _FORCE)
-    for (cves,) in store.query(_BDU_CVES, {"v": vuln_id}):
+    for (cves,) in store.query(BDU_CVES, {"v": vuln_id}):
         named = ", ".join(sorted({str(c) for c in cves})) or "none"
         raise NotFoundError(
             f"{vuln_id} is a BDU record: it has no ranges, so no verdict of its own; "
